@@ -1,0 +1,133 @@
+//! Who may see and change what in the demand service: enterprises only their own data, county
+//! officers only their county, city administrators everything, auditors read everything. Every
+//! authenticated caller reads the public board and the statistics.
+
+use qiancheng_domain::RegionCode;
+use qiancheng_platform::auth::{Principal, Role};
+
+use crate::error::DemandError;
+
+/// The rows a list may show the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row.
+    All,
+    /// Rows of one county.
+    Region(RegionCode),
+    /// Rows of one organisation (credit code).
+    Org(String),
+}
+
+impl Scope {
+    /// Whether a row of `region` and organisation `org` is inside the scope.
+    pub fn admits(&self, region: RegionCode, org: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Region(own) => own.contains(region),
+            Scope::Org(own) => own == org,
+        }
+    }
+}
+
+fn region_scope(principal: &Principal) -> Scope {
+    match principal.region {
+        Some(region) if !region.is_city() => Scope::Region(region),
+        Some(_) => Scope::All,
+        None => Scope::Region(RegionCode::CITY),
+    }
+}
+
+/// What enterprises and vacancies the caller may read.
+pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, DemandError> {
+    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(region_scope(principal))
+    } else if principal.has(Role::Enterprise) {
+        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
+    } else {
+        Err(DemandError::denied(
+            "enterprise data is for the enterprise, its county officers, city administrators and auditors",
+        ))
+    }
+}
+
+/// What enterprises and vacancies the caller may change (auditors read only).
+pub fn enterprise_write_scope(principal: &Principal) -> Result<Scope, DemandError> {
+    if principal.has(Role::CityAdmin) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(region_scope(principal))
+    } else if principal.has(Role::Enterprise) {
+        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
+    } else {
+        Err(DemandError::denied("only the enterprise, its county officers and city administrators change its demand"))
+    }
+}
+
+/// What workers' needs the caller may read.
+pub fn worker_read_scope(principal: &Principal) -> Result<Scope, DemandError> {
+    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(region_scope(principal))
+    } else {
+        Err(DemandError::denied("workers' needs are for county officers, city administrators and auditors"))
+    }
+}
+
+/// What workers' needs the caller may change.
+pub fn worker_write_scope(principal: &Principal) -> Result<Scope, DemandError> {
+    if principal.has(Role::CityAdmin) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(region_scope(principal))
+    } else {
+        Err(DemandError::denied("workers' needs are recorded by county officers and city administrators"))
+    }
+}
+
+/// Refuses a row outside `scope`.
+pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), DemandError> {
+    if scope.admits(region, org) {
+        Ok(())
+    } else {
+        Err(DemandError::denied("the resource is outside the caller's county or organisation"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: &[Role], region: Option<RegionCode>, org: Option<&str>) -> Principal {
+        Principal { subject: "t".into(), roles: roles.to_vec(), region, org: org.map(str::to_owned) }
+    }
+
+    #[test]
+    fn county_officers_see_only_their_county() {
+        let county = RegionCode::parse("421221").expect("county");
+        let other = RegionCode::parse("421222").expect("county");
+        let scope = enterprise_read_scope(&principal(&[Role::CountyOfficer], Some(county), None)).expect("allowed");
+        assert!(scope.admits(county, "x"));
+        assert!(!scope.admits(other, "x"));
+    }
+
+    #[test]
+    fn auditors_read_but_do_not_write() {
+        let auditor = principal(&[Role::Auditor], None, None);
+        assert_eq!(enterprise_read_scope(&auditor).expect("reads"), Scope::All);
+        assert!(enterprise_write_scope(&auditor).is_err());
+        assert!(worker_write_scope(&auditor).is_err());
+    }
+
+    #[test]
+    fn enterprises_see_only_themselves_and_no_workers() {
+        let enterprise = principal(&[Role::Enterprise], None, Some("A"));
+        let scope = enterprise_write_scope(&enterprise).expect("allowed");
+        assert!(scope.admits(RegionCode::CITY, "A"));
+        assert!(!scope.admits(RegionCode::CITY, "B"));
+        assert!(worker_read_scope(&enterprise).is_err());
+        assert!(enterprise_read_scope(&principal(&[Role::Provider], None, Some("P"))).is_err());
+    }
+}

@@ -1,0 +1,159 @@
+//! Conversions between protobuf fields and domain values, made once at the edge: a field that
+//! does not parse becomes a violation naming the field and the rule.
+
+use chrono::{Datelike as _, NaiveDate};
+use qiancheng_api::types;
+use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup, ValueError};
+
+/// A proto date as a civil date; `None` when absent.
+pub fn date(value: Option<&types::Date>) -> Result<Option<NaiveDate>, ValueError> {
+    value
+        .map(|d| {
+            u32::try_from(d.month)
+                .ok()
+                .zip(u32::try_from(d.day).ok())
+                .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
+                .ok_or_else(|| ValueError::new("DATE", format!("{}-{}-{} is not a date", d.year, d.month, d.day)))
+        })
+        .transpose()
+}
+
+/// A civil date as a proto date.
+pub fn date_to_proto(date: NaiveDate) -> types::Date {
+    types::Date { year: date.year(), month: date.month() as i32, day: date.day() as i32 }
+}
+
+/// A required proto date.
+pub fn required_date(value: Option<&types::Date>) -> Result<NaiveDate, ValueError> {
+    date(value)?.ok_or_else(|| ValueError::new("REQUIRED", "a date is required"))
+}
+
+/// A proto skill level; `None` for UNSPECIFIED.
+pub fn skill_level(value: i32) -> Result<Option<SkillLevel>, ValueError> {
+    if value == 0 {
+        return Ok(None);
+    }
+    SkillLevel::ALL
+        .into_iter()
+        .find(|l| i32::from(l.number()) == value)
+        .map(Some)
+        .ok_or_else(|| ValueError::new("SKILL-LEVEL", format!("{value} is not a skill level")))
+}
+
+/// A required proto skill level.
+pub fn required_skill_level(value: i32) -> Result<SkillLevel, ValueError> {
+    skill_level(value)?.ok_or_else(|| ValueError::new("SKILL-LEVEL", "a skill level is required"))
+}
+
+/// A skill level as its proto value.
+pub fn skill_level_to_proto(level: Option<SkillLevel>) -> i32 {
+    level.map_or(0, |l| i32::from(l.number()))
+}
+
+/// A required proto target group.
+pub fn target_group(value: i32) -> Result<TargetGroup, ValueError> {
+    types::TargetGroup::try_from(value)
+        .ok()
+        .filter(|g| *g != types::TargetGroup::Unspecified)
+        .and_then(|g| g.as_str_name().strip_prefix("TARGET_GROUP_").map(TargetGroup::parse))
+        .unwrap_or_else(|| Err(ValueError::new("ELIG-GROUP", "a target group is required")))
+}
+
+/// A target group as its proto value.
+pub fn target_group_to_proto(group: TargetGroup) -> i32 {
+    types::TargetGroup::from_str_name(&format!("TARGET_GROUP_{}", group.code())).map_or(0, |g| g as i32)
+}
+
+/// A required proto industry.
+pub fn industry(value: i32) -> Result<Industry, ValueError> {
+    optional_industry(value)?.ok_or_else(|| ValueError::new("INDUSTRY", "an industry is required"))
+}
+
+/// A proto industry; `None` for UNSPECIFIED.
+pub fn optional_industry(value: i32) -> Result<Option<Industry>, ValueError> {
+    match types::Industry::try_from(value) {
+        Ok(types::Industry::Unspecified) => Ok(None),
+        Ok(i) => i.as_str_name().strip_prefix("INDUSTRY_").map(Industry::parse).transpose(),
+        Err(_) => Err(ValueError::new("INDUSTRY", format!("{value} is not an industry"))),
+    }
+}
+
+/// An industry as its proto value.
+pub fn industry_to_proto(industry: Industry) -> i32 {
+    types::Industry::from_str_name(&format!("INDUSTRY_{}", industry.code())).map_or(0, |i| i as i32)
+}
+
+/// A county (not the city) of Xianning.
+pub fn county(value: &str) -> Result<RegionCode, ValueError> {
+    let region = RegionCode::parse(value)?;
+    if region.is_city() {
+        return Err(ValueError::new("REGION-CODE", "a county is required, not the city"));
+    }
+    Ok(region)
+}
+
+/// An optional region filter; empty means none.
+pub fn optional_region(value: &str) -> Result<Option<RegionCode>, ValueError> {
+    if value.is_empty() { Ok(None) } else { RegionCode::parse(value).map(Some) }
+}
+
+/// An optional occupation code; empty means none.
+pub fn optional_occupation(value: &str) -> Result<Option<OccupationCode>, ValueError> {
+    if value.trim().is_empty() { Ok(None) } else { OccupationCode::parse(value).map(Some) }
+}
+
+/// A required text of at most `max` characters.
+pub fn text(value: &str, max: usize) -> Result<String, ValueError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ValueError::new("REQUIRED", "a value is required"));
+    }
+    optional_text(value, max)
+}
+
+/// An optional text of at most `max` characters.
+pub fn optional_text(value: &str, max: usize) -> Result<String, ValueError> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(ValueError::new("TEXT-LENGTH", format!("at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// The id inside a resource name `{collection}/{id}`.
+pub fn resource_id<'a>(name: &'a str, collection: &str) -> Result<&'a str, ValueError> {
+    name.strip_prefix(collection)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| ValueError::new("RESOURCE-NAME", format!("must look like {collection}/{{id}}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_their_proto_values() {
+        for group in TargetGroup::ALL {
+            assert_eq!(target_group(target_group_to_proto(*group)), Ok(*group));
+        }
+        for industry_value in Industry::ALL {
+            assert_eq!(industry(industry_to_proto(*industry_value)), Ok(*industry_value));
+        }
+        for level in SkillLevel::ALL {
+            assert_eq!(skill_level(skill_level_to_proto(Some(level))), Ok(Some(level)));
+        }
+        assert!(target_group(0).is_err());
+        assert!(industry(99).is_err());
+        assert!(skill_level(6).is_err());
+    }
+
+    #[test]
+    fn dates_and_names_are_checked() {
+        assert!(date(Some(&types::Date { year: 2026, month: 2, day: 30 })).is_err());
+        assert_eq!(resource_id("vacancies/abc", "vacancies"), Ok("abc"));
+        assert!(resource_id("enterprises/abc", "vacancies").is_err());
+        assert!(county("421200").is_err());
+        assert!(county("421221").is_ok());
+    }
+}

@@ -1,0 +1,145 @@
+//! `qiancheng`: the suite's one binary.
+//!
+//! `dev` runs every service in one process on the embedded default (SQLite files under
+//! `./data`), `serve` runs one service from configuration, `token` mints a development token,
+//! `migrate` applies a service's migrations, and `policy` replays a subsidy decision from facts.
+
+// Skip notices and command-line errors are meant for a person reading the terminal.
+#![allow(clippy::print_stderr)]
+
+mod policy_cmd;
+mod services;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use qiancheng_platform::auth::{Role, TokenMinter};
+use qiancheng_platform::config::{Settings, VARIABLES};
+
+fn variables_help() -> String {
+    let mut text = String::from("Configuration (environment variables):\n");
+    for (name, meaning) in VARIABLES {
+        text.push_str(&format!("  {name}\n      {meaning}\n"));
+    }
+    text
+}
+
+/// Qiancheng (前程): the 技能照亮前程 project-based training programme of 咸宁市, end to end.
+#[derive(Debug, Parser)]
+#[command(name = "qiancheng", version, about, after_help = variables_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service in one process on SQLite under the data folder, print each endpoint and
+    /// an administrator token, and stop cleanly on Ctrl-C.
+    Dev {
+        /// Address the services listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port of the first service; the others follow it (demand, selection, supervision,
+        /// outcome, subsidy). 0 picks free ports.
+        #[arg(long, default_value_t = 50051)]
+        base_port: u16,
+    },
+    /// Run one service from configuration (see the variables below).
+    Serve {
+        /// The service to run.
+        #[arg(value_parser = services::NAMES)]
+        service: String,
+    },
+    /// Mint a development token signed with the development key.
+    Token {
+        /// A role the token holds (repeat for several).
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Region code (the city 421200, or a county such as 421221); county officers need one.
+        #[arg(long)]
+        region: Option<String>,
+        /// Organisation credit code; providers and enterprises need one.
+        #[arg(long)]
+        org: Option<String>,
+        /// Who the token speaks for.
+        #[arg(long, default_value = "dev-user")]
+        subject: String,
+        /// Hours the token is valid.
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: i64,
+        /// The signing key (default: DATA_DIR/dev-signing.key, made if missing).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Apply a service's database migrations and exit.
+    Migrate {
+        /// The service whose database to migrate.
+        #[arg(value_parser = services::NAMES)]
+        service: String,
+    },
+    /// Replay subsidy decisions from a facts file (see docs/policy-facts.md).
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy { command } => policy_cmd::run(command),
+        Command::Token { roles, region, org, subject, ttl_hours, key_file } => {
+            token(&roles, region.as_deref(), org.as_deref(), &subject, ttl_hours, key_file)
+        }
+        command => run_async(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("qiancheng: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(
+    roles: &[Role],
+    region: Option<&str>,
+    org: Option<&str>,
+    subject: &str,
+    ttl_hours: i64,
+    key_file: Option<PathBuf>,
+) -> Result<(), String> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    let path = key_file.unwrap_or_else(|| settings.signing_key_file());
+    let minter = TokenMinter::load_or_create(&path).map_err(|e| e.to_string())?;
+    let token = minter.mint(subject, roles, region, org, ttl_hours * 3600).map_err(|e| e.to_string())?;
+    // The token is checked as a server would check it, so a bad region or missing organisation
+    // is reported now rather than at the first call.
+    minter.authenticator().verify(&token, 0).map_err(|e| format!("the token would be refused: {e}"))?;
+    println!("{token}");
+    Ok(())
+}
+
+fn run_async(command: Command) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let settings = Settings::load().map_err(|e| e.to_string())?;
+        match command {
+            Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
+            Command::Serve { service } => services::serve(settings, &service).await,
+            Command::Migrate { service } => services::migrate(settings, &service).await,
+            Command::Policy { .. } | Command::Token { .. } => Ok(()),
+        }
+        .map_err(|e| e.to_string())
+    })
+}

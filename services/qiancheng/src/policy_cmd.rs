@@ -1,0 +1,45 @@
+//! `qiancheng policy`: replays a subsidy claim from a facts file, as an auditor would, with the
+//! policy core the services use (facts format: `docs/policy-facts.md`).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use qiancheng_domain::policy::replay;
+
+/// What `qiancheng policy` does.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate the claim in FACTS and print the decision as JSON.
+    Evaluate {
+        /// The facts file (JSON); `-` reads standard input.
+        facts: PathBuf,
+    },
+    /// Evaluate the claim in FACTS and print the decision as a readable table.
+    Explain {
+        /// The facts file (JSON); `-` reads standard input.
+        facts: PathBuf,
+    },
+}
+
+fn read(path: &PathBuf) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read standard input: {e}"))
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+}
+
+/// Runs a policy command.
+pub fn run(command: PolicyCommand) -> Result<(), String> {
+    match command {
+        PolicyCommand::Evaluate { facts } => {
+            let decision = replay::evaluate_claim_json(&read(&facts)?).map_err(|e| e.to_string())?;
+            println!("{}", replay::decision_json(&decision).map_err(|e| e.to_string())?);
+        }
+        PolicyCommand::Explain { facts } => {
+            let decision = replay::evaluate_claim_json(&read(&facts)?).map_err(|e| e.to_string())?;
+            print!("{}", replay::explain_table(&decision));
+        }
+    }
+    Ok(())
+}

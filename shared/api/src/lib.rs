@@ -1,0 +1,30 @@
+//! The suite's protobuf contracts, generated at build time from `proto/` with `protox`.
+//!
+//! Each package of `proto/qiancheng/<service>/v1` is a module here, `qiancheng::<service>::v1`,
+//! with its messages, its client and its server. [`FILE_DESCRIPTOR_SET`] feeds server reflection
+//! so that `grpcurl` works against any service without the proto files at hand.
+#![allow(missing_docs, clippy::all, missing_debug_implementations)]
+
+/// Every proto file of the suite, encoded as a `google.protobuf.FileDescriptorSet`.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/qiancheng_descriptor.bin"));
+
+/// The `qiancheng.*` protobuf packages.
+pub mod qiancheng {
+    /// Messages shared by every service.
+    pub mod r#type {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/qiancheng.r#type.v1.rs"));
+        }
+    }
+    /// The demand service.
+    pub mod demand {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/qiancheng.demand.v1.rs"));
+        }
+    }
+}
+
+pub use qiancheng::demand::v1 as demand;
+pub use qiancheng::r#type::v1 as types;

@@ -1,0 +1,76 @@
+//! Civil dates in China Standard Time and month arithmetic, rules DATE-TZ and DATE-MONTHS.
+
+use chrono::{FixedOffset, Months, NaiveDate, Utc};
+
+use crate::error::ValueError;
+
+/// Today's civil date in China Standard Time (UTC+8, no daylight saving), DATE-TZ.
+pub fn today_in_china() -> NaiveDate {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    Utc::now().with_timezone(&offset).date_naive()
+}
+
+/// Parse a civil date written `YYYY-MM-DD` (exactly, zero-padded).
+pub fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
+    let s = raw.trim();
+    let shape_ok = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape_ok {
+        return Err(ValueError::new("DATE", format!("{s} is not a date yyyy-mm-dd")));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ValueError::new("DATE", format!("{s} is not a real date")))
+}
+
+/// `date` plus `months` calendar months, clamped to the month's last day (DATE-MONTHS):
+/// 2025-08-31 + 6 months = 2026-02-28.
+pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    // chrono clamps to the last day of the target month, which is exactly DATE-MONTHS.
+    date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX)
+}
+
+/// Whether `date` lies in the inclusive window `[start, end]` (DATE-MONTHS: windows include both
+/// ends).
+pub fn in_window(date: NaiveDate, start: NaiveDate, end: NaiveDate) -> bool {
+    start <= date && date <= end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn date_months_clamps_to_month_end() {
+        assert_eq!(add_months(d(2025, 8, 31), 6), d(2026, 2, 28));
+        assert_eq!(add_months(d(2023, 8, 31), 6), d(2024, 2, 29));
+        assert_eq!(add_months(d(2025, 6, 6), 6), d(2025, 12, 6));
+        assert_eq!(add_months(d(2025, 1, 31), 1), d(2025, 2, 28));
+    }
+
+    #[test]
+    fn date_parse_is_strict() {
+        assert_eq!(parse_date("2025-06-06").expect("ok"), d(2025, 6, 6));
+        for bad in ["2025-6-6", "2025/06/06", "2025-02-30", "20250606"] {
+            assert_eq!(parse_date(bad).expect_err(bad).rule, "DATE");
+        }
+    }
+
+    #[test]
+    fn date_windows_include_both_ends() {
+        assert!(in_window(d(2025, 1, 1), d(2025, 1, 1), d(2025, 1, 2)));
+        assert!(in_window(d(2025, 1, 2), d(2025, 1, 1), d(2025, 1, 2)));
+        assert!(!in_window(d(2025, 1, 3), d(2025, 1, 1), d(2025, 1, 2)));
+    }
+
+    #[test]
+    fn date_tz_today_is_a_date() {
+        let today = today_in_china();
+        assert!(today.signed_duration_since(Utc::now().date_naive()).num_days().abs() <= 1);
+    }
+}

@@ -1,0 +1,41 @@
+//! The policy core: every rule of `POLICY.md` as a pure, versioned, explainable function.
+//!
+//! Handlers gather facts, call a rule here with a [`PolicySet`], and store the returned
+//! [`Decision`] with its explanation. Nothing here reads a clock, a file or a database: calendars
+//! and tables are passed in, loaded from text by their own constructors.
+//!
+//! | module | rules |
+//! |---|---|
+//! | [`set`] | the parameters of every rule, versioned |
+//! | [`calendar`] | DATE-WORKDAYS |
+//! | [`tables`] | SUBS-STANDARD data, minimum wages for OUT-EMP-SERVICE |
+//! | [`eligibility`] | PERSON-ID, ELIG-* |
+//! | [`provider`] | PROV-* |
+//! | [`completion`] | CLASS-ATTENDANCE, CLASS-COMPLETION |
+//! | [`outcome`] | OUT-WINDOW, OUT-MONTHS, OUT-CERT, OUT-EMP-* |
+//! | [`subsidy`] | OUT-RATE, PROJ-BASIS, SUBS-* |
+//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, SUBS-SOD |
+//! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
+//! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
+
+pub mod calendar;
+pub mod completion;
+pub mod decision;
+pub mod eligibility;
+pub mod facts;
+pub mod fraction;
+pub mod outcome;
+pub mod project;
+pub mod provider;
+pub mod replay;
+pub mod selection;
+pub mod set;
+pub mod subsidy;
+pub mod tables;
+
+pub use calendar::HolidayCalendar;
+pub use decision::{Decision, RuleResult};
+pub use fraction::Fraction;
+pub use set::{Fund, PolicySet};
+pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
+pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};

@@ -1,0 +1,354 @@
+//! Projects and classes before training: PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION,
+//! PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, and the separation of duties SUBS-SOD.
+//!
+//! These rules judge facts a service gathered; storing catalog versions, ledgers and
+//! inspections is the services' part.
+
+use chrono::NaiveDate;
+
+use crate::policy::decision::RuleResult;
+use crate::policy::set::PolicySet;
+use crate::{OccupationCode, RegionCode, SkillLevel};
+
+/// Training mode (培训方式), PROJ-CATALOG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrainingMode {
+    /// 线下.
+    Offline,
+    /// 线上.
+    Online,
+    /// 线上线下结合.
+    Mixed,
+}
+
+/// A catalog item (项目化培训清单条目) as published, PROJ-CATALOG.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CatalogItem {
+    /// Occupation code.
+    pub occupation: OccupationCode,
+    /// Occupation name.
+    pub occupation_name: String,
+    /// Skill level.
+    pub level: SkillLevel,
+    /// Headcount employers need.
+    pub headcount: u32,
+    /// Skill requirements.
+    pub skill_requirements: String,
+    /// Training content.
+    pub content: String,
+    /// Hours.
+    pub hours: u32,
+    /// Mode.
+    pub mode: TrainingMode,
+    /// The demand it answers.
+    pub demand: String,
+}
+
+/// PROJ-CATALOG: every field of a catalog item is stated.
+pub fn proj_catalog(item: &CatalogItem) -> RuleResult {
+    let mut missing = Vec::new();
+    if item.occupation_name.trim().is_empty() {
+        missing.push("occupation_name");
+    }
+    if item.headcount == 0 {
+        missing.push("headcount");
+    }
+    if item.skill_requirements.trim().is_empty() {
+        missing.push("skill_requirements");
+    }
+    if item.content.trim().is_empty() {
+        missing.push("content");
+    }
+    if item.hours == 0 {
+        missing.push("hours");
+    }
+    if item.demand.trim().is_empty() {
+        missing.push("demand");
+    }
+    if missing.is_empty() {
+        RuleResult::pass("PROJ-CATALOG", "清单条目要素齐全", "the catalog item states every field")
+    } else {
+        RuleResult::fail(
+            "PROJ-CATALOG",
+            format!("清单条目缺少:{}", missing.join("、")),
+            format!("the catalog item lacks {}", missing.join(", ")),
+        )
+    }
+}
+
+/// The parts of an application's plan (一项目一方案), PROJ-PLAN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApplicationParts {
+    /// 附件2 filing form attached.
+    pub filing_form: bool,
+    /// 附件3 application form attached.
+    pub application_form: bool,
+    /// Teaching plan.
+    pub teaching_plan: bool,
+    /// The teaching plan covers safety knowledge and safe operation (二(三)).
+    pub safety_in_teaching_plan: bool,
+    /// Training mode.
+    pub training_mode: bool,
+    /// Assessment method.
+    pub assessment_method: bool,
+    /// Measures leading to skills and jobs.
+    pub employment_measures: bool,
+}
+
+/// PROJ-PLAN: the filing, the application and a plan with all four parts, safety included.
+pub fn proj_plan(parts: &ApplicationParts) -> RuleResult {
+    let checks = [
+        (parts.filing_form, "附件2备案表", "the filing form (annex 2)"),
+        (parts.application_form, "附件3申报表", "the application form (annex 3)"),
+        (parts.teaching_plan, "教学计划", "the teaching plan"),
+        (parts.safety_in_teaching_plan, "安全知识与安全操作技能", "safety in the teaching plan"),
+        (parts.training_mode, "培训方式", "the training mode"),
+        (parts.assessment_method, "考核方式", "the assessment method"),
+        (parts.employment_measures, "促进取证就业措施", "measures leading to skills and jobs"),
+    ];
+    let missing: Vec<_> = checks.iter().filter(|(ok, _, _)| !ok).collect();
+    if missing.is_empty() {
+        RuleResult::pass("PROJ-PLAN", "申报材料与实施方案齐全", "the application and its plan are complete")
+    } else {
+        RuleResult::fail(
+            "PROJ-PLAN",
+            format!("缺少:{}", missing.iter().map(|m| m.1).collect::<Vec<_>>().join("、")),
+            format!("missing {}", missing.iter().map(|m| m.2).collect::<Vec<_>>().join(", ")),
+        )
+    }
+}
+
+/// PROJ-CROSS-REGION: training in another county than the provider's needs that county
+/// bureau's recorded consent.
+pub fn proj_cross_region(
+    provider_county: RegionCode,
+    training_county: RegionCode,
+    consent_recorded: bool,
+) -> RuleResult {
+    if provider_county.contains(training_county) || consent_recorded {
+        RuleResult::pass(
+            "PROJ-CROSS-REGION",
+            "无需或已取得跨区承训同意",
+            "no cross-region consent needed, or it is recorded",
+        )
+    } else {
+        RuleResult::fail(
+            "PROJ-CROSS-REGION",
+            format!("在{}跨区承训,未取得该地人社部门同意", training_county.name()),
+            format!("training in {} without that county bureau's consent", training_county.code()),
+        )
+    }
+}
+
+/// PROJ-BRAND: a brand name is a place or enterprise, an occupation, then 培训.
+pub fn proj_brand_name(name: &str, occupation_name: &str) -> RuleResult {
+    let name = name.trim();
+    let well_formed = name.ends_with("培训")
+        && !occupation_name.is_empty()
+        && name
+            .strip_suffix("培训")
+            .and_then(|rest| rest.strip_suffix(occupation_name))
+            .is_some_and(|place| !place.is_empty());
+    if well_formed {
+        RuleResult::pass("PROJ-BRAND", format!("品牌名称“{name}”规范"), "the brand name is place + occupation + 培训")
+    } else {
+        RuleResult::fail(
+            "PROJ-BRAND",
+            format!("品牌名称“{name}”应为地名(企业名)+职业+培训"),
+            "a brand name is place (or enterprise) + occupation + 培训",
+        )
+    }
+}
+
+/// PROJ-BRAND: the counties with no brand yet (each should have one during 2025–2027).
+pub fn proj_counties_without_brand(counties_with_brand: &[RegionCode]) -> Vec<RegionCode> {
+    RegionCode::counties().into_iter().filter(|c| !counties_with_brand.contains(c)).collect()
+}
+
+/// What CLASS-FILING needs to know about a class being filed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassFiling {
+    /// The day it is filed.
+    pub filed_on: NaiveDate,
+    /// First day of training.
+    pub first_day: NaiveDate,
+    /// Last day of training.
+    pub last_day: NaiveDate,
+    /// The project is approved.
+    pub project_approved: bool,
+    /// The provider is qualified (PROV-*) and not disqualified.
+    pub provider_qualified: bool,
+    /// Theory hours.
+    pub theory_hours: u32,
+    /// Practice hours.
+    pub practice_hours: u32,
+    /// A venue is stated.
+    pub venue_stated: bool,
+    /// Teachers are named.
+    pub teachers_named: bool,
+    /// Trainees on the real-name roster.
+    pub roster_size: u32,
+}
+
+/// CLASS-FILING: filed at least `filing_lead_days` before the first day, under an approved
+/// project of a qualified provider, with dates, hours, venue, teachers and roster.
+pub fn class_filing(policy: &PolicySet, filing: &ClassFiling) -> RuleResult {
+    let latest = filing
+        .first_day
+        .checked_sub_days(chrono::Days::new(u64::from(policy.filing_lead_days)))
+        .unwrap_or(NaiveDate::MIN);
+    let problem: Option<(String, String)> = if filing.filed_on > latest {
+        Some((
+            format!("应于开班前{}日({latest}前)备案", policy.filing_lead_days),
+            format!("must be filed {} day(s) before the first day, by {latest}", policy.filing_lead_days),
+        ))
+    } else if filing.last_day < filing.first_day {
+        Some(("结束日期早于开班日期".to_owned(), "the last day is before the first day".to_owned()))
+    } else if !filing.project_approved {
+        Some(("项目未获批准".to_owned(), "the project is not approved".to_owned()))
+    } else if !filing.provider_qualified {
+        Some(("承训机构不具备资格".to_owned(), "the provider is not qualified".to_owned()))
+    } else if filing.theory_hours + filing.practice_hours == 0 {
+        Some(("未填写理论及实操学时".to_owned(), "no theory or practice hours".to_owned()))
+    } else if !filing.venue_stated || !filing.teachers_named {
+        Some(("未填写培训场地或师资".to_owned(), "no venue or teachers".to_owned()))
+    } else if filing.roster_size == 0 {
+        Some(("无实名制花名册".to_owned(), "no real-name roster".to_owned()))
+    } else {
+        None
+    };
+    match problem {
+        Some((zh, en)) => RuleResult::fail("CLASS-FILING", zh, en),
+        None => RuleResult::pass("CLASS-FILING", "开班备案符合要求", "the class filing is complete and in time"),
+    }
+}
+
+/// CLASS-HEADCOUNT: the project's classes together never exceed its approved headcount.
+pub fn class_headcount(approved: u32, existing_classes: &[u32], new_class: u32) -> RuleResult {
+    let used: u64 = existing_classes.iter().map(|n| u64::from(*n)).sum();
+    let total = used + u64::from(new_class);
+    if total <= u64::from(approved) {
+        RuleResult::pass(
+            "CLASS-HEADCOUNT",
+            format!("各班合计{total}人,未超过批准的{approved}人"),
+            format!("{total} trainees over all classes, within the approved {approved}"),
+        )
+    } else {
+        RuleResult::fail(
+            "CLASS-HEADCOUNT",
+            format!("各班合计{total}人,超过批准的{approved}人"),
+            format!("{total} trainees over all classes, above the approved {approved}"),
+        )
+    }
+}
+
+/// SUBS-SOD: the officer who reviewed a claim cannot approve it.
+pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
+    if reviewer == approver {
+        RuleResult::fail("SUBS-SOD", "审核人与审批人不得为同一人", "the reviewer cannot approve the same claim")
+    } else {
+        RuleResult::pass("SUBS-SOD", "审核与审批由不同人员完成", "reviewed and approved by different officers")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn proj_catalog_every_field_stated() {
+        let mut item = CatalogItem {
+            occupation: OccupationCode::parse("6-31-01-03").expect("code"),
+            occupation_name: "电工".to_owned(),
+            level: SkillLevel::Level4,
+            headcount: 40,
+            skill_requirements: "低压电工作业".to_owned(),
+            content: "电工基础".to_owned(),
+            hours: 120,
+            mode: TrainingMode::Offline,
+            demand: "园区企业用工".to_owned(),
+        };
+        assert!(proj_catalog(&item).passed);
+        item.hours = 0;
+        assert!(!proj_catalog(&item).passed);
+    }
+
+    #[test]
+    fn proj_plan_needs_four_parts_and_safety() {
+        let mut parts = ApplicationParts {
+            filing_form: true,
+            application_form: true,
+            teaching_plan: true,
+            safety_in_teaching_plan: true,
+            training_mode: true,
+            assessment_method: true,
+            employment_measures: true,
+        };
+        assert!(proj_plan(&parts).passed);
+        parts.safety_in_teaching_plan = false;
+        let r = proj_plan(&parts);
+        assert!(!r.passed);
+        assert!(r.reason_zh.contains("安全"));
+    }
+
+    #[test]
+    fn proj_cross_region_needs_consent() {
+        assert!(proj_cross_region(RegionCode::Jiayu, RegionCode::Jiayu, false).passed);
+        assert!(!proj_cross_region(RegionCode::Jiayu, RegionCode::Chibi, false).passed);
+        assert!(proj_cross_region(RegionCode::Jiayu, RegionCode::Chibi, true).passed);
+    }
+
+    #[test]
+    fn proj_brand_name_and_counties_without_brand() {
+        assert!(proj_brand_name("通山石匠培训", "石匠").passed);
+        assert!(!proj_brand_name("石匠培训", "石匠").passed);
+        assert!(!proj_brand_name("通山石匠", "石匠").passed);
+        let left = proj_counties_without_brand(&[RegionCode::Tongshan, RegionCode::Chibi]);
+        assert_eq!(left.len(), 4);
+        assert!(!left.contains(&RegionCode::Tongshan));
+    }
+
+    fn filing() -> ClassFiling {
+        ClassFiling {
+            filed_on: d(2025, 8, 31),
+            first_day: d(2025, 9, 1),
+            last_day: d(2025, 9, 30),
+            project_approved: true,
+            provider_qualified: true,
+            theory_hours: 40,
+            practice_hours: 60,
+            venue_stated: true,
+            teachers_named: true,
+            roster_size: 30,
+        }
+    }
+
+    #[test]
+    fn class_filing_day_before_first_day_is_last_chance() {
+        let p = PolicySet::xianning_2025_5_v1();
+        assert!(class_filing(&p, &filing()).passed);
+        let mut late = filing();
+        late.filed_on = d(2025, 9, 1);
+        assert!(!class_filing(&p, &late).passed);
+        let mut unapproved = filing();
+        unapproved.project_approved = false;
+        assert!(!class_filing(&p, &unapproved).passed);
+    }
+
+    #[test]
+    fn class_headcount_exactly_approved_passes() {
+        assert!(class_headcount(100, &[40, 30], 30).passed);
+        assert!(!class_headcount(100, &[40, 30], 31).passed);
+    }
+
+    #[test]
+    fn subs_sod_reviewer_cannot_approve() {
+        assert!(!subs_sod("officer-1", "officer-1").passed);
+        assert!(subs_sod("officer-1", "officer-2").passed);
+    }
+}

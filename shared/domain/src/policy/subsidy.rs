@@ -1,0 +1,523 @@
+//! The subsidy claim (补贴申请) and what follows it: OUT-RATE and PROJ-BASIS for the project,
+//! SUBS-STANDARD, SUBS-TIER, SUBS-UPLIFT, SUBS-CAP, SUBS-ROUND, SUBS-ELIGIBLE, SUBS-FUND and
+//! SUBS-DEADLINE per line, then SUBS-NOTICE and SUBS-RECOVER.
+//!
+//! A claim gives one line per trainee on the claim; a trainee who is not paid gets a line of
+//! zero that names the rule that stopped them. The total is the sum of the lines.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::policy::calendar::HolidayCalendar;
+use crate::policy::completion::evaluate_completion;
+use crate::policy::decision::{Decision, RuleResult};
+use crate::policy::eligibility::evaluate_trainee_eligibility;
+use crate::policy::facts::{ClassFacts, OutcomeEvidence, TraineeFacts};
+use crate::policy::fraction::Fraction;
+use crate::policy::outcome::{Verdict, evaluate_outcome};
+use crate::policy::set::{Fund, PolicySet};
+use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
+use crate::{Error, Money, OccupationCode, SkillLevel, TargetGroup, add_months};
+
+/// The project (项目) a claim is for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFacts {
+    /// The project's identifier.
+    pub id: String,
+    /// The project's name.
+    pub name: String,
+    /// The occupation trained.
+    pub occupation: OccupationCode,
+    /// The skill level trained.
+    pub level: SkillLevel,
+    /// The day the provider was disqualified, if it was (PROV-DISQUALIFIED).
+    #[serde(default)]
+    pub provider_disqualified_on: Option<NaiveDate>,
+}
+
+/// Another uplift policy (上浮政策) that applies to a trainee, SUBS-UPLIFT.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Uplift {
+    /// What the uplift is (its policy document).
+    pub name: String,
+    /// Percent of the standard it grants.
+    pub percent: u32,
+}
+
+/// One trainee on a claim with what the claim needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimTrainee {
+    /// The class the trainee is on.
+    pub class_id: String,
+    /// The person.
+    pub person: TraineeFacts,
+    /// Hours attended.
+    pub attended_hours: u32,
+    /// Passed the completion assessment.
+    pub assessment_passed: bool,
+    /// Outcome evidence.
+    #[serde(default)]
+    pub evidence: OutcomeEvidence,
+    /// Other uplift policies that apply.
+    #[serde(default)]
+    pub uplifts: Vec<Uplift>,
+}
+
+/// Everything a claim is judged on, apart from the policy set and the tables.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimFacts {
+    /// The project.
+    pub project: ProjectFacts,
+    /// Every class of the project (the rate is over all of them).
+    pub classes: Vec<ClassFacts>,
+    /// The trainees claimed for.
+    pub trainees: Vec<ClaimTrainee>,
+    /// The day the claim (附件4) was filed.
+    pub filed_on: NaiveDate,
+}
+
+/// How a project is judged (PROJ-BASIS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProjectBasis {
+    /// Every counted trainee is an in-service worker: the certificate rate.
+    CertificateRate,
+    /// No counted trainee is an in-service worker: the employment rate.
+    EmploymentRate,
+    /// Both kinds: each trainee is judged on their own basis.
+    Mixed,
+}
+
+/// One line of a claim: one trainee, their amount and the rules behind it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SubsidyLine {
+    /// The trainee's name.
+    pub trainee_name: String,
+    /// The ID number, masked.
+    pub id_number_masked: String,
+    /// The class.
+    pub class_id: String,
+    /// The target group.
+    pub group: TargetGroup,
+    /// The fund that pays the line (SUBS-FUND).
+    pub fund: Fund,
+    /// Completed the class (CLASS-COMPLETION).
+    pub completed: bool,
+    /// The outcome verdict, for trainees counted in the rate.
+    pub verdict: Option<Verdict>,
+    /// The standard in force (SUBS-STANDARD), if one was found.
+    pub standard_fen: Option<Money>,
+    /// The highest uplift of another policy, if any (SUBS-UPLIFT).
+    pub uplift_percent: Option<u32>,
+    /// The multiplier applied, percent of the standard (zero when stopped).
+    pub multiplier_percent: u32,
+    /// The amount, in fen.
+    pub amount_fen: Money,
+    /// The rule that stopped the line, when the amount is zero because of a rule.
+    pub stopped_by: Option<String>,
+    /// Every rule evaluated for the line.
+    pub rules: Vec<RuleResult>,
+}
+
+/// The outcome of a claim.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClaimOutcome {
+    /// The project.
+    pub project_id: String,
+    /// How the project is judged.
+    pub basis: ProjectBasis,
+    /// The project rate (OUT-RATE), absent when no trainee completed.
+    pub rate: Option<Fraction>,
+    /// The tier percentage (SUBS-TIER), absent without a rate.
+    pub tier_percent: Option<u32>,
+    /// One line per trainee.
+    pub lines: Vec<SubsidyLine>,
+    /// The sum of the lines, in fen.
+    pub total_fen: Money,
+}
+
+/// A claim decision.
+pub type ClaimDecision = Decision<ClaimOutcome>;
+
+/// OUT-RATE: positive verdicts over completed trainees, exactly; no completed trainee, no rate.
+pub fn out_rate(positive: u64, completed: u64) -> Option<Fraction> {
+    Fraction::new(positive.min(completed), completed)
+}
+
+/// PROJ-BASIS: certificates when every counted trainee is an in-service worker, employment when
+/// none is.
+pub fn proj_basis(groups: &[TargetGroup]) -> ProjectBasis {
+    let in_service = groups.iter().filter(|g| g.is_in_service()).count();
+    if in_service == 0 {
+        ProjectBasis::EmploymentRate
+    } else if in_service == groups.len() {
+        ProjectBasis::CertificateRate
+    } else {
+        ProjectBasis::Mixed
+    }
+}
+
+/// SUBS-TIER: the tier's percentage for a rate, 70% and 30% belonging to the higher tier.
+pub fn subs_tier(policy: &PolicySet, rate: Fraction) -> u32 {
+    policy.tier_percent(rate)
+}
+
+/// SUBS-UPLIFT: the highest single multiplier wins, the tier's included; never the product.
+pub fn subs_uplift(tier_percent: u32, uplifts: &[Uplift]) -> u32 {
+    uplifts.iter().map(|u| u.percent).fold(tier_percent, u32::max)
+}
+
+/// SUBS-CAP and SUBS-ROUND: standard × percent, capped at the policy's cap, rounded half up to
+/// the fen once. Returns the amount and whether the cap applied.
+pub fn subs_line_amount(policy: &PolicySet, standard: Money, percent: u32) -> (Money, bool) {
+    let raw = standard.to_decimal_yuan() * Decimal::from(percent) / Decimal::ONE_HUNDRED;
+    let cap = policy.cap_fen.to_decimal_yuan();
+    let capped = raw > cap;
+    let yuan = if capped { cap } else { raw };
+    // SUBS-ROUND: once, per line, half up.
+    let amount = Money::from_decimal_yuan_half_up(yuan).unwrap_or(policy.cap_fen);
+    (amount, capped)
+}
+
+/// SUBS-DEADLINE: filed within `claim_months` months after the project's last class ended.
+pub fn subs_deadline(policy: &PolicySet, last_class_end: NaiveDate, filed_on: NaiveDate) -> RuleResult {
+    let deadline = add_months(last_class_end, policy.claim_months);
+    if filed_on <= deadline {
+        RuleResult::pass(
+            "SUBS-DEADLINE",
+            format!("{filed_on}申请,不晚于截止日{deadline}"),
+            format!("filed {filed_on}, on or before the deadline {deadline}"),
+        )
+    } else {
+        RuleResult::fail(
+            "SUBS-DEADLINE",
+            format!("{filed_on}申请,超过截止日{deadline}(最后一班结束后{}个月)", policy.claim_months),
+            format!(
+                "filed {filed_on}, after the deadline {deadline} ({} months after the last class)",
+                policy.claim_months
+            ),
+        )
+    }
+}
+
+/// SUBS-NOTICE: the last day of public notice published on `published_on`, counting
+/// `notice_working_days` working days with `published_on` as the first if it is one.
+pub fn subs_notice_end(
+    policy: &PolicySet,
+    calendar: &HolidayCalendar,
+    published_on: NaiveDate,
+) -> Result<NaiveDate, Error> {
+    calendar.nth_working_day_from(published_on, policy.notice_working_days)
+}
+
+/// SUBS-NOTICE: payment may proceed on `date` only after the notice has ended and every
+/// objection is resolved.
+pub fn subs_notice_allows_payment(notice_end: NaiveDate, date: NaiveDate, open_objections: usize) -> bool {
+    date > notice_end && open_objections == 0
+}
+
+/// SUBS-FUND: the fund that pays a trainee's line.
+pub fn subs_fund(policy: &PolicySet, group: TargetGroup) -> Fund {
+    policy.fund_for(group)
+}
+
+/// Why money is recovered (SUBS-RECOVER).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecoveryCause {
+    /// Fraud found after payment (八(四)): everything paid is recovered.
+    Fraud,
+    /// Re-verification lowered the project rate.
+    RateFell {
+        /// The re-verified rate.
+        new_rate: Fraction,
+    },
+}
+
+/// SUBS-RECOVER: the amount to recover from a paid claim. Fraud recovers the whole amount; a
+/// fallen rate recovers, line by line, the difference between the paid amount and the amount
+/// at the new tier (uplifts still apply, the highest single multiplier wins).
+pub fn subs_recover(policy: &PolicySet, paid: &ClaimOutcome, cause: &RecoveryCause) -> Decision<Money> {
+    let (amount, rule) = match cause {
+        RecoveryCause::Fraud => (
+            paid.total_fen,
+            RuleResult::pass(
+                "SUBS-RECOVER",
+                format!("查实骗取补贴,追回已拨付的{}元", paid.total_fen),
+                format!("fraud found: recover the {} yuan paid", paid.total_fen),
+            ),
+        ),
+        RecoveryCause::RateFell { new_rate } => {
+            let tier = subs_tier(policy, *new_rate);
+            let mut total = Money::ZERO;
+            for line in paid.lines.iter().filter(|l| l.amount_fen > Money::ZERO) {
+                let Some(standard) = line.standard_fen else {
+                    continue;
+                };
+                let percent = line.uplift_percent.map_or(tier, |u| u.max(tier));
+                let (new_amount, _) = subs_line_amount(policy, standard, percent);
+                let diff = line.amount_fen.checked_sub(new_amount).unwrap_or(Money::ZERO);
+                if diff > Money::ZERO {
+                    total = total.checked_add(diff).unwrap_or(total);
+                }
+            }
+            (
+                total,
+                RuleResult::pass(
+                    "SUBS-RECOVER",
+                    format!("复核就业率降为{new_rate},按{tier}%档追回差额{total}元"),
+                    format!("re-verified rate {new_rate}: recover the difference to the {tier}% tier, {total} yuan"),
+                ),
+            )
+        }
+    };
+    Decision { outcome: amount, policy_version: policy.version.clone(), rules: vec![rule] }
+}
+
+fn mask(raw: &str) -> String {
+    match crate::IdNumber::parse(raw) {
+        Ok(id) => id.masked(),
+        Err(_) => {
+            let keep: String = raw.chars().take(6).collect();
+            format!("{keep}******(invalid)")
+        }
+    }
+}
+
+/// Evaluate a claim: every rule for every trainee, the project's rate and tier, one line per
+/// trainee and the total. An error means the facts themselves are inconsistent (a trainee on an
+/// unknown class, no classes), never that a rule failed.
+pub fn evaluate_claim(
+    policy: &PolicySet,
+    facts: &ClaimFacts,
+    standards: &SubsidyStandardTable,
+    wages: &MinimumWageTable,
+) -> Result<ClaimDecision, Error> {
+    let project = &facts.project;
+    let last_end = facts
+        .classes
+        .iter()
+        .map(|c| c.last_day)
+        .max()
+        .ok_or_else(|| Error::Facts("a claim needs at least one class".to_owned()))?;
+    for c in &facts.classes {
+        if c.last_day < c.first_day {
+            return Err(Error::Facts(format!("class {} ends before it starts", c.id)));
+        }
+    }
+
+    // Claim-level rules.
+    let mut claim_rules = vec![subs_deadline(policy, last_end, facts.filed_on)];
+    claim_rules.push(match project.provider_disqualified_on {
+        Some(on) => RuleResult::fail(
+            "PROV-DISQUALIFIED",
+            format!("承训机构{on}被取消资格,未拨付补贴不予拨付"),
+            format!("the provider was disqualified on {on}: unpaid subsidies are refused"),
+        ),
+        None => RuleResult::pass("PROV-DISQUALIFIED", "承训机构未被取消资格", "the provider is not disqualified"),
+    });
+
+    // Per-trainee evaluations.
+    struct Judged<'a> {
+        trainee: &'a ClaimTrainee,
+        class: &'a ClassFacts,
+        eligibility: Decision<bool>,
+        completion: Decision<bool>,
+        verdict: Option<Decision<Verdict>>,
+    }
+    let mut judged = Vec::with_capacity(facts.trainees.len());
+    for t in &facts.trainees {
+        let class = facts
+            .classes
+            .iter()
+            .find(|c| c.id == t.class_id)
+            .ok_or_else(|| Error::Facts(format!("trainee {} is on unknown class {}", t.person.name, t.class_id)))?;
+        let eligibility =
+            evaluate_trainee_eligibility(policy, class, &project.occupation, project.level, &t.person, facts.filed_on);
+        let completion = evaluate_completion(policy, class.hours, t.attended_hours, t.assessment_passed);
+        let on_roster = eligibility.rule("ELIG-REALNAME").is_some_and(|r| r.passed);
+        // OUT-RATE counts the roster's completed trainees.
+        let verdict = (on_roster && completion.outcome)
+            .then(|| evaluate_outcome(policy, class, &project.occupation, t.person.group, &t.evidence, wages));
+        judged.push(Judged { trainee: t, class, eligibility, completion, verdict });
+    }
+
+    // OUT-RATE and PROJ-BASIS over all classes.
+    let counted: Vec<&Judged> = judged.iter().filter(|j| j.verdict.is_some()).collect();
+    let completed = counted.len() as u64;
+    let positive = counted.iter().filter(|j| j.verdict.as_ref().is_some_and(|v| v.outcome.positive)).count() as u64;
+    let groups: Vec<TargetGroup> = counted.iter().map(|j| j.trainee.person.group).collect();
+    let basis = proj_basis(&groups);
+    let rate = out_rate(positive, completed);
+    let basis_rule = match basis {
+        ProjectBasis::CertificateRate => RuleResult::pass(
+            "PROJ-BASIS",
+            "培训对象为在岗职工,按取证率评估",
+            "in-service workers: judged by the certificate rate",
+        ),
+        ProjectBasis::EmploymentRate => RuleResult::pass("PROJ-BASIS", "按就业率评估", "judged by the employment rate"),
+        ProjectBasis::Mixed => RuleResult::pass(
+            "PROJ-BASIS",
+            "在岗职工按取证、其他学员按就业分别认定",
+            "in-service workers by certificate, others by employment",
+        ),
+    };
+    claim_rules.push(basis_rule);
+    let tier_percent = rate.map(|r| subs_tier(policy, r));
+    claim_rules.push(match rate {
+        Some(r) => RuleResult::pass(
+            "OUT-RATE",
+            format!(
+                "项目整体{}:{positive}/{completed}={}",
+                if basis == ProjectBasis::CertificateRate { "取证率" } else { "就业率" },
+                r.percent_display()
+            ),
+            format!("project rate {positive}/{completed} = {}", r.percent_display()),
+        ),
+        None => RuleResult::fail(
+            "OUT-RATE",
+            "无结业学员,无法计算就业率,不予补贴",
+            "no trainee completed: no rate and no subsidy",
+        ),
+    });
+    if let (Some(r), Some(tier)) = (rate, tier_percent) {
+        claim_rules.push(RuleResult::pass(
+            "SUBS-TIER",
+            format!("就业率{}对应省级标准的{tier}%(70%、30%归入较高档)", r.percent_display()),
+            format!(
+                "rate {} gives {tier}% of the standard (70% and 30% belong to the higher tier)",
+                r.percent_display()
+            ),
+        ));
+    }
+    let claim_stop = claim_rules.iter().find(|r| !r.passed).cloned();
+
+    // Lines.
+    let mut lines = Vec::with_capacity(judged.len());
+    for j in &judged {
+        let person = &j.trainee.person;
+        let mut rules: Vec<RuleResult> = Vec::new();
+        rules.extend(j.eligibility.rules.iter().cloned());
+        rules.extend(j.completion.rules.iter().cloned());
+        let person_stop = rules.iter().find(|r| !r.passed).map(|r| r.code.clone());
+        rules.push(match &person_stop {
+            None => RuleResult::pass("SUBS-ELIGIBLE", "学员符合补贴条件", "the trainee qualifies for a line"),
+            Some(code) => {
+                RuleResult::fail("SUBS-ELIGIBLE", format!("因{code}不予补贴"), format!("not paid because of {code}"))
+            }
+        });
+        let standard = standards.lookup(&project.occupation, project.level, j.class.first_day);
+        rules.push(match standard {
+            Some(s) => {
+                let (src_zh, src_en) = match &s.source {
+                    StandardSource::Provincial => ("省参照表".to_owned(), "provincial table".to_owned()),
+                    StandardSource::Local { document_number } => {
+                        (format!("本地标准{document_number}"), format!("local standard {document_number}"))
+                    }
+                };
+                RuleResult::pass(
+                    "SUBS-STANDARD",
+                    format!(
+                        "{}{}标准{}元({src_zh},开班首日{}有效)",
+                        project.occupation,
+                        project.level.name_zh(),
+                        s.standard_fen,
+                        j.class.first_day
+                    ),
+                    format!(
+                        "standard {} yuan for {} {} ({src_en}, in force on {})",
+                        s.standard_fen,
+                        project.occupation,
+                        project.level.code(),
+                        j.class.first_day
+                    ),
+                )
+            }
+            None => RuleResult::fail(
+                "SUBS-STANDARD",
+                format!("{}{}在开班首日{}无补贴标准", project.occupation, project.level.name_zh(), j.class.first_day),
+                format!("no standard for {} {} on {}", project.occupation, project.level.code(), j.class.first_day),
+            ),
+        });
+        let fund = subs_fund(policy, person.group);
+        let uplift_percent = j.trainee.uplifts.iter().map(|u| u.percent).max();
+        let stopped_by = claim_stop
+            .as_ref()
+            .map(|r| r.code.clone())
+            .or(person_stop)
+            .or_else(|| standard.is_none().then(|| "SUBS-STANDARD".to_owned()));
+        let (amount, multiplier) = match (&stopped_by, standard, tier_percent) {
+            (None, Some(s), Some(tier)) => {
+                let multiplier = subs_uplift(tier, &j.trainee.uplifts);
+                rules.push(RuleResult::pass(
+                    "SUBS-UPLIFT",
+                    match uplift_percent {
+                        Some(u) => format!("档次{tier}%与其他上浮{u}%就高不就低、不叠加,取{multiplier}%"),
+                        None => format!("无其他上浮政策,按档次{tier}%"),
+                    },
+                    match uplift_percent {
+                        Some(u) => {
+                            format!("tier {tier}% and uplift {u}%: the highest wins, not stacked: {multiplier}%")
+                        }
+                        None => format!("no other uplift: tier {tier}%"),
+                    },
+                ));
+                let (amount, capped) = subs_line_amount(policy, s.standard_fen, multiplier);
+                rules.push(if capped {
+                    RuleResult::pass(
+                        "SUBS-CAP",
+                        format!("超过上限,按{}元封顶", policy.cap_fen),
+                        format!("capped at {} yuan", policy.cap_fen),
+                    )
+                } else {
+                    RuleResult::pass(
+                        "SUBS-CAP",
+                        format!("未超过{}元上限", policy.cap_fen),
+                        format!("within the {} yuan cap", policy.cap_fen),
+                    )
+                });
+                rules.push(RuleResult::pass(
+                    "SUBS-ROUND",
+                    format!("{}元×{multiplier}%,四舍五入到分:{amount}元", s.standard_fen),
+                    format!("{} yuan × {multiplier}%, rounded half up to the fen: {amount} yuan", s.standard_fen),
+                ));
+                (amount, multiplier)
+            }
+            _ => (Money::ZERO, 0),
+        };
+        rules.push(RuleResult::pass(
+            "SUBS-FUND",
+            format!("从{}列支", fund.name_zh()),
+            format!("paid from {}", fund.code()),
+        ));
+        if let Some(stop) = &claim_stop {
+            rules.insert(0, stop.clone());
+        }
+        lines.push(SubsidyLine {
+            trainee_name: person.name.clone(),
+            id_number_masked: mask(&person.id_number),
+            class_id: j.class.id.clone(),
+            group: person.group,
+            fund,
+            completed: j.completion.outcome,
+            verdict: j.verdict.as_ref().map(|v| v.outcome.clone()),
+            standard_fen: standard.map(|s| s.standard_fen),
+            uplift_percent,
+            multiplier_percent: multiplier,
+            amount_fen: amount,
+            stopped_by,
+            rules,
+        });
+    }
+    let total = Money::checked_sum(lines.iter().map(|l| l.amount_fen))
+        .ok_or_else(|| Error::Facts("the claim total overflows".to_owned()))?;
+    Ok(Decision {
+        outcome: ClaimOutcome { project_id: project.id.clone(), basis, rate, tier_percent, lines, total_fen: total },
+        policy_version: policy.version.clone(),
+        rules: claim_rules,
+    })
+}

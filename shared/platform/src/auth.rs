@@ -1,0 +1,440 @@
+//! Authentication: bearer tokens (JWT, EdDSA over Ed25519) verified into a [`Principal`] with
+//! roles, region and organisation, and the checks handlers make with it.
+//!
+//! Production verifies against configured public keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, several for
+//! rotation). Development makes a key pair once, keeps the private half in the data folder, and
+//! `qiancheng token` mints tokens for any role with it.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use qiancheng_domain::RegionCode;
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Status};
+
+use crate::error::PlatformError;
+
+/// Who may call what (DESIGN.md, Security).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// City HRSS bureau (市人社局): everything.
+    CityAdmin,
+    /// County HRSS bureau (县市区人社局): their county only.
+    CountyOfficer,
+    /// Finance bureau (财政局): payments and recoveries.
+    FinanceOfficer,
+    /// Training provider (承训机构): its own data.
+    Provider,
+    /// Enterprise (用人单位): its own demand.
+    Enterprise,
+    /// Reviewing expert (评审专家): assigned applications.
+    Expert,
+    /// Auditor or third-party evaluator: reads everything.
+    Auditor,
+    /// Another department's system (民政, 税务, 市场监管, 社保).
+    DataExchange,
+    /// Another service of the suite.
+    Service,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 9] = [
+        Role::CityAdmin,
+        Role::CountyOfficer,
+        Role::FinanceOfficer,
+        Role::Provider,
+        Role::Enterprise,
+        Role::Expert,
+        Role::Auditor,
+        Role::DataExchange,
+        Role::Service,
+    ];
+
+    /// The role's name in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CityAdmin => "CITY_ADMIN",
+            Role::CountyOfficer => "COUNTY_OFFICER",
+            Role::FinanceOfficer => "FINANCE_OFFICER",
+            Role::Provider => "PROVIDER",
+            Role::Enterprise => "ENTERPRISE",
+            Role::Expert => "EXPERT",
+            Role::Auditor => "AUDITOR",
+            Role::DataExchange => "DATA_EXCHANGE",
+            Role::Service => "SERVICE",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown role {s}; one of {}", Role::ALL.map(Role::as_str).join(", ")))
+    }
+}
+
+/// The claims of a bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: who is calling.
+    pub sub: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// City or county region code, for officers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Organisation's unified social credit code, for providers and enterprises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expires at, seconds since the epoch.
+    pub exp: i64,
+    /// Issuer.
+    pub iss: String,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Who.
+    pub subject: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// The region the caller works in, if any.
+    pub region: Option<RegionCode>,
+    /// The caller's organisation (credit code), if any.
+    pub org: Option<String>,
+}
+
+impl Principal {
+    /// Whether the caller holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the caller holds any of `roles`.
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.has(*r))
+    }
+
+    /// Refuses the call unless the caller holds one of `roles`.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), PlatformError> {
+        if self.has_any(roles) {
+            Ok(())
+        } else {
+            Err(PlatformError::PermissionDenied(format!(
+                "this call needs one of the roles {}",
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    /// Whether a county officer's region covers `region` (a city-level officer covers all).
+    pub fn covers_region(&self, region: RegionCode) -> bool {
+        self.region.is_some_and(|own| own.contains(region))
+    }
+
+    /// Whether the caller's organisation is `credit_code`.
+    pub fn is_org(&self, credit_code: &str) -> bool {
+        self.org.as_deref() == Some(credit_code)
+    }
+
+    /// Reads the principal that the authentication interceptor put on the request.
+    pub fn of<T>(request: &Request<T>) -> Result<Principal, PlatformError> {
+        request
+            .extensions()
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| PlatformError::Unauthenticated("no bearer token".to_owned()))
+    }
+}
+
+/// Verifies bearer tokens.
+#[derive(Clone)]
+pub struct Authenticator {
+    keys: Vec<VerifyingKey>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator").field("keys", &self.keys.len()).finish()
+    }
+}
+
+/// The issuer written into and required of every token.
+pub const ISSUER: &str = "qiancheng";
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+}
+
+impl Authenticator {
+    /// Trusts tokens signed by any of `keys`.
+    pub fn new(keys: Vec<VerifyingKey>) -> Self {
+        Self { keys }
+    }
+
+    /// Trusts the base64 Ed25519 public keys of the configuration.
+    pub fn from_base64_keys(keys: &[String]) -> Result<Self, PlatformError> {
+        if keys.is_empty() {
+            return Err(PlatformError::Config(
+                "QIANCHENG_AUTH_PUBLIC_KEYS is empty: no token could be verified".to_owned(),
+            ));
+        }
+        keys.iter().map(|k| decode_public_key(k)).collect::<Result<_, _>>().map(Self::new)
+    }
+
+    /// Verifies a compact JWT and returns its principal.
+    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, PlatformError> {
+        let unauthenticated = |why: &str| PlatformError::Unauthenticated(why.to_owned());
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(unauthenticated("token is not a compact JWT"));
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| unauthenticated("token header is not valid"))?;
+        if header.alg != "EdDSA" {
+            return Err(unauthenticated("token algorithm must be EdDSA"));
+        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .ok()
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .ok_or_else(|| unauthenticated("token signature is not valid"))?;
+        let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];
+        if !self.keys.iter().any(|k| k.verify(signed.as_bytes(), &signature).is_ok()) {
+            return Err(unauthenticated("token signature does not verify"));
+        }
+        let claims: Claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| unauthenticated("token claims are not valid"))?;
+        if claims.iss != ISSUER {
+            return Err(unauthenticated("token issuer is not qiancheng"));
+        }
+        if claims.exp <= now_secs {
+            return Err(unauthenticated("token has expired"));
+        }
+        if claims.roles.is_empty() {
+            return Err(unauthenticated("token holds no role"));
+        }
+        let region = claims
+            .region
+            .as_deref()
+            .map(RegionCode::parse)
+            .transpose()
+            .map_err(|_| unauthenticated("token region is not a Xianning region code"))?;
+        if claims.roles.contains(&Role::CountyOfficer) && region.is_none() {
+            return Err(unauthenticated("a county officer's token must name a region"));
+        }
+        if claims.roles.iter().any(|r| matches!(r, Role::Provider | Role::Enterprise)) && claims.org.is_none() {
+            return Err(unauthenticated("a provider's or enterprise's token must name its organisation"));
+        }
+        Ok(Principal { subject: claims.sub, roles: claims.roles, region, org: claims.org })
+    }
+
+    /// A tonic interceptor that verifies the `authorization: Bearer …` header and puts the
+    /// [`Principal`] on the request; a call without a valid token is `UNAUTHENTICATED`.
+    pub fn interceptor(&self, domain: &'static str) -> impl tonic::service::Interceptor + Clone + use<> {
+        let auth = self.clone();
+        move |mut request: Request<()>| -> Result<Request<()>, Status> {
+            let header = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .ok_or_else(|| PlatformError::Unauthenticated("missing bearer token".to_owned()).into_status(domain))?;
+            let principal =
+                auth.verify(header.trim(), chrono::Utc::now().timestamp()).map_err(|e| e.into_status(domain))?;
+            request.extensions_mut().insert(principal);
+            Ok(request)
+        }
+    }
+}
+
+/// Mints tokens with a private key (development, tests, and service-to-service calls).
+#[derive(Clone)]
+pub struct TokenMinter {
+    key: SigningKey,
+}
+
+impl fmt::Debug for TokenMinter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenMinter").field("public_key", &self.public_key_base64()).finish()
+    }
+}
+
+impl TokenMinter {
+    /// A new random key.
+    pub fn generate() -> Result<Self, PlatformError> {
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).map_err(|e| PlatformError::Config(format!("no randomness: {e}")))?;
+        Ok(Self { key: SigningKey::from_bytes(&seed) })
+    }
+
+    /// Loads the key kept at `path`, or makes one and keeps it there (mode 0600).
+    pub fn load_or_create(path: &Path) -> Result<Self, PlatformError> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        let minter = Self::generate()?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        write_secret(path, &STANDARD.encode(minter.key.to_bytes()))?;
+        Ok(minter)
+    }
+
+    /// Loads the base64 key kept at `path`.
+    pub fn load(path: &Path) -> Result<Self, PlatformError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlatformError::Config(format!("cannot read signing key {}: {e}", path.display())))?;
+        let bytes: [u8; 32] = STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| PlatformError::Config(format!("{} is not a base64 Ed25519 key", path.display())))?;
+        Ok(Self { key: SigningKey::from_bytes(&bytes) })
+    }
+
+    /// The public half, base64, as `QIANCHENG_AUTH_PUBLIC_KEYS` takes it.
+    pub fn public_key_base64(&self) -> String {
+        STANDARD.encode(self.key.verifying_key().to_bytes())
+    }
+
+    /// An authenticator that trusts this key.
+    pub fn authenticator(&self) -> Authenticator {
+        Authenticator::new(vec![self.key.verifying_key()])
+    }
+
+    /// Mints a token valid for `ttl_secs`.
+    pub fn mint(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        region: Option<&str>,
+        org: Option<&str>,
+        ttl_secs: i64,
+    ) -> Result<String, PlatformError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: subject.to_owned(),
+            roles: roles.to_vec(),
+            region: region.map(str::to_owned),
+            org: org.map(str::to_owned),
+            iat: now,
+            exp: now + ttl_secs,
+            iss: ISSUER.to_owned(),
+        };
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let payload = serde_json::to_vec(&claims).map_err(|e| PlatformError::Config(e.to_string()))?;
+        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let signature = self.key.sign(signed.as_bytes());
+        Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+    }
+}
+
+fn decode_public_key(text: &str) -> Result<VerifyingKey, PlatformError> {
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| PlatformError::Config(format!("auth public key {text} is not a base64 Ed25519 key")))
+}
+
+/// Writes a secret file readable only by its owner.
+pub fn write_secret(path: &Path, content: &str) -> Result<(), PlatformError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file =
+        options.open(path).map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(content.as_bytes())
+        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minter() -> TokenMinter {
+        TokenMinter::generate().expect("random")
+    }
+
+    #[test]
+    fn a_minted_token_verifies_into_its_principal() {
+        let m = minter();
+        let token = m.mint("officer-1", &[Role::CountyOfficer], Some("421221"), None, 60).expect("mint");
+        let p = m.authenticator().verify(&token, chrono::Utc::now().timestamp()).expect("valid");
+        assert_eq!(p.subject, "officer-1");
+        assert!(p.has(Role::CountyOfficer));
+        assert_eq!(p.region.map(|r| r.code()), Some("421221"));
+    }
+
+    #[test]
+    fn tampered_expired_and_foreign_tokens_are_refused() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let token = m.mint("a", &[Role::CityAdmin], Some("421200"), None, 60).expect("mint");
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD
+            .encode(br#"{"sub":"a","roles":["CITY_ADMIN"],"iat":0,"exp":99999999999,"iss":"qiancheng"}"#);
+        parts[1] = &forged;
+        assert!(m.authenticator().verify(&parts.join("."), now).is_err());
+        assert!(m.authenticator().verify(&token, now + 61).is_err());
+        assert!(minter().authenticator().verify(&token, now).is_err());
+        assert!(m.authenticator().verify("not.a.token", now).is_err());
+    }
+
+    #[test]
+    fn scoped_roles_need_their_scope() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let officer = m.mint("o", &[Role::CountyOfficer], None, None, 60).expect("mint");
+        assert!(m.authenticator().verify(&officer, now).is_err());
+        let enterprise = m.mint("e", &[Role::Enterprise], None, None, 60).expect("mint");
+        assert!(m.authenticator().verify(&enterprise, now).is_err());
+    }
+
+    #[test]
+    fn keys_round_trip_through_files_and_base64() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("k");
+        let first = TokenMinter::load_or_create(&path).expect("create");
+        let again = TokenMinter::load_or_create(&path).expect("load");
+        assert_eq!(first.public_key_base64(), again.public_key_base64());
+        let auth = Authenticator::from_base64_keys(&[first.public_key_base64()]).expect("key");
+        let token = again.mint("s", &[Role::Service], None, None, 60).expect("mint");
+        assert!(auth.verify(&token, chrono::Utc::now().timestamp()).is_ok());
+    }
+}

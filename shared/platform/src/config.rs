@@ -1,0 +1,203 @@
+//! Configuration of a service: an optional TOML file named by `QIANCHENG_CONFIG`, overridden by
+//! environment variables with the `QIANCHENG_` prefix. Every variable is listed in
+//! [`VARIABLES`], which the binary's `--help` and the README print.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::PlatformError;
+
+/// Every configuration variable with what it means and its default.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("QIANCHENG_CONFIG", "path of an optional TOML file with the same keys in lower case, without the prefix"),
+    ("QIANCHENG_BIND_ADDR", "address a served service listens on (default 0.0.0.0:50051)"),
+    ("QIANCHENG_DATA_DIR", "folder of the SQLite files and development keys (default ./data)"),
+    ("QIANCHENG_DATABASE_URL", "sqlite:// or postgres:// URL (default: a SQLite file per service in the data folder)"),
+    (
+        "QIANCHENG_AUTH_PUBLIC_KEYS",
+        "comma-separated base64 Ed25519 public keys that sign bearer tokens (required by serve)",
+    ),
+    (
+        "QIANCHENG_AUTH_SIGNING_KEY_FILE",
+        "Ed25519 private key used by `qiancheng token` and `qiancheng dev` (default DATA_DIR/dev-signing.key)",
+    ),
+    ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
+    ("QIANCHENG_REQUEST_TIMEOUT_MS", "per-request timeout in milliseconds (default 10000)"),
+    ("QIANCHENG_CONCURRENCY_LIMIT", "requests served at once before new ones are shed with UNAVAILABLE (default 256)"),
+    ("QIANCHENG_MAX_MESSAGE_BYTES", "largest request or response message (default 4194304)"),
+    (
+        "QIANCHENG_DB_MAX_CONNECTIONS",
+        "database pool size (default 10 on PostgreSQL, 1 writer-safe connection set on SQLite)",
+    ),
+    ("QIANCHENG_LOG_FORMAT", "pretty or json (default pretty)"),
+    ("RUST_LOG", "log filter (default info)"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "when set, traces go to this OTLP/gRPC collector (W3C trace context)"),
+    ("OTEL_SERVICE_NAME", "service name reported to the collector (default qiancheng-<service>)"),
+];
+
+/// Settings of one service process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Listen address for `serve`.
+    pub bind_addr: SocketAddr,
+    /// Folder of SQLite files and development keys.
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means a SQLite file per service in `data_dir`.
+    pub database_url: Option<String>,
+    /// Base64 Ed25519 public keys that may sign tokens.
+    pub auth_public_keys: Vec<String>,
+    /// File holding the development signing key.
+    pub auth_signing_key_file: Option<PathBuf>,
+    /// Base64 data-encryption key.
+    pub data_key: Option<String>,
+    /// Per-request timeout in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests in flight before shedding.
+    pub concurrency_limit: usize,
+    /// Largest message in bytes.
+    pub max_message_bytes: usize,
+    /// Database pool size.
+    pub db_max_connections: Option<u32>,
+    /// `pretty` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            auth_public_keys: Vec::new(),
+            auth_signing_key_file: None,
+            data_key: None,
+            request_timeout_ms: 10_000,
+            concurrency_limit: 256,
+            max_message_bytes: 4 * 1024 * 1024,
+            db_max_connections: None,
+            log_format: "pretty".to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the optional file, then the environment.
+    pub fn load() -> Result<Self, PlatformError> {
+        Self::load_from(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings with `lookup` standing in for the environment.
+    pub fn load_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, PlatformError> {
+        let mut settings = match lookup("QIANCHENG_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| PlatformError::Config(format!("cannot read {path}: {e}")))?;
+                toml::from_str(&text).map_err(|e| PlatformError::Config(format!("{path}: {e}")))?
+            }
+            None => Settings::default(),
+        };
+        let parse = |key: &str, value: &str| PlatformError::Config(format!("{key}={value} is not valid"));
+        if let Some(v) = lookup("QIANCHENG_BIND_ADDR") {
+            settings.bind_addr = v.parse().map_err(|_| parse("QIANCHENG_BIND_ADDR", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_DATA_DIR") {
+            settings.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_DATABASE_URL").filter(|v| !v.is_empty()) {
+            settings.database_url = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_AUTH_PUBLIC_KEYS") {
+            settings.auth_public_keys =
+                v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = lookup("QIANCHENG_AUTH_SIGNING_KEY_FILE") {
+            settings.auth_signing_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = lookup("QIANCHENG_DATA_KEY").filter(|v| !v.is_empty()) {
+            settings.data_key = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_REQUEST_TIMEOUT_MS") {
+            settings.request_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_REQUEST_TIMEOUT_MS", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_CONCURRENCY_LIMIT") {
+            settings.concurrency_limit = v.parse().map_err(|_| parse("QIANCHENG_CONCURRENCY_LIMIT", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_MAX_MESSAGE_BYTES") {
+            settings.max_message_bytes = v.parse().map_err(|_| parse("QIANCHENG_MAX_MESSAGE_BYTES", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_DB_MAX_CONNECTIONS") {
+            settings.db_max_connections = Some(v.parse().map_err(|_| parse("QIANCHENG_DB_MAX_CONNECTIONS", &v))?);
+        }
+        if let Some(v) = lookup("QIANCHENG_LOG_FORMAT") {
+            settings.log_format = v;
+        }
+        if settings.concurrency_limit == 0 {
+            return Err(PlatformError::Config("QIANCHENG_CONCURRENCY_LIMIT must be at least 1".into()));
+        }
+        Ok(settings)
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The database URL of `service`: the configured one, or its SQLite file in the data folder.
+    pub fn database_url_for(&self, service: &str) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join(format!("{service}.db")).display()))
+    }
+
+    /// The development signing-key file.
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.auth_signing_key_file.clone().unwrap_or_else(|| self.data_dir.join("dev-signing.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("QIANCHENG_BIND_ADDR", "127.0.0.1:7000"),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", "a, b"),
+            ("QIANCHENG_REQUEST_TIMEOUT_MS", "250"),
+        ]);
+        let settings = Settings::load_from(|k| env.get(k).map(|v| (*v).to_owned())).expect("valid");
+        assert_eq!(settings.bind_addr.port(), 7000);
+        assert_eq!(settings.auth_public_keys, ["a", "b"]);
+        assert_eq!(settings.request_timeout(), Duration::from_millis(250));
+        assert!(settings.database_url_for("demand").ends_with("demand.db?mode=rwc"));
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_the_variable() {
+        let error = Settings::load_from(|k| (k == "QIANCHENG_CONCURRENCY_LIMIT").then(|| "many".to_owned()))
+            .expect_err("not a number");
+        assert!(error.to_string().contains("QIANCHENG_CONCURRENCY_LIMIT"));
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, "request_timeout_ms = 5\nlog_format = \"json\"\n").expect("write");
+        let path_text = path.display().to_string();
+        let settings = Settings::load_from(|k| match k {
+            "QIANCHENG_CONFIG" => Some(path_text.clone()),
+            "QIANCHENG_LOG_FORMAT" => Some("pretty".to_owned()),
+            _ => None,
+        })
+        .expect("valid");
+        assert_eq!(settings.request_timeout_ms, 5);
+        assert_eq!(settings.log_format, "pretty");
+    }
+}

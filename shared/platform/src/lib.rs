@@ -1,0 +1,24 @@
+//! What every service of the suite needs to run, written once.
+//!
+//! A service crate owns its resources and rules; this crate gives it the ground to stand on:
+//! [`config`] (environment with the `QIANCHENG_` prefix and an optional TOML file),
+//! [`telemetry`] (`tracing`, OTLP export, W3C trace context), [`db`] (sqlx `Any`: SQLite by
+//! default, PostgreSQL by URL, migrations at start), [`server`] (health, reflection and the
+//! tower layers every server carries), [`auth`] (JWT bearer tokens into a [`auth::Principal`]),
+//! [`error`] (`google.rpc.Status` with `ErrorInfo` and `BadRequest`), [`idempotency`] (safe
+//! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
+//! encrypted at rest, looked up by keyed hash, masked in responses).
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod page;
+pub mod pii;
+pub mod server;
+pub mod telemetry;
+pub mod time;
+
+pub use error::PlatformError;
