@@ -1,1 +1,7 @@
-//! End-to-end tests of the suite live in `tests/e2e/`.
+//! Suite-wide checks that no single service owns: `contracts.rs` holds every protobuf package
+//! to the API conventions of DESIGN.md, `topology.rs` holds `docker-compose.yml` and the
+//! `Dockerfile` to the services the suite has. Each service's own behaviour is tested beside it,
+//! in `services/<service>/tests`, and the binary's in `services/qiancheng/tests`.
+
+/// The services the suite has today, by short name; each must be in the production topology.
+pub const SERVICES: &[&str] = &["demand"];

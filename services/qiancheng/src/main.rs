@@ -79,6 +79,16 @@ enum Command {
         #[arg(value_parser = services::NAMES)]
         service: String,
     },
+    /// Ask a running service whether it is serving (gRPC health); exit 0 only when it is.
+    /// Container health checks use it.
+    Health {
+        /// The service's address.
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        addr: String,
+        /// The gRPC service to ask about; empty asks about the server as a whole.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
     /// Replay subsidy decisions from a facts file (see docs/policy-facts.md).
     Policy {
         #[command(subcommand)]
@@ -138,6 +148,7 @@ fn run_async(command: Command) -> Result<(), String> {
             Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
             Command::Serve { service } => services::serve(settings, &service).await,
             Command::Migrate { service } => services::migrate(settings, &service).await,
+            Command::Health { addr, service } => return services::health(&addr, &service).await,
             Command::Policy { .. } | Command::Token { .. } => Ok(()),
         }
         .map_err(|e| e.to_string())

@@ -1,6 +1,7 @@
 //! Starting the suite's services: all of them in one process for development, or one of them
 //! from configuration for production.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use qiancheng_platform::PlatformError;
@@ -87,7 +88,8 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     for task in tasks {
         let _ = task.await;
     }
-    println!("stopped");
+    // Standard output may be gone by now (a closed pipe): the stop itself matters, not the line.
+    let _ = writeln!(std::io::stdout(), "stopped");
     Ok(())
 }
 
@@ -139,4 +141,23 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Asks the server at `addr` for the health of `service` and succeeds only when it is SERVING.
+pub async fn health(addr: &str, service: &str) -> Result<(), String> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| format!("{addr} is not an address: {e}"))?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(3));
+    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest { service: service.to_owned() })
+        .await
+        .map_err(|e| format!("health check failed: {}", e.message()))?
+        .into_inner()
+        .status();
+    println!("{}", status.as_str_name());
+    if status == ServingStatus::Serving { Ok(()) } else { Err(format!("{addr} is {}", status.as_str_name())) }
 }

@@ -45,6 +45,7 @@ pub async fn serve(
 
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
+    let (drain_started, drain_begun) = tokio::sync::oneshot::channel::<()>();
     let draining = {
         let health = health.clone();
         async move {
@@ -52,10 +53,21 @@ pub async fn serve(
             tracing::info!(service = service_name, "shutting down: draining calls in flight");
             health.set_service_status(service_name, ServingStatus::NotServing).await;
             health.set_service_status("", ServingStatus::NotServing).await;
+            let _ = drain_started.send(());
+        }
+    };
+    // No call runs longer than the request timeout, so once that much time (and a margin) has
+    // passed since shutdown began, connections still open are idle clients that did not close:
+    // stop waiting for them.
+    let drain_limit = settings.request_timeout() + std::time::Duration::from_secs(2);
+    let drain_deadline = async move {
+        match drain_begun.await {
+            Ok(()) => tokio::time::sleep(drain_limit).await,
+            Err(_) => std::future::pending::<()>().await,
         }
     };
 
-    Server::builder()
+    let serving = Server::builder()
         .timeout(settings.request_timeout())
         .load_shed(true)
         .layer(
@@ -65,9 +77,14 @@ pub async fn serve(
                 .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit)),
         )
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)
-        .await
-        .map_err(|e| PlatformError::Config(format!("server: {e}")))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining);
+    tokio::select! {
+        result = serving => result.map_err(|e| PlatformError::Config(format!("server: {e}"))),
+        () = drain_deadline => {
+            tracing::warn!(service = service_name, "drain limit reached: closing idle connections");
+            Ok(())
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -1,0 +1,99 @@
+//! Every protobuf package of the suite follows the conventions of DESIGN.md (API conventions),
+//! beyond what `buf lint` checks: safe retries, pagination, and a comment on every RPC saying who
+//! may call it.
+
+use prost::Message as _;
+use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
+
+fn suite_files() -> Vec<FileDescriptorProto> {
+    FileDescriptorSet::decode(qiancheng_api::FILE_DESCRIPTOR_SET)
+        .expect("the descriptor set decodes")
+        .file
+        .into_iter()
+        .filter(|f| f.package().starts_with("qiancheng."))
+        .collect()
+}
+
+fn message<'a>(file: &'a FileDescriptorProto, type_name: &str) -> &'a DescriptorProto {
+    let name = type_name.rsplit('.').next().expect("a type name");
+    file.message_type.iter().find(|m| m.name() == name).unwrap_or_else(|| panic!("{type_name} is in {}", file.name()))
+}
+
+fn has_field(message: &DescriptorProto, name: &str) -> bool {
+    message.field.iter().any(|f| f.name() == name)
+}
+
+/// Reads only, so a retry is harmless without an id.
+fn is_read(rpc: &str) -> bool {
+    ["Get", "List", "Match", "Summarize", "Verify", "Check"].iter().any(|p| rpc.starts_with(p))
+}
+
+#[test]
+fn packages_are_versioned_and_services_named_after_them() {
+    let files = suite_files();
+    assert!(files.iter().any(|f| f.package() == "qiancheng.type.v1"), "shared messages live in qiancheng.type.v1");
+    for file in files.iter().filter(|f| !f.service.is_empty()) {
+        let parts: Vec<&str> = file.package().split('.').collect();
+        assert_eq!(parts.len(), 3, "{} is qiancheng.<service>.v1", file.package());
+        assert_eq!(parts[2], "v1");
+        assert_eq!(file.name(), format!("qiancheng/{}/v1/{}.proto", parts[1], parts[1]), "the folder is the package");
+        let expected = format!("{}{}Service", parts[1][..1].to_uppercase(), &parts[1][1..]);
+        assert_eq!(file.service.len(), 1, "one service per package");
+        assert_eq!(file.service[0].name(), expected);
+    }
+}
+
+#[test]
+fn every_mutating_rpc_takes_a_request_id_and_every_list_pages() {
+    for file in suite_files() {
+        for service in &file.service {
+            for method in &service.method {
+                let rpc = method.name();
+                let request = message(&file, method.input_type());
+                let response = message(&file, method.output_type());
+                if method.client_streaming() {
+                    continue;
+                }
+                if !is_read(rpc) {
+                    assert!(has_field(request, "request_id"), "{rpc} can be retried safely with a request_id");
+                }
+                if rpc.starts_with("List") {
+                    assert!(has_field(request, "page_size") && has_field(request, "page_token"), "{rpc} pages");
+                    assert!(has_field(response, "next_page_token"), "{rpc} returns the next page token");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_rpc_says_who_may_call_it() {
+    for file in suite_files() {
+        let info = file.source_code_info.as_ref().expect("comments are kept in the descriptor set");
+        for (s, service) in file.service.iter().enumerate() {
+            for (m, method) in service.method.iter().enumerate() {
+                // Path of a method: service = 6, index, method = 2, index.
+                let path = [6, i32::try_from(s).expect("few services"), 2, i32::try_from(m).expect("few methods")];
+                let comment = info
+                    .location
+                    .iter()
+                    .find(|l| l.path == path)
+                    .map(|l| l.leading_comments().trim().to_owned())
+                    .unwrap_or_default();
+                assert!(!comment.is_empty(), "{} has a comment", method.name());
+            }
+        }
+    }
+}
+
+#[test]
+fn enums_start_with_an_unspecified_zero() {
+    for file in suite_files() {
+        let nested = file.message_type.iter().flat_map(|m| m.enum_type.iter());
+        for e in file.enum_type.iter().chain(nested) {
+            let zero =
+                e.value.iter().find(|v| v.number() == 0).unwrap_or_else(|| panic!("{} has a zero value", e.name()));
+            assert!(zero.name().ends_with("_UNSPECIFIED"), "{}'s zero value is {}", e.name(), zero.name());
+        }
+    }
+}
