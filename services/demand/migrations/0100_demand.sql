@@ -17,12 +17,11 @@ CREATE TABLE enterprise (
 CREATE INDEX enterprise_region ON enterprise (region_code);
 
 -- Vacancies (岗位需求, 附件1). region_code is the enterprise's county and scopes access;
--- work_region_code is where the work is.
+-- work_region_code is where the work is. The industry is the enterprise's, read by join.
 CREATE TABLE vacancy (
     id TEXT PRIMARY KEY,
     enterprise_credit_code TEXT NOT NULL REFERENCES enterprise (credit_code),
     region_code TEXT NOT NULL,
-    industry TEXT NOT NULL,
     post TEXT NOT NULL,
     occupation_code TEXT NOT NULL,
     occupation_name TEXT NOT NULL,

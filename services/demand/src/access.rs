@@ -19,6 +19,17 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The scope as two SQL parameters, kind and value, for
+    /// `($k = 'ALL' OR ($k = 'REGION' AND region = $v) OR ($k = 'ORG' AND org = $v))`: an
+    /// organisation scope with no organisation matches nothing.
+    pub fn sql(&self) -> (&'static str, &str) {
+        match self {
+            Scope::All => ("ALL", ""),
+            Scope::Region(r) => ("REGION", r.code()),
+            Scope::Org(o) => ("ORG", o.as_str()),
+        }
+    }
+
     /// Whether a row of `region` and organisation `org` is inside the scope.
     pub fn admits(&self, region: RegionCode, org: &str) -> bool {
         match self {
@@ -29,11 +40,12 @@ impl Scope {
     }
 }
 
+/// A county officer's scope. Tokens of county officers always name a county (the platform
+/// refuses others), so the fallback only matters for a token this service never accepts.
 fn region_scope(principal: &Principal) -> Scope {
     match principal.region {
         Some(region) if !region.is_city() => Scope::Region(region),
-        Some(_) => Scope::All,
-        None => Scope::Region(RegionCode::CITY),
+        _ => Scope::Org(String::new()),
     }
 }
 
@@ -84,6 +96,18 @@ pub fn worker_write_scope(principal: &Principal) -> Result<Scope, DemandError> {
         Ok(region_scope(principal))
     } else {
         Err(DemandError::denied("workers' needs are recorded by county officers and city administrators"))
+    }
+}
+
+/// What a caller learns of a resource that does not exist: callers who see everything learn
+/// that it is missing; scoped callers are refused as for any resource outside their scope, so
+/// that they cannot probe for what exists elsewhere (permission before existence).
+pub fn missing(scope: &Scope, name: &str) -> DemandError {
+    match scope {
+        Scope::All => DemandError::NotFound(name.to_owned()),
+        Scope::Region(_) | Scope::Org(_) => {
+            DemandError::denied("the resource is outside the caller's county or organisation")
+        }
     }
 }
 

@@ -92,9 +92,9 @@ pub fn county(value: &str) -> Result<RegionCode, ValueError> {
     Ok(region)
 }
 
-/// An optional region filter; empty means none.
-pub fn optional_region(value: &str) -> Result<Option<RegionCode>, ValueError> {
-    if value.is_empty() { Ok(None) } else { RegionCode::parse(value).map(Some) }
+/// An optional county filter; empty, or the city, means every county.
+pub fn region_filter(value: &str) -> Result<Option<RegionCode>, ValueError> {
+    if value.is_empty() { Ok(None) } else { RegionCode::parse(value).map(|r| (!r.is_city()).then_some(r)) }
 }
 
 /// An optional occupation code; empty means none.

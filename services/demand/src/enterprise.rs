@@ -145,7 +145,7 @@ pub async fn create(
     let (Some(credit_code), Some(display_name), Some(region), Some(industry)) =
         (credit_code, fields.display_name, fields.region, fields.industry)
     else {
-        unreachable!("violations were checked above")
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     access::check(&scope, region, credit_code.as_str())?;
 
@@ -218,9 +218,8 @@ pub async fn get(state: &State, request: Request<GetEnterpriseRequest>) -> Resul
     if matches!(&scope, Scope::Org(own) if own != credit_code) {
         return Err(DemandError::denied("an enterprise sees only itself"));
     }
-    let record = find(state.db.pool(), credit_code)
-        .await?
-        .ok_or_else(|| DemandError::NotFound(request.get_ref().name.clone()))?;
+    let record =
+        find(state.db.pool(), credit_code).await?.ok_or_else(|| access::missing(&scope, &request.get_ref().name))?;
     access::check(&scope, record.region, &record.credit_code)?;
     Ok(GetEnterpriseResponse { enterprise: Some(record.to_proto()) })
 }
@@ -233,25 +232,24 @@ pub async fn list(
     let principal = Principal::of(&request)?;
     let scope = access::enterprise_read_scope(&principal)?;
     let message = request.into_inner();
-    let page = PageRequest::parse(message.page_size, &message.page_token)?;
     let mut v = Violations::default();
-    let region = v.value("region_code", convert::optional_region(&message.region_code)).flatten();
+    let region = v.value("region_code", convert::region_filter(&message.region_code)).flatten();
     v.finish()?;
+    let page = PageRequest::parse(
+        message.page_size,
+        &message.page_token,
+        &format!("enterprises|{}", region.map_or("", |r| r.code())),
+    )?;
+    let (scope_kind, scope_value) = scope.sql();
     let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM enterprise WHERE credit_code > $1 \
-         AND ($2 = '' OR region_code = $2) AND ($3 = '' OR region_code = $3) AND ($4 = '' OR credit_code = $4) \
+        "SELECT {COLUMNS} FROM enterprise WHERE credit_code > $1 AND ($2 = '' OR region_code = $2) \
+         AND ($3 = 'ALL' OR ($3 = 'REGION' AND region_code = $4) OR ($3 = 'ORG' AND credit_code = $4)) \
          ORDER BY credit_code LIMIT $5"
     )))
     .bind(&page.after)
     .bind(region.map_or("", |r| r.code()))
-    .bind(match &scope {
-        Scope::Region(r) => r.code(),
-        _ => "",
-    })
-    .bind(match &scope {
-        Scope::Org(o) => o.as_str(),
-        _ => "",
-    })
+    .bind(scope_kind)
+    .bind(scope_value)
     .bind(page.fetch_limit())
     .fetch_all(state.db.pool())
     .await?;
@@ -287,8 +285,7 @@ pub async fn update(
         Started::Replayed(response) => return Ok(response),
         Started::Fresh(write) => write,
     };
-    let mut record =
-        find(&mut *write.tx, &credit_code).await?.ok_or_else(|| DemandError::NotFound(input.name.clone()))?;
+    let mut record = find(&mut *write.tx, &credit_code).await?.ok_or_else(|| access::missing(&scope, &input.name))?;
     access::check(&scope, record.region, &record.credit_code)?;
     if !input.etag.is_empty() && input.etag != record.version.to_string() {
         return Err(qiancheng_platform::PlatformError::StaleEtag.into());

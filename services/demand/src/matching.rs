@@ -6,6 +6,7 @@
 
 use qiancheng_api::demand::*;
 use qiancheng_platform::auth::Principal;
+use sqlx::AssertSqlSafe;
 use tonic::Request;
 
 use crate::State;
@@ -116,7 +117,8 @@ fn limit(page_size: i32) -> usize {
     }
 }
 
-/// MatchVacancies.
+/// MatchVacancies. Only vacancies in an occupation group the worker wants, holds or would train
+/// in can earn occupation points, so only those are read and scored.
 pub async fn match_vacancies(
     state: &State,
     request: Request<MatchVacanciesRequest>,
@@ -124,12 +126,31 @@ pub async fn match_vacancies(
     let principal = Principal::of(&request)?;
     let m = request.into_inner();
     let worker = worker_need::readable(state, &principal, &m.worker_need, "worker_need").await?;
-    let mut matches: Vec<(Score, VacancyRecord)> = vacancy::all_in_state(state, "PUBLISHED")
-        .await?
-        .into_iter()
-        .map(|v| (score(&v, &worker), v))
-        .filter(|(s, _)| s.reasons[0].points > 0)
-        .collect();
+    let groups: Vec<&str> =
+        [&worker.wanted_occupation_code, &worker.held_occupation_code, &worker.training_occupation_code]
+            .into_iter()
+            .flatten()
+            .map(|c| group_of(c.as_str()))
+            .collect();
+    let Some(first) = groups.first().copied() else {
+        return Ok(MatchVacanciesResponse::default());
+    };
+    let group = |i: usize| groups.get(i).copied().unwrap_or(first);
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{} WHERE v.state = 'PUBLISHED' AND substr(v.occupation_code, 1, 4) IN ($1, $2, $3) ORDER BY v.id",
+        vacancy::SELECT
+    )))
+    .bind(group(0))
+    .bind(group(1))
+    .bind(group(2))
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut matches: Vec<(Score, VacancyRecord)> = rows
+        .iter()
+        .map(VacancyRecord::from_row)
+        .map(|v| v.map(|v| (score(&v, &worker), v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    matches.retain(|(s, _)| s.reasons[0].points > 0);
     // Best first; equal scores by the earliest needed-by date, then by id, so the order is stable.
     matches.sort_by(|(a, va), (b, vb)| {
         b.total.cmp(&a.total).then(va.needed_by.cmp(&vb.needed_by)).then(va.id.cmp(&vb.id))
@@ -143,23 +164,34 @@ pub async fn match_vacancies(
     })
 }
 
-/// MatchWorkers.
+/// MatchWorkers: workers' records are for officers and auditors, within their scope; an
+/// enterprise is refused even for its own vacancy.
 pub async fn match_workers(
     state: &State,
     request: Request<MatchWorkersRequest>,
 ) -> Result<MatchWorkersResponse, DemandError> {
     let principal = Principal::of(&request)?;
+    let worker_scope = access::worker_read_scope(&principal)?;
     let m = request.into_inner();
     let vacancy = vacancy::readable(state, &principal, &m.vacancy, "vacancy").await?;
-    // Officers see workers of their own scope; an enterprise sees every worker, masked.
-    let worker_scope = access::worker_read_scope(&principal).ok();
-    let mut matches: Vec<(Score, WorkerNeedRecord)> = worker_need::all(state)
-        .await?
-        .into_iter()
-        .filter(|w| worker_scope.as_ref().is_none_or(|s| s.admits(w.region, "")))
-        .map(|w| (score(&vacancy, &w), w))
-        .filter(|(s, _)| s.reasons[0].points > 0)
-        .collect();
+    let (scope_kind, scope_value) = worker_scope.sql();
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {} FROM worker_need WHERE ($1 = 'ALL' OR ($1 = 'REGION' AND region_code = $2)) \
+         AND (substr(wanted_occupation_code, 1, 4) = $3 OR substr(held_occupation_code, 1, 4) = $3 \
+         OR substr(training_occupation_code, 1, 4) = $3) ORDER BY id",
+        worker_need::COLUMNS
+    )))
+    .bind(scope_kind)
+    .bind(scope_value)
+    .bind(group_of(&vacancy.occupation_code))
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut matches: Vec<(Score, WorkerNeedRecord)> = rows
+        .iter()
+        .map(WorkerNeedRecord::from_row)
+        .map(|w| w.map(|w| (score(&vacancy, &w), w)))
+        .collect::<Result<Vec<_>, _>>()?;
+    matches.retain(|(s, _)| s.reasons[0].points > 0);
     matches.sort_by(|(a, wa), (b, wb)| b.total.cmp(&a.total).then(wa.id.cmp(&wb.id)));
     matches.truncate(limit(m.page_size));
     Ok(MatchWorkersResponse {

@@ -5,64 +5,123 @@
 use std::collections::BTreeMap;
 
 use qiancheng_api::demand::*;
-use qiancheng_domain::{Industry, RegionCode, SkillLevel};
+use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
+use qiancheng_platform::PlatformError;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::now_micros;
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row as _};
 use tonic::Request;
 
 use crate::State;
-use crate::access::Scope;
+use crate::access::{self, Scope};
 use crate::convert;
 use crate::error::DemandError;
 use crate::vacancy::{self, VacancyRecord};
-use crate::worker_need::{self, WorkerNeedRecord};
 
-/// One row of the summary, keyed by county, industry, occupation and level.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NeedRow {
-    /// Occupation name, from the first vacancy seen.
+/// Published demand for one county, industry, occupation and level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demand {
+    /// Work county.
+    pub region: RegionCode,
+    /// Enterprise industry.
+    pub industry: Industry,
+    /// Occupation code.
+    pub occupation_code: String,
+    /// Occupation name.
     pub occupation_name: String,
-    /// Headcount wanted by published vacancies.
-    pub headcount_wanted: i64,
-    /// Workers of the county holding the occupation at the level or higher.
-    pub workers_qualified: i64,
-    /// Workers of the county who want training in the occupation.
-    pub workers_willing: i64,
+    /// Level required.
+    pub level: SkillLevel,
+    /// Headcount wanted.
+    pub headcount: i64,
+}
+
+/// What one worker brings to the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skills {
+    /// County the worker lives in.
+    pub region: RegionCode,
+    /// Occupation and level held.
+    pub held: Option<(String, SkillLevel)>,
+    /// Occupation the worker wants training in, and the level wanted (any, if none).
+    pub training: Option<(String, Option<SkillLevel>)>,
+}
+
+/// One row of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeedRow {
+    /// The demand.
+    pub demand: Demand,
+    /// Qualified workers set against this row.
+    pub qualified: i64,
+    /// Willing workers set against this row.
+    pub willing: i64,
 }
 
 impl NeedRow {
-    /// The people to train: wanted minus those already qualified, never below zero.
+    /// The people to train.
     pub fn gap(&self) -> i64 {
-        (self.headcount_wanted - self.workers_qualified).max(0)
+        (self.demand.headcount - self.qualified).max(0)
     }
 }
 
-/// The summary's key: work county, industry, occupation code, level.
-pub type NeedKey = (RegionCode, Industry, String, SkillLevel);
-
-/// Adds up published `vacancies` against the `workers` of each county.
-pub fn summarize(vacancies: &[VacancyRecord], workers: &[WorkerNeedRecord]) -> BTreeMap<NeedKey, NeedRow> {
-    let mut rows: BTreeMap<NeedKey, NeedRow> = BTreeMap::new();
-    for v in vacancies.iter().filter(|v| v.state == "PUBLISHED") {
-        let row = rows.entry((v.work_region, v.industry, v.occupation_code.clone(), v.skill_level)).or_default();
-        if row.occupation_name.is_empty() {
-            row.occupation_name = v.occupation_name.clone();
+/// Sets workers against demand, each worker at most once in the whole summary.
+///
+/// Rows of one county and occupation are served from the highest level down: a worker who
+/// qualifies for a row qualifies for every lower one, so taking any qualifying worker for the
+/// hardest row first never leaves a lower row short that could have been filled. Qualified
+/// workers fill rows up to their headcount; then workers willing to train (to the row's level or
+/// higher) are set against the remaining gaps, and any still left count on the first row they
+/// fit, so that every willing worker is counted once.
+pub fn summarize(mut demand: Vec<Demand>, workers: &[Skills]) -> Vec<NeedRow> {
+    demand.sort_by(|a, b| {
+        (a.region, &a.occupation_code, std::cmp::Reverse(a.level), a.industry).cmp(&(
+            b.region,
+            &b.occupation_code,
+            std::cmp::Reverse(b.level),
+            b.industry,
+        ))
+    });
+    let mut rows: Vec<NeedRow> = demand.into_iter().map(|d| NeedRow { demand: d, qualified: 0, willing: 0 }).collect();
+    let mut used = vec![false; workers.len()];
+    for row in &mut rows {
+        let d = &row.demand;
+        for (i, w) in workers.iter().enumerate() {
+            if row.qualified >= d.headcount {
+                break;
+            }
+            let holds = w.held.as_ref().is_some_and(|(code, level)| *code == d.occupation_code && *level >= d.level);
+            if !used[i] && w.region == d.region && holds {
+                used[i] = true;
+                row.qualified += 1;
+            }
         }
-        row.headcount_wanted += v.headcount;
     }
-    for ((region, _, occupation, level), row) in &mut rows {
-        for w in workers.iter().filter(|w| w.region == *region) {
-            let holds = w.held_occupation_code.as_ref().is_some_and(|c| c.as_str() == occupation)
-                && w.held_skill_level.is_some_and(|held| held >= *level);
-            if holds {
-                row.workers_qualified += 1;
+    let fits = |w: &Skills, d: &Demand| {
+        w.region == d.region
+            && w.training
+                .as_ref()
+                .is_some_and(|(code, level)| *code == d.occupation_code && level.is_none_or(|l| l >= d.level))
+    };
+    for row in &mut rows {
+        for (i, w) in workers.iter().enumerate() {
+            if row.willing >= row.gap() {
+                break;
             }
-            if w.wants_training && w.training_occupation_code.as_ref().is_some_and(|c| c.as_str() == occupation) {
-                row.workers_willing += 1;
+            if !used[i] && fits(w, &row.demand) {
+                used[i] = true;
+                row.willing += 1;
             }
+        }
+    }
+    for (i, w) in workers.iter().enumerate() {
+        if !used[i]
+            && let Some(row) = rows.iter_mut().find(|r| fits(w, &r.demand))
+        {
+            used[i] = true;
+            row.willing += 1;
         }
     }
     rows
@@ -70,6 +129,39 @@ pub fn summarize(vacancies: &[VacancyRecord], workers: &[WorkerNeedRecord]) -> B
 
 fn count(n: i64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn corrupt(what: &str) -> DemandError {
+    PlatformError::Corrupt(format!("summary {what}")).into()
+}
+
+fn demand_row(row: &AnyRow) -> Result<Demand, DemandError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    Ok(Demand {
+        region: RegionCode::parse(&text("work_region_code")?).map_err(|_| corrupt("region"))?,
+        industry: Industry::parse(&text("industry")?).map_err(|_| corrupt("industry"))?,
+        occupation_code: text("occupation_code")?,
+        occupation_name: text("occupation_name")?,
+        level: SkillLevel::parse(&text("skill_level")?).map_err(|_| corrupt("level"))?,
+        headcount: row.try_get("headcount")?,
+    })
+}
+
+fn skills_row(row: &AnyRow) -> Result<Skills, DemandError> {
+    let text = |c: &str| row.try_get::<String, _>(c);
+    let level = |c: &str| -> Result<Option<SkillLevel>, DemandError> {
+        let t = text(c)?;
+        if t.is_empty() { Ok(None) } else { SkillLevel::parse(&t).map(Some).map_err(|_| corrupt("level")) }
+    };
+    let held_code = text("held_occupation_code")?;
+    let training_code = text("training_occupation_code")?;
+    Ok(Skills {
+        region: RegionCode::parse(&text("region_code")?).map_err(|_| corrupt("region"))?,
+        held: level("held_skill_level")?.filter(|_| !held_code.is_empty()).map(|l| (held_code, l)),
+        training: (row.try_get::<i64, _>("wants_training")? != 0 && !training_code.is_empty())
+            .then(|| level("training_skill_level").map(|l| (training_code, l)))
+            .transpose()?,
+    })
 }
 
 /// SummarizeTrainingNeeds.
@@ -81,34 +173,61 @@ pub async fn summarize_training_needs(
     let scope = if principal.has_any(&[Role::CityAdmin, Role::Auditor, Role::Service]) {
         Scope::All
     } else if principal.has(Role::CountyOfficer) {
-        crate::access::worker_read_scope(&principal)?
+        access::worker_read_scope(&principal)?
     } else {
         return Err(DemandError::denied("training-need summaries are for officers, auditors and the suite's services"));
     };
     let m = request.into_inner();
     let mut v = Violations::default();
-    let region = v.value("region_code", convert::optional_region(&m.region_code)).flatten();
+    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
     v.finish()?;
-    let vacancies = vacancy::all_in_state(state, "PUBLISHED").await?;
-    let workers = worker_need::all(state).await?;
-    let needs = summarize(&vacancies, &workers)
+    let demand_rows = sqlx::query(
+        "SELECT v.work_region_code, e.industry, v.occupation_code, v.skill_level, \
+         MIN(v.occupation_name) AS occupation_name, CAST(SUM(v.headcount) AS BIGINT) AS headcount \
+         FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code \
+         WHERE v.state = 'PUBLISHED' GROUP BY v.work_region_code, e.industry, v.occupation_code, v.skill_level",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
+    let demand = demand_rows.iter().map(demand_row).collect::<Result<Vec<_>, _>>()?;
+    // Only workers who hold an occupation or want training can count; ordered by id so the
+    // allocation, and so the summary, is the same on every run.
+    let worker_rows = sqlx::query(
+        "SELECT region_code, held_occupation_code, held_skill_level, wants_training, training_occupation_code, \
+         training_skill_level FROM worker_need WHERE held_occupation_code <> '' OR wants_training = 1 ORDER BY id",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
+    let workers = worker_rows.iter().map(skills_row).collect::<Result<Vec<_>, _>>()?;
+    let mut needs: Vec<TrainingNeed> = summarize(demand, &workers)
         .into_iter()
-        .filter(|((r, i, _, _), _)| {
-            scope.admits(*r, "") && region.is_none_or(|f| f.contains(*r)) && industry.is_none_or(|f| f == *i)
+        .filter(|r| {
+            let d = &r.demand;
+            scope.admits(d.region, "")
+                && region.is_none_or(|f| f == d.region)
+                && industry.is_none_or(|f| f == d.industry)
         })
-        .map(|((r, i, occupation, level), row)| TrainingNeed {
-            region_code: r.code().to_owned(),
-            industry: convert::industry_to_proto(i),
-            occupation_code: occupation,
-            occupation_name: row.occupation_name.clone(),
-            skill_level: convert::skill_level_to_proto(Some(level)),
-            headcount_wanted: count(row.headcount_wanted),
-            workers_qualified: count(row.workers_qualified),
-            gap: count(row.gap()),
-            workers_willing: count(row.workers_willing),
+        .map(|r| TrainingNeed {
+            region_code: r.demand.region.code().to_owned(),
+            industry: convert::industry_to_proto(r.demand.industry),
+            occupation_code: r.demand.occupation_code.clone(),
+            occupation_name: r.demand.occupation_name.clone(),
+            skill_level: convert::skill_level_to_proto(Some(r.demand.level)),
+            headcount_wanted: count(r.demand.headcount),
+            workers_qualified: count(r.qualified),
+            gap: count(r.gap()),
+            workers_willing: count(r.willing),
         })
         .collect();
+    needs.sort_by(|a, b| {
+        (&a.region_code, a.industry, &a.occupation_code, a.skill_level).cmp(&(
+            &b.region_code,
+            b.industry,
+            &b.occupation_code,
+            b.skill_level,
+        ))
+    });
     Ok(SummarizeTrainingNeedsResponse { needs, as_of_micros: now_micros() })
 }
 
@@ -119,21 +238,26 @@ pub async fn list_published(
 ) -> Result<ListPublishedVacanciesResponse, DemandError> {
     Principal::of(&request)?;
     let m = request.into_inner();
-    let page = PageRequest::parse(m.page_size, &m.page_token)?;
     let mut v = Violations::default();
-    let region = v.value("region_code", convert::optional_region(&m.region_code)).flatten();
+    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
     let occupation = v.value("occupation_code", convert::optional_occupation(&m.occupation_code)).flatten();
     v.finish()?;
+    let filters = [
+        region.map_or("", |r| r.code()),
+        industry.map_or("", |i| i.code()),
+        occupation.as_ref().map_or("", OccupationCode::as_str),
+    ];
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("board|{}", filters.join("|")))?;
     let rows = sqlx::query(AssertSqlSafe(format!(
         "{} WHERE v.state = 'PUBLISHED' AND v.id > $1 AND ($2 = '' OR v.work_region_code = $2) \
-         AND ($3 = '' OR v.industry = $3) AND ($4 = '' OR v.occupation_code = $4) ORDER BY v.id LIMIT $5",
-        vacancy_select()
+         AND ($3 = '' OR e.industry = $3) AND ($4 = '' OR v.occupation_code = $4) ORDER BY v.id LIMIT $5",
+        vacancy::SELECT
     )))
     .bind(&page.after)
-    .bind(region.filter(|r| !r.is_city()).map_or("", |r| r.code()))
-    .bind(industry.map_or("", |i| i.code()))
-    .bind(occupation.as_ref().map_or("", |o| o.as_str()))
+    .bind(filters[0])
+    .bind(filters[1])
+    .bind(filters[2])
     .bind(page.fetch_limit())
     .fetch_all(state.db.pool())
     .await?;
@@ -145,24 +269,25 @@ pub async fn list_published(
     })
 }
 
-fn vacancy_select() -> &'static str {
-    "SELECT v.id, v.enterprise_credit_code, e.display_name AS enterprise_name, v.region_code, \
-    v.industry, v.post, v.occupation_code, v.occupation_name, v.skill_level, v.headcount, v.pay_min_fen, \
-    v.pay_max_fen, v.requirements, v.work_region_code, v.needed_by, v.survey_method, v.state, v.revision, \
-    v.create_time_micros, v.update_time_micros FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code"
-}
-
 /// GetDemandStatistics: published demand by work county and industry.
 pub async fn statistics(
     state: &State,
     request: Request<GetDemandStatisticsRequest>,
 ) -> Result<GetDemandStatisticsResponse, DemandError> {
     Principal::of(&request)?;
+    let rows = sqlx::query(
+        "SELECT v.work_region_code, e.industry, COUNT(*) AS vacancies, CAST(SUM(v.headcount) AS BIGINT) AS headcount \
+         FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code \
+         WHERE v.state = 'PUBLISHED' GROUP BY v.work_region_code, e.industry",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
     let mut by_key: BTreeMap<(RegionCode, Industry), (i64, i64)> = BTreeMap::new();
-    for v in vacancy::all_in_state(state, "PUBLISHED").await? {
-        let entry = by_key.entry((v.work_region, v.industry)).or_default();
-        entry.0 += 1;
-        entry.1 += v.headcount;
+    for row in &rows {
+        let region =
+            RegionCode::parse(&row.try_get::<String, _>("work_region_code")?).map_err(|_| corrupt("region"))?;
+        let industry = Industry::parse(&row.try_get::<String, _>("industry")?).map_err(|_| corrupt("industry"))?;
+        by_key.insert((region, industry), (row.try_get("vacancies")?, row.try_get("headcount")?));
     }
     let willing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM worker_need WHERE wants_training = 1")
         .fetch_one(state.db.pool())
@@ -196,37 +321,83 @@ pub async fn verify_audit_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::tests::{vacancy, worker};
 
-    #[test]
-    fn the_gap_is_wanted_minus_qualified_and_never_negative() {
-        let vacancies = vec![
-            vacancy("6-18-02-04", SkillLevel::Level4, 600_000, "421221"),
-            VacancyRecord {
-                id: "second".into(),
-                headcount: 5,
-                ..vacancy("6-18-02-04", SkillLevel::Level4, 600_000, "421221")
-            },
-        ];
-        let workers = vec![
-            worker(Some(("6-18-02-04", SkillLevel::Level3)), None, 0, "421221"),
-            worker(Some(("6-18-02-04", SkillLevel::Level5)), Some("6-18-02-04"), 1, "421221"),
-            worker(Some(("6-18-02-04", SkillLevel::Level1)), None, 2, "421222"),
-        ];
-        let rows = summarize(&vacancies, &workers);
-        assert_eq!(rows.len(), 1);
-        let row = rows.values().next().expect("one row");
-        assert_eq!(row.headcount_wanted, 15);
-        assert_eq!(row.workers_qualified, 1, "higher level counts; lower level and other counties do not");
-        assert_eq!(row.workers_willing, 1);
-        assert_eq!(row.gap(), 14);
-        let many = vec![worker(Some(("6-18-02-04", SkillLevel::Level4)), None, 0, "421221"); 20];
-        assert_eq!(summarize(&vacancies, &many).values().next().expect("row").gap(), 0);
+    const WELDER: &str = "6-18-02-04";
+
+    fn demand(industry: Industry, level: SkillLevel, headcount: i64) -> Demand {
+        Demand {
+            region: RegionCode::parse("421221").expect("county"),
+            industry,
+            occupation_code: WELDER.into(),
+            occupation_name: "焊工".into(),
+            level,
+            headcount,
+        }
+    }
+
+    fn holder(level: SkillLevel, region: &str) -> Skills {
+        Skills {
+            region: RegionCode::parse(region).expect("county"),
+            held: Some((WELDER.into(), level)),
+            training: None,
+        }
+    }
+
+    fn trainee(level: Option<SkillLevel>) -> Skills {
+        Skills {
+            region: RegionCode::parse("421221").expect("county"),
+            held: None,
+            training: Some((WELDER.into(), level)),
+        }
     }
 
     #[test]
-    fn drafts_are_not_demand() {
-        let draft = VacancyRecord { state: "DRAFT".into(), ..vacancy("6-18-02-04", SkillLevel::Level4, 1, "421221") };
-        assert!(summarize(&[draft], &[]).is_empty());
+    fn each_qualified_worker_counts_once_across_industries() {
+        let rows = summarize(
+            vec![
+                demand(Industry::EquipmentManufacturing, SkillLevel::Level4, 2),
+                demand(Industry::NewBuildingMaterials, SkillLevel::Level4, 2),
+            ],
+            &[holder(SkillLevel::Level3, "421221"), holder(SkillLevel::Level3, "421221")],
+        );
+        assert_eq!(rows.iter().map(|r| r.qualified).sum::<i64>(), 2);
+        assert_eq!(rows.iter().map(NeedRow::gap).sum::<i64>(), 2, "the city still needs two more welders");
+    }
+
+    #[test]
+    fn higher_levels_are_served_first_and_lower_holders_never_fill_them() {
+        let rows = summarize(
+            vec![demand(Industry::Other, SkillLevel::Level5, 1), demand(Industry::Other, SkillLevel::Level3, 1)],
+            &[holder(SkillLevel::Level5, "421221"), holder(SkillLevel::Level2, "421221")],
+        );
+        assert_eq!(rows[0].demand.level, SkillLevel::Level3, "the hardest row comes first");
+        assert_eq!((rows[0].qualified, rows[1].qualified), (1, 1));
+        let other_county =
+            summarize(vec![demand(Industry::Other, SkillLevel::Level5, 1)], &[holder(SkillLevel::Level1, "421222")]);
+        assert_eq!(other_county[0].qualified, 0);
+    }
+
+    #[test]
+    fn willing_workers_fill_gaps_and_are_each_counted_once() {
+        let rows = summarize(
+            vec![
+                demand(Industry::Other, SkillLevel::Level4, 1),
+                demand(Industry::EquipmentManufacturing, SkillLevel::Level5, 1),
+            ],
+            &[trainee(Some(SkillLevel::Level5)), trainee(None), trainee(None)],
+        );
+        // The Level-4 row takes the worker who would train to any level; the Level-5 trainee
+        // fills the Level-5 gap; the third worker is counted once, on the first row they fit.
+        let level4 = rows.iter().find(|r| r.demand.level == SkillLevel::Level4).expect("row");
+        let level5 = rows.iter().find(|r| r.demand.level == SkillLevel::Level5).expect("row");
+        assert_eq!((level4.willing, level5.willing), (2, 1));
+        assert_eq!(rows.iter().map(|r| r.willing).sum::<i64>(), 3);
+    }
+
+    #[test]
+    fn a_worker_who_already_qualifies_is_not_also_willing() {
+        let both = Skills { training: Some((WELDER.into(), None)), ..holder(SkillLevel::Level4, "421221") };
+        let rows = summarize(vec![demand(Industry::Other, SkillLevel::Level5, 3)], &[both]);
+        assert_eq!((rows[0].qualified, rows[0].willing, rows[0].gap()), (1, 0, 2));
     }
 }

@@ -30,8 +30,8 @@ use crate::error::DemandError;
 
 /// Most headcount one vacancy may ask for.
 pub const MAX_HEADCOUNT: i64 = 10_000;
-/// Most rows one import stream takes; later rows are refused.
-pub const MAX_IMPORT_ROWS: usize = 50_000;
+/// Most rows one import stream takes; the stream is not read past it.
+pub const MAX_IMPORT_ROWS: usize = 5_000;
 
 /// A vacancy as stored, and as each revision snapshots it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,8 +78,9 @@ pub struct VacancyRecord {
     pub update_time_micros: i64,
 }
 
-const SELECT: &str = "SELECT v.id, v.enterprise_credit_code, e.display_name AS enterprise_name, v.region_code, \
-    v.industry, v.post, v.occupation_code, v.occupation_name, v.skill_level, v.headcount, v.pay_min_fen, \
+/// Selects vacancies with their enterprise's name and industry; add `WHERE …` after it.
+pub const SELECT: &str = "SELECT v.id, v.enterprise_credit_code, e.display_name AS enterprise_name, v.region_code, \
+    e.industry, v.post, v.occupation_code, v.occupation_name, v.skill_level, v.headcount, v.pay_min_fen, \
     v.pay_max_fen, v.requirements, v.work_region_code, v.needed_by, v.survey_method, v.state, v.revision, \
     v.create_time_micros, v.update_time_micros FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code";
 
@@ -180,15 +181,6 @@ pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
 ) -> Result<Option<VacancyRecord>, DemandError> {
     let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE v.id = $1"))).bind(id).fetch_optional(executor).await?;
     row.as_ref().map(VacancyRecord::from_row).transpose()
-}
-
-/// Reads every vacancy in `state`, ordered by id.
-pub async fn all_in_state(state: &State, vacancy_state: &str) -> Result<Vec<VacancyRecord>, DemandError> {
-    let rows = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE v.state = $1 ORDER BY v.id")))
-        .bind(vacancy_state)
-        .fetch_all(state.db.pool())
-        .await?;
-    rows.iter().map(VacancyRecord::from_row).collect()
 }
 
 /// The editable content of a vacancy, validated.
@@ -305,7 +297,7 @@ async fn insert_new(
     }
     v.finish()?;
     let (Some(credit_code), Some(content)) = (credit_code, content) else {
-        unreachable!("every missing value was recorded as a violation above")
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     // Permission before existence: an enterprise filing for another learns nothing about it.
     if matches!(scope, Scope::Org(own) if own != credit_code.as_str()) {
@@ -341,15 +333,14 @@ async fn insert_new(
         update_time_micros: now,
     };
     sqlx::query(
-        "INSERT INTO vacancy (id, enterprise_credit_code, region_code, industry, post, occupation_code, \
+        "INSERT INTO vacancy (id, enterprise_credit_code, region_code, post, occupation_code, \
          occupation_name, skill_level, headcount, pay_min_fen, pay_max_fen, requirements, work_region_code, \
          needed_by, survey_method, state, revision, create_time_micros, update_time_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&record.id)
     .bind(&record.enterprise_credit_code)
     .bind(record.region.code())
-    .bind(record.industry.code())
     .bind(&record.post)
     .bind(&record.occupation_code)
     .bind(&record.occupation_name)
@@ -404,7 +395,7 @@ pub async fn readable(
 ) -> Result<VacancyRecord, DemandError> {
     let scope = access::enterprise_read_scope(principal)?;
     let id = vacancy_id(name, field)?;
-    let record = find(state.db.pool(), &id).await?.ok_or_else(|| DemandError::NotFound(name.to_owned()))?;
+    let record = find(state.db.pool(), &id).await?.ok_or_else(|| access::missing(&scope, name))?;
     access::check(&scope, record.region, &record.enterprise_credit_code)?;
     Ok(record)
 }
@@ -421,9 +412,9 @@ pub async fn list(state: &State, request: Request<ListVacanciesRequest>) -> Resu
     let principal = Principal::of(&request)?;
     let scope = access::enterprise_read_scope(&principal)?;
     let message = request.into_inner();
-    let page = PageRequest::parse(message.page_size, &message.page_token)?;
     let mut v = Violations::default();
-    let region = v.value("region_code", convert::optional_region(&message.region_code)).flatten();
+    let region = v.value("region_code", convert::region_filter(&message.region_code)).flatten();
+    let industry = v.value("industry", convert::optional_industry(message.industry)).flatten();
     let state_filter = match VacancyState::try_from(message.state) {
         Ok(VacancyState::Unspecified) => String::new(),
         Ok(s) => s.as_str_name().trim_start_matches("VACANCY_STATE_").to_owned(),
@@ -433,23 +424,27 @@ pub async fn list(state: &State, request: Request<ListVacanciesRequest>) -> Resu
         }
     };
     v.finish()?;
+    let filters = [
+        state_filter.as_str(),
+        region.map_or("", |r| r.code()),
+        industry.map_or("", |i| i.code()),
+        message.enterprise_credit_code.as_str(),
+    ];
+    let page = PageRequest::parse(message.page_size, &message.page_token, &format!("vacancies|{}", filters.join("|")))?;
+    let (scope_kind, scope_value) = scope.sql();
     let rows = sqlx::query(AssertSqlSafe(format!(
         "{SELECT} WHERE v.id > $1 AND ($2 = '' OR v.state = $2) AND ($3 = '' OR v.region_code = $3) \
-         AND ($4 = '' OR v.enterprise_credit_code = $4) AND ($5 = '' OR v.region_code = $5) \
-         AND ($6 = '' OR v.enterprise_credit_code = $6) ORDER BY v.id LIMIT $7"
+         AND ($4 = '' OR e.industry = $4) AND ($5 = '' OR v.enterprise_credit_code = $5) \
+         AND ($6 = 'ALL' OR ($6 = 'REGION' AND v.region_code = $7) OR ($6 = 'ORG' AND v.enterprise_credit_code = $7)) \
+         ORDER BY v.id LIMIT $8"
     )))
     .bind(&page.after)
-    .bind(&state_filter)
-    .bind(region.map_or("", |r| r.code()))
-    .bind(&message.enterprise_credit_code)
-    .bind(match &scope {
-        Scope::Region(r) => r.code(),
-        _ => "",
-    })
-    .bind(match &scope {
-        Scope::Org(o) => o.as_str(),
-        _ => "",
-    })
+    .bind(filters[0])
+    .bind(filters[1])
+    .bind(filters[2])
+    .bind(filters[3])
+    .bind(scope_kind)
+    .bind(scope_value)
     .bind(page.fetch_limit())
     .fetch_all(state.db.pool())
     .await?;
@@ -472,7 +467,7 @@ async fn open_for_change<R: prost::Message + Default>(
         Started::Replayed(response) => return Ok(Err(response)),
         Started::Fresh(write) => write,
     };
-    let record = find(&mut *write.tx, &id).await?.ok_or_else(|| DemandError::NotFound(name.to_owned()))?;
+    let record = find(&mut *write.tx, &id).await?.ok_or_else(|| access::missing(&scope, name))?;
     access::check(&scope, record.region, &record.enterprise_credit_code)?;
     if !etag.is_empty() && etag != record.revision.to_string() {
         return Err(PlatformError::StaleEtag.into());
@@ -566,6 +561,12 @@ pub async fn update(
     }
     let mut v = Violations::default();
     let content = validate_content(&merged, "vacancy.", &mut v);
+    if paths.iter().any(|p| p == "needed_by")
+        && let Some(c) = &content
+        && c.needed_by < qiancheng_domain::today_in_china()
+    {
+        v.add("vacancy.needed_by", "DEMAND-NEEDED-BY", "the needed-by date has passed");
+    }
     v.finish()?;
     let content = content.expect("every missing value was recorded as a violation above");
     record.post = content.post;
@@ -607,7 +608,7 @@ async fn transition<R: prost::Message + Default>(
     if !from.contains(&record.state.as_str()) {
         return Err(DemandError::FailedPrecondition {
             reason: "VACANCY_STATE",
-            message: format!("a {} vacancy cannot be {action}ed", record.state.to_lowercase()),
+            message: format!("a {} vacancy cannot become {}", record.state.to_lowercase(), to.to_lowercase()),
         });
     }
     record.state = to.to_owned();
@@ -675,7 +676,7 @@ pub async fn list_revisions(
     let principal = Principal::of(&request)?;
     let m = request.into_inner();
     let record = readable(state, &principal, &m.name, "name").await?;
-    let page = PageRequest::parse(m.page_size, &m.page_token)?;
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("revisions|{}", record.id))?;
     // Newest first: the page key is the revision number, counted down.
     let before = if page.after.is_empty() {
         i64::MAX
@@ -710,8 +711,9 @@ pub async fn list_revisions(
     Ok(ListVacancyRevisionsResponse { revisions, next_page_token })
 }
 
-/// ImportVacancies: each row in its own transaction, so a bad row is reported and the good rows
-/// are kept.
+/// ImportVacancies. Rows are stored in transactions of up to [`IMPORT_CHUNK_ROWS`], each row
+/// inside a savepoint of its own, so a bad row is reported and rolled back while the good rows
+/// are kept; with a request id per row, a retried import stores nothing twice.
 pub async fn import(
     state: &State,
     request: Request<Streaming<ImportVacanciesRequest>>,
@@ -720,55 +722,102 @@ pub async fn import(
     let scope = access::enterprise_write_scope(&principal)?;
     let mut stream = request.into_inner();
     let mut response = ImportVacanciesResponse::default();
+    let mut chunk: Option<(Tx, usize)> = None;
     let mut row = 0i32;
-    while let Some(message) = stream.next().await {
-        let message = message.map_err(|s| {
-            PlatformError::invalid(qiancheng_platform::error::FieldViolation::new(
-                "stream",
-                "IMPORT-STREAM",
-                s.message().to_owned(),
-            ))
-        })?;
-        row += 1;
-        let mut result = ImportRowResult { row, row_ref: message.row_ref.clone(), ..Default::default() };
-        let outcome = if usize::try_from(row).unwrap_or(usize::MAX) > MAX_IMPORT_ROWS {
-            Err(DemandError::invalid(
-                "vacancy",
-                "IMPORT-LIMIT",
-                format!("an import takes at most {MAX_IMPORT_ROWS} rows"),
-            ))
-        } else {
-            import_row(state, &principal, &scope, &message.vacancy.unwrap_or_default()).await
+    loop {
+        let message = match stream.next().await {
+            None => break,
+            Some(Ok(message)) => message,
+            Some(Err(status)) => {
+                // The client is gone: keep the rows already stored (a retry with the same
+                // request ids finds them) and report why the stream ended.
+                if let Some((tx, _)) = chunk.take() {
+                    tx.commit().await?;
+                }
+                return Err(DemandError::invalid("stream", "IMPORT-STREAM", status.message().to_owned()));
+            }
         };
+        row += 1;
+        if usize::try_from(row).unwrap_or(usize::MAX) > MAX_IMPORT_ROWS {
+            response.rejected += 1;
+            response.results.push(ImportRowResult {
+                row,
+                reason: "IMPORT-LIMIT".to_owned(),
+                field: "vacancy".to_owned(),
+                message: format!("an import takes at most {MAX_IMPORT_ROWS} rows; rows from here on were not read"),
+                ..Default::default()
+            });
+            break;
+        }
+        let (mut tx, stored) = match chunk.take() {
+            Some(open) => open,
+            None => (state.db.begin_write().await?, 0),
+        };
+        let outcome = import_row(&mut tx, state, &principal, &scope, &message).await;
+        let mut result =
+            ImportRowResult { row, row_ref: message.row_ref.chars().take(64).collect(), ..Default::default() };
         match outcome {
-            Ok(record) => {
+            Ok(name) => {
                 result.ok = true;
-                result.vacancy_name = record.name();
+                result.vacancy_name = name;
                 response.imported += 1;
             }
             Err(error) => {
-                let (reason, field, text) = describe(error);
-                result.reason = reason;
-                result.field = field;
-                result.message = text;
+                (result.reason, result.field, result.message) = describe(error);
                 response.rejected += 1;
             }
         }
         response.results.push(result);
+        if stored + 1 >= IMPORT_CHUNK_ROWS {
+            tx.commit().await?;
+        } else {
+            chunk = Some((tx, stored + 1));
+        }
+    }
+    if let Some((tx, _)) = chunk {
+        tx.commit().await?;
     }
     Ok(response)
 }
 
+/// Rows stored in one transaction of an import.
+pub const IMPORT_CHUNK_ROWS: usize = 200;
+
+/// Stores one imported row inside a savepoint of `tx`, returning the vacancy's name.
 async fn import_row(
+    tx: &mut Tx,
     state: &State,
     principal: &Principal,
     scope: &Scope,
-    input: &Vacancy,
-) -> Result<VacancyRecord, DemandError> {
-    let mut tx = state.db.begin_write().await?;
-    let record = insert_new(&mut tx, state, principal, scope, input, "vacancy.").await?;
-    tx.commit().await?;
-    Ok(record)
+    message: &ImportVacanciesRequest,
+) -> Result<String, DemandError> {
+    if message.row_ref.chars().count() > 64 {
+        return Err(DemandError::invalid("row_ref", "TEXT-LENGTH", "at most 64 characters"));
+    }
+    let input = message.vacancy.clone().unwrap_or_default();
+    let key = IdempotencyKey::new(&principal.subject, "ImportVacancies", &message.request_id, &input)?;
+    if let Some(done) = idempotency::replay::<CreateVacancyResponse>(tx, key.as_ref()).await? {
+        return Ok(done.vacancy.map(|v| v.name).unwrap_or_default());
+    }
+    sqlx::query("SAVEPOINT import_row").execute(&mut **tx).await?;
+    let stored = async {
+        let record = insert_new(tx, state, principal, scope, &input, "vacancy.").await?;
+        let response = CreateVacancyResponse { vacancy: Some(record.to_proto()) };
+        idempotency::remember(tx, key.as_ref(), &response).await?;
+        Ok::<_, DemandError>(record.name())
+    }
+    .await;
+    match stored {
+        Ok(name) => {
+            sqlx::query("RELEASE SAVEPOINT import_row").execute(&mut **tx).await?;
+            Ok(name)
+        }
+        Err(error) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT import_row").execute(&mut **tx).await?;
+            sqlx::query("RELEASE SAVEPOINT import_row").execute(&mut **tx).await?;
+            Err(error)
+        }
+    }
 }
 
 /// The reason, field and message of a refused import row, as a client would see them.

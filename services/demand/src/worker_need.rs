@@ -23,7 +23,7 @@ use sqlx::{Executor, Row as _};
 use tonic::Request;
 
 use crate::State;
-use crate::access::{self, Scope};
+use crate::access;
 use crate::convert;
 use crate::error::DemandError;
 
@@ -68,7 +68,8 @@ pub struct WorkerNeedRecord {
     pub update_time_micros: i64,
 }
 
-const COLUMNS: &str = "id, id_number_masked, name_masked, phone_masked, region_code, target_group, wanted_industry, \
+/// The columns [`WorkerNeedRecord::from_row`] reads; never the encrypted ones.
+pub const COLUMNS: &str = "id, id_number_masked, name_masked, phone_masked, region_code, target_group, wanted_industry, \
     wanted_occupation_code, wanted_occupation_name, wanted_pay_min_fen, held_occupation_code, held_skill_level, \
     wants_training, training_occupation_code, training_skill_level, version, create_time_micros, update_time_micros";
 
@@ -153,14 +154,6 @@ pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
         .fetch_optional(executor)
         .await?;
     row.as_ref().map(WorkerNeedRecord::from_row).transpose()
-}
-
-/// Reads every need, ordered by id.
-pub async fn all(state: &State) -> Result<Vec<WorkerNeedRecord>, DemandError> {
-    let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM worker_need ORDER BY id")))
-        .fetch_all(state.db.pool())
-        .await?;
-    rows.iter().map(WorkerNeedRecord::from_row).collect()
 }
 
 /// Validates the need fields of `input` into `record` (the person fields are not touched).
@@ -254,7 +247,7 @@ pub async fn create(
     apply_need(&input, &mut record, None, &mut v);
     v.finish()?;
     let (Some(person_name), Some(id_number), Some(phone)) = (person_name, id_number, phone) else {
-        unreachable!("every missing value was recorded as a violation above")
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     access::check(&scope, record.region, "")?;
 
@@ -269,9 +262,20 @@ pub async fn create(
         .fetch_optional(&mut *write.tx)
         .await?;
     if let Some(existing) = existing {
+        // Name the existing record only to a caller who may read it: an officer must not learn
+        // where a person of another county is registered.
+        let existing_region: String = sqlx::query_scalar("SELECT region_code FROM worker_need WHERE id = $1")
+            .bind(&existing)
+            .fetch_one(&mut *write.tx)
+            .await?;
+        let visible = RegionCode::parse(&existing_region).is_ok_and(|r| scope.admits(r, ""));
         return Err(DemandError::AlreadyExists {
             reason: "WORKER_NEED_EXISTS",
-            message: format!("this person's need is already recorded as workerNeeds/{existing}; update it instead"),
+            message: if visible {
+                format!("this person's need is already recorded as workerNeeds/{existing}; update it instead")
+            } else {
+                "this person's need is already recorded by another county; ask the city to move it".to_owned()
+            },
         });
     }
     sqlx::query(AssertSqlSafe(format!(
@@ -334,7 +338,7 @@ pub async fn readable(
 ) -> Result<WorkerNeedRecord, DemandError> {
     let scope = access::worker_read_scope(principal)?;
     let id = need_id(name, field)?;
-    let record = find(state.db.pool(), &id).await?.ok_or_else(|| DemandError::NotFound(name.to_owned()))?;
+    let record = find(state.db.pool(), &id).await?.ok_or_else(|| access::missing(&scope, name))?;
     access::check(&scope, record.region, "")?;
     Ok(record)
 }
@@ -354,20 +358,24 @@ pub async fn list(
     let principal = Principal::of(&request)?;
     let scope = access::worker_read_scope(&principal)?;
     let m = request.into_inner();
-    let page = PageRequest::parse(m.page_size, &m.page_token)?;
     let mut v = Violations::default();
-    let region = v.value("region_code", convert::optional_region(&m.region_code)).flatten();
+    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     v.finish()?;
+    let page = PageRequest::parse(
+        m.page_size,
+        &m.page_token,
+        &format!("workerNeeds|{}|{}", region.map_or("", |r| r.code()), m.wants_training_only),
+    )?;
+    let (scope_kind, scope_value) = scope.sql();
     let rows = sqlx::query(AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM worker_need WHERE id > $1 AND ($2 = '' OR region_code = $2) \
-         AND ($3 = '' OR region_code = $3) AND ($4 = 0 OR wants_training = 1) ORDER BY id LIMIT $5"
+         AND ($3 = 'ALL' OR ($3 = 'REGION' AND region_code = $4)) AND ($5 = 0 OR wants_training = 1) \
+         ORDER BY id LIMIT $6"
     )))
     .bind(&page.after)
     .bind(region.map_or("", |r| r.code()))
-    .bind(match &scope {
-        Scope::Region(r) => r.code(),
-        _ => "",
-    })
+    .bind(scope_kind)
+    .bind(scope_value)
     .bind(flag_value(m.wants_training_only))
     .bind(page.fetch_limit())
     .fetch_all(state.db.pool())
@@ -414,7 +422,7 @@ pub async fn update(
         Started::Replayed(response) => return Ok(response),
         Started::Fresh(write) => write,
     };
-    let mut record = find(&mut *write.tx, &id).await?.ok_or_else(|| DemandError::NotFound(m.name.clone()))?;
+    let mut record = find(&mut *write.tx, &id).await?.ok_or_else(|| access::missing(&scope, &m.name))?;
     access::check(&scope, record.region, "")?;
     if !m.etag.is_empty() && m.etag != record.version.to_string() {
         return Err(PlatformError::StaleEtag.into());

@@ -300,7 +300,7 @@ async fn an_enterprise_files_updates_and_publishes_its_own_vacancy(app: &App) {
     let board = client
         .list_published_vacancies(authed(
             ListPublishedVacanciesRequest::default(),
-            &app.keys.token(Role::Provider, None, Some("P")),
+            &app.keys.token(Role::Provider, None, Some(&fixtures::uscc("52421221MJ0000001"))),
         ))
         .await
         .expect("anyone authenticated reads the board")
@@ -385,6 +385,11 @@ async fn a_county_officer_sees_only_their_county(app: &App) {
         .await
         .expect_err("cannot register in another county");
     assert_eq!(elsewhere.code(), Code::PermissionDenied);
+    let probe = client
+        .get_vacancy(authed(GetVacancyRequest { name: "vacancies/does-not-exist".into() }, &outsider))
+        .await
+        .expect_err("a scoped caller cannot tell a missing vacancy from another county's");
+    assert_eq!(probe.code(), Code::PermissionDenied);
     let own = app.officer(COUNTY);
     let mine = client.get_vacancy(authed(GetVacancyRequest { name: vacancy.name }, &own)).await.expect("own county");
     assert_eq!(mine.into_inner().vacancy.expect("vacancy").enterprise_credit_code, here);
@@ -551,24 +556,37 @@ async fn import_keeps_good_rows_and_reports_bad_ones(app: &App) {
     let code = app.enterprise_in("1MP008", COUNTY).await;
     let mut bad = welder(&code);
     bad.occupation_code = "6-18-2-04".into();
-    let rows = vec![
-        ImportVacanciesRequest { vacancy: Some(welder(&code)), row_ref: "A2".into() },
-        ImportVacanciesRequest { vacancy: Some(bad), row_ref: "A3".into() },
-        ImportVacanciesRequest { vacancy: Some(welder(&code)), row_ref: "A4".into() },
-    ];
-    let response = app
-        .client()
-        .await
-        .import_vacancies(authed(tokio_stream::iter(rows), &app.enterprise(&code)))
-        .await
-        .expect("import runs")
-        .into_inner();
-    assert_eq!((response.imported, response.rejected), (2, 1));
+    let row = |vacancy: Vacancy, row_ref: &str| ImportVacanciesRequest {
+        vacancy: Some(vacancy),
+        row_ref: row_ref.into(),
+        request_id: format!("import-2026-11/{row_ref}"),
+    };
+    let rows =
+        vec![row(welder(&code), "A2"), row(bad, "A3"), row(welder(&code), "A4"), row(welder(&code), &"长".repeat(65))];
+    let import = |rows: Vec<ImportVacanciesRequest>| async {
+        app.client()
+            .await
+            .import_vacancies(authed(tokio_stream::iter(rows), &app.enterprise(&code)))
+            .await
+            .expect("import runs")
+            .into_inner()
+    };
+    let response = import(rows.clone()).await;
+    assert_eq!((response.imported, response.rejected), (2, 2));
     let refused = &response.results[1];
     assert_eq!((refused.row, refused.row_ref.as_str(), refused.ok), (2, "A3", false));
     assert_eq!(refused.reason, "OCCUPATION-CODE");
     assert_eq!(refused.field, "vacancy.occupation_code");
     assert!(response.results[0].ok && response.results[2].ok);
+    assert_eq!((response.results[3].reason.as_str(), response.results[3].field.as_str()), ("TEXT-LENGTH", "row_ref"));
+    assert_eq!(response.results[3].row_ref.chars().count(), 64, "a long reference is echoed cut short");
+
+    // The same import again, as after a lost connection: nothing is stored twice, and each row
+    // is answered with the vacancy stored the first time.
+    let retried = import(rows).await;
+    assert_eq!((retried.imported, retried.rejected), (2, 2));
+    assert_eq!(retried.results[0].vacancy_name, response.results[0].vacancy_name);
+    assert_eq!(retried.results[2].vacancy_name, response.results[2].vacancy_name);
     let listed = app
         .client()
         .await
@@ -577,6 +595,9 @@ async fn import_keeps_good_rows_and_reports_bad_ones(app: &App) {
         .expect("list")
         .into_inner();
     assert_eq!(listed.vacancies.len(), 2);
+    let audit_rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.db.pool()).await.expect("count");
+    assert_eq!(audit_rows, 3, "the enterprise and two vacancies; refused rows left no trace but their result");
 }
 
 async fn matching_ranks_both_ways_with_reasons(app: &App) {
@@ -621,12 +642,9 @@ async fn matching_ranks_both_ways_with_reasons(app: &App) {
     assert_eq!(for_worker[0].reasons.len(), 4);
 
     let for_vacancy = client
-        .match_workers(authed(
-            MatchWorkersRequest { vacancy: vacancy.name.clone(), page_size: 10 },
-            &app.enterprise(&code),
-        ))
+        .match_workers(authed(MatchWorkersRequest { vacancy: vacancy.name.clone(), page_size: 10 }, &app.admin()))
         .await
-        .expect("the enterprise sees masked workers")
+        .expect("the city sees every county's workers, masked")
         .into_inner()
         .matches;
     assert_eq!(for_vacancy.len(), 2);
@@ -637,12 +655,21 @@ async fn matching_ranks_both_ways_with_reasons(app: &App) {
     }));
 
     let officer_view = client
-        .match_workers(authed(MatchWorkersRequest { vacancy: vacancy.name, page_size: 10 }, &app.officer(COUNTY)))
+        .match_workers(authed(
+            MatchWorkersRequest { vacancy: vacancy.name.clone(), page_size: 10 },
+            &app.officer(COUNTY),
+        ))
         .await
         .expect("matches")
         .into_inner()
         .matches;
     assert_eq!(officer_view.len(), 1, "an officer sees workers of their own county only");
+
+    let enterprise_view = client
+        .match_workers(authed(MatchWorkersRequest { vacancy: vacancy.name, page_size: 10 }, &app.enterprise(&code)))
+        .await
+        .expect_err("workers' records are not for enterprises, even for their own vacancy");
+    assert_eq!(enterprise_view.code(), Code::PermissionDenied);
 }
 
 async fn the_training_need_summary_counts_the_gap(app: &App) {

@@ -63,7 +63,7 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
             .map_err(|e| PlatformError::Config(format!("cannot listen on {host}:{port} for {name}: {e}")))?;
         let addr: SocketAddr = listener.local_addr().map_err(|e| PlatformError::Config(e.to_string()))?;
         first_addr.get_or_insert(addr);
-        println!("  {name:<12} {addr}   ({})", settings.database_url_for(name));
+        println!("  {name:<12} {addr}   ({})", redact(&settings.database_url_for(name)));
         let (settings, auth, pii) = (settings.clone(), auth.clone(), pii.clone());
         let mut stopped = stopped.clone();
         tasks.push(tokio::spawn(async move {
@@ -132,8 +132,8 @@ fn into_platform(error: qiancheng_demand::DemandError) -> PlatformError {
 }
 
 /// A database URL without its password, for printing.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             let user = credentials.split(':').next().unwrap_or_default();
@@ -160,4 +160,15 @@ pub async fn health(addr: &str, service: &str) -> Result<(), String> {
         .status();
     println!("{}", status.as_str_name());
     if status == ServingStatus::Serving { Ok(()) } else { Err(format!("{addr} is {}", status.as_str_name())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_terminal() {
+        assert_eq!(redact("postgres://app:s3cr@t@db:5432/demand"), "postgres://app:***@db:5432/demand");
+        assert_eq!(redact("sqlite://./data/demand.db?mode=rwc"), "sqlite://./data/demand.db?mode=rwc");
+    }
 }

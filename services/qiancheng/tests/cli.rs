@@ -148,7 +148,7 @@ fn token_refuses_a_county_officer_without_a_county() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = qiancheng(dir.path()).args(["token", "--role", "COUNTY_OFFICER"]).output().expect("run");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("region"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("county"));
     let output = qiancheng(dir.path()).args(["token", "--role", "MAYOR"]).output().expect("run");
     assert!(!output.status.success(), "an unknown role is refused");
 }

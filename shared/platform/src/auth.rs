@@ -12,7 +12,7 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use qiancheng_domain::RegionCode;
+use qiancheng_domain::{RegionCode, Uscc};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status};
 
@@ -247,13 +247,20 @@ impl Authenticator {
             .map(RegionCode::parse)
             .transpose()
             .map_err(|_| unauthenticated("token region is not a Xianning region code"))?;
-        if claims.roles.contains(&Role::CountyOfficer) && region.is_none() {
-            return Err(unauthenticated("a county officer's token must name a region"));
+        // A county officer works in one county; only city administrators see the whole city.
+        if claims.roles.contains(&Role::CountyOfficer) && region.is_none_or(|r| r.is_city()) {
+            return Err(unauthenticated("a county officer's token must name a county, not the city"));
         }
-        if claims.roles.iter().any(|r| matches!(r, Role::Provider | Role::Enterprise)) && claims.org.is_none() {
+        let org = claims
+            .org
+            .as_deref()
+            .map(|o| Uscc::parse_pilot(o).map(|code| code.as_str().to_owned()))
+            .transpose()
+            .map_err(|_| unauthenticated("token organisation is not a credit code"))?;
+        if claims.roles.iter().any(|r| matches!(r, Role::Provider | Role::Enterprise)) && org.is_none() {
             return Err(unauthenticated("a provider's or enterprise's token must name its organisation"));
         }
-        Ok(Principal { subject: claims.sub, roles: claims.roles, region, org: claims.org })
+        Ok(Principal { subject: claims.sub, roles: claims.roles, region, org })
     }
 
     /// A tonic interceptor that verifies the `authorization: Bearer …` header and puts the
@@ -422,6 +429,10 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let officer = m.mint("o", &[Role::CountyOfficer], None, None, 60).expect("mint");
         assert!(m.authenticator().verify(&officer, now).is_err());
+        let city_officer = m.mint("o", &[Role::CountyOfficer], Some("421200"), None, 60).expect("mint");
+        assert!(m.authenticator().verify(&city_officer, now).is_err(), "a county officer of the whole city is refused");
+        let odd_org = m.mint("e", &[Role::Enterprise], None, Some("not-a-code"), 60).expect("mint");
+        assert!(m.authenticator().verify(&odd_org, now).is_err());
         let enterprise = m.mint("e", &[Role::Enterprise], None, None, 60).expect("mint");
         assert!(m.authenticator().verify(&enterprise, now).is_err());
     }

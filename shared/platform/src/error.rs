@@ -105,7 +105,11 @@ impl PlatformError {
     }
 
     /// Turns the error into the status a client sees, under the service's error `domain`.
+    /// Client faults are logged at `info`, server faults at `warn` (with their sources).
     pub fn into_status(self, domain: &str) -> Status {
+        if !matches!(self, Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_)) {
+            tracing::info!(domain, error = %self, "request refused");
+        }
         match self {
             Self::InvalidArgument(violations) => invalid_argument(domain, &violations),
             Self::Unauthenticated(message) => status(Code::Unauthenticated, "UNAUTHENTICATED", domain, message),

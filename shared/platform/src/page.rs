@@ -1,10 +1,12 @@
 //! Pagination (AIP-158): `page_size` with a default and a ceiling, and an opaque `page_token`.
 //!
-//! Lists are ordered by a unique text key; the token carries the last key of the page before,
-//! encoded so that callers treat it as opaque.
+//! Lists are ordered by a unique text key; the token carries the last key of the page before and
+//! a fingerprint of the list and its filters, so a token is refused by any other list or with
+//! other filters instead of silently skipping rows.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
 
 use crate::error::{FieldViolation, PlatformError};
 
@@ -20,11 +22,17 @@ pub struct PageRequest {
     pub size: i64,
     /// Return rows whose key is greater than this (empty for the first page).
     pub after: String,
+    fingerprint: String,
+}
+
+fn fingerprint(query: &str) -> String {
+    hex::encode(&Sha256::digest(query.as_bytes())[..8])
 }
 
 impl PageRequest {
-    /// Validates `page_size` and decodes `page_token`.
-    pub fn parse(page_size: i32, page_token: &str) -> Result<Self, PlatformError> {
+    /// Validates `page_size` and decodes `page_token` for the list described by `query` (the
+    /// list's name and its filter values).
+    pub fn parse(page_size: i32, page_token: &str, query: &str) -> Result<Self, PlatformError> {
         if page_size < 0 {
             return Err(PlatformError::invalid(FieldViolation::new(
                 "page_size",
@@ -36,6 +44,7 @@ impl PageRequest {
             0 => DEFAULT_PAGE_SIZE,
             n => n.min(MAX_PAGE_SIZE),
         };
+        let fingerprint = fingerprint(query);
         let after = if page_token.is_empty() {
             String::new()
         } else {
@@ -43,16 +52,16 @@ impl PageRequest {
                 .decode(page_token)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|s| s.strip_prefix("k:").map(str::to_owned))
+                .and_then(|s| s.strip_prefix(&format!("{fingerprint}:")).map(str::to_owned))
                 .ok_or_else(|| {
                     PlatformError::invalid(FieldViolation::new(
                         "page_token",
                         "PAGE",
-                        "page_token is not one this service issued",
+                        "page_token was not issued by this list with these filters",
                     ))
                 })?
         };
-        Ok(Self { size, after })
+        Ok(Self { size, after, fingerprint })
     }
 
     /// The number of rows to fetch: one more than the page, to know whether another follows.
@@ -65,7 +74,9 @@ impl PageRequest {
         let size = usize::try_from(self.size).unwrap_or(usize::MAX);
         if rows.len() > size {
             rows.truncate(size);
-            rows.last().map(|last| URL_SAFE_NO_PAD.encode(format!("k:{}", key(last)))).unwrap_or_default()
+            rows.last()
+                .map(|last| URL_SAFE_NO_PAD.encode(format!("{}:{}", self.fingerprint, key(last))))
+                .unwrap_or_default()
         } else {
             String::new()
         }
@@ -78,21 +89,23 @@ mod tests {
 
     #[test]
     fn page_token_round_trips_and_foreign_tokens_are_refused() {
-        let request = PageRequest::parse(2, "").expect("valid");
+        let request = PageRequest::parse(2, "", "vacancies|DRAFT").expect("valid");
         let mut rows = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
         let token = request.finish(&mut rows, Clone::clone);
         assert_eq!(rows, ["a", "b"]);
-        let next = PageRequest::parse(2, &token).expect("our token");
+        let next = PageRequest::parse(2, &token, "vacancies|DRAFT").expect("our token");
         assert_eq!(next.after, "b");
-        assert!(PageRequest::parse(2, "not-a-token").is_err());
-        assert!(PageRequest::parse(-1, "").is_err());
-        assert_eq!(PageRequest::parse(0, "").expect("default").size, DEFAULT_PAGE_SIZE);
-        assert_eq!(PageRequest::parse(10_000, "").expect("capped").size, MAX_PAGE_SIZE);
+        assert!(PageRequest::parse(2, &token, "vacancies|PUBLISHED").is_err(), "other filters");
+        assert!(PageRequest::parse(2, &token, "enterprises|").is_err(), "another list");
+        assert!(PageRequest::parse(2, "not-a-token", "vacancies|DRAFT").is_err());
+        assert!(PageRequest::parse(-1, "", "x").is_err());
+        assert_eq!(PageRequest::parse(0, "", "x").expect("default").size, DEFAULT_PAGE_SIZE);
+        assert_eq!(PageRequest::parse(10_000, "", "x").expect("capped").size, MAX_PAGE_SIZE);
     }
 
     #[test]
     fn last_page_has_no_token() {
-        let request = PageRequest::parse(5, "").expect("valid");
+        let request = PageRequest::parse(5, "", "x").expect("valid");
         let mut rows = vec![1, 2];
         assert_eq!(request.finish(&mut rows, ToString::to_string), "");
     }

@@ -71,15 +71,24 @@ impl TestDatabase {
                     .await
                     .expect("create the test database");
                 let _ = admin.close().await;
-                let base = admin_url.split('?').next().unwrap_or(&admin_url);
-                let url = match base.rfind('/') {
-                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
-                    _ => format!("{base}/{name}"),
-                };
+                let url = with_database(&admin_url, &name);
                 Some(Self { url, _dir: None, postgres: Some((admin_url, name)) })
             }
         }
     }
+}
+
+/// `url` with its database replaced by `name`, keeping the scheme, credentials, host and query.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
 }
 
 impl Drop for TestDatabase {
@@ -113,7 +122,8 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Fresh random keys.
+    /// A fresh random signing key and a fixed personal-data key (tests compare ciphertexts'
+    /// absence, never their value).
     pub fn new() -> Self {
         let mut key = [0u8; 32];
         for (i, b) in key.iter_mut().enumerate() {
@@ -263,5 +273,20 @@ pub mod fixtures {
         let (body, last) = valid.split_at(valid.len() - 1);
         let replacement = if last == "1" { "2" } else { "1" };
         format!("{body}{replacement}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn test_database_urls_keep_host_credentials_and_options() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(with_database("postgresql://u:p@db:5432", "t1"), "postgresql://u:p@db:5432/t1");
+        assert_eq!(with_database("postgres://u@db/test?sslmode=disable", "t1"), "postgres://u@db/t1?sslmode=disable");
     }
 }
