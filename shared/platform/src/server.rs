@@ -1,5 +1,6 @@
 //! The gRPC server every service runs on: the service's routes plus `grpc.health.v1.Health` and
-//! server reflection (so `grpcurl` works with no proto files), behind the tower layers of the
+//! server reflection (so `grpcurl` works with no proto files, and decodes the `google.rpc` error
+//! details too), behind the tower layers of the
 //! suite: a per-request timeout, a process-wide concurrency limit that sheds excess load with
 //! `RESOURCE_EXHAUSTED` instead of queueing it, a message-size limit (set on each generated
 //! server by [`Settings::max_message_bytes`](crate::config::Settings)), W3C trace context, and a
@@ -35,11 +36,13 @@ pub async fn serve(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
 
