@@ -12,13 +12,17 @@ use qiancheng_domain::policy::outcome::{
     Route, evaluate_outcome, out_cert, out_emp_business, out_emp_contract, out_emp_registration, out_emp_service,
     out_window,
 };
+use qiancheng_domain::policy::payment::{
+    BankAccount, EntrySide, FundPortion, PaymentInstruction, subs_pay_entries, subs_pay_entries_balance,
+    subs_pay_portions,
+};
 use qiancheng_domain::policy::subsidy::{
     ClaimTrainee, ProjectBasis, ProjectFacts, RecoveryCause, Uplift, subs_deadline, subs_line_amount,
     subs_notice_allows_payment, subs_notice_end, subs_recover, subs_tier,
 };
 use qiancheng_domain::policy::{
-    ClaimDecision, ClaimFacts, Fraction, Fund, HolidayCalendar, MinimumWage, MinimumWageTable, PolicySet,
-    StandardSource, SubsidyStandard, SubsidyStandardTable, evaluate_claim,
+    ClaimDecision, ClaimFacts, Fraction, Fund, HolidayCalendar, MinimumWage, MinimumWageTable, PaymentFacts,
+    PaymentOutcome, PolicySet, StandardSource, SubsidyStandard, SubsidyStandardTable, evaluate_claim, subs_pay,
 };
 use qiancheng_domain::{Money, OccupationCode, RegionCode, SkillLevel, TargetGroup};
 
@@ -644,6 +648,59 @@ fn out_emp_registration_judged_as_service() {
     assert_eq!(dec.outcome.route, Some(Route::Registration));
 }
 
+// ---- SUBS-PAY ----
+
+fn provider_account() -> BankAccount {
+    BankAccount {
+        holder: "咸宁市示例职业培训学校".to_owned(),
+        bank: "示例银行咸宁分行".to_owned(),
+        number: "4212 0000 0000 0001".to_owned(),
+    }
+}
+
+#[test]
+fn subs_pay_claim_paid_per_fund_once_with_balanced_entries() {
+    let mut facts = claim(4, 4);
+    facts.trainees[0].person.group = TargetGroup::InServiceWorker;
+    let dec = eval(&facts, 100_000);
+    let portions = subs_pay_portions(&dec.outcome).expect("portions");
+    // SUBS-FUND: the in-service worker's line comes from the skill-upgrade account.
+    assert_eq!(portions.len(), 2);
+    assert_eq!(Money::checked_sum(portions.iter().map(|p| p.amount_fen)), Some(dec.outcome.total_fen));
+    assert!(portions.iter().any(|p| p.fund == Fund::SkillUpgradeAccount));
+    let payment = PaymentFacts {
+        instruction: PaymentInstruction {
+            instruction_id: "PAY-P1-1".to_owned(),
+            claim_id: "P1".to_owned(),
+            payee: provider_account(),
+            portions,
+            pay_on: d(2026, 4, 1),
+        },
+        provider_account: provider_account(),
+        claim_approved: true,
+        approved_fen: dec.outcome.total_fen,
+        already_paid_fen: Money::ZERO,
+        notice_end: d(2026, 3, 31),
+        open_objections: 0,
+        provider_disqualified_on: None,
+    };
+    let paid = subs_pay(&policy(), &payment, &[]);
+    let PaymentOutcome::Pay { entries } = &paid.outcome else { panic!("not paid: {:?}", paid.first_failure()) };
+    assert!(subs_pay_entries_balance(entries).passed);
+    let debits: i64 = entries.iter().filter(|e| e.side == EntrySide::Debit).map(|e| e.amount_fen.fen()).sum();
+    assert_eq!(debits, dec.outcome.total_fen.fen());
+    let again = subs_pay(&policy(), &payment, &["PAY-P1-1".to_owned()]);
+    assert_eq!(again.outcome, PaymentOutcome::AlreadyPaid);
+}
+
+#[test]
+fn subs_pay_refused_claim_has_no_portions() {
+    let mut facts = claim(2, 2);
+    facts.project.provider_disqualified_on = Some(d(2025, 9, 15));
+    let dec = eval(&facts, 100_000);
+    assert_eq!(subs_pay_portions(&dec.outcome).expect("portions"), Vec::new());
+}
+
 // ---- Properties ----
 
 proptest! {
@@ -672,6 +729,28 @@ proptest! {
             sum += line.amount_fen.fen();
         }
         prop_assert_eq!(dec.outcome.total_fen.fen(), sum);
+    }
+
+    #[test]
+    fn subs_pay_entries_always_balance(amounts in proptest::collection::vec((1i64..1_000_000_000, any::<bool>()), 1..6)) {
+        let portions: Vec<FundPortion> = amounts
+            .iter()
+            .map(|(fen, skill)| FundPortion {
+                fund: if *skill { Fund::SkillUpgradeAccount } else { Fund::EmploymentSubsidyFund },
+                amount_fen: Money::from_fen(*fen),
+            })
+            .collect();
+        let instruction = PaymentInstruction {
+            instruction_id: "PAY".to_owned(),
+            claim_id: "P1".to_owned(),
+            payee: provider_account(),
+            portions,
+            pay_on: d(2026, 4, 1),
+        };
+        let entries = subs_pay_entries(&instruction).expect("entries");
+        prop_assert!(subs_pay_entries_balance(&entries).passed);
+        let credits: i64 = entries.iter().filter(|e| e.side == EntrySide::Credit).map(|e| e.amount_fen.fen()).sum();
+        prop_assert_eq!(Some(Money::from_fen(credits)), instruction.total());
     }
 
     #[test]

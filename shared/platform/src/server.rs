@@ -9,9 +9,9 @@
 use std::future::Future;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -80,7 +80,14 @@ pub async fn serve(
                 .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit)),
         )
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining);
+        // TCP_NODELAY: replies are written whole, and Nagle's algorithm would hold the last
+        // segment of a larger reply back until the client's delayed acknowledgement (~40 ms).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(std::time::Duration::from_secs(60))),
+            draining,
+        );
     tokio::select! {
         result = serving => result.map_err(|e| PlatformError::Config(format!("server: {e}"))),
         () = drain_deadline => {

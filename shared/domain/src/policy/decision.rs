@@ -1,7 +1,7 @@
 //! Decisions (决定) that explain themselves: outcome, policy-set version and every rule evaluated.
 //!
-//! A decision is stored beside whatever it decided (SUBS-KEEP) and replayed for an audit; its
-//! JSON round trip is lossless.
+//! A decision is stored beside whatever it decided (SUBS-KEEP, see [`crate::policy::trace`]) and
+//! replayed for an audit; its JSON round trip is lossless.
 
 /// The result of one rule for one subject: code, pass or fail, and why in Chinese and English.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -13,8 +13,10 @@
 //! | [`provider`] | PROV-* |
 //! | [`completion`] | CLASS-ATTENDANCE, CLASS-COMPLETION |
 //! | [`outcome`] | OUT-WINDOW, OUT-MONTHS, OUT-CERT, OUT-EMP-* |
-//! | [`subsidy`] | OUT-RATE, PROJ-BASIS, SUBS-* |
-//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, SUBS-SOD |
+//! | [`subsidy`] | OUT-RATE, PROJ-BASIS, SUBS-* but SUBS-PAY and SUBS-KEEP |
+//! | [`payment`] | SUBS-PAY |
+//! | [`trace`] | SUBS-KEEP |
+//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, CLASS-INSPECTION, CLASS-LEDGER, SUBS-SOD |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 
@@ -25,6 +27,7 @@ pub mod eligibility;
 pub mod facts;
 pub mod fraction;
 pub mod outcome;
+pub mod payment;
 pub mod project;
 pub mod provider;
 pub mod replay;
@@ -32,10 +35,13 @@ pub mod selection;
 pub mod set;
 pub mod subsidy;
 pub mod tables;
+pub mod trace;
 
 pub use calendar::HolidayCalendar;
 pub use decision::{Decision, RuleResult};
 pub use fraction::Fraction;
+pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
 pub use set::{Fund, PolicySet};
 pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
 pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
+pub use trace::{TraceStep, subs_keep};
