@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use qiancheng_domain::policy::replay;
+use qiancheng_domain::policy::set::PolicySet;
 
 /// What `qiancheng policy` does.
 #[derive(Debug, Subcommand)]
@@ -18,6 +19,15 @@ pub enum PolicyCommand {
     Explain {
         /// The facts file (JSON); `-` reads standard input.
         facts: PathBuf,
+    },
+    /// Print the built-in policy set (xianning-2025-5/v1) as TOML: the starting point of a new
+    /// version the city publishes.
+    ShowSet,
+    /// Check a policy-set file (TOML, or JSON when the name ends in .json) before it is
+    /// published: every parameter present and consistent. Prints its version and validity.
+    CheckSet {
+        /// The policy-set file.
+        file: PathBuf,
     },
 }
 
@@ -39,6 +49,20 @@ pub fn run(command: PolicyCommand) -> Result<(), String> {
         PolicyCommand::Explain { facts } => {
             let decision = replay::evaluate_claim_json(&read(&facts)?).map_err(|e| e.to_string())?;
             print!("{}", replay::explain_table(&decision));
+        }
+        PolicyCommand::ShowSet => {
+            let set = PolicySet::xianning_2025_5_v1();
+            print!("{}", toml::to_string(&set).map_err(|e| format!("cannot write the policy set: {e}"))?);
+        }
+        PolicyCommand::CheckSet { file } => {
+            let text = read(&file)?;
+            let set = if file.extension().is_some_and(|e| e == "json") {
+                PolicySet::from_json_str(&text)
+            } else {
+                PolicySet::from_toml_str(&text)
+            }
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("{}: policy set {} in force {} to {}", file.display(), set.version, set.valid_from, set.valid_to);
         }
     }
     Ok(())

@@ -248,3 +248,26 @@ fn policy_evaluate_and_explain_replay_the_documented_example() {
     let output = qiancheng(dir.path()).args(["policy", "evaluate"]).arg(&broken).output().expect("evaluate");
     assert!(!output.status.success(), "bad facts are an error, not a decision");
 }
+
+#[test]
+fn the_built_in_policy_set_round_trips_through_show_set_and_check_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shown = qiancheng(dir.path()).args(["policy", "show-set"]).output().expect("show");
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let file = dir.path().join("set.toml");
+    std::fs::write(&file, &shown.stdout).expect("write");
+    let checked = qiancheng(dir.path()).args(["policy", "check-set"]).arg(&file).output().expect("check");
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    let text = String::from_utf8(checked.stdout).expect("utf-8");
+    assert!(
+        text.contains("xianning-2025-5/v1") && text.contains("2025-06-06") && text.contains("2027-12-31"),
+        "{text}"
+    );
+
+    let broken = String::from_utf8(shown.stdout)
+        .expect("utf-8")
+        .replace("valid_to = \"2027-12-31\"", "valid_to = \"2024-01-01\"");
+    std::fs::write(&file, broken).expect("write");
+    let refused = qiancheng(dir.path()).args(["policy", "check-set"]).arg(&file).output().expect("check");
+    assert!(!refused.status.success(), "a set that ends before it starts is refused");
+}
