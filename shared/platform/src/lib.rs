@@ -1,6 +1,7 @@
 //! What every service of the suite needs to run, written once.
 //!
 //! A service crate owns its resources and rules; this crate gives it the ground to stand on:
+//! [`client`] (calls to peer services with a service token and the trace context),
 //! [`config`] (environment with the `QIANCHENG_` prefix and an optional TOML file),
 //! [`telemetry`] (`tracing`, OTLP export, W3C trace context), [`db`] (sqlx `Any`: SQLite by
 //! default, PostgreSQL by URL, migrations at start), [`server`] (health, reflection and the
@@ -11,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
