@@ -25,7 +25,7 @@ fn has_field(message: &DescriptorProto, name: &str) -> bool {
 
 /// Reads only, so a retry is harmless without an id.
 fn is_read(rpc: &str) -> bool {
-    ["Get", "List", "Match", "Summarize", "Verify", "Check"].iter().any(|p| rpc.starts_with(p))
+    ["Get", "List", "Match", "Summarize", "Verify", "Check", "Evaluate"].iter().any(|p| rpc.starts_with(p))
 }
 
 #[test]

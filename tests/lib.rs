@@ -4,4 +4,4 @@
 //! in `services/<service>/tests`, and the binary's in `services/qiancheng/tests`.
 
 /// The services the suite has today, by short name; each must be in the production topology.
-pub const SERVICES: &[&str] = &["demand"];
+pub const SERVICES: &[&str] = &["demand", "selection"];

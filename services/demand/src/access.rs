@@ -3,42 +3,10 @@
 //! authenticated caller reads the public board and the statistics.
 
 use qiancheng_domain::RegionCode;
+pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
 
 use crate::error::DemandError;
-
-/// The rows a list may show the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Every row.
-    All,
-    /// Rows of one county.
-    Region(RegionCode),
-    /// Rows of one organisation (credit code).
-    Org(String),
-}
-
-impl Scope {
-    /// The scope as two SQL parameters, kind and value, for
-    /// `($k = 'ALL' OR ($k = 'REGION' AND region = $v) OR ($k = 'ORG' AND org = $v))`: an
-    /// organisation scope with no organisation matches nothing.
-    pub fn sql(&self) -> (&'static str, &str) {
-        match self {
-            Scope::All => ("ALL", ""),
-            Scope::Region(r) => ("REGION", r.code()),
-            Scope::Org(o) => ("ORG", o.as_str()),
-        }
-    }
-
-    /// Whether a row of `region` and organisation `org` is inside the scope.
-    pub fn admits(&self, region: RegionCode, org: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Region(own) => own.contains(region),
-            Scope::Org(own) => own == org,
-        }
-    }
-}
 
 /// A county officer's scope. Tokens of county officers always name a county (the platform
 /// refuses others), so the fallback only matters for a token this service never accepts.

@@ -19,8 +19,8 @@ use tonic::Request;
 
 use crate::State;
 use crate::access::{self, Scope};
-use crate::convert;
 use crate::error::DemandError;
+use qiancheng_api::convert;
 
 /// An enterprise as stored.
 #[derive(Debug, Clone)]

@@ -11,7 +11,6 @@
 //! may see what; [`error`] the one mapping of the service's errors to gRPC statuses.
 
 pub mod access;
-pub mod convert;
 pub mod enterprise;
 pub mod error;
 pub mod matching;

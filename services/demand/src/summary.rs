@@ -17,9 +17,9 @@ use tonic::Request;
 
 use crate::State;
 use crate::access::{self, Scope};
-use crate::convert;
 use crate::error::DemandError;
 use crate::vacancy::{self, VacancyRecord};
+use qiancheng_api::convert;
 
 /// Published demand for one county, industry, occupation and level.
 #[derive(Debug, Clone, PartialEq, Eq)]

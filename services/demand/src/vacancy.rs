@@ -24,9 +24,9 @@ use tonic::{Request, Streaming};
 
 use crate::State;
 use crate::access::{self, Scope};
-use crate::convert;
 use crate::enterprise;
 use crate::error::DemandError;
+use qiancheng_api::convert;
 
 /// Most headcount one vacancy may ask for.
 pub const MAX_HEADCOUNT: i64 = 10_000;

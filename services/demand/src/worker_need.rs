@@ -24,8 +24,8 @@ use tonic::Request;
 
 use crate::State;
 use crate::access;
-use crate::convert;
 use crate::error::DemandError;
+use qiancheng_api::convert;
 
 /// A worker's need as stored, without the encrypted columns.
 #[derive(Debug, Clone, PartialEq, Eq)]

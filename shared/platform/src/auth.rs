@@ -165,6 +165,39 @@ impl Principal {
     }
 }
 
+/// The rows a caller may see or change: everything, one county's, or one organisation's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row.
+    All,
+    /// Rows of one county.
+    Region(RegionCode),
+    /// Rows of one organisation (credit code).
+    Org(String),
+}
+
+impl Scope {
+    /// The scope as two SQL parameters, kind and value, for
+    /// `($k = 'ALL' OR ($k = 'REGION' AND region = $v) OR ($k = 'ORG' AND org = $v))`: an
+    /// organisation scope with no organisation matches nothing.
+    pub fn sql(&self) -> (&'static str, &str) {
+        match self {
+            Scope::All => ("ALL", ""),
+            Scope::Region(r) => ("REGION", r.code()),
+            Scope::Org(o) => ("ORG", o.as_str()),
+        }
+    }
+
+    /// Whether a row of `region` and organisation `org` is inside the scope.
+    pub fn admits(&self, region: RegionCode, org: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Region(own) => own.contains(region),
+            Scope::Org(own) => own == org,
+        }
+    }
+}
+
 /// Verifies bearer tokens.
 #[derive(Clone)]
 pub struct Authenticator {

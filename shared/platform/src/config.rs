@@ -25,6 +25,15 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "Ed25519 private key used by `qiancheng token` and `qiancheng dev` (default DATA_DIR/dev-signing.key)",
     ),
     ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
+    (
+        "QIANCHENG_POLICY_SET",
+        "TOML file of the policy set decisions are made under (default: the built-in xianning-2025-5/v1)",
+    ),
+    ("QIANCHENG_PEER_DEMAND_URL", "http://host:port of the demand service, for services that call it (selection)"),
+    (
+        "QIANCHENG_SERVICE_SIGNING_KEY_FILE",
+        "Ed25519 private key this service signs its calls to peers with (its public key goes in their QIANCHENG_AUTH_PUBLIC_KEYS)",
+    ),
     ("QIANCHENG_REQUEST_TIMEOUT_MS", "per-request timeout in milliseconds (default 10000)"),
     (
         "QIANCHENG_CONCURRENCY_LIMIT",
@@ -54,6 +63,12 @@ pub struct Settings {
     pub auth_signing_key_file: Option<PathBuf>,
     /// Base64 data-encryption key.
     pub data_key: Option<String>,
+    /// Policy-set file; `None` means the built-in set.
+    pub policy_set: Option<PathBuf>,
+    /// URL of the demand service.
+    pub peer_demand_url: Option<String>,
+    /// Key this service signs its calls to peers with.
+    pub service_signing_key_file: Option<PathBuf>,
     /// Per-request timeout in milliseconds.
     pub request_timeout_ms: u64,
     /// Requests in flight before shedding.
@@ -75,6 +90,9 @@ impl Default for Settings {
             auth_public_keys: Vec::new(),
             auth_signing_key_file: None,
             data_key: None,
+            policy_set: None,
+            peer_demand_url: None,
+            service_signing_key_file: None,
             request_timeout_ms: 10_000,
             concurrency_limit: 256,
             max_message_bytes: 4 * 1024 * 1024,
@@ -119,6 +137,15 @@ impl Settings {
         }
         if let Some(v) = lookup("QIANCHENG_DATA_KEY").filter(|v| !v.is_empty()) {
             settings.data_key = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_POLICY_SET").filter(|v| !v.is_empty()) {
+            settings.policy_set = Some(PathBuf::from(v));
+        }
+        if let Some(v) = lookup("QIANCHENG_PEER_DEMAND_URL").filter(|v| !v.is_empty()) {
+            settings.peer_demand_url = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_SERVICE_SIGNING_KEY_FILE").filter(|v| !v.is_empty()) {
+            settings.service_signing_key_file = Some(PathBuf::from(v));
         }
         if let Some(v) = lookup("QIANCHENG_REQUEST_TIMEOUT_MS") {
             settings.request_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_REQUEST_TIMEOUT_MS", &v))?;

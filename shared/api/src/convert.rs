@@ -1,8 +1,9 @@
-//! Conversions between protobuf fields and domain values, made once at the edge: a field that
-//! does not parse becomes a violation naming the field and the rule.
+//! Conversions between protobuf fields of `qiancheng.type.v1` and domain values, made once at
+//! the edge of every service: a field that does not parse becomes a `ValueError` carrying the
+//! rule code, which the service attaches to the request field it came from.
 
+use crate::types;
 use chrono::{Datelike as _, NaiveDate};
-use qiancheng_api::types;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup, ValueError};
 
 /// A proto date as a civil date; `None` when absent.

@@ -1,0 +1,745 @@
+//! Providers, the catalog, standing and the audit chain of the selection service, through its
+//! generated client on a real server, on SQLite and on PostgreSQL (when configured). The catalog
+//! is drafted from a real demand service started beside it.
+
+use qiancheng_api::demand::demand_service_client::DemandServiceClient;
+use qiancheng_api::demand::{self as demand_api};
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::selection::*;
+use qiancheng_api::types::{Date, Industry, SkillLevel};
+use qiancheng_domain::policy::set::PolicySet;
+use qiancheng_platform::auth::Role;
+use qiancheng_platform::client::{ServiceCredentials, connect};
+use qiancheng_platform::db::Db;
+use qiancheng_selection::{DemandPeer, MIGRATOR, SERVICE_NAME, Selection, State};
+use qiancheng_testkit::{Backend, Keys, RunningServer, TestDatabase, authed, backend_tests, fixtures};
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
+
+struct App {
+    selection: RunningServer,
+    demand: RunningServer,
+    keys: Keys,
+    db: Db,
+    _databases: (TestDatabase, TestDatabase),
+}
+
+async fn start(backend: Backend) -> Option<App> {
+    let keys = Keys::new();
+    let demand_database = TestDatabase::create(backend).await?;
+    let demand_db = Db::connect(&demand_database.url, None, &qiancheng_demand::MIGRATOR).await.expect("demand db");
+    let demand_service = qiancheng_demand::Demand::new(qiancheng_demand::State {
+        db: demand_db,
+        pii: keys.pii.clone(),
+        policy_version: "xianning-2025-5/v1".into(),
+    });
+    let demand = RunningServer::start(
+        qiancheng_demand::SERVICE_NAME,
+        demand_service.routes(&keys.minter.authenticator(), &keys.settings),
+        &keys.settings,
+    )
+    .await;
+
+    let database = TestDatabase::create(backend).await?;
+    let db = Db::connect(&database.url, None, &MIGRATOR).await.expect("selection db");
+    let peer = DemandPeer {
+        channel: connect(&format!("http://{}", demand.addr), std::time::Duration::from_secs(10)).expect("channel"),
+        credentials: ServiceCredentials::new(keys.minter.clone(), "selection"),
+    };
+    let service = Selection::new(State { db: db.clone(), policy: PolicySet::xianning_2025_5_v1(), demand: Some(peer) });
+    let selection = RunningServer::start(
+        SERVICE_NAME,
+        service.routes(&keys.minter.authenticator(), &keys.settings),
+        &keys.settings,
+    )
+    .await;
+    Some(App { selection, demand, keys, db, _databases: (demand_database, database) })
+}
+
+const COUNTY: &str = "421221";
+const OTHER_COUNTY: &str = "421222";
+
+impl App {
+    async fn client(&self) -> SelectionServiceClient<Channel> {
+        SelectionServiceClient::new(self.selection.channel().await)
+    }
+    fn admin(&self) -> String {
+        self.keys.token(Role::CityAdmin, Some("421200"), None)
+    }
+    fn officer(&self, county: &str) -> String {
+        self.keys.token(Role::CountyOfficer, Some(county), None)
+    }
+    fn provider_token(&self, credit_code: &str) -> String {
+        self.keys.token(Role::Provider, None, Some(credit_code))
+    }
+    async fn register(&self, provider: Provider, token: &str) -> Result<Provider, tonic::Status> {
+        self.client()
+            .await
+            .register_provider(authed(
+                RegisterProviderRequest { provider: Some(provider), request_id: String::new() },
+                token,
+            ))
+            .await
+            .map(|r| r.into_inner().provider.expect("provider"))
+    }
+}
+
+/// A private training school of 嘉鱼 that meets every condition of its kind.
+fn school(first17: &str) -> Provider {
+    Provider {
+        credit_code: fixtures::uscc(first17),
+        display_name: "嘉鱼县示范职业培训学校".into(),
+        region_code: COUNTY.into(),
+        pays_tax_locally: true,
+        independent_legal_person: true,
+        kind: ProviderKind::PrivateTrainingSchool as i32,
+        conditions: Some(KindConditions {
+            passed_all_annual_inspections: true,
+            subsidised_training_years: vec![2023, 2024, 2025, 2026],
+            ..Default::default()
+        }),
+        bank_account: Some(BankAccount {
+            holder: "嘉鱼县示范职业培训学校".into(),
+            bank: "农业银行嘉鱼支行".into(),
+            number: "6228480012345678".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn welding_item(region: &str) -> CatalogItem {
+    CatalogItem {
+        region_code: region.into(),
+        industry: Industry::EquipmentManufacturing as i32,
+        occupation_code: "6-18-02-04".into(),
+        occupation_name: "焊工".into(),
+        skill_level: SkillLevel::SkillLevel4 as i32,
+        headcount: 60,
+        skill_requirements: "熟练掌握手工电弧焊、气体保护焊".into(),
+        content: "焊接安全、识图、平焊立焊横焊仰焊实操".into(),
+        hours: 120,
+        mode: TrainingMode::Offline as i32,
+        answers: vec!["嘉鱼重工 焊接操作工 12人".into()],
+        ..Default::default()
+    }
+}
+
+fn reason(status: &tonic::Status) -> String {
+    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+}
+
+fn failed_rules(provider: &Provider) -> Vec<String> {
+    provider
+        .eligibility
+        .as_ref()
+        .expect("eligibility")
+        .rules
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.code.clone())
+        .collect()
+}
+
+async fn an_eligible_school_and_an_ineligible_one_with_its_reasons(app: &App) {
+    let good = app.register(school("52421221MJ0000001"), &app.officer(COUNTY)).await.expect("registered");
+    assert!(good.eligibility.as_ref().expect("eligibility").outcome, "{:?}", failed_rules(&good));
+    assert_eq!(good.eligibility.as_ref().expect("eligibility").policy_version, "xianning-2025-5/v1");
+
+    let mut young = school("52421221MJ0000002");
+    young.conditions.as_mut().expect("conditions").subsidised_training_years = vec![2025, 2026];
+    let young = app.register(young, &app.officer(COUNTY)).await.expect("registered all the same");
+    assert!(!young.eligibility.as_ref().expect("eligibility").outcome);
+    assert_eq!(failed_rules(&young), ["PROV-KIND"]);
+
+    let mut elsewhere = school("52420100MJ0000003");
+    elsewhere.pays_tax_locally = false;
+    let elsewhere = app.register(elsewhere, &app.officer(COUNTY)).await.expect("registered");
+    assert_eq!(failed_rules(&elsewhere), ["PROV-LOCAL"], "registered in 武汉: not local");
+
+    let mut branch = school("52421221MJ0000004");
+    branch.independent_legal_person = false;
+    assert_eq!(failed_rules(&app.register(branch, &app.admin()).await.expect("registered")), ["PROV-LEGAL"]);
+
+    let duplicate = app.register(school("52421221MJ0000001"), &app.officer(COUNTY)).await.expect_err("registered once");
+    assert_eq!((duplicate.code(), reason(&duplicate)), (Code::AlreadyExists, "PROVIDER_EXISTS".to_owned()));
+}
+
+async fn a_pilot_code_needs_an_officers_recorded_override(app: &App) {
+    let valid = fixtures::uscc("52421221MJ0000005");
+    let pilot = fixtures::with_wrong_check(&valid);
+    let mut provider = school("52421221MJ0000005");
+    provider.credit_code = pilot.clone();
+    let stored = app.register(provider, &app.officer(COUNTY)).await.expect("a well-formed pilot code is kept");
+    assert!(!stored.credit_code_check_passed);
+    assert_eq!(failed_rules(&stored), ["PROV-USCC"]);
+
+    let denied = app
+        .client()
+        .await
+        .override_pilot_credit_code(authed(
+            OverridePilotCreditCodeRequest {
+                provider: stored.name.clone(),
+                note: "试点期赋码".into(),
+                request_id: String::new(),
+            },
+            &app.provider_token(&pilot),
+        ))
+        .await
+        .expect_err("a provider cannot override its own code");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let overridden = app
+        .client()
+        .await
+        .override_pilot_credit_code(authed(
+            OverridePilotCreditCodeRequest {
+                provider: stored.name.clone(),
+                note: "市场监管局函核实的试点期赋码".into(),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("overridden")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert!(overridden.eligibility.as_ref().expect("eligibility").outcome);
+    assert_eq!(overridden.pilot_override_by, "test-county_officer");
+
+    let malformed = app
+        .register(Provider { credit_code: "91421221MA4BAD".into(), ..school("52421221MJ0000006") }, &app.admin())
+        .await
+        .expect_err("malformed");
+    assert_eq!((malformed.code(), reason(&malformed)), (Code::InvalidArgument, "PROV-USCC".to_owned()));
+    let once_more = app
+        .client()
+        .await
+        .override_pilot_credit_code(authed(
+            OverridePilotCreditCodeRequest {
+                provider: format!("providers/{}", fixtures::uscc("52421221MJ0000001")),
+                note: "x".into(),
+                request_id: String::new(),
+            },
+            &app.admin(),
+        ))
+        .await
+        .expect_err("not registered");
+    assert_eq!(once_more.code(), Code::NotFound);
+}
+
+async fn violations_and_dates_decide_prov_clean(app: &App) {
+    let provider = app.register(school("52421221MJ0000007"), &app.officer(COUNTY)).await.expect("registered");
+    let violation = app
+        .client()
+        .await
+        .record_violation(authed(
+            RecordViolationRequest {
+                provider: provider.name.clone(),
+                occurred_on: Some(Date { year: 2024, month: 3, day: 1 }),
+                description: "虚报培训人数".into(),
+                request_id: "v-1".into(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("recorded")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert_eq!(violation.violations.len(), 1);
+    assert_eq!(failed_rules(&violation), ["PROV-CLEAN"]);
+    let evaluate = |as_of: Date| {
+        let name = provider.name.clone();
+        let token = app.officer(COUNTY);
+        async move {
+            app.client()
+                .await
+                .evaluate_provider_eligibility(authed(
+                    EvaluateProviderEligibilityRequest {
+                        provider: name,
+                        as_of: Some(as_of),
+                        occupation_code: String::new(),
+                    },
+                    &token,
+                ))
+                .await
+                .expect("evaluated")
+                .into_inner()
+                .decision
+                .expect("decision")
+        }
+    };
+    // PROV-CLEAN: three years before the application date; the violation's third anniversary
+    // is the last day it counts.
+    assert!(
+        !evaluate(Date { year: 2027, month: 3, day: 1 }).await.rules.iter().any(|r| r.code == "PROV-CLEAN" && r.passed)
+    );
+    assert!(
+        evaluate(Date { year: 2027, month: 3, day: 2 }).await.rules.iter().any(|r| r.code == "PROV-CLEAN" && r.passed)
+    );
+
+    let future = app
+        .client()
+        .await
+        .record_violation(authed(
+            RecordViolationRequest {
+                provider: provider.name.clone(),
+                occurred_on: Some(Date { year: 2099, month: 1, day: 1 }),
+                description: "x".into(),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect_err("not in the future");
+    assert_eq!((future.code(), reason(&future)), (Code::InvalidArgument, "PROV-CLEAN".to_owned()));
+    let replay = app
+        .client()
+        .await
+        .record_violation(authed(
+            RecordViolationRequest {
+                provider: provider.name.clone(),
+                occurred_on: Some(Date { year: 2024, month: 3, day: 1 }),
+                description: "虚报培训人数".into(),
+                request_id: "v-1".into(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("a retry")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert_eq!(replay.violations.len(), 1, "a retried request records nothing new");
+}
+
+async fn providers_see_and_change_only_themselves(app: &App) {
+    let mine = app.register(school("52421221MJ0000008"), &app.officer(COUNTY)).await.expect("registered");
+    let theirs = app.register(school("52421221MJ0000009"), &app.officer(COUNTY)).await.expect("registered");
+    let token = app.provider_token(&mine.credit_code);
+    let mut client = app.client().await;
+    let denied = client
+        .get_provider(authed(GetProviderRequest { name: theirs.name.clone() }, &token))
+        .await
+        .expect_err("another");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let listed =
+        client.list_providers(authed(ListProvidersRequest::default(), &token)).await.expect("list").into_inner();
+    assert_eq!(listed.providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [mine.name.as_str()]);
+
+    let mut changed = mine.clone();
+    changed.display_name = "嘉鱼县示范职业技能培训学校".into();
+    let updated = client
+        .update_provider(authed(
+            UpdateProviderRequest { provider: Some(changed.clone()), request_id: String::new() },
+            &token,
+        ))
+        .await
+        .expect("updates itself")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert_eq!(updated.display_name, "嘉鱼县示范职业技能培训学校");
+    let stale = client
+        .update_provider(authed(UpdateProviderRequest { provider: Some(changed), request_id: String::new() }, &token))
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale.code(), Code::Aborted);
+
+    let outsider = app.officer(OTHER_COUNTY);
+    let denied = client
+        .get_provider(authed(GetProviderRequest { name: mine.name.clone() }, &outsider))
+        .await
+        .expect_err("other county");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let none =
+        client.list_providers(authed(ListProvidersRequest::default(), &outsider)).await.expect("list").into_inner();
+    assert!(none.providers.is_empty());
+    let expert = app.keys.minter.mint("expert-9", &[Role::Expert], None, None, 600).expect("token");
+    let denied = client.list_providers(authed(ListProvidersRequest::default(), &expert)).await.expect_err("experts");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let auditor = app.keys.token(Role::Auditor, None, None);
+    let read = client.get_provider(authed(GetProviderRequest { name: mine.name.clone() }, &auditor)).await;
+    assert!(read.is_ok(), "auditors read");
+    let write = client
+        .record_violation(authed(
+            RecordViolationRequest {
+                provider: mine.name,
+                occurred_on: Some(Date { year: 2024, month: 1, day: 1 }),
+                description: "x".into(),
+                request_id: String::new(),
+            },
+            &auditor,
+        ))
+        .await
+        .expect_err("auditors do not write");
+    assert_eq!(write.code(), Code::PermissionDenied);
+}
+
+async fn disqualification_is_reported_to_other_services(app: &App) {
+    let provider = app.register(school("52421221MJ0000010"), &app.officer(COUNTY)).await.expect("registered");
+    let service = app.keys.token(Role::Service, None, None);
+    let mut client = app.client().await;
+    let standing = client
+        .check_standing(authed(
+            CheckStandingRequest { provider: provider.name.clone(), project: String::new() },
+            &service,
+        ))
+        .await
+        .expect("standing")
+        .into_inner();
+    assert!(standing.good_standing);
+    let unknown_project = client
+        .check_standing(authed(
+            CheckStandingRequest { provider: provider.name.clone(), project: "projects/none".into() },
+            &service,
+        ))
+        .await
+        .expect("standing")
+        .into_inner();
+    assert!(!unknown_project.good_standing, "a project that was never approved is not in good standing");
+
+    let missing_finding = client
+        .disqualify_provider(authed(
+            DisqualifyProviderRequest {
+                provider: provider.name.clone(),
+                misconduct: MisconductKind::Fraud as i32,
+                ..Default::default()
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect_err("a finding is required");
+    assert_eq!(missing_finding.code(), Code::InvalidArgument);
+    let disqualified = client
+        .disqualify_provider(authed(
+            DisqualifyProviderRequest {
+                provider: provider.name.clone(),
+                misconduct: MisconductKind::Subcontracting as i32,
+                finding: "将培训任务转包给外地机构".into(),
+                found_on: None,
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("disqualified")
+        .into_inner();
+    let provider_now = disqualified.provider.expect("provider");
+    assert!(provider_now.disqualified_on.is_some());
+    assert_eq!(failed_rules(&provider_now), ["PROV-DISQUALIFIED"]);
+    let standing = client
+        .check_standing(authed(
+            CheckStandingRequest { provider: provider.name.clone(), project: String::new() },
+            &service,
+        ))
+        .await
+        .expect("standing")
+        .into_inner();
+    assert!(!standing.good_standing);
+    assert!(standing.decision.expect("decision").rules.iter().any(|r| r.code == "PROV-DISQUALIFIED" && !r.passed));
+    let again = client
+        .disqualify_provider(authed(
+            DisqualifyProviderRequest {
+                provider: provider.name,
+                misconduct: MisconductKind::Fraud as i32,
+                finding: "x".into(),
+                ..Default::default()
+            },
+            &app.admin(),
+        ))
+        .await
+        .expect_err("once");
+    assert_eq!(reason(&again), "ALREADY_DISQUALIFIED");
+    let enterprise = app.keys.token(Role::Enterprise, None, Some(&fixtures::uscc("91421221MA4K7Y2G3")));
+    let denied = client
+        .check_standing(authed(
+            CheckStandingRequest { provider: "providers/x".into(), project: String::new() },
+            &enterprise,
+        ))
+        .await
+        .expect_err("not for enterprises");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+async fn catalog_items_are_published_revised_and_withdrawn_never_edited(app: &App) {
+    let mut client = app.client().await;
+    let officer = app.officer(COUNTY);
+    let mut incomplete = welding_item(COUNTY);
+    incomplete.content = String::new();
+    let draft = client
+        .create_catalog_item(authed(
+            CreateCatalogItemRequest { catalog_item: Some(incomplete), request_id: String::new() },
+            &officer,
+        ))
+        .await
+        .expect("a draft may be incomplete")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    let refused = client
+        .publish_catalog_item(authed(
+            PublishCatalogItemRequest { name: draft.name.clone(), ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect_err("content missing");
+    assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROJ-CATALOG".to_owned()));
+
+    let item = client
+        .create_catalog_item(authed(
+            CreateCatalogItemRequest { catalog_item: Some(welding_item(COUNTY)), request_id: "c-1".into() },
+            &officer,
+        ))
+        .await
+        .expect("created")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    let provider = app.provider_token(&fixtures::uscc("52421221MJ0000011"));
+    let hidden = client
+        .get_catalog_item(authed(GetCatalogItemRequest { name: item.name.clone() }, &provider))
+        .await
+        .expect_err("draft");
+    assert_eq!(hidden.code(), Code::PermissionDenied);
+    let published = client
+        .publish_catalog_item(authed(
+            PublishCatalogItemRequest { name: item.name.clone(), etag: item.etag.clone(), request_id: String::new() },
+            &officer,
+        ))
+        .await
+        .expect("published")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    assert_eq!(published.state, CatalogItemState::Published as i32);
+    let public = client
+        .list_catalog_items(authed(ListCatalogItemsRequest::default(), &provider))
+        .await
+        .expect("public")
+        .into_inner();
+    assert_eq!(public.catalog_items.len(), 1);
+
+    let mut revision = welding_item(COUNTY);
+    revision.name = published.name.clone();
+    revision.headcount = 80;
+    let v2 = client
+        .revise_catalog_item(authed(
+            ReviseCatalogItemRequest { catalog_item: Some(revision.clone()), request_id: String::new() },
+            &officer,
+        ))
+        .await
+        .expect("revised")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    assert_eq!(
+        (v2.version, v2.state, v2.lineage.as_str()),
+        (2, CatalogItemState::Draft as i32, published.name.as_str())
+    );
+    let pending = client
+        .revise_catalog_item(authed(
+            ReviseCatalogItemRequest { catalog_item: Some(revision), request_id: String::new() },
+            &officer,
+        ))
+        .await
+        .expect_err("one pending revision at a time");
+    assert_eq!(reason(&pending), "REVISION_PENDING");
+    client
+        .publish_catalog_item(authed(
+            PublishCatalogItemRequest { name: v2.name.clone(), ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect("v2 published");
+    let v1 = client
+        .get_catalog_item(authed(GetCatalogItemRequest { name: published.name.clone() }, &officer))
+        .await
+        .expect("v1");
+    assert_eq!(v1.into_inner().catalog_item.expect("item").state, CatalogItemState::Superseded as i32);
+    let public = client
+        .list_catalog_items(authed(ListCatalogItemsRequest::default(), &provider))
+        .await
+        .expect("public")
+        .into_inner();
+    assert_eq!(
+        public.catalog_items.iter().map(|i| i.headcount).collect::<Vec<_>>(),
+        [80],
+        "only the newest version is public"
+    );
+
+    let no_reason = client
+        .withdraw_catalog_item(authed(
+            WithdrawCatalogItemRequest { name: v2.name.clone(), ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect_err("a reason is required");
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    let outsider = client
+        .withdraw_catalog_item(authed(
+            WithdrawCatalogItemRequest { name: v2.name.clone(), reason: "x".into(), ..Default::default() },
+            &app.officer(OTHER_COUNTY),
+        ))
+        .await
+        .expect_err("another county's item");
+    assert_eq!(outsider.code(), Code::PermissionDenied);
+    let withdrawn = client
+        .withdraw_catalog_item(authed(
+            WithdrawCatalogItemRequest {
+                name: v2.name, reason: "企业需求取消".into(), request_id: String::new()
+            },
+            &officer,
+        ))
+        .await
+        .expect("withdrawn")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    assert_eq!(withdrawn.state, CatalogItemState::Withdrawn as i32);
+    let city = client
+        .create_catalog_item(authed(
+            CreateCatalogItemRequest { catalog_item: Some(welding_item("421200")), request_id: String::new() },
+            &officer,
+        ))
+        .await
+        .expect_err("city-wide items are the city's");
+    assert_eq!(city.code(), Code::PermissionDenied);
+}
+
+async fn the_catalog_is_drafted_from_real_demand(app: &App) {
+    // An enterprise files and publishes demand in the demand service.
+    let mut demand = DemandServiceClient::new(app.demand.channel().await);
+    let officer = app.officer(COUNTY);
+    let code = fixtures::uscc("91421221MA4K7Y2G3");
+    demand
+        .create_enterprise(authed(
+            demand_api::CreateEnterpriseRequest {
+                enterprise: Some(demand_api::Enterprise {
+                    credit_code: code.clone(),
+                    display_name: "嘉鱼重工装备有限公司".into(),
+                    region_code: COUNTY.into(),
+                    industry: Industry::EquipmentManufacturing as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("enterprise");
+    let vacancy = demand
+        .create_vacancy(authed(
+            demand_api::CreateVacancyRequest {
+                vacancy: Some(demand_api::Vacancy {
+                    enterprise_credit_code: code,
+                    post: "焊接操作工".into(),
+                    occupation_code: "6-18-02-04".into(),
+                    occupation_name: "焊工".into(),
+                    skill_level: SkillLevel::SkillLevel4 as i32,
+                    headcount: 12,
+                    pay_min_fen: 450_000,
+                    pay_max_fen: 650_000,
+                    work_region_code: COUNTY.into(),
+                    needed_by: Some(Date { year: 2030, month: 3, day: 1 }),
+                    survey_method: demand_api::SurveyMethod::DoorToDoor as i32,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("vacancy")
+        .into_inner()
+        .vacancy
+        .expect("vacancy");
+    demand
+        .publish_vacancy(authed(
+            demand_api::PublishVacancyRequest { name: vacancy.name, ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect("published");
+
+    let mut client = app.client().await;
+    let drafts = client
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest {
+                content: "焊接安全与实操".into(),
+                hours: 120,
+                mode: TrainingMode::Offline as i32,
+                ..Default::default()
+            },
+            &officer,
+        ))
+        .await
+        .expect("drafted from the demand service")
+        .into_inner();
+    assert_eq!(drafts.catalog_items.len(), 1);
+    let item = &drafts.catalog_items[0];
+    assert_eq!((item.region_code.as_str(), item.occupation_code.as_str(), item.headcount), (COUNTY, "6-18-02-04", 12));
+    assert_eq!(item.state, CatalogItemState::Draft as i32);
+    assert!(item.answers[0].contains("缺口12人"), "{:?}", item.answers);
+    client
+        .publish_catalog_item(authed(
+            PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect("a drafted item with content, hours and mode publishes");
+    let again = client
+        .draft_catalog_from_demand(authed(DraftCatalogFromDemandRequest::default(), &officer))
+        .await
+        .expect("drafted")
+        .into_inner();
+    assert!(again.catalog_items.is_empty(), "demand the catalog already answers is not drafted twice");
+    let outsider = client
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest { region_code: COUNTY.into(), ..Default::default() },
+            &app.officer(OTHER_COUNTY),
+        ))
+        .await
+        .expect_err("another county's demand");
+    assert_eq!(outsider.code(), Code::PermissionDenied);
+}
+
+async fn the_audit_chain_verifies(app: &App) {
+    app.register(school("52421221MJ0000012"), &app.officer(COUNTY)).await.expect("registered");
+    let mut client = app.client().await;
+    let report = client
+        .verify_audit_chain(authed(VerifyAuditChainRequest {}, &app.keys.token(Role::Auditor, None, None)))
+        .await
+        .expect("verified")
+        .into_inner()
+        .report
+        .expect("report");
+    assert!(report.intact);
+    assert_eq!(report.rows_checked, 1);
+    sqlx::query("UPDATE audit_log SET actor = 'nobody' WHERE seq = 1").execute(app.db.pool()).await.expect("tamper");
+    let report = client
+        .verify_audit_chain(authed(VerifyAuditChainRequest {}, &app.admin()))
+        .await
+        .expect("verified")
+        .into_inner()
+        .report
+        .expect("report");
+    assert_eq!((report.intact, report.first_broken_seq), (false, 1));
+    let denied = client
+        .verify_audit_chain(authed(VerifyAuditChainRequest {}, &app.officer(COUNTY)))
+        .await
+        .expect_err("for the city and auditors");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+backend_tests!(start =>
+    an_eligible_school_and_an_ineligible_one_with_its_reasons,
+    a_pilot_code_needs_an_officers_recorded_override,
+    violations_and_dates_decide_prov_clean,
+    providers_see_and_change_only_themselves,
+    disqualification_is_reported_to_other_services,
+    catalog_items_are_published_revised_and_withdrawn_never_edited,
+    the_catalog_is_drafted_from_real_demand,
+    the_audit_chain_verifies,
+);
