@@ -32,6 +32,17 @@ use crate::error::SelectionError;
 use crate::round::{self, RoundRecord, check_officer_region, to_i32};
 use crate::{State, expert, provider};
 
+/// PROJ-CATALOG: why an application on an item no longer in the catalog goes no further.
+pub fn catalog_no_longer_published(
+    item: &catalog::CatalogItemRecord,
+) -> qiancheng_domain::policy::decision::RuleResult {
+    qiancheng_domain::policy::decision::RuleResult::fail(
+        "PROJ-CATALOG",
+        format!("培训项目目录条目{}已不在公布目录中", item.name()),
+        format!("{} is no longer in the published catalog", item.name()),
+    )
+}
+
 /// Appends a step to an application's history inside `tx`.
 pub async fn append_event(
     tx: &mut Tx,
@@ -327,6 +338,27 @@ async fn with_history(
 }
 
 /// The submitted applications of a round, by id.
+/// Rejects, inside `tx`, the applications of a round still in draft or returned for correction
+/// when it is decided: they were not submitted in time. Returns their ids.
+pub async fn reject_unsubmitted_in_round(
+    tx: &mut Tx,
+    round_id: &str,
+    actor: &str,
+) -> Result<Vec<String>, SelectionError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM application WHERE round_id = $1 AND state IN ('DRAFT', 'RETURNED') ORDER BY id",
+    )
+    .bind(round_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let now = now_micros();
+    for id in &ids {
+        set_state(tx, id, "REJECTED", now).await?;
+        append_event(tx, id, "reject", actor, "not submitted when the round was decided").await?;
+    }
+    Ok(ids)
+}
+
 pub async fn load_submitted_in_round(
     conn: &mut AnyConnection,
     round_id: &str,
@@ -759,6 +791,13 @@ pub async fn update(
     let round = round::load(&mut *write.tx, &record.round_id).await?.ok_or_else(|| corrupt("round"))?;
     let item = catalog::load(&mut *write.tx, &record.catalog_item_id).await?.ok_or_else(|| corrupt("catalog item"))?;
     check_headcount(content.headcount, &item, &round)?;
+    if !round.takes_applications(qiancheng_domain::today_in_china()) {
+        return Err(SelectionError::state("ROUND_NOT_OPEN", format!("{} no longer takes applications", round.name())));
+    }
+    // PROJ-CROSS-REGION: a consent is the consent of one training county; another county needs its own.
+    if content.training_region != record.training_region {
+        record.consent_reference = String::new();
+    }
     record.headcount = content.headcount;
     record.training_region = content.training_region;
     record.in_service_trainees = content.in_service_trainees;
@@ -809,6 +848,10 @@ pub async fn submit(
     let item = catalog::load(&mut *write.tx, &record.catalog_item_id).await?.ok_or_else(|| corrupt("catalog item"))?;
     let provider =
         provider::load_in(&mut write.tx, &record.provider_credit_code).await?.ok_or_else(|| corrupt("provider"))?;
+    // PROJ-CATALOG: an item superseded or withdrawn since the draft takes no more applications.
+    if item.state != "PUBLISHED" {
+        return Err(SelectionError::Rule(catalog_no_longer_published(&item)));
+    }
     // PROV-*: the provider must be eligible today for the item's occupation.
     let eligibility = evaluate_provider_eligibility(&state.policy, &provider.facts(Some(&item.occupation_code)), today);
     if let Some(failed) = eligibility.first_failure() {

@@ -342,6 +342,12 @@ pub async fn create(
         create_time_micros: now,
         update_time_micros: now,
     };
+    // PROJ-CATALOG: a draft states everything a published item must, so review is all that
+    // stands between it and the catalog (a published item is never edited, only revised).
+    let complete = record.publishable();
+    if !complete.passed {
+        return Err(SelectionError::invalid("catalog_item", "PROJ-CATALOG", complete.reason_en));
+    }
     insert(&mut write.tx, &record, &principal.subject).await?;
     audit_change(&mut write.tx, state, &principal, &record, "catalog_item.create", "").await?;
     Ok(write.commit(CreateCatalogItemResponse { catalog_item: Some(record.to_proto()) }).await?)
@@ -359,9 +365,16 @@ pub async fn draft_from_demand(
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     let mode = v.value("mode", mode_from_proto(m.mode)).flatten();
+    // PROJ-CATALOG: the drafts are complete items, ready for review and publication.
+    if m.content.trim().is_empty() {
+        v.add("content", "PROJ-CATALOG", "say what the training teaches");
+    }
     let content = v.value("content", convert::optional_text(&m.content, 5000));
-    if !(0..=2000).contains(&m.hours) {
-        v.add("hours", "PROJ-CATALOG", "hours must be 0 to 2000");
+    if !(1..=2000).contains(&m.hours) {
+        v.add("hours", "PROJ-CATALOG", "hours must be 1 to 2000");
+    }
+    if mode.is_none() {
+        v.add("mode", "PROJ-CATALOG", "say how the training is given");
     }
     v.finish()?;
     let content = content.unwrap_or_default();
@@ -372,6 +385,11 @@ pub async fn draft_from_demand(
     };
     if let Some(region) = region {
         access::check(&scope, region, "")?;
+    }
+    let key = IdempotencyKey::new(&principal.subject, "DraftCatalogFromDemand", &m.request_id, &m)?;
+    // A retry answers from its stored response without asking the demand service again.
+    if let Started::Replayed(response) = idempotency::start(&state.db, key.clone()).await? {
+        return Ok(response);
     }
     let peer = state.demand.as_ref().ok_or_else(|| {
         SelectionError::state(
@@ -389,17 +407,17 @@ pub async fn draft_from_demand(
         .map_err(|status| SelectionError::Peer { service: "demand", message: status.message().to_owned() })?
         .into_inner();
 
-    let key = IdempotencyKey::new(&principal.subject, "DraftCatalogFromDemand", &m.request_id, &m)?;
     let mut write = match idempotency::start(&state.db, key).await? {
         Started::Replayed(response) => return Ok(response),
         Started::Fresh(write) => write,
     };
     let mut drafts = Vec::new();
     for need in summary.needs.iter().filter(|n| n.gap > 0) {
-        let (Ok(need_region), Ok(industry), Ok(Some(level))) = (
+        let (Ok(need_region), Ok(industry), Ok(Some(level)), Ok(_)) = (
             RegionCode::parse(&need.region_code),
             convert::industry(need.industry),
             convert::skill_level(need.skill_level),
+            OccupationCode::parse(&need.occupation_code),
         ) else {
             return Err(SelectionError::Peer { service: "demand", message: "a summary row did not parse".to_owned() });
         };

@@ -352,6 +352,10 @@ pub async fn declare_conflict(
     if record.score.is_some() {
         return Err(SelectionError::state("ALREADY_SCORED", "a conflict is declared before scoring"));
     }
+    let round = round::load(&mut *write.tx, &record.round_id).await?.ok_or_else(|| corrupt("round"))?;
+    if round.state == "DECIDED" {
+        return Err(SelectionError::state("ROUND_STATE", "the round is decided; its assignments no longer change"));
+    }
     record.recused = true;
     record.recusal_reason = format!("declared conflict: {reason}");
     record.update_time_micros = now_micros();
@@ -444,6 +448,15 @@ pub async fn submit_score(
             "APPLICATION_STATE",
             format!("a {} application is not scored", application.state.to_lowercase()),
         ));
+    }
+    // PROJ-SELECTION: an expert of the applicant's own organisation is recused, whatever the
+    // officer typed when assigning: the token's organisation decides.
+    if principal.org.as_deref() == Some(application.provider_credit_code.as_str()) {
+        return Err(SelectionError::Rule(qiancheng_domain::policy::decision::RuleResult::fail(
+            "PROJ-SELECTION",
+            "评审专家来自申报单位,应回避",
+            "the expert belongs to the applicant's organisation and is recused",
+        )));
     }
     let total: Decimal = lines.iter().map(|l| l.points).sum();
     let rescored = record.score.is_some();

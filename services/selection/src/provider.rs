@@ -248,6 +248,26 @@ impl ProviderRecord {
     }
 }
 
+/// An account number as shown to those who do not pay into it: the last four digits.
+pub fn mask_account(number: &str) -> String {
+    let digits: Vec<char> = number.chars().collect();
+    let keep = digits.len().min(4);
+    let mut masked: String = std::iter::repeat_n('*', digits.len() - keep).collect();
+    masked.extend(&digits[digits.len() - keep..]);
+    masked
+}
+
+/// The provider as `principal` may see it: the bank account in full only for the provider
+/// itself, its officers and the city (who record and pay into it); masked for auditors.
+fn for_reader(mut provider: Provider, principal: &Principal) -> Provider {
+    let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer])
+        || principal.is_org(&provider.credit_code);
+    if !full && let Some(account) = provider.bank_account.as_mut() {
+        account.number = mask_account(&account.number);
+    }
+    provider
+}
+
 /// A policy-core rule as the API shows it.
 pub fn rule_to_proto(rule: &PolicyRule) -> RuleResult {
     RuleResult {
@@ -453,7 +473,9 @@ pub async fn register(
     request: Request<RegisterProviderRequest>,
 ) -> Result<RegisterProviderResponse, SelectionError> {
     let principal = Principal::of(&request)?;
-    let scope = access::provider_write_scope(&principal)?;
+    // The facts eligibility rests on are recorded by the county bureau, not declared by the
+    // provider itself.
+    let scope = access::officer_scope(&principal)?;
     let message = request.into_inner();
     let input = message.provider.clone().unwrap_or_default();
     let mut v = Violations::default();
@@ -534,7 +556,7 @@ async fn readable(
 pub async fn get(state: &State, request: Request<GetProviderRequest>) -> Result<GetProviderResponse, SelectionError> {
     let principal = Principal::of(&request)?;
     let record = readable(state, &principal, &request.get_ref().name, "name").await?;
-    Ok(GetProviderResponse { provider: Some(record.to_proto(&state.policy)) })
+    Ok(GetProviderResponse { provider: Some(for_reader(record.to_proto(&state.policy), &principal)) })
 }
 
 /// ListProviders.
@@ -568,7 +590,7 @@ pub async fn list(
     let mut providers = Vec::with_capacity(codes.len());
     for code in codes {
         if let Some(record) = load(state.db.pool(), &code).await? {
-            providers.push(record.to_proto(&state.policy));
+            providers.push(for_reader(record.to_proto(&state.policy), &principal));
         }
     }
     Ok(ListProvidersResponse { providers, next_page_token })
@@ -618,6 +640,31 @@ pub async fn update(
     }
     // The county scopes officers' access: moving a provider is for an officer of both counties.
     access::check(&scope, e.region, &record.credit_code)?;
+    // PROV-*: a provider keeps its name and bank account up to date; the facts its eligibility
+    // rests on (county, kind and conditions, tax, legal status) are the bureau's to record.
+    let facts_changed = e.region != record.region
+        || e.kind != record.kind
+        || e.conditions != record.conditions
+        || e.pays_tax_locally != record.pays_tax_locally
+        || e.independent_legal_person != record.independent_legal_person;
+    if facts_changed && !principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
+        return Err(SelectionError::denied(
+            "a provider's county, kind and conditions are recorded by its county bureau",
+        ));
+    }
+    let changed: Vec<&str> = [
+        ("display_name", e.display_name != record.display_name),
+        ("region_code", e.region != record.region),
+        ("kind", e.kind != record.kind),
+        ("conditions", e.conditions != record.conditions),
+        ("pays_tax_locally", e.pays_tax_locally != record.pays_tax_locally),
+        ("independent_legal_person", e.independent_legal_person != record.independent_legal_person),
+        ("bank_account", e.bank != (record.bank_holder.clone(), record.bank_name.clone(), record.bank_number.clone())),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
+    let bank_before = mask_account(&record.bank_number);
     record.display_name = e.display_name;
     record.region = e.region;
     record.pays_tax_locally = e.pays_tax_locally;
@@ -634,7 +681,8 @@ pub async fn update(
         &principal,
         &record,
         "provider.update",
-        serde_json::json!({ "version": record.version }),
+        serde_json::json!({ "version": record.version, "changed": changed,
+            "bank_account": { "before": bank_before, "after": mask_account(&record.bank_number) } }),
     )
     .await?;
     Ok(write.commit(UpdateProviderResponse { provider: Some(record.to_proto(&state.policy)) }).await?)

@@ -589,6 +589,16 @@ pub async fn decide(
             .ok_or_else(|| corrupt("application of an unknown provider"))?;
         candidate.rules.push(prov_disqualified(&provider.facts(None), today));
         candidate.rules.push(proj_cross_region(provider.region, a.training_region, !a.consent_reference.is_empty()));
+        // PROJ-CATALOG: only an item still in the published catalog becomes a project.
+        if !items.contains_key(&a.catalog_item_id) {
+            let item = catalog::load(&mut *write.tx, &a.catalog_item_id)
+                .await?
+                .ok_or_else(|| corrupt("application of an unknown catalog item"))?;
+            items.insert(a.catalog_item_id.clone(), item);
+        }
+        if items[&a.catalog_item_id].state != "PUBLISHED" {
+            candidate.rules.push(application::catalog_no_longer_published(&items[&a.catalog_item_id]));
+        }
     }
     let in_quota: Vec<QuotaRequest> = candidates
         .iter()
@@ -651,6 +661,7 @@ pub async fn decide(
             rules: c.rules,
         });
     }
+    let unsubmitted = application::reject_unsubmitted_in_round(&mut write.tx, &record.id, &principal.subject).await?;
     record.state = "DECIDED".to_owned();
     record.approved_headcount = approved_headcount;
     record.ranking = ranking;
@@ -665,7 +676,8 @@ pub async fn decide(
         &record,
         "round.decide",
         serde_json::json!({ "method": record.method, "quota": record.quota, "approved_headcount": approved_headcount,
-            "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>() }),
+            "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
+            "rejected_unsubmitted": unsubmitted }),
     )
     .await?;
     Ok(write.commit(DecideRoundResponse { round: Some(record.to_proto()), projects }).await?)

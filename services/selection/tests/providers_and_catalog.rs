@@ -360,8 +360,17 @@ async fn providers_see_and_change_only_themselves(app: &App) {
     let denied = client.list_providers(authed(ListProvidersRequest::default(), &expert)).await.expect_err("experts");
     assert_eq!(denied.code(), Code::PermissionDenied);
     let auditor = app.keys.token(Role::Auditor, None, None);
-    let read = client.get_provider(authed(GetProviderRequest { name: mine.name.clone() }, &auditor)).await;
-    assert!(read.is_ok(), "auditors read");
+    let read = client
+        .get_provider(authed(GetProviderRequest { name: mine.name.clone() }, &auditor))
+        .await
+        .expect("auditors read");
+    let account = read.into_inner().provider.expect("provider").bank_account.expect("account");
+    assert_eq!(account.number, "************5678", "auditors see the account masked");
+    let own = client
+        .get_provider(authed(GetProviderRequest { name: mine.name.clone() }, &token))
+        .await
+        .expect("reads itself");
+    assert_eq!(own.into_inner().provider.expect("provider").bank_account.expect("account").number, "6228480012345678");
     let write = client
         .record_violation(authed(
             RecordViolationRequest {
@@ -468,24 +477,14 @@ async fn catalog_items_are_published_revised_and_withdrawn_never_edited(app: &Ap
     let officer = app.officer(COUNTY);
     let mut incomplete = welding_item(COUNTY);
     incomplete.content = String::new();
-    let draft = client
+    let refused = client
         .create_catalog_item(authed(
             CreateCatalogItemRequest { catalog_item: Some(incomplete), request_id: String::new() },
             &officer,
         ))
         .await
-        .expect("a draft may be incomplete")
-        .into_inner()
-        .catalog_item
-        .expect("item");
-    let refused = client
-        .publish_catalog_item(authed(
-            PublishCatalogItemRequest { name: draft.name.clone(), ..Default::default() },
-            &officer,
-        ))
-        .await
-        .expect_err("content missing");
-    assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROJ-CATALOG".to_owned()));
+        .expect_err("a draft states every field");
+    assert_eq!((refused.code(), reason(&refused)), (Code::InvalidArgument, "PROJ-CATALOG".to_owned()));
 
     let item = client
         .create_catalog_item(authed(
@@ -689,15 +688,34 @@ async fn the_catalog_is_drafted_from_real_demand(app: &App) {
         ))
         .await
         .expect("a drafted item with content, hours and mode publishes");
-    let again = client
+    let incomplete = client
         .draft_catalog_from_demand(authed(DraftCatalogFromDemandRequest::default(), &officer))
+        .await
+        .expect_err("drafts state content, hours and mode");
+    assert_eq!((incomplete.code(), reason(&incomplete)), (Code::InvalidArgument, "PROJ-CATALOG".to_owned()));
+    let again = client
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest {
+                content: "焊接安全与实操".into(),
+                hours: 120,
+                mode: TrainingMode::Offline as i32,
+                ..Default::default()
+            },
+            &officer,
+        ))
         .await
         .expect("drafted")
         .into_inner();
     assert!(again.catalog_items.is_empty(), "demand the catalog already answers is not drafted twice");
     let outsider = client
         .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest { region_code: COUNTY.into(), ..Default::default() },
+            DraftCatalogFromDemandRequest {
+                region_code: COUNTY.into(),
+                content: "焊接".into(),
+                hours: 10,
+                mode: TrainingMode::Online as i32,
+                ..Default::default()
+            },
             &app.officer(OTHER_COUNTY),
         ))
         .await

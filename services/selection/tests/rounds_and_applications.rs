@@ -1265,6 +1265,149 @@ async fn brands_and_the_selection_report_count_approved_projects(app: &App) {
     assert_eq!(providers_denied.code(), Code::PermissionDenied);
 }
 
+async fn later_changes_cannot_slip_past_the_rules(app: &App) {
+    let code = app.provider_in("0000081", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let round = app.round(SelectionMethod::ExpertReview, 100).await;
+    let token = app.provider(&code);
+
+    // PROJ-CROSS-REGION: a consent is one county's; moving the training elsewhere clears it.
+    let moved = app.submitted(&code, &round.name, &item, 10, OTHER_COUNTY).await;
+    app.client()
+        .await
+        .record_cross_region_consent(authed(
+            RecordCrossRegionConsentRequest {
+                application: moved.name.clone(),
+                reference: "通人社函〔2026〕9号".into(),
+                request_id: String::new(),
+            },
+            &app.officer(OTHER_COUNTY),
+        ))
+        .await
+        .expect("consent");
+    app.client()
+        .await
+        .return_application(authed(
+            ReturnApplicationRequest {
+                name: moved.name.clone(),
+                reason: "请补充师资".into(),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("returned");
+    let current = app.application(&moved.name, &token).await.expect("read");
+    assert!(current.cross_region_consent);
+    let mut elsewhere = current.clone();
+    elsewhere.training_region_code = "421223".into();
+    let updated = app
+        .client()
+        .await
+        .update_application(authed(
+            UpdateApplicationRequest { application: Some(elsewhere), request_id: String::new() },
+            &token,
+        ))
+        .await
+        .expect("updated")
+        .into_inner()
+        .application
+        .expect("application");
+    assert!(!updated.cross_region_consent, "崇阳's consent is not 通城's");
+
+    // An application left returned or in draft is rejected when the round is decided.
+    let draft = app.create_application(&code, App::draft(&round.name, &item, 5, COUNTY)).await.expect("drafted");
+    let scored = app.submitted(&code, &round.name, &item, 20, COUNTY).await;
+
+    // PROJ-SELECTION: an expert whose token names the applicant is recused at scoring, whatever
+    // was typed at assignment.
+    app.close(&round.name).await;
+    app.assign(&scored.name, &[("expert-a", ""), ("expert-b", ""), ("expert-c", ""), ("expert-d", "")])
+        .await
+        .expect("assigned");
+    let insider = app
+        .client()
+        .await
+        .submit_score(authed(
+            SubmitScoreRequest {
+                application: scored.name.clone(),
+                rubric: rubric(["30", "20", "20", "20", "10"]),
+                request_id: String::new(),
+            },
+            &app.expert("expert-d", Some(&code)),
+        ))
+        .await
+        .expect_err("own organisation");
+    assert_eq!((insider.code(), reason(&insider)), (Code::FailedPrecondition, "PROJ-SELECTION".to_owned()));
+    app.client()
+        .await
+        .declare_conflict(authed(
+            DeclareConflictRequest {
+                application: scored.name.clone(),
+                reason: "同单位".into(),
+                request_id: String::new(),
+            },
+            &app.expert("expert-d", None),
+        ))
+        .await
+        .expect("declared");
+    for expert in ["expert-a", "expert-b", "expert-c"] {
+        app.score(expert, &scored.name, ["25", "15", "15", "15", "8"]).await.expect("scored");
+    }
+    let decided = app.decide(&round.name, &[]).await.expect("decided");
+    assert_eq!(decided.projects.len(), 1);
+    let left = app.application(&draft.name, &token).await.expect("read");
+    assert_eq!(left.state, ApplicationState::Rejected as i32, "a draft left behind is rejected at the decision");
+    let left_returned = app.application(&moved.name, &token).await.expect("read");
+    assert_eq!(left_returned.state, ApplicationState::Rejected as i32);
+    let late = app
+        .client()
+        .await
+        .declare_conflict(authed(
+            DeclareConflictRequest { application: scored.name.clone(), reason: "x".into(), request_id: String::new() },
+            &app.expert("expert-a", None),
+        ))
+        .await
+        .expect_err("the round is decided");
+    assert_eq!(late.code(), Code::FailedPrecondition);
+
+    // PROJ-CATALOG: an item superseded since the draft takes no more submissions.
+    let next_round = app.round(SelectionMethod::Selection, 100).await;
+    let draft = app.create_application(&code, App::draft(&next_round.name, &item, 5, COUNTY)).await.expect("drafted");
+    let mut revision = app
+        .client()
+        .await
+        .get_catalog_item(authed(GetCatalogItemRequest { name: item.clone() }, &app.officer(COUNTY)))
+        .await
+        .expect("item")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    revision.headcount = 20;
+    let v2 = app
+        .client()
+        .await
+        .revise_catalog_item(authed(
+            ReviseCatalogItemRequest { catalog_item: Some(revision), request_id: String::new() },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("revised")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    app.client()
+        .await
+        .publish_catalog_item(authed(
+            PublishCatalogItemRequest { name: v2.name, ..Default::default() },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("published");
+    let stale = app.submit(&code, &draft.name).await.expect_err("v1 is superseded");
+    assert_eq!((stale.code(), reason(&stale)), (Code::FailedPrecondition, "PROJ-CATALOG".to_owned()));
+}
+
 backend_tests!(start =>
     expert_review_approves_in_rank_order_until_the_quota_is_used,
     another_method_ranks_by_officer_scores,
@@ -1277,4 +1420,5 @@ backend_tests!(start =>
     requests_are_validated_naming_field_and_rule,
     rounds_and_projects_list_page_and_read,
     brands_and_the_selection_report_count_approved_projects,
+    later_changes_cannot_slip_past_the_rules,
 );

@@ -189,7 +189,8 @@ impl PolicySet {
     }
 
     /// Check the set is consistent: dates in order, fractions with non-zero denominators,
-    /// thresholds ordered, a retirement age for each sex, a positive cap.
+    /// thresholds ordered, a retirement age for each sex, a positive cap, and expert-review
+    /// parameters a mean can be taken under.
     pub fn validate(&self) -> Result<(), Error> {
         let bad = |m: &str| Err(Error::PolicySet(m.to_owned()));
         if self.version.trim().is_empty() {
@@ -214,6 +215,14 @@ impl PolicySet {
         }
         if self.cap_fen <= Money::ZERO {
             return bad("cap_fen must be positive");
+        }
+        // PROJ-SELECTION: a mean needs a score, and dropping the highest and the lowest needs a
+        // third to be left.
+        if self.min_experts == 0 {
+            return bad("min_experts must be at least 1");
+        }
+        if self.trim_scores_from < 3 {
+            return bad("trim_scores_from must be at least 3");
         }
         Ok(())
     }
@@ -258,6 +267,18 @@ impl Default for PolicySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proj_selection_parameters_that_cannot_give_a_mean_are_refused() {
+        let mut set = PolicySet::xianning_2025_5_v1();
+        set.min_experts = 0;
+        assert!(set.validate().is_err());
+        let mut set = PolicySet::xianning_2025_5_v1();
+        set.trim_scores_from = 2;
+        assert!(set.validate().is_err());
+        set.trim_scores_from = 3;
+        assert!(set.validate().is_ok());
+    }
 
     #[test]
     fn policy_set_v1_defaults() {
