@@ -405,6 +405,20 @@ async fn a_county_runs_expert_review_selection_end_to_end() {
     assert!(round_now.approved_headcount <= round_now.quota);
     assert_eq!(decided.projects.len(), 1);
     assert_eq!(decided.projects[0].provider_credit_code, providers[0].credit_code);
+    // The ranking is reproducible from what the round shows: each score is the mean of the
+    // non-recused experts' scores (PROJ-SELECTION; fewer than five, so nothing is trimmed).
+    for ranked in &round_now.ranking {
+        let kept: Vec<f64> =
+            ranked.expert_scores.iter().filter(|e| !e.recused).map(|e| e.score.parse().expect("a decimal")).collect();
+        assert_eq!(kept.len(), 3);
+        let mean = kept.iter().sum::<f64>() / 3.0;
+        assert!((mean - ranked.score.parse::<f64>().expect("a decimal")).abs() < 1e-9, "{ranked:?}");
+    }
+    assert_eq!(
+        round_now.ranking[0].expert_scores.iter().filter(|e| e.recused).count(),
+        1,
+        "the own-organisation expert"
+    );
     let second = round_now.ranking.iter().find(|r| r.application == applications[1]).expect("ranked");
     assert!(!second.approved);
     assert!(second.rules.iter().any(|r| r.code == "PROJ-QUOTA" && !r.passed));

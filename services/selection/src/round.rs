@@ -176,6 +176,17 @@ impl RoundRecord {
                     headcount: to_i32(r.headcount),
                     approved: r.approved,
                     rules: r.rules.iter().map(rule_to_proto).collect(),
+                    expert_scores: r
+                        .expert_scores
+                        .iter()
+                        .map(|e| ExpertScoreRecord {
+                            expert: e.expert.clone(),
+                            organisation: e.organisation.clone(),
+                            recused: e.conflict_declared,
+                            score: e.score.normalize().to_string(),
+                        })
+                        .collect(),
+                    submitted_micros: r.submitted_micros,
                 })
                 .collect(),
             policy_version: self.policy_version.clone(),
