@@ -393,6 +393,25 @@ async fn a_county_runs_expert_review_selection_end_to_end() {
         }
     }
 
+    // The city has set the county's yearly quota (PROJ-QUOTA); the round's own quota is smaller.
+    let admin = dev.token(&["--role", "CITY_ADMIN", "--region", "421200"]);
+    selection
+        .set_quota(authed(
+            SetQuotaRequest {
+                quota: Some(Quota {
+                    region_code: COUNTY.into(),
+                    year: 2030,
+                    trainees: 300,
+                    basis: "2030年就业补助资金".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &admin,
+        ))
+        .await
+        .expect("quota set");
+
     // The ranking approves within the quota and not one trainee beyond it.
     let decided = selection
         .decide_round(authed(DecideRoundRequest { name: round.name.clone(), ..Default::default() }, &officer))

@@ -163,3 +163,14 @@ CREATE TABLE brand (
     created_by TEXT NOT NULL,
     create_time_micros BIGINT NOT NULL
 );
+
+-- Yearly quotas of trainees per county and for the city (PROJ-QUOTA).
+CREATE TABLE quota (
+    region_code TEXT NOT NULL,
+    year BIGINT NOT NULL,
+    trainees BIGINT NOT NULL,
+    basis TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    update_time_micros BIGINT NOT NULL,
+    PRIMARY KEY (region_code, year)
+);

@@ -8,7 +8,8 @@
 //! disqualification. Other services ask it whether a provider and a project are in good standing.
 //!
 //! One module per resource, each with its handlers, rules and queries together: [`provider`],
-//! [`catalog`], [`round`], [`application`], [`expert`], [`project`], [`brand`], [`report`].
+//! [`catalog`], [`quota`], [`round`], [`application`], [`expert`], [`project`], [`brand`],
+//! [`report`].
 //! [`access`] holds who may see what; [`error`] the one mapping of the service's errors to
 //! gRPC statuses. Every rule is decided by the policy core (`qiancheng_domain::policy`).
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod expert;
 pub mod project;
 pub mod provider;
+pub mod quota;
 pub mod report;
 pub mod round;
 
@@ -161,6 +163,12 @@ impl SelectionService for Selection {
         r: Request<WithdrawCatalogItemRequest>,
     ) -> Reply<WithdrawCatalogItemResponse> {
         reply(catalog::withdraw(&self.state, r).await)
+    }
+    async fn set_quota(&self, r: Request<SetQuotaRequest>) -> Reply<SetQuotaResponse> {
+        reply(quota::set(&self.state, r).await)
+    }
+    async fn list_quotas(&self, r: Request<ListQuotasRequest>) -> Reply<ListQuotasResponse> {
+        reply(quota::list(&self.state, r).await)
     }
     async fn create_round(&self, r: Request<CreateRoundRequest>) -> Reply<CreateRoundResponse> {
         reply(round::create(&self.state, r).await)

@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::policy::decision::RuleResult as PolicyRule;
@@ -529,6 +529,16 @@ pub async fn decide(
     }
     let submitted = application::load_submitted_in_round(&mut write.tx, &record.id).await?;
     let today = today_in_china();
+    // PROJ-QUOTA: the round approves within its own quota and within what is left of its
+    // county's quota for the year of its deadline, so no number of rounds can exceed the latter.
+    let year = i64::from(record.deadline.year());
+    let period = crate::quota::load_in(&mut write.tx, record.region, year).await?.ok_or_else(|| {
+        SelectionError::Rule(PolicyRule::fail(
+            "PROJ-QUOTA",
+            format!("{}{year}年度名额尚未下达", record.region.name()),
+            format!("no quota is set for {} in {year}; the city sets it first", record.region.code()),
+        ))
+    })?;
 
     // PROJ-SELECTION: every submitted application gets a score by the round's method.
     let mut candidates = Vec::with_capacity(submitted.len());
@@ -619,7 +629,7 @@ pub async fn decide(
             headcount: u32::try_from(c.application.headcount).unwrap_or(u32::MAX),
         })
         .collect();
-    let quota = u32::try_from(record.quota).unwrap_or(u32::MAX);
+    let quota = u32::try_from(record.quota.min(period.remaining())).unwrap_or(0);
     for allocation in proj_quota(quota, &in_quota) {
         if let Some(c) = candidates.iter_mut().find(|c| c.application.id == allocation.application_id) {
             c.rules.push(allocation.rule);
@@ -686,7 +696,8 @@ pub async fn decide(
         &principal,
         &record,
         "round.decide",
-        serde_json::json!({ "method": record.method, "quota": record.quota, "approved_headcount": approved_headcount,
+        serde_json::json!({ "method": record.method, "quota": record.quota, "year_quota": period.trainees,
+            "year_remaining_before": period.remaining(), "approved_headcount": approved_headcount,
             "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
             "rejected_unsubmitted": unsubmitted }),
     )

@@ -27,7 +27,13 @@ async fn start(backend: Backend) -> Option<App> {
     let state = State { db, policy: PolicySet::xianning_2025_5_v1(), demand: None };
     let routes = Selection::new(state).routes(&keys.minter.authenticator(), &keys.settings);
     let server = RunningServer::start(SERVICE_NAME, routes, &keys.settings).await;
-    Some(App { server, keys, _database: database })
+    let app = App { server, keys, _database: database };
+    // PROJ-QUOTA: the city sets every region's yearly quota before rounds are decided; the
+    // rounds of these tests close in 2099.
+    for region in ["421200", "421202", "421221", "421222", "421223", "421224", "421281"] {
+        app.set_quota(region, 2099, 1_000_000).await.expect("quota set");
+    }
+    Some(app)
 }
 
 const COUNTY: &str = "421221";
@@ -83,6 +89,25 @@ fn rubric(points: [&str; 5]) -> Vec<RubricScore> {
 impl App {
     async fn client(&self) -> SelectionServiceClient<Channel> {
         SelectionServiceClient::new(self.server.channel().await)
+    }
+    async fn set_quota(&self, region: &str, year: i32, trainees: i32) -> Result<Quota, tonic::Status> {
+        self.client()
+            .await
+            .set_quota(authed(
+                SetQuotaRequest {
+                    quota: Some(Quota {
+                        region_code: region.into(),
+                        year,
+                        trainees,
+                        basis: "就业补助资金预算与省厅培训任务".into(),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &self.admin(),
+            ))
+            .await
+            .map(|r| r.into_inner().quota.expect("quota"))
     }
     fn admin(&self) -> String {
         self.keys.token(Role::CityAdmin, Some(CITY), None)
@@ -1408,6 +1433,92 @@ async fn later_changes_cannot_slip_past_the_rules(app: &App) {
     assert_eq!((stale.code(), reason(&stale)), (Code::FailedPrecondition, "PROJ-CATALOG".to_owned()));
 }
 
+async fn the_yearly_quota_caps_every_round_of_the_county(app: &App) {
+    let code = app.provider_in("0000091", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let lowered = app.set_quota(COUNTY, 2099, 30).await.expect("lowered before anything is approved");
+    assert_eq!((lowered.trainees, lowered.approved, lowered.remaining), (30, 0, 30));
+
+    // Round one asks 20 + 20 within its own quota of 50: only 20 fit the county's 30.
+    let first = app.round(SelectionMethod::Selection, 50).await;
+    let a = app.submitted(&code, &first.name, &item, 20, COUNTY).await;
+    let b = app.submitted(&code, &first.name, &item, 20, COUNTY).await;
+    app.close(&first.name).await;
+    let decided = app.decide(&first.name, &[(&a.name, "90"), (&b.name, "80")]).await.expect("decided");
+    let round = decided.round.expect("round");
+    assert_eq!(round.approved_headcount, 20);
+    assert!(round.ranking[1].rules.iter().any(|r| r.code == "PROJ-QUOTA" && !r.passed));
+
+    // Round two, same county and year: only the 10 left can be approved.
+    let second = app.round(SelectionMethod::Selection, 50).await;
+    let c = app.submitted(&code, &second.name, &item, 10, COUNTY).await;
+    let d = app.submitted(&code, &second.name, &item, 1, COUNTY).await;
+    app.close(&second.name).await;
+    let decided = app.decide(&second.name, &[(&c.name, "90"), (&d.name, "80")]).await.expect("decided");
+    assert_eq!(decided.round.expect("round").approved_headcount, 10, "not one trainee beyond the county's 30");
+
+    let quotas = app
+        .client()
+        .await
+        .list_quotas(authed(ListQuotasRequest { year: 2099, ..Default::default() }, &app.officer(COUNTY)))
+        .await
+        .expect("listed")
+        .into_inner()
+        .quotas;
+    let county = quotas.iter().find(|q| q.region_code == COUNTY).expect("the county's quota");
+    assert_eq!((county.trainees, county.approved, county.remaining), (30, 30, 0));
+    assert_eq!(quotas.len(), 2, "a county officer sees their county's quota and the city's");
+    let below = app.set_quota(COUNTY, 2099, 29).await.expect_err("below what is approved");
+    assert_eq!((below.code(), reason(&below)), (Code::FailedPrecondition, "PROJ-QUOTA".to_owned()));
+    let by_county = app
+        .client()
+        .await
+        .set_quota(authed(
+            SetQuotaRequest {
+                quota: Some(Quota {
+                    region_code: COUNTY.into(),
+                    year: 2099,
+                    trainees: 500,
+                    basis: "x".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect_err("the city sets quotas");
+    assert_eq!(by_county.code(), Code::PermissionDenied);
+
+    // A round of a year with no quota set cannot be decided.
+    let unfunded = app
+        .client()
+        .await
+        .create_round(authed(
+            CreateRoundRequest {
+                round: Some(Round {
+                    title: "2098年批次".into(),
+                    region_code: COUNTY.into(),
+                    method: SelectionMethod::Selection as i32,
+                    quota: 10,
+                    deadline: Some(Date { year: 2098, month: 12, day: 31 }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("opened")
+        .into_inner()
+        .round
+        .expect("round");
+    let e = app.submitted(&code, &unfunded.name, &item, 5, COUNTY).await;
+    app.close(&unfunded.name).await;
+    let refused = app.decide(&unfunded.name, &[(&e.name, "70")]).await.expect_err("no quota for 2098");
+    assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROJ-QUOTA".to_owned()));
+}
+
 backend_tests!(start =>
     expert_review_approves_in_rank_order_until_the_quota_is_used,
     another_method_ranks_by_officer_scores,
@@ -1421,4 +1532,5 @@ backend_tests!(start =>
     rounds_and_projects_list_page_and_read,
     brands_and_the_selection_report_count_approved_projects,
     later_changes_cannot_slip_past_the_rules,
+    the_yearly_quota_caps_every_round_of_the_county,
 );
