@@ -7,11 +7,9 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use qiancheng_api::demand::demand_service_client::DemandServiceClient;
-use qiancheng_api::demand::{self as demand_api};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::*;
-use qiancheng_api::types::{Date, Industry, SkillLevel};
+use qiancheng_api::types::Date;
 use qiancheng_testkit::{authed, fixtures};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -146,60 +144,10 @@ fn rubric(points: [&str; 5]) -> Vec<RubricScore> {
 async fn a_county_runs_expert_review_selection_end_to_end() {
     let dev = Dev::start();
     let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
-    let mut demand = DemandServiceClient::new(Dev::channel(&dev.demand).await);
     let mut selection = SelectionServiceClient::new(Dev::channel(&dev.selection).await);
 
-    // Real demand: an enterprise's published vacancy for 12 welders.
-    let enterprise = fixtures::uscc("91421221MA4K7Y2G3");
-    demand
-        .create_enterprise(authed(
-            demand_api::CreateEnterpriseRequest {
-                enterprise: Some(demand_api::Enterprise {
-                    credit_code: enterprise.clone(),
-                    display_name: "嘉鱼重工装备有限公司".into(),
-                    region_code: COUNTY.into(),
-                    industry: Industry::EquipmentManufacturing as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("enterprise");
-    let vacancy = demand
-        .create_vacancy(authed(
-            demand_api::CreateVacancyRequest {
-                vacancy: Some(demand_api::Vacancy {
-                    enterprise_credit_code: enterprise,
-                    post: "焊接操作工".into(),
-                    occupation_code: "6-18-02-04".into(),
-                    occupation_name: "焊工".into(),
-                    skill_level: SkillLevel::SkillLevel4 as i32,
-                    headcount: 30,
-                    pay_min_fen: 450_000,
-                    pay_max_fen: 650_000,
-                    work_region_code: COUNTY.into(),
-                    needed_by: Some(Date { year: 2030, month: 3, day: 1 }),
-                    survey_method: demand_api::SurveyMethod::DoorToDoor as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("vacancy")
-        .into_inner()
-        .vacancy
-        .expect("vacancy");
-    demand
-        .publish_vacancy(authed(
-            demand_api::PublishVacancyRequest { name: vacancy.name, ..Default::default() },
-            &officer,
-        ))
-        .await
-        .expect("published");
+    // Real demand: an enterprise's published vacancy for 30 welders.
+    fixtures::publish_welding_demand(Dev::channel(&dev.demand).await, &officer, "91421221MA4K7Y2G3", COUNTY, 30).await;
 
     // Three providers, one of them ineligible with the reason.
     let mut providers = Vec::new();

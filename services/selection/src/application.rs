@@ -902,6 +902,48 @@ async fn open_as_officer<R: prost::Message + Default>(
     Ok(Ok((write, record)))
 }
 
+/// Moves an application an officer acts on to `to` when `allowed`, with the reason in its
+/// history and the audit chain.
+#[allow(clippy::too_many_arguments)]
+async fn officer_transition<R: prost::Message + Default>(
+    state: &State,
+    principal: &Principal,
+    name: &str,
+    key: Option<IdempotencyKey>,
+    allowed: impl Fn(&ApplicationRecord) -> bool,
+    to: &str,
+    action: &str,
+    reason: &str,
+    respond: impl FnOnce(Application) -> R,
+) -> Result<R, SelectionError> {
+    let (mut write, mut record) = match open_as_officer::<R>(state, principal, name, key).await? {
+        Ok(open) => open,
+        Err(replayed) => return Ok(replayed),
+    };
+    if !allowed(&record) {
+        return Err(SelectionError::state(
+            "APPLICATION_STATE",
+            format!("a {} application cannot become {}", record.state.to_lowercase(), to.to_lowercase()),
+        ));
+    }
+    record.state = to.to_owned();
+    record.revision += 1;
+    record.update_time_micros = now_micros();
+    store(&mut write.tx, &record).await?;
+    append_event(&mut write.tx, &record.id, action, &principal.subject, reason).await?;
+    audit_change(
+        &mut write.tx,
+        state,
+        principal,
+        &record,
+        &format!("application.{action}"),
+        serde_json::json!({ "reason": reason }),
+    )
+    .await?;
+    let record = with_history(&mut write.tx, record).await?;
+    Ok(write.commit(respond(record.to_proto())).await?)
+}
+
 /// ReturnApplication: an officer returns a submitted application for correction.
 pub async fn return_for_correction(
     state: &State,
@@ -911,33 +953,11 @@ pub async fn return_for_correction(
     let m = request.into_inner();
     let reason = convert::text(&m.reason, 1000).map_err(|e| SelectionError::invalid("reason", e.rule, e.reason))?;
     let key = IdempotencyKey::new(&principal.subject, "ReturnApplication", &m.request_id, &m)?;
-    let (mut write, mut record) =
-        match open_as_officer::<ReturnApplicationResponse>(state, &principal, &m.name, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
-        };
-    if record.state != "SUBMITTED" {
-        return Err(SelectionError::state(
-            "APPLICATION_STATE",
-            format!("a {} application cannot be returned", record.state.to_lowercase()),
-        ));
-    }
-    record.state = "RETURNED".to_owned();
-    record.revision += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record).await?;
-    append_event(&mut write.tx, &record.id, "return", &principal.subject, &reason).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "application.return",
-        serde_json::json!({ "reason": reason }),
-    )
-    .await?;
-    let record = with_history(&mut write.tx, record).await?;
-    Ok(write.commit(ReturnApplicationResponse { application: Some(record.to_proto()) }).await?)
+    let submitted = |r: &ApplicationRecord| r.state == "SUBMITTED";
+    officer_transition(state, &principal, &m.name, key, submitted, "RETURNED", "return", &reason, |a| {
+        ReturnApplicationResponse { application: Some(a) }
+    })
+    .await
 }
 
 /// RejectApplication: an officer rejects an application that is not yet decided.
@@ -949,33 +969,11 @@ pub async fn reject(
     let m = request.into_inner();
     let reason = convert::text(&m.reason, 1000).map_err(|e| SelectionError::invalid("reason", e.rule, e.reason))?;
     let key = IdempotencyKey::new(&principal.subject, "RejectApplication", &m.request_id, &m)?;
-    let (mut write, mut record) =
-        match open_as_officer::<RejectApplicationResponse>(state, &principal, &m.name, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
-        };
-    if record.is_final() {
-        return Err(SelectionError::state(
-            "APPLICATION_STATE",
-            format!("a {} application cannot be rejected", record.state.to_lowercase()),
-        ));
-    }
-    record.state = "REJECTED".to_owned();
-    record.revision += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record).await?;
-    append_event(&mut write.tx, &record.id, "reject", &principal.subject, &reason).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "application.reject",
-        serde_json::json!({ "reason": reason }),
-    )
-    .await?;
-    let record = with_history(&mut write.tx, record).await?;
-    Ok(write.commit(RejectApplicationResponse { application: Some(record.to_proto()) }).await?)
+    let open = |r: &ApplicationRecord| !r.is_final();
+    officer_transition(state, &principal, &m.name, key, open, "REJECTED", "reject", &reason, |a| {
+        RejectApplicationResponse { application: Some(a) }
+    })
+    .await
 }
 
 /// RecordCrossRegionConsent: the training county's bureau (or the city) records its consent to

@@ -2,8 +2,6 @@
 //! generated client on a real server, on SQLite and on PostgreSQL (when configured). The catalog
 //! is drafted from a real demand service started beside it.
 
-use qiancheng_api::demand::demand_service_client::DemandServiceClient;
-use qiancheng_api::demand::{self as demand_api};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel};
@@ -609,58 +607,8 @@ async fn catalog_items_are_published_revised_and_withdrawn_never_edited(app: &Ap
 
 async fn the_catalog_is_drafted_from_real_demand(app: &App) {
     // An enterprise files and publishes demand in the demand service.
-    let mut demand = DemandServiceClient::new(app.demand.channel().await);
     let officer = app.officer(COUNTY);
-    let code = fixtures::uscc("91421221MA4K7Y2G3");
-    demand
-        .create_enterprise(authed(
-            demand_api::CreateEnterpriseRequest {
-                enterprise: Some(demand_api::Enterprise {
-                    credit_code: code.clone(),
-                    display_name: "嘉鱼重工装备有限公司".into(),
-                    region_code: COUNTY.into(),
-                    industry: Industry::EquipmentManufacturing as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("enterprise");
-    let vacancy = demand
-        .create_vacancy(authed(
-            demand_api::CreateVacancyRequest {
-                vacancy: Some(demand_api::Vacancy {
-                    enterprise_credit_code: code,
-                    post: "焊接操作工".into(),
-                    occupation_code: "6-18-02-04".into(),
-                    occupation_name: "焊工".into(),
-                    skill_level: SkillLevel::SkillLevel4 as i32,
-                    headcount: 12,
-                    pay_min_fen: 450_000,
-                    pay_max_fen: 650_000,
-                    work_region_code: COUNTY.into(),
-                    needed_by: Some(Date { year: 2030, month: 3, day: 1 }),
-                    survey_method: demand_api::SurveyMethod::DoorToDoor as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("vacancy")
-        .into_inner()
-        .vacancy
-        .expect("vacancy");
-    demand
-        .publish_vacancy(authed(
-            demand_api::PublishVacancyRequest { name: vacancy.name, ..Default::default() },
-            &officer,
-        ))
-        .await
-        .expect("published");
+    fixtures::publish_welding_demand(app.demand.channel().await, &officer, "91421221MA4K7Y2G3", COUNTY, 12).await;
 
     let mut client = app.client().await;
     let drafts = client

@@ -246,9 +246,80 @@ macro_rules! backend_tests {
 }
 
 /// Fixtures: valid identifiers built from their first 17 characters, the check character found
-/// by the domain's own validator so tests never carry a second copy of the algorithm.
+/// by the domain's own validator so tests never carry a second copy of the algorithm, and demand
+/// filed through the demand service's own API.
 pub mod fixtures {
+    use qiancheng_api::demand::demand_service_client::DemandServiceClient;
+    use qiancheng_api::demand::{
+        CreateEnterpriseRequest, CreateVacancyRequest, Enterprise, PublishVacancyRequest, SurveyMethod, Vacancy,
+    };
+    use qiancheng_api::types::{Date, Industry, SkillLevel};
     use qiancheng_domain::{IdNumber, Uscc};
+    use tonic::transport::Channel;
+
+    /// Files demand in the demand service as `token` would: an equipment-manufacturing enterprise
+    /// of `county` (credit code from `enterprise_first17`) and its published vacancy for
+    /// `headcount` welders (6-18-02-04, 四级). Returns the vacancy's name.
+    pub async fn publish_welding_demand(
+        channel: Channel,
+        token: &str,
+        enterprise_first17: &str,
+        county: &str,
+        headcount: i32,
+    ) -> String {
+        let mut demand = DemandServiceClient::new(channel);
+        let credit_code = uscc(enterprise_first17);
+        demand
+            .create_enterprise(super::authed(
+                CreateEnterpriseRequest {
+                    enterprise: Some(Enterprise {
+                        credit_code: credit_code.clone(),
+                        display_name: "嘉鱼重工装备有限公司".into(),
+                        region_code: county.into(),
+                        industry: Industry::EquipmentManufacturing as i32,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                token,
+            ))
+            .await
+            .expect("the enterprise is registered");
+        let vacancy = demand
+            .create_vacancy(super::authed(
+                CreateVacancyRequest {
+                    vacancy: Some(Vacancy {
+                        enterprise_credit_code: credit_code,
+                        post: "焊接操作工".into(),
+                        occupation_code: "6-18-02-04".into(),
+                        occupation_name: "焊工".into(),
+                        skill_level: SkillLevel::SkillLevel4 as i32,
+                        headcount,
+                        pay_min_fen: 450_000,
+                        pay_max_fen: 650_000,
+                        work_region_code: county.into(),
+                        needed_by: Some(Date { year: 2030, month: 3, day: 1 }),
+                        survey_method: SurveyMethod::DoorToDoor as i32,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                token,
+            ))
+            .await
+            .expect("the vacancy is filed")
+            .into_inner()
+            .vacancy
+            .expect("a vacancy");
+        demand
+            .publish_vacancy(super::authed(
+                PublishVacancyRequest { name: vacancy.name.clone(), ..Default::default() },
+                token,
+            ))
+            .await
+            .expect("the vacancy is published");
+        vacancy.name
+    }
 
     /// A valid unified social credit code starting with `first17`.
     pub fn uscc(first17: &str) -> String {
