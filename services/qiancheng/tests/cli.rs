@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, ListPublishedVacanciesRequest};
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_api::types::Industry;
 use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tonic_health::pb::health_client::HealthClient;
@@ -214,6 +216,123 @@ fn public_key_of(seed_base64: &str) -> String {
     let path = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(path.path(), seed_base64).expect("write");
     qiancheng_platform::auth::TokenMinter::load(path.path()).expect("a signing key").public_key_base64()
+}
+
+/// A free loopback address for a service to listen on.
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("addr").to_string()
+}
+
+/// Mints a token with the key in `key_file` (made if missing) and returns it.
+fn mint(dir: &Path, key_file: &Path, args: &[&str]) -> String {
+    let minted = qiancheng(dir).arg("token").args(args).arg("--key-file").arg(key_file).output().expect("mint");
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// The production topology on one machine: demand and selection as separate `serve` processes,
+/// each on its own database, selection calling demand with a token it signs with its own key,
+/// which demand trusts beside the token issuer's.
+async fn two_services_as_their_own_processes(backend: Backend) {
+    let (Some(demand_db), Some(selection_db)) =
+        (TestDatabase::create(backend).await, TestDatabase::create(backend).await)
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let issuer_key = dir.path().join("issuer.key");
+    let selection_key = dir.path().join("selection.key");
+    let officer = mint(dir.path(), &issuer_key, &["--role", "COUNTY_OFFICER", "--region", "421221"]);
+    mint(dir.path(), &selection_key, &["--role", "SERVICE"]);
+    let issuer_public = public_key_of(&std::fs::read_to_string(&issuer_key).expect("key"));
+    let selection_public = public_key_of(&std::fs::read_to_string(&selection_key).expect("key"));
+    let data_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    let demand_addr = free_addr();
+    let mut demand = Running(
+        qiancheng(dir.path())
+            .args(["serve", "demand"])
+            .env("QIANCHENG_BIND_ADDR", &demand_addr)
+            .env("QIANCHENG_DATABASE_URL", &demand_db.url)
+            .env("QIANCHENG_AUTH_PUBLIC_KEYS", format!("{issuer_public},{selection_public}"))
+            .env("QIANCHENG_DATA_KEY", data_key)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("serve demand"),
+    );
+    let selection_addr = free_addr();
+    let mut selection = Running(
+        qiancheng(dir.path())
+            .args(["serve", "selection"])
+            .env("QIANCHENG_BIND_ADDR", &selection_addr)
+            .env("QIANCHENG_DATABASE_URL", &selection_db.url)
+            .env("QIANCHENG_AUTH_PUBLIC_KEYS", &issuer_public)
+            .env("QIANCHENG_DATA_KEY", data_key)
+            .env("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand_addr}"))
+            .env("QIANCHENG_SERVICE_SIGNING_KEY_FILE", &selection_key)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("serve selection"),
+    );
+    wait_serving(&demand_addr).await;
+    wait_serving(&selection_addr).await;
+
+    let demand_channel = tonic::transport::Endpoint::from_shared(format!("http://{demand_addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    fixtures::publish_welding_demand(demand_channel, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
+    let selection_channel = tonic::transport::Endpoint::from_shared(format!("http://{selection_addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let drafts = SelectionServiceClient::new(selection_channel)
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest {
+                content: "焊接安全与实操".into(),
+                hours: 80,
+                mode: TrainingMode::Offline as i32,
+                ..Default::default()
+            },
+            &officer,
+        ))
+        .await
+        .expect("selection reads demand's summary with its own service token")
+        .into_inner();
+    assert_eq!(drafts.catalog_items.iter().map(|i| i.headcount).collect::<Vec<_>>(), [8]);
+
+    assert!(selection.terminate().await.success());
+    assert!(demand.terminate().await.success());
+}
+
+#[tokio::test]
+async fn two_services_run_as_their_own_processes_on_sqlite() {
+    two_services_as_their_own_processes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_services_run_as_their_own_processes_on_postgres() {
+    two_services_as_their_own_processes(Backend::Postgres).await;
+}
+
+#[test]
+fn selection_refuses_a_peer_without_a_signing_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let output = qiancheng(dir.path())
+        .args(["serve", "selection"])
+        .env("QIANCHENG_AUTH_PUBLIC_KEYS", public_key_of(&std::fs::read_to_string(&key).expect("key")))
+        .env("QIANCHENG_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+        .env("QIANCHENG_PEER_DEMAND_URL", "http://127.0.0.1:9")
+        .env_remove("QIANCHENG_SERVICE_SIGNING_KEY_FILE")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("QIANCHENG_SERVICE_SIGNING_KEY_FILE"));
 }
 
 #[tokio::test]
