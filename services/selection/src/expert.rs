@@ -276,6 +276,61 @@ pub async fn assign(
         .await?)
 }
 
+/// UnassignExpert: an officer withdraws an expert who has not scored, so that an expert who
+/// cannot serve does not hold the decision up; a score once given is evidence and stays.
+pub async fn unassign(
+    state: &State,
+    request: Request<UnassignExpertRequest>,
+) -> Result<UnassignExpertResponse, SelectionError> {
+    let principal = Principal::of(&request)?;
+    let scope = access::officer_scope(&principal)?;
+    let m = request.into_inner();
+    let mut v = Violations::default();
+    let id = v.value("application", convert::resource_id(&m.application, "applications").map(str::to_owned));
+    let expert = v.value("expert", convert::text(&m.expert, 200));
+    let reason = v.value("reason", convert::text(&m.reason, 500));
+    v.finish()?;
+    let (Some(id), Some(expert), Some(reason)) = (id, expert, reason) else {
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
+    };
+    let key = IdempotencyKey::new(&principal.subject, "UnassignExpert", &m.request_id, &m)?;
+    let mut write = match idempotency::start(&state.db, key).await? {
+        Started::Replayed(response) => return Ok(response),
+        Started::Fresh(write) => write,
+    };
+    let application =
+        application::load_record(&mut write.tx, &id).await?.ok_or_else(|| access::missing(&scope, &m.application))?;
+    let round = round::load(&mut *write.tx, &application.round_id).await?.ok_or_else(|| corrupt("round"))?;
+    check_officer_region(&principal, &scope, round.region)?;
+    if round.state == "DECIDED" {
+        return Err(SelectionError::state("ROUND_STATE", "the round is decided; its assignments no longer change"));
+    }
+    let assignment = load_one(&mut write.tx, &id, &expert)
+        .await?
+        .ok_or_else(|| SelectionError::NotFound(format!("the assignment of {expert} to {}", m.application)))?;
+    if assignment.score.is_some() {
+        return Err(SelectionError::state("ALREADY_SCORED", "a score once given stays with the application"));
+    }
+    sqlx::query("DELETE FROM expert_assignment WHERE application_id = $1 AND expert = $2")
+        .bind(&id)
+        .bind(&expert)
+        .execute(&mut *write.tx)
+        .await?;
+    audit_change(
+        &mut write.tx,
+        state,
+        &principal,
+        &id,
+        "application.unassign_expert",
+        serde_json::json!({ "expert": expert, "reason": reason, "was_recused": assignment.recused }),
+    )
+    .await?;
+    let assignments = assignments_of(&mut write.tx, &id).await?;
+    Ok(write
+        .commit(UnassignExpertResponse { assignments: assignments.iter().map(AssignmentRecord::to_proto).collect() })
+        .await?)
+}
+
 fn require_expert(principal: &Principal) -> Result<(), SelectionError> {
     if principal.has(Role::Expert) { Ok(()) } else { Err(SelectionError::denied("this call is for experts")) }
 }

@@ -215,6 +215,9 @@ impl SelectionService for Selection {
     async fn assign_experts(&self, r: Request<AssignExpertsRequest>) -> Reply<AssignExpertsResponse> {
         reply(expert::assign(&self.state, r).await)
     }
+    async fn unassign_expert(&self, r: Request<UnassignExpertRequest>) -> Reply<UnassignExpertResponse> {
+        reply(expert::unassign(&self.state, r).await)
+    }
     async fn list_assignments(&self, r: Request<ListAssignmentsRequest>) -> Reply<ListAssignmentsResponse> {
         reply(expert::list_assignments(&self.state, r).await)
     }

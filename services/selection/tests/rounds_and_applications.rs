@@ -1519,6 +1519,45 @@ async fn the_yearly_quota_caps_every_round_of_the_county(app: &App) {
     assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROJ-QUOTA".to_owned()));
 }
 
+async fn an_expert_who_cannot_serve_is_withdrawn_so_the_round_can_be_decided(app: &App) {
+    let code = app.provider_in("0000101", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let round = app.round(SelectionMethod::ExpertReview, 50).await;
+    let application = app.submitted(&code, &round.name, &item, 10, COUNTY).await;
+    app.close(&round.name).await;
+    app.assign(&application.name, &[("expert-a", ""), ("expert-b", ""), ("expert-c", ""), ("expert-d", "")])
+        .await
+        .expect("assigned");
+    for expert in ["expert-a", "expert-b", "expert-c"] {
+        app.score(expert, &application.name, ["25", "15", "15", "15", "8"]).await.expect("scored");
+    }
+    let blocked = app.decide(&round.name, &[]).await.expect_err("expert-d has not scored");
+    assert_eq!(reason(&blocked), "PROJ-SELECTION");
+
+    let unassign = |expert: &str, token: String| {
+        let request = UnassignExpertRequest {
+            application: application.name.clone(),
+            expert: expert.into(),
+            reason: "因病无法参加评审".into(),
+            request_id: String::new(),
+        };
+        async move { app.client().await.unassign_expert(authed(request, &token)).await.map(|r| r.into_inner()) }
+    };
+    let scored = unassign("expert-a", app.officer(COUNTY)).await.expect_err("a score stays");
+    assert_eq!(reason(&scored), "ALREADY_SCORED");
+    let outsider = unassign("expert-d", app.officer(OTHER_COUNTY)).await.expect_err("another county's round");
+    assert_eq!(outsider.code(), Code::PermissionDenied);
+    let remaining = unassign("expert-d", app.officer(COUNTY)).await.expect("withdrawn");
+    assert_eq!(remaining.assignments.len(), 3);
+    let gone = unassign("expert-d", app.officer(COUNTY)).await.expect_err("no longer assigned");
+    assert_eq!(gone.code(), Code::NotFound);
+
+    let decided = app.decide(&round.name, &[]).await.expect("decided with three scores");
+    assert_eq!(decided.projects.len(), 1);
+    let late = unassign("expert-b", app.officer(COUNTY)).await.expect_err("decided");
+    assert_eq!(late.code(), Code::FailedPrecondition);
+}
+
 backend_tests!(start =>
     expert_review_approves_in_rank_order_until_the_quota_is_used,
     another_method_ranks_by_officer_scores,
@@ -1533,4 +1572,5 @@ backend_tests!(start =>
     brands_and_the_selection_report_count_approved_projects,
     later_changes_cannot_slip_past_the_rules,
     the_yearly_quota_caps_every_round_of_the_county,
+    an_expert_who_cannot_serve_is_withdrawn_so_the_round_can_be_decided,
 );
