@@ -180,6 +180,10 @@ async fn health_and_reflection_answer_without_a_token(app: &App) {
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     assert!(names.contains(&SERVICE_NAME.to_owned()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    assert!(
+        !names.contains(&"qiancheng.selection.v1.SelectionService".to_owned()),
+        "only what this server serves is advertised: {names:?}"
+    );
 }
 
 async fn a_call_without_a_token_is_unauthenticated(app: &App) {

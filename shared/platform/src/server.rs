@@ -37,12 +37,20 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        // Only what this server serves is advertised; the descriptor set holds every service.
+        .with_service_name(service_name)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
         .build_v1()
         .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        // Only what this server serves is advertised; the descriptor set holds every service.
+        .with_service_name(service_name)
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection")
         .build_v1alpha()
         .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
 
