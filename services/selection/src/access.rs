@@ -93,6 +93,15 @@ pub fn missing(scope: &Scope, name: &str) -> SelectionError {
     }
 }
 
+/// Refuses an officer who does not act for `region`: a county officer acts for their county,
+/// only city administrators for the city.
+pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), SelectionError> {
+    if region.is_city() && !principal.has(Role::CityAdmin) {
+        return Err(SelectionError::denied("city-wide records are for city administrators"));
+    }
+    check(scope, region, "")
+}
+
 /// Refuses a row outside `scope`.
 pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), SelectionError> {
     if scope.admits(region, org) {

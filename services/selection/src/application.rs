@@ -14,7 +14,6 @@ use qiancheng_domain::policy::project::{ApplicationParts, TrainingMode as Mode, 
 use qiancheng_domain::policy::provider::{evaluate_provider_eligibility, prov_disqualified};
 use qiancheng_domain::{RegionCode, ValueError, today_in_china};
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::{Tx, flag, flag_value};
 use qiancheng_platform::error::Violations;
@@ -29,7 +28,7 @@ use tonic::Request;
 use crate::access::{self, Scope};
 use crate::catalog::{self, CatalogItemRecord, mode_from_proto, mode_to_proto};
 use crate::error::SelectionError;
-use crate::round::{self, RoundRecord, check_officer_region, to_i32};
+use crate::round::{self, RoundRecord, to_i32};
 use crate::{State, expert, provider};
 
 /// PROJ-CATALOG: why an application on an item no longer in the catalog goes no further.
@@ -438,18 +437,7 @@ async fn audit_change(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), SelectionError> {
-    audit::record(
-        tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action,
-            resource: &record.name(),
-            detail,
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
-    Ok(())
+    state.audit(tx, principal, action, &record.name(), detail).await
 }
 
 /// What a provider writes in an application, validated.
@@ -898,7 +886,7 @@ async fn open_as_officer<R: prost::Message + Default>(
     };
     let record = load_record(&mut write.tx, &id).await?.ok_or_else(|| access::missing(&scope, name))?;
     let round = round::load(&mut *write.tx, &record.round_id).await?.ok_or_else(|| corrupt("round"))?;
-    check_officer_region(principal, &scope, round.region)?;
+    access::check_officer_region(principal, &scope, round.region)?;
     Ok(Ok((write, record)))
 }
 

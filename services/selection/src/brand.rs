@@ -7,7 +7,6 @@ use qiancheng_api::selection::*;
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::policy::project::{proj_brand_name, proj_counties_without_brand};
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey, Started};
@@ -119,17 +118,8 @@ pub async fn register(
     .execute(&mut *write.tx)
     .await?;
     let name = format!("brands/{id}");
-    audit::record(
-        &mut write.tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action: "brand.register",
-            resource: &name,
-            detail: serde_json::json!({ "brand": display_name, "region": region.code(), "projects": project_ids }),
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
+    let detail = serde_json::json!({ "brand": display_name, "region": region.code(), "projects": project_ids });
+    state.audit(&mut write.tx, &principal, "brand.register", &name, detail).await?;
     let brand = Brand {
         name,
         display_name,

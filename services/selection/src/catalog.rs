@@ -10,7 +10,6 @@ use qiancheng_domain::policy::decision::RuleResult as PolicyRule;
 use qiancheng_domain::policy::project::{CatalogItem as PolicyItem, TrainingMode as Mode, proj_catalog};
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::Tx;
 use qiancheng_platform::error::Violations;
@@ -237,19 +236,9 @@ async fn audit_change(
     action: &str,
     reason: &str,
 ) -> Result<(), SelectionError> {
-    audit::record(
-        tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action,
-            resource: &record.name(),
-            detail: serde_json::json!({ "version": record.version, "state": record.state, "reason": reason,
-                "occupation": record.occupation_code, "level": record.level.code(), "headcount": record.headcount }),
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
-    Ok(())
+    let detail = serde_json::json!({ "version": record.version, "state": record.state, "reason": reason,
+        "occupation": record.occupation_code, "level": record.level.code(), "headcount": record.headcount });
+    state.audit(tx, principal, action, &record.name(), detail).await
 }
 
 /// The content fields an officer edits, validated.
@@ -284,14 +273,6 @@ fn validate_content(item: &CatalogItem, v: &mut Violations) -> Option<Content> {
     })
 }
 
-/// The region an item may be filed for: officers their county, the city everything.
-fn check_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), SelectionError> {
-    if region.is_city() && !principal.has(Role::CityAdmin) {
-        return Err(SelectionError::denied("city-wide catalog items are for city administrators"));
-    }
-    access::check(scope, region, "")
-}
-
 /// CreateCatalogItem.
 pub async fn create(
     state: &State,
@@ -314,7 +295,7 @@ pub async fn create(
     else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    check_region(&principal, &scope, region)?;
+    access::check_officer_region(&principal, &scope, region)?;
     let key = IdempotencyKey::new(&principal.subject, "CreateCatalogItem", &m.request_id, &m)?;
     let mut write = match idempotency::start(&state.db, key).await? {
         Started::Replayed(response) => return Ok(response),
@@ -560,7 +541,7 @@ async fn open_for_change<R: prost::Message + Default>(
         Started::Fresh(write) => write,
     };
     let record = load(&mut *write.tx, &id).await?.ok_or_else(|| access::missing(&scope, name))?;
-    check_region(principal, &scope, record.region)?;
+    access::check_officer_region(principal, &scope, record.region)?;
     Ok(Ok((write, record)))
 }
 

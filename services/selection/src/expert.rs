@@ -8,7 +8,6 @@ use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::Uscc;
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::{Tx, flag, flag_value};
 use qiancheng_platform::error::Violations;
@@ -25,7 +24,7 @@ use crate::State;
 use crate::access;
 use crate::application::{self, application_id};
 use crate::error::SelectionError;
-use crate::round::{self, EXPERT_REVIEW, check_officer_region, parse_points};
+use crate::round::{self, EXPERT_REVIEW, parse_points};
 
 /// The scoring rubric (评分细则): each criterion and its maximum points, 100 in all.
 pub const RUBRIC: [(&str, i64); 5] =
@@ -165,18 +164,7 @@ async fn audit_change(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), SelectionError> {
-    audit::record(
-        tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action,
-            resource: &format!("applications/{application_id}"),
-            detail,
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
-    Ok(())
+    state.audit(tx, principal, action, &format!("applications/{application_id}"), detail).await
 }
 
 /// AssignExperts: officers of the round's county assign experts to a submitted application;
@@ -223,7 +211,7 @@ pub async fn assign(
     let application =
         application::load_record(&mut write.tx, &id).await?.ok_or_else(|| access::missing(&scope, &m.application))?;
     let round = round::load(&mut *write.tx, &application.round_id).await?.ok_or_else(|| corrupt("round"))?;
-    check_officer_region(&principal, &scope, round.region)?;
+    access::check_officer_region(&principal, &scope, round.region)?;
     if round.method != EXPERT_REVIEW {
         return Err(SelectionError::state("ROUND_METHOD", "experts are assigned only in a round under expert review"));
     }
@@ -301,7 +289,7 @@ pub async fn unassign(
     let application =
         application::load_record(&mut write.tx, &id).await?.ok_or_else(|| access::missing(&scope, &m.application))?;
     let round = round::load(&mut *write.tx, &application.round_id).await?.ok_or_else(|| corrupt("round"))?;
-    check_officer_region(&principal, &scope, round.region)?;
+    access::check_officer_region(&principal, &scope, round.region)?;
     if round.state == "DECIDED" {
         return Err(SelectionError::state("ROUND_STATE", "the round is decided; its assignments no longer change"));
     }

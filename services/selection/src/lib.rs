@@ -70,6 +70,29 @@ pub struct State {
     pub demand: Option<DemandPeer>,
 }
 
+impl State {
+    /// Appends a change to the audit chain inside `tx`, the transaction of the change, under the
+    /// policy-set version decisions are made under (SUBS-KEEP, 八(三) 全程留痕).
+    pub async fn audit(
+        &self,
+        tx: &mut qiancheng_platform::db::Tx,
+        principal: &qiancheng_platform::auth::Principal,
+        action: &str,
+        resource: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), SelectionError> {
+        let entry = qiancheng_platform::audit::AuditEntry {
+            actor: &principal.subject,
+            action,
+            resource,
+            detail,
+            policy_version: &self.policy.version,
+        };
+        qiancheng_platform::audit::record(tx, entry).await?;
+        Ok(())
+    }
+}
+
 /// The selection service.
 #[derive(Debug, Clone)]
 pub struct Selection {

@@ -11,7 +11,6 @@ use qiancheng_domain::policy::provider::{
 };
 use qiancheng_domain::{OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::{Tx, flag, flag_value};
 use qiancheng_platform::error::Violations;
@@ -447,18 +446,7 @@ async fn audit_change(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), SelectionError> {
-    audit::record(
-        tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action,
-            resource: &record.name(),
-            detail,
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
-    Ok(())
+    state.audit(tx, principal, action, &record.name(), detail).await
 }
 
 fn credit_code_of(name: &str, field: &str) -> Result<String, SelectionError> {

@@ -6,7 +6,6 @@ use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::RegionCode;
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::Tx;
 use qiancheng_platform::error::Violations;
@@ -155,17 +154,8 @@ pub async fn set(state: &State, request: Request<SetQuotaRequest>) -> Result<Set
     .await?;
     let record = QuotaRecord { region, year, trainees, basis, approved, update_time_micros: now };
     let quota = record.to_proto();
-    audit::record(
-        &mut write.tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action: "quota.set",
-            resource: &quota.name,
-            detail: serde_json::json!({ "trainees": trainees, "approved": approved, "basis": record.basis }),
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
+    let detail = serde_json::json!({ "trainees": trainees, "approved": approved, "basis": record.basis });
+    state.audit(&mut write.tx, &principal, "quota.set", &quota.name, detail).await?;
     Ok(write.commit(SetQuotaResponse { quota: Some(quota) }).await?)
 }
 

@@ -17,8 +17,7 @@ use qiancheng_domain::policy::provider::prov_disqualified;
 use qiancheng_domain::policy::selection::{ExpertScore, QuotaRequest, proj_quota, proj_selection_score};
 use qiancheng_domain::{RegionCode, today_in_china};
 use qiancheng_platform::PlatformError;
-use qiancheng_platform::audit::{self, AuditEntry};
-use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::auth::Principal;
 use qiancheng_platform::db::Tx;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey, Started};
@@ -30,7 +29,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Executor, Row as _};
 use tonic::Request;
 
-use crate::access::{self, Scope};
+use crate::access;
 use crate::application::{self, ApplicationRecord};
 use crate::error::SelectionError;
 use crate::project::{self, ProjectRecord};
@@ -257,18 +256,7 @@ async fn audit_change(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), SelectionError> {
-    audit::record(
-        tx,
-        AuditEntry {
-            actor: &principal.subject,
-            action,
-            resource: &record.name(),
-            detail,
-            policy_version: &state.policy.version,
-        },
-    )
-    .await?;
-    Ok(())
+    state.audit(tx, principal, action, &record.name(), detail).await
 }
 
 /// The id inside `rounds/{round}`, or the bad field.
@@ -276,15 +264,6 @@ pub fn round_id(name: &str, field: &str) -> Result<String, SelectionError> {
     convert::resource_id(name, "rounds")
         .map(str::to_owned)
         .map_err(|e| SelectionError::invalid(field, e.rule, e.reason))
-}
-
-/// Refuses an officer who does not act for `region`: a county officer acts for their county,
-/// only city administrators for the city.
-pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), SelectionError> {
-    if region.is_city() && !principal.has(Role::CityAdmin) {
-        return Err(SelectionError::denied("city-wide rounds are for city administrators"));
-    }
-    access::check(scope, region, "")
 }
 
 /// CreateRound: opens a round for a county (or, for city administrators, the city).
@@ -319,7 +298,7 @@ pub async fn create(
     let (Some(title), Some(region), Some(method), Some(deadline)) = (title, region, method, deadline) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    check_officer_region(&principal, &scope, region)?;
+    access::check_officer_region(&principal, &scope, region)?;
     let key = IdempotencyKey::new(&principal.subject, "CreateRound", &m.request_id, &m)?;
     let mut write = match idempotency::start(&state.db, key).await? {
         Started::Replayed(response) => return Ok(response),
@@ -421,7 +400,7 @@ async fn open_for_change<R: prost::Message + Default>(
         Started::Fresh(write) => write,
     };
     let record = load(&mut *write.tx, &id).await?.ok_or_else(|| access::missing(&scope, name))?;
-    check_officer_region(principal, &scope, record.region)?;
+    access::check_officer_region(principal, &scope, record.region)?;
     Ok(Ok((write, record)))
 }
 
