@@ -2,11 +2,15 @@
 //! officers only their county, city administrators everything, auditors read everything. Every
 //! authenticated caller reads the public board and the statistics.
 
+use qiancheng_api::convert;
 use qiancheng_domain::RegionCode;
+use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
+use sqlx::AnyPool;
 
-use crate::error::DemandError;
+use crate::store::vacancy::{self, VacancyRecord};
+use crate::store::worker_need::{self, WorkerNeedRecord};
 
 /// A county officer's scope. Tokens of county officers always name a county (the platform
 /// refuses others), so the fallback only matters for a token this service never accepts.
@@ -18,7 +22,7 @@ fn region_scope(principal: &Principal) -> Scope {
 }
 
 /// What enterprises and vacancies the caller may read.
-pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, DemandError> {
+pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, Error> {
     if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
         Ok(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
@@ -26,14 +30,14 @@ pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, DemandError
     } else if principal.has(Role::Enterprise) {
         Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
     } else {
-        Err(DemandError::denied(
+        Err(Error::denied(
             "enterprise data is for the enterprise, its county officers, city administrators and auditors",
         ))
     }
 }
 
 /// What enterprises and vacancies the caller may change (auditors read only).
-pub fn enterprise_write_scope(principal: &Principal) -> Result<Scope, DemandError> {
+pub fn enterprise_write_scope(principal: &Principal) -> Result<Scope, Error> {
     if principal.has(Role::CityAdmin) {
         Ok(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
@@ -41,51 +45,84 @@ pub fn enterprise_write_scope(principal: &Principal) -> Result<Scope, DemandErro
     } else if principal.has(Role::Enterprise) {
         Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
     } else {
-        Err(DemandError::denied("only the enterprise, its county officers and city administrators change its demand"))
+        Err(Error::denied("only the enterprise, its county officers and city administrators change its demand"))
     }
 }
 
 /// What workers' needs the caller may read.
-pub fn worker_read_scope(principal: &Principal) -> Result<Scope, DemandError> {
+pub fn worker_read_scope(principal: &Principal) -> Result<Scope, Error> {
     if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
         Ok(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
         Ok(region_scope(principal))
     } else {
-        Err(DemandError::denied("workers' needs are for county officers, city administrators and auditors"))
+        Err(Error::denied("workers' needs are for county officers, city administrators and auditors"))
     }
 }
 
 /// What workers' needs the caller may change.
-pub fn worker_write_scope(principal: &Principal) -> Result<Scope, DemandError> {
+pub fn worker_write_scope(principal: &Principal) -> Result<Scope, Error> {
     if principal.has(Role::CityAdmin) {
         Ok(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
         Ok(region_scope(principal))
     } else {
-        Err(DemandError::denied("workers' needs are recorded by county officers and city administrators"))
+        Err(Error::denied("workers' needs are recorded by county officers and city administrators"))
     }
 }
 
 /// What a caller learns of a resource that does not exist: callers who see everything learn
 /// that it is missing; scoped callers are refused as for any resource outside their scope, so
 /// that they cannot probe for what exists elsewhere (permission before existence).
-pub fn missing(scope: &Scope, name: &str) -> DemandError {
+pub fn missing(scope: &Scope, name: &str) -> Error {
     match scope {
-        Scope::All => DemandError::NotFound(name.to_owned()),
+        Scope::All => Error::NotFound(name.to_owned()),
         Scope::Region(_) | Scope::Org(_) => {
-            DemandError::denied("the resource is outside the caller's county or organisation")
+            Error::denied("the resource is outside the caller's county or organisation")
         }
     }
 }
 
 /// Refuses a row outside `scope`.
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), DemandError> {
+pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
     if scope.admits(region, org) {
         Ok(())
     } else {
-        Err(DemandError::denied("the resource is outside the caller's county or organisation"))
+        Err(Error::denied("the resource is outside the caller's county or organisation"))
     }
+}
+
+/// The id of a resource name in `collection`, as request field `field`.
+pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
+    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
+}
+
+/// Reads a vacancy the caller may see (request field `field` names it), or says why not.
+pub async fn readable_vacancy(
+    pool: &AnyPool,
+    principal: &Principal,
+    name: &str,
+    field: &str,
+) -> Result<VacancyRecord, Error> {
+    let scope = enterprise_read_scope(principal)?;
+    let id = id_of(name, "vacancies", field)?;
+    let record = vacancy::find(pool, id).await?.ok_or_else(|| missing(&scope, name))?;
+    check(&scope, record.region, &record.enterprise_credit_code)?;
+    Ok(record)
+}
+
+/// Reads a worker's need the caller may see (request field `field` names it), or says why not.
+pub async fn readable_worker_need(
+    pool: &AnyPool,
+    principal: &Principal,
+    name: &str,
+    field: &str,
+) -> Result<WorkerNeedRecord, Error> {
+    let scope = worker_read_scope(principal)?;
+    let id = id_of(name, "workerNeeds", field)?;
+    let record = worker_need::find(pool, id).await?.ok_or_else(|| missing(&scope, name))?;
+    check(&scope, record.region, "")?;
+    Ok(record)
 }
 
 #[cfg(test)]

@@ -6,165 +6,71 @@
 //! responses), matching both ways with the reasons for each score, the training-need summary the
 //! selection service builds its catalog from, the public demand board and its statistics.
 //!
-//! One module per resource, each with its handlers, rules and queries together:
-//! [`enterprise`], [`vacancy`], [`worker_need`], [`matching`], [`summary`]. [`access`] holds who
-//! may see what; [`error`] the one mapping of the service's errors to gRPC statuses.
+//! One handler module per resource, each function named after its RPC: [`enterprise`],
+//! [`vacancy`], [`worker_need`], [`matching`], [`summary`]. Handlers check access ([`access`]),
+//! validate at the edge, write through [`store`] inside the platform's one idempotent write, and
+//! never import each other.
 
 pub mod access;
 pub mod enterprise;
-pub mod error;
 pub mod matching;
+pub mod store;
 pub mod summary;
 pub mod vacancy;
 pub mod worker_need;
 
-use std::sync::Arc;
-
-use qiancheng_api::demand::demand_service_server::{DemandService, DemandServiceServer};
-use qiancheng_api::demand::*;
-use qiancheng_platform::auth::Authenticator;
+use qiancheng_api::demand::demand_service_server::DemandServiceServer;
 use qiancheng_platform::config::Settings;
-use qiancheng_platform::db::Db;
-use qiancheng_platform::pii::PiiCipher;
+use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
-use tonic::{Request, Response, Status, Streaming};
 
-pub use error::DemandError;
-
-/// The service's error domain and protobuf package.
-pub const DOMAIN: &str = "qiancheng.demand.v1";
-/// The fully qualified gRPC service name.
-pub const SERVICE_NAME: &str = "qiancheng.demand.v1.DemandService";
-/// The service's short name: its SQLite file, its `serve` argument.
+/// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "demand";
 
 /// The service's own migrations (the platform's run first).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// What every handler shares.
-#[derive(Debug)]
-pub struct State {
-    /// The service's database.
-    pub db: Db,
-    /// Encrypts and hashes personal data.
-    pub pii: PiiCipher,
-    /// The policy-set version recorded with every audit row.
-    pub policy_version: String,
-}
-
-/// The demand service.
+/// The demand service over what its handlers share.
 #[derive(Debug, Clone)]
-pub struct Demand {
-    state: Arc<State>,
-}
+pub struct Demand(std::sync::Arc<Shared>);
 
-impl Demand {
-    /// A service over `state`.
-    pub fn new(state: State) -> Self {
-        Self { state: Arc::new(state) }
-    }
-
-    /// The service's routes, behind token authentication, with the configured message-size limit.
-    pub fn routes(self, auth: &Authenticator, settings: &Settings) -> Routes {
-        let server = DemandServiceServer::new(self)
-            .max_decoding_message_size(settings.max_message_bytes)
-            .max_encoding_message_size(settings.max_message_bytes);
-        Routes::new(tonic::service::interceptor::InterceptedService::new(server, auth.interceptor(DOMAIN)))
+impl std::ops::Deref for Demand {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 
-/// Connects to the database of `settings` and migrates it.
-pub async fn open_db(settings: &Settings) -> Result<Db, DemandError> {
-    Ok(Db::connect(&settings.database_url_for(NAME), settings.db_max_connections, &MIGRATOR).await?)
+/// Every RPC's handler, by the RPC's name.
+mod handlers {
+    pub use crate::enterprise::*;
+    pub use crate::matching::{match_vacancies, match_workers};
+    pub use crate::summary::*;
+    pub use crate::vacancy::*;
+    pub use crate::worker_need::*;
 }
 
-type Reply<T> = Result<Response<T>, Status>;
+qiancheng_api::demand_service!(Demand, handlers);
 
-fn reply<T>(result: Result<T, DemandError>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
-}
+/// The demand service as the binary and the tests start it.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec;
 
-#[tonic::async_trait]
-impl DemandService for Demand {
-    async fn create_enterprise(&self, r: Request<CreateEnterpriseRequest>) -> Reply<CreateEnterpriseResponse> {
-        reply(enterprise::create(&self.state, r).await)
+impl ServiceSpec for Spec {
+    fn name(&self) -> &'static str {
+        NAME
     }
-    async fn get_enterprise(&self, r: Request<GetEnterpriseRequest>) -> Reply<GetEnterpriseResponse> {
-        reply(enterprise::get(&self.state, r).await)
+    fn grpc_name(&self) -> &'static str {
+        <DemandServiceServer<Demand> as tonic::server::NamedService>::NAME
     }
-    async fn list_enterprises(&self, r: Request<ListEnterprisesRequest>) -> Reply<ListEnterprisesResponse> {
-        reply(enterprise::list(&self.state, r).await)
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
-    async fn update_enterprise(&self, r: Request<UpdateEnterpriseRequest>) -> Reply<UpdateEnterpriseResponse> {
-        reply(enterprise::update(&self.state, r).await)
-    }
-    async fn create_vacancy(&self, r: Request<CreateVacancyRequest>) -> Reply<CreateVacancyResponse> {
-        reply(vacancy::create(&self.state, r).await)
-    }
-    async fn get_vacancy(&self, r: Request<GetVacancyRequest>) -> Reply<GetVacancyResponse> {
-        reply(vacancy::get(&self.state, r).await)
-    }
-    async fn list_vacancies(&self, r: Request<ListVacanciesRequest>) -> Reply<ListVacanciesResponse> {
-        reply(vacancy::list(&self.state, r).await)
-    }
-    async fn update_vacancy(&self, r: Request<UpdateVacancyRequest>) -> Reply<UpdateVacancyResponse> {
-        reply(vacancy::update(&self.state, r).await)
-    }
-    async fn publish_vacancy(&self, r: Request<PublishVacancyRequest>) -> Reply<PublishVacancyResponse> {
-        reply(vacancy::publish(&self.state, r).await)
-    }
-    async fn fill_vacancy(&self, r: Request<FillVacancyRequest>) -> Reply<FillVacancyResponse> {
-        reply(vacancy::fill(&self.state, r).await)
-    }
-    async fn withdraw_vacancy(&self, r: Request<WithdrawVacancyRequest>) -> Reply<WithdrawVacancyResponse> {
-        reply(vacancy::withdraw(&self.state, r).await)
-    }
-    async fn list_vacancy_revisions(
-        &self,
-        r: Request<ListVacancyRevisionsRequest>,
-    ) -> Reply<ListVacancyRevisionsResponse> {
-        reply(vacancy::list_revisions(&self.state, r).await)
-    }
-    async fn import_vacancies(&self, r: Request<Streaming<ImportVacanciesRequest>>) -> Reply<ImportVacanciesResponse> {
-        reply(vacancy::import(&self.state, r).await)
-    }
-    async fn create_worker_need(&self, r: Request<CreateWorkerNeedRequest>) -> Reply<CreateWorkerNeedResponse> {
-        reply(worker_need::create(&self.state, r).await)
-    }
-    async fn get_worker_need(&self, r: Request<GetWorkerNeedRequest>) -> Reply<GetWorkerNeedResponse> {
-        reply(worker_need::get(&self.state, r).await)
-    }
-    async fn list_worker_needs(&self, r: Request<ListWorkerNeedsRequest>) -> Reply<ListWorkerNeedsResponse> {
-        reply(worker_need::list(&self.state, r).await)
-    }
-    async fn update_worker_need(&self, r: Request<UpdateWorkerNeedRequest>) -> Reply<UpdateWorkerNeedResponse> {
-        reply(worker_need::update(&self.state, r).await)
-    }
-    async fn match_vacancies(&self, r: Request<MatchVacanciesRequest>) -> Reply<MatchVacanciesResponse> {
-        reply(matching::match_vacancies(&self.state, r).await)
-    }
-    async fn match_workers(&self, r: Request<MatchWorkersRequest>) -> Reply<MatchWorkersResponse> {
-        reply(matching::match_workers(&self.state, r).await)
-    }
-    async fn summarize_training_needs(
-        &self,
-        r: Request<SummarizeTrainingNeedsRequest>,
-    ) -> Reply<SummarizeTrainingNeedsResponse> {
-        reply(summary::summarize_training_needs(&self.state, r).await)
-    }
-    async fn list_published_vacancies(
-        &self,
-        r: Request<ListPublishedVacanciesRequest>,
-    ) -> Reply<ListPublishedVacanciesResponse> {
-        reply(summary::list_published(&self.state, r).await)
-    }
-    async fn get_demand_statistics(
-        &self,
-        r: Request<GetDemandStatisticsRequest>,
-    ) -> Reply<GetDemandStatisticsResponse> {
-        reply(summary::statistics(&self.state, r).await)
-    }
-    async fn verify_audit_chain(&self, r: Request<VerifyAuditChainRequest>) -> Reply<VerifyAuditChainResponse> {
-        reply(summary::verify_audit_chain(&self.state, r).await)
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+        Routes::new(
+            DemandServiceServer::new(Demand(std::sync::Arc::new(shared)))
+                .max_decoding_message_size(settings.max_message_bytes)
+                .max_encoding_message_size(settings.max_message_bytes),
+        )
     }
 }

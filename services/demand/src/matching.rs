@@ -5,15 +5,11 @@
 //! occupation 40, level 25, pay 20, county 15. Each criterion says why it earned what it did.
 
 use qiancheng_api::demand::*;
-use qiancheng_platform::auth::Principal;
-use sqlx::AssertSqlSafe;
-use tonic::Request;
+use qiancheng_platform::{Call, Error, Shared};
 
-use crate::State;
 use crate::access;
-use crate::error::DemandError;
-use crate::vacancy::{self, VacancyRecord};
-use crate::worker_need::{self, WorkerNeedRecord};
+use crate::store::vacancy::{self, VacancyRecord};
+use crate::store::worker_need::{self, WorkerNeedRecord};
 
 /// Points for the occupation.
 pub const OCCUPATION_POINTS: i32 = 40;
@@ -119,37 +115,24 @@ fn limit(page_size: i32) -> usize {
 
 /// MatchVacancies. Only vacancies in an occupation group the worker wants, holds or would train
 /// in can earn occupation points, so only those are read and scored.
-pub async fn match_vacancies(
-    state: &State,
-    request: Request<MatchVacanciesRequest>,
-) -> Result<MatchVacanciesResponse, DemandError> {
-    let principal = Principal::of(&request)?;
-    let m = request.into_inner();
-    let worker = worker_need::readable(state, &principal, &m.worker_need, "worker_need").await?;
+pub async fn match_vacancies(s: &Shared, call: Call<MatchVacanciesRequest>) -> Result<MatchVacanciesResponse, Error> {
+    let m = &call.message;
+    let worker = access::readable_worker_need(s.db.pool(), &call.principal, &m.worker_need, "worker_need").await?;
     let groups: Vec<&str> =
         [&worker.wanted_occupation_code, &worker.held_occupation_code, &worker.training_occupation_code]
             .into_iter()
             .flatten()
             .map(|c| group_of(c.as_str()))
             .collect();
-    let Some(first) = groups.first().copied() else {
+    if groups.is_empty() {
         return Ok(MatchVacanciesResponse::default());
-    };
-    let group = |i: usize| groups.get(i).copied().unwrap_or(first);
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "{} WHERE v.state = 'PUBLISHED' AND substr(v.occupation_code, 1, 4) IN ($1, $2, $3) ORDER BY v.id",
-        vacancy::SELECT
-    )))
-    .bind(group(0))
-    .bind(group(1))
-    .bind(group(2))
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut matches: Vec<(Score, VacancyRecord)> = rows
-        .iter()
-        .map(VacancyRecord::from_row)
-        .map(|v| v.map(|v| (score(&v, &worker), v)))
-        .collect::<Result<Vec<_>, _>>()?;
+    }
+    let rows = vacancy::published_in_groups(s.db.pool(), &groups).await?;
+    let mut matches: Vec<(Score, VacancyRecord)> = qiancheng_platform::db::decode_rows(&rows, VacancyRecord::from_row)
+        .0
+        .into_iter()
+        .map(|v| (score(&v, &worker), v))
+        .collect();
     matches.retain(|(s, _)| s.reasons[0].points > 0);
     // Best first; equal scores by the earliest needed-by date, then by id, so the order is stable.
     matches.sort_by(|(a, va), (b, vb)| {
@@ -166,31 +149,18 @@ pub async fn match_vacancies(
 
 /// MatchWorkers: workers' records are for officers and auditors, within their scope; an
 /// enterprise is refused even for its own vacancy.
-pub async fn match_workers(
-    state: &State,
-    request: Request<MatchWorkersRequest>,
-) -> Result<MatchWorkersResponse, DemandError> {
-    let principal = Principal::of(&request)?;
-    let worker_scope = access::worker_read_scope(&principal)?;
-    let m = request.into_inner();
-    let vacancy = vacancy::readable(state, &principal, &m.vacancy, "vacancy").await?;
-    let (scope_kind, scope_value) = worker_scope.sql();
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {} FROM worker_need WHERE ($1 = 'ALL' OR ($1 = 'REGION' AND region_code = $2)) \
-         AND (substr(wanted_occupation_code, 1, 4) = $3 OR substr(held_occupation_code, 1, 4) = $3 \
-         OR substr(training_occupation_code, 1, 4) = $3) ORDER BY id",
-        worker_need::COLUMNS
-    )))
-    .bind(scope_kind)
-    .bind(scope_value)
-    .bind(group_of(&vacancy.occupation_code))
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut matches: Vec<(Score, WorkerNeedRecord)> = rows
-        .iter()
-        .map(WorkerNeedRecord::from_row)
-        .map(|w| w.map(|w| (score(&vacancy, &w), w)))
-        .collect::<Result<Vec<_>, _>>()?;
+pub async fn match_workers(s: &Shared, call: Call<MatchWorkersRequest>) -> Result<MatchWorkersResponse, Error> {
+    let worker_scope = access::worker_read_scope(&call.principal)?;
+    let m = &call.message;
+    let vacancy = access::readable_vacancy(s.db.pool(), &call.principal, &m.vacancy, "vacancy").await?;
+    let rows = worker_need::in_occupation_group(s.db.pool(), group_of(&vacancy.occupation_code), worker_scope.sql())
+        .await?;
+    let mut matches: Vec<(Score, WorkerNeedRecord)> =
+        qiancheng_platform::db::decode_rows(&rows, WorkerNeedRecord::from_row)
+            .0
+            .into_iter()
+            .map(|w| (score(&vacancy, &w), w))
+            .collect();
     matches.retain(|(s, _)| s.reasons[0].points > 0);
     matches.sort_by(|(a, wa), (b, wb)| b.total.cmp(&a.total).then(wa.id.cmp(&wb.id)));
     matches.truncate(limit(m.page_size));
@@ -203,12 +173,12 @@ pub async fn match_workers(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use chrono::NaiveDate;
     use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
 
-    pub(crate) fn vacancy(occupation: &str, level: SkillLevel, pay_max_fen: i64, region: &str) -> VacancyRecord {
+    fn vacancy(occupation: &str, level: SkillLevel, pay_max_fen: i64, region: &str) -> VacancyRecord {
         VacancyRecord {
             id: format!("v-{occupation}-{region}"),
             enterprise_credit_code: "E".into(),
@@ -226,14 +196,12 @@ pub(crate) mod tests {
             work_region: RegionCode::parse(region).expect("region"),
             needed_by: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date"),
             survey_method: "DOOR_TO_DOOR".into(),
-            state: "PUBLISHED".into(),
-            revision: 2,
-            create_time_micros: 0,
-            update_time_micros: 0,
+            state: qiancheng_domain::lifecycle::VacancyState::Published,
+            stamp: qiancheng_platform::Stamp { revision: 2, create_time_micros: 0, update_time_micros: 0 },
         }
     }
 
-    pub(crate) fn worker(
+    fn worker(
         held: Option<(&str, SkillLevel)>,
         training: Option<&str>,
         pay: i64,
@@ -255,9 +223,7 @@ pub(crate) mod tests {
             wants_training: training.is_some(),
             training_occupation_code: training.map(|c| OccupationCode::parse(c).expect("code")),
             training_skill_level: None,
-            version: 1,
-            create_time_micros: 0,
-            update_time_micros: 0,
+            stamp: qiancheng_platform::Stamp { revision: 1, create_time_micros: 0, update_time_micros: 0 },
         }
     }
 

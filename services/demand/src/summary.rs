@@ -4,22 +4,20 @@
 
 use std::collections::BTreeMap;
 
+use qiancheng_api::convert;
 use qiancheng_api::demand::*;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
-use qiancheng_platform::PlatformError;
-use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::auth::Role;
+use qiancheng_platform::db::{self, decode_rows};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::now_micros;
+use qiancheng_platform::{Call, Error, Shared};
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row as _};
-use tonic::Request;
 
-use crate::State;
 use crate::access::{self, Scope};
-use crate::error::DemandError;
-use crate::vacancy::{self, VacancyRecord};
-use qiancheng_api::convert;
+use crate::store::vacancy::{self, VacancyRecord};
 
 /// Published demand for one county, industry, occupation and level.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,75 +129,51 @@ fn count(n: i64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn corrupt(what: &str) -> DemandError {
-    PlatformError::Corrupt(format!("summary {what}")).into()
-}
-
-fn demand_row(row: &AnyRow) -> Result<Demand, DemandError> {
-    let text = |c: &str| row.try_get::<String, _>(c);
+fn demand_row(row: &AnyRow) -> Result<Demand, Error> {
     Ok(Demand {
-        region: RegionCode::parse(&text("work_region_code")?).map_err(|_| corrupt("region"))?,
-        industry: Industry::parse(&text("industry")?).map_err(|_| corrupt("industry"))?,
-        occupation_code: text("occupation_code")?,
-        occupation_name: text("occupation_name")?,
-        level: SkillLevel::parse(&text("skill_level")?).map_err(|_| corrupt("level"))?,
+        region: db::parsed(row, "work_region_code", RegionCode::parse)?,
+        industry: db::parsed(row, "industry", Industry::parse)?,
+        occupation_code: row.try_get("occupation_code")?,
+        occupation_name: row.try_get("occupation_name")?,
+        level: db::parsed(row, "skill_level", SkillLevel::parse)?,
         headcount: row.try_get("headcount")?,
     })
 }
 
-fn skills_row(row: &AnyRow) -> Result<Skills, DemandError> {
-    let text = |c: &str| row.try_get::<String, _>(c);
-    let level = |c: &str| -> Result<Option<SkillLevel>, DemandError> {
-        let t = text(c)?;
-        if t.is_empty() { Ok(None) } else { SkillLevel::parse(&t).map(Some).map_err(|_| corrupt("level")) }
-    };
-    let held_code = text("held_occupation_code")?;
-    let training_code = text("training_occupation_code")?;
+fn skills_row(row: &AnyRow) -> Result<Skills, Error> {
+    let held_code: String = row.try_get("held_occupation_code")?;
+    let training_code: String = row.try_get("training_occupation_code")?;
     Ok(Skills {
-        region: RegionCode::parse(&text("region_code")?).map_err(|_| corrupt("region"))?,
-        held: level("held_skill_level")?.filter(|_| !held_code.is_empty()).map(|l| (held_code, l)),
-        training: (row.try_get::<i64, _>("wants_training")? != 0 && !training_code.is_empty())
-            .then(|| level("training_skill_level").map(|l| (training_code, l)))
+        region: db::parsed(row, "region_code", RegionCode::parse)?,
+        held: db::parsed_opt(row, "held_skill_level", SkillLevel::parse)?
+            .filter(|_| !held_code.is_empty())
+            .map(|l| (held_code, l)),
+        training: (db::flag_column(row, "wants_training")? && !training_code.is_empty())
+            .then(|| db::parsed_opt(row, "training_skill_level", SkillLevel::parse).map(|l| (training_code, l)))
             .transpose()?,
     })
 }
 
 /// SummarizeTrainingNeeds.
 pub async fn summarize_training_needs(
-    state: &State,
-    request: Request<SummarizeTrainingNeedsRequest>,
-) -> Result<SummarizeTrainingNeedsResponse, DemandError> {
-    let principal = Principal::of(&request)?;
+    s: &Shared,
+    call: Call<SummarizeTrainingNeedsRequest>,
+) -> Result<SummarizeTrainingNeedsResponse, Error> {
+    let principal = &call.principal;
     let scope = if principal.has_any(&[Role::CityAdmin, Role::Auditor, Role::Service]) {
         Scope::All
     } else if principal.has(Role::CountyOfficer) {
-        access::worker_read_scope(&principal)?
+        access::worker_read_scope(principal)?
     } else {
-        return Err(DemandError::denied("training-need summaries are for officers, auditors and the suite's services"));
+        return Err(Error::denied("training-need summaries are for officers, auditors and the suite's services"));
     };
-    let m = request.into_inner();
+    let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
     v.finish()?;
-    let demand_rows = sqlx::query(
-        "SELECT v.work_region_code, e.industry, v.occupation_code, v.skill_level, \
-         MIN(v.occupation_name) AS occupation_name, CAST(SUM(v.headcount) AS BIGINT) AS headcount \
-         FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code \
-         WHERE v.state = 'PUBLISHED' GROUP BY v.work_region_code, e.industry, v.occupation_code, v.skill_level",
-    )
-    .fetch_all(state.db.pool())
-    .await?;
-    let demand = demand_rows.iter().map(demand_row).collect::<Result<Vec<_>, _>>()?;
-    // Only workers who hold an occupation or want training can count; ordered by id so the
-    // allocation, and so the summary, is the same on every run.
-    let worker_rows = sqlx::query(
-        "SELECT region_code, held_occupation_code, held_skill_level, wants_training, training_occupation_code, \
-         training_skill_level FROM worker_need WHERE held_occupation_code <> '' OR wants_training = 1 ORDER BY id",
-    )
-    .fetch_all(state.db.pool())
-    .await?;
-    let workers = worker_rows.iter().map(skills_row).collect::<Result<Vec<_>, _>>()?;
+    let demand = decode_rows(&vacancy::published_demand(s.db.pool()).await?, demand_row).0;
+    let workers = decode_rows(&crate::store::worker_need::skills(s.db.pool()).await?, skills_row).0;
     let mut needs: Vec<TrainingNeed> = summarize(demand, &workers)
         .into_iter()
         .filter(|r| {
@@ -232,12 +206,11 @@ pub async fn summarize_training_needs(
 }
 
 /// ListPublishedVacancies: the public board, readable by every authenticated caller.
-pub async fn list_published(
-    state: &State,
-    request: Request<ListPublishedVacanciesRequest>,
-) -> Result<ListPublishedVacanciesResponse, DemandError> {
-    Principal::of(&request)?;
-    let m = request.into_inner();
+pub async fn list_published_vacancies(
+    s: &Shared,
+    call: Call<ListPublishedVacanciesRequest>,
+) -> Result<ListPublishedVacanciesResponse, Error> {
+    let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
@@ -249,20 +222,9 @@ pub async fn list_published(
         occupation.as_ref().map_or("", OccupationCode::as_str),
     ];
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("board|{}", filters.join("|")))?;
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "{} WHERE v.state = 'PUBLISHED' AND v.id > $1 AND ($2 = '' OR v.work_region_code = $2) \
-         AND ($3 = '' OR e.industry = $3) AND ($4 = '' OR v.occupation_code = $4) ORDER BY v.id LIMIT $5",
-        vacancy::SELECT
-    )))
-    .bind(&page.after)
-    .bind(filters[0])
-    .bind(filters[1])
-    .bind(filters[2])
-    .bind(page.fetch_limit())
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut records = rows.iter().map(VacancyRecord::from_row).collect::<Result<Vec<_>, _>>()?;
-    let next_page_token = page.finish(&mut records, |r| r.id.clone());
+    let rows =
+        vacancy::board(s.db.pool(), &page.after, (filters[0], filters[1], filters[2]), page.fetch_limit()).await?;
+    let (records, next_page_token) = page.finish_rows(rows, "id", VacancyRecord::from_row)?;
     Ok(ListPublishedVacanciesResponse {
         vacancies: records.iter().map(VacancyRecord::to_published).collect(),
         next_page_token,
@@ -270,28 +232,18 @@ pub async fn list_published(
 }
 
 /// GetDemandStatistics: published demand by work county and industry.
-pub async fn statistics(
-    state: &State,
-    request: Request<GetDemandStatisticsRequest>,
-) -> Result<GetDemandStatisticsResponse, DemandError> {
-    Principal::of(&request)?;
-    let rows = sqlx::query(
-        "SELECT v.work_region_code, e.industry, COUNT(*) AS vacancies, CAST(SUM(v.headcount) AS BIGINT) AS headcount \
-         FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code \
-         WHERE v.state = 'PUBLISHED' GROUP BY v.work_region_code, e.industry",
-    )
-    .fetch_all(state.db.pool())
-    .await?;
+pub async fn get_demand_statistics(
+    s: &Shared,
+    _call: Call<GetDemandStatisticsRequest>,
+) -> Result<GetDemandStatisticsResponse, Error> {
+    let rows = vacancy::published_by_county_and_industry(s.db.pool()).await?;
     let mut by_key: BTreeMap<(RegionCode, Industry), (i64, i64)> = BTreeMap::new();
     for row in &rows {
-        let region =
-            RegionCode::parse(&row.try_get::<String, _>("work_region_code")?).map_err(|_| corrupt("region"))?;
-        let industry = Industry::parse(&row.try_get::<String, _>("industry")?).map_err(|_| corrupt("industry"))?;
+        let region = db::parsed(row, "work_region_code", RegionCode::parse)?;
+        let industry = db::parsed(row, "industry", Industry::parse)?;
         by_key.insert((region, industry), (row.try_get("vacancies")?, row.try_get("headcount")?));
     }
-    let willing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM worker_need WHERE wants_training = 1")
-        .fetch_one(state.db.pool())
-        .await?;
+    let willing = crate::store::worker_need::count_willing(s.db.pool()).await?;
     Ok(GetDemandStatisticsResponse {
         total_vacancies: count(by_key.values().map(|(n, _)| n).sum()),
         total_headcount: count(by_key.values().map(|(_, h)| h).sum()),
@@ -310,11 +262,11 @@ pub async fn statistics(
 
 /// VerifyAuditChain.
 pub async fn verify_audit_chain(
-    state: &State,
-    request: Request<VerifyAuditChainRequest>,
-) -> Result<VerifyAuditChainResponse, DemandError> {
-    Principal::of(&request)?.require_any(&[Role::CityAdmin, Role::Auditor])?;
-    let report = qiancheng_platform::audit::verify(state.db.pool()).await?;
+    s: &Shared,
+    call: Call<VerifyAuditChainRequest>,
+) -> Result<VerifyAuditChainResponse, Error> {
+    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
+    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
     Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
 }
 

@@ -4,32 +4,28 @@
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
-use qiancheng_demand::{Demand, MIGRATOR, SERVICE_NAME, State};
+use qiancheng_demand::Spec;
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::db::Db;
-use qiancheng_testkit::{Backend, Keys, RunningServer, TestDatabase, authed, backend_tests, fixtures};
+use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, fixtures};
 use sqlx::Row as _;
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-struct App {
-    server: RunningServer,
-    db: Db,
-    keys: Keys,
-    database: TestDatabase,
+struct App(TestService);
+
+impl std::ops::Deref for App {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 async fn start(backend: Backend) -> Option<App> {
-    let database = TestDatabase::create(backend).await?;
-    let keys = Keys::new();
-    let db = Db::connect(&database.url, None, &MIGRATOR).await.expect("connect and migrate");
-    let service =
-        Demand::new(State { db: db.clone(), pii: keys.pii.clone(), policy_version: "xianning-2025-5/v1".into() });
-    let routes = service.routes(&keys.minter.authenticator(), &keys.settings);
-    let server = RunningServer::start(SERVICE_NAME, routes, &keys.settings).await;
-    Some(App { server, db, keys, database })
+    TestService::start(&Spec, backend).await.map(App)
 }
+
+const SERVICE_NAME: &str = "qiancheng.demand.v1.DemandService";
 
 const COUNTY: &str = "421221";
 const OTHER_COUNTY: &str = "421222";
@@ -547,7 +543,7 @@ async fn personal_data_is_encrypted_at_rest_and_masked_in_responses(app: &App) {
         }
     }
     // On SQLite, the file itself (and its write-ahead log) never holds the number.
-    if let Some(path) = app.database.url.strip_prefix("sqlite://").and_then(|u| u.split('?').next()) {
+    if let Some(path) = app.database_url().strip_prefix("sqlite://").and_then(|u| u.split('?').next()) {
         for file in [path.to_owned(), format!("{path}-wal")] {
             if let Ok(bytes) = std::fs::read(&file) {
                 assert!(!bytes.windows(id.len()).any(|w| w == id.as_bytes()), "{file} holds the ID number");

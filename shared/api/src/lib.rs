@@ -4,8 +4,91 @@
 //! with its messages, its client and its server. [`FILE_DESCRIPTOR_SET`] feeds server reflection
 //! so that `grpcurl` works against any service without the proto files at hand. [`convert`]
 //! turns the shared protobuf types into domain values and back.
+//!
+//! From the same descriptors the build generates what the platform needs to know of each RPC:
+//! [`Rpc`] on every request message (its method, response type, allowed roles and
+//! `request_id`), the [`RPCS`] table, and one macro per service (`demand_service!`,
+//! `selection_service!`) that implements the generated server trait by calling one handler
+//! function per RPC, named after it, and mapping the result to a status in one place.
+
+use std::pin::Pin;
 
 pub mod convert;
+
+/// What the suite knows of an RPC from its request message, generated from the descriptors so
+/// that no method name or role list is ever typed by hand.
+pub trait Rpc: prost::Message + Default + Clone + Send + Sync + 'static {
+    /// The response message.
+    type Response: prost::Message + Default + Clone + Send + 'static;
+    /// The protobuf package (`qiancheng.demand.v1`): the error domain.
+    const PACKAGE: &'static str;
+    /// The fully qualified service (`qiancheng.demand.v1.DemandService`).
+    const SERVICE: &'static str;
+    /// The method (`CreateVacancy`).
+    const METHOD: &'static str;
+    /// The HTTP/2 path (`/qiancheng.demand.v1.DemandService/CreateVacancy`).
+    const PATH: &'static str;
+    /// The roles that may call it (`qiancheng.type.v1.allowed_roles`).
+    const ROLES: &'static [types::Role];
+    /// The caller's `request_id` for safe retries; empty when the request has none.
+    fn request_id(&self) -> &str {
+        ""
+    }
+}
+
+/// One row of [`RPCS`].
+#[derive(Debug, Clone, Copy)]
+pub struct RpcInfo {
+    /// The HTTP/2 path.
+    pub path: &'static str,
+    /// The protobuf package.
+    pub package: &'static str,
+    /// The fully qualified service.
+    pub service: &'static str,
+    /// The method.
+    pub method: &'static str,
+    /// The roles that may call it.
+    pub roles: &'static [types::Role],
+    /// The client sends a stream.
+    pub client_streaming: bool,
+    /// The server answers with a stream.
+    pub server_streaming: bool,
+    /// The fully qualified request message.
+    pub request: &'static str,
+}
+
+impl RpcInfo {
+    /// The RPC served at `path`, if it is one of the suite's.
+    pub fn by_path(path: &str) -> Option<&'static RpcInfo> {
+        static BY_PATH: std::sync::LazyLock<std::collections::HashMap<&'static str, &'static RpcInfo>> =
+            std::sync::LazyLock::new(|| RPCS.iter().map(|r| (r.path, r)).collect());
+        BY_PATH.get(path).copied()
+    }
+}
+
+/// A server-streaming response.
+pub type ResponseStream<T> =
+    Pin<Box<dyn tonic::codegen::tokio_stream::Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+
+/// An error a handler returns, turned into the status a client sees under the RPC's package.
+pub trait IntoStatus {
+    /// The status for a failed call of `M`.
+    fn into_status<M: Rpc>(self) -> tonic::Status;
+}
+
+impl IntoStatus for tonic::Status {
+    fn into_status<M: Rpc>(self) -> tonic::Status {
+        self
+    }
+}
+
+/// A handler's result as the generated server answers it: the one place a handler's error
+/// becomes a status.
+pub fn respond<M: Rpc, T, E: IntoStatus>(result: Result<T, E>) -> Result<tonic::Response<T>, tonic::Status> {
+    result.map(tonic::Response::new).map_err(IntoStatus::into_status::<M>)
+}
+
+include!(concat!(env!("OUT_DIR"), "/qiancheng_rpc.rs"));
 
 /// Every proto file of the suite, encoded as a `google.protobuf.FileDescriptorSet`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/qiancheng_descriptor.bin"));

@@ -17,6 +17,7 @@ mod region;
 mod skill;
 mod uscc;
 
+pub mod lifecycle;
 pub mod policy;
 
 pub use date::{add_months, in_window, parse_date, today_in_china};

@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 
 use crate::db::Tx;
-use crate::error::PlatformError;
+use crate::error::Error;
 
 /// What a state change records.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ fn row_hash(
 }
 
 /// Appends `entry` to the chain inside `tx` and returns its sequence number.
-pub async fn record(tx: &mut Tx, entry: AuditEntry<'_>) -> Result<i64, PlatformError> {
+pub async fn record(tx: &mut Tx, entry: AuditEntry<'_>) -> Result<i64, Error> {
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
@@ -89,7 +89,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 ///
 /// The head is read first: rows up to its sequence number were committed with it, so writes
 /// that land while the check runs are neither checked nor mistaken for a gap.
-pub async fn verify(pool: &AnyPool) -> Result<ChainReport, PlatformError> {
+pub async fn verify(pool: &AnyPool) -> Result<ChainReport, Error> {
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
     let head_seq: i64 = head.try_get("seq")?;
     let head_hash: String = head.try_get("hash")?;

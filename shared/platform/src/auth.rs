@@ -14,9 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use qiancheng_domain::{RegionCode, Uscc};
 use serde::{Deserialize, Serialize};
-use tonic::{Request, Status};
+use tonic::Request;
 
-use crate::error::PlatformError;
+use crate::error::Error;
 
 /// Who may call what (DESIGN.md, Security).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,6 +69,25 @@ impl Role {
             Role::DataExchange => "DATA_EXCHANGE",
             Role::Service => "SERVICE",
         }
+    }
+}
+
+impl Role {
+    /// The role a proto `qiancheng.type.v1.Role` names.
+    pub fn from_proto(role: qiancheng_api::types::Role) -> Option<Role> {
+        use qiancheng_api::types::Role as P;
+        Some(match role {
+            P::Unspecified => return None,
+            P::CityAdmin => Role::CityAdmin,
+            P::CountyOfficer => Role::CountyOfficer,
+            P::FinanceOfficer => Role::FinanceOfficer,
+            P::Provider => Role::Provider,
+            P::Enterprise => Role::Enterprise,
+            P::Expert => Role::Expert,
+            P::Auditor => Role::Auditor,
+            P::DataExchange => Role::DataExchange,
+            P::Service => Role::Service,
+        })
     }
 }
 
@@ -134,11 +153,11 @@ impl Principal {
     }
 
     /// Refuses the call unless the caller holds one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), PlatformError> {
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), Error> {
         if self.has_any(roles) {
             Ok(())
         } else {
-            Err(PlatformError::PermissionDenied(format!(
+            Err(Error::PermissionDenied(format!(
                 "this call needs one of the roles {}",
                 roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
             )))
@@ -155,13 +174,18 @@ impl Principal {
         self.org.as_deref() == Some(credit_code)
     }
 
-    /// Reads the principal that the authentication interceptor put on the request.
-    pub fn of<T>(request: &Request<T>) -> Result<Principal, PlatformError> {
+    /// Whether the caller holds one of the roles an RPC declares (`allowed_roles`).
+    pub fn holds_any_of(&self, declared: &[qiancheng_api::types::Role]) -> bool {
+        declared.iter().filter_map(|r| Role::from_proto(*r)).any(|r| self.has(r))
+    }
+
+    /// Reads the principal that the authentication layer put on the request.
+    pub fn of<T>(request: &Request<T>) -> Result<Principal, Error> {
         request
             .extensions()
             .get::<Principal>()
             .cloned()
-            .ok_or_else(|| PlatformError::Unauthenticated("no bearer token".to_owned()))
+            .ok_or_else(|| Error::Unauthenticated("no bearer token".to_owned()))
     }
 }
 
@@ -225,9 +249,9 @@ impl Authenticator {
     }
 
     /// Trusts the base64 Ed25519 public keys of the configuration.
-    pub fn from_base64_keys(keys: &[String]) -> Result<Self, PlatformError> {
+    pub fn from_base64_keys(keys: &[String]) -> Result<Self, Error> {
         if keys.is_empty() {
-            return Err(PlatformError::Config(
+            return Err(Error::Config(
                 "QIANCHENG_AUTH_PUBLIC_KEYS is empty: no token could be verified".to_owned(),
             ));
         }
@@ -235,8 +259,8 @@ impl Authenticator {
     }
 
     /// Verifies a compact JWT and returns its principal.
-    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, PlatformError> {
-        let unauthenticated = |why: &str| PlatformError::Unauthenticated(why.to_owned());
+    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+        let unauthenticated = |why: &str| Error::Unauthenticated(why.to_owned());
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -295,24 +319,6 @@ impl Authenticator {
         }
         Ok(Principal { subject: claims.sub, roles: claims.roles, region, org })
     }
-
-    /// A tonic interceptor that verifies the `authorization: Bearer …` header and puts the
-    /// [`Principal`] on the request; a call without a valid token is `UNAUTHENTICATED`.
-    pub fn interceptor(&self, domain: &'static str) -> impl tonic::service::Interceptor + Clone + use<> {
-        let auth = self.clone();
-        move |mut request: Request<()>| -> Result<Request<()>, Status> {
-            let header = request
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .ok_or_else(|| PlatformError::Unauthenticated("missing bearer token".to_owned()).into_status(domain))?;
-            let principal =
-                auth.verify(header.trim(), chrono::Utc::now().timestamp()).map_err(|e| e.into_status(domain))?;
-            request.extensions_mut().insert(principal);
-            Ok(request)
-        }
-    }
 }
 
 /// Mints tokens with a private key (development, tests, and service-to-service calls).
@@ -329,35 +335,35 @@ impl fmt::Debug for TokenMinter {
 
 impl TokenMinter {
     /// A new random key.
-    pub fn generate() -> Result<Self, PlatformError> {
+    pub fn generate() -> Result<Self, Error> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).map_err(|e| PlatformError::Config(format!("no randomness: {e}")))?;
+        getrandom::getrandom(&mut seed).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
         Ok(Self { key: SigningKey::from_bytes(&seed) })
     }
 
     /// Loads the key kept at `path`, or makes one and keeps it there (mode 0600).
-    pub fn load_or_create(path: &Path) -> Result<Self, PlatformError> {
+    pub fn load_or_create(path: &Path) -> Result<Self, Error> {
         if path.exists() {
             return Self::load(path);
         }
         let minter = Self::generate()?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| Error::Config(format!("cannot create {}: {e}", parent.display())))?;
         }
         write_secret(path, &STANDARD.encode(minter.key.to_bytes()))?;
         Ok(minter)
     }
 
     /// Loads the base64 key kept at `path`.
-    pub fn load(path: &Path) -> Result<Self, PlatformError> {
+    pub fn load(path: &Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| PlatformError::Config(format!("cannot read signing key {}: {e}", path.display())))?;
+            .map_err(|e| Error::Config(format!("cannot read signing key {}: {e}", path.display())))?;
         let bytes: [u8; 32] = STANDARD
             .decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| PlatformError::Config(format!("{} is not a base64 Ed25519 key", path.display())))?;
+            .ok_or_else(|| Error::Config(format!("{} is not a base64 Ed25519 key", path.display())))?;
         Ok(Self { key: SigningKey::from_bytes(&bytes) })
     }
 
@@ -379,7 +385,7 @@ impl TokenMinter {
         region: Option<&str>,
         org: Option<&str>,
         ttl_secs: i64,
-    ) -> Result<String, PlatformError> {
+    ) -> Result<String, Error> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: subject.to_owned(),
@@ -391,24 +397,24 @@ impl TokenMinter {
             iss: ISSUER.to_owned(),
         };
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
-        let payload = serde_json::to_vec(&claims).map_err(|e| PlatformError::Config(e.to_string()))?;
+        let payload = serde_json::to_vec(&claims).map_err(|e| Error::Config(e.to_string()))?;
         let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
         let signature = self.key.sign(signed.as_bytes());
         Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
     }
 }
 
-fn decode_public_key(text: &str) -> Result<VerifyingKey, PlatformError> {
+fn decode_public_key(text: &str) -> Result<VerifyingKey, Error> {
     STANDARD
         .decode(text.trim())
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-        .ok_or_else(|| PlatformError::Config(format!("auth public key {text} is not a base64 Ed25519 key")))
+        .ok_or_else(|| Error::Config(format!("auth public key {text} is not a base64 Ed25519 key")))
 }
 
 /// Writes a secret file readable only by its owner.
-pub fn write_secret(path: &Path, content: &str) -> Result<(), PlatformError> {
+pub fn write_secret(path: &Path, content: &str) -> Result<(), Error> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -418,9 +424,9 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), PlatformError> {
         options.mode(0o600);
     }
     let mut file =
-        options.open(path).map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", path.display())))?;
+        options.open(path).map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))?;
     file.write_all(content.as_bytes())
-        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]

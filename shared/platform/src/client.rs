@@ -12,16 +12,16 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Status};
 
 use crate::auth::{Role, TokenMinter};
-use crate::error::PlatformError;
+use crate::error::Error;
 use crate::telemetry::inject_trace_context;
 
 /// How long a minted service token lives: long enough for one call and its retries.
 const SERVICE_TOKEN_SECONDS: i64 = 300;
 
 /// Connects lazily to a peer service at `url` (`http://host:port`); the first call connects.
-pub fn connect(url: &str, timeout: Duration) -> Result<Channel, PlatformError> {
+pub fn connect(url: &str, timeout: Duration) -> Result<Channel, Error> {
     Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|e| PlatformError::Config(format!("peer URL {url}: {e}")))?
+        .map_err(|e| Error::Config(format!("peer URL {url}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .tcp_nodelay(true)
@@ -42,7 +42,7 @@ impl ServiceCredentials {
     }
 
     /// A fresh bearer token for one call.
-    pub fn bearer(&self) -> Result<String, PlatformError> {
+    pub fn bearer(&self) -> Result<String, Error> {
         self.minter.mint(&self.subject, &[Role::Service], None, None, SERVICE_TOKEN_SECONDS)
     }
 

@@ -2,13 +2,14 @@
 //! environment variables with the `QIANCHENG_` prefix. Every variable is listed in
 //! [`VARIABLES`], which the binary's `--help` and the README print.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::error::PlatformError;
+use crate::error::Error;
 
 /// Every configuration variable with what it means and its default.
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -29,7 +30,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "QIANCHENG_POLICY_SET",
         "TOML file of the policy set decisions are made under (default: the built-in xianning-2025-5/v1)",
     ),
-    ("QIANCHENG_PEER_DEMAND_URL", "http://host:port of the demand service, for services that call it (selection)"),
+    (
+        "QIANCHENG_PEER_<NAME>_URL",
+        "http://host:port of the peer service NAME (QIANCHENG_PEER_DEMAND_URL for selection's calls to demand, …)",
+    ),
+    ("QIANCHENG_PEER_TIMEOUT_MS", "deadline of each call to a peer service in milliseconds (default 5000)"),
     (
         "QIANCHENG_SERVICE_SIGNING_KEY_FILE",
         "Ed25519 private key this service signs its calls to peers with (its public key goes in their QIANCHENG_AUTH_PUBLIC_KEYS)",
@@ -65,8 +70,10 @@ pub struct Settings {
     pub data_key: Option<String>,
     /// Policy-set file; `None` means the built-in set.
     pub policy_set: Option<PathBuf>,
-    /// URL of the demand service.
-    pub peer_demand_url: Option<String>,
+    /// URLs of peer services by short name (`demand`).
+    pub peers: BTreeMap<String, String>,
+    /// Deadline of each call to a peer, milliseconds.
+    pub peer_timeout_ms: u64,
     /// Key this service signs its calls to peers with.
     pub service_signing_key_file: Option<PathBuf>,
     /// Per-request timeout in milliseconds.
@@ -91,7 +98,8 @@ impl Default for Settings {
             auth_signing_key_file: None,
             data_key: None,
             policy_set: None,
-            peer_demand_url: None,
+            peers: BTreeMap::new(),
+            peer_timeout_ms: 5_000,
             service_signing_key_file: None,
             request_timeout_ms: 10_000,
             concurrency_limit: 256,
@@ -104,21 +112,27 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads the optional file, then the environment.
-    pub fn load() -> Result<Self, PlatformError> {
-        Self::load_from(|key| std::env::var(key).ok())
+    pub fn load() -> Result<Self, Error> {
+        Self::load_from(&std::env::vars().collect())
     }
 
-    /// Reads settings with `lookup` standing in for the environment.
-    pub fn load_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, PlatformError> {
+    /// The variable naming the URL of peer `name` (`QIANCHENG_PEER_DEMAND_URL`).
+    pub fn peer_variable(name: &str) -> String {
+        format!("QIANCHENG_PEER_{}_URL", name.to_uppercase())
+    }
+
+    /// Reads settings with `env` standing in for the environment.
+    pub fn load_from(env: &BTreeMap<String, String>) -> Result<Self, Error> {
+        let lookup = |key: &str| env.get(key).cloned();
         let mut settings = match lookup("QIANCHENG_CONFIG") {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
-                    .map_err(|e| PlatformError::Config(format!("cannot read {path}: {e}")))?;
-                toml::from_str(&text).map_err(|e| PlatformError::Config(format!("{path}: {e}")))?
+                    .map_err(|e| Error::Config(format!("cannot read {path}: {e}")))?;
+                toml::from_str(&text).map_err(|e| Error::Config(format!("{path}: {e}")))?
             }
             None => Settings::default(),
         };
-        let parse = |key: &str, value: &str| PlatformError::Config(format!("{key}={value} is not valid"));
+        let parse = |key: &str, value: &str| Error::Config(format!("{key}={value} is not valid"));
         if let Some(v) = lookup("QIANCHENG_BIND_ADDR") {
             settings.bind_addr = v.parse().map_err(|_| parse("QIANCHENG_BIND_ADDR", &v))?;
         }
@@ -141,8 +155,16 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_POLICY_SET").filter(|v| !v.is_empty()) {
             settings.policy_set = Some(PathBuf::from(v));
         }
-        if let Some(v) = lookup("QIANCHENG_PEER_DEMAND_URL").filter(|v| !v.is_empty()) {
-            settings.peer_demand_url = Some(v);
+        for (key, value) in env {
+            let peer = key.strip_prefix("QIANCHENG_PEER_").and_then(|k| k.strip_suffix("_URL"));
+            if let Some(peer) = peer.filter(|p| !p.is_empty())
+                && !value.is_empty()
+            {
+                settings.peers.insert(peer.to_lowercase(), value.clone());
+            }
+        }
+        if let Some(v) = lookup("QIANCHENG_PEER_TIMEOUT_MS") {
+            settings.peer_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_PEER_TIMEOUT_MS", &v))?;
         }
         if let Some(v) = lookup("QIANCHENG_SERVICE_SIGNING_KEY_FILE").filter(|v| !v.is_empty()) {
             settings.service_signing_key_file = Some(PathBuf::from(v));
@@ -163,9 +185,14 @@ impl Settings {
             settings.log_format = v;
         }
         if settings.concurrency_limit == 0 {
-            return Err(PlatformError::Config("QIANCHENG_CONCURRENCY_LIMIT must be at least 1".into()));
+            return Err(Error::Config("QIANCHENG_CONCURRENCY_LIMIT must be at least 1".into()));
         }
         Ok(settings)
+    }
+
+    /// The deadline of each call to a peer.
+    pub fn peer_timeout(&self) -> Duration {
+        Duration::from_millis(self.peer_timeout_ms)
     }
 
     /// The request timeout.
@@ -189,26 +216,33 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
 
     #[test]
     fn environment_overrides_defaults() {
-        let env: HashMap<&str, &str> = HashMap::from([
+        let settings = Settings::load_from(&env(&[
             ("QIANCHENG_BIND_ADDR", "127.0.0.1:7000"),
             ("QIANCHENG_AUTH_PUBLIC_KEYS", "a, b"),
             ("QIANCHENG_REQUEST_TIMEOUT_MS", "250"),
-        ]);
-        let settings = Settings::load_from(|k| env.get(k).map(|v| (*v).to_owned())).expect("valid");
+            ("QIANCHENG_PEER_DEMAND_URL", "http://demand:50051"),
+            ("QIANCHENG_PEER_SELECTION_URL", "http://selection:50051"),
+        ]))
+        .expect("valid");
         assert_eq!(settings.bind_addr.port(), 7000);
         assert_eq!(settings.auth_public_keys, ["a", "b"]);
         assert_eq!(settings.request_timeout(), Duration::from_millis(250));
         assert!(settings.database_url_for("demand").ends_with("demand.db?mode=rwc"));
+        assert_eq!(settings.peers.get("demand").map(String::as_str), Some("http://demand:50051"));
+        assert_eq!(settings.peers.len(), 2, "any number of peers, each by its own variable");
     }
 
     #[test]
     fn a_bad_value_is_an_error_naming_the_variable() {
-        let error = Settings::load_from(|k| (k == "QIANCHENG_CONCURRENCY_LIMIT").then(|| "many".to_owned()))
-            .expect_err("not a number");
+        let error =
+            Settings::load_from(&env(&[("QIANCHENG_CONCURRENCY_LIMIT", "many")])).expect_err("not a number");
         assert!(error.to_string().contains("QIANCHENG_CONCURRENCY_LIMIT"));
     }
 
@@ -218,12 +252,9 @@ mod tests {
         let path = dir.path().join("q.toml");
         std::fs::write(&path, "request_timeout_ms = 5\nlog_format = \"json\"\n").expect("write");
         let path_text = path.display().to_string();
-        let settings = Settings::load_from(|k| match k {
-            "QIANCHENG_CONFIG" => Some(path_text.clone()),
-            "QIANCHENG_LOG_FORMAT" => Some("pretty".to_owned()),
-            _ => None,
-        })
-        .expect("valid");
+        let settings =
+            Settings::load_from(&env(&[("QIANCHENG_CONFIG", &path_text), ("QIANCHENG_LOG_FORMAT", "pretty")]))
+                .expect("valid");
         assert_eq!(settings.request_timeout_ms, 5);
         assert_eq!(settings.log_format, "pretty");
     }

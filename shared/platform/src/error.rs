@@ -1,10 +1,20 @@
-//! Errors as the suite reports them: `google.rpc.Status` with a canonical code, an `ErrorInfo`
-//! whose `reason` is a stable rule code (from POLICY.md, or a platform code such as
-//! `REQUEST_ID_REUSED`) and whose `domain` is the service's package, and a `BadRequest` with one
-//! violation per bad field. No database text or stack ever reaches a client: server faults are
-//! logged here with their source chain and answered with a bare `INTERNAL`.
+//! The one error type of every service, and its one mapping to what a client sees:
+//! `google.rpc.Status` with a canonical code, an `ErrorInfo` whose `reason` is a stable rule code
+//! (from POLICY.md, or a platform code such as `REQUEST_ID_REUSED`) and whose `domain` is the
+//! RPC's package, and a `BadRequest` with one violation per bad field.
+//!
+//! Refusals (the caller's fault, or a rule of the plan) are logged at `info` with their reason;
+//! faults (ours: the database, a corrupt row, configuration) at `error` with their source chain,
+//! and the client sees a bare `INTERNAL`. No database text or stack ever reaches a client. A
+//! peer service's refusal keeps its code (a peer's `NOT_FOUND` stays `NOT_FOUND`); only a peer
+//! that cannot be reached is `UNAVAILABLE`.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use qiancheng_api::{IntoStatus, Rpc};
 use qiancheng_domain::ValueError;
+use qiancheng_domain::policy::RuleResult;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -58,16 +68,19 @@ impl Violations {
     }
 
     /// `Ok` when every field was valid, else `INVALID_ARGUMENT` with every violation.
-    pub fn finish(self) -> Result<(), PlatformError> {
-        if self.0.is_empty() { Ok(()) } else { Err(PlatformError::InvalidArgument(self.0)) }
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::InvalidArgument(self.0)) }
     }
 }
 
-/// The platform's errors; each service wraps them in its own error enum.
+/// A stable reason code: a rule code of POLICY.md or a platform code.
+pub type Reason = Cow<'static, str>;
+
+/// Everything a call of the suite can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum PlatformError {
+pub enum Error {
     /// One or more request fields are invalid.
-    #[error("invalid request: {}", .0.first().map(|v| v.description.as_str()).unwrap_or("invalid"))]
+    #[error("invalid request: {}", .0.first().map_or("invalid", |v| v.description.as_str()))]
     InvalidArgument(Vec<FieldViolation>),
     /// No valid bearer token.
     #[error("unauthenticated: {0}")]
@@ -75,12 +88,50 @@ pub enum PlatformError {
     /// The caller's roles or scope do not allow the call.
     #[error("permission denied: {0}")]
     PermissionDenied(String),
+    /// The named resource does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The resource already exists.
+    #[error("{message}")]
+    AlreadyExists {
+        /// Stable reason code.
+        reason: Reason,
+        /// What exists.
+        message: String,
+    },
+    /// The resource's state does not allow the call.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Stable reason code.
+        reason: Reason,
+        /// Why not.
+        message: String,
+    },
+    /// A rule of the plan refuses the call: the policy core's result, named by its rule code.
+    #[error("{}: {}", .0.code, .0.reason_en)]
+    Refused(RuleResult),
     /// The same `request_id` came with a different request.
     #[error("request id was used before for a different request")]
     RequestIdReused,
     /// The resource changed since the caller read it.
     #[error("etag does not match the stored resource")]
     StaleEtag,
+    /// A limit of the suite was reached (too many rows, too many streams).
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Stable reason code.
+        reason: Reason,
+        /// Which limit.
+        message: String,
+    },
+    /// A peer service answered with an error, or could not be reached.
+    #[error("{service} service: {}", .status.message())]
+    Peer {
+        /// The peer's short name (`demand`).
+        service: &'static str,
+        /// What it answered.
+        status: Box<Status>,
+    },
     /// Configuration is missing or wrong.
     #[error("configuration: {0}")]
     Config(String),
@@ -98,22 +149,83 @@ pub enum PlatformError {
     Corrupt(String),
 }
 
-impl PlatformError {
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl From<qiancheng_domain::lifecycle::Transition> for Error {
+    fn from(refused: qiancheng_domain::lifecycle::Transition) -> Self {
+        Self::FailedPrecondition { reason: refused.reason.into(), message: refused.message }
+    }
+}
+
+impl Error {
     /// A single bad field.
-    pub fn invalid(violation: FieldViolation) -> Self {
-        Self::InvalidArgument(vec![violation])
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, rule, description)])
     }
 
-    /// Turns the error into the status a client sees, under the service's error `domain`.
-    /// Client faults are logged at `info`, server faults at `warn` (with their sources).
-    pub fn into_status(self, domain: &str) -> Status {
-        if !matches!(self, Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_)) {
-            tracing::info!(domain, error = %self, "request refused");
-        }
+    /// A domain value that failed to parse, for the request field it came from.
+    pub fn invalid_value(field: impl Into<String>, error: ValueError) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::from_value(field, error)])
+    }
+
+    /// The caller may not do this.
+    pub fn denied(why: impl Into<String>) -> Self {
+        Self::PermissionDenied(why.into())
+    }
+
+    /// The resource's state does not allow the call.
+    pub fn precondition(reason: impl Into<Reason>, message: impl Into<String>) -> Self {
+        Self::FailedPrecondition { reason: reason.into(), message: message.into() }
+    }
+
+    /// The resource exists already.
+    pub fn exists(reason: impl Into<Reason>, message: impl Into<String>) -> Self {
+        Self::AlreadyExists { reason: reason.into(), message: message.into() }
+    }
+
+    /// A stored value of `what` could not be decoded.
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        Self::Corrupt(what.into())
+    }
+
+    /// A rule that failed, as a refusal; a rule that passed is not an error.
+    pub fn unless_passed(rule: RuleResult) -> Result<(), Self> {
+        if rule.passed { Ok(()) } else { Err(Self::Refused(rule)) }
+    }
+
+    /// Whether the error is the server's fault rather than the caller's.
+    pub fn is_fault(&self) -> bool {
         match self {
+            Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_) => true,
+            Self::Peer { status, .. } => peer_code(status.code()) == Code::Internal,
+            _ => false,
+        }
+    }
+
+    /// Turns the error into the status a client sees, under the error `domain` (the package),
+    /// logging it once: refusals at `info`, faults at `error`.
+    pub fn to_status(self, domain: &str, method: &str) -> Status {
+        if self.is_fault() {
+            return internal(domain, method, &self);
+        }
+        let status = match self {
             Self::InvalidArgument(violations) => invalid_argument(domain, &violations),
             Self::Unauthenticated(message) => status(Code::Unauthenticated, "UNAUTHENTICATED", domain, message),
             Self::PermissionDenied(message) => status(Code::PermissionDenied, "PERMISSION_DENIED", domain, message),
+            Self::NotFound(what) => status(Code::NotFound, "NOT_FOUND", domain, format!("{what} not found")),
+            Self::AlreadyExists { reason, message } => status(Code::AlreadyExists, &reason, domain, message),
+            Self::FailedPrecondition { reason, message } => status(Code::FailedPrecondition, &reason, domain, message),
+            // A rule of the plan that refuses is a precondition of the call, named by its code.
+            Self::Refused(rule) => status(
+                Code::FailedPrecondition,
+                &rule.code,
+                domain,
+                format!("{} ({}): {}", rule.reason_en, rule.code, rule.reason_zh),
+            ),
             Self::RequestIdReused => status(
                 Code::AlreadyExists,
                 "REQUEST_ID_REUSED",
@@ -126,22 +238,59 @@ impl PlatformError {
                 domain,
                 "the resource changed since it was read; read it again and retry",
             ),
-            error @ (Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_)) => {
-                internal(domain, &error)
+            Self::ResourceExhausted { reason, message } => status(Code::ResourceExhausted, &reason, domain, message),
+            Self::Peer { service, status: peer } => peer_status(domain, service, &peer),
+            Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_) => {
+                unreachable!("faults were answered above")
             }
-        }
+        };
+        let reason = status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default();
+        tracing::info!(rpc.method = method, code = ?status.code(), reason, "request refused");
+        status
     }
 }
 
-impl From<sqlx::Error> for PlatformError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Database(error)
+impl IntoStatus for Error {
+    fn into_status<M: Rpc>(self) -> Status {
+        self.to_status(M::PACKAGE, M::METHOD)
     }
+}
+
+/// How a peer's code is passed on: refusals keep their code, a peer out of reach is
+/// `UNAVAILABLE`, and a peer's own fault (or its refusal of our credentials) is ours.
+fn peer_code(code: Code) -> Code {
+    match code {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => Code::Unavailable,
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::OutOfRange => code,
+        Code::Ok
+        | Code::Unknown
+        | Code::Unauthenticated
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::DataLoss => Code::Internal,
+    }
+}
+
+fn peer_status(domain: &str, service: &str, peer: &Status) -> Status {
+    let code = peer_code(peer.code());
+    if code == Code::Unavailable {
+        tracing::warn!(peer = service, code = ?peer.code(), message = peer.message(), "peer service unavailable");
+        return status(Code::Unavailable, "PEER_UNAVAILABLE", domain, format!("the {service} service is unavailable"));
+    }
+    // The peer's reason (its rule code) is kept, so a client sees why it was refused.
+    let reason = peer.get_error_details().error_info().map_or_else(|| "PEER_REFUSED".to_owned(), |i| i.reason.clone());
+    status(code, &reason, domain, format!("the {service} service refused: {}", peer.message()))
 }
 
 /// A status with an `ErrorInfo` carrying `reason` under `domain`.
 pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
-    let details = ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new());
+    let details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
     Status::with_error_details(code, message, details)
 }
 
@@ -152,7 +301,7 @@ pub fn invalid_argument(domain: &str, violations: &[FieldViolation]) -> Status {
     let reason = first.map_or("INVALID_ARGUMENT", |v| v.rule.as_str());
     let message =
         first.map_or_else(|| "invalid request".to_owned(), |v| format!("{}: {} ({})", v.field, v.description, v.rule));
-    let mut details = ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new());
+    let mut details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
     for v in violations {
         details.add_bad_request_violation(v.field.clone(), format!("{} ({})", v.description, v.rule));
     }
@@ -160,7 +309,7 @@ pub fn invalid_argument(domain: &str, violations: &[FieldViolation]) -> Status {
 }
 
 /// `INTERNAL` for a server fault: the error and its sources are logged, the client sees none.
-pub fn internal(domain: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+fn internal(domain: &str, method: &str, error: &(dyn std::error::Error + 'static)) -> Status {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
@@ -168,7 +317,7 @@ pub fn internal(domain: &str, error: &(dyn std::error::Error + 'static)) -> Stat
         chain.push_str(&inner.to_string());
         source = inner.source();
     }
-    tracing::warn!(error = %chain, domain, "server fault");
+    tracing::error!(rpc.method = method, error = %chain, "server fault");
     status(Code::Internal, "INTERNAL", domain, "internal error; it has been logged")
 }
 
@@ -176,10 +325,11 @@ pub fn internal(domain: &str, error: &(dyn std::error::Error + 'static)) -> Stat
 mod tests {
     use super::*;
 
+    const DOMAIN: &str = "qiancheng.demand.v1";
+
     #[test]
     fn invalid_argument_carries_rule_and_field() {
-        let status = PlatformError::invalid(FieldViolation::new("worker_need.id_number", "PERSON-ID", "bad check"))
-            .into_status("qiancheng.demand.v1");
+        let status = Error::invalid("worker_need.id_number", "PERSON-ID", "bad check").to_status(DOMAIN, "X");
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         assert_eq!(details.error_info().map(|i| i.reason.as_str()), Some("PERSON-ID"));
@@ -189,9 +339,31 @@ mod tests {
 
     #[test]
     fn database_text_never_reaches_the_client() {
-        let status = PlatformError::Database(sqlx::Error::Protocol("secret table t_x".into()))
-            .into_status("qiancheng.demand.v1");
+        let status = Error::Database(sqlx::Error::Protocol("secret table t_x".into())).to_status(DOMAIN, "X");
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("t_x"));
+    }
+
+    #[test]
+    fn a_rule_refusal_is_a_failed_precondition_named_by_its_code() {
+        let rule = RuleResult::fail("PROJ-QUOTA", "名额不足", "quota exhausted");
+        let status = Error::Refused(rule).to_status(DOMAIN, "X");
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.get_error_details().error_info().map(|i| i.reason.as_str()), Some("PROJ-QUOTA"));
+    }
+
+    #[test]
+    fn a_peer_refusal_keeps_its_code_and_reason() {
+        let peer = status(Code::PermissionDenied, "PERMISSION_DENIED", "qiancheng.demand.v1", "not yours");
+        let passed = Error::Peer { service: "demand", status: Box::new(peer) }.to_status("qiancheng.selection.v1", "X");
+        assert_eq!(passed.code(), Code::PermissionDenied);
+        assert_eq!(passed.get_error_details().error_info().map(|i| i.reason.as_str()), Some("PERMISSION_DENIED"));
+        let gone = Error::Peer { service: "demand", status: Box::new(Status::unavailable("connection refused")) }
+            .to_status("qiancheng.selection.v1", "X");
+        assert_eq!(gone.code(), Code::Unavailable);
+        assert_eq!(gone.get_error_details().error_info().map(|i| i.reason.as_str()), Some("PEER_UNAVAILABLE"));
+        let broken = Error::Peer { service: "demand", status: Box::new(Status::internal("boom")) }
+            .to_status("qiancheng.selection.v1", "X");
+        assert_eq!(broken.code(), Code::Internal);
     }
 }

@@ -5,11 +5,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use qiancheng_api::Rpc;
 use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 
 use crate::db::Tx;
-use crate::error::{FieldViolation, PlatformError};
+use crate::error::Error;
+
+/// Longest `request_id` taken.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// The identity of one idempotent request.
 #[derive(Debug, Clone)]
@@ -21,22 +25,28 @@ pub struct IdempotencyKey {
 }
 
 impl IdempotencyKey {
-    /// The key of `request` under `request_id`, or `None` when the caller gave no id.
-    pub fn new<M: prost::Message>(
+    /// The key of a call of `M` by `caller`, or `None` when the request carries no id.
+    pub fn of<M: Rpc>(caller: &str, request: &M) -> Result<Option<Self>, Error> {
+        Self::new(caller, M::METHOD, request.request_id(), request)
+    }
+
+    /// The key of one item of a stream of `method` (each item with its own id), or `None` when
+    /// the item carries no id.
+    pub fn new<T: prost::Message>(
         caller: &str,
         method: &'static str,
         request_id: &str,
-        request: &M,
-    ) -> Result<Option<Self>, PlatformError> {
+        request: &T,
+    ) -> Result<Option<Self>, Error> {
         if request_id.is_empty() {
             return Ok(None);
         }
-        if request_id.len() > 128 {
-            return Err(PlatformError::invalid(FieldViolation::new(
+        if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
+            return Err(Error::invalid(
                 "request_id",
                 "REQUEST_ID",
-                "request_id must be at most 128 characters",
-            )));
+                format!("request_id must be at most {MAX_REQUEST_ID_CHARS} characters"),
+            ));
         }
         Ok(Some(Self {
             caller: caller.to_owned(),
@@ -49,10 +59,7 @@ impl IdempotencyKey {
 
 /// The stored response to `key`, if the request was already served; an error if the id was
 /// used for a different request.
-pub async fn replay<R: prost::Message + Default>(
-    tx: &mut Tx,
-    key: Option<&IdempotencyKey>,
-) -> Result<Option<R>, PlatformError> {
+pub async fn replay<R: prost::Message + Default>(tx: &mut Tx, key: Option<&IdempotencyKey>) -> Result<Option<R>, Error> {
     let Some(key) = key else { return Ok(None) };
     let row = sqlx::query(
         "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 AND request_id = $3",
@@ -65,19 +72,15 @@ pub async fn replay<R: prost::Message + Default>(
     let Some(row) = row else { return Ok(None) };
     let hash: String = row.try_get("request_hash")?;
     if hash != key.request_hash {
-        return Err(PlatformError::RequestIdReused);
+        return Err(Error::RequestIdReused);
     }
     let response: String = row.try_get("response")?;
-    let bytes = STANDARD.decode(response).map_err(|_| PlatformError::Corrupt("idempotency response".to_owned()))?;
-    R::decode(bytes.as_slice()).map(Some).map_err(|_| PlatformError::Corrupt("idempotency response".to_owned()))
+    let bytes = STANDARD.decode(response).map_err(|_| Error::corrupt("idempotency response"))?;
+    R::decode(bytes.as_slice()).map(Some).map_err(|_| Error::corrupt("idempotency response"))
 }
 
 /// Stores `response` as the answer to `key`, inside the transaction of the change.
-pub async fn remember<R: prost::Message>(
-    tx: &mut Tx,
-    key: Option<&IdempotencyKey>,
-    response: &R,
-) -> Result<(), PlatformError> {
+pub async fn remember<R: prost::Message>(tx: &mut Tx, key: Option<&IdempotencyKey>, response: &R) -> Result<(), Error> {
     let Some(key) = key else { return Ok(()) };
     sqlx::query(
         "INSERT INTO idempotency (caller, method, request_id, request_hash, response, created_micros) \
@@ -92,44 +95,4 @@ pub async fn remember<R: prost::Message>(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// A write transaction that will remember its response under the request's idempotency key.
-#[derive(Debug)]
-pub struct IdempotentTx {
-    /// The transaction of the change.
-    pub tx: Tx,
-    key: Option<IdempotencyKey>,
-}
-
-/// How an idempotent write starts: either the request was served before, or a fresh
-/// transaction is open for it.
-#[derive(Debug)]
-pub enum Started<R> {
-    /// The stored first response; nothing is to be changed.
-    Replayed(R),
-    /// A fresh write.
-    Fresh(IdempotentTx),
-}
-
-/// Opens a write transaction for a request with an optional idempotency `key`.
-pub async fn start<R: prost::Message + Default>(
-    db: &crate::db::Db,
-    key: Option<IdempotencyKey>,
-) -> Result<Started<R>, PlatformError> {
-    let mut tx = db.begin_write().await?;
-    if let Some(response) = replay::<R>(&mut tx, key.as_ref()).await? {
-        tx.rollback().await?;
-        return Ok(Started::Replayed(response));
-    }
-    Ok(Started::Fresh(IdempotentTx { tx, key }))
-}
-
-impl IdempotentTx {
-    /// Remembers `response` for the key and commits the change with it.
-    pub async fn commit<R: prost::Message>(mut self, response: R) -> Result<R, PlatformError> {
-        remember(&mut self.tx, self.key.as_ref(), &response).await?;
-        self.tx.commit().await?;
-        Ok(response)
-    }
 }

@@ -12,15 +12,24 @@
 
 pub mod audit;
 pub mod auth;
+pub mod call;
 pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod gate;
 pub mod idempotency;
+pub mod mask;
 pub mod page;
 pub mod pii;
 pub mod server;
+pub mod service;
+pub mod stamp;
 pub mod telemetry;
 pub mod time;
+pub mod write;
 
-pub use error::PlatformError;
+pub use call::Call;
+pub use error::Error;
+pub use service::{ServiceSpec, Shared};
+pub use stamp::Stamp;

@@ -7,8 +7,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
 
-use crate::error::{FieldViolation, PlatformError};
+use crate::error::Error;
 
 /// Page size when the caller gives none.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -32,13 +34,13 @@ fn fingerprint(query: &str) -> String {
 impl PageRequest {
     /// Validates `page_size` and decodes `page_token` for the list described by `query` (the
     /// list's name and its filter values).
-    pub fn parse(page_size: i32, page_token: &str, query: &str) -> Result<Self, PlatformError> {
+    pub fn parse(page_size: i32, page_token: &str, query: &str) -> Result<Self, Error> {
         if page_size < 0 {
-            return Err(PlatformError::invalid(FieldViolation::new(
+            return Err(Error::invalid(
                 "page_size",
                 "PAGE",
                 "page_size must not be negative",
-            )));
+            ));
         }
         let size = match i64::from(page_size) {
             0 => DEFAULT_PAGE_SIZE,
@@ -54,11 +56,11 @@ impl PageRequest {
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .and_then(|s| s.strip_prefix(&format!("{fingerprint}:")).map(str::to_owned))
                 .ok_or_else(|| {
-                    PlatformError::invalid(FieldViolation::new(
+                    Error::invalid(
                         "page_token",
                         "PAGE",
                         "page_token was not issued by this list with these filters",
-                    ))
+                    )
                 })?
         };
         Ok(Self { size, after, fingerprint })
@@ -69,14 +71,39 @@ impl PageRequest {
         self.size + 1
     }
 
+    /// Cuts the fetched rows to the page, decodes them and returns them with the token of the
+    /// next page, taken from the text column `key` of the page's last row. A row that does not
+    /// decode is logged and left out ([`crate::db::decode_rows`]); the token still moves past it.
+    pub fn finish_rows<T>(
+        &self,
+        mut rows: Vec<AnyRow>,
+        key: &str,
+        decode: impl Fn(&AnyRow) -> Result<T, Error>,
+    ) -> Result<(Vec<T>, String), Error> {
+        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        let next = if rows.len() > size {
+            rows.truncate(size);
+            match rows.last() {
+                Some(last) => self.token(&last.try_get::<String, _>(key)?),
+                None => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        Ok((crate::db::decode_rows(&rows, decode).0, next))
+    }
+
+    /// The token of the page after the row whose key is `last_key`.
+    pub fn token(&self, last_key: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{last_key}", self.fingerprint))
+    }
+
     /// Cuts the fetched rows to the page and returns the token of the next page.
     pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> String) -> String {
         let size = usize::try_from(self.size).unwrap_or(usize::MAX);
         if rows.len() > size {
             rows.truncate(size);
-            rows.last()
-                .map(|last| URL_SAFE_NO_PAD.encode(format!("{}:{}", self.fingerprint, key(last))))
-                .unwrap_or_default()
+            rows.last().map(|last| self.token(&key(last))).unwrap_or_default()
         } else {
             String::new()
         }

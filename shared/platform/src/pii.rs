@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
-use crate::error::PlatformError;
+use crate::error::Error;
 
 /// Prefix of every ciphertext this version writes, so that a later key or algorithm can coexist.
 const CIPHERTEXT_PREFIX: &str = "v1:";
@@ -45,56 +45,56 @@ impl PiiCipher {
     }
 
     /// A cipher from the base64 data key of the configuration.
-    pub fn from_base64(text: &str) -> Result<Self, PlatformError> {
+    pub fn from_base64(text: &str) -> Result<Self, Error> {
         let key: [u8; 32] = STANDARD
             .decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| PlatformError::Config("QIANCHENG_DATA_KEY must be 32 bytes, base64".to_owned()))?;
+            .ok_or_else(|| Error::Config("QIANCHENG_DATA_KEY must be 32 bytes, base64".to_owned()))?;
         Ok(Self::new(&key))
     }
 
     /// Loads the development data key kept at `path`, or makes one and keeps it there.
-    pub fn load_or_create(path: &Path) -> Result<Self, PlatformError> {
+    pub fn load_or_create(path: &Path) -> Result<Self, Error> {
         if let Ok(text) = std::fs::read_to_string(path) {
             return Self::from_base64(&text);
         }
         let mut key = [0u8; 32];
-        getrandom::getrandom(&mut key).map_err(|e| PlatformError::Config(format!("no randomness: {e}")))?;
+        getrandom::getrandom(&mut key).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", parent.display())))?;
+                .map_err(|e| Error::Config(format!("cannot create {}: {e}", parent.display())))?;
         }
         crate::auth::write_secret(path, &STANDARD.encode(key))?;
         Ok(Self::new(&key))
     }
 
     /// Encrypts `plaintext` under a fresh random nonce.
-    pub fn encrypt(&self, plaintext: &str) -> Result<String, PlatformError> {
+    pub fn encrypt(&self, plaintext: &str) -> Result<String, Error> {
         let mut nonce = [0u8; 12];
-        getrandom::getrandom(&mut nonce).map_err(|e| PlatformError::Pii(format!("no randomness: {e}")))?;
+        getrandom::getrandom(&mut nonce).map_err(|e| Error::Pii(format!("no randomness: {e}")))?;
         let sealed = self
             .aead
             .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
-            .map_err(|_| PlatformError::Pii("encryption failed".to_owned()))?;
+            .map_err(|_| Error::Pii("encryption failed".to_owned()))?;
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);
         Ok(format!("{CIPHERTEXT_PREFIX}{}", STANDARD.encode(blob)))
     }
 
     /// Decrypts what [`PiiCipher::encrypt`] wrote; a wrong key or a changed byte is an error.
-    pub fn decrypt(&self, stored: &str) -> Result<String, PlatformError> {
+    pub fn decrypt(&self, stored: &str) -> Result<String, Error> {
         let blob = stored
             .strip_prefix(CIPHERTEXT_PREFIX)
             .and_then(|b| STANDARD.decode(b).ok())
             .filter(|b| b.len() > 12)
-            .ok_or_else(|| PlatformError::Pii("stored ciphertext is malformed".to_owned()))?;
+            .ok_or_else(|| Error::Pii("stored ciphertext is malformed".to_owned()))?;
         let (nonce, sealed) = blob.split_at(12);
         let plain = self
             .aead
             .decrypt(Nonce::from_slice(nonce), sealed)
-            .map_err(|_| PlatformError::Pii("ciphertext does not authenticate".to_owned()))?;
-        String::from_utf8(plain).map_err(|_| PlatformError::Pii("plaintext is not UTF-8".to_owned()))
+            .map_err(|_| Error::Pii("ciphertext does not authenticate".to_owned()))?;
+        String::from_utf8(plain).map_err(|_| Error::Pii("plaintext is not UTF-8".to_owned()))
     }
 
     /// The keyed hash of `value` for lookups and duplicate checks (hex).

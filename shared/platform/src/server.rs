@@ -2,7 +2,8 @@
 //! server reflection (so `grpcurl` works with no proto files, and decodes the `google.rpc` error
 //! details too), behind the tower layers of the
 //! suite: a per-request timeout, a process-wide concurrency limit that sheds excess load with
-//! `RESOURCE_EXHAUSTED` instead of queueing it, a message-size limit (set on each generated
+//! `RESOURCE_EXHAUSTED` instead of queueing it, the gate that verifies tokens and declared roles
+//! ([`crate::gate`]), a message-size limit (set on each generated
 //! server by [`Settings::max_message_bytes`](crate::config::Settings)), W3C trace context, and a
 //! graceful shutdown that reports `NOT_SERVING` and drains calls in flight.
 
@@ -16,8 +17,10 @@ use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+use crate::auth::Authenticator;
 use crate::config::Settings;
-use crate::error::PlatformError;
+use crate::error::Error;
+use crate::gate::GateLayer;
 use crate::telemetry::TraceContextLayer;
 
 /// Serves `routes` (the service registered under `service_name`, its fully qualified gRPC name)
@@ -27,8 +30,9 @@ pub async fn serve(
     routes: Routes,
     listener: TcpListener,
     settings: &Settings,
+    auth: Authenticator,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), PlatformError> {
+) -> Result<(), Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status(service_name, ServingStatus::Serving).await;
     health.set_service_status("", ServingStatus::Serving).await;
@@ -42,7 +46,7 @@ pub async fn serve(
         .with_service_name("grpc.health.v1.Health")
         .with_service_name("grpc.reflection.v1.ServerReflection")
         .build_v1()
-        .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
+        .map_err(|e| Error::Config(format!("reflection: {e}")))?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -52,7 +56,7 @@ pub async fn serve(
         .with_service_name("grpc.health.v1.Health")
         .with_service_name("grpc.reflection.v1alpha.ServerReflection")
         .build_v1alpha()
-        .map_err(|e| PlatformError::Config(format!("reflection: {e}")))?;
+        .map_err(|e| Error::Config(format!("reflection: {e}")))?;
 
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
@@ -85,7 +89,8 @@ pub async fn serve(
             ServiceBuilder::new()
                 .layer(TraceContextLayer)
                 .load_shed()
-                .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit)),
+                .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
+                .layer(GateLayer::new(auth)),
         )
         .add_routes(routes)
         // TCP_NODELAY: replies are written whole, and Nagle's algorithm would hold the last
@@ -97,7 +102,7 @@ pub async fn serve(
             draining,
         );
     tokio::select! {
-        result = serving => result.map_err(|e| PlatformError::Config(format!("server: {e}"))),
+        result = serving => result.map_err(|e| Error::Config(format!("server: {e}"))),
         () = drain_deadline => {
             tracing::warn!(service = service_name, "drain limit reached: closing idle connections");
             Ok(())

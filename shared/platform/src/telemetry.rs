@@ -20,7 +20,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
-use crate::error::PlatformError;
+use crate::error::Error;
 
 /// Keeps the exporters alive; dropping it flushes what is buffered.
 #[derive(Debug, Default)]
@@ -42,14 +42,14 @@ impl Drop for TelemetryGuard {
 
 /// Installs logging for the process and, with an OTLP endpoint configured, trace and metric
 /// export. Calling it again in the same process is harmless (tests do).
-pub fn init(service_name: &str, log_format: &str) -> Result<TelemetryGuard, PlatformError> {
+pub fn init(service_name: &str, log_format: &str) -> Result<TelemetryGuard, Error> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = match log_format {
         "json" => tracing_subscriber::fmt::layer().json().with_current_span(true).boxed(),
         "pretty" => tracing_subscriber::fmt::layer().compact().boxed(),
         other => {
-            return Err(PlatformError::Config(format!("QIANCHENG_LOG_FORMAT={other}: use pretty or json")));
+            return Err(Error::Config(format!("QIANCHENG_LOG_FORMAT={other}: use pretty or json")));
         }
     };
     let mut guard = TelemetryGuard::default();
@@ -62,13 +62,13 @@ pub fn init(service_name: &str, log_format: &str) -> Result<TelemetryGuard, Plat
         let spans = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .build()
-            .map_err(|e| PlatformError::Config(format!("OTLP trace exporter: {e}")))?;
+            .map_err(|e| Error::Config(format!("OTLP trace exporter: {e}")))?;
         let tracer_provider =
             SdkTracerProvider::builder().with_batch_exporter(spans).with_resource(resource.clone()).build();
         let metrics = opentelemetry_otlp::MetricExporter::builder()
             .with_tonic()
             .build()
-            .map_err(|e| PlatformError::Config(format!("OTLP metric exporter: {e}")))?;
+            .map_err(|e| Error::Config(format!("OTLP metric exporter: {e}")))?;
         let meter_provider =
             SdkMeterProvider::builder().with_periodic_exporter(metrics).with_resource(resource).build();
         global::set_meter_provider(meter_provider.clone());
@@ -113,6 +113,14 @@ impl Injector for MetadataInjector<'_> {
 pub fn inject_trace_context(metadata: &mut tonic::metadata::MetadataMap) {
     let context = tracing::Span::current().context();
     global::get_text_map_propagator(|p| p.inject_context(&context, &mut MetadataInjector(metadata)));
+}
+
+/// Counts a request answered from its stored first response (`qiancheng.idempotent.replays`).
+pub fn count_replay(method: &'static str) {
+    global::meter("qiancheng")
+        .u64_counter("qiancheng.idempotent.replays")
+        .build()
+        .add(1, &[KeyValue::new("rpc.method", method)]);
 }
 
 /// A tower layer that opens a span for every call, parented on the caller's W3C trace context,

@@ -1,10 +1,13 @@
 //! The audit chain and idempotency records on a real database, SQLite and PostgreSQL.
 
-use qiancheng_platform::PlatformError;
+use std::sync::Arc;
+
+use qiancheng_api::demand::{WithdrawVacancyRequest, WithdrawVacancyResponse};
 use qiancheng_platform::audit::{self, AuditEntry};
+use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::db::Db;
-use qiancheng_platform::idempotency::{self, IdempotencyKey, Started};
-use qiancheng_testkit::{Backend, TestDatabase, backend_tests};
+use qiancheng_platform::{Call, Error, Shared, write};
+use qiancheng_testkit::{Backend, Keys, TestDatabase, backend_tests};
 
 struct App {
     db: Db,
@@ -90,29 +93,59 @@ async fn concurrent_writers_keep_one_chain(app: &App) {
     assert_eq!((report.rows_checked, report.first_broken), (24, None));
 }
 
+fn call(caller: &str, reason: &str) -> Call<WithdrawVacancyRequest> {
+    let principal = Principal { subject: caller.to_owned(), roles: vec![Role::CityAdmin], region: None, org: None };
+    let message = WithdrawVacancyRequest {
+        name: "vacancies/x".to_owned(),
+        reason: reason.to_owned(),
+        request_id: "req-1".to_owned(),
+        ..Default::default()
+    };
+    Call::new(principal, message)
+}
+
+fn shared(db: &Db) -> Shared {
+    let keys = Keys::new();
+    Shared { db: db.clone(), pii: keys.pii, policy: Arc::new(keys.policy), peers: Default::default() }
+}
+
+async fn audit_rows(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(db.pool()).await.expect("count")
+}
+
 async fn a_retry_replays_and_a_reused_id_is_refused(app: &App) {
-    let request = prost_types::Duration { seconds: 1, nanos: 0 };
-    let response = prost_types::Timestamp { seconds: 42, nanos: 7 };
-    let key = || IdempotencyKey::new("officer-1", "Test", "req-1", &request).expect("key");
-    match idempotency::start::<prost_types::Timestamp>(&app.db, key()).await.expect("start") {
-        Started::Fresh(write) => {
-            write.commit(response).await.expect("commit");
-        }
-        Started::Replayed(_) => panic!("nothing to replay yet"),
-    }
-    match idempotency::start::<prost_types::Timestamp>(&app.db, key()).await.expect("start") {
-        Started::Replayed(first) => assert_eq!(first, response),
-        Started::Fresh(_) => panic!("the retry must replay"),
-    }
-    let other = prost_types::Duration { seconds: 2, nanos: 0 };
-    let reused = IdempotencyKey::new("officer-1", "Test", "req-1", &other).expect("key");
-    let error = idempotency::start::<prost_types::Timestamp>(&app.db, reused).await.expect_err("reused");
-    assert!(matches!(error, PlatformError::RequestIdReused));
-    let elsewhere = IdempotencyKey::new("officer-2", "Test", "req-1", &other).expect("key");
-    assert!(
-        matches!(idempotency::start::<prost_types::Timestamp>(&app.db, elsewhere).await, Ok(Started::Fresh(_))),
-        "ids are scoped by caller"
-    );
+    let shared = shared(&app.db);
+    let first = write::run(&shared, &call("officer-1", "a"), async |change| {
+        change.audit("test.write", "vacancies/x", serde_json::json!({}));
+        Ok(WithdrawVacancyResponse::default())
+    })
+    .await
+    .expect("first call");
+    let replayed = write::run(&shared, &call("officer-1", "a"), async |_| -> Result<WithdrawVacancyResponse, Error> {
+        panic!("a retry must not run the change again")
+    })
+    .await
+    .expect("the retry replays");
+    assert_eq!(replayed, first);
+    assert_eq!(audit_rows(&app.db).await, 1, "the retry wrote nothing");
+    let reused = write::run(&shared, &call("officer-1", "b"), async |_| Ok(WithdrawVacancyResponse::default())).await;
+    assert!(matches!(reused, Err(Error::RequestIdReused)));
+    let elsewhere =
+        write::run(&shared, &call("officer-2", "b"), async |_| Ok(WithdrawVacancyResponse::default())).await;
+    assert!(elsewhere.is_ok(), "ids are scoped by caller");
+}
+
+async fn a_failed_change_leaves_nothing_behind(app: &App) {
+    let shared = shared(&app.db);
+    let failed = write::run(&shared, &call("officer-1", "a"), async |change| -> Result<WithdrawVacancyResponse, Error> {
+        change.audit("test.write", "vacancies/x", serde_json::json!({}));
+        Err(Error::precondition("TEST", "refused"))
+    })
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(audit_rows(&app.db).await, 0, "no audit row for a change that did not happen");
+    let retried = write::run(&shared, &call("officer-1", "a"), async |_| Ok(WithdrawVacancyResponse::default())).await;
+    assert!(retried.is_ok(), "a refused request left no stored response behind");
 }
 
 backend_tests!(start =>
@@ -122,4 +155,5 @@ backend_tests!(start =>
     a_truncated_tail_is_named,
     concurrent_writers_keep_one_chain,
     a_retry_replays_and_a_reused_id_is_refused,
+    a_failed_change_leaves_nothing_behind,
 );

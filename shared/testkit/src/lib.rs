@@ -12,9 +12,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use qiancheng_platform::auth::{Role, TokenMinter};
+use std::sync::Arc;
+
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_platform::auth::{Authenticator, Role, TokenMinter};
+use qiancheng_platform::client::ServiceCredentials;
 use qiancheng_platform::config::Settings;
+use qiancheng_platform::db::Db;
 use qiancheng_platform::pii::PiiCipher;
+use qiancheng_platform::service::{Peer, Peers};
+use qiancheng_platform::{ServiceSpec, Shared};
 use sqlx::{AssertSqlSafe, Connection as _};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -119,6 +126,8 @@ pub struct Keys {
     pub pii: PiiCipher,
     /// Settings with defaults.
     pub settings: Settings,
+    /// The policy set the test's services decide under.
+    pub policy: PolicySet,
 }
 
 impl Keys {
@@ -133,7 +142,15 @@ impl Keys {
             minter: TokenMinter::generate().expect("randomness for a signing key"),
             pii: PiiCipher::new(&key),
             settings: Settings::default(),
+            policy: PolicySet::xianning_2025_5_v1(),
         }
+    }
+
+    /// The peer `name` at `addr`, called with a `SERVICE` token signed by the test's key.
+    pub fn peer(&self, name: &'static str, addr: SocketAddr) -> Peer {
+        let credentials = ServiceCredentials::new(self.minter.clone(), "test");
+        Peer::connect(name, &format!("http://{addr}"), credentials, self.settings.peer_timeout())
+            .expect("a peer URL of a local address")
     }
 
     /// A token for `role`, with the region and organisation its scope needs.
@@ -160,8 +177,8 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Serves `routes` with the suite's server builder.
-    pub async fn start(service_name: &'static str, routes: Routes, settings: &Settings) -> Self {
+    /// Serves `routes` with the suite's server builder, trusting tokens of `auth`.
+    pub async fn start(service_name: &'static str, routes: Routes, settings: &Settings, auth: Authenticator) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -171,7 +188,7 @@ impl RunningServer {
                 let _ = stopped.await;
             };
             if let Err(error) =
-                qiancheng_platform::server::serve(service_name, routes, listener, &settings, shutdown).await
+                qiancheng_platform::server::serve(service_name, routes, listener, &settings, auth, shutdown).await
             {
                 eprintln!("test server stopped: {error}");
             }
@@ -207,6 +224,52 @@ impl Drop for RunningServer {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+/// One service of the suite on a real server on `127.0.0.1:0` over a fresh database.
+#[derive(Debug)]
+pub struct TestService {
+    /// The server.
+    pub server: RunningServer,
+    /// The service's database, for checks of what was stored.
+    pub db: Db,
+    /// The keys its tokens are signed with.
+    pub keys: Keys,
+    database: TestDatabase,
+}
+
+impl TestService {
+    /// Starts `spec` on `backend` with fresh keys and no peers; `None` when the backend is not
+    /// configured.
+    pub async fn start(spec: &dyn ServiceSpec, backend: Backend) -> Option<Self> {
+        Self::start_with(spec, backend, Keys::new(), Peers::default()).await
+    }
+
+    /// Starts `spec` on `backend` with `keys` and `peers`.
+    pub async fn start_with(spec: &dyn ServiceSpec, backend: Backend, keys: Keys, peers: Peers) -> Option<Self> {
+        let database = TestDatabase::create(backend).await?;
+        let db = Db::connect(&database.url, None, spec.migrator()).await.expect("connect and migrate");
+        let shared = Shared { db: db.clone(), pii: keys.pii.clone(), policy: Arc::new(keys.policy.clone()), peers };
+        let routes = spec.routes(shared, &keys.settings);
+        let server =
+            RunningServer::start(spec.grpc_name(), routes, &keys.settings, keys.minter.authenticator()).await;
+        Some(Self { server, db, keys, database })
+    }
+
+    /// A channel to the service.
+    pub async fn channel(&self) -> Channel {
+        self.server.channel().await
+    }
+
+    /// The database URL, for tests that open their own connection.
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// A token for `role` signed with the service's keys.
+    pub fn token(&self, role: Role, region: Option<&str>, org: Option<&str>) -> String {
+        self.keys.token(role, region, org)
     }
 }
 

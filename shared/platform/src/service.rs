@@ -1,0 +1,125 @@
+//! What a service of the suite is to the binary, `dev`, `serve`, the health checks and the
+//! testkit: a [`ServiceSpec`] (its name, migrations, the peers it calls and how it makes its
+//! routes), and the [`Shared`] ground its handlers stand on (database, personal-data cipher,
+//! policy set, peers). Every service is started, migrated and wired the same way.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use qiancheng_domain::policy::PolicySet;
+use sqlx::migrate::Migrator;
+use tonic::service::Routes;
+use tonic::transport::Channel;
+
+use crate::client::{ServiceCredentials, connect};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::Error;
+use crate::pii::PiiCipher;
+
+/// A service of the suite, as the binary and the testkit start it.
+pub trait ServiceSpec: Send + Sync + 'static {
+    /// Short name: its SQLite file, its `serve` argument, its peer name (`demand`).
+    fn name(&self) -> &'static str;
+    /// The fully qualified gRPC service (`qiancheng.demand.v1.DemandService`).
+    fn grpc_name(&self) -> &'static str;
+    /// The service's own migrations (the platform's run first).
+    fn migrator(&self) -> &'static Migrator;
+    /// The short names of the services it calls.
+    fn peers(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The service's routes over `shared`, with the configured message-size limits.
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes;
+}
+
+/// What every handler of a service shares.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    /// The service's database.
+    pub db: Db,
+    /// Encrypts and hashes personal data.
+    pub pii: PiiCipher,
+    /// The policy set new decisions are made under; its version goes on every audit row.
+    pub policy: Arc<PolicySet>,
+    /// The services this one calls.
+    pub peers: Peers,
+}
+
+/// A peer service: a channel, the identity calls are made with, and a deadline for each call.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    name: &'static str,
+    channel: Channel,
+    credentials: ServiceCredentials,
+    deadline: Duration,
+}
+
+impl Peer {
+    /// A peer called `name` at `url`, reached lazily, each call bounded by `deadline`.
+    pub fn connect(
+        name: &'static str,
+        url: &str,
+        credentials: ServiceCredentials,
+        deadline: Duration,
+    ) -> Result<Self, Error> {
+        Ok(Self { name, channel: connect(url, deadline)?, credentials, deadline })
+    }
+
+    /// The peer's short name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A channel for a generated client that signs each call with a service token, passes the
+    /// trace context on, and sets the call's deadline (`grpc-timeout`).
+    pub fn channel(
+        &self,
+    ) -> tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor + Clone + use<>> {
+        let sign = self.credentials.interceptor();
+        let deadline = self.deadline;
+        let mut sign = sign;
+        tonic::service::interceptor::InterceptedService::new(
+            self.channel.clone(),
+            move |request: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
+                let mut request = tonic::service::Interceptor::call(&mut sign, request)?;
+                request.set_timeout(deadline);
+                Ok(request)
+            },
+        )
+    }
+
+    /// The error for a status the peer answered with; its code is passed on (see
+    /// [`crate::error`]).
+    pub fn refused(&self, status: tonic::Status) -> Error {
+        Error::Peer { service: self.name, status: Box::new(status) }
+    }
+}
+
+/// The peers of a service, by short name.
+#[derive(Debug, Clone, Default)]
+pub struct Peers(BTreeMap<&'static str, Peer>);
+
+impl Peers {
+    /// Peers from a list.
+    pub fn new(peers: impl IntoIterator<Item = Peer>) -> Self {
+        Self(peers.into_iter().map(|p| (p.name, p)).collect())
+    }
+
+    /// The peer called `name`, or an `UNAVAILABLE` error naming the variable that configures it.
+    pub fn get(&self, name: &'static str) -> Result<&Peer, Error> {
+        self.0.get(name).ok_or_else(|| Error::Peer {
+            service: name,
+            status: Box::new(tonic::Status::unavailable(format!(
+                "the {name} service is not configured ({})",
+                Settings::peer_variable(name)
+            ))),
+        })
+    }
+
+    /// Every configured peer.
+    pub fn iter(&self) -> impl Iterator<Item = &Peer> {
+        self.0.values()
+    }
+}

@@ -1,0 +1,152 @@
+//! The one idempotent write every mutating RPC goes through (AIP-155 retries, 八(三) 全程留痕):
+//!
+//! 1. the request's idempotency key is made from the caller, the generated method name and its
+//!    `request_id`;
+//! 2. a write transaction opens; if the request was served before, its stored response is
+//!    returned and nothing changes (the same id with another request is `REQUEST_ID_REUSED`);
+//! 3. the handler's change runs inside the transaction and notes its audit entries;
+//! 4. the audit entries, then the response under the key, are written in the same transaction,
+//!    and it commits. Any error before the commit rolls everything back.
+//!
+//! ```ignore
+//! write::run(shared, &call, async |change| {
+//!     let mut vacancy = store::vacancy::load(&mut change.tx, &id).await?;
+//!     vacancy.stamp.check(&call.message.etag)?;
+//!     vacancy.state = vacancy.state.to(VacancyState::Published)?;
+//!     vacancy.stamp.touch();
+//!     store::vacancy::update(&mut change.tx, &vacancy).await?;
+//!     change.audit("vacancy.publish", vacancy.name(), json!({ "revision": vacancy.stamp.revision }));
+//!     Ok(PublishVacancyResponse { vacancy: Some(vacancy.to_proto()) })
+//! })
+//! .await
+//! ```
+
+use qiancheng_api::Rpc;
+
+use crate::audit::{self, AuditEntry};
+use crate::call::Call;
+use crate::db::Tx;
+use crate::error::Error;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::service::Shared;
+
+/// An audit entry noted by a change, written when the change commits.
+#[derive(Debug, Clone)]
+struct Noted {
+    action: String,
+    resource: String,
+    detail: serde_json::Value,
+    policy_version: Option<String>,
+}
+
+/// A change in progress: its transaction and the audit entries it has noted.
+#[derive(Debug)]
+pub struct Change {
+    /// The transaction the change runs in; store functions take it.
+    pub tx: Tx,
+    actor: String,
+    policy_version: String,
+    noted: Vec<Noted>,
+}
+
+impl Change {
+    /// Notes an audit entry for this change, under the policy set in force.
+    pub fn audit(&mut self, action: &str, resource: impl Into<String>, detail: serde_json::Value) {
+        self.noted.push(Noted { action: action.to_owned(), resource: resource.into(), detail, policy_version: None });
+    }
+
+    /// Notes an audit entry decided under another policy-set version than the one in force (a
+    /// decision about a class filed under an earlier version).
+    pub fn audit_under(&mut self, version: &str, action: &str, resource: impl Into<String>, detail: serde_json::Value) {
+        self.noted.push(Noted {
+            action: action.to_owned(),
+            resource: resource.into(),
+            detail,
+            policy_version: Some(version.to_owned()),
+        });
+    }
+
+    /// Who makes the change.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// Opens a change outside [`run`], for bulk intake where each item carries its own
+    /// idempotency key and a chunk of items commits together.
+    pub async fn open(shared: &Shared, actor: &str) -> Result<Self, Error> {
+        Ok(Self {
+            tx: shared.db.begin_write().await?,
+            actor: actor.to_owned(),
+            policy_version: shared.policy.version.clone(),
+            noted: Vec::new(),
+        })
+    }
+
+    /// Writes the noted audit entries and commits.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.record_audit().await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs `step` inside a savepoint: when it fails, what it wrote and the audit entries it
+    /// noted are undone, and the change goes on.
+    pub async fn savepoint<T>(&mut self, step: impl AsyncFnOnce(&mut Change) -> Result<T, Error>) -> Result<T, Error> {
+        let noted = self.noted.len();
+        sqlx::query("SAVEPOINT item").execute(&mut *self.tx).await?;
+        match step(self).await {
+            Ok(value) => {
+                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *self.tx).await?;
+                Ok(value)
+            }
+            Err(error) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT item").execute(&mut *self.tx).await?;
+                sqlx::query("RELEASE SAVEPOINT item").execute(&mut *self.tx).await?;
+                self.noted.truncate(noted);
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes the noted audit entries into the transaction.
+    async fn record_audit(&mut self) -> Result<(), Error> {
+        for noted in std::mem::take(&mut self.noted) {
+            let entry = AuditEntry {
+                actor: &self.actor,
+                action: &noted.action,
+                resource: &noted.resource,
+                detail: noted.detail,
+                policy_version: noted.policy_version.as_deref().unwrap_or(&self.policy_version),
+            };
+            audit::record(&mut self.tx, entry).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `change` for `call` as one idempotent, audited transaction (see the module docs) and
+/// returns its response, or the stored response of the first call with the same `request_id`.
+pub async fn run<M, F>(shared: &Shared, call: &Call<M>, change: F) -> Result<M::Response, Error>
+where
+    M: Rpc,
+    F: AsyncFnOnce(&mut Change) -> Result<M::Response, Error>,
+{
+    let key = IdempotencyKey::of(&call.principal.subject, &call.message)?;
+    let mut tx = shared.db.begin_write().await?;
+    if let Some(response) = idempotency::replay::<M::Response>(&mut tx, key.as_ref()).await? {
+        tx.rollback().await?;
+        crate::telemetry::count_replay(M::METHOD);
+        return Ok(response);
+    }
+    let mut open = Change {
+        tx,
+        actor: call.principal.subject.clone(),
+        policy_version: shared.policy.version.clone(),
+        noted: Vec::new(),
+    };
+    let response = change(&mut open).await?;
+    open.record_audit().await?;
+    idempotency::remember(&mut open.tx, key.as_ref(), &response).await?;
+    open.tx.commit().await?;
+    Ok(response)
+}
