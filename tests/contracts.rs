@@ -1,9 +1,17 @@
 //! Every protobuf package of the suite follows the conventions of DESIGN.md (API conventions),
-//! beyond what `buf lint` checks: safe retries, pagination, and a comment on every RPC saying who
-//! may call it.
+//! beyond what `buf lint` checks: safe retries, pagination, a comment on every RPC saying who
+//! may call it, and the suite's one habit for updates, instants, dates and money:
+//!
+//! - every `Update…` RPC takes a `google.protobuf.FieldMask update_mask` (absent or `*` replaces
+//!   every editable field) and every resource it updates carries an `etag`;
+//! - instants are `int64` microseconds since the epoch, named `…_micros`; no
+//!   `google.protobuf.Timestamp`;
+//! - civil dates are `qiancheng.type.v1.Date`;
+//! - money is `int64` fen, named `…_fen`; never a float anywhere.
 
 use prost::Message as _;
-use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
+use prost_types::field_descriptor_proto::Type;
+use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet};
 
 fn suite_files() -> Vec<FileDescriptorProto> {
     FileDescriptorSet::decode(qiancheng_api::FILE_DESCRIPTOR_SET)
@@ -94,6 +102,82 @@ fn enums_start_with_an_unspecified_zero() {
             let zero =
                 e.value.iter().find(|v| v.number() == 0).unwrap_or_else(|| panic!("{} has a zero value", e.name()));
             assert!(zero.name().ends_with("_UNSPECIFIED"), "{}'s zero value is {}", e.name(), zero.name());
+        }
+    }
+}
+
+fn all_messages(file: &FileDescriptorProto) -> Vec<&DescriptorProto> {
+    fn walk<'a>(message: &'a DescriptorProto, out: &mut Vec<&'a DescriptorProto>) {
+        out.push(message);
+        for nested in &message.nested_type {
+            walk(nested, out);
+        }
+    }
+    let mut out = Vec::new();
+    for message in &file.message_type {
+        walk(message, &mut out);
+    }
+    out
+}
+
+fn field<'a>(message: &'a DescriptorProto, name: &str) -> Option<&'a FieldDescriptorProto> {
+    message.field.iter().find(|f| f.name() == name)
+}
+
+#[test]
+fn every_update_takes_a_field_mask_and_its_resource_an_etag() {
+    for file in suite_files() {
+        for service in &file.service {
+            for method in service.method.iter().filter(|m| m.name().starts_with("Update")) {
+                let request = message(&file, method.input_type());
+                let mask =
+                    field(request, "update_mask").unwrap_or_else(|| panic!("{} takes an update_mask", method.name()));
+                assert_eq!(mask.type_name(), ".google.protobuf.FieldMask", "{}", method.name());
+                let resource = request
+                    .field
+                    .iter()
+                    .find(|f| f.r#type() == Type::Message && f.type_name().starts_with(".qiancheng."))
+                    .unwrap_or_else(|| panic!("{} carries its resource", method.name()));
+                let resource = message(&file, resource.type_name());
+                assert!(
+                    has_field(resource, "etag") || has_field(request, "etag"),
+                    "{} sends the etag of what it changes",
+                    method.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn instants_are_micros_dates_are_civil_dates_and_money_is_fen() {
+    for file in suite_files() {
+        for message in all_messages(&file) {
+            for f in &message.field {
+                let name = f.name();
+                let at = format!("{}.{name}", message.name());
+                assert!(
+                    !matches!(f.r#type(), Type::Float | Type::Double),
+                    "{at}: no floating point in the suite's contracts (rates are fractions, money is fen)"
+                );
+                assert_ne!(f.type_name(), ".google.protobuf.Timestamp", "{at}: instants are int64 …_micros");
+                if name.ends_with("_micros") {
+                    assert_eq!(f.r#type(), Type::Int64, "{at}: microseconds since the epoch are int64");
+                }
+                if name.ends_with("_fen") {
+                    assert_eq!(f.r#type(), Type::Int64, "{at}: money is int64 fen");
+                }
+                if name.ends_with("_time") || name.ends_with("_at") {
+                    panic!("{at}: an instant is named …_micros");
+                }
+                if name.ends_with("_on") || name.ends_with("_date") || name == "as_of" {
+                    assert_eq!(
+                        f.type_name(),
+                        ".qiancheng.type.v1.Date",
+                        "{at}: a civil date is a qiancheng.type.v1.Date"
+                    );
+                }
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use prost_reflect::{DescriptorPool, MethodDescriptor, Value};
+use prost_reflect::{Cardinality, DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
@@ -31,7 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The encoded set keeps custom options (allowed roles), so reflection shows them.
     std::fs::write(out_dir.join("qiancheng_descriptor.bin"), compiler.encode_file_descriptor_set())?;
     std::fs::write(out_dir.join("qiancheng_rpc.rs"), rpc_code(&compiler.descriptor_pool())?)?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(compiler.file_descriptor_set())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::codec::SuiteCodec")
+        .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }
 
@@ -181,8 +185,55 @@ fn rpc_code(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Error>>
         )?;
     }
     table.push_str("];\n");
+    for message in pool.all_messages().filter(|m| m.package_name().starts_with("qiancheng.")) {
+        code.push_str(&texts_impl(&message));
+    }
     code.push_str(&table);
     code.push('\n');
     code.push_str(&macros);
     Ok(code)
+}
+
+/// A field name as prost writes it in Rust.
+fn rust_field(name: &str) -> String {
+    match name {
+        "type" | "match" | "ref" | "move" | "fn" | "mod" | "use" | "impl" | "self" | "as" | "in" | "loop" => {
+            format!("r#{name}")
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// `impl Texts for <Message>`: finds the first string of the message (nested messages and field
+/// masks included) that `ok` refuses, and returns its path; no allocation unless one is found.
+fn texts_impl(message: &MessageDescriptor) -> String {
+    let mut body = String::new();
+    for field in message.fields() {
+        let name = field.name();
+        let rust = rust_field(name);
+        let repeated = field.cardinality() == Cardinality::Repeated;
+        match field.kind() {
+            Kind::String if repeated => body.push_str(&format!(
+                "        for (i, v) in self.{rust}.iter().enumerate() {{ if !ok(v) {{ return Some(format!(\"{name}[{{i}}]\")); }} }}\n"
+            )),
+            Kind::String => body.push_str(&format!(
+                "        if !ok(&self.{rust}) {{ return Some(\"{name}\".to_owned()); }}\n"
+            )),
+            Kind::Message(inner) if inner.full_name() == "google.protobuf.FieldMask" => body.push_str(&format!(
+                "        if let Some(m) = &self.{rust} {{ for (i, v) in m.paths.iter().enumerate() {{ if !ok(v) {{ return Some(format!(\"{name}.paths[{{i}}]\")); }} }} }}\n"
+            )),
+            Kind::Message(inner) if inner.package_name().starts_with("qiancheng.") && repeated => body.push_str(&format!(
+                "        for (i, m) in self.{rust}.iter().enumerate() {{ if let Some(p) = crate::Texts::first_bad_text(m, ok) {{ return Some(format!(\"{name}[{{i}}].{{p}}\")); }} }}\n"
+            )),
+            Kind::Message(inner) if inner.package_name().starts_with("qiancheng.") => body.push_str(&format!(
+                "        if let Some(m) = &self.{rust} && let Some(p) = crate::Texts::first_bad_text(m, ok) {{ return Some(format!(\"{name}.{{p}}\")); }}\n"
+            )),
+            _ => {}
+        }
+    }
+    let path = rust_path(message.full_name()).replace("$crate", "crate");
+    let ok = if body.is_empty() { "_ok" } else { "ok" };
+    format!(
+        "impl crate::Texts for {path} {{\n    fn first_bad_text(&self, {ok}: &dyn Fn(&str) -> bool) -> Option<String> {{\n{body}        None\n    }}\n}}\n\n"
+    )
 }

@@ -114,7 +114,10 @@ pub async fn list_enterprises(
         PageRequest::parse(m.page_size, &m.page_token, &format!("enterprises|{}", region.map_or("", |r| r.code())))?;
     let rows = enterprise::list(s.db.pool(), &page.after, region, scope.sql(), page.fetch_limit()).await?;
     let (records, next_page_token) = page.finish_rows(rows, "credit_code", EnterpriseRecord::from_row)?;
-    Ok(ListEnterprisesResponse { enterprises: records.iter().map(EnterpriseRecord::to_proto).collect(), next_page_token })
+    Ok(ListEnterprisesResponse {
+        enterprises: records.iter().map(EnterpriseRecord::to_proto).collect(),
+        next_page_token,
+    })
 }
 
 /// UpdateEnterprise.

@@ -27,6 +27,10 @@ use tonic::service::Routes;
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "demand";
 
+/// Highest monthly pay a vacancy or a worker's need may state, in fen (100,000 yuan): anything
+/// above is a typing error, and the board is public.
+pub const MAX_MONTHLY_PAY_FEN: i64 = 10_000_000;
+
 /// The service's own migrations (the platform's run first).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

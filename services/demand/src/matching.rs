@@ -153,8 +153,8 @@ pub async fn match_workers(s: &Shared, call: Call<MatchWorkersRequest>) -> Resul
     let worker_scope = access::worker_read_scope(&call.principal)?;
     let m = &call.message;
     let vacancy = access::readable_vacancy(s.db.pool(), &call.principal, &m.vacancy, "vacancy").await?;
-    let rows = worker_need::in_occupation_group(s.db.pool(), group_of(&vacancy.occupation_code), worker_scope.sql())
-        .await?;
+    let rows =
+        worker_need::in_occupation_group(s.db.pool(), group_of(&vacancy.occupation_code), worker_scope.sql()).await?;
     let mut matches: Vec<(Score, WorkerNeedRecord)> =
         qiancheng_platform::db::decode_rows(&rows, WorkerNeedRecord::from_row)
             .0
@@ -201,12 +201,7 @@ mod tests {
         }
     }
 
-    fn worker(
-        held: Option<(&str, SkillLevel)>,
-        training: Option<&str>,
-        pay: i64,
-        region: &str,
-    ) -> WorkerNeedRecord {
+    fn worker(held: Option<(&str, SkillLevel)>, training: Option<&str>, pay: i64, region: &str) -> WorkerNeedRecord {
         WorkerNeedRecord {
             id: format!("w-{region}-{pay}"),
             id_number_masked: "421202********0012".into(),

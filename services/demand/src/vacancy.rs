@@ -6,27 +6,29 @@
 //! (适时更新发布), who made it and why.
 
 use chrono::NaiveDate;
-use qiancheng_api::{Rpc as _, convert};
 use qiancheng_api::demand::*;
+use qiancheng_api::{ResponseStream, Rpc as _, convert};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
-use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc};
+use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc, quote};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey};
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::stream::ChunkEnd;
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
-use tokio_stream::StreamExt as _;
 use tonic::Streaming;
 
+use crate::MAX_MONTHLY_PAY_FEN;
 use crate::access::{self, Scope};
 use crate::store::enterprise;
 use crate::store::vacancy::{self, VacancyRecord};
 
 /// Most headcount one vacancy may ask for.
 pub const MAX_HEADCOUNT: i64 = 10_000;
+
 /// Most rows one import stream takes; the stream is not read past it.
 pub const MAX_IMPORT_ROWS: usize = 5_000;
 /// Rows read from an import stream before they are stored in one transaction. No transaction
@@ -85,6 +87,9 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> R
     if input.pay_min_fen <= 0 {
         v.add(&field("pay_min_fen"), "DEMAND-PAY", "monthly pay must be more than zero");
     }
+    if input.pay_max_fen > MAX_MONTHLY_PAY_FEN {
+        v.add(&field("pay_max_fen"), "DEMAND-PAY", format!("monthly pay is at most {MAX_MONTHLY_PAY_FEN} fen"));
+    }
     if input.pay_max_fen < input.pay_min_fen {
         v.add(&field("pay_max_fen"), "DEMAND-PAY", "the upper end of the pay range is below the lower end");
     }
@@ -127,12 +132,7 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> R
 }
 
 /// Stores `record` as it now is and notes the audit entry of `action`.
-async fn record_change(
-    change: &mut Change,
-    record: &VacancyRecord,
-    action: &str,
-    reason: &str,
-) -> Result<(), Error> {
+async fn record_change(change: &mut Change, record: &VacancyRecord, action: &str, reason: &str) -> Result<(), Error> {
     let actor = change.actor().to_owned();
     vacancy::insert_revision(&mut change.tx, record, action, reason, &actor).await?;
     change.audit(
@@ -227,8 +227,7 @@ pub async fn list_vacancies(s: &Shared, call: Call<ListVacanciesRequest>) -> Res
         industry: industry.map_or("", |i| i.code()),
         enterprise: &m.enterprise_credit_code,
     };
-    let fingerprint =
-        format!("vacancies|{}|{}|{}|{}", filter.state, filter.region, filter.industry, filter.enterprise);
+    let fingerprint = format!("vacancies|{}|{}|{}|{}", filter.state, filter.region, filter.industry, filter.enterprise);
     let page = PageRequest::parse(m.page_size, &m.page_token, &fingerprint)?;
     let rows = vacancy::list(s.db.pool(), &page.after, &filter, scope.sql(), page.fetch_limit()).await?;
     let (records, next_page_token) = page.finish_rows(rows, "id", VacancyRecord::from_row)?;
@@ -274,7 +273,10 @@ pub async fn update_vacancy(s: &Shared, call: Call<UpdateVacancyRequest>) -> Res
     write::run(s, &call, async |change| {
         let mut record = load_for_change(change, &call.principal, &input.name, &input.etag).await?;
         if !matches!(record.state, VacancyState::Draft | VacancyState::Published) {
-            return Err(Error::precondition("VACANCY_STATE", format!("a {} vacancy cannot change", record.state.words())));
+            return Err(Error::precondition(
+                "VACANCY_STATE",
+                format!("a {} vacancy cannot change", record.state.words()),
+            ));
         }
         let mut merged = record.to_proto();
         for path in mask.paths() {
@@ -341,7 +343,10 @@ pub async fn fill_vacancy(s: &Shared, call: Call<FillVacancyRequest>) -> Result<
 }
 
 /// WithdrawVacancy.
-pub async fn withdraw_vacancy(s: &Shared, call: Call<WithdrawVacancyRequest>) -> Result<WithdrawVacancyResponse, Error> {
+pub async fn withdraw_vacancy(
+    s: &Shared,
+    call: Call<WithdrawVacancyRequest>,
+) -> Result<WithdrawVacancyResponse, Error> {
     let m = &call.message;
     let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
     write::run(s, &call, async |change| {
@@ -373,110 +378,227 @@ pub async fn list_vacancy_revisions(
     Ok(ListVacancyRevisionsResponse { revisions, next_page_token })
 }
 
-/// ImportVacancies. The stream is read a chunk of [`IMPORT_CHUNK_ROWS`] rows at a time, with no
-/// transaction open; each chunk is then stored in one transaction, each row inside a savepoint
-/// of its own, so a bad row is reported and rolled back while the good rows are kept. With a
-/// request id per row, a retried import stores nothing twice.
+/// One row of an import, whichever RPC brought it.
+struct ImportRow {
+    row: i32,
+    vacancy: Vacancy,
+    row_ref: String,
+    request_id: String,
+}
+
+impl From<ImportVacanciesRequest> for ImportRow {
+    fn from(m: ImportVacanciesRequest) -> Self {
+        Self { row: 0, vacancy: m.vacancy.unwrap_or_default(), row_ref: m.row_ref, request_id: m.request_id }
+    }
+}
+
+impl From<StreamVacancyImportRequest> for ImportRow {
+    fn from(m: StreamVacancyImportRequest) -> Self {
+        Self { row: 0, vacancy: m.vacancy.unwrap_or_default(), row_ref: m.row_ref, request_id: m.request_id }
+    }
+}
+
+/// What an import has done so far.
+#[derive(Debug, Default)]
+struct Tally {
+    rows: i32,
+    imported: i32,
+    rejected: i32,
+    replayed: i32,
+}
+
+/// Reads the next chunk of an import (no transaction open while waiting for the client) and
+/// numbers its rows; past [`MAX_IMPORT_ROWS`] the rows are not read, and a result says so.
+async fn next_chunk<T: Into<ImportRow>>(
+    s: &Shared,
+    stream: &mut Streaming<T>,
+    tally: &mut Tally,
+) -> (Vec<ImportRow>, Vec<ImportRowResult>, ChunkEnd) {
+    let room = MAX_IMPORT_ROWS.saturating_sub(usize::try_from(tally.rows).unwrap_or(usize::MAX));
+    let (items, mut end) = s.streams.read_chunk(stream, IMPORT_CHUNK_ROWS.min(room + 1)).await;
+    let mut rows = Vec::with_capacity(items.len());
+    let mut refused = Vec::new();
+    for item in items {
+        tally.rows += 1;
+        if usize::try_from(tally.rows).unwrap_or(usize::MAX) > MAX_IMPORT_ROWS {
+            tally.rejected += 1;
+            refused.push(ImportRowResult {
+                row: tally.rows,
+                reason: "IMPORT-LIMIT".to_owned(),
+                field: "vacancy".to_owned(),
+                message: format!("an import takes at most {MAX_IMPORT_ROWS} rows; rows from here on were not read"),
+                ..Default::default()
+            });
+            end = ChunkEnd::Finished;
+            break;
+        }
+        let mut row: ImportRow = item.into();
+        row.row = tally.rows;
+        rows.push(row);
+    }
+    (rows, refused, end)
+}
+
+/// The result closing an import whose stream broke: what was stored before stays stored.
+fn broken_stream(tally: &Tally, why: &str) -> ImportRowResult {
+    ImportRowResult {
+        row: tally.rows + 1,
+        reason: "IMPORT-STREAM".to_owned(),
+        field: "stream".to_owned(),
+        message: format!("the stream ended early ({}); every row before this one is settled", quote(why)),
+        ..Default::default()
+    }
+}
+
+/// ImportVacancies: rows are read a chunk of [`IMPORT_CHUNK_ROWS`] at a time and each chunk is
+/// stored in one transaction, each row inside a savepoint of its own, so a bad row is reported
+/// and rolled back while the good rows are kept. With a request id per row, a retried import
+/// stores nothing twice. A broken stream still gets the results of every row stored before.
 pub async fn import_vacancies(
     s: &Shared,
     call: Call<Streaming<ImportVacanciesRequest>>,
 ) -> Result<ImportVacanciesResponse, Error> {
     let scope = access::enterprise_write_scope(&call.principal)?;
+    let _permit = s.streams.admit(&call.principal.subject)?;
     let mut stream = call.message;
-    let mut response = ImportVacanciesResponse::default();
-    let mut row = 0i32;
-    let mut ended = false;
-    while !ended {
-        let mut chunk = Vec::with_capacity(IMPORT_CHUNK_ROWS);
-        while chunk.len() < IMPORT_CHUNK_ROWS {
-            match stream.next().await {
-                None => {
-                    ended = true;
-                    break;
-                }
-                Some(Ok(message)) => {
-                    row += 1;
-                    if usize::try_from(row).unwrap_or(usize::MAX) > MAX_IMPORT_ROWS {
-                        ended = true;
-                        response.rejected += 1;
-                        response.results.push(ImportRowResult {
-                            row,
-                            reason: "IMPORT-LIMIT".to_owned(),
-                            field: "vacancy".to_owned(),
-                            message: format!(
-                                "an import takes at most {MAX_IMPORT_ROWS} rows; rows from here on were not read"
-                            ),
-                            ..Default::default()
-                        });
-                        break;
-                    }
-                    chunk.push((row, message));
-                }
-                Some(Err(status)) => {
-                    // The client is gone: store the rows already read (a retry with the same
-                    // request ids finds them) and report why the stream ended.
-                    store_chunk(s, &call.principal, &scope, chunk, &mut response).await?;
-                    return Err(Error::invalid("stream", "IMPORT-STREAM", status.message().to_owned()));
-                }
+    let mut tally = Tally::default();
+    let mut results = Vec::new();
+    loop {
+        let (rows, refused, end) = next_chunk(s, &mut stream, &mut tally).await;
+        results.extend(store_chunk(s, &call.principal, &scope, rows, &mut tally).await?);
+        results.extend(refused);
+        match end {
+            ChunkEnd::More => {}
+            ChunkEnd::Finished => break,
+            ChunkEnd::Broken(why) => {
+                results.push(broken_stream(&tally, &why));
+                break;
             }
         }
-        store_chunk(s, &call.principal, &scope, chunk, &mut response).await?;
     }
-    Ok(response)
+    Ok(ImportVacanciesResponse {
+        results,
+        imported: tally.imported,
+        rejected: tally.rejected,
+        replayed: tally.replayed,
+    })
 }
 
-/// Stores the rows of one chunk of an import in one transaction and adds their results.
+/// StreamVacancyImport: as ImportVacancies, acknowledging each chunk once it is committed.
+pub async fn stream_vacancy_import(
+    s: &Shared,
+    call: Call<Streaming<StreamVacancyImportRequest>>,
+) -> Result<ResponseStream<StreamVacancyImportResponse>, Error> {
+    let scope = access::enterprise_write_scope(&call.principal)?;
+    let permit = s.streams.admit(&call.principal.subject)?;
+    let (acks, out) = tokio::sync::mpsc::channel(1);
+    let s = s.clone();
+    let Call { principal, message: mut stream } = call;
+    tokio::spawn(async move {
+        let _permit = permit;
+        let mut tally = Tally::default();
+        loop {
+            let (rows, refused, end) = next_chunk(&s, &mut stream, &mut tally).await;
+            let mut results = match store_chunk(&s, &principal, &scope, rows, &mut tally).await {
+                Ok(results) => results,
+                Err(error) => {
+                    let _ = acks
+                        .send(Err(error.to_status(StreamVacancyImportRequest::PACKAGE, "StreamVacancyImport")))
+                        .await;
+                    return;
+                }
+            };
+            results.extend(refused);
+            if let ChunkEnd::Broken(why) = &end {
+                results.push(broken_stream(&tally, why));
+            }
+            let ack = StreamVacancyImportResponse {
+                committed_through_row: tally.rows,
+                results,
+                imported: tally.imported,
+                rejected: tally.rejected,
+                replayed: tally.replayed,
+            };
+            // A client that stopped listening ends the import; what is committed stays.
+            if acks.send(Ok(ack)).await.is_err() || end != ChunkEnd::More {
+                return;
+            }
+        }
+    });
+    Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(out)))
+}
+
+/// Stores the rows of one chunk of an import in one transaction and returns their results.
 async fn store_chunk(
     s: &Shared,
     principal: &Principal,
     scope: &Scope,
-    rows: Vec<(i32, ImportVacanciesRequest)>,
-    response: &mut ImportVacanciesResponse,
-) -> Result<(), Error> {
+    rows: Vec<ImportRow>,
+    tally: &mut Tally,
+) -> Result<Vec<ImportRowResult>, Error> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut change = write::Change::open(s, &principal.subject).await?;
-    for (row, message) in rows {
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
         let mut result =
-            ImportRowResult { row, row_ref: message.row_ref.chars().take(64).collect(), ..Default::default() };
-        match import_row(&mut change, principal, scope, &message).await {
-            Ok(name) => {
+            ImportRowResult { row: row.row, row_ref: row.row_ref.chars().take(64).collect(), ..Default::default() };
+        match import_row(s, &mut change, principal, scope, &row).await {
+            Ok((name, replayed)) => {
                 result.ok = true;
                 result.vacancy_name = name;
-                response.imported += 1;
+                result.replayed = replayed;
+                if replayed {
+                    tally.replayed += 1;
+                } else {
+                    tally.imported += 1;
+                }
             }
             Err(error) => {
                 (result.reason, result.field, result.message) = describe(error);
-                response.rejected += 1;
+                tally.rejected += 1;
             }
         }
-        response.results.push(result);
+        results.push(result);
     }
-    change.commit().await
+    change.commit().await?;
+    Ok(results)
 }
 
-/// Stores one imported row inside a savepoint of `change`, returning the vacancy's name.
+/// Stores one imported row inside a savepoint of `change`, returning the vacancy's name and
+/// whether it was stored by an earlier import (a replay).
 async fn import_row(
+    s: &Shared,
     change: &mut Change,
     principal: &Principal,
     scope: &Scope,
-    message: &ImportVacanciesRequest,
-) -> Result<String, Error> {
-    if message.row_ref.chars().count() > 64 {
+    row: &ImportRow,
+) -> Result<(String, bool), Error> {
+    if row.row_ref.chars().count() > 64 {
         return Err(Error::invalid("row_ref", "TEXT-LENGTH", "at most 64 characters"));
     }
-    let input = message.vacancy.clone().unwrap_or_default();
-    let key = IdempotencyKey::new(&principal.subject, ImportVacanciesRequest::METHOD, &message.request_id, &input)?;
+    let mut v = Violations::default();
+    for (field, text) in [("row_ref", row.row_ref.as_str()), ("request_id", row.request_id.as_str())] {
+        if !qiancheng_platform::call::acceptable_text(text) {
+            v.add(field, "TEXT", "text must have no control characters");
+        }
+    }
+    if let Some(field) = qiancheng_api::Texts::first_bad_text(&row.vacancy, &qiancheng_platform::call::acceptable_text)
+    {
+        v.add(&format!("vacancy.{field}"), "TEXT", "text must have no control characters");
+    }
+    v.finish()?;
+    let key = IdempotencyKey::new(&s.pii, &principal.subject, "ImportVacancies", &row.request_id, &row.vacancy)?;
     if let Some(done) = idempotency::replay::<CreateVacancyResponse>(&mut change.tx, key.as_ref()).await? {
-        return Ok(done.vacancy.map(|v| v.name).unwrap_or_default());
+        return Ok((done.vacancy.map(|v| v.name).unwrap_or_default(), true));
     }
     change
         .savepoint(async |change| {
-            let record = insert_new(change, scope, &input, "vacancy.").await?;
+            let record = insert_new(change, scope, &row.vacancy, "vacancy.").await?;
             let response = CreateVacancyResponse { vacancy: Some(record.to_proto()) };
             idempotency::remember(&mut change.tx, key.as_ref(), &response).await?;
-            Ok(record.name())
+            Ok((record.name(), false))
         })
         .await
 }
@@ -491,7 +613,11 @@ fn describe(error: Error) -> (String, String, String) {
         other => {
             let status = other.to_status(ImportVacanciesRequest::PACKAGE, ImportVacanciesRequest::METHOD);
             let details = tonic_types::StatusExt::get_error_details(&status);
-            (details.error_info().map(|i| i.reason.clone()).unwrap_or_default(), String::new(), status.message().to_owned())
+            (
+                details.error_info().map(|i| i.reason.clone()).unwrap_or_default(),
+                String::new(),
+                status.message().to_owned(),
+            )
         }
     }
 }

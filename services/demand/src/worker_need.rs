@@ -69,7 +69,13 @@ fn apply_need(input: &WorkerNeedInput, record: &mut WorkerNeedRecord, paths: Opt
 }
 
 fn non_negative_pay(fen: i64) -> Result<i64, ValueError> {
-    if fen < 0 { Err(ValueError::new("DEMAND-PAY", "pay cannot be negative")) } else { Ok(fen) }
+    if fen < 0 {
+        Err(ValueError::new("DEMAND-PAY", "pay cannot be negative"))
+    } else if fen > crate::MAX_MONTHLY_PAY_FEN {
+        Err(ValueError::new("DEMAND-PAY", "monthly pay is at most 10000000 fen"))
+    } else {
+        Ok(fen)
+    }
 }
 
 /// CreateWorkerNeed.
@@ -113,16 +119,17 @@ pub async fn create_worker_need(
         name_cipher: s.pii.encrypt(&person_name)?,
         phone_cipher: s.pii.encrypt(phone.as_str())?,
     };
-    write::run(s, &call, async |change| {
+    let created = write::run(s, &call, async |change| {
         if let Some((existing, region)) = worker_need::find_by_person(&mut change.tx, &person.id_number_hash).await? {
-            // Name the existing record only to a caller who may read it: an officer must not
-            // learn where a person of another county is registered.
+            // What an officer may learn: that the person is recorded already (one person, one
+            // record), and where only if that record is theirs to read. The lookup itself is
+            // audited below.
             return Err(Error::exists(
                 "WORKER_NEED_EXISTS",
                 if scope.admits(region, "") {
                     format!("this person's need is already recorded as workerNeeds/{existing}; update it instead")
                 } else {
-                    "this person's need is already recorded by another county; ask the city to move it".to_owned()
+                    "this person's need is already recorded elsewhere; ask the city to move it".to_owned()
                 },
             ));
         }
@@ -135,7 +142,21 @@ pub async fn create_worker_need(
         );
         Ok(CreateWorkerNeedResponse { worker_need: Some(record.to_proto()) })
     })
-    .await
+    .await;
+    if let Err(Error::AlreadyExists { reason, .. }) = &created
+        && reason == "WORKER_NEED_EXISTS"
+    {
+        // The refusal told the caller that this person is known: that lookup leaves a trace.
+        write::audit_alone(
+            s,
+            &call.principal.subject,
+            "worker_need.duplicate_refused",
+            "workerNeeds",
+            serde_json::json!({ "person": record.id_number_masked, "caller_region": record.region.code() }),
+        )
+        .await?;
+    }
+    created
 }
 
 /// GetWorkerNeed.
@@ -163,7 +184,10 @@ pub async fn list_worker_needs(
         worker_need::list(s.db.pool(), &page.after, region, m.wants_training_only, scope.sql(), page.fetch_limit())
             .await?;
     let (records, next_page_token) = page.finish_rows(rows, "id", WorkerNeedRecord::from_row)?;
-    Ok(ListWorkerNeedsResponse { worker_needs: records.iter().map(WorkerNeedRecord::to_proto).collect(), next_page_token })
+    Ok(ListWorkerNeedsResponse {
+        worker_needs: records.iter().map(WorkerNeedRecord::to_proto).collect(),
+        next_page_token,
+    })
 }
 
 /// UpdateWorkerNeed.

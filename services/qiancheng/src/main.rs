@@ -7,6 +7,7 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+mod load;
 mod policy_cmd;
 mod services;
 
@@ -41,15 +42,17 @@ enum Command {
         /// Address the services listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
-        /// Port of the first service; the others follow it (demand, selection, supervision,
-        /// outcome, subsidy). 0 picks free ports.
+        /// Port of the first service; the others follow it in the order `serve --help` lists
+        /// them (demand 50051, selection 50052, …). 0 picks free ports.
         #[arg(long, default_value_t = 50051)]
         base_port: u16,
     },
-    /// Run one service from configuration (see the variables below).
+    /// Run one service from configuration: the variables listed by `qiancheng --help` (bind
+    /// address, database URL, token keys, data key, peers, limits, telemetry).
+    #[command(after_help = variables_help())]
     Serve {
         /// The service to run.
-        #[arg(value_parser = services::NAMES)]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
         service: String,
     },
     /// Mint a development token signed with the development key.
@@ -69,14 +72,26 @@ enum Command {
         /// Hours the token is valid.
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
-        /// The signing key (default: DATA_DIR/dev-signing.key, made if missing).
+        /// The signing key (default: DATA_DIR/dev-signing.key, the key `qiancheng dev` made in
+        /// this folder).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Make a new key at the key file's path if there is none (tokens signed by a new key
+        /// are refused by servers that trust another).
+        #[arg(long)]
+        create_key: bool,
+    },
+    /// Print the base64 public key of a signing key file, as QIANCHENG_AUTH_PUBLIC_KEYS and
+    /// QIANCHENG_SERVICE_PUBLIC_KEYS take it.
+    PublicKey {
+        /// The key file (default: DATA_DIR/dev-signing.key).
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
     /// Apply a service's database migrations and exit.
     Migrate {
         /// The service whose database to migrate.
-        #[arg(value_parser = services::NAMES)]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
         service: String,
     },
     /// Ask a running service whether it is serving (gRPC health); exit 0 only when it is.
@@ -89,6 +104,11 @@ enum Command {
         #[arg(long, default_value = "")]
         service: String,
     },
+    /// Measure the request path: start `serve demand` as a child process on a fresh database,
+    /// seed it, drive chosen RPCs over raw gRPC at a given concurrency and print calls/s, p50,
+    /// p99 and memory beside a Health/Check baseline and the plain-sqlx ceiling of the writes
+    /// (docs/PERFORMANCE.md). Build with --release for figures worth reading.
+    Load(load::LoadArgs),
     /// Replay subsidy decisions from a facts file (see docs/policy-facts.md).
     Policy {
         #[command(subcommand)]
@@ -104,9 +124,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy { command } => policy_cmd::run(command),
-        Command::Token { roles, region, org, subject, ttl_hours, key_file } => {
-            token(&roles, region.as_deref(), org.as_deref(), &subject, ttl_hours, key_file)
+        Command::Token { roles, region, org, subject, ttl_hours, key_file, create_key } => {
+            token(&roles, region.as_deref(), org.as_deref(), &subject, ttl_hours, key_file, create_key)
         }
+        Command::PublicKey { key_file } => public_key(key_file),
         command => run_async(command),
     };
     match result {
@@ -118,6 +139,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// The signing key at `key_file` (or the configured development key), made only when asked.
+fn signing_key(key_file: Option<PathBuf>, create: bool) -> Result<TokenMinter, String> {
+    let settings = Settings::load().map_err(|e| e.report())?;
+    let path = key_file.unwrap_or_else(|| settings.signing_key_file());
+    if create {
+        return TokenMinter::load_or_create(&path).map_err(|e| e.report());
+    }
+    if !path.exists() {
+        return Err(format!(
+            "no signing key at {}: run `qiancheng dev` in this folder first (it makes one), pass --key-file, \
+             or --create-key for a new one",
+            path.display()
+        ));
+    }
+    TokenMinter::load(&path).map_err(|e| e.report())
+}
+
+fn public_key(key_file: Option<PathBuf>) -> Result<(), String> {
+    println!("{}", signing_key(key_file, false)?.public_key_base64());
+    Ok(())
+}
+
 fn token(
     roles: &[Role],
     region: Option<&str>,
@@ -125,16 +168,21 @@ fn token(
     subject: &str,
     ttl_hours: i64,
     key_file: Option<PathBuf>,
+    create_key: bool,
 ) -> Result<(), String> {
-    let settings = Settings::load().map_err(|e| e.to_string())?;
-    let path = key_file.unwrap_or_else(|| settings.signing_key_file());
-    let minter = TokenMinter::load_or_create(&path).map_err(|e| e.to_string())?;
+    let minter = signing_key(key_file, create_key)?;
     let token = minter.mint(subject, roles, region, org, ttl_hours * 3600).map_err(|e| e.to_string())?;
     // The token is checked as a server would check it, so a bad region or missing organisation
     // is reported now rather than at the first call.
-    minter.authenticator().verify(&token, 0).map_err(|e| format!("the token would be refused: {e}"))?;
+    minter.authenticator().verify(&token, chrono_now()).map_err(|e| format!("the token would be refused: {e}"))?;
     println!("{token}");
     Ok(())
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn run_async(command: Command) -> Result<(), String> {
@@ -143,14 +191,15 @@ fn run_async(command: Command) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
-        let settings = Settings::load().map_err(|e| e.to_string())?;
+        let settings = Settings::load().map_err(|e| e.report())?;
         match command {
             Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
             Command::Serve { service } => services::serve(settings, &service).await,
             Command::Migrate { service } => services::migrate(settings, &service).await,
             Command::Health { addr, service } => return services::health(&addr, &service).await,
-            Command::Policy { .. } | Command::Token { .. } => Ok(()),
+            Command::Load(args) => return load::run(args).await,
+            Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } => Ok(()),
         }
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.report())
     })
 }

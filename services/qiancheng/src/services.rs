@@ -1,150 +1,220 @@
 //! Starting the suite's services: all of them in one process for development, or one of them
-//! from configuration for production.
+//! from configuration for production. Every service is a [`ServiceSpec`]; nothing here knows
+//! one service from another.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use qiancheng_domain::policy::set::PolicySet;
-use qiancheng_platform::PlatformError;
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_platform::Error;
+use qiancheng_platform::admin::Readiness;
 use qiancheng_platform::auth::{Authenticator, Role, TokenMinter};
-use qiancheng_platform::client::{ServiceCredentials, connect};
+use qiancheng_platform::client::ServiceCredentials;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Db;
 use qiancheng_platform::pii::PiiCipher;
-use qiancheng_platform::server::{serve as serve_routes, shutdown_signal};
+use qiancheng_platform::server::{ServerConfig, serve as serve_routes, shutdown_signal};
+use qiancheng_platform::service::{Peer, Peers};
+use qiancheng_platform::stream::StreamLimits;
+use qiancheng_platform::{ServiceSpec, Shared};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::service::Routes;
+
+/// The admin port of `dev` (Prometheus text, liveness, readiness of the whole suite).
+const DEV_ADMIN_PORT: u16 = 9464;
 
 /// The services this build contains, in port order.
-pub const NAMES: [&str; 2] = [qiancheng_demand::NAME, qiancheng_selection::NAME];
+pub static SERVICES: &[&dyn ServiceSpec] = &[&qiancheng_demand::Spec, &qiancheng_selection::Spec];
 
-/// What a service needs besides its database: keys, the policy set, and its peers.
-#[derive(Debug, Clone)]
-struct Ground {
-    auth: Authenticator,
-    pii: PiiCipher,
-    policy: PolicySet,
-    /// Identity for calls to peers, when the service makes any.
-    credentials: Option<ServiceCredentials>,
-    /// URL of the demand service.
-    demand_url: Option<String>,
+/// The services' short names, in port order.
+pub fn names() -> Vec<&'static str> {
+    SERVICES.iter().map(|s| s.name()).collect()
+}
+
+fn spec(name: &str) -> Result<&'static dyn ServiceSpec, Error> {
+    SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| Error::Config(format!("unknown service {name}; one of {}", names().join(", "))))
 }
 
 /// The policy set of the configuration: a file, or the built-in set.
-fn policy_set(settings: &Settings) -> Result<PolicySet, PlatformError> {
+fn policy_set(settings: &Settings) -> Result<PolicySet, Error> {
     match &settings.policy_set {
         None => Ok(PolicySet::xianning_2025_5_v1()),
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| PlatformError::Config(format!("cannot read policy set {}: {e}", path.display())))?;
-            PolicySet::from_toml_str(&text)
-                .map_err(|e| PlatformError::Config(format!("policy set {}: {e}", path.display())))
+                .map_err(|e| Error::Config(format!("cannot read policy set {}: {e}", path.display())))?;
+            PolicySet::from_toml_str(&text).map_err(|e| Error::Config(format!("policy set {}: {e}", path.display())))
         }
     }
 }
 
-/// Runs one service from configuration until SIGTERM or Ctrl-C.
-pub async fn serve(settings: Settings, name: &str) -> Result<(), PlatformError> {
-    let name = NAMES
-        .into_iter()
-        .find(|n| *n == name)
-        .ok_or_else(|| PlatformError::Config(format!("unknown service {name}")))?;
-    let _telemetry = qiancheng_platform::telemetry::init(name, &settings.log_format)?;
-    let auth = Authenticator::from_base64_keys(&settings.auth_public_keys)?;
+/// Connects to `spec`'s database and applies its migrations, or says in one line why not.
+async fn open_db(spec: &dyn ServiceSpec, settings: &Settings) -> Result<Db, Error> {
+    let url = settings.database_url_for(spec.name());
+    Db::connect(&url, settings.db_max_connections, spec.migrator()).await.map_err(|e| {
+        Error::Config(format!("cannot open the {} database at {}: {}", spec.name(), redact(&url), e.report()))
+    })
+}
+
+/// The peers `spec` calls, at the URLs of `urls`, signed with `credentials`. A peer without a
+/// URL is left out: the calls that need it answer `UNAVAILABLE` naming the variable to set.
+fn peers(
+    spec: &dyn ServiceSpec,
+    settings: &Settings,
+    urls: &BTreeMap<String, String>,
+    credentials: Option<&ServiceCredentials>,
+) -> Result<Peers, Error> {
+    let mut peers = Vec::new();
+    for name in spec.peers() {
+        let Some(url) = urls.get(*name) else {
+            tracing::warn!(service = spec.name(), peer = name, variable = %Settings::peer_variable(name), "peer not configured");
+            continue;
+        };
+        let credentials = credentials.ok_or_else(|| {
+            Error::Config(format!(
+                "{} needs QIANCHENG_SERVICE_SIGNING_KEY_FILE to sign its calls to {name}",
+                Settings::peer_variable(name)
+            ))
+        })?;
+        peers.push(Peer::connect(name, url, credentials.clone(), settings.peer_timeout())?);
+    }
+    Ok(Peers::new(peers))
+}
+
+/// Runs one service from configuration until SIGTERM or Ctrl-C. It reaches its database and
+/// applies migrations before it listens, and logs the address it really bound.
+pub async fn serve(settings: Settings, name: &str) -> Result<(), Error> {
+    let spec = spec(name)?;
+    let _telemetry = qiancheng_platform::telemetry::init(spec.name(), &settings.log_format)?;
+    let auth = Authenticator::from_settings(&settings)?;
+    if let Some(path) = settings.auth_revocations.clone() {
+        watch_revocations(auth.clone(), path).await?;
+    }
     let pii = PiiCipher::from_base64(settings.data_key.as_deref().ok_or_else(|| {
-        PlatformError::Config("QIANCHENG_DATA_KEY is required: it encrypts personal data at rest".to_owned())
+        Error::Config("QIANCHENG_DATA_KEY is required: it encrypts personal data at rest".to_owned())
     })?)?;
-    let credentials = match (&settings.peer_demand_url, &settings.service_signing_key_file) {
-        (None, _) => None,
-        (Some(_), Some(path)) => Some(ServiceCredentials::new(TokenMinter::load(path)?, name)),
-        (Some(_), None) => {
-            return Err(PlatformError::Config(
-                "QIANCHENG_PEER_DEMAND_URL needs QIANCHENG_SERVICE_SIGNING_KEY_FILE to sign calls to it".to_owned(),
-            ));
-        }
+    let credentials = match &settings.service_signing_key_file {
+        Some(path) => Some(ServiceCredentials::new(TokenMinter::load(path)?, spec.name())),
+        None => None,
     };
-    let ground =
-        Ground { auth, pii, policy: policy_set(&settings)?, credentials, demand_url: settings.peer_demand_url.clone() };
+    let policy = policy_set(&settings)?;
+    let peers = peers(spec, &settings, &settings.peers, credentials.as_ref())?;
+    let db = open_db(spec, &settings).await?;
     let listener = TcpListener::bind(settings.bind_addr)
         .await
-        .map_err(|e| PlatformError::Config(format!("cannot listen on {}: {e}", settings.bind_addr)))?;
-    tracing::info!(service = name, addr = %settings.bind_addr, policy = %ground.policy.version, "serving");
-    run_service(name, &settings, &ground, listener, shutdown_signal()).await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", settings.bind_addr)))?;
+    let addr = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+    let readiness = Readiness::default();
+    if let Some(admin) = settings.admin_addr {
+        let admin = qiancheng_platform::admin::start(admin, readiness.clone()).await?;
+        tracing::info!(service = spec.name(), %admin, "admin port: /metrics /livez /readyz");
+    }
+    tracing::info!(service = spec.name(), %addr, policy = %policy.version, "serving");
+    let streams = StreamLimits::new(&settings);
+    let shared = Shared { db, pii, policy: Arc::new(policy), peers, streams };
+    run_service(spec, shared, &settings, auth, listener, readiness, shutdown_signal()).await
+}
+
+/// Loads the revocations file now (a bad file stops the start) and again every 30 seconds.
+async fn watch_revocations(auth: Authenticator, path: std::path::PathBuf) -> Result<(), Error> {
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path).map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+    };
+    let count = auth.load_revocations(&read(&path)?)?;
+    tracing::info!(revoked_subjects = count, file = %path.display(), "revocations loaded");
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            match read(&path).and_then(|text| auth.load_revocations(&text)) {
+                Ok(_) => {}
+                Err(error) => tracing::error!(error = %error.report(), "revocations not reloaded; the last ones stay"),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Applies one service's migrations.
-pub async fn migrate(settings: Settings, name: &str) -> Result<(), PlatformError> {
-    open_db(&settings, name).await?.close().await;
+pub async fn migrate(settings: Settings, name: &str) -> Result<(), Error> {
+    let spec = spec(name)?;
+    open_db(spec, &settings).await?.close().await;
     println!("{name}: migrations applied to {}", redact(&settings.database_url_for(name)));
     Ok(())
 }
 
-async fn open_db(settings: &Settings, name: &str) -> Result<Db, PlatformError> {
-    match name {
-        qiancheng_demand::NAME => qiancheng_demand::open_db(settings).await.map_err(|e| match e {
-            qiancheng_demand::DemandError::Platform(e) => e,
-            other => PlatformError::Config(other.to_string()),
-        }),
-        qiancheng_selection::NAME => qiancheng_selection::open_db(settings).await.map_err(|e| match e {
-            qiancheng_selection::SelectionError::Platform(e) => e,
-            other => PlatformError::Config(other.to_string()),
-        }),
-        other => Err(PlatformError::Config(format!("unknown service {other}"))),
-    }
-}
-
 /// Runs every service on SQLite under the data folder until Ctrl-C.
-pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(), PlatformError> {
+pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(), Error> {
     let _telemetry = qiancheng_platform::telemetry::init("dev", &settings.log_format)?;
     std::fs::create_dir_all(&settings.data_dir)
-        .map_err(|e| PlatformError::Config(format!("cannot create {}: {e}", settings.data_dir.display())))?;
+        .map_err(|e| Error::Config(format!("cannot create {}: {e}", settings.data_dir.display())))?;
     let minter = TokenMinter::load_or_create(&settings.signing_key_file())?;
     let pii = PiiCipher::load_or_create(&settings.data_dir.join("dev-data.key"))?;
     settings.auth_public_keys = vec![minter.public_key_base64()];
+    let policy = Arc::new(policy_set(&settings)?);
 
     // Every listener is bound first, so each service knows its peers' addresses.
     let mut listeners = Vec::new();
-    for (offset, name) in NAMES.iter().enumerate() {
+    for (offset, spec) in SERVICES.iter().enumerate() {
         let port = if base_port == 0 { 0 } else { base_port.saturating_add(u16::try_from(offset).unwrap_or(0)) };
         let listener = TcpListener::bind((host, port))
             .await
-            .map_err(|e| PlatformError::Config(format!("cannot listen on {host}:{port} for {name}: {e}")))?;
-        let addr: SocketAddr = listener.local_addr().map_err(|e| PlatformError::Config(e.to_string()))?;
-        listeners.push((*name, listener, addr));
+            .map_err(|e| Error::Config(format!("cannot listen on {host}:{port} for {}: {e}", spec.name())))?;
+        let addr: SocketAddr = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+        listeners.push((*spec, listener, addr));
     }
-    let demand_addr = listeners.iter().find(|(n, _, _)| *n == qiancheng_demand::NAME).map(|(_, _, a)| *a);
-    let policy = policy_set(&settings)?;
+    let urls: BTreeMap<String, String> =
+        listeners.iter().map(|(spec, _, addr)| (spec.name().to_owned(), format!("http://{addr}"))).collect();
+
+    let readiness = Readiness::default();
+    let admin_port = if base_port == 0 { 0 } else { DEV_ADMIN_PORT };
+    let admin_addr: SocketAddr = format!("{host}:{admin_port}")
+        .parse()
+        .map_err(|e| Error::Config(format!("{host} is not an address for the admin port: {e}")))?;
+    let admin = qiancheng_platform::admin::start(admin_addr, readiness.clone()).await?;
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     println!("Qiancheng development suite (data in {}, policy set {})", settings.data_dir.display(), policy.version);
-    for (name, listener, addr) in listeners {
-        println!("  {name:<12} {addr}   ({})", redact(&settings.database_url_for(name)));
-        let ground = Ground {
-            auth: minter.authenticator(),
+    for (spec, listener, addr) in listeners {
+        println!("  {:<12} {addr}   ({})", spec.name(), redact(&settings.database_url_for(spec.name())));
+        let credentials = ServiceCredentials::new(minter.clone(), spec.name());
+        let db = open_db(spec, &settings).await?;
+        let shared = Shared {
+            db,
             pii: pii.clone(),
             policy: policy.clone(),
-            credentials: Some(ServiceCredentials::new(minter.clone(), name)),
-            demand_url: demand_addr.map(|a| format!("http://{a}")),
+            peers: peers(spec, &settings, &urls, Some(&credentials))?,
+            streams: StreamLimits::new(&settings),
         };
         let settings = settings.clone();
+        let auth = minter.authenticator();
+        let readiness = readiness.clone();
         let mut stopped = stopped.clone();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            if let Err(error) = run_service(name, &settings, &ground, listener, shutdown).await {
-                tracing::error!(service = name, %error, "service stopped");
+            if let Err(error) = run_service(spec, shared, &settings, auth, listener, readiness, shutdown).await {
+                tracing::error!(service = spec.name(), error = %error.report(), "service stopped");
             }
         }));
     }
+    println!("  {:<12} http://{admin}/metrics  /livez  /readyz", "admin");
     let token = minter.mint("dev-admin", &[Role::CityAdmin], Some("421200"), None, 12 * 3600)?;
     println!("\nAdministrator token (CITY_ADMIN, 12 hours):\n{token}\n");
-    if let Some(addr) = demand_addr {
-        println!("Try: grpcurl -plaintext {addr} list");
+    if let Some(url) = urls.values().next() {
+        println!("Try: grpcurl -plaintext {} list", url.trim_start_matches("http://"));
     }
-    println!("Mint other tokens with: qiancheng token --role COUNTY_OFFICER --region 421221");
+    println!(
+        "Mint other tokens with: qiancheng token --role COUNTY_OFFICER --region 421221 (in this folder, or with \
+         --key-file {})",
+        settings.signing_key_file().display()
+    );
     println!("Press Ctrl-C to stop.");
 
     shutdown_signal().await;
@@ -158,44 +228,18 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
 }
 
 async fn run_service(
-    name: &'static str,
+    spec: &'static dyn ServiceSpec,
+    shared: Shared,
     settings: &Settings,
-    ground: &Ground,
+    auth: Authenticator,
     listener: TcpListener,
+    readiness: Readiness,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), PlatformError> {
-    let db = open_db(settings, name).await?;
-    let (service_name, routes): (&'static str, Routes) = match name {
-        qiancheng_demand::NAME => (
-            qiancheng_demand::SERVICE_NAME,
-            qiancheng_demand::Demand::new(qiancheng_demand::State {
-                db: db.clone(),
-                pii: ground.pii.clone(),
-                policy_version: ground.policy.version.clone(),
-            })
-            .routes(&ground.auth, settings),
-        ),
-        qiancheng_selection::NAME => {
-            let demand = match (&ground.demand_url, &ground.credentials) {
-                (Some(url), Some(credentials)) => Some(qiancheng_selection::DemandPeer {
-                    channel: connect(url, settings.request_timeout())?,
-                    credentials: credentials.clone(),
-                }),
-                _ => None,
-            };
-            (
-                qiancheng_selection::SERVICE_NAME,
-                qiancheng_selection::Selection::new(qiancheng_selection::State {
-                    db: db.clone(),
-                    policy: ground.policy.clone(),
-                    demand,
-                })
-                .routes(&ground.auth, settings),
-            )
-        }
-        other => return Err(PlatformError::Config(format!("unknown service {other}"))),
-    };
-    let result = serve_routes(service_name, routes, listener, settings, shutdown).await;
+) -> Result<(), Error> {
+    let db = shared.db.clone();
+    let routes = spec.routes(shared, settings);
+    let config = ServerConfig { service_name: spec.grpc_name(), settings, auth, db: Some(db.clone()), readiness };
+    let result = serve_routes(config, routes, listener, shutdown).await;
     db.close().await;
     result
 }

@@ -1,12 +1,18 @@
-//! Who may see and change what in the selection service: providers only their own, experts only
-//! their assignments, county officers their county, city administrators everything, auditors
-//! read everything.
+//! Who may see and change what in the selection service (DESIGN.md, Security): providers only
+//! their own, experts only their assignments, county officers their county, city administrators
+//! everything, auditors read everything. Permission comes before existence: a scoped caller
+//! asking for what does not exist is refused as for what lies outside its scope.
 
+use qiancheng_api::convert;
 use qiancheng_domain::RegionCode;
+use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
+use sqlx::AnyConnection;
 
-use crate::error::SelectionError;
+use crate::store::application::ApplicationRecord;
+use crate::store::provider::{self, ProviderRecord};
+use crate::store::round::RoundRecord;
 
 /// A county officer's county; the platform refuses county-officer tokens without one.
 fn county_of(principal: &Principal) -> Scope {
@@ -17,39 +23,54 @@ fn county_of(principal: &Principal) -> Scope {
 }
 
 /// What officers may change: the city everything, a county officer their county.
-pub fn officer_scope(principal: &Principal) -> Result<Scope, SelectionError> {
+pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
     if principal.has(Role::CityAdmin) {
         Ok(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
         Ok(county_of(principal))
     } else {
-        Err(SelectionError::denied("this call is for county officers and city administrators"))
+        Err(Error::denied("this call is for county officers and city administrators"))
     }
 }
 
-/// What providers' records the caller may read.
-pub fn provider_read_scope(principal: &Principal) -> Result<Scope, SelectionError> {
-    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
-        Ok(Scope::All)
+/// What officers and those who read everything may see: the city and auditors everything, a
+/// county officer their county.
+pub fn officer_read_scope(principal: &Principal) -> Result<Scope, Error> {
+    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) { Ok(Scope::All) } else { officer_scope(principal) }
+}
+
+/// What providers' records the caller may read: a provider itself, officers of its county, the
+/// city and auditors.
+pub fn provider_read_scope(principal: &Principal) -> Result<Scope, Error> {
+    provider_scope(principal, &[Role::CityAdmin, Role::Auditor])
+        .ok_or_else(|| Error::denied("providers' records are for the provider, its officers and auditors"))
+}
+
+/// What providers' records the caller may change: a provider itself, officers of its county,
+/// the city.
+pub fn provider_write_scope(principal: &Principal) -> Result<Scope, Error> {
+    provider_scope(principal, &[Role::CityAdmin])
+        .ok_or_else(|| Error::denied("only the provider and its officers change its record"))
+}
+
+/// Everything for callers holding one of `all`, a county officer's county, a provider's own.
+fn provider_scope(principal: &Principal, all: &[Role]) -> Option<Scope> {
+    if principal.has_any(all) {
+        Some(Scope::All)
     } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
+        Some(county_of(principal))
     } else if principal.has(Role::Provider) {
-        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
+        Some(Scope::Org(principal.org.clone().unwrap_or_default()))
     } else {
-        Err(SelectionError::denied("providers' records are for the provider, its officers and auditors"))
+        None
     }
 }
 
-/// What providers' records the caller may change.
-pub fn provider_write_scope(principal: &Principal) -> Result<Scope, SelectionError> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
-    } else if principal.has(Role::Provider) {
-        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
-    } else {
-        Err(SelectionError::denied("only the provider and its officers change its record"))
+/// The caller's own credit code, if the caller is a provider.
+pub fn provider_org(principal: &Principal) -> Result<String, Error> {
+    match (&principal.org, principal.has(Role::Provider)) {
+        (Some(org), true) => Ok(org.clone()),
+        _ => Err(Error::denied("this call is for providers, on their own applications")),
     }
 }
 
@@ -62,8 +83,9 @@ pub fn reads_internal(principal: &Principal, region: RegionCode) -> bool {
 }
 
 /// The county a caller is confined to when reading selection's public records (rounds,
-/// projects): a county officer sees their own county's and the city's, and nothing of another
-/// county; every other caller (the city, auditors, providers, experts, services) sees them all.
+/// projects, quotas): a county officer sees their own county's and the city's, and nothing of
+/// another county; every other caller (the city, auditors, providers, experts, services) sees
+/// them all.
 pub fn confined_county(principal: &Principal) -> Option<RegionCode> {
     if principal.has_any(&[Role::CityAdmin, Role::Auditor]) || !principal.has(Role::CountyOfficer) {
         return None;
@@ -71,42 +93,133 @@ pub fn confined_county(principal: &Principal) -> Option<RegionCode> {
     Some(principal.region.filter(|r| !r.is_city()).unwrap_or(RegionCode::CITY))
 }
 
-/// Refuses a public record of another county to a confined county officer.
-pub fn check_public(principal: &Principal, regions: &[RegionCode]) -> Result<(), SelectionError> {
+/// Refuses a public record of `regions` to a county officer of another county.
+pub fn check_public(principal: &Principal, regions: &[RegionCode]) -> Result<(), Error> {
     match confined_county(principal) {
         Some(own) if !regions.iter().any(|r| r.is_city() || *r == own) => {
-            Err(SelectionError::denied("the record belongs to another county"))
+            Err(Error::denied("the record belongs to another county"))
         }
         _ => Ok(()),
     }
 }
 
+/// What a caller learns of a public record `name` that does not exist: a confined county
+/// officer is refused as for another county's record, every other caller learns it is missing.
+pub fn missing_public(principal: &Principal, name: &str) -> Error {
+    if confined_county(principal).is_some() {
+        Error::denied("the record belongs to another county")
+    } else {
+        Error::NotFound(name.to_owned())
+    }
+}
+
 /// What a caller learns of a resource that does not exist: callers who see everything learn
-/// that it is missing; scoped callers are refused as for a resource outside their scope
-/// (permission before existence).
-pub fn missing(scope: &Scope, name: &str) -> SelectionError {
+/// that it is missing; scoped callers are refused as for a resource outside their scope.
+pub fn missing(scope: &Scope, name: &str) -> Error {
     match scope {
-        Scope::All => SelectionError::NotFound(name.to_owned()),
+        Scope::All => Error::NotFound(name.to_owned()),
         Scope::Region(_) | Scope::Org(_) => {
-            SelectionError::denied("the resource is outside the caller's county or organisation")
+            Error::denied("the resource is outside the caller's county or organisation")
         }
     }
 }
 
 /// Refuses an officer who does not act for `region`: a county officer acts for their county,
 /// only city administrators for the city.
-pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), SelectionError> {
+pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), Error> {
     if region.is_city() && !principal.has(Role::CityAdmin) {
-        return Err(SelectionError::denied("city-wide records are for city administrators"));
+        return Err(Error::denied("city-wide records are for city administrators"));
     }
     check(scope, region, "")
 }
 
 /// Refuses a row outside `scope`.
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), SelectionError> {
+pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
     if scope.admits(region, org) {
         Ok(())
     } else {
-        Err(SelectionError::denied("the resource is outside the caller's county or organisation"))
+        Err(Error::denied("the resource is outside the caller's county or organisation"))
+    }
+}
+
+/// The id of a resource name in `collection`, as request field `field`.
+pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
+    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
+}
+
+/// Reads a provider the caller may see in `scope` (request field `field` names it), or says
+/// why not: a provider asking for another learns nothing of it.
+pub async fn provider_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    name: &str,
+    field: &str,
+) -> Result<ProviderRecord, Error> {
+    let code = id_of(name, "providers", field)?;
+    if matches!(scope, Scope::Org(own) if own != code) {
+        return Err(Error::denied("a provider sees and changes only itself"));
+    }
+    let record = provider::find(conn, code).await?.ok_or_else(|| missing(scope, name))?;
+    check(scope, record.region, &record.credit_code)?;
+    Ok(record)
+}
+
+/// The refusal of an application the caller may not see (or that does not exist).
+pub fn application_refused() -> Error {
+    Error::denied("the application is outside the caller's county, organisation or assignments")
+}
+
+/// Whether the caller may read `application` of `round`: the provider, officers of the round's
+/// county, the city, auditors, and assigned experts who are not recused.
+pub async fn may_read_application(
+    conn: &mut AnyConnection,
+    principal: &Principal,
+    application: &ApplicationRecord,
+    round: &RoundRecord,
+) -> Result<bool, Error> {
+    if principal.has(Role::Provider) && principal.is_org(&application.provider_credit_code) {
+        return Ok(true);
+    }
+    if reads_internal(principal, round.region) {
+        return Ok(true);
+    }
+    if principal.has(Role::Expert) {
+        let assignment = crate::store::expert::find(conn, &application.id, &principal.subject).await?;
+        return Ok(assignment.is_some_and(|a| !a.recused));
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: &[Role], region: Option<&str>, org: Option<&str>) -> Principal {
+        Principal {
+            subject: "t".into(),
+            roles: roles.to_vec(),
+            region: region.map(|r| RegionCode::parse(r).expect("a region")),
+            org: org.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_county_officer_reads_public_records_of_their_county_and_the_city_only() {
+        let officer = principal(&[Role::CountyOfficer], Some("421221"), None);
+        let own = RegionCode::parse("421221").expect("county");
+        let other = RegionCode::parse("421222").expect("county");
+        assert!(check_public(&officer, &[own]).is_ok());
+        assert!(check_public(&officer, &[RegionCode::CITY]).is_ok());
+        assert!(check_public(&officer, &[other]).is_err());
+        assert!(check_public(&principal(&[Role::Auditor], None, None), &[other]).is_ok());
+    }
+
+    #[test]
+    fn only_the_city_acts_for_the_city() {
+        let officer = principal(&[Role::CountyOfficer], Some("421221"), None);
+        let scope = officer_scope(&officer).expect("an officer");
+        assert!(check_officer_region(&officer, &scope, RegionCode::CITY).is_err());
+        let admin = principal(&[Role::CityAdmin], Some("421200"), None);
+        assert!(check_officer_region(&admin, &Scope::All, RegionCode::CITY).is_ok());
     }
 }

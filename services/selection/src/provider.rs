@@ -1,254 +1,40 @@
 //! Training providers (承训机构, 六): who they are, the conditions of their kind, their bank
-//! account, violations and disqualification, and their eligibility under PROV-* as the policy
-//! core decides it.
+//! account, violations and disqualification (八(四)), and their eligibility under PROV-* as the
+//! policy core decides it. Other services ask here whether a provider and a project of it are in
+//! good standing.
 
-use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
-use qiancheng_domain::policy::decision::{Decision as PolicyDecision, RuleResult as PolicyRule};
-use qiancheng_domain::policy::provider::{
-    KindFacts, PilotOverride, ProviderFacts, ProviderKind as Kind, evaluate_provider_eligibility, prov_disqualified,
-};
+use qiancheng_domain::lifecycle::ApplicationState;
+use qiancheng_domain::policy::RuleResult as PolicyRule;
+use qiancheng_domain::policy::decision::Decision as PolicyDecision;
+use qiancheng_domain::policy::provider::{self as rules, PilotOverride, ProviderKind, prov_disqualified};
 use qiancheng_domain::{OccupationCode, RegionCode, Uscc, today_in_china};
-use qiancheng_platform::PlatformError;
 use qiancheng_platform::auth::{Principal, Role};
-use qiancheng_platform::db::{Tx, flag, flag_value};
 use qiancheng_platform::error::Violations;
-use qiancheng_platform::idempotency::{self, IdempotencyKey, Started};
+use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
-use qiancheng_platform::time::{new_id, now_micros};
-use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row as _};
-use tonic::Request;
+use qiancheng_platform::write::{self, Change};
+use qiancheng_platform::{Call, Error, Shared, Stamp};
 
 use crate::access::{self, Scope};
-use crate::error::SelectionError;
-use crate::{State, application};
+use crate::store::application;
+use crate::store::provider::{self, BankAccountRecord, Conditions, ProviderRecord, ViolationRecord, kind_from_proto};
+use crate::store::{decision_to_proto, project};
 
-/// The conditions of a provider's kind, as stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conditions {
-    /// Occupations of its majors (schools).
-    pub related_occupations: Vec<String>,
-    /// The county bureau's subsidised-training qualification (schools).
-    pub subsidised_training_qualification: bool,
-    /// Passed every annual inspection (private schools).
-    pub passed_all_annual_inspections: bool,
-    /// Years with subsidised training (private schools).
-    pub subsidised_training_years: Vec<i32>,
-    /// Certification in good standing (employers, associations).
-    pub certification_in_good_standing: bool,
-    /// Own venue (bases, studios, leading enterprises).
-    pub own_venue: bool,
-    /// Own equipment.
-    pub own_equipment: bool,
-    /// Own teachers.
-    pub own_teachers: bool,
-}
-
-/// A violation on record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ViolationRecord {
-    /// When it happened.
-    pub occurred_on: NaiveDate,
-    /// What it was.
-    pub description: String,
-    /// Who recorded it.
-    pub recorded_by: String,
-}
-
-/// A provider as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProviderRecord {
-    /// Credit code.
-    pub credit_code: String,
-    /// Registered name.
-    pub display_name: String,
-    /// County it operates in.
-    pub region: RegionCode,
-    /// Pays tax in 咸宁.
-    pub pays_tax_locally: bool,
-    /// Independent legal person.
-    pub independent_legal_person: bool,
-    /// Kind.
-    pub kind: Kind,
-    /// Conditions of its kind.
-    pub conditions: Conditions,
-    /// Bank account holder.
-    pub bank_holder: String,
-    /// Bank.
-    pub bank_name: String,
-    /// Account number.
-    pub bank_number: String,
-    /// Whether the credit code passes its check character.
-    pub check_passed: bool,
-    /// The officer's override of a failing pilot code.
-    pub pilot_override: Option<PilotOverride>,
-    /// Day of disqualification.
-    pub disqualified_on: Option<NaiveDate>,
-    /// Misconduct found (`SUBCONTRACTING`, `FRAUD`), empty if none.
-    pub misconduct: String,
-    /// The finding.
-    pub disqualification_finding: String,
-    /// Violations on record.
-    pub violations: Vec<ViolationRecord>,
-    /// Version for the etag.
-    pub version: i64,
-    /// Created, microseconds.
-    pub create_time_micros: i64,
-    /// Changed, microseconds.
-    pub update_time_micros: i64,
-}
-
-const COLUMNS: &str = "credit_code, display_name, region_code, pays_tax_locally, independent_legal_person, kind, \
-    conditions, bank_holder, bank_name, bank_number, check_passed, pilot_override, disqualified_on, misconduct, \
-    disqualification_finding, version, create_time_micros, update_time_micros";
-
-fn corrupt(what: &str) -> SelectionError {
-    PlatformError::Corrupt(format!("provider {what}")).into()
-}
-
-/// The stored name of a kind (`PRIVATE_TRAINING_SCHOOL`).
-pub fn kind_code(kind: Kind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-fn kind_from_code(code: &str) -> Option<Kind> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
-}
-
-/// A proto kind as the domain's.
-pub fn kind_from_proto(value: i32) -> Result<Kind, qiancheng_domain::ValueError> {
-    ProviderKind::try_from(value)
-        .ok()
-        .filter(|k| *k != ProviderKind::Unspecified)
-        .and_then(|k| k.as_str_name().strip_prefix("PROVIDER_KIND_").and_then(kind_from_code))
-        .ok_or_else(|| {
-            qiancheng_domain::ValueError::new("PROV-KIND", "one of the plan's kinds of provider is required")
-        })
-}
-
-fn kind_to_proto(kind: Kind) -> i32 {
-    ProviderKind::from_str_name(&format!("PROVIDER_KIND_{}", kind_code(kind))).map_or(0, |k| k as i32)
-}
-
-impl ProviderRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, SelectionError> {
-        let text = |c: &str| row.try_get::<String, _>(c);
-        Ok(Self {
-            credit_code: text("credit_code")?,
-            display_name: text("display_name")?,
-            region: RegionCode::parse(&text("region_code")?).map_err(|_| corrupt("region"))?,
-            pays_tax_locally: flag(row.try_get("pays_tax_locally")?),
-            independent_legal_person: flag(row.try_get("independent_legal_person")?),
-            kind: kind_from_code(&text("kind")?).ok_or_else(|| corrupt("kind"))?,
-            conditions: serde_json::from_str(&text("conditions")?).map_err(|_| corrupt("conditions"))?,
-            bank_holder: text("bank_holder")?,
-            bank_name: text("bank_name")?,
-            bank_number: text("bank_number")?,
-            check_passed: flag(row.try_get("check_passed")?),
-            pilot_override: row
-                .try_get::<Option<String>, _>("pilot_override")?
-                .map(|o| serde_json::from_str(&o).map_err(|_| corrupt("override")))
-                .transpose()?,
-            disqualified_on: row
-                .try_get::<Option<String>, _>("disqualified_on")?
-                .map(|d| qiancheng_domain::parse_date(&d).map_err(|_| corrupt("date")))
-                .transpose()?,
-            misconduct: text("misconduct")?,
-            disqualification_finding: text("disqualification_finding")?,
-            violations: Vec::new(),
-            version: row.try_get("version")?,
-            create_time_micros: row.try_get("create_time_micros")?,
-            update_time_micros: row.try_get("update_time_micros")?,
-        })
-    }
-
-    /// The provider as the PROV-* rules see it; `occupation` is the project's, for schools'
-    /// related majors (same occupation, or the same middle group `X-XX`).
-    pub fn facts(&self, occupation: Option<&str>) -> ProviderFacts {
-        let related = &self.conditions.related_occupations;
-        let related_major = match occupation {
-            Some(occ) => related.iter().any(|r| r == occ || r.get(..4) == occ.get(..4)),
-            None => !related.is_empty(),
-        };
-        ProviderFacts {
-            name: self.display_name.clone(),
-            uscc: self.credit_code.clone(),
-            pilot_override: self.pilot_override.clone(),
-            pays_tax_locally: self.pays_tax_locally,
-            independent_legal_person: self.independent_legal_person,
-            violations: self.violations.iter().map(|v| v.occurred_on).collect(),
-            kind: self.kind,
-            kind_facts: KindFacts {
-                related_major,
-                subsidised_training_qualification: self.conditions.subsidised_training_qualification,
-                passed_all_annual_inspections: self.conditions.passed_all_annual_inspections,
-                subsidised_training_years: self.conditions.subsidised_training_years.clone(),
-                certification_in_good_standing: self.conditions.certification_in_good_standing,
-                own_venue: self.conditions.own_venue,
-                own_equipment: self.conditions.own_equipment,
-                own_teachers: self.conditions.own_teachers,
-            },
-            disqualified_on: self.disqualified_on,
-        }
-    }
-
-    /// The resource name.
-    pub fn name(&self) -> String {
-        format!("providers/{}", self.credit_code)
-    }
-
-    /// The provider as the API shows it, with its eligibility under `policy` today.
-    pub fn to_proto(&self, policy: &qiancheng_domain::policy::set::PolicySet) -> Provider {
-        let eligibility = evaluate_provider_eligibility(policy, &self.facts(None), today_in_china());
-        Provider {
-            name: self.name(),
-            credit_code: self.credit_code.clone(),
-            display_name: self.display_name.clone(),
-            region_code: self.region.code().to_owned(),
-            pays_tax_locally: self.pays_tax_locally,
-            independent_legal_person: self.independent_legal_person,
-            kind: kind_to_proto(self.kind),
-            conditions: Some(KindConditions {
-                related_occupations: self.conditions.related_occupations.clone(),
-                subsidised_training_qualification: self.conditions.subsidised_training_qualification,
-                passed_all_annual_inspections: self.conditions.passed_all_annual_inspections,
-                subsidised_training_years: self.conditions.subsidised_training_years.clone(),
-                certification_in_good_standing: self.conditions.certification_in_good_standing,
-                own_venue: self.conditions.own_venue,
-                own_equipment: self.conditions.own_equipment,
-                own_teachers: self.conditions.own_teachers,
-            }),
-            bank_account: Some(BankAccount {
-                holder: self.bank_holder.clone(),
-                bank: self.bank_name.clone(),
-                number: self.bank_number.clone(),
-            }),
-            violations: self
-                .violations
-                .iter()
-                .map(|v| Violation {
-                    occurred_on: Some(convert::date_to_proto(v.occurred_on)),
-                    description: v.description.clone(),
-                    recorded_by: v.recorded_by.clone(),
-                })
-                .collect(),
-            credit_code_check_passed: self.check_passed,
-            pilot_override_by: self.pilot_override.as_ref().map(|o| o.officer.clone()).unwrap_or_default(),
-            disqualified_on: self.disqualified_on.map(convert::date_to_proto),
-            disqualification_finding: self.disqualification_finding.clone(),
-            eligibility: Some(decision_to_proto(&eligibility)),
-            create_time_micros: self.create_time_micros,
-            update_time_micros: self.update_time_micros,
-            etag: self.version.to_string(),
-        }
-    }
-}
+/// The fields of a provider an update may name.
+const EDITABLE: [&str; 7] = [
+    "display_name",
+    "region_code",
+    "pays_tax_locally",
+    "independent_legal_person",
+    "kind",
+    "conditions",
+    "bank_account",
+];
 
 /// An account number as shown to those who do not pay into it: the last four digits.
-pub fn mask_account(number: &str) -> String {
+fn mask_account(number: &str) -> String {
     let digits: Vec<char> = number.chars().collect();
     let keep = digits.len().min(4);
     let mut masked: String = std::iter::repeat_n('*', digits.len() - keep).collect();
@@ -257,8 +43,9 @@ pub fn mask_account(number: &str) -> String {
 }
 
 /// The provider as `principal` may see it: the bank account in full only for the provider
-/// itself, its officers and the city (who record and pay into it); masked for auditors.
-fn for_reader(mut provider: Provider, principal: &Principal) -> Provider {
+/// itself, its officers, the city and finance (who record and pay into it); masked for auditors.
+fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Provider {
+    let mut provider = record.to_proto(&s.policy);
     let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer])
         || principal.is_org(&provider.credit_code);
     if !full && let Some(account) = provider.bank_account.as_mut() {
@@ -267,75 +54,28 @@ fn for_reader(mut provider: Provider, principal: &Principal) -> Provider {
     provider
 }
 
-/// A policy-core rule as the API shows it.
-pub fn rule_to_proto(rule: &PolicyRule) -> RuleResult {
-    RuleResult {
-        code: rule.code.clone(),
-        passed: rule.passed,
-        reason_zh: rule.reason_zh.clone(),
-        reason_en: rule.reason_en.clone(),
-    }
-}
-
-/// A policy-core decision as the API shows it.
-pub fn decision_to_proto(decision: &PolicyDecision<bool>) -> Decision {
-    Decision {
-        outcome: decision.outcome,
-        policy_version: decision.policy_version.clone(),
-        rules: decision.rules.iter().map(rule_to_proto).collect(),
-    }
-}
-
-/// Reads a provider with its violations.
-pub async fn load(pool: &sqlx::AnyPool, credit_code: &str) -> Result<Option<ProviderRecord>, SelectionError> {
-    let mut conn = pool.acquire().await?;
-    load_with(&mut conn, credit_code).await
-}
-
-/// Reads a provider inside a write transaction.
-pub async fn load_in(tx: &mut Tx, credit_code: &str) -> Result<Option<ProviderRecord>, SelectionError> {
-    load_with(tx, credit_code).await
-}
-
-async fn load_with(
-    conn: &mut sqlx::AnyConnection,
-    credit_code: &str,
-) -> Result<Option<ProviderRecord>, SelectionError> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM provider WHERE credit_code = $1")))
-        .bind(credit_code)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(mut record) = row.as_ref().map(ProviderRecord::from_row).transpose()? else { return Ok(None) };
-    let violations = sqlx::query(
-        "SELECT occurred_on, description, recorded_by FROM provider_violation WHERE provider_credit_code = $1 \
-         ORDER BY occurred_on, id",
-    )
-    .bind(credit_code)
-    .fetch_all(&mut *conn)
-    .await?;
-    record.violations = violations
-        .iter()
-        .map(|v| {
-            Ok(ViolationRecord {
-                occurred_on: qiancheng_domain::parse_date(&v.try_get::<String, _>("occurred_on")?)
-                    .map_err(|_| corrupt("violation date"))?,
-                description: v.try_get("description")?,
-                recorded_by: v.try_get("recorded_by")?,
-            })
-        })
-        .collect::<Result<_, SelectionError>>()?;
-    Ok(Some(record))
-}
-
 /// The editable facts of a provider, validated.
 struct Editable {
     display_name: String,
     region: RegionCode,
     pays_tax_locally: bool,
     independent_legal_person: bool,
-    kind: Kind,
+    kind: ProviderKind,
     conditions: Conditions,
-    bank: (String, String, String),
+    bank: BankAccountRecord,
+}
+
+impl Editable {
+    /// Writes the facts onto `record`.
+    fn apply(self, record: &mut ProviderRecord) {
+        record.display_name = self.display_name;
+        record.region = self.region;
+        record.pays_tax_locally = self.pays_tax_locally;
+        record.independent_legal_person = self.independent_legal_person;
+        record.kind = self.kind;
+        record.conditions = self.conditions;
+        record.bank = self.bank;
+    }
 }
 
 fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
@@ -358,6 +98,7 @@ fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
     let holder = v.value("provider.bank_account.holder", convert::text(&bank.holder, 200));
     let bank_name = v.value("provider.bank_account.bank", convert::text(&bank.bank, 200));
     let number: String = bank.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    // SUBS-PAY: subsidies are paid into an account the bank can take.
     if !(8..=32).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
         v.add("provider.bank_account.number", "SUBS-PAY", "a bank account number has 8 to 32 digits");
     }
@@ -377,313 +118,184 @@ fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
             own_equipment: c.own_equipment,
             own_teachers: c.own_teachers,
         },
-        bank: (holder?, bank_name?, number),
+        bank: BankAccountRecord { holder: holder?, bank: bank_name?, number },
     })
 }
 
-/// Binds a provider's columns, in the order of [`COLUMNS`].
-macro_rules! bind_provider {
-    ($query:expr, $record:expr, $conditions:expr, $pilot:expr) => {
-        $query
-            .bind(&$record.credit_code)
-            .bind(&$record.display_name)
-            .bind($record.region.code())
-            .bind(flag_value($record.pays_tax_locally))
-            .bind(flag_value($record.independent_legal_person))
-            .bind(kind_code($record.kind))
-            .bind($conditions)
-            .bind(&$record.bank_holder)
-            .bind(&$record.bank_name)
-            .bind(&$record.bank_number)
-            .bind(flag_value($record.check_passed))
-            .bind($pilot)
-            .bind($record.disqualified_on.map(|d| d.to_string()))
-            .bind(&$record.misconduct)
-            .bind(&$record.disqualification_finding)
-            .bind($record.version)
-            .bind($record.create_time_micros)
-            .bind($record.update_time_micros)
-    };
+/// Validates `input` as a whole: every bad field is named at once.
+fn validated(input: &Provider) -> Result<Editable, Error> {
+    let mut v = Violations::default();
+    let editable = validate(input, &mut v);
+    v.finish()?;
+    Ok(editable.expect("every missing value was recorded as a violation, and finish() refused them"))
 }
 
-/// Writes a provider: a new row when `created_by` is given, else the changes to its row.
-async fn store(tx: &mut Tx, record: &ProviderRecord, created_by: Option<&str>) -> Result<(), SelectionError> {
-    let conditions = serde_json::to_string(&record.conditions).map_err(|e| PlatformError::Corrupt(e.to_string()))?;
-    let pilot = record
-        .pilot_override
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| PlatformError::Corrupt(e.to_string()))?;
-    match created_by {
-        Some(actor) => {
-            let sql = format!(
-                "INSERT INTO provider ({COLUMNS}, created_by) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-            );
-            bind_provider!(sqlx::query(AssertSqlSafe(sql)), record, conditions, pilot)
-                .bind(actor)
-                .execute(&mut **tx)
-                .await?;
-        }
-        None => {
-            let sql = "UPDATE provider SET display_name = $2, region_code = $3, pays_tax_locally = $4, \
-                independent_legal_person = $5, kind = $6, conditions = $7, bank_holder = $8, bank_name = $9, \
-                bank_number = $10, check_passed = $11, pilot_override = $12, disqualified_on = $13, misconduct = $14, \
-                disqualification_finding = $15, version = $16, create_time_micros = $17, update_time_micros = $18 \
-                WHERE credit_code = $1";
-            bind_provider!(sqlx::query(sql), record, conditions, pilot).execute(&mut **tx).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn audit_change(
-    tx: &mut Tx,
-    state: &State,
-    principal: &Principal,
-    record: &ProviderRecord,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<(), SelectionError> {
-    state.audit(tx, principal, action, &record.name(), detail).await
-}
-
-fn credit_code_of(name: &str, field: &str) -> Result<String, SelectionError> {
-    convert::resource_id(name, "providers")
-        .map(str::to_owned)
-        .map_err(|e| SelectionError::invalid(field, e.rule, e.reason))
-}
-
-/// RegisterProvider.
-pub async fn register(
-    state: &State,
-    request: Request<RegisterProviderRequest>,
-) -> Result<RegisterProviderResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    // The facts eligibility rests on are recorded by the county bureau, not declared by the
-    // provider itself.
-    let scope = access::officer_scope(&principal)?;
-    let message = request.into_inner();
-    let input = message.provider.clone().unwrap_or_default();
+/// RegisterProvider: the facts eligibility rests on are recorded by the county bureau, not
+/// declared by the provider itself.
+pub async fn register_provider(
+    s: &Shared,
+    call: Call<RegisterProviderRequest>,
+) -> Result<RegisterProviderResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let input = call.message.provider.clone().unwrap_or_default();
     let mut v = Violations::default();
     // PROV-USCC: a pilot code failing its check is kept, ineligible until an officer's override.
     let code = v.value("provider.credit_code", Uscc::parse_pilot(&input.credit_code));
     let editable = validate(&input, &mut v);
     v.finish()?;
-    let (Some(code), Some(e)) = (code, editable) else {
+    let (Some(code), Some(editable)) = (code, editable) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check(&scope, e.region, code.as_str())?;
-    let key = IdempotencyKey::new(&principal.subject, "RegisterProvider", &message.request_id, &message)?;
-    let mut write = match idempotency::start(&state.db, key).await? {
-        Started::Replayed(response) => return Ok(response),
-        Started::Fresh(write) => write,
-    };
-    if load_in(&mut write.tx, code.as_str()).await?.is_some() {
-        return Err(SelectionError::AlreadyExists {
-            reason: "PROVIDER_EXISTS",
-            message: format!("providers/{} is already registered", code.as_str()),
-        });
-    }
-    let now = now_micros();
-    let record = ProviderRecord {
-        credit_code: code.as_str().to_owned(),
-        display_name: e.display_name,
-        region: e.region,
-        pays_tax_locally: e.pays_tax_locally,
-        independent_legal_person: e.independent_legal_person,
-        kind: e.kind,
-        conditions: e.conditions,
-        bank_holder: e.bank.0,
-        bank_name: e.bank.1,
-        bank_number: e.bank.2,
-        check_passed: code.check_passed(),
-        pilot_override: None,
-        disqualified_on: None,
-        misconduct: String::new(),
-        disqualification_finding: String::new(),
-        violations: Vec::new(),
-        version: 1,
-        create_time_micros: now,
-        update_time_micros: now,
-    };
-    store(&mut write.tx, &record, Some(&principal.subject)).await?;
-    let eligibility = evaluate_provider_eligibility(&state.policy, &record.facts(None), today_in_china());
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "provider.register",
-        serde_json::json!({ "region": record.region.code(), "kind": kind_code(record.kind),
-            "eligible": eligibility.outcome, "failed": eligibility.rules.iter().filter(|r| !r.passed).map(|r| &r.code).collect::<Vec<_>>() }),
-    )
-    .await?;
-    Ok(write.commit(RegisterProviderResponse { provider: Some(record.to_proto(&state.policy)) }).await?)
-}
-
-/// Reads a provider the caller may see.
-async fn readable(
-    state: &State,
-    principal: &Principal,
-    name: &str,
-    field: &str,
-) -> Result<ProviderRecord, SelectionError> {
-    let scope = access::provider_read_scope(principal)?;
-    let code = credit_code_of(name, field)?;
-    if matches!(&scope, Scope::Org(own) if *own != code) {
-        return Err(SelectionError::denied("a provider sees only itself"));
-    }
-    let record = load(state.db.pool(), &code).await?.ok_or_else(|| access::missing(&scope, name))?;
-    access::check(&scope, record.region, &record.credit_code)?;
-    Ok(record)
+    access::check(&scope, editable.region, code.as_str())?;
+    write::run(s, &call, async |change| {
+        if provider::find(&mut change.tx, code.as_str()).await?.is_some() {
+            return Err(Error::exists("PROVIDER_EXISTS", format!("providers/{} is already registered", code.as_str())));
+        }
+        let mut record = ProviderRecord {
+            credit_code: code.as_str().to_owned(),
+            display_name: String::new(),
+            region: editable.region,
+            pays_tax_locally: false,
+            independent_legal_person: false,
+            kind: editable.kind,
+            conditions: Conditions::default(),
+            bank: BankAccountRecord::default(),
+            check_passed: code.check_passed(),
+            pilot_override: None,
+            disqualified_on: None,
+            misconduct: String::new(),
+            disqualification_finding: String::new(),
+            violations: Vec::new(),
+            stamp: Stamp::new(),
+        };
+        editable.apply(&mut record);
+        provider::insert(&mut change.tx, &record, &call.principal.subject).await?;
+        let eligibility = rules::evaluate_provider_eligibility(&s.policy, &record.facts(None), today_in_china());
+        let failed: Vec<&str> = eligibility.rules.iter().filter(|r| !r.passed).map(|r| r.code.as_str()).collect();
+        change.audit(
+            "provider.register",
+            record.name(),
+            serde_json::json!({ "region": record.region.code(), "kind": provider::kind_code(record.kind),
+                "eligible": eligibility.outcome, "failed": failed }),
+        );
+        Ok(RegisterProviderResponse { provider: Some(record.to_proto(&s.policy)) })
+    })
+    .await
 }
 
 /// GetProvider.
-pub async fn get(state: &State, request: Request<GetProviderRequest>) -> Result<GetProviderResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let record = readable(state, &principal, &request.get_ref().name, "name").await?;
-    Ok(GetProviderResponse { provider: Some(for_reader(record.to_proto(&state.policy), &principal)) })
+pub async fn get_provider(s: &Shared, call: Call<GetProviderRequest>) -> Result<GetProviderResponse, Error> {
+    let scope = access::provider_read_scope(&call.principal)?;
+    let mut conn = s.db.pool().acquire().await?;
+    let record = access::provider_in_scope(&mut conn, &scope, &call.message.name, "name").await?;
+    Ok(GetProviderResponse { provider: Some(for_reader(&record, s, &call.principal)) })
 }
 
-/// ListProviders.
-pub async fn list(
-    state: &State,
-    request: Request<ListProvidersRequest>,
-) -> Result<ListProvidersResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::provider_read_scope(&principal)?;
-    let m = request.into_inner();
-    let mut v = Violations::default();
-    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    v.finish()?;
-    let page =
-        PageRequest::parse(m.page_size, &m.page_token, &format!("providers|{}", region.map_or("", |r| r.code())))?;
-    let (scope_kind, scope_value) = scope.sql();
-    let rows = sqlx::query(
-        "SELECT credit_code FROM provider WHERE credit_code > $1 AND ($2 = '' OR region_code = $2) \
-         AND ($3 = 'ALL' OR ($3 = 'REGION' AND region_code = $4) OR ($3 = 'ORG' AND credit_code = $4)) \
-         ORDER BY credit_code LIMIT $5",
-    )
-    .bind(&page.after)
-    .bind(region.map_or("", |r| r.code()))
-    .bind(scope_kind)
-    .bind(scope_value)
-    .bind(page.fetch_limit())
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut codes = rows.iter().map(|r| r.try_get::<String, _>("credit_code")).collect::<Result<Vec<_>, _>>()?;
+/// ListProviders: the providers in the caller's scope, of a county if asked.
+pub async fn list_providers(s: &Shared, call: Call<ListProvidersRequest>) -> Result<ListProvidersResponse, Error> {
+    let scope = access::provider_read_scope(&call.principal)?;
+    let m = &call.message;
+    let region = convert::region_filter(&m.region_code).map_err(|e| Error::invalid_value("region_code", e))?;
+    let region = region.map_or("", |r| r.code());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("providers|{region}"))?;
+    let mut codes = provider::list_codes(s.db.pool(), &page.after, region, scope.sql(), page.fetch_limit()).await?;
     let next_page_token = page.finish(&mut codes, Clone::clone);
+    let mut conn = s.db.pool().acquire().await?;
     let mut providers = Vec::with_capacity(codes.len());
     for code in codes {
-        if let Some(record) = load(state.db.pool(), &code).await? {
-            providers.push(for_reader(record.to_proto(&state.policy), &principal));
+        if let Some(record) = provider::find(&mut conn, &code).await? {
+            providers.push(for_reader(&record, s, &call.principal));
         }
     }
     Ok(ListProvidersResponse { providers, next_page_token })
 }
 
-/// Opens an idempotent write on a provider the caller may change.
-async fn open_for_change<R: prost::Message + Default>(
-    state: &State,
-    scope: &Scope,
-    name: &str,
-    key: Option<IdempotencyKey>,
-) -> Result<Result<(idempotency::IdempotentTx, ProviderRecord), R>, SelectionError> {
-    let code = credit_code_of(name, "provider")?;
-    if matches!(scope, Scope::Org(own) if *own != code) {
-        return Err(SelectionError::denied("a provider changes only itself"));
-    }
-    let mut write = match idempotency::start(&state.db, key).await? {
-        Started::Replayed(response) => return Ok(Err(response)),
-        Started::Fresh(write) => write,
-    };
-    let record = load_in(&mut write.tx, &code).await?.ok_or_else(|| access::missing(scope, name))?;
-    access::check(scope, record.region, &record.credit_code)?;
-    Ok(Ok((write, record)))
+/// Loads a provider the caller may change inside `change`, checking its etag.
+async fn load_for_change(change: &mut Change, scope: &Scope, name: &str, etag: &str) -> Result<ProviderRecord, Error> {
+    let record = access::provider_in_scope(&mut change.tx, scope, name, "provider").await?;
+    record.stamp.check(etag)?;
+    Ok(record)
 }
 
-/// UpdateProvider.
-pub async fn update(
-    state: &State,
-    request: Request<UpdateProviderRequest>,
-) -> Result<UpdateProviderResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::provider_write_scope(&principal)?;
-    let message = request.into_inner();
-    let input = message.provider.clone().unwrap_or_default();
-    let mut v = Violations::default();
-    let editable = validate(&input, &mut v);
-    v.finish()?;
-    let e = editable.expect("every missing value was recorded as a violation, and finish() refused them");
-    let key = IdempotencyKey::new(&principal.subject, "UpdateProvider", &message.request_id, &message)?;
-    let (mut write, mut record) =
-        match open_for_change::<UpdateProviderResponse>(state, &scope, &input.name, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
+/// Counts one more change to a provider, stores it and notes the audit entry of `action` with
+/// the detail made of the changed provider; returns the provider as the API shows it.
+async fn record_change(
+    s: &Shared,
+    change: &mut Change,
+    record: &mut ProviderRecord,
+    action: &str,
+    detail: impl FnOnce(&ProviderRecord) -> serde_json::Value,
+) -> Result<Provider, Error> {
+    record.stamp.touch();
+    provider::update(&mut change.tx, record).await?;
+    change.audit(action, record.name(), detail(record));
+    Ok(record.to_proto(&s.policy))
+}
+
+/// UpdateProvider: the fields named in the update mask (every editable one when none is
+/// given) are validated with the rest of the stored provider, as a whole.
+pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> Result<UpdateProviderResponse, Error> {
+    let scope = access::provider_write_scope(&call.principal)?;
+    let input = call.message.provider.clone().unwrap_or_default();
+    let mask = UpdateMask::parse(call.message.update_mask.as_ref(), &EDITABLE)?;
+    if mask.paths().len() == EDITABLE.len() {
+        // A full replacement is validated before anything is read, as it always was.
+        validated(&input)?;
+    }
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &scope, &input.name, &input.etag).await?;
+        let mut merged = record.to_proto(&s.policy);
+        for path in mask.paths() {
+            match path.as_str() {
+                "display_name" => merged.display_name = input.display_name.clone(),
+                "region_code" => merged.region_code = input.region_code.clone(),
+                "pays_tax_locally" => merged.pays_tax_locally = input.pays_tax_locally,
+                "independent_legal_person" => merged.independent_legal_person = input.independent_legal_person,
+                "kind" => merged.kind = input.kind,
+                "conditions" => merged.conditions = input.conditions.clone(),
+                _ => merged.bank_account = input.bank_account.clone(),
+            }
+        }
+        let e = validated(&merged)?;
+        // The county scopes officers' access: moving a provider is for an officer of both counties.
+        access::check(&scope, e.region, &record.credit_code)?;
+        // PROV-*: a provider keeps its name and bank account up to date; the facts its
+        // eligibility rests on (county, kind and conditions, tax, legal status) are the bureau's.
+        let changed: Vec<&str> = [
+            ("display_name", e.display_name != record.display_name),
+            ("region_code", e.region != record.region),
+            ("kind", e.kind != record.kind),
+            ("conditions", e.conditions != record.conditions),
+            ("pays_tax_locally", e.pays_tax_locally != record.pays_tax_locally),
+            ("independent_legal_person", e.independent_legal_person != record.independent_legal_person),
+            ("bank_account", e.bank != record.bank),
+        ]
+        .into_iter()
+        .filter_map(|(field, differs)| differs.then_some(field))
+        .collect();
+        let facts_changed = changed.iter().any(|f| !matches!(*f, "display_name" | "bank_account"));
+        if facts_changed && !call.principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
+            return Err(Error::denied("a provider's county, kind and conditions are recorded by its county bureau"));
+        }
+        let bank_before = mask_account(&record.bank.number);
+        e.apply(&mut record);
+        let detail = |r: &ProviderRecord| {
+            serde_json::json!({ "version": r.stamp.revision, "changed": changed,
+                "bank_account": { "before": bank_before, "after": mask_account(&r.bank.number) } })
         };
-    if !input.etag.is_empty() && input.etag != record.version.to_string() {
-        return Err(PlatformError::StaleEtag.into());
-    }
-    // The county scopes officers' access: moving a provider is for an officer of both counties.
-    access::check(&scope, e.region, &record.credit_code)?;
-    // PROV-*: a provider keeps its name and bank account up to date; the facts its eligibility
-    // rests on (county, kind and conditions, tax, legal status) are the bureau's to record.
-    let facts_changed = e.region != record.region
-        || e.kind != record.kind
-        || e.conditions != record.conditions
-        || e.pays_tax_locally != record.pays_tax_locally
-        || e.independent_legal_person != record.independent_legal_person;
-    if facts_changed && !principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
-        return Err(SelectionError::denied(
-            "a provider's county, kind and conditions are recorded by its county bureau",
-        ));
-    }
-    let changed: Vec<&str> = [
-        ("display_name", e.display_name != record.display_name),
-        ("region_code", e.region != record.region),
-        ("kind", e.kind != record.kind),
-        ("conditions", e.conditions != record.conditions),
-        ("pays_tax_locally", e.pays_tax_locally != record.pays_tax_locally),
-        ("independent_legal_person", e.independent_legal_person != record.independent_legal_person),
-        ("bank_account", e.bank != (record.bank_holder.clone(), record.bank_name.clone(), record.bank_number.clone())),
-    ]
-    .into_iter()
-    .filter_map(|(field, differs)| differs.then_some(field))
-    .collect();
-    let bank_before = mask_account(&record.bank_number);
-    record.display_name = e.display_name;
-    record.region = e.region;
-    record.pays_tax_locally = e.pays_tax_locally;
-    record.independent_legal_person = e.independent_legal_person;
-    record.kind = e.kind;
-    record.conditions = e.conditions;
-    (record.bank_holder, record.bank_name, record.bank_number) = e.bank;
-    record.version += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record, None).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "provider.update",
-        serde_json::json!({ "version": record.version, "changed": changed,
-            "bank_account": { "before": bank_before, "after": mask_account(&record.bank_number) } }),
-    )
-    .await?;
-    Ok(write.commit(UpdateProviderResponse { provider: Some(record.to_proto(&state.policy)) }).await?)
+        let provider = record_change(s, change, &mut record, "provider.update", detail).await?;
+        Ok(UpdateProviderResponse { provider: Some(provider) })
+    })
+    .await
 }
 
-/// RecordViolation.
+/// RecordViolation: a training violation on record, with its date (PROV-CLEAN).
 pub async fn record_violation(
-    state: &State,
-    request: Request<RecordViolationRequest>,
-) -> Result<RecordViolationResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::officer_scope(&principal)?;
-    let m = request.into_inner();
+    s: &Shared,
+    call: Call<RecordViolationRequest>,
+) -> Result<RecordViolationResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let m = &call.message;
     let mut v = Violations::default();
     let occurred_on = v.value("occurred_on", convert::required_date(m.occurred_on.as_ref()));
     let description = v.value("description", convert::text(&m.description, 1000));
@@ -694,107 +306,73 @@ pub async fn record_violation(
     let (Some(occurred_on), Some(description)) = (occurred_on, description) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    let key = IdempotencyKey::new(&principal.subject, "RecordViolation", &m.request_id, &m)?;
-    let (mut write, mut record) =
-        match open_for_change::<RecordViolationResponse>(state, &scope, &m.provider, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
-        };
-    sqlx::query(
-        "INSERT INTO provider_violation (id, provider_credit_code, occurred_on, description, recorded_by, time_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(new_id())
-    .bind(&record.credit_code)
-    .bind(occurred_on.to_string())
-    .bind(&description)
-    .bind(&principal.subject)
-    .bind(now_micros())
-    .execute(&mut *write.tx)
-    .await?;
-    record.version += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record, None).await?;
-    record.violations.push(ViolationRecord { occurred_on, description, recorded_by: principal.subject.clone() });
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "provider.violation",
-        serde_json::json!({ "occurred_on": occurred_on.to_string() }),
-    )
-    .await?;
-    Ok(write.commit(RecordViolationResponse { provider: Some(record.to_proto(&state.policy)) }).await?)
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &scope, &m.provider, "").await?;
+        let violation = ViolationRecord { occurred_on, description, recorded_by: change.actor().to_owned() };
+        provider::insert_violation(&mut change.tx, &record.credit_code, &violation).await?;
+        record.violations.push(violation);
+        let detail = |_: &ProviderRecord| serde_json::json!({ "occurred_on": occurred_on.to_string() });
+        let provider = record_change(s, change, &mut record, "provider.violation", detail).await?;
+        Ok(RecordViolationResponse { provider: Some(provider) })
+    })
+    .await
 }
 
-/// OverridePilotCreditCode.
+/// OverridePilotCreditCode: an officer accepts a pilot credit code that fails its check
+/// (PROV-USCC), with a note of why.
 pub async fn override_pilot_credit_code(
-    state: &State,
-    request: Request<OverridePilotCreditCodeRequest>,
-) -> Result<OverridePilotCreditCodeResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::officer_scope(&principal)?;
-    let m = request.into_inner();
-    let note = convert::text(&m.note, 1000).map_err(|e| SelectionError::invalid("note", e.rule, e.reason))?;
-    let key = IdempotencyKey::new(&principal.subject, "OverridePilotCreditCode", &m.request_id, &m)?;
-    let (mut write, mut record) =
-        match open_for_change::<OverridePilotCreditCodeResponse>(state, &scope, &m.provider, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
-        };
-    if record.check_passed {
-        return Err(SelectionError::state(
-            "CREDIT_CODE_VALID",
-            "the credit code passes its check: nothing to override",
-        ));
-    }
-    record.pilot_override =
-        Some(PilotOverride { officer: principal.subject.clone(), recorded_on: today_in_china(), note });
-    record.version += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record, None).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "provider.pilot_override",
-        serde_json::json!({ "rule": "PROV-USCC" }),
-    )
-    .await?;
-    Ok(write.commit(OverridePilotCreditCodeResponse { provider: Some(record.to_proto(&state.policy)) }).await?)
+    s: &Shared,
+    call: Call<OverridePilotCreditCodeRequest>,
+) -> Result<OverridePilotCreditCodeResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let note = convert::text(&call.message.note, 1000).map_err(|e| Error::invalid_value("note", e))?;
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &scope, &call.message.provider, "").await?;
+        if record.check_passed {
+            return Err(Error::precondition(
+                "CREDIT_CODE_VALID",
+                "the credit code passes its check: nothing to override",
+            ));
+        }
+        let officer = change.actor().to_owned();
+        record.pilot_override = Some(PilotOverride { officer, recorded_on: today_in_china(), note });
+        let detail = |_: &ProviderRecord| serde_json::json!({ "rule": "PROV-USCC" });
+        let provider = record_change(s, change, &mut record, "provider.pilot_override", detail).await?;
+        Ok(OverridePilotCreditCodeResponse { provider: Some(provider) })
+    })
+    .await
 }
 
-/// EvaluateProviderEligibility.
-pub async fn evaluate(
-    state: &State,
-    request: Request<EvaluateProviderEligibilityRequest>,
-) -> Result<EvaluateProviderEligibilityResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let m = request.into_inner();
+/// EvaluateProviderEligibility: PROV-* on a day, for an occupation if asked, every rule
+/// explained.
+pub async fn evaluate_provider_eligibility(
+    s: &Shared,
+    call: Call<EvaluateProviderEligibilityRequest>,
+) -> Result<EvaluateProviderEligibilityResponse, Error> {
+    let scope = access::provider_read_scope(&call.principal)?;
+    let m = &call.message;
     let mut v = Violations::default();
     let as_of = v.value("as_of", convert::date(m.as_of.as_ref())).flatten();
     let occupation = v.value("occupation_code", convert::optional_occupation(&m.occupation_code)).flatten();
     v.finish()?;
-    let record = readable(state, &principal, &m.provider, "provider").await?;
-    let decision = evaluate_provider_eligibility(
-        &state.policy,
+    let mut conn = s.db.pool().acquire().await?;
+    let record = access::provider_in_scope(&mut conn, &scope, &m.provider, "provider").await?;
+    let decision = rules::evaluate_provider_eligibility(
+        &s.policy,
         &record.facts(occupation.as_ref().map(OccupationCode::as_str)),
         as_of.unwrap_or_else(today_in_china),
     );
     Ok(EvaluateProviderEligibilityResponse { decision: Some(decision_to_proto(&decision)) })
 }
 
-/// DisqualifyProvider: the provider loses its qualification (PROV-DISQUALIFIED) and its open
-/// applications are rejected, in one transaction with the audit record.
-pub async fn disqualify(
-    state: &State,
-    request: Request<DisqualifyProviderRequest>,
-) -> Result<DisqualifyProviderResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::officer_scope(&principal)?;
-    let m = request.into_inner();
+/// DisqualifyProvider: the provider loses its qualification (PROV-DISQUALIFIED, 八(四)) and its
+/// open applications are rejected, in one transaction with the audit entry.
+pub async fn disqualify_provider(
+    s: &Shared,
+    call: Call<DisqualifyProviderRequest>,
+) -> Result<DisqualifyProviderResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let m = &call.message;
     let mut v = Violations::default();
     let misconduct = match MisconductKind::try_from(m.misconduct) {
         Ok(MisconductKind::Subcontracting) => "SUBCONTRACTING",
@@ -811,73 +389,49 @@ pub async fn disqualify(
     }
     v.finish()?;
     let finding = finding.expect("every missing value was recorded as a violation, and finish() refused them");
-    let key = IdempotencyKey::new(&principal.subject, "DisqualifyProvider", &m.request_id, &m)?;
-    let (mut write, mut record) =
-        match open_for_change::<DisqualifyProviderResponse>(state, &scope, &m.provider, key).await? {
-            Ok(open) => open,
-            Err(replayed) => return Ok(replayed),
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &scope, &m.provider, "").await?;
+        if record.disqualified_on.is_some() {
+            return Err(Error::precondition("ALREADY_DISQUALIFIED", format!("{} is already disqualified", record.name())));
+        }
+        record.disqualified_on = Some(found_on);
+        record.misconduct = misconduct.to_owned();
+        record.disqualification_finding = finding;
+        // PROV-DISQUALIFIED: its open applications go no further.
+        let why = format!("PROV-DISQUALIFIED: {}", record.disqualification_finding);
+        let actor = change.actor().to_owned();
+        let open = [ApplicationState::Draft, ApplicationState::Submitted, ApplicationState::Returned];
+        let mut rejected = Vec::new();
+        for mut application in application::of_provider(&mut change.tx, &record.credit_code, &open).await? {
+            let step = ("reject", actor.as_str(), why.as_str());
+            application::transition(&mut change.tx, &mut application, ApplicationState::Rejected, step).await?;
+            rejected.push(application.name());
+        }
+        let detail = |_: &ProviderRecord| {
+            serde_json::json!({ "misconduct": misconduct, "found_on": found_on.to_string(), "rejected": rejected })
         };
-    if record.disqualified_on.is_some() {
-        return Err(SelectionError::state(
-            "ALREADY_DISQUALIFIED",
-            format!("{} is already disqualified", record.name()),
-        ));
-    }
-    record.disqualified_on = Some(found_on);
-    record.misconduct = misconduct.to_owned();
-    record.disqualification_finding = finding;
-    record.version += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record, None).await?;
-    let rejected = application::reject_open_of_provider(
-        &mut write.tx,
-        &record.credit_code,
-        &principal.subject,
-        &format!("PROV-DISQUALIFIED: {}", record.disqualification_finding),
-    )
-    .await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "provider.disqualify",
-        serde_json::json!({ "misconduct": misconduct, "found_on": found_on.to_string(), "rejected": rejected }),
-    )
-    .await?;
-    Ok(write
-        .commit(DisqualifyProviderResponse {
-            provider: Some(record.to_proto(&state.policy)),
-            rejected_applications: rejected,
-        })
-        .await?)
+        let provider = record_change(s, change, &mut record, "provider.disqualify", detail).await?;
+        Ok(DisqualifyProviderResponse { provider: Some(provider), rejected_applications: rejected })
+    })
+    .await
 }
 
 /// CheckStanding: whether a provider (and a project of it) may go on: not disqualified, and the
-/// project approved and its own.
-pub async fn check_standing(
-    state: &State,
-    request: Request<CheckStandingRequest>,
-) -> Result<CheckStandingResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
+/// project approved and its own (PROV-DISQUALIFIED, PROJ-SELECTION).
+pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Result<CheckStandingResponse, Error> {
+    let principal = &call.principal;
     let scope = if principal.has_any(&[Role::Service, Role::CityAdmin, Role::Auditor]) {
         Scope::All
     } else {
-        access::officer_scope(&principal)?
+        access::officer_scope(principal)?
     };
-    let m = request.into_inner();
-    let code = credit_code_of(&m.provider, "provider")?;
-    let record = load(state.db.pool(), &code).await?.ok_or_else(|| access::missing(&scope, &m.provider))?;
-    access::check(&scope, record.region, &record.credit_code)?;
-    let today = today_in_china();
-    let mut rules = vec![prov_disqualified(&record.facts(None), today)];
+    let m = &call.message;
+    let mut conn = s.db.pool().acquire().await?;
+    let record = access::provider_in_scope(&mut conn, &scope, &m.provider, "provider").await?;
+    let mut rules = vec![prov_disqualified(&record.facts(None), today_in_china())];
     if !m.project.is_empty() {
-        let project_id = convert::resource_id(&m.project, "projects")
-            .map_err(|e| SelectionError::invalid("project", e.rule, e.reason))?;
-        let owner: Option<String> = sqlx::query_scalar("SELECT provider_credit_code FROM project WHERE id = $1")
-            .bind(project_id)
-            .fetch_optional(state.db.pool())
-            .await?;
+        let project_id = access::id_of(&m.project, "projects", "project")?;
+        let owner = project::find(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
         rules.push(match owner {
             Some(owner) if owner == record.credit_code => PolicyRule::pass(
                 "PROJ-SELECTION",
@@ -891,6 +445,6 @@ pub async fn check_standing(
         });
     }
     let decision =
-        PolicyDecision { outcome: rules.iter().all(|r| r.passed), policy_version: state.policy.version.clone(), rules };
+        PolicyDecision { outcome: rules.iter().all(|r| r.passed), policy_version: s.policy.version.clone(), rules };
     Ok(CheckStandingResponse { good_standing: decision.outcome, decision: Some(decision_to_proto(&decision)) })
 }

@@ -1,9 +1,14 @@
 //! Selection rounds (遴选批次, 七(一)(二)): a county's (or the city's) call for applications with
 //! its method (遴选, 揭榜领题, 专家评审, 综合评议), quota and deadline. A round is opened, closed so
-//! experts can score, and decided: the submitted applications are ranked (PROJ-SELECTION),
-//! checked again for disqualification (PROV-DISQUALIFIED) and cross-region consent
-//! (PROJ-CROSS-REGION), and approved in order while the quota lasts (PROJ-QUOTA). The ranking is
-//! stored with the scores it was made from and the policy version, so it can be replayed.
+//! experts can score, and decided.
+//!
+//! The decision is made in three steps: the facts are gathered through the store (the submitted
+//! applications with their scores, providers and catalog items, and the county's yearly quota);
+//! [`rank_and_allocate`] decides, a pure function over those facts (PROJ-SELECTION,
+//! PROV-DISQUALIFIED, PROJ-CROSS-REGION, PROJ-CATALOG, PROJ-QUOTA); and the decision is stored:
+//! projects for the approved applications, every other one rejected with the rule that stopped
+//! it, and the ranking kept with the scores it was made from and the policy version, so it can
+//! be replayed.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,274 +16,39 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike as _, NaiveDate};
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
-use qiancheng_domain::policy::decision::RuleResult as PolicyRule;
+use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
 use qiancheng_domain::policy::project::proj_cross_region;
-use qiancheng_domain::policy::provider::prov_disqualified;
+use qiancheng_domain::policy::provider::{ProviderFacts, prov_disqualified};
 use qiancheng_domain::policy::selection::{ExpertScore, QuotaRequest, proj_quota, proj_selection_score};
+use qiancheng_domain::policy::{PolicySet, RuleResult};
 use qiancheng_domain::{RegionCode, today_in_china};
-use qiancheng_platform::PlatformError;
 use qiancheng_platform::auth::Principal;
-use qiancheng_platform::db::Tx;
 use qiancheng_platform::error::Violations;
-use qiancheng_platform::idempotency::{self, IdempotencyKey, Started};
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::{new_id, now_micros};
+use qiancheng_platform::write::{self, Change};
+use qiancheng_platform::{Call, Error, Shared, Stamp};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
-use tonic::Request;
 
 use crate::access;
-use crate::application::{self, ApplicationRecord};
-use crate::error::SelectionError;
-use crate::project::{self, ProjectRecord};
-use crate::provider::{self, rule_to_proto};
-use crate::{State, catalog, expert};
+use crate::store::application::{self, ApplicationRecord};
+use crate::store::catalog::{self, CatalogItemRecord};
+use crate::store::project::{self, ProjectRecord};
+use crate::store::quota::{self, QuotaRecord};
+use crate::store::round::{self, Method, RoundRecord, StoredRank};
+use crate::store::{expert, parse_points, provider};
 
 /// Largest quota a round may hold.
 pub const MAX_QUOTA: i64 = 1_000_000;
 
-/// The method of expert review (专家评审), the one method scored by experts.
-pub const EXPERT_REVIEW: &str = "EXPERT_REVIEW";
-
-/// One application's place in a decided round, as stored with the facts it was ranked on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredRank {
-    /// The application's id.
-    pub application_id: String,
-    /// Rank, from 1.
-    pub rank: i64,
-    /// The score ranked by; `None` when no valid score could be made (PROJ-SELECTION).
-    pub score: Option<Decimal>,
-    /// Headcount asked.
-    pub headcount: i64,
-    /// When it was (last) submitted, microseconds: the first tie-break.
-    pub submitted_micros: i64,
-    /// The experts' scores it was scored from (expert review), recused experts included.
-    #[serde(default)]
-    pub expert_scores: Vec<ExpertScore>,
-    /// Whether it was approved.
-    pub approved: bool,
-    /// The rules that decided it.
-    pub rules: Vec<PolicyRule>,
-}
-
-/// A selection round (遴选批次) as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoundRecord {
-    /// Id (ULID).
-    pub id: String,
-    /// Title.
-    pub title: String,
-    /// County, or the city.
-    pub region: RegionCode,
-    /// Method (`SELECTION`, `OPEN_CHALLENGE`, `EXPERT_REVIEW`, `COMPREHENSIVE_EVALUATION`).
-    pub method: String,
-    /// Trainees the round may approve in all (PROJ-QUOTA).
-    pub quota: i64,
-    /// Last day to submit.
-    pub deadline: NaiveDate,
-    /// State (`OPEN`, `CLOSED`, `DECIDED`).
-    pub state: String,
-    /// Approved headcount.
-    pub approved_headcount: i64,
-    /// The ranking, once decided.
-    pub ranking: Vec<StoredRank>,
-    /// Policy-set version it was decided under; empty until decided.
-    pub policy_version: String,
-    /// Revision, for the etag.
-    pub revision: i64,
-    /// Created, microseconds.
-    pub create_time_micros: i64,
-    /// Changed, microseconds.
-    pub update_time_micros: i64,
-}
-
-const COLUMNS: &str = "id, title, region_code, method, quota, deadline, state, approved_headcount, ranking, \
-    policy_version, revision, create_time_micros, update_time_micros";
-
-fn corrupt(what: &str) -> SelectionError {
-    PlatformError::Corrupt(format!("round {what}")).into()
-}
-
-/// A proto selection method as its stored code; `None` when not given.
-fn method_from_proto(value: i32) -> Option<String> {
-    SelectionMethod::try_from(value)
-        .ok()
-        .filter(|m| *m != SelectionMethod::Unspecified)
-        .and_then(|m| m.as_str_name().strip_prefix("SELECTION_METHOD_").map(str::to_owned))
-}
-
-/// A stored selection method as its proto value.
-pub fn method_to_proto(code: &str) -> i32 {
-    SelectionMethod::from_str_name(&format!("SELECTION_METHOD_{code}")).map_or(0, |m| m as i32)
-}
-
-fn state_to_proto(code: &str) -> i32 {
-    RoundState::from_str_name(&format!("ROUND_STATE_{code}")).map_or(0, |s| s as i32)
-}
-
-/// Clamps a stored count to the wire's `int32`.
-pub(crate) fn to_i32(value: i64) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
-
-impl RoundRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, SelectionError> {
-        let text = |c: &str| row.try_get::<String, _>(c);
-        Ok(Self {
-            id: text("id")?,
-            title: text("title")?,
-            region: RegionCode::parse(&text("region_code")?).map_err(|_| corrupt("region"))?,
-            method: text("method")?,
-            quota: row.try_get("quota")?,
-            deadline: qiancheng_domain::parse_date(&text("deadline")?).map_err(|_| corrupt("deadline"))?,
-            state: text("state")?,
-            approved_headcount: row.try_get("approved_headcount")?,
-            ranking: serde_json::from_str(&text("ranking")?).map_err(|_| corrupt("ranking"))?,
-            policy_version: text("policy_version")?,
-            revision: row.try_get("revision")?,
-            create_time_micros: row.try_get("create_time_micros")?,
-            update_time_micros: row.try_get("update_time_micros")?,
-        })
-    }
-
-    /// The resource name.
-    pub fn name(&self) -> String {
-        format!("rounds/{}", self.id)
-    }
-
-    /// Whether the round takes applications on `day`: open, and the deadline not passed.
-    pub fn takes_applications(&self, day: NaiveDate) -> bool {
-        self.state == "OPEN" && day <= self.deadline
-    }
-
-    /// The round as the API shows it.
-    pub fn to_proto(&self) -> Round {
-        Round {
-            name: self.name(),
-            title: self.title.clone(),
-            region_code: self.region.code().to_owned(),
-            method: method_to_proto(&self.method),
-            quota: to_i32(self.quota),
-            deadline: Some(convert::date_to_proto(self.deadline)),
-            state: state_to_proto(&self.state),
-            approved_headcount: to_i32(self.approved_headcount),
-            ranking: self
-                .ranking
-                .iter()
-                .map(|r| RankedApplication {
-                    application: format!("applications/{}", r.application_id),
-                    rank: to_i32(r.rank),
-                    score: r.score.map(|s| s.normalize().to_string()).unwrap_or_default(),
-                    headcount: to_i32(r.headcount),
-                    approved: r.approved,
-                    rules: r.rules.iter().map(rule_to_proto).collect(),
-                    expert_scores: r
-                        .expert_scores
-                        .iter()
-                        .map(|e| ExpertScoreRecord {
-                            expert: e.expert.clone(),
-                            organisation: e.organisation.clone(),
-                            recused: e.conflict_declared,
-                            score: e.score.normalize().to_string(),
-                        })
-                        .collect(),
-                    submitted_micros: r.submitted_micros,
-                })
-                .collect(),
-            policy_version: self.policy_version.clone(),
-            create_time_micros: self.create_time_micros,
-            update_time_micros: self.update_time_micros,
-            etag: self.revision.to_string(),
-        }
-    }
-}
-
-/// Reads a round by id.
-pub async fn load<'c>(
-    executor: impl Executor<'c, Database = sqlx::Any>,
-    id: &str,
-) -> Result<Option<RoundRecord>, SelectionError> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM selection_round WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(RoundRecord::from_row).transpose()
-}
-
-async fn insert(tx: &mut Tx, record: &RoundRecord, actor: &str) -> Result<(), SelectionError> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO selection_round ({COLUMNS}, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    )))
-    .bind(&record.id)
-    .bind(&record.title)
-    .bind(record.region.code())
-    .bind(&record.method)
-    .bind(record.quota)
-    .bind(record.deadline.to_string())
-    .bind(&record.state)
-    .bind(record.approved_headcount)
-    .bind(serde_json::to_string(&record.ranking).map_err(|e| PlatformError::Corrupt(e.to_string()))?)
-    .bind(&record.policy_version)
-    .bind(record.revision)
-    .bind(record.create_time_micros)
-    .bind(record.update_time_micros)
-    .bind(actor)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn store(tx: &mut Tx, record: &RoundRecord) -> Result<(), SelectionError> {
-    sqlx::query(
-        "UPDATE selection_round SET state = $1, approved_headcount = $2, ranking = $3, policy_version = $4, \
-         revision = $5, update_time_micros = $6 WHERE id = $7",
-    )
-    .bind(&record.state)
-    .bind(record.approved_headcount)
-    .bind(serde_json::to_string(&record.ranking).map_err(|e| PlatformError::Corrupt(e.to_string()))?)
-    .bind(&record.policy_version)
-    .bind(record.revision)
-    .bind(record.update_time_micros)
-    .bind(&record.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn audit_change(
-    tx: &mut Tx,
-    state: &State,
-    principal: &Principal,
-    record: &RoundRecord,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<(), SelectionError> {
-    state.audit(tx, principal, action, &record.name(), detail).await
-}
-
-/// The id inside `rounds/{round}`, or the bad field.
-pub fn round_id(name: &str, field: &str) -> Result<String, SelectionError> {
-    convert::resource_id(name, "rounds")
-        .map(str::to_owned)
-        .map_err(|e| SelectionError::invalid(field, e.rule, e.reason))
-}
-
 /// CreateRound: opens a round for a county (or, for city administrators, the city).
-pub async fn create(
-    state: &State,
-    request: Request<CreateRoundRequest>,
-) -> Result<CreateRoundResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let scope = access::officer_scope(&principal)?;
-    let m = request.into_inner();
-    let input = m.round.clone().unwrap_or_default();
+pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<CreateRoundResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let input = call.message.round.clone().unwrap_or_default();
     let mut v = Violations::default();
     let title = v.value("round.title", convert::text(&input.title, 200));
     let region = v.value("round.region_code", RegionCode::parse(&input.region_code));
-    let method = method_from_proto(input.method);
+    let method = Method::from_proto(input.method);
     if method.is_none() {
         v.add(
             "round.method",
@@ -298,13 +68,7 @@ pub async fn create(
     let (Some(title), Some(region), Some(method), Some(deadline)) = (title, region, method, deadline) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check_officer_region(&principal, &scope, region)?;
-    let key = IdempotencyKey::new(&principal.subject, "CreateRound", &m.request_id, &m)?;
-    let mut write = match idempotency::start(&state.db, key).await? {
-        Started::Replayed(response) => return Ok(response),
-        Started::Fresh(write) => write,
-    };
-    let now = now_micros();
+    access::check_officer_region(&call.principal, &scope, region)?;
     let record = RoundRecord {
         id: new_id(),
         title,
@@ -312,129 +76,72 @@ pub async fn create(
         method,
         quota,
         deadline,
-        state: "OPEN".to_owned(),
+        state: RoundState::Open,
         approved_headcount: 0,
         ranking: Vec::new(),
         policy_version: String::new(),
-        revision: 1,
-        create_time_micros: now,
-        update_time_micros: now,
+        stamp: Stamp::new(),
     };
-    insert(&mut write.tx, &record, &principal.subject).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "round.create",
-        serde_json::json!({ "region": record.region.code(), "method": record.method, "quota": record.quota,
-            "deadline": record.deadline.to_string() }),
-    )
-    .await?;
-    Ok(write.commit(CreateRoundResponse { round: Some(record.to_proto()) }).await?)
+    write::run(s, &call, async |change| {
+        round::insert(&mut change.tx, &record, &call.principal.subject).await?;
+        change.audit(
+            "round.create",
+            record.name(),
+            serde_json::json!({ "region": record.region.code(), "method": record.method.code(), "quota": record.quota,
+                "deadline": record.deadline.to_string() }),
+        );
+        Ok(CreateRoundResponse { round: Some(record.to_proto()) })
+    })
+    .await
 }
 
 /// GetRound: any authenticated caller; a county officer only their county's and the city's.
-pub async fn get(state: &State, request: Request<GetRoundRequest>) -> Result<GetRoundResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let name = &request.get_ref().name;
-    let record = load(state.db.pool(), &round_id(name, "name")?).await?.ok_or_else(|| {
-        if access::confined_county(&principal).is_some() {
-            SelectionError::denied("the record belongs to another county")
-        } else {
-            SelectionError::NotFound(name.clone())
-        }
-    })?;
-    access::check_public(&principal, &[record.region])?;
+pub async fn get_round(s: &Shared, call: Call<GetRoundRequest>) -> Result<GetRoundResponse, Error> {
+    let name = &call.message.name;
+    let id = access::id_of(name, "rounds", "name")?;
+    let record = round::find(s.db.pool(), id).await?.ok_or_else(|| access::missing_public(&call.principal, name))?;
+    access::check_public(&call.principal, &[record.region])?;
     Ok(GetRoundResponse { round: Some(record.to_proto()) })
 }
 
 /// ListRounds: any authenticated caller (a county officer sees their county's and the city's);
 /// filters by region (a county or the city) and state.
-pub async fn list(state: &State, request: Request<ListRoundsRequest>) -> Result<ListRoundsResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let confined = access::confined_county(&principal);
-    let m = request.into_inner();
+pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<ListRoundsResponse, Error> {
+    let confined = access::confined_county(&call.principal);
+    let m = &call.message;
     let mut v = Violations::default();
     let region =
         if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let wanted = match RoundState::try_from(m.state) {
-        Ok(RoundState::Unspecified) => String::new(),
-        Ok(s) => s.as_str_name().trim_start_matches("ROUND_STATE_").to_owned(),
-        Err(_) => {
-            v.add("state", "PROJ-SELECTION", "not a round state");
-            String::new()
-        }
-    };
+    let state = v.value("state", round::state_from_proto(m.state)).flatten();
     v.finish()?;
-    let region = region.map_or("", |r| r.code());
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("rounds|{region}|{wanted}"))?;
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM selection_round WHERE id > $1 AND ($2 = '' OR region_code = $2) \
-         AND ($3 = '' OR state = $3) AND ($4 = '' OR region_code = $4 OR region_code = $5) ORDER BY id LIMIT $6"
-    )))
-    .bind(&page.after)
-    .bind(region)
-    .bind(&wanted)
-    .bind(confined.map_or("", |c| c.code()))
-    .bind(RegionCode::CITY.code())
-    .bind(page.fetch_limit())
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut records = rows.iter().map(RoundRecord::from_row).collect::<Result<Vec<_>, _>>()?;
-    let next_page_token = page.finish(&mut records, |r| r.id.clone());
+    let filter = (region.map_or("", |r| r.code()), state.map_or("", |s| s.code()));
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("rounds|{}|{}", filter.0, filter.1))?;
+    let confined = confined.map_or("", |c| c.code());
+    let rows = round::list(s.db.pool(), &page.after, filter, confined, page.fetch_limit()).await?;
+    let (records, next_page_token) = page.finish_rows(rows, "id", RoundRecord::from_row)?;
     Ok(ListRoundsResponse { rounds: records.iter().map(RoundRecord::to_proto).collect(), next_page_token })
 }
 
-/// Opens an idempotent write on a round the officer acts for.
-async fn open_for_change<R: prost::Message + Default>(
-    state: &State,
-    principal: &Principal,
-    name: &str,
-    key: Option<IdempotencyKey>,
-) -> Result<Result<(idempotency::IdempotentTx, RoundRecord), R>, SelectionError> {
+/// Loads a round the officer acts for inside `change`.
+async fn load_for_change(change: &mut Change, principal: &Principal, name: &str) -> Result<RoundRecord, Error> {
     let scope = access::officer_scope(principal)?;
-    let id = round_id(name, "name")?;
-    let mut write = match idempotency::start(&state.db, key).await? {
-        Started::Replayed(response) => return Ok(Err(response)),
-        Started::Fresh(write) => write,
-    };
-    let record = load(&mut *write.tx, &id).await?.ok_or_else(|| access::missing(&scope, name))?;
+    let id = access::id_of(name, "rounds", "name")?;
+    let record = round::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
     access::check_officer_region(principal, &scope, record.region)?;
-    Ok(Ok((write, record)))
+    Ok(record)
 }
 
 /// CloseRound: OPEN → CLOSED; applications are no longer taken and experts may score.
-pub async fn close(state: &State, request: Request<CloseRoundRequest>) -> Result<CloseRoundResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    let m = request.into_inner();
-    let key = IdempotencyKey::new(&principal.subject, "CloseRound", &m.request_id, &m)?;
-    let (mut write, mut record) = match open_for_change::<CloseRoundResponse>(state, &principal, &m.name, key).await? {
-        Ok(open) => open,
-        Err(replayed) => return Ok(replayed),
-    };
-    if record.state != "OPEN" {
-        return Err(SelectionError::state(
-            "ROUND_STATE",
-            format!("a {} round cannot be closed", record.state.to_lowercase()),
-        ));
-    }
-    record.state = "CLOSED".to_owned();
-    record.revision += 1;
-    record.update_time_micros = now_micros();
-    store(&mut write.tx, &record).await?;
-    audit_change(&mut write.tx, state, &principal, &record, "round.close", serde_json::json!({})).await?;
-    Ok(write.commit(CloseRoundResponse { round: Some(record.to_proto()) }).await?)
-}
-
-/// A score of 0 to `max` points with at most two decimals, as officers and experts give them.
-pub fn parse_points(text: &str, max: Decimal) -> Option<Decimal> {
-    let text = text.trim();
-    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    let value: Decimal = text.parse().ok()?;
-    (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
+pub async fn close_round(s: &Shared, call: Call<CloseRoundRequest>) -> Result<CloseRoundResponse, Error> {
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &call.principal, &call.message.name).await?;
+        record.state = record.state.to(RoundState::Closed)?;
+        record.stamp.touch();
+        round::update(&mut change.tx, &record).await?;
+        change.audit("round.close", record.name(), serde_json::json!({}));
+        Ok(CloseRoundResponse { round: Some(record.to_proto()) })
+    })
+    .await
 }
 
 /// The officers' scores of a round decided by another method than expert review, validated.
@@ -460,17 +167,41 @@ fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<Strin
     by_application
 }
 
-/// One submitted application as it is ranked.
+/// How a submitted application is scored (PROJ-SELECTION).
+#[derive(Debug, Clone)]
+enum Scoring {
+    /// By its experts (专家评审), recused experts included.
+    Experts(Vec<ExpertScore>),
+    /// By the officers (遴选, 揭榜领题, 综合评议).
+    Officers(Decimal),
+}
+
+/// One submitted application with the facts its decision rests on.
+#[derive(Debug, Clone)]
 struct Candidate {
+    application: ApplicationRecord,
+    scoring: Scoring,
+    /// The provider as PROV-DISQUALIFIED sees it.
+    provider: ProviderFacts,
+    /// The provider's county, for PROJ-CROSS-REGION.
+    provider_region: RegionCode,
+    /// The catalog item applied for, for PROJ-CATALOG.
+    item: CatalogItemRecord,
+}
+
+/// One application's place in the decision.
+#[derive(Debug, Clone)]
+struct Ranked {
     application: ApplicationRecord,
     score: Option<Decimal>,
     expert_scores: Vec<ExpertScore>,
-    rules: Vec<PolicyRule>,
+    rules: Vec<RuleResult>,
+    approved: bool,
 }
 
-/// Orders candidates by score (highest first; no valid score last), then by submission time,
-/// then by id, so equal scores always rank the same way.
-fn rank_order(a: &Candidate, b: &Candidate) -> Ordering {
+/// Orders by score (highest first; no valid score last), then by submission time, then by id,
+/// so equal scores always rank the same way.
+fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
     match (a.score, b.score) {
         (Some(x), Some(y)) => y.cmp(&x),
         (Some(_), None) => Ordering::Less,
@@ -481,205 +212,347 @@ fn rank_order(a: &Candidate, b: &Candidate) -> Ordering {
     .then_with(|| a.application.id.cmp(&b.application.id))
 }
 
-/// DecideRound: ranks the submitted applications (PROJ-SELECTION), leaves out those of a
-/// disqualified provider (PROV-DISQUALIFIED) or without cross-region consent
-/// (PROJ-CROSS-REGION), approves the rest in order while the quota lasts (PROJ-QUOTA), makes a
-/// project of each approved one and rejects the others with the rule that stopped them.
-pub async fn decide(
-    state: &State,
-    request: Request<DecideRoundRequest>,
-) -> Result<DecideRoundResponse, SelectionError> {
-    let principal = Principal::of(&request)?;
-    access::officer_scope(&principal)?;
-    let m = request.into_inner();
-    let mut v = Violations::default();
-    let given = officer_scores(&m.officer_scores, &mut v);
-    v.finish()?;
-    let key = IdempotencyKey::new(&principal.subject, "DecideRound", &m.request_id, &m)?;
-    let (mut write, mut record) = match open_for_change::<DecideRoundResponse>(state, &principal, &m.name, key).await? {
-        Ok(open) => open,
-        Err(replayed) => return Ok(replayed),
-    };
-    if record.state != "CLOSED" {
-        return Err(SelectionError::state(
-            "ROUND_STATE",
-            format!("a {} round cannot be decided; close it first", record.state.to_lowercase()),
-        ));
+/// Decides a round on `today` under `policy`, within `quota` trainees: scores every candidate
+/// (PROJ-SELECTION), checks again on the day of the decision that its provider is not
+/// disqualified (PROV-DISQUALIFIED), that training outside the provider's county has the
+/// training county's consent (PROJ-CROSS-REGION) and that the item is still in the catalog
+/// (PROJ-CATALOG), ranks them, and approves those that pass every rule in rank order while the
+/// quota lasts (PROJ-QUOTA, strictly: once one does not fit, none below it is approved). A
+/// candidate failing a rule takes nothing from the quota. Returns every candidate in rank order.
+fn rank_and_allocate(policy: &PolicySet, today: NaiveDate, quota: u32, candidates: Vec<Candidate>) -> Vec<Ranked> {
+    let mut ranked: Vec<Ranked> = candidates
+        .into_iter()
+        .map(|c| {
+            let (score, expert_scores, mut rules) = match c.scoring {
+                Scoring::Experts(scores) => {
+                    let decision = proj_selection_score(policy, &c.application.provider_credit_code, &scores);
+                    (decision.outcome, scores, decision.rules)
+                }
+                Scoring::Officers(score) => {
+                    let rule = RuleResult::pass(
+                        "PROJ-SELECTION",
+                        format!("评议得分:{score}"),
+                        format!("officers' score: {score}"),
+                    );
+                    (Some(score), Vec::new(), vec![rule])
+                }
+            };
+            if score.is_some() {
+                let a = &c.application;
+                rules.push(prov_disqualified(&c.provider, today));
+                rules.push(proj_cross_region(c.provider_region, a.training_region, !a.consent_reference.is_empty()));
+                rules.extend(c.item.no_longer_published());
+            }
+            Ranked { application: c.application, score, expert_scores, rules, approved: false }
+        })
+        .collect();
+    ranked.sort_by(rank_order);
+    let passing = |r: &Ranked| r.score.is_some() && r.rules.iter().all(|rule| rule.passed);
+    let asking: Vec<QuotaRequest> = ranked
+        .iter()
+        .filter(|r| passing(r))
+        .map(|r| QuotaRequest {
+            application_id: r.application.id.clone(),
+            headcount: u32::try_from(r.application.headcount).unwrap_or(u32::MAX),
+        })
+        .collect();
+    for allocation in proj_quota(quota, &asking) {
+        if let Some(r) = ranked.iter_mut().find(|r| r.application.id == allocation.application_id) {
+            r.rules.push(allocation.rule);
+        }
     }
-    let submitted = application::load_submitted_in_round(&mut write.tx, &record.id).await?;
-    let today = today_in_china();
+    for r in &mut ranked {
+        r.approved = passing(r) && r.rules.iter().any(|rule| rule.code == "PROJ-QUOTA");
+    }
+    ranked
+}
+
+/// What a round's decision rests on, read inside the decision's transaction.
+struct Facts {
+    candidates: Vec<Candidate>,
+    /// The county's quota for the year of the round's deadline.
+    year_quota: QuotaRecord,
+}
+
+/// Gathers the facts of deciding `record` with the officers' scores `given`; refuses a round
+/// whose scores are missing or misplaced (PROJ-SELECTION) or whose county has no quota for the
+/// year (PROJ-QUOTA).
+async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<String, Decimal>) -> Result<Facts, Error> {
+    let submitted = application::of_round(&mut change.tx, &record.id, &[ApplicationState::Submitted]).await?;
     // PROJ-QUOTA: the round approves within its own quota and within what is left of its
     // county's quota for the year of its deadline, so no number of rounds can exceed the latter.
     let year = i64::from(record.deadline.year());
-    let period = crate::quota::load_in(&mut write.tx, record.region, year).await?.ok_or_else(|| {
-        SelectionError::Rule(PolicyRule::fail(
+    let year_quota = quota::find(&mut change.tx, record.region, year).await?.ok_or_else(|| {
+        Error::Refused(RuleResult::fail(
             "PROJ-QUOTA",
             format!("{}{year}年度名额尚未下达", record.region.name()),
             format!("no quota is set for {} in {year}; the city sets it first", record.region.code()),
         ))
     })?;
-
-    // PROJ-SELECTION: every submitted application gets a score by the round's method.
-    let mut candidates = Vec::with_capacity(submitted.len());
-    if record.method == EXPERT_REVIEW {
+    // PROJ-SELECTION: every submitted application is scored by the round's method.
+    if record.method == Method::ExpertReview {
         if !given.is_empty() {
-            return Err(SelectionError::invalid(
+            return Err(Error::invalid(
                 "officer_scores",
                 "PROJ-SELECTION",
                 "a round under expert review is scored by its experts",
             ));
         }
-        for application in submitted {
-            let assignments = expert::assignments_of(&mut write.tx, &application.id).await?;
-            if let Some(pending) = assignments.iter().find(|a| !a.recused && a.score.is_none()) {
-                return Err(SelectionError::state(
-                    "PROJ-SELECTION",
-                    format!("expert {} has not scored {} yet", pending.expert, application.name()),
-                ));
-            }
-            let expert_scores: Vec<ExpertScore> = assignments
-                .iter()
-                .map(|a| ExpertScore {
-                    expert: a.expert.clone(),
-                    organisation: a.organisation.clone(),
-                    conflict_declared: a.recused,
-                    score: a.score.unwrap_or_default(),
-                })
-                .collect();
-            let decision = proj_selection_score(&state.policy, &application.provider_credit_code, &expert_scores);
-            candidates.push(Candidate { score: decision.outcome, expert_scores, rules: decision.rules, application });
-        }
     } else {
         let ids: BTreeSet<&str> = submitted.iter().map(|a| a.id.as_str()).collect();
-        let unknown: Vec<&String> = given.keys().filter(|id| !ids.contains(id.as_str())).collect();
-        let unscored: Vec<&&str> = ids.iter().filter(|id| !given.contains_key(**id)).collect();
-        if !unknown.is_empty() || !unscored.is_empty() {
-            return Err(SelectionError::invalid(
+        let unknown = given.keys().filter(|id| !ids.contains(id.as_str())).count();
+        let unscored = ids.iter().filter(|id| !given.contains_key(**id)).count();
+        if unknown > 0 || unscored > 0 {
+            return Err(Error::invalid(
                 "officer_scores",
                 "PROJ-SELECTION",
                 format!(
-                    "give one score for every submitted application of the round (missing {}, not submitted in it {})",
-                    unscored.len(),
-                    unknown.len()
+                    "give one score for every submitted application of the round (missing {unscored}, not submitted in it {unknown})"
                 ),
             ));
         }
-        for application in submitted {
-            let score = given.get(&application.id).copied();
-            let rules = vec![PolicyRule::pass(
-                "PROJ-SELECTION",
-                format!("评议得分:{}", score.unwrap_or_default()),
-                format!("officers' score: {}", score.unwrap_or_default()),
-            )];
-            candidates.push(Candidate { score, expert_scores: Vec::new(), rules, application });
-        }
     }
-    candidates.sort_by(rank_order);
-
-    // PROV-DISQUALIFIED and PROJ-CROSS-REGION are checked again on the day of the decision;
-    // an application failing either is not approved and takes nothing from the quota.
-    let mut items = BTreeMap::new();
-    for candidate in &mut candidates {
-        if candidate.score.is_none() {
-            continue;
-        }
-        let a = &candidate.application;
-        let provider = provider::load_in(&mut write.tx, &a.provider_credit_code)
-            .await?
-            .ok_or_else(|| corrupt("application of an unknown provider"))?;
-        candidate.rules.push(prov_disqualified(&provider.facts(None), today));
-        candidate.rules.push(proj_cross_region(provider.region, a.training_region, !a.consent_reference.is_empty()));
-        // PROJ-CATALOG: only an item still in the published catalog becomes a project.
-        if !items.contains_key(&a.catalog_item_id) {
-            let item = catalog::load(&mut *write.tx, &a.catalog_item_id)
-                .await?
-                .ok_or_else(|| corrupt("application of an unknown catalog item"))?;
-            items.insert(a.catalog_item_id.clone(), item);
-        }
-        if items[&a.catalog_item_id].state != "PUBLISHED" {
-            candidate.rules.push(application::catalog_no_longer_published(&items[&a.catalog_item_id]));
-        }
-    }
-    let in_quota: Vec<QuotaRequest> = candidates
-        .iter()
-        .filter(|c| c.score.is_some() && c.rules.iter().all(|r| r.passed))
-        .map(|c| QuotaRequest {
-            application_id: c.application.id.clone(),
-            headcount: u32::try_from(c.application.headcount).unwrap_or(u32::MAX),
-        })
-        .collect();
-    let quota = u32::try_from(record.quota.min(period.remaining())).unwrap_or(0);
-    for allocation in proj_quota(quota, &in_quota) {
-        if let Some(c) = candidates.iter_mut().find(|c| c.application.id == allocation.application_id) {
-            c.rules.push(allocation.rule);
-        }
-    }
-
-    let now = now_micros();
-    let mut ranking = Vec::with_capacity(candidates.len());
-    let mut projects = Vec::new();
-    let mut approved_headcount = 0;
-    for (i, c) in candidates.into_iter().enumerate() {
-        let rank = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
-        let approved =
-            c.score.is_some() && c.rules.iter().all(|r| r.passed) && c.rules.iter().any(|r| r.code == "PROJ-QUOTA");
-        let a = &c.application;
-        if approved {
-            approved_headcount += a.headcount;
-            if !items.contains_key(&a.catalog_item_id) {
-                let item = catalog::load(&mut *write.tx, &a.catalog_item_id)
-                    .await?
-                    .ok_or_else(|| corrupt("application of an unknown catalog item"))?;
-                items.insert(a.catalog_item_id.clone(), item);
-            }
-            let item = &items[&a.catalog_item_id];
-            let project = ProjectRecord::approve(&new_id(), a, &record, item, now);
-            project::insert(&mut write.tx, &project).await?;
-            application::set_state(&mut write.tx, &a.id, "APPROVED", now).await?;
-            application::append_event(
-                &mut write.tx,
-                &a.id,
-                "approve",
-                &principal.subject,
-                &format!("{}, rank {rank}", project.name()),
-            )
-            .await?;
-            projects.push(project.to_proto());
+    let mut candidates = Vec::with_capacity(submitted.len());
+    for application in submitted {
+        let scoring = if record.method == Method::ExpertReview {
+            Scoring::Experts(expert_scores(change, &application).await?)
         } else {
-            let failed = c.rules.iter().find(|r| !r.passed).map_or("PROJ-SELECTION", |r| r.code.as_str());
-            application::set_state(&mut write.tx, &a.id, "REJECTED", now).await?;
-            application::append_event(&mut write.tx, &a.id, "reject", &principal.subject, failed).await?;
-        }
-        ranking.push(StoredRank {
-            application_id: a.id.clone(),
-            rank,
-            score: c.score,
-            headcount: a.headcount,
-            submitted_micros: a.submitted_micros,
-            expert_scores: c.expert_scores,
-            approved,
-            rules: c.rules,
+            Scoring::Officers(given.get(&application.id).copied().unwrap_or_default())
+        };
+        let provider = provider::find(&mut change.tx, &application.provider_credit_code)
+            .await?
+            .ok_or_else(|| Error::corrupt("application of an unknown provider"))?;
+        let item = catalog::find(&mut *change.tx, &application.catalog_item_id)
+            .await?
+            .ok_or_else(|| Error::corrupt("application of an unknown catalog item"))?;
+        candidates.push(Candidate {
+            scoring,
+            provider: provider.facts(None),
+            provider_region: provider.region,
+            item,
+            application,
         });
     }
-    let unsubmitted = application::reject_unsubmitted_in_round(&mut write.tx, &record.id, &principal.subject).await?;
-    record.state = "DECIDED".to_owned();
-    record.approved_headcount = approved_headcount;
-    record.ranking = ranking;
-    record.policy_version = state.policy.version.clone();
-    record.revision += 1;
-    record.update_time_micros = now;
-    store(&mut write.tx, &record).await?;
-    audit_change(
-        &mut write.tx,
-        state,
-        &principal,
-        &record,
-        "round.decide",
-        serde_json::json!({ "method": record.method, "quota": record.quota, "year_quota": period.trainees,
-            "year_remaining_before": period.remaining(), "approved_headcount": approved_headcount,
-            "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
-            "rejected_unsubmitted": unsubmitted }),
-    )
-    .await?;
-    Ok(write.commit(DecideRoundResponse { round: Some(record.to_proto()), projects }).await?)
+    Ok(Facts { candidates, year_quota })
+}
+
+/// The experts' scores of `application`, recused experts included; refuses while an expert who
+/// is not recused has not scored (PROJ-SELECTION).
+async fn expert_scores(change: &mut Change, application: &ApplicationRecord) -> Result<Vec<ExpertScore>, Error> {
+    let assignments = expert::of_application(&mut change.tx, &application.id).await?;
+    if let Some(pending) = assignments.iter().find(|a| !a.recused && a.score.is_none()) {
+        return Err(Error::precondition(
+            "PROJ-SELECTION",
+            format!("expert {} has not scored {} yet", pending.expert, application.name()),
+        ));
+    }
+    Ok(assignments
+        .into_iter()
+        .map(|a| ExpertScore {
+            expert: a.expert,
+            organisation: a.organisation,
+            conflict_declared: a.recused,
+            score: a.score.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Stores the decision of `record`: a project for each approved application (of its catalog
+/// item among `items`), every other one rejected with the first rule that stopped it, and the
+/// ranking. Returns the projects.
+async fn persist(
+    change: &mut Change,
+    record: &mut RoundRecord,
+    ranked: Vec<Ranked>,
+    items: &BTreeMap<String, CatalogItemRecord>,
+) -> Result<Vec<Project>, Error> {
+    let actor = change.actor().to_owned();
+    let now = now_micros();
+    let mut projects = Vec::new();
+    record.ranking = Vec::with_capacity(ranked.len());
+    record.approved_headcount = 0;
+    for (i, r) in ranked.into_iter().enumerate() {
+        let rank = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
+        let mut a = r.application;
+        if r.approved {
+            record.approved_headcount += a.headcount;
+            let item = items.get(&a.catalog_item_id).ok_or_else(|| Error::corrupt("an approved item went missing"))?;
+            let project = ProjectRecord::approve(&new_id(), &a, record, item, now);
+            project::insert(&mut change.tx, &project).await?;
+            let why = format!("{}, rank {rank}", project.name());
+            let step = ("approve", actor.as_str(), why.as_str());
+            application::transition(&mut change.tx, &mut a, ApplicationState::Approved, step).await?;
+            projects.push(project.to_proto());
+        } else {
+            let failed = r.rules.iter().find(|rule| !rule.passed).map_or("PROJ-SELECTION", |rule| rule.code.as_str());
+            let step = ("reject", actor.as_str(), failed);
+            application::transition(&mut change.tx, &mut a, ApplicationState::Rejected, step).await?;
+        }
+        record.ranking.push(StoredRank {
+            application_id: a.id,
+            rank,
+            score: r.score,
+            headcount: a.headcount,
+            submitted_micros: a.submitted_micros,
+            expert_scores: r.expert_scores,
+            approved: r.approved,
+            rules: r.rules,
+        });
+    }
+    Ok(projects)
+}
+
+/// DecideRound: ranks the submitted applications, approves them in order while the quota
+/// lasts, makes a project of each approved one and rejects the others with the rule that
+/// stopped them (see the module docs); applications still in draft or returned are rejected as
+/// not submitted in time.
+pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<DecideRoundResponse, Error> {
+    access::officer_scope(&call.principal)?;
+    let mut v = Violations::default();
+    let given = officer_scores(&call.message.officer_scores, &mut v);
+    v.finish()?;
+    write::run(s, &call, async |change| {
+        let mut record = load_for_change(change, &call.principal, &call.message.name).await?;
+        record.state.require(&[RoundState::Closed], "be decided; close it first")?;
+        let facts = gather(change, &record, &given).await?;
+        let items = facts.candidates.iter().map(|c| (c.item.id.clone(), c.item.clone())).collect();
+        let quota = u32::try_from(record.quota.min(facts.year_quota.remaining())).unwrap_or(0);
+        let ranked = rank_and_allocate(&s.policy, today_in_china(), quota, facts.candidates);
+        let projects = persist(change, &mut record, ranked, &items).await?;
+        let actor = change.actor().to_owned();
+        let not_submitted = [ApplicationState::Draft, ApplicationState::Returned];
+        let mut unsubmitted = Vec::new();
+        for mut a in application::of_round(&mut change.tx, &record.id, &not_submitted).await? {
+            let step = ("reject", actor.as_str(), "not submitted when the round was decided");
+            application::transition(&mut change.tx, &mut a, ApplicationState::Rejected, step).await?;
+            unsubmitted.push(a.id);
+        }
+        record.state = record.state.to(RoundState::Decided)?;
+        record.policy_version = s.policy.version.clone();
+        record.stamp.touch();
+        round::update(&mut change.tx, &record).await?;
+        let year = &facts.year_quota;
+        change.audit(
+            "round.decide",
+            record.name(),
+            serde_json::json!({ "method": record.method.code(), "quota": record.quota, "year_quota": year.trainees,
+                "year_remaining_before": year.remaining(), "approved_headcount": record.approved_headcount,
+                "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
+                "rejected_unsubmitted": unsubmitted }),
+        );
+        Ok(DecideRoundResponse { round: Some(record.to_proto()), projects })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::application::{FilingForm, PlanForm};
+
+    fn candidate(id: &str, headcount: i64, score: i64, submitted_micros: i64) -> Candidate {
+        let county = RegionCode::parse("421221").expect("county");
+        let mut item = CatalogItemRecord {
+            id: "item".into(),
+            lineage: "item".into(),
+            version: 1,
+            region: county,
+            industry: qiancheng_domain::Industry::EquipmentManufacturing,
+            occupation_code: "6-18-02-04".into(),
+            occupation_name: "焊工".into(),
+            level: qiancheng_domain::SkillLevel::Level4,
+            headcount: 100,
+            skill_requirements: String::new(),
+            content: String::new(),
+            hours: 120,
+            mode: None,
+            answers: Vec::new(),
+            state: qiancheng_domain::lifecycle::CatalogItemState::Published,
+            stamp: Stamp::new(),
+        };
+        item.stamp.revision = 2;
+        Candidate {
+            application: ApplicationRecord {
+                id: id.into(),
+                round_id: "round".into(),
+                catalog_item_id: "item".into(),
+                provider_credit_code: format!("provider-{id}"),
+                provider_name: String::new(),
+                headcount,
+                training_region: county,
+                in_service_trainees: false,
+                filing: FilingForm::default(),
+                plan: PlanForm::default(),
+                state: ApplicationState::Submitted,
+                consent_reference: String::new(),
+                submitted_micros,
+                stamp: Stamp::new(),
+                history: Vec::new(),
+            },
+            scoring: Scoring::Officers(Decimal::from(score)),
+            provider: ProviderFacts {
+                name: String::new(),
+                uscc: format!("provider-{id}"),
+                pilot_override: None,
+                pays_tax_locally: true,
+                independent_legal_person: true,
+                violations: Vec::new(),
+                kind: qiancheng_domain::policy::provider::ProviderKind::PrivateTrainingSchool,
+                kind_facts: Default::default(),
+                disqualified_on: None,
+            },
+            provider_region: county,
+            item,
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).expect("a day")
+    }
+
+    #[test]
+    fn proj_quota_approves_in_rank_order_and_strictly() {
+        let policy = PolicySet::xianning_2025_5_v1();
+        let ranked = rank_and_allocate(
+            &policy,
+            today(),
+            50,
+            vec![candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)],
+        );
+        let order: Vec<(&str, bool)> = ranked.iter().map(|r| (r.application.id.as_str(), r.approved)).collect();
+        // 40 fit; the next asks 30 of the 10 left and does not fit, so the third (5) is not
+        // approved ahead of it.
+        assert_eq!(order, [("a", true), ("b", false), ("c", false)]);
+        let quota_rule = |r: &Ranked| r.rules.iter().find(|rule| rule.code == "PROJ-QUOTA").map(|rule| rule.passed);
+        assert_eq!(ranked.iter().map(quota_rule).collect::<Vec<_>>(), [Some(true), Some(false), Some(false)]);
+    }
+
+    #[test]
+    fn equal_scores_rank_by_submission_then_id_and_a_failed_rule_takes_no_quota() {
+        let policy = PolicySet::xianning_2025_5_v1();
+        let mut disqualified = candidate("a", 10, 90, 1);
+        disqualified.provider.disqualified_on = Some(today());
+        let ranked = rank_and_allocate(
+            &policy,
+            today(),
+            10,
+            vec![candidate("c", 10, 90, 2), disqualified, candidate("b", 10, 90, 2)],
+        );
+        let order: Vec<&str> = ranked.iter().map(|r| r.application.id.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c"]);
+        assert!(!ranked[0].approved, "PROV-DISQUALIFIED");
+        assert!(ranked[0].rules.iter().all(|r| r.code != "PROJ-QUOTA"), "a candidate failing a rule asks no quota");
+        assert!(ranked[1].approved);
+        assert!(!ranked[2].approved, "the quota is used up");
+    }
+
+    #[test]
+    fn an_item_no_longer_in_the_catalog_is_not_approved() {
+        let policy = PolicySet::xianning_2025_5_v1();
+        let mut withdrawn = candidate("a", 10, 90, 1);
+        withdrawn.item.state = qiancheng_domain::lifecycle::CatalogItemState::Withdrawn;
+        let ranked = rank_and_allocate(&policy, today(), 100, vec![withdrawn]);
+        assert!(!ranked[0].approved);
+        assert!(ranked[0].rules.iter().any(|r| r.code == "PROJ-CATALOG" && !r.passed));
+    }
 }

@@ -1,76 +1,17 @@
 //! Providers, the catalog, standing and the audit chain of the selection service, through its
-//! generated client on a real server, on SQLite and on PostgreSQL (when configured). The catalog
-//! is drafted from a real demand service started beside it.
+//! generated client on a real server, on SQLite and on PostgreSQL (when configured). Drafting
+//! the catalog from a real demand service is tried in the suite's `tests/selection_with_demand.rs`.
 
-use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+mod common;
+
+use common::{App, COUNTY, OTHER_COUNTY, mask, reason, start};
 use qiancheng_api::selection::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel};
-use qiancheng_domain::policy::set::PolicySet;
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::client::{ServiceCredentials, connect};
-use qiancheng_platform::db::Db;
-use qiancheng_selection::{DemandPeer, MIGRATOR, SERVICE_NAME, Selection, State};
-use qiancheng_testkit::{Backend, Keys, RunningServer, TestDatabase, authed, backend_tests, fixtures};
+use qiancheng_testkit::{authed, backend_tests, fixtures};
 use tonic::Code;
-use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
-
-struct App {
-    selection: RunningServer,
-    demand: RunningServer,
-    keys: Keys,
-    db: Db,
-    _databases: (TestDatabase, TestDatabase),
-}
-
-async fn start(backend: Backend) -> Option<App> {
-    let keys = Keys::new();
-    let demand_database = TestDatabase::create(backend).await?;
-    let demand_db = Db::connect(&demand_database.url, None, &qiancheng_demand::MIGRATOR).await.expect("demand db");
-    let demand_service = qiancheng_demand::Demand::new(qiancheng_demand::State {
-        db: demand_db,
-        pii: keys.pii.clone(),
-        policy_version: "xianning-2025-5/v1".into(),
-    });
-    let demand = RunningServer::start(
-        qiancheng_demand::SERVICE_NAME,
-        demand_service.routes(&keys.minter.authenticator(), &keys.settings),
-        &keys.settings,
-    )
-    .await;
-
-    let database = TestDatabase::create(backend).await?;
-    let db = Db::connect(&database.url, None, &MIGRATOR).await.expect("selection db");
-    let peer = DemandPeer {
-        channel: connect(&format!("http://{}", demand.addr), std::time::Duration::from_secs(10)).expect("channel"),
-        credentials: ServiceCredentials::new(keys.minter.clone(), "selection"),
-    };
-    let service = Selection::new(State { db: db.clone(), policy: PolicySet::xianning_2025_5_v1(), demand: Some(peer) });
-    let selection = RunningServer::start(
-        SERVICE_NAME,
-        service.routes(&keys.minter.authenticator(), &keys.settings),
-        &keys.settings,
-    )
-    .await;
-    Some(App { selection, demand, keys, db, _databases: (demand_database, database) })
-}
-
-const COUNTY: &str = "421221";
-const OTHER_COUNTY: &str = "421222";
 
 impl App {
-    async fn client(&self) -> SelectionServiceClient<Channel> {
-        SelectionServiceClient::new(self.selection.channel().await)
-    }
-    fn admin(&self) -> String {
-        self.keys.token(Role::CityAdmin, Some("421200"), None)
-    }
-    fn officer(&self, county: &str) -> String {
-        self.keys.token(Role::CountyOfficer, Some(county), None)
-    }
-    fn provider_token(&self, credit_code: &str) -> String {
-        self.keys.token(Role::Provider, None, Some(credit_code))
-    }
     async fn register(&self, provider: Provider, token: &str) -> Result<Provider, tonic::Status> {
         self.client()
             .await
@@ -121,10 +62,6 @@ fn welding_item(region: &str) -> CatalogItem {
         answers: vec!["嘉鱼重工 焊接操作工 12人".into()],
         ..Default::default()
     }
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
 }
 
 fn failed_rules(provider: &Provider) -> Vec<String> {
@@ -181,7 +118,7 @@ async fn a_pilot_code_needs_an_officers_recorded_override(app: &App) {
                 note: "试点期赋码".into(),
                 request_id: String::new(),
             },
-            &app.provider_token(&pilot),
+            &app.provider(&pilot),
         ))
         .await
         .expect_err("a provider cannot override its own code");
@@ -315,7 +252,7 @@ async fn violations_and_dates_decide_prov_clean(app: &App) {
 async fn providers_see_and_change_only_themselves(app: &App) {
     let mine = app.register(school("52421221MJ0000008"), &app.officer(COUNTY)).await.expect("registered");
     let theirs = app.register(school("52421221MJ0000009"), &app.officer(COUNTY)).await.expect("registered");
-    let token = app.provider_token(&mine.credit_code);
+    let token = app.provider(&mine.credit_code);
     let mut client = app.client().await;
     let denied = client
         .get_provider(authed(GetProviderRequest { name: theirs.name.clone() }, &token))
@@ -330,7 +267,7 @@ async fn providers_see_and_change_only_themselves(app: &App) {
     changed.display_name = "嘉鱼县示范职业技能培训学校".into();
     let updated = client
         .update_provider(authed(
-            UpdateProviderRequest { provider: Some(changed.clone()), request_id: String::new() },
+            UpdateProviderRequest { provider: Some(changed.clone()), ..Default::default() },
             &token,
         ))
         .await
@@ -340,7 +277,7 @@ async fn providers_see_and_change_only_themselves(app: &App) {
         .expect("provider");
     assert_eq!(updated.display_name, "嘉鱼县示范职业技能培训学校");
     let stale = client
-        .update_provider(authed(UpdateProviderRequest { provider: Some(changed), request_id: String::new() }, &token))
+        .update_provider(authed(UpdateProviderRequest { provider: Some(changed), ..Default::default() }, &token))
         .await
         .expect_err("stale etag");
     assert_eq!(stale.code(), Code::Aborted);
@@ -494,7 +431,7 @@ async fn catalog_items_are_published_revised_and_withdrawn_never_edited(app: &Ap
         .into_inner()
         .catalog_item
         .expect("item");
-    let provider = app.provider_token(&fixtures::uscc("52421221MJ0000011"));
+    let provider = app.provider(&fixtures::uscc("52421221MJ0000011"));
     let hidden = client
         .get_catalog_item(authed(GetCatalogItemRequest { name: item.name.clone() }, &provider))
         .await
@@ -605,70 +542,93 @@ async fn catalog_items_are_published_revised_and_withdrawn_never_edited(app: &Ap
     assert_eq!(city.code(), Code::PermissionDenied);
 }
 
-async fn the_catalog_is_drafted_from_real_demand(app: &App) {
-    // An enterprise files and publishes demand in the demand service.
-    let officer = app.officer(COUNTY);
-    fixtures::publish_welding_demand(app.demand.channel().await, &officer, "91421221MA4K7Y2G3", COUNTY, 12).await;
+async fn drafting_from_demand_without_a_demand_service_is_unavailable(app: &App) {
+    let refused = app
+        .client()
+        .await
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest {
+                content: "焊接安全与实操".into(),
+                hours: 120,
+                mode: TrainingMode::Offline as i32,
+                ..Default::default()
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect_err("no demand service is configured");
+    assert_eq!((refused.code(), reason(&refused)), (Code::Unavailable, "PEER_UNAVAILABLE".to_owned()));
+}
 
+async fn an_update_changes_only_the_fields_its_mask_names(app: &App) {
+    let stored = app.register(school("52421221MJ0000013"), &app.officer(COUNTY)).await.expect("registered");
+    let token = app.provider(&stored.credit_code);
     let mut client = app.client().await;
-    let drafts = client
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 120,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
+    // Only the name is named: the other fields sent, even empty, are left as stored.
+    let renamed = client
+        .update_provider(authed(
+            UpdateProviderRequest {
+                provider: Some(Provider {
+                    name: stored.name.clone(),
+                    etag: stored.etag.clone(),
+                    display_name: "嘉鱼县新名职业培训学校".into(),
+                    ..Default::default()
+                }),
+                update_mask: mask(&["display_name"]),
+                request_id: String::new(),
             },
-            &officer,
+            &token,
         ))
         .await
-        .expect("drafted from the demand service")
-        .into_inner();
-    assert_eq!(drafts.catalog_items.len(), 1);
-    let item = &drafts.catalog_items[0];
-    assert_eq!((item.region_code.as_str(), item.occupation_code.as_str(), item.headcount), (COUNTY, "6-18-02-04", 12));
-    assert_eq!(item.state, CatalogItemState::Draft as i32);
-    assert!(item.answers[0].contains("缺口12人"), "{:?}", item.answers);
-    client
-        .publish_catalog_item(authed(
-            PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
-            &officer,
-        ))
-        .await
-        .expect("a drafted item with content, hours and mode publishes");
-    let incomplete = client
-        .draft_catalog_from_demand(authed(DraftCatalogFromDemandRequest::default(), &officer))
-        .await
-        .expect_err("drafts state content, hours and mode");
-    assert_eq!((incomplete.code(), reason(&incomplete)), (Code::InvalidArgument, "PROJ-CATALOG".to_owned()));
-    let again = client
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 120,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
+        .expect("a provider renames itself")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert_eq!(renamed.display_name, "嘉鱼县新名职业培训学校");
+    assert_eq!(renamed.bank_account, stored.bank_account, "the bank account is kept");
+    assert_eq!((renamed.kind, renamed.region_code.as_str()), (stored.kind, COUNTY));
+    // A named field is validated with the rest: an empty name is refused by its field.
+    let empty = client
+        .update_provider(authed(
+            UpdateProviderRequest {
+                provider: Some(Provider { name: stored.name.clone(), ..Default::default() }),
+                update_mask: mask(&["display_name"]),
+                request_id: String::new(),
             },
-            &officer,
+            &token,
         ))
         .await
-        .expect("drafted")
-        .into_inner();
-    assert!(again.catalog_items.is_empty(), "demand the catalog already answers is not drafted twice");
-    let outsider = client
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                region_code: COUNTY.into(),
-                content: "焊接".into(),
-                hours: 10,
-                mode: TrainingMode::Online as i32,
-                ..Default::default()
+        .expect_err("a name is required");
+    assert_eq!(common::bad_fields(&empty), ["provider.display_name"]);
+    // The facts eligibility rests on are the bureau's, whatever the mask says.
+    let kind = client
+        .update_provider(authed(
+            UpdateProviderRequest {
+                provider: Some(Provider {
+                    name: stored.name.clone(),
+                    kind: ProviderKind::VocationalSchool as i32,
+                    ..Default::default()
+                }),
+                update_mask: mask(&["kind"]),
+                request_id: String::new(),
             },
-            &app.officer(OTHER_COUNTY),
+            &token,
         ))
         .await
-        .expect_err("another county's demand");
-    assert_eq!(outsider.code(), Code::PermissionDenied);
+        .expect_err("the kind is the bureau's to record");
+    assert_eq!(kind.code(), Code::PermissionDenied);
+    let unknown = client
+        .update_provider(authed(
+            UpdateProviderRequest {
+                provider: Some(Provider { name: stored.name.clone(), ..Default::default() }),
+                update_mask: mask(&["credit_code"]),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect_err("the credit code never changes");
+    assert_eq!((unknown.code(), reason(&unknown)), (Code::InvalidArgument, "UPDATE-MASK".to_owned()));
 }
 
 async fn the_audit_chain_verifies(app: &App) {
@@ -706,6 +666,7 @@ backend_tests!(start =>
     providers_see_and_change_only_themselves,
     disqualification_is_reported_to_other_services,
     catalog_items_are_published_revised_and_withdrawn_never_edited,
-    the_catalog_is_drafted_from_real_demand,
+    drafting_from_demand_without_a_demand_service_is_unavailable,
+    an_update_changes_only_the_fields_its_mask_names,
     the_audit_chain_verifies,
 );

@@ -2,54 +2,23 @@
 //! a real server on port 0, once on SQLite and once on PostgreSQL (when
 //! `QIANCHENG_TEST_DATABASE_URL` is set).
 
-use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+mod common;
+
+use common::{App, CITY, COUNTY, OTHER_COUNTY, bad_fields, reason};
 use qiancheng_api::selection::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel};
-use qiancheng_domain::policy::set::PolicySet;
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::db::Db;
-use qiancheng_selection::{MIGRATOR, SERVICE_NAME, Selection, State};
-use qiancheng_testkit::{Backend, Keys, RunningServer, TestDatabase, authed, backend_tests, fixtures};
+use qiancheng_testkit::{Backend, authed, backend_tests, fixtures};
 use tonic::Code;
-use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
-
-struct App {
-    server: RunningServer,
-    keys: Keys,
-    _database: TestDatabase,
-}
 
 async fn start(backend: Backend) -> Option<App> {
-    let database = TestDatabase::create(backend).await?;
-    let keys = Keys::new();
-    let db = Db::connect(&database.url, None, &MIGRATOR).await.expect("connect and migrate");
-    let state = State { db, policy: PolicySet::xianning_2025_5_v1(), demand: None };
-    let routes = Selection::new(state).routes(&keys.minter.authenticator(), &keys.settings);
-    let server = RunningServer::start(SERVICE_NAME, routes, &keys.settings).await;
-    let app = App { server, keys, _database: database };
+    let app = common::start(backend).await?;
     // PROJ-QUOTA: the city sets every region's yearly quota before rounds are decided; the
     // rounds of these tests close in 2099.
     for region in ["421200", "421202", "421221", "421222", "421223", "421224", "421281"] {
         app.set_quota(region, 2099, 1_000_000).await.expect("quota set");
     }
     Some(app)
-}
-
-const COUNTY: &str = "421221";
-const OTHER_COUNTY: &str = "421222";
-const CITY: &str = "421200";
-
-fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
-}
-
-fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 fn far_deadline() -> Date {
@@ -87,9 +56,6 @@ fn rubric(points: [&str; 5]) -> Vec<RubricScore> {
 }
 
 impl App {
-    async fn client(&self) -> SelectionServiceClient<Channel> {
-        SelectionServiceClient::new(self.server.channel().await)
-    }
     async fn set_quota(&self, region: &str, year: i32, trainees: i32) -> Result<Quota, tonic::Status> {
         self.client()
             .await
@@ -108,18 +74,6 @@ impl App {
             ))
             .await
             .map(|r| r.into_inner().quota.expect("quota"))
-    }
-    fn admin(&self) -> String {
-        self.keys.token(Role::CityAdmin, Some(CITY), None)
-    }
-    fn officer(&self, county: &str) -> String {
-        self.keys.token(Role::CountyOfficer, Some(county), None)
-    }
-    fn provider(&self, credit_code: &str) -> String {
-        self.keys.token(Role::Provider, None, Some(credit_code))
-    }
-    fn expert(&self, subject: &str, org: Option<&str>) -> String {
-        self.keys.minter.mint(subject, &[Role::Expert], None, org, 3600).expect("mint an expert token")
     }
 
     /// Registers an eligible private training school of `county` and returns its credit code.
@@ -592,7 +546,7 @@ async fn a_returned_application_is_corrected_and_resubmitted_with_its_history(ap
         .client()
         .await
         .update_application(authed(
-            UpdateApplicationRequest { application: Some(submitted.clone()), request_id: String::new() },
+            UpdateApplicationRequest { application: Some(submitted.clone()), ..Default::default() },
             &app.provider(&code),
         ))
         .await
@@ -635,7 +589,7 @@ async fn a_returned_application_is_corrected_and_resubmitted_with_its_history(ap
         .client()
         .await
         .update_application(authed(
-            UpdateApplicationRequest { application: Some(corrected.clone()), request_id: String::new() },
+            UpdateApplicationRequest { application: Some(corrected.clone()), ..Default::default() },
             &app.provider(&code),
         ))
         .await
@@ -649,7 +603,7 @@ async fn a_returned_application_is_corrected_and_resubmitted_with_its_history(ap
         .client()
         .await
         .update_application(authed(
-            UpdateApplicationRequest { application: Some(corrected), request_id: String::new() },
+            UpdateApplicationRequest { application: Some(corrected), ..Default::default() },
             &app.provider(&code),
         ))
         .await
@@ -706,6 +660,57 @@ async fn a_returned_application_is_corrected_and_resubmitted_with_its_history(ap
         .await
         .expect_err("approved already");
     assert_eq!(reason(&again), "APPLICATION_STATE");
+}
+
+async fn an_application_update_changes_only_the_fields_its_mask_names(app: &App) {
+    let code = app.provider_in("0000023", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 60).await;
+    let round = app.round(SelectionMethod::Selection, 100).await;
+    let draft = app.create_application(&code, App::draft(&round.name, &item, 10, COUNTY)).await.expect("drafted");
+    let update = |application: Application, paths: &[&str]| {
+        let request = UpdateApplicationRequest {
+            application: Some(application),
+            update_mask: common::mask(paths),
+            ..Default::default()
+        };
+        let token = app.provider(&code);
+        async move { app.client().await.update_application(authed(request, &token)).await.map(|r| r.into_inner()) }
+    };
+    // Only the headcount is named: the filing and plan left out of the request are kept.
+    let changed = update(
+        Application { name: draft.name.clone(), etag: draft.etag.clone(), headcount: 12, ..Default::default() },
+        &["headcount"],
+    )
+    .await
+    .expect("updated")
+    .application
+    .expect("application");
+    assert_eq!(changed.headcount, 12);
+    assert_eq!((changed.filing, changed.plan), (draft.filing.clone(), draft.plan.clone()));
+    assert_eq!(changed.training_region_code, COUNTY);
+    // `*` replaces every editable field, as a request without a mask does: an empty plan then
+    // stands in the draft (drafts may be incomplete).
+    let replaced = update(
+        Application {
+            name: draft.name.clone(),
+            headcount: 8,
+            training_region_code: COUNTY.into(),
+            filing: draft.filing.clone(),
+            ..Default::default()
+        },
+        &["*"],
+    )
+    .await
+    .expect("replaced")
+    .application
+    .expect("application");
+    assert_eq!((replaced.headcount, replaced.plan.expect("plan").teaching_plan.as_str()), (8, ""));
+    let stale = update(Application { name: draft.name.clone(), etag: draft.etag, ..Default::default() }, &["plan"])
+        .await
+        .expect_err("stale etag");
+    assert_eq!(stale.code(), Code::Aborted);
+    let unknown = update(Application { name: draft.name, ..Default::default() }, &["state"]).await.expect_err("state");
+    assert_eq!((unknown.code(), reason(&unknown)), (Code::InvalidArgument, "UPDATE-MASK".to_owned()));
 }
 
 async fn an_incomplete_plan_is_refused_with_proj_plan(app: &App) {
@@ -1330,7 +1335,7 @@ async fn later_changes_cannot_slip_past_the_rules(app: &App) {
         .client()
         .await
         .update_application(authed(
-            UpdateApplicationRequest { application: Some(elsewhere), request_id: String::new() },
+            UpdateApplicationRequest { application: Some(elsewhere), ..Default::default() },
             &token,
         ))
         .await
@@ -1562,6 +1567,7 @@ backend_tests!(start =>
     expert_review_approves_in_rank_order_until_the_quota_is_used,
     another_method_ranks_by_officer_scores,
     a_returned_application_is_corrected_and_resubmitted_with_its_history,
+    an_application_update_changes_only_the_fields_its_mask_names,
     an_incomplete_plan_is_refused_with_proj_plan,
     cross_region_training_needs_the_training_countys_consent,
     a_disqualified_provider_cannot_apply,

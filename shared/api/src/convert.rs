@@ -10,6 +10,11 @@ use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetG
 pub fn date(value: Option<&types::Date>) -> Result<Option<NaiveDate>, ValueError> {
     value
         .map(|d| {
+            // types.proto: years 1..9999. A later year is refused here, at the edge, so that no
+            // stored date is ever one the database or a client cannot read back.
+            if !(1..=9999).contains(&d.year) {
+                return Err(ValueError::new("DATE", "the year must be 1 to 9999"));
+            }
             u32::try_from(d.month)
                 .ok()
                 .zip(u32::try_from(d.day).ok())

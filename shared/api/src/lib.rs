@@ -13,11 +13,26 @@
 
 use std::pin::Pin;
 
+pub mod codec;
 pub mod convert;
+
+/// Every string a message carries, nested messages included: the one place a request's text is
+/// checked as a whole (no control characters, a length limit) before any handler sees it.
+pub trait Texts {
+    /// The path (`vacancy.post`, `officer_scores[2].note`) of the first string `ok` refuses.
+    fn first_bad_text(&self, ok: &dyn Fn(&str) -> bool) -> Option<String>;
+}
+
+impl<T> Texts for tonic::Streaming<T> {
+    /// The messages of a stream are checked one by one as they are read.
+    fn first_bad_text(&self, _ok: &dyn Fn(&str) -> bool) -> Option<String> {
+        None
+    }
+}
 
 /// What the suite knows of an RPC from its request message, generated from the descriptors so
 /// that no method name or role list is ever typed by hand.
-pub trait Rpc: prost::Message + Default + Clone + Send + Sync + 'static {
+pub trait Rpc: prost::Message + Texts + Default + Clone + Send + Sync + 'static {
     /// The response message.
     type Response: prost::Message + Default + Clone + Send + 'static;
     /// The protobuf package (`qiancheng.demand.v1`): the error domain.

@@ -19,9 +19,10 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, ValueError> {
             _ => b.is_ascii_digit(),
         });
     if !shape_ok {
-        return Err(ValueError::new("DATE", format!("{s} is not a date yyyy-mm-dd")));
+        return Err(ValueError::new("DATE", format!("{} is not a date yyyy-mm-dd", crate::quote(s))));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| ValueError::new("DATE", format!("{s} is not a real date")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ValueError::new("DATE", format!("{} is not a real date", crate::quote(s))))
 }
 
 /// `date` plus `months` calendar months, clamped to the month's last day (DATE-MONTHS):

@@ -15,11 +15,49 @@ pub struct ValueError {
     pub reason: String,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn a_quoted_value_is_short_and_masked() {
+        assert_eq!(quote("421221199001011234"), "\"42**…\"");
+        assert_eq!(quote("ABC"), "\"ABC\"");
+        assert_eq!(quote("a\u{0}b"), "\"a?b\"");
+        assert_eq!(quote(&"x".repeat(1_000_000)), "\"xxxx…\"");
+    }
+}
+
 impl ValueError {
     /// A value error for `rule` with `reason`.
     pub fn new(rule: &'static str, reason: impl Into<String>) -> Self {
         Self { rule, reason: reason.into() }
     }
+}
+
+/// A short, masked piece of a bad value, for an error message: at most its first four
+/// characters, digits after the second masked, control characters shown as `?`, and `…` when
+/// there was more. A value that may be personal data (an ID number typed into a code field) or
+/// absurdly long never comes back whole.
+pub fn quote(raw: &str) -> String {
+    let mut shown: String = raw
+        .chars()
+        .take(4)
+        .enumerate()
+        .map(|(i, c)| {
+            if c.is_control() {
+                '?'
+            } else if i >= 2 && c.is_ascii_digit() {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if raw.chars().nth(4).is_some() {
+        shown.push('…');
+    }
+    format!("\"{shown}\"")
 }
 
 /// Everything else the domain crate can refuse.

@@ -38,7 +38,7 @@ macro_rules! coded_enum {
                     .iter()
                     .copied()
                     .find(|v| v.code() == upper || v.name_zh() == s)
-                    .ok_or_else(|| ValueError::new($rule, format!(concat!("{} is not ", $what), s)))
+                    .ok_or_else(|| ValueError::new($rule, format!(concat!("{} is not ", $what), crate::quote(s))))
             }
         }
 

@@ -17,7 +17,10 @@ impl OccupationCode {
                 _ => c.is_ascii_digit(),
             });
         if !shape_ok {
-            return Err(ValueError::new("OCCUPATION-CODE", format!("{s} is not of the form x-xx-xx-xx")));
+            return Err(ValueError::new(
+                "OCCUPATION-CODE",
+                format!("{} is not of the form x-xx-xx-xx", crate::quote(s)),
+            ));
         }
         if !(b'1'..=b'8').contains(&b[0]) {
             return Err(ValueError::new("OCCUPATION-CODE", "the major group must be 1 to 8"));

@@ -56,7 +56,7 @@ impl RegionCode {
         Self::ALL
             .into_iter()
             .find(|r| r.code() == s || r.name() == s)
-            .ok_or_else(|| ValueError::new("REGION-CODE", format!("{s} is not a region of 咸宁市")))
+            .ok_or_else(|| ValueError::new("REGION-CODE", format!("{} is not a region of 咸宁市", crate::quote(s))))
     }
 
     /// The GB/T 2260 code.

@@ -37,7 +37,7 @@ impl SkillLevel {
                     || s == title
                     || s == l.name_zh()
             })
-            .ok_or_else(|| ValueError::new("SKILL-LEVEL", format!("{s} is not a skill level")))
+            .ok_or_else(|| ValueError::new("SKILL-LEVEL", format!("{} is not a skill level", crate::quote(s))))
     }
 
     /// The level number, 5 (初级工) to 1 (高级技师).

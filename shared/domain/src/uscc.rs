@@ -34,13 +34,18 @@ impl Uscc {
         if bytes.len() != 18 || !code.is_ascii() {
             return Err(ValueError::new(RULE, "a credit code has 18 characters"));
         }
-        if let Some(bad) = bytes.iter().find(|b| !CHARSET.contains(b)) {
-            return Err(ValueError::new(RULE, format!("character {} is not in the gb 32100 set", *bad as char)));
+        if bytes.iter().any(|b| !CHARSET.contains(b)) {
+            return Err(ValueError::new(RULE, "a character is not in the gb 32100 set"));
         }
         if !bytes[2..8].iter().all(u8::is_ascii_digit) {
             return Err(ValueError::new(RULE, "characters 3 to 8 must be the 6-digit registration region"));
         }
         let check_passed = check_char(&bytes[..17]) == Some(bytes[17]);
+        // A resident ID number has 18 characters too; taken as a "pilot" credit code whose check
+        // fails, it would put a person's ID into resource names and the audit log.
+        if !check_passed && crate::IdNumber::parse(&code).is_ok() {
+            return Err(ValueError::new(RULE, "this is a resident ID number, not a credit code"));
+        }
         Ok(Self { code, check_passed })
     }
 
@@ -106,6 +111,16 @@ mod tests {
     fn with_check(first17: &str) -> String {
         let c = check_char(first17.as_bytes()).expect("charset") as char;
         format!("{first17}{c}")
+    }
+
+    #[test]
+    fn prov_uscc_a_resident_id_number_is_not_a_pilot_code() {
+        let id = "0123456789X"
+            .chars()
+            .map(|c| format!("42122119900307123{c}"))
+            .find(|id| crate::IdNumber::parse(id).is_ok())
+            .expect("a valid ID number");
+        assert!(Uscc::parse_pilot(&id).is_err());
     }
 
     #[test]

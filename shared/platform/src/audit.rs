@@ -1,14 +1,22 @@
-//! The audit chain (八(三) 全程留痕, SUBS-KEEP): every state change writes one row in the same
+//! The audit chains (八(三) 全程留痕, SUBS-KEEP): every state change writes one row in the same
 //! transaction as the change: who, when, what, on which resource, under which policy version,
-//! with the details. Each row carries the SHA-256 of its content and of the row before it, so
-//! that changing, removing or reordering a row breaks the chain from that row on, and
+//! with the details. Each row carries the SHA-256 of its content and of the row before it in its
+//! chain, so that changing, removing or reordering a row breaks its chain from that row on, and
 //! [`verify`] names the first broken row.
+//!
+//! There are [`CHAINS`] chains. A row goes to the chain of its resource ([`chain_of`]), so one
+//! resource's history is one chain, and writers on different resources append to different
+//! chains: a writer locks only its chain's head, and only at the end of its transaction, so
+//! writes proceed concurrently while every chain stays a single verifiable line.
 
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 
-use crate::db::Tx;
+use crate::db::{Backend, Tx};
 use crate::error::Error;
+
+/// How many chains there are (fixed by the platform's migrations).
+pub const CHAINS: i64 = 16;
 
 /// What a state change records.
 #[derive(Debug, Clone)]
@@ -23,6 +31,16 @@ pub struct AuditEntry<'a> {
     pub detail: serde_json::Value,
     /// The policy-set version in force.
     pub policy_version: &'a str,
+}
+
+/// The chain a resource's rows go to: 1 + (64-bit FNV-1a of the resource name mod [`CHAINS`]).
+pub fn chain_of(resource: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in resource.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    1 + i64::try_from(hash % u64::try_from(CHAINS).unwrap_or(1)).unwrap_or(0)
 }
 
 /// The hash of a row: its content chained to the hash of the row before.
@@ -45,9 +63,13 @@ fn row_hash(
     hex::encode(hasher.finalize())
 }
 
-/// Appends `entry` to the chain inside `tx` and returns its sequence number.
-pub async fn record(tx: &mut Tx, entry: AuditEntry<'_>) -> Result<i64, Error> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+/// Appends `entry` to its resource's chain inside `tx`; returns the chain and sequence number.
+/// The chain's head row stays locked until the transaction ends: record a change's entries last,
+/// in ascending chain order (as [`crate::write`] does), so that writers never wait in a cycle.
+pub async fn record(tx: &mut Tx, backend: Backend, entry: AuditEntry<'_>) -> Result<(i64, i64), Error> {
+    let chain = chain_of(entry.resource);
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = $1 RETURNING seq, hash")
+        .bind(chain)
         .fetch_one(&mut **tx)
         .await?;
     let seq: i64 = head.try_get("seq")?;
@@ -55,52 +77,86 @@ pub async fn record(tx: &mut Tx, entry: AuditEntry<'_>) -> Result<i64, Error> {
     let at = crate::time::now_micros();
     let detail = entry.detail.to_string();
     let hash = row_hash(&prev_hash, seq, at, entry.actor, entry.action, entry.resource, &detail, entry.policy_version);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at_micros, actor, action, resource, detail, policy_version, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(entry.actor)
-    .bind(entry.action)
-    .bind(entry.resource)
-    .bind(&detail)
-    .bind(entry.policy_version)
-    .bind(&prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
-    Ok(seq)
+    // PostgreSQL takes the row and the new head hash in one round trip.
+    let statement = match backend {
+        Backend::Postgres => {
+            "WITH appended AS (INSERT INTO audit_log (chain, seq, at_micros, actor, action, resource, detail, \
+             policy_version, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+             UPDATE audit_head SET hash = $10 WHERE id = $1"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO audit_log (chain, seq, at_micros, actor, action, resource, detail, policy_version, \
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        }
+    };
+    sqlx::query(statement)
+        .bind(chain)
+        .bind(seq)
+        .bind(at)
+        .bind(entry.actor)
+        .bind(entry.action)
+        .bind(entry.resource)
+        .bind(&detail)
+        .bind(entry.policy_version)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    if backend == Backend::Sqlite {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = $2").bind(&hash).bind(chain).execute(&mut **tx).await?;
+    }
+    crate::telemetry::metrics::instruments()
+        .audit_length
+        .record(u64::try_from(seq).unwrap_or(0), &[opentelemetry::KeyValue::new("chain", chain)]);
+    Ok((chain, seq))
 }
 
 /// The result of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
-    /// Rows checked.
+    /// Rows checked, over every chain.
     pub rows_checked: i64,
-    /// The first broken row's sequence number, with why; `None` when intact.
-    pub first_broken: Option<(i64, String)>,
+    /// The first broken row, as (chain, sequence number, why); `None` when every chain is intact.
+    pub first_broken: Option<(i64, i64, String)>,
 }
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Walks the chain in order, a page at a time, and names the first broken row.
+/// Walks every chain in order, a page at a time, and names the first broken row.
 ///
-/// The head is read first: rows up to its sequence number were committed with it, so writes
-/// that land while the check runs are neither checked nor mistaken for a gap.
+/// Each chain's head is read first: rows up to its sequence number were committed with it, so
+/// writes that land while the check runs are neither checked nor mistaken for a gap.
 pub async fn verify(pool: &AnyPool) -> Result<ChainReport, Error> {
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
-    let head_seq: i64 = head.try_get("seq")?;
-    let head_hash: String = head.try_get("hash")?;
+    let heads = sqlx::query("SELECT id, seq, hash FROM audit_head ORDER BY id").fetch_all(pool).await?;
+    let mut checked = 0i64;
+    for head in heads {
+        let chain: i64 = head.try_get("id")?;
+        let head_seq: i64 = head.try_get("seq")?;
+        let head_hash: String = head.try_get("hash")?;
+        if let Some((seq, why)) = verify_chain(pool, chain, head_seq, &head_hash, &mut checked).await? {
+            crate::telemetry::metrics::instruments().audit_broken.add(1, &[]);
+            tracing::error!(chain, seq, why = %why, "the audit chain is broken");
+            return Ok(ChainReport { rows_checked: checked, first_broken: Some((chain, seq, why)) });
+        }
+    }
+    Ok(ChainReport { rows_checked: checked, first_broken: None })
+}
+
+async fn verify_chain(
+    pool: &AnyPool,
+    chain: i64,
+    head_seq: i64,
+    head_hash: &str,
+    checked: &mut i64,
+) -> Result<Option<(i64, String)>, Error> {
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS.to_owned();
-    let mut checked = 0i64;
     while expected_seq <= head_seq {
         let rows = sqlx::query(
             "SELECT seq, at_micros, actor, action, resource, detail, policy_version, prev_hash, hash \
-             FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 1000",
+             FROM audit_log WHERE chain = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT 1000",
         )
+        .bind(chain)
         .bind(expected_seq)
         .bind(head_seq)
         .fetch_all(pool)
@@ -110,13 +166,13 @@ pub async fn verify(pool: &AnyPool) -> Result<ChainReport, Error> {
         }
         for row in rows {
             let seq: i64 = row.try_get("seq")?;
-            checked += 1;
+            *checked += 1;
             if seq != expected_seq {
-                return Ok(broken(checked, expected_seq, format!("row {expected_seq} is missing")));
+                return Ok(Some((expected_seq, format!("row {expected_seq} is missing"))));
             }
             let stored_prev: String = row.try_get("prev_hash")?;
             if stored_prev != prev_hash {
-                return Ok(broken(checked, seq, "does not follow the row before it".to_owned()));
+                return Ok(Some((seq, "does not follow the row before it".to_owned())));
             }
             let hash: String = row.try_get("hash")?;
             let actual = row_hash(
@@ -130,23 +186,19 @@ pub async fn verify(pool: &AnyPool) -> Result<ChainReport, Error> {
                 &row.try_get::<String, _>("policy_version")?,
             );
             if actual != hash {
-                return Ok(broken(checked, seq, "its content does not match its hash".to_owned()));
+                return Ok(Some((seq, "its content does not match its hash".to_owned())));
             }
             prev_hash = hash;
             expected_seq += 1;
         }
     }
     if expected_seq <= head_seq {
-        return Ok(broken(checked, expected_seq, format!("rows {expected_seq} to {head_seq} are missing")));
+        return Ok(Some((expected_seq, format!("rows {expected_seq} to {head_seq} are missing"))));
     }
     if head_hash != prev_hash {
-        return Ok(broken(checked, head_seq, "the chain head does not match the last row".to_owned()));
+        return Ok(Some((head_seq, "the chain head does not match the last row".to_owned())));
     }
-    Ok(ChainReport { rows_checked: checked, first_broken: None })
-}
-
-fn broken(checked: i64, seq: i64, why: String) -> ChainReport {
-    ChainReport { rows_checked: checked, first_broken: Some((seq, why)) }
+    Ok(None)
 }
 
 impl ChainReport {
@@ -155,8 +207,22 @@ impl ChainReport {
         qiancheng_api::types::AuditChainReport {
             rows_checked: self.rows_checked,
             intact: self.first_broken.is_none(),
-            first_broken_seq: self.first_broken.as_ref().map_or(0, |(seq, _)| *seq),
-            problem: self.first_broken.as_ref().map(|(_, why)| why.clone()).unwrap_or_default(),
+            first_broken_seq: self.first_broken.as_ref().map_or(0, |(_, seq, _)| *seq),
+            first_broken_chain: self.first_broken.as_ref().map_or(0, |(chain, _, _)| *chain),
+            problem: self.first_broken.as_ref().map(|(_, _, why)| why.clone()).unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resource_always_goes_to_the_same_chain_and_every_chain_is_used() {
+        assert_eq!(chain_of("vacancies/01"), chain_of("vacancies/01"));
+        let chains: std::collections::BTreeSet<i64> = (0..400).map(|n| chain_of(&format!("things/{n}"))).collect();
+        assert_eq!(chains.len(), usize::try_from(CHAINS).unwrap_or(0));
+        assert!(chains.iter().all(|c| (1..=CHAINS).contains(c)));
     }
 }

@@ -5,15 +5,18 @@
 //! rotation). Development makes a key pair once, keeps the private half in the data folder, and
 //! `qiancheng token` mints tokens for any role with it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use qiancheng_domain::{RegionCode, Uscc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use tonic::Request;
 
 use crate::error::Error;
@@ -225,14 +228,43 @@ impl Scope {
 /// Verifies bearer tokens.
 #[derive(Clone)]
 pub struct Authenticator {
-    keys: Vec<VerifyingKey>,
+    /// The token issuer's keys: they may assert any role.
+    issuers: Vec<VerifyingKey>,
+    /// Each calling service's own key, by service name: it may assert only that service.
+    services: Vec<(String, VerifyingKey)>,
+    /// The longest lifetime (`exp - iat`) a token may have.
+    max_lifetime_secs: i64,
+    /// Tokens verified before, by the SHA-256 of the token, until they expire.
+    cache: Arc<RwLock<HashMap<[u8; 32], Verified>>>,
+    /// Revoked subjects: their tokens issued before the instant are refused, cached or not.
+    revoked: Arc<RwLock<HashMap<String, i64>>>,
 }
+
+/// A verified token as the cache keeps it.
+#[derive(Debug, Clone)]
+struct Verified {
+    principal: Principal,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+/// Most verified tokens kept; past it, expired entries go, then the whole cache if need be.
+pub const TOKEN_CACHE_ENTRIES: usize = 50_000;
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticator").field("keys", &self.keys.len()).finish()
+        f.debug_struct("Authenticator")
+            .field("issuers", &self.issuers.len())
+            .field("services", &self.services.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("max_lifetime_secs", &self.max_lifetime_secs)
+            .finish()
     }
 }
+
+/// The longest token lifetime trusted unless configured otherwise: a working day and a half.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: i64 = 36 * 3600;
+/// How far in the future an issue time may lie (clocks drift).
+pub const ISSUED_AT_LEEWAY_SECS: i64 = 60;
 
 /// The issuer written into and required of every token.
 pub const ISSUER: &str = "qiancheng";
@@ -243,23 +275,115 @@ struct Header {
 }
 
 impl Authenticator {
-    /// Trusts tokens signed by any of `keys`.
+    /// Trusts tokens signed by any of the issuer `keys`, for any role.
     pub fn new(keys: Vec<VerifyingKey>) -> Self {
-        Self { keys }
+        Self {
+            issuers: keys,
+            services: Vec::new(),
+            max_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            cache: Arc::default(),
+            revoked: Arc::default(),
+        }
+    }
+
+    /// Refuses every token of `subject` issued before `issued_before` (seconds since the
+    /// epoch), including tokens verified and cached before.
+    pub fn revoke(&self, subject: &str, issued_before: i64) {
+        let mut revoked = self.revoked.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = revoked.entry(subject.to_owned()).or_insert(issued_before);
+        *entry = (*entry).max(issued_before);
+    }
+
+    /// Replaces the revocations with those of `text`: one `subject issued_before_secs` a line,
+    /// `#` comments allowed (the file `QIANCHENG_AUTH_REVOCATIONS`).
+    pub fn load_revocations(&self, text: &str) -> Result<usize, Error> {
+        let mut loaded = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (subject, before) = line
+                .rsplit_once(char::is_whitespace)
+                .and_then(|(s, b)| b.parse::<i64>().ok().map(|b| (s.trim().to_owned(), b)))
+                .ok_or_else(|| {
+                    Error::Config(format!("revocations line {}: expected `subject issued_before_secs`", n + 1))
+                })?;
+            loaded.insert(subject, before);
+        }
+        let count = loaded.len();
+        *self.revoked.write().unwrap_or_else(std::sync::PoisonError::into_inner) = loaded;
+        Ok(count)
+    }
+
+    fn is_revoked(&self, subject: &str, issued_at: i64) -> bool {
+        self.revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(subject)
+            .is_some_and(|before| issued_at < *before)
+    }
+
+    /// Verifies a compact JWT, answering from the cache for a token verified before and not yet
+    /// expired (a signature check is the dearest step of a call); revocation is checked either
+    /// way.
+    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let cached = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&digest).cloned();
+        let verified = match cached {
+            Some(hit) if hit.expires_at > now_secs => hit,
+            _ => {
+                let verified = self.verify_uncached(token, now_secs)?;
+                let mut cache = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if cache.len() >= TOKEN_CACHE_ENTRIES {
+                    cache.retain(|_, v| v.expires_at > now_secs);
+                    if cache.len() >= TOKEN_CACHE_ENTRIES {
+                        cache.clear();
+                    }
+                }
+                cache.insert(digest, verified.clone());
+                verified
+            }
+        };
+        if self.is_revoked(&verified.principal.subject, verified.issued_at) {
+            return Err(Error::Unauthenticated("token has been revoked".to_owned()));
+        }
+        Ok(verified.principal)
+    }
+
+    /// Also trusts `key` for calls made as the suite's service `name`, and for nothing else.
+    pub fn with_service_key(mut self, name: &str, key: VerifyingKey) -> Self {
+        self.services.push((name.to_owned(), key));
+        self
+    }
+
+    /// Trusts tokens living at most `secs`.
+    pub fn with_max_lifetime(mut self, secs: i64) -> Self {
+        self.max_lifetime_secs = secs;
+        self
     }
 
     /// Trusts the base64 Ed25519 public keys of the configuration.
     pub fn from_base64_keys(keys: &[String]) -> Result<Self, Error> {
         if keys.is_empty() {
-            return Err(Error::Config(
-                "QIANCHENG_AUTH_PUBLIC_KEYS is empty: no token could be verified".to_owned(),
-            ));
+            return Err(Error::Config("QIANCHENG_AUTH_PUBLIC_KEYS is empty: no token could be verified".to_owned()));
         }
         keys.iter().map(|k| decode_public_key(k)).collect::<Result<_, _>>().map(Self::new)
     }
 
-    /// Verifies a compact JWT and returns its principal.
-    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+    /// The authenticator the configuration describes: issuer keys, each service's own key
+    /// (`QIANCHENG_SERVICE_PUBLIC_KEYS`), and the longest token lifetime.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, Error> {
+        let mut auth = Self::from_base64_keys(&settings.auth_public_keys)?
+            .with_max_lifetime(settings.auth_max_token_lifetime_secs);
+        for (name, key) in &settings.service_public_keys {
+            auth = auth.with_service_key(name, decode_public_key(key)?);
+        }
+        Ok(auth)
+    }
+
+    /// Verifies a compact JWT and returns its principal with its issue and expiry times.
+    fn verify_uncached(&self, token: &str, now_secs: i64) -> Result<Verified, Error> {
         let unauthenticated = |why: &str| Error::Unauthenticated(why.to_owned());
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
@@ -281,9 +405,16 @@ impl Authenticator {
             .and_then(|b| Signature::from_slice(&b).ok())
             .ok_or_else(|| unauthenticated("token signature is not valid"))?;
         let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];
-        if !self.keys.iter().any(|k| k.verify(signed.as_bytes(), &signature).is_ok()) {
+        // An issuer's key may assert anything; a service's own key only that service.
+        let signer = if self.issuers.iter().any(|k| k.verify(signed.as_bytes(), &signature).is_ok()) {
+            None
+        } else if let Some((name, _)) =
+            self.services.iter().find(|(_, k)| k.verify(signed.as_bytes(), &signature).is_ok())
+        {
+            Some(name.as_str())
+        } else {
             return Err(unauthenticated("token signature does not verify"));
-        }
+        };
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -294,6 +425,20 @@ impl Authenticator {
         }
         if claims.exp <= now_secs {
             return Err(unauthenticated("token has expired"));
+        }
+        if claims.iat > now_secs + ISSUED_AT_LEEWAY_SECS {
+            return Err(unauthenticated("token is issued in the future"));
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime_secs {
+            return Err(unauthenticated("token lives longer than the suite trusts"));
+        }
+        if let Some(service) = signer
+            && (claims.roles != [Role::Service]
+                || claims.sub != format!("service:{service}")
+                || claims.region.is_some()
+                || claims.org.is_some())
+        {
+            return Err(unauthenticated("a service's key signs only that service's own calls"));
         }
         if claims.roles.is_empty() {
             return Err(unauthenticated("token holds no role"));
@@ -317,7 +462,11 @@ impl Authenticator {
         if claims.roles.iter().any(|r| matches!(r, Role::Provider | Role::Enterprise)) && org.is_none() {
             return Err(unauthenticated("a provider's or enterprise's token must name its organisation"));
         }
-        Ok(Principal { subject: claims.sub, roles: claims.roles, region, org })
+        Ok(Verified {
+            principal: Principal { subject: claims.sub, roles: claims.roles, region, org },
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+        })
     }
 }
 
@@ -423,10 +572,8 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), Error> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file =
-        options.open(path).map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(content.as_bytes())
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
+    let mut file = options.open(path).map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(content.as_bytes()).map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -474,6 +621,77 @@ mod tests {
         assert!(m.authenticator().verify(&odd_org, now).is_err());
         let enterprise = m.mint("e", &[Role::Enterprise], None, None, 60).expect("mint");
         assert!(m.authenticator().verify(&enterprise, now).is_err());
+    }
+
+    fn signed(m: &TokenMinter, claims: &Claims) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
+        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("json")));
+        let signature = m.key.sign(signed.as_bytes());
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    }
+
+    #[test]
+    fn lifetimes_are_bounded_and_issue_times_are_not_in_the_future() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let claims = |iat: i64, exp: i64| Claims {
+            sub: "a".into(),
+            roles: vec![Role::CityAdmin],
+            region: Some("421200".into()),
+            org: None,
+            iat,
+            exp,
+            iss: ISSUER.into(),
+        };
+        let auth = m.authenticator();
+        assert!(auth.verify(&signed(&m, &claims(now, now + 3600)), now).is_ok());
+        let year_9999 = signed(&m, &claims(now, 253_402_300_799));
+        assert!(auth.verify(&year_9999, now).is_err(), "an expiry in year 9999 is refused");
+        let ahead = signed(&m, &claims(now + 365 * 86400, now + 365 * 86400 + 60));
+        assert!(auth.verify(&ahead, now).is_err(), "an issue time a year ahead is refused");
+        let leeway = signed(&m, &claims(now + 30, now + 3600));
+        assert!(auth.verify(&leeway, now).is_ok(), "a clock a little ahead is tolerated");
+    }
+
+    #[test]
+    fn a_service_key_asserts_only_its_own_service() {
+        let issuer = minter();
+        let selection = minter();
+        let auth = issuer.authenticator().with_service_key("selection", selection.key.verifying_key());
+        let now = chrono::Utc::now().timestamp();
+        let own = ServiceCredentialsToken::mint(&selection, "selection");
+        assert!(auth.verify(&own, now).is_ok());
+        let admin = selection.mint("x", &[Role::CityAdmin], Some("421200"), None, 60).expect("mint");
+        assert!(auth.verify(&admin, now).is_err(), "a service key cannot mint a city administrator");
+        let other = ServiceCredentialsToken::mint(&selection, "subsidy");
+        assert!(auth.verify(&other, now).is_err(), "nor another service");
+        let by_issuer = issuer.mint("x", &[Role::CityAdmin], Some("421200"), None, 60).expect("mint");
+        assert!(auth.verify(&by_issuer, now).is_ok());
+    }
+
+    #[test]
+    fn a_cached_token_is_still_refused_once_expired_or_revoked() {
+        let m = minter();
+        let auth = m.authenticator();
+        let now = chrono::Utc::now().timestamp();
+        let token = m.mint("officer-9", &[Role::CityAdmin], Some("421200"), None, 60).expect("mint");
+        assert!(auth.verify(&token, now).is_ok(), "verified and cached");
+        assert!(auth.verify(&token, now).is_ok(), "answered from the cache");
+        assert!(auth.verify(&token, now + 61).is_err(), "expired, though cached");
+        auth.revoke("officer-9", now + 1);
+        assert!(auth.verify(&token, now).is_err(), "revoked, though cached");
+        let later = m.mint("officer-10", &[Role::CityAdmin], Some("421200"), None, 60).expect("mint");
+        assert_eq!(auth.load_revocations("# none\nofficer-10 0\n").expect("file"), 1);
+        assert!(auth.verify(&later, now).is_ok(), "revoked only before the epoch");
+        assert!(auth.verify(&token, now).is_ok(), "a reloaded file replaces the revocations");
+    }
+
+    struct ServiceCredentialsToken;
+
+    impl ServiceCredentialsToken {
+        fn mint(m: &TokenMinter, service: &str) -> String {
+            m.mint(&format!("service:{service}"), &[Role::Service], None, None, 60).expect("mint")
+        }
     }
 
     #[test]

@@ -2,10 +2,36 @@
 //! generated server (`qiancheng_api::<service>_service!`) builds it from the tonic request, so a
 //! handler never touches transport types.
 
+use qiancheng_api::Texts;
 use tonic::Request;
 
 use crate::auth::Principal;
 use crate::error::Error;
+
+/// The longest string any request field may carry; each field has its own, smaller limit where
+/// it is validated, so this only stops what no field would take.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Whether a string may enter the suite at all: no control characters but tab and line breaks,
+/// and at most [`MAX_TEXT_CHARS`] characters. NUL in particular is refused the same way on both
+/// backends (PostgreSQL cannot store it).
+pub fn acceptable_text(text: &str) -> bool {
+    // Most text is short: counting characters is needed only past the byte limit.
+    (text.len() <= MAX_TEXT_CHARS || text.chars().count() <= MAX_TEXT_CHARS)
+        && !text.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Refuses a message carrying a string that may not enter the suite, naming its field.
+pub fn check_texts(message: &impl Texts) -> Result<(), Error> {
+    match message.first_bad_text(&acceptable_text) {
+        None => Ok(()),
+        Some(field) => Err(Error::invalid(
+            field,
+            "TEXT",
+            format!("text must have no control characters and at most {MAX_TEXT_CHARS} characters"),
+        )),
+    }
+}
 
 /// The caller and the message of one call.
 #[derive(Debug, Clone)]
@@ -23,11 +49,14 @@ impl<M> Call<M> {
     }
 }
 
-impl<M> TryFrom<Request<M>> for Call<M> {
+impl<M: Texts> TryFrom<Request<M>> for Call<M> {
     type Error = Error;
 
+    /// The caller, and the message once its text is known to be acceptable.
     fn try_from(request: Request<M>) -> Result<Self, Error> {
         let principal = Principal::of(&request)?;
-        Ok(Self { principal, message: request.into_inner() })
+        let message = request.into_inner();
+        check_texts(&message)?;
+        Ok(Self { principal, message })
     }
 }

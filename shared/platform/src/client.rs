@@ -1,6 +1,6 @@
 //! Calls from one service of the suite to another: a channel with timeouts, and an interceptor
-//! that gives every call a short-lived `SERVICE` bearer token and the caller's W3C trace context,
-//! so the callee can authorise it and the trace follows the request across services.
+//! that gives every call a short-lived `SERVICE` bearer token so the callee can authorise it.
+//! (The trace context is sent by the client span of [`crate::telemetry::ClientLayer`].)
 //!
 //! A service signs its own tokens with its private key (its public key is among the callee's
 //! `QIANCHENG_AUTH_PUBLIC_KEYS`); in development the one development key signs every token.
@@ -13,7 +13,6 @@ use tonic::{Request, Status};
 
 use crate::auth::{Role, TokenMinter};
 use crate::error::Error;
-use crate::telemetry::inject_trace_context;
 
 /// How long a minted service token lives: long enough for one call and its retries.
 const SERVICE_TOKEN_SECONDS: i64 = 300;
@@ -46,7 +45,7 @@ impl ServiceCredentials {
         self.minter.mint(&self.subject, &[Role::Service], None, None, SERVICE_TOKEN_SECONDS)
     }
 
-    /// An interceptor for a generated client: bearer token plus trace context on every call.
+    /// An interceptor for a generated client: a bearer token on every call.
     pub fn interceptor(&self) -> impl tonic::service::Interceptor + Clone + use<> {
         let credentials = self.clone();
         move |mut request: Request<()>| -> Result<Request<()>, Status> {
@@ -55,7 +54,6 @@ impl ServiceCredentials {
             let value = MetadataValue::try_from(format!("Bearer {token}"))
                 .map_err(|_| Status::internal("a service token is not valid metadata"))?;
             request.metadata_mut().insert("authorization", value);
-            inject_trace_context(request.metadata_mut());
             Ok(request)
         }
     }

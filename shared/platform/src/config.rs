@@ -15,6 +15,14 @@ use crate::error::Error;
 pub const VARIABLES: &[(&str, &str)] = &[
     ("QIANCHENG_CONFIG", "path of an optional TOML file with the same keys in lower case, without the prefix"),
     ("QIANCHENG_BIND_ADDR", "address a served service listens on (default 0.0.0.0:50051)"),
+    (
+        "QIANCHENG_ADMIN_ADDR",
+        "address of the admin port: /metrics (Prometheus), /livez, /readyz (default off; dev and compose set it)",
+    ),
+    (
+        "QIANCHENG_READINESS_INTERVAL_MS",
+        "how often the database is checked; while it does not answer, health is NOT_SERVING (default 5000)",
+    ),
     ("QIANCHENG_DATA_DIR", "folder of the SQLite files and development keys (default ./data)"),
     ("QIANCHENG_DATABASE_URL", "sqlite:// or postgres:// URL (default: a SQLite file per service in the data folder)"),
     (
@@ -25,6 +33,15 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "QIANCHENG_AUTH_SIGNING_KEY_FILE",
         "Ed25519 private key used by `qiancheng token` and `qiancheng dev` (default DATA_DIR/dev-signing.key)",
     ),
+    (
+        "QIANCHENG_SERVICE_PUBLIC_KEYS",
+        "comma-separated NAME=base64 public keys of the services that call this one (selection=…); each may sign only its own SERVICE calls",
+    ),
+    (
+        "QIANCHENG_AUTH_REVOCATIONS",
+        "file of revoked subjects, one `subject issued_before_secs` a line: their older tokens are refused (re-read every 30 s)",
+    ),
+    ("QIANCHENG_AUTH_MAX_TOKEN_HOURS", "longest lifetime of a bearer token that is trusted (default 36)"),
     ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
     (
         "QIANCHENG_POLICY_SET",
@@ -45,6 +62,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "requests served at once before new ones are shed with RESOURCE_EXHAUSTED (default 256)",
     ),
     ("QIANCHENG_MAX_MESSAGE_BYTES", "largest request or response message (default 4194304)"),
+    (
+        "QIANCHENG_STREAM_IDLE_TIMEOUT_MS",
+        "a client stream (bulk import) that sends nothing for this long is ended; streams have no total deadline (default 30000)",
+    ),
+    ("QIANCHENG_STREAMS_PER_CALLER", "client streams one caller may run at once (default 2)"),
     ("QIANCHENG_DB_MAX_CONNECTIONS", "database pool size (default 10 on PostgreSQL, 4 on SQLite)"),
     ("QIANCHENG_LOG_FORMAT", "pretty or json (default pretty)"),
     ("RUST_LOG", "log filter (default info)"),
@@ -58,12 +80,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
 pub struct Settings {
     /// Listen address for `serve`.
     pub bind_addr: SocketAddr,
+    /// Admin port address, if any.
+    pub admin_addr: Option<SocketAddr>,
+    /// Readiness check interval, milliseconds.
+    pub readiness_interval_ms: u64,
     /// Folder of SQLite files and development keys.
     pub data_dir: PathBuf,
     /// Database URL; `None` means a SQLite file per service in `data_dir`.
     pub database_url: Option<String>,
     /// Base64 Ed25519 public keys that may sign tokens.
     pub auth_public_keys: Vec<String>,
+    /// Each calling service's public key, by service name.
+    pub service_public_keys: BTreeMap<String, String>,
+    /// File of revoked subjects.
+    pub auth_revocations: Option<PathBuf>,
+    /// Longest token lifetime trusted, seconds.
+    pub auth_max_token_lifetime_secs: i64,
     /// File holding the development signing key.
     pub auth_signing_key_file: Option<PathBuf>,
     /// Base64 data-encryption key.
@@ -82,6 +114,10 @@ pub struct Settings {
     pub concurrency_limit: usize,
     /// Largest message in bytes.
     pub max_message_bytes: usize,
+    /// Idle timeout of a client stream, milliseconds.
+    pub stream_idle_timeout_ms: u64,
+    /// Client streams one caller may run at once.
+    pub streams_per_caller: usize,
     /// Database pool size.
     pub db_max_connections: Option<u32>,
     /// `pretty` or `json`.
@@ -92,10 +128,15 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             bind_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            admin_addr: None,
+            readiness_interval_ms: 5_000,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             auth_public_keys: Vec::new(),
             auth_signing_key_file: None,
+            service_public_keys: BTreeMap::new(),
+            auth_revocations: None,
+            auth_max_token_lifetime_secs: crate::auth::DEFAULT_MAX_TOKEN_LIFETIME_SECS,
             data_key: None,
             policy_set: None,
             peers: BTreeMap::new(),
@@ -104,6 +145,8 @@ impl Default for Settings {
             request_timeout_ms: 10_000,
             concurrency_limit: 256,
             max_message_bytes: 4 * 1024 * 1024,
+            stream_idle_timeout_ms: 30_000,
+            streams_per_caller: 2,
             db_max_connections: None,
             log_format: "pretty".to_owned(),
         }
@@ -126,8 +169,8 @@ impl Settings {
         let lookup = |key: &str| env.get(key).cloned();
         let mut settings = match lookup("QIANCHENG_CONFIG") {
             Some(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| Error::Config(format!("cannot read {path}: {e}")))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| Error::Config(format!("cannot read {path}: {e}")))?;
                 toml::from_str(&text).map_err(|e| Error::Config(format!("{path}: {e}")))?
             }
             None => Settings::default(),
@@ -135,6 +178,12 @@ impl Settings {
         let parse = |key: &str, value: &str| Error::Config(format!("{key}={value} is not valid"));
         if let Some(v) = lookup("QIANCHENG_BIND_ADDR") {
             settings.bind_addr = v.parse().map_err(|_| parse("QIANCHENG_BIND_ADDR", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_ADMIN_ADDR").filter(|v| !v.is_empty()) {
+            settings.admin_addr = Some(v.parse().map_err(|_| parse("QIANCHENG_ADMIN_ADDR", &v))?);
+        }
+        if let Some(v) = lookup("QIANCHENG_READINESS_INTERVAL_MS") {
+            settings.readiness_interval_ms = v.parse().map_err(|_| parse("QIANCHENG_READINESS_INTERVAL_MS", &v))?;
         }
         if let Some(v) = lookup("QIANCHENG_DATA_DIR") {
             settings.data_dir = PathBuf::from(v);
@@ -145,6 +194,24 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_AUTH_PUBLIC_KEYS") {
             settings.auth_public_keys =
                 v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(v) = lookup("QIANCHENG_SERVICE_PUBLIC_KEYS") {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (name, key) = pair
+                    .split_once('=')
+                    .ok_or_else(|| Error::Config(format!("QIANCHENG_SERVICE_PUBLIC_KEYS: {pair} is not NAME=KEY")))?;
+                settings.service_public_keys.insert(name.trim().to_lowercase(), key.trim().to_owned());
+            }
+        }
+        if let Some(v) = lookup("QIANCHENG_AUTH_REVOCATIONS").filter(|v| !v.is_empty()) {
+            settings.auth_revocations = Some(PathBuf::from(v));
+        }
+        if let Some(v) = lookup("QIANCHENG_AUTH_MAX_TOKEN_HOURS") {
+            let hours: i64 = v.parse().map_err(|_| parse("QIANCHENG_AUTH_MAX_TOKEN_HOURS", &v))?;
+            if !(1..=24 * 31).contains(&hours) {
+                return Err(Error::Config("QIANCHENG_AUTH_MAX_TOKEN_HOURS must be 1 to 744".to_owned()));
+            }
+            settings.auth_max_token_lifetime_secs = hours * 3600;
         }
         if let Some(v) = lookup("QIANCHENG_AUTH_SIGNING_KEY_FILE") {
             settings.auth_signing_key_file = Some(PathBuf::from(v));
@@ -178,11 +245,22 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_MAX_MESSAGE_BYTES") {
             settings.max_message_bytes = v.parse().map_err(|_| parse("QIANCHENG_MAX_MESSAGE_BYTES", &v))?;
         }
+        if let Some(v) = lookup("QIANCHENG_STREAM_IDLE_TIMEOUT_MS") {
+            settings.stream_idle_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_STREAM_IDLE_TIMEOUT_MS", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_STREAMS_PER_CALLER") {
+            settings.streams_per_caller = v.parse().map_err(|_| parse("QIANCHENG_STREAMS_PER_CALLER", &v))?;
+        }
         if let Some(v) = lookup("QIANCHENG_DB_MAX_CONNECTIONS") {
             settings.db_max_connections = Some(v.parse().map_err(|_| parse("QIANCHENG_DB_MAX_CONNECTIONS", &v))?);
         }
         if let Some(v) = lookup("QIANCHENG_LOG_FORMAT") {
             settings.log_format = v;
+        }
+        if settings.streams_per_caller == 0 || settings.stream_idle_timeout_ms == 0 {
+            return Err(Error::Config(
+                "QIANCHENG_STREAMS_PER_CALLER and QIANCHENG_STREAM_IDLE_TIMEOUT_MS must be at least 1".into(),
+            ));
         }
         if settings.concurrency_limit == 0 {
             return Err(Error::Config("QIANCHENG_CONCURRENCY_LIMIT must be at least 1".into()));
@@ -241,8 +319,7 @@ mod tests {
 
     #[test]
     fn a_bad_value_is_an_error_naming_the_variable() {
-        let error =
-            Settings::load_from(&env(&[("QIANCHENG_CONCURRENCY_LIMIT", "many")])).expect_err("not a number");
+        let error = Settings::load_from(&env(&[("QIANCHENG_CONCURRENCY_LIMIT", "many")])).expect_err("not a number");
         assert!(error.to_string().contains("QIANCHENG_CONCURRENCY_LIMIT"));
     }
 

@@ -2,17 +2,25 @@
 //! PostgreSQL (given a `postgres://` URL), migrated at start with the platform's tables and the
 //! service's own.
 //!
-//! Every write runs in a transaction opened by [`Db::begin_write`], which first locks the audit
-//! chain's head row: on SQLite that takes the write lock before any read (so a transaction never
-//! has to upgrade and fail with `SQLITE_BUSY`), on PostgreSQL it serialises the service's writers
-//! so the audit chain stays a single line.
+//! Every write runs in a transaction opened by [`Db::begin_write`]:
+//!
+//! - on SQLite (one writer at a time in any case) writers wait their turn in the process, holding
+//!   no connection while they wait, so readers are never starved of connections; the turn then
+//!   begins `BEGIN IMMEDIATE`, taking the database's write lock before any read, so a transaction
+//!   never has to upgrade its lock and fail with `SQLITE_BUSY`;
+//! - on PostgreSQL writers proceed concurrently: each resource's audit chain is locked only at the
+//!   end of the transaction ([`crate::audit`]), updates are optimistic (a row changed since it was
+//!   read is refused, [`crate::stamp::Stamp`]), and an invariant spanning rows (a quota, a
+//!   headcount) is guarded by a transaction-scoped advisory lock
+//!   ([`crate::write::Change::serialize_on`]).
 
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Executor as _, Row as _, Transaction};
 
 use crate::error::Error;
@@ -29,6 +37,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine's name in the OpenTelemetry conventions (`db.system`).
+    pub fn system_name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+}
+
 /// The platform's own migrations, run before each service's.
 static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
@@ -37,6 +55,19 @@ static PLATFORM_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite's writers take turns here, in the process, before they take a connection.
+    writers: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A writer's turn on SQLite; the turn ends when the write transaction does.
+#[derive(Debug)]
+pub struct WriteTurn(#[allow(dead_code)] Option<tokio::sync::OwnedMutexGuard<()>>);
+
+/// The pool size when none is configured: enough connections to keep the machine's cores busy
+/// while others wait on I/O.
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    u32::try_from(cores * 2 + 2).unwrap_or(8).clamp(4, 32)
 }
 
 impl Db {
@@ -54,13 +85,9 @@ impl Db {
         if backend == Backend::Sqlite {
             create_sqlite_parent(url)?;
         }
-        let options =
-            AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+        let options = AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.unwrap_or(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            }))
+            .max_connections(max_connections.unwrap_or_else(default_pool_size))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -74,8 +101,10 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        let db = Self { pool, backend };
+        let writers = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let db = Self { pool, backend, writers };
         db.migrate(migrator).await?;
+        db.observe_pool();
         Ok(db)
     }
 
@@ -97,11 +126,56 @@ impl Db {
         self.backend
     }
 
-    /// Opens a write transaction holding the service's write lock (see the module docs).
-    pub async fn begin_write(&self) -> Result<Tx, Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
-        Ok(tx)
+    /// Opens a write transaction (see the module docs); keep the turn until the transaction
+    /// ends. The time it waits is measured (`db.client.connections.wait_time`,
+    /// `…pending_requests`).
+    pub async fn begin_write(&self) -> Result<(Tx, WriteTurn), Error> {
+        let metrics = crate::telemetry::metrics::instruments();
+        let labels = [opentelemetry::KeyValue::new("pool.name", self.backend.system_name())];
+        metrics.db_pending.add(1, &labels);
+        let started = std::time::Instant::now();
+        let begun = async {
+            match &self.writers {
+                Some(writers) => {
+                    let turn = writers.clone().lock_owned().await;
+                    let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                    Ok::<_, Error>((tx, WriteTurn(Some(turn))))
+                }
+                None => Ok((self.pool.begin().await?, WriteTurn(None))),
+            }
+        }
+        .await;
+        metrics.db_pending.add(-1, &labels);
+        metrics.db_wait.record(started.elapsed().as_secs_f64() * 1000.0, &labels);
+        begun
+    }
+
+    /// Reports the pool's connections in use and idle (`db.client.connections.usage`) whenever
+    /// metrics are collected.
+    fn observe_pool(&self) {
+        let pool = self.pool.clone();
+        let name = self.backend.system_name();
+        let _ = crate::telemetry::metrics::meter()
+            .i64_observable_gauge("db.client.connections.usage")
+            .with_description("Database connections by state")
+            .with_callback(move |observer| {
+                let size = i64::from(pool.size());
+                let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
+                observer.observe(
+                    size - idle,
+                    &[opentelemetry::KeyValue::new("pool.name", name), opentelemetry::KeyValue::new("state", "used")],
+                );
+                observer.observe(
+                    idle,
+                    &[opentelemetry::KeyValue::new("pool.name", name), opentelemetry::KeyValue::new("state", "idle")],
+                );
+            })
+            .build();
+    }
+
+    /// Whether the database answers within `timeout` (readiness).
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        matches!(tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&self.pool)).await, Ok(Ok(_)))
     }
 
     /// Closes the pool, waiting for connections to be returned.
@@ -115,10 +189,31 @@ fn create_sqlite_parent(url: &str) -> Result<(), Error> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    let path = std::path::Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::Config(format!("cannot create {}: {e}", parent.display())))?;
     }
+    owner_only(path)
+}
+
+/// Makes the database file (and the journal files SQLite derives from its mode) readable by
+/// the service's own user only: it holds personal data, encrypted or not.
+#[cfg(unix)]
+fn owner_only(path: &std::path::Path) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let cannot = |e: std::io::Error| Error::Config(format!("cannot protect {}: {e}", path.display()));
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(cannot)?;
+    for file in [path.to_path_buf(), path.with_extension("db-wal"), path.with_extension("db-shm")] {
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(cannot)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &std::path::Path) -> Result<(), Error> {
     Ok(())
 }
 
@@ -174,6 +269,16 @@ pub fn decode_rows<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, Err
         }
     }
     (decoded, skipped)
+}
+
+/// Checks that an optimistic update changed its one row; none means another change to the row
+/// committed since it was read (`ABORTED`, `CONCURRENT_CHANGE`).
+pub fn changed_one(result: sqlx::any::AnyQueryResult, what: &str) -> Result<(), Error> {
+    if result.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!("{what} was changed by another request at the same time; read it again and retry")))
+    }
 }
 
 /// Decodes a stored 0/1 flag.

@@ -51,15 +51,18 @@ impl Violations {
         match parsed {
             Ok(value) => Some(value),
             Err(error) => {
-                self.0.push(FieldViolation::from_value(field, error));
+                self.add(field, error.rule, error.reason);
                 None
             }
         }
     }
 
-    /// Records that `field` breaks `rule`.
+    /// Records that `field` breaks `rule`; a field already refused keeps its first violation, so
+    /// that one bad field is named once.
     pub fn add(&mut self, field: &str, rule: &str, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, rule, description));
+        if !self.0.iter().any(|v| v.field == field) {
+            self.0.push(FieldViolation::new(field, rule, description));
+        }
     }
 
     /// Whether nothing was recorded.
@@ -116,6 +119,9 @@ pub enum Error {
     /// The resource changed since the caller read it.
     #[error("etag does not match the stored resource")]
     StaleEtag,
+    /// A concurrent change to the same data came first.
+    #[error("{0}")]
+    Conflict(String),
     /// A limit of the suite was reached (too many rows, too many streams).
     #[error("{message}")]
     ResourceExhausted {
@@ -197,6 +203,18 @@ impl Error {
         if rule.passed { Ok(()) } else { Err(Self::Refused(rule)) }
     }
 
+    /// The error with its chain of sources, on one line, for an operator.
+    pub fn report(&self) -> String {
+        let mut chain = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(inner) = source {
+            chain.push_str(": ");
+            chain.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        chain
+    }
+
     /// Whether the error is the server's fault rather than the caller's.
     pub fn is_fault(&self) -> bool {
         match self {
@@ -238,6 +256,7 @@ impl Error {
                 domain,
                 "the resource changed since it was read; read it again and retry",
             ),
+            Self::Conflict(message) => status(Code::Aborted, "CONCURRENT_CHANGE", domain, message),
             Self::ResourceExhausted { reason, message } => status(Code::ResourceExhausted, &reason, domain, message),
             Self::Peer { service, status: peer } => peer_status(domain, service, &peer),
             Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_) => {
@@ -268,12 +287,9 @@ fn peer_code(code: Code) -> Code {
         | Code::FailedPrecondition
         | Code::Aborted
         | Code::OutOfRange => code,
-        Code::Ok
-        | Code::Unknown
-        | Code::Unauthenticated
-        | Code::Unimplemented
-        | Code::Internal
-        | Code::DataLoss => Code::Internal,
+        Code::Ok | Code::Unknown | Code::Unauthenticated | Code::Unimplemented | Code::Internal | Code::DataLoss => {
+            Code::Internal
+        }
     }
 }
 
@@ -288,10 +304,20 @@ fn peer_status(domain: &str, service: &str, peer: &Status) -> Status {
     status(code, &reason, domain, format!("the {service} service refused: {}", peer.message()))
 }
 
+/// Longest status message sent; the message travels in a header, and clients limit headers
+/// (Python's grpcio to 16 KB, with the error details).
+pub const MAX_MESSAGE_CHARS: usize = 500;
+/// Most field violations listed in one `BadRequest`.
+pub const MAX_VIOLATIONS: usize = 50;
+
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max { text.to_owned() } else { text.chars().take(max).chain(['…']).collect() }
+}
+
 /// A status with an `ErrorInfo` carrying `reason` under `domain`.
 pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
-    let details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
-    Status::with_error_details(code, message, details)
+    let details = ErrorDetails::with_error_info(bounded(reason, 64), domain, HashMap::new());
+    Status::with_error_details(code, bounded(&message.into(), MAX_MESSAGE_CHARS), details)
 }
 
 /// `INVALID_ARGUMENT` with a `BadRequest` of every violation; the `ErrorInfo` reason is the first
@@ -301,23 +327,27 @@ pub fn invalid_argument(domain: &str, violations: &[FieldViolation]) -> Status {
     let reason = first.map_or("INVALID_ARGUMENT", |v| v.rule.as_str());
     let message =
         first.map_or_else(|| "invalid request".to_owned(), |v| format!("{}: {} ({})", v.field, v.description, v.rule));
-    let mut details = ErrorDetails::with_error_info(reason, domain, HashMap::new());
+    let mut details = ErrorDetails::with_error_info(bounded(reason, 64), domain, HashMap::new());
+    let mut named: Vec<&str> = Vec::new();
     for v in violations {
-        details.add_bad_request_violation(v.field.clone(), format!("{} ({})", v.description, v.rule));
+        if named.len() == MAX_VIOLATIONS {
+            break;
+        }
+        if named.contains(&v.field.as_str()) {
+            continue;
+        }
+        named.push(&v.field);
+        details.add_bad_request_violation(
+            bounded(&v.field, 200),
+            bounded(&format!("{} ({})", v.description, v.rule), 300),
+        );
     }
-    Status::with_error_details(Code::InvalidArgument, message, details)
+    Status::with_error_details(Code::InvalidArgument, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
 /// `INTERNAL` for a server fault: the error and its sources are logged, the client sees none.
-fn internal(domain: &str, method: &str, error: &(dyn std::error::Error + 'static)) -> Status {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        chain.push_str(": ");
-        chain.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    tracing::error!(rpc.method = method, error = %chain, "server fault");
+fn internal(domain: &str, method: &str, error: &Error) -> Status {
+    tracing::error!(rpc.method = method, error = %error.report(), "server fault");
     status(Code::Internal, "INTERNAL", domain, "internal error; it has been logged")
 }
 

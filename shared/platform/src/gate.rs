@@ -2,35 +2,40 @@
 //! verified, the roles the RPC declares (`qiancheng.type.v1.allowed_roles`) are enforced, and
 //! the verified [`Principal`] is put on the request for the handler. A call without a valid
 //! token is `UNAUTHENTICATED`; a caller holding none of the declared roles is
-//! `PERMISSION_DENIED`, before anything is read. Health checks and reflection pass untouched.
+//! `PERMISSION_DENIED`, before anything is read. A unary call gets the request timeout
+//! (`DEADLINE_EXCEEDED` when it passes); a streaming call has none, only the idle timeout its
+//! handler applies ([`crate::stream`]). Health checks and reflection pass untouched.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use qiancheng_api::RpcInfo;
 
 use crate::auth::{Authenticator, Principal};
 use crate::error::Error;
+use crate::telemetry::rpc::CallerSlot;
 
 /// A tower layer that authenticates every call of the suite.
 #[derive(Debug, Clone)]
 pub struct GateLayer {
     auth: Arc<Authenticator>,
+    timeout: Duration,
 }
 
 impl GateLayer {
-    /// Calls are verified by `auth`.
-    pub fn new(auth: Authenticator) -> Self {
-        Self { auth: Arc::new(auth) }
+    /// Calls are verified by `auth`; unary calls end after `timeout`.
+    pub fn new(auth: Authenticator, timeout: Duration) -> Self {
+        Self { auth: Arc::new(auth), timeout }
     }
 }
 
 impl<S> tower::Layer<S> for GateLayer {
     type Service = Gate<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        Gate { inner, auth: self.auth.clone() }
+        Gate { inner, auth: self.auth.clone(), timeout: self.timeout }
     }
 }
 
@@ -39,6 +44,7 @@ impl<S> tower::Layer<S> for GateLayer {
 pub struct Gate<S> {
     inner: S,
     auth: Arc<Authenticator>,
+    timeout: Duration,
 }
 
 /// Verifies the call's token and checks its roles against the RPC's declaration.
@@ -78,8 +84,29 @@ where
         };
         match admit(&self.auth, rpc, request.headers()) {
             Ok(principal) => {
+                if let Some(slot) = request.extensions().get::<CallerSlot>() {
+                    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+                    slot.fill(&principal.subject, &roles.join(","));
+                }
                 request.extensions_mut().insert(principal);
-                Box::pin(self.inner.call(request))
+                let call = self.inner.call(request);
+                if rpc.client_streaming || rpc.server_streaming {
+                    return Box::pin(call);
+                }
+                let timeout = self.timeout;
+                let (package, method) = (rpc.package, rpc.method);
+                Box::pin(async move {
+                    match tokio::time::timeout(timeout, call).await {
+                        Ok(result) => result,
+                        Err(_) => Ok(crate::error::status(
+                            tonic::Code::DeadlineExceeded,
+                            "DEADLINE_EXCEEDED",
+                            package,
+                            format!("{method} did not finish within {} ms; nothing was changed", timeout.as_millis()),
+                        )
+                        .into_http()),
+                    }
+                })
             }
             Err(error) => {
                 let response = error.to_status(rpc.package, rpc.method).into_http();

@@ -2,6 +2,9 @@
 //! is stored in the same transaction as the change; a retry with the same id and the same request
 //! gets that response back and changes nothing; the same id with a different request is refused
 //! with `REQUEST_ID_REUSED`. Ids are scoped by caller and method.
+//!
+//! Clients put what they like in a request id (a person's ID number has been seen): it is never
+//! stored as given, only as a keyed hash (HMAC under the data key), like other personal data.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -11,6 +14,7 @@ use sqlx::Row as _;
 
 use crate::db::Tx;
 use crate::error::Error;
+use crate::pii::PiiCipher;
 
 /// Longest `request_id` taken.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
@@ -26,13 +30,14 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// The key of a call of `M` by `caller`, or `None` when the request carries no id.
-    pub fn of<M: Rpc>(caller: &str, request: &M) -> Result<Option<Self>, Error> {
-        Self::new(caller, M::METHOD, request.request_id(), request)
+    pub fn of<M: Rpc>(pii: &PiiCipher, caller: &str, request: &M) -> Result<Option<Self>, Error> {
+        Self::new(pii, caller, M::METHOD, request.request_id(), request)
     }
 
     /// The key of one item of a stream of `method` (each item with its own id), or `None` when
     /// the item carries no id.
     pub fn new<T: prost::Message>(
+        pii: &PiiCipher,
         caller: &str,
         method: &'static str,
         request_id: &str,
@@ -51,7 +56,7 @@ impl IdempotencyKey {
         Ok(Some(Self {
             caller: caller.to_owned(),
             method,
-            request_id: request_id.to_owned(),
+            request_id: pii.lookup_hash(&format!("request_id\u{0}{request_id}")),
             request_hash: hex::encode(Sha256::digest(request.encode_to_vec())),
         }))
     }
@@ -59,7 +64,10 @@ impl IdempotencyKey {
 
 /// The stored response to `key`, if the request was already served; an error if the id was
 /// used for a different request.
-pub async fn replay<R: prost::Message + Default>(tx: &mut Tx, key: Option<&IdempotencyKey>) -> Result<Option<R>, Error> {
+pub async fn replay<R: prost::Message + Default>(
+    tx: &mut Tx,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<R>, Error> {
     let Some(key) = key else { return Ok(None) };
     let row = sqlx::query(
         "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 AND request_id = $3",

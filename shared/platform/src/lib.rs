@@ -10,6 +10,7 @@
 //! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
 //! encrypted at rest, looked up by keyed hash, masked in responses).
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod call;
@@ -25,6 +26,7 @@ pub mod pii;
 pub mod server;
 pub mod service;
 pub mod stamp;
+pub mod stream;
 pub mod telemetry;
 pub mod time;
 pub mod write;

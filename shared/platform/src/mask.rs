@@ -1,7 +1,8 @@
-//! Update masks (AIP-134), the suite's one rule for partial updates: every Update RPC takes an
-//! `update_mask` naming the top-level fields of the resource to change; an empty mask is refused
-//! (a client that meant "everything" says so field by field), and a field that cannot change is
-//! refused by name. Fields not named keep their stored values.
+//! Update masks (AIP-134), the suite's one rule for updates: every Update RPC takes an
+//! `update_mask` naming the top-level fields of the resource to change. Fields not named keep
+//! their stored values. A mask that is absent, empty or `*` replaces every editable field with
+//! the request's (a full replacement, validated as a whole). A field that cannot change is
+//! refused by name, quoting at most a short piece of it.
 
 use crate::error::Error;
 
@@ -13,8 +14,8 @@ impl UpdateMask {
     /// Checks `mask` against the fields that may change.
     pub fn parse(mask: Option<&prost_types::FieldMask>, editable: &[&str]) -> Result<Self, Error> {
         let paths = mask.map(|m| m.paths.clone()).unwrap_or_default();
-        if paths.is_empty() {
-            return Err(Error::invalid("update_mask", "REQUIRED", "name the fields to change"));
+        if paths.is_empty() || paths == ["*"] {
+            return Ok(Self(editable.iter().map(|p| (*p).to_owned()).collect()));
         }
         if let Some(bad) = paths.iter().find(|p| !editable.contains(&p.as_str())) {
             let shown: String = bad.chars().take(40).collect();
@@ -44,10 +45,17 @@ mod tests {
 
     #[test]
     fn an_update_mask_names_editable_fields_only() {
-        assert!(UpdateMask::parse(None, &["a"]).is_err());
-        assert!(UpdateMask::parse(Some(&mask(&[])), &["a"]).is_err());
         assert!(UpdateMask::parse(Some(&mask(&["b"])), &["a"]).is_err());
+        assert!(UpdateMask::parse(Some(&mask(&["a", "*"])), &["a"]).is_err(), "* stands alone");
         let ok = UpdateMask::parse(Some(&mask(&["a"])), &["a", "b"]).expect("editable");
         assert!(ok.names("a") && !ok.names("b"));
+    }
+
+    #[test]
+    fn no_mask_or_a_star_replaces_every_editable_field() {
+        for all in [UpdateMask::parse(None, &["a", "b"]), UpdateMask::parse(Some(&mask(&["*"])), &["a", "b"])] {
+            let all = all.expect("a full replacement");
+            assert!(all.names("a") && all.names("b"));
+        }
     }
 }

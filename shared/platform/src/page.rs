@@ -36,11 +36,7 @@ impl PageRequest {
     /// list's name and its filter values).
     pub fn parse(page_size: i32, page_token: &str, query: &str) -> Result<Self, Error> {
         if page_size < 0 {
-            return Err(Error::invalid(
-                "page_size",
-                "PAGE",
-                "page_size must not be negative",
-            ));
+            return Err(Error::invalid("page_size", "PAGE", "page_size must not be negative"));
         }
         let size = match i64::from(page_size) {
             0 => DEFAULT_PAGE_SIZE,
@@ -56,11 +52,7 @@ impl PageRequest {
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .and_then(|s| s.strip_prefix(&format!("{fingerprint}:")).map(str::to_owned))
                 .ok_or_else(|| {
-                    Error::invalid(
-                        "page_token",
-                        "PAGE",
-                        "page_token was not issued by this list with these filters",
-                    )
+                    Error::invalid("page_token", "PAGE", "page_token was not issued by this list with these filters")
                 })?
         };
         Ok(Self { size, after, fingerprint })

@@ -17,25 +17,54 @@ use tonic_health::ServingStatus;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 
+use crate::admin::Readiness;
 use crate::auth::Authenticator;
 use crate::config::Settings;
+use crate::db::Db;
 use crate::error::Error;
 use crate::gate::GateLayer;
-use crate::telemetry::TraceContextLayer;
+use crate::telemetry::ServerLayer;
 
-/// Serves `routes` (the service registered under `service_name`, its fully qualified gRPC name)
-/// on `listener` until `shutdown` completes, then drains calls in flight.
+/// What a server needs besides its routes.
+#[derive(Debug, Clone)]
+pub struct ServerConfig<'a> {
+    /// The fully qualified gRPC service served (`qiancheng.demand.v1.DemandService`).
+    pub service_name: &'static str,
+    /// Limits and timeouts.
+    pub settings: &'a Settings,
+    /// Verifies tokens.
+    pub auth: Authenticator,
+    /// The database whose reachability decides readiness, if any.
+    pub db: Option<Db>,
+    /// Readiness, shared with the admin port's `/readyz`.
+    pub readiness: Readiness,
+}
+
+/// Serves `routes` on `listener` until `shutdown` completes, then drains calls in flight.
+/// Health is SERVING while the database answers and the server is not draining; a database that
+/// stops answering turns it NOT_SERVING until it answers again, with no restart.
 pub async fn serve(
-    service_name: &'static str,
+    config: ServerConfig<'_>,
     routes: Routes,
     listener: TcpListener,
-    settings: &Settings,
-    auth: Authenticator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let ServerConfig { service_name, settings, auth, db, readiness } = config;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status(service_name, ServingStatus::Serving).await;
     health.set_service_status("", ServingStatus::Serving).await;
+    readiness.set(true);
+    let draining_flag = Readiness::default();
+    if let Some(db) = db {
+        tokio::spawn(watch_readiness(
+            db,
+            health.clone(),
+            service_name,
+            readiness.clone(),
+            draining_flag.clone(),
+            std::time::Duration::from_millis(settings.readiness_interval_ms),
+        ));
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(qiancheng_api::FILE_DESCRIPTOR_SET)
@@ -63,9 +92,12 @@ pub async fn serve(
     let (drain_started, drain_begun) = tokio::sync::oneshot::channel::<()>();
     let draining = {
         let health = health.clone();
+        let readiness = readiness.clone();
         async move {
             shutdown.await;
             tracing::info!(service = service_name, "shutting down: draining calls in flight");
+            draining_flag.set(true);
+            readiness.set(false);
             health.set_service_status(service_name, ServingStatus::NotServing).await;
             health.set_service_status("", ServingStatus::NotServing).await;
             let _ = drain_started.send(());
@@ -83,14 +115,13 @@ pub async fn serve(
     };
 
     let serving = Server::builder()
-        .timeout(settings.request_timeout())
         .load_shed(true)
         .layer(
             ServiceBuilder::new()
-                .layer(TraceContextLayer)
+                .layer(ServerLayer)
                 .load_shed()
                 .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
-                .layer(GateLayer::new(auth)),
+                .layer(GateLayer::new(auth, settings.request_timeout())),
         )
         .add_routes(routes)
         // TCP_NODELAY: replies are written whole, and Nagle's algorithm would hold the last
@@ -106,6 +137,37 @@ pub async fn serve(
         () = drain_deadline => {
             tracing::warn!(service = service_name, "drain limit reached: closing idle connections");
             Ok(())
+        }
+    }
+}
+
+/// Checks the database every `interval` and reports health accordingly, until draining begins.
+async fn watch_readiness(
+    db: Db,
+    health: tonic_health::server::HealthReporter,
+    service_name: &'static str,
+    readiness: Readiness,
+    draining: Readiness,
+    interval: std::time::Duration,
+) {
+    let mut ready = true;
+    loop {
+        tokio::time::sleep(interval).await;
+        if draining.get() {
+            return;
+        }
+        let now = db.ping(interval.min(std::time::Duration::from_secs(3))).await;
+        if now != ready && !draining.get() {
+            ready = now;
+            let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
+            if ready {
+                tracing::info!(service = service_name, "the database answers again: serving");
+            } else {
+                tracing::error!(service = service_name, "the database does not answer: not serving");
+            }
+            health.set_service_status(service_name, status).await;
+            health.set_service_status("", status).await;
+            readiness.set(ready);
         }
     }
 }

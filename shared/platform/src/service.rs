@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
 use crate::pii::PiiCipher;
+use crate::stream::StreamLimits;
 
 /// A service of the suite, as the binary and the testkit start it.
 pub trait ServiceSpec: Send + Sync + 'static {
@@ -45,6 +46,8 @@ pub struct Shared {
     pub policy: Arc<PolicySet>,
     /// The services this one calls.
     pub peers: Peers,
+    /// Limits on client streams.
+    pub streams: StreamLimits,
 }
 
 /// A peer service: a channel, the identity calls are made with, and a deadline for each call.
@@ -72,16 +75,19 @@ impl Peer {
         self.name
     }
 
-    /// A channel for a generated client that signs each call with a service token, passes the
-    /// trace context on, and sets the call's deadline (`grpc-timeout`).
+    /// A channel for a generated client that signs each call with a service token, sets the
+    /// call's deadline (`grpc-timeout`), and traces it as a CLIENT span whose context the peer
+    /// continues.
     pub fn channel(
         &self,
-    ) -> tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor + Clone + use<>> {
-        let sign = self.credentials.interceptor();
+    ) -> tonic::service::interceptor::InterceptedService<
+        crate::telemetry::rpc::Client<Channel>,
+        impl tonic::service::Interceptor + Clone + use<>,
+    > {
+        let mut sign = self.credentials.interceptor();
         let deadline = self.deadline;
-        let mut sign = sign;
         tonic::service::interceptor::InterceptedService::new(
-            self.channel.clone(),
+            tower::Layer::layer(&crate::telemetry::ClientLayer::new(self.name), self.channel.clone()),
             move |request: tonic::Request<()>| -> Result<tonic::Request<()>, tonic::Status> {
                 let mut request = tonic::service::Interceptor::call(&mut sign, request)?;
                 request.set_timeout(deadline);

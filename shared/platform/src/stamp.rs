@@ -42,6 +42,13 @@ impl Stamp {
         self.update_time_micros = now_micros().max(self.update_time_micros);
     }
 
+    /// The revision the stored row has until this change commits (the one [`Stamp::touch`]
+    /// moved on from): updates write `WHERE revision = previous`, so a change made concurrently
+    /// from the same read is refused instead of lost ([`crate::db::changed_one`]).
+    pub fn previous_revision(&self) -> i64 {
+        self.revision - 1
+    }
+
     /// The revision as the API shows it.
     pub fn revision_i32(&self) -> i32 {
         i32::try_from(self.revision).unwrap_or(i32::MAX)

@@ -22,10 +22,11 @@
 //! ```
 
 use qiancheng_api::Rpc;
+use tracing::Instrument as _;
 
 use crate::audit::{self, AuditEntry};
 use crate::call::Call;
-use crate::db::Tx;
+use crate::db::{Backend, Tx, WriteTurn};
 use crate::error::Error;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::service::Shared;
@@ -44,6 +45,8 @@ struct Noted {
 pub struct Change {
     /// The transaction the change runs in; store functions take it.
     pub tx: Tx,
+    backend: Backend,
+    _turn: WriteTurn,
     actor: String,
     policy_version: String,
     noted: Vec<Noted>,
@@ -74,12 +77,25 @@ impl Change {
     /// Opens a change outside [`run`], for bulk intake where each item carries its own
     /// idempotency key and a chunk of items commits together.
     pub async fn open(shared: &Shared, actor: &str) -> Result<Self, Error> {
+        let (tx, turn) = shared.db.begin_write().await?;
         Ok(Self {
-            tx: shared.db.begin_write().await?,
+            tx,
+            backend: shared.db.backend(),
+            _turn: turn,
             actor: actor.to_owned(),
             policy_version: shared.policy.version.clone(),
             noted: Vec::new(),
         })
+    }
+
+    /// Makes concurrent changes that name the same `key` (`quota/421221/2026`) take turns for
+    /// the rest of this transaction: the guard of an invariant that spans rows, such as a quota
+    /// several decisions draw on. (On SQLite writers take turns already.)
+    pub async fn serialize_on(&mut self, key: &str) -> Result<(), Error> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock_id(key)).execute(&mut *self.tx).await?;
+        }
+        Ok(())
     }
 
     /// Writes the noted audit entries and commits.
@@ -108,9 +124,12 @@ impl Change {
         }
     }
 
-    /// Writes the noted audit entries into the transaction.
+    /// Writes the noted audit entries into the transaction, in ascending chain order so that
+    /// writers never wait for each other's chains in a cycle.
     async fn record_audit(&mut self) -> Result<(), Error> {
-        for noted in std::mem::take(&mut self.noted) {
+        let mut noted = std::mem::take(&mut self.noted);
+        noted.sort_by_key(|n| audit::chain_of(&n.resource));
+        for noted in noted {
             let entry = AuditEntry {
                 actor: &self.actor,
                 action: &noted.action,
@@ -118,10 +137,40 @@ impl Change {
                 detail: noted.detail,
                 policy_version: noted.policy_version.as_deref().unwrap_or(&self.policy_version),
             };
-            audit::record(&mut self.tx, entry).await?;
+            audit::record(&mut self.tx, self.backend, entry).await?;
+            crate::telemetry::metrics::count_change(&noted.action);
         }
         Ok(())
     }
+}
+
+/// A 64-bit lock id for `key` (FNV-1a).
+fn lock_id(key: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Whether a database error is a unique-key violation (two writers created the same thing).
+fn is_unique_violation(error: &Error) -> bool {
+    matches!(error, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+}
+
+/// Records one audit entry in a transaction of its own: for a lookup that must leave a trace
+/// even though the call it served was refused (and so rolled back).
+pub async fn audit_alone(
+    shared: &Shared,
+    actor: &str,
+    action: &str,
+    resource: &str,
+    detail: serde_json::Value,
+) -> Result<(), Error> {
+    let mut change = Change::open(shared, actor).await?;
+    change.audit(action, resource, detail);
+    change.commit().await
 }
 
 /// Runs `change` for `call` as one idempotent, audited transaction (see the module docs) and
@@ -131,22 +180,54 @@ where
     M: Rpc,
     F: AsyncFnOnce(&mut Change) -> Result<M::Response, Error>,
 {
-    let key = IdempotencyKey::of(&call.principal.subject, &call.message)?;
-    let mut tx = shared.db.begin_write().await?;
-    if let Some(response) = idempotency::replay::<M::Response>(&mut tx, key.as_ref()).await? {
-        tx.rollback().await?;
-        crate::telemetry::count_replay(M::METHOD);
-        return Ok(response);
+    let key = IdempotencyKey::of(&shared.pii, &call.principal.subject, &call.message)?;
+    match attempt(shared, call, key.as_ref(), change).await {
+        // The same request_id raced in twice: the first to commit stored its response, which the
+        // second now answers with (or refuses, for another request under the same id).
+        Err(error) if key.is_some() && is_unique_violation(&error) => {
+            let (mut tx, _turn) = shared.db.begin_write().await?;
+            match idempotency::replay::<M::Response>(&mut tx, key.as_ref()).await? {
+                Some(response) => Ok(response),
+                None => Err(Error::Conflict("a concurrent change came first; read again and retry".to_owned())),
+            }
+        }
+        Err(error) if is_unique_violation(&error) => {
+            Err(Error::Conflict("a concurrent change created it first; read again and retry".to_owned()))
+        }
+        other => other,
     }
-    let mut open = Change {
-        tx,
-        actor: call.principal.subject.clone(),
-        policy_version: shared.policy.version.clone(),
-        noted: Vec::new(),
-    };
-    let response = change(&mut open).await?;
-    open.record_audit().await?;
-    idempotency::remember(&mut open.tx, key.as_ref(), &response).await?;
-    open.tx.commit().await?;
-    Ok(response)
+}
+
+/// One attempt at [`run`].
+async fn attempt<M, F>(
+    shared: &Shared,
+    call: &Call<M>,
+    key: Option<&IdempotencyKey>,
+    change: F,
+) -> Result<M::Response, Error>
+where
+    M: Rpc,
+    F: AsyncFnOnce(&mut Change) -> Result<M::Response, Error>,
+{
+    let span = tracing::info_span!(
+        "db.transaction",
+        otel.name = %format!("write {}", M::METHOD),
+        otel.kind = "client",
+        db.system = shared.db.backend().system_name(),
+    );
+    async move {
+        let mut open = Change::open(shared, &call.principal.subject).await?;
+        if let Some(response) = idempotency::replay::<M::Response>(&mut open.tx, key).await? {
+            open.tx.rollback().await?;
+            crate::telemetry::metrics::count_replay(M::METHOD);
+            return Ok(response);
+        }
+        let response = change(&mut open).await?;
+        open.record_audit().await?;
+        idempotency::remember(&mut open.tx, key, &response).await?;
+        open.tx.commit().await?;
+        Ok(response)
+    }
+    .instrument(span)
+    .await
 }

@@ -20,14 +20,18 @@ async fn start(backend: Backend) -> Option<App> {
     Some(App { db, _database: database })
 }
 
-async fn write(db: &Db, n: usize) {
-    let mut tx = db.begin_write().await.expect("begin");
+/// The resource every tampering test writes to: its rows form one chain.
+const THING: &str = "things/one";
+
+async fn write_on(db: &Db, resource: &str, n: usize) {
+    let (mut tx, _turn) = db.begin_write().await.expect("begin");
     audit::record(
         &mut tx,
+        db.backend(),
         AuditEntry {
             actor: "officer-1",
             action: "test.write",
-            resource: &format!("things/{n}"),
+            resource,
             detail: serde_json::json!({ "n": n }),
             policy_version: "xianning-2025-5/v1",
         },
@@ -35,6 +39,14 @@ async fn write(db: &Db, n: usize) {
     .await
     .expect("record");
     tx.commit().await.expect("commit");
+}
+
+async fn write(db: &Db, n: usize) {
+    write_on(db, THING, n).await;
+}
+
+fn broken_at(report: &audit::ChainReport) -> Option<(i64, i64)> {
+    report.first_broken.as_ref().map(|(chain, seq, _)| (*chain, *seq))
 }
 
 async fn an_untouched_chain_verifies(app: &App) {
@@ -51,21 +63,26 @@ async fn a_changed_row_is_named(app: &App) {
     for n in 0..4 {
         write(&app.db, n).await;
     }
-    sqlx::query("UPDATE audit_log SET detail = '{\"n\":99}' WHERE seq = 3")
+    sqlx::query("UPDATE audit_log SET detail = '{\"n\":99}' WHERE chain = $1 AND seq = 3")
+        .bind(audit::chain_of(THING))
         .execute(app.db.pool())
         .await
         .expect("tamper");
     let report = audit::verify(app.db.pool()).await.expect("verify");
-    assert_eq!(report.first_broken.map(|(seq, _)| seq), Some(3));
+    assert_eq!(broken_at(&report), Some((audit::chain_of(THING), 3)));
 }
 
 async fn a_removed_row_is_named(app: &App) {
     for n in 0..4 {
         write(&app.db, n).await;
     }
-    sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(app.db.pool()).await.expect("remove");
+    sqlx::query("DELETE FROM audit_log WHERE chain = $1 AND seq = 2")
+        .bind(audit::chain_of(THING))
+        .execute(app.db.pool())
+        .await
+        .expect("remove");
     let report = audit::verify(app.db.pool()).await.expect("verify");
-    let (seq, why) = report.first_broken.expect("broken");
+    let (_, seq, why) = report.first_broken.expect("broken");
     assert_eq!(seq, 2);
     assert!(why.contains("missing"), "{why}");
 }
@@ -74,23 +91,29 @@ async fn a_truncated_tail_is_named(app: &App) {
     for n in 0..3 {
         write(&app.db, n).await;
     }
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(app.db.pool()).await.expect("truncate");
+    sqlx::query("DELETE FROM audit_log WHERE chain = $1 AND seq = 3")
+        .bind(audit::chain_of(THING))
+        .execute(app.db.pool())
+        .await
+        .expect("truncate");
     let report = audit::verify(app.db.pool()).await.expect("verify");
-    assert_eq!(report.first_broken.map(|(seq, _)| seq), Some(3));
+    assert_eq!(broken_at(&report), Some((audit::chain_of(THING), 3)));
 }
 
-async fn concurrent_writers_keep_one_chain(app: &App) {
-    let tasks: Vec<_> = (0..24)
+async fn concurrent_writers_keep_every_chain_intact(app: &App) {
+    // Half the writers share one resource (one chain), the others spread over every chain.
+    let tasks: Vec<_> = (0..48)
         .map(|n| {
             let db = app.db.clone();
-            tokio::spawn(async move { write(&db, n).await })
+            let resource = if n % 2 == 0 { THING.to_owned() } else { format!("things/{n}") };
+            tokio::spawn(async move { write_on(&db, &resource, n).await })
         })
         .collect();
     for task in tasks {
         task.await.expect("writer");
     }
     let report = audit::verify(app.db.pool()).await.expect("verify");
-    assert_eq!((report.rows_checked, report.first_broken), (24, None));
+    assert_eq!((report.rows_checked, report.first_broken), (48, None));
 }
 
 fn call(caller: &str, reason: &str) -> Call<WithdrawVacancyRequest> {
@@ -106,7 +129,13 @@ fn call(caller: &str, reason: &str) -> Call<WithdrawVacancyRequest> {
 
 fn shared(db: &Db) -> Shared {
     let keys = Keys::new();
-    Shared { db: db.clone(), pii: keys.pii, policy: Arc::new(keys.policy), peers: Default::default() }
+    Shared {
+        db: db.clone(),
+        pii: keys.pii,
+        policy: Arc::new(keys.policy),
+        peers: Default::default(),
+        streams: qiancheng_platform::stream::StreamLimits::new(&keys.settings),
+    }
 }
 
 async fn audit_rows(db: &Db) -> i64 {
@@ -137,11 +166,12 @@ async fn a_retry_replays_and_a_reused_id_is_refused(app: &App) {
 
 async fn a_failed_change_leaves_nothing_behind(app: &App) {
     let shared = shared(&app.db);
-    let failed = write::run(&shared, &call("officer-1", "a"), async |change| -> Result<WithdrawVacancyResponse, Error> {
-        change.audit("test.write", "vacancies/x", serde_json::json!({}));
-        Err(Error::precondition("TEST", "refused"))
-    })
-    .await;
+    let failed =
+        write::run(&shared, &call("officer-1", "a"), async |change| -> Result<WithdrawVacancyResponse, Error> {
+            change.audit("test.write", "vacancies/x", serde_json::json!({}));
+            Err(Error::precondition("TEST", "refused"))
+        })
+        .await;
     assert!(failed.is_err());
     assert_eq!(audit_rows(&app.db).await, 0, "no audit row for a change that did not happen");
     let retried = write::run(&shared, &call("officer-1", "a"), async |_| Ok(WithdrawVacancyResponse::default())).await;
@@ -153,7 +183,7 @@ backend_tests!(start =>
     a_changed_row_is_named,
     a_removed_row_is_named,
     a_truncated_tail_is_named,
-    concurrent_writers_keep_one_chain,
+    concurrent_writers_keep_every_chain_intact,
     a_retry_replays_and_a_reused_id_is_refused,
     a_failed_change_leaves_nothing_behind,
 );

@@ -21,6 +21,7 @@ use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Db;
 use qiancheng_platform::pii::PiiCipher;
 use qiancheng_platform::service::{Peer, Peers};
+use qiancheng_platform::stream::StreamLimits;
 use qiancheng_platform::{ServiceSpec, Shared};
 use sqlx::{AssertSqlSafe, Connection as _};
 use tokio::net::TcpListener;
@@ -177,8 +178,15 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Serves `routes` with the suite's server builder, trusting tokens of `auth`.
-    pub async fn start(service_name: &'static str, routes: Routes, settings: &Settings, auth: Authenticator) -> Self {
+    /// Serves `routes` with the suite's server builder, trusting tokens of `auth`; readiness
+    /// follows `db` when given.
+    pub async fn start(
+        service_name: &'static str,
+        routes: Routes,
+        settings: &Settings,
+        auth: Authenticator,
+        db: Option<Db>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -187,8 +195,19 @@ impl RunningServer {
             let shutdown = async {
                 let _ = stopped.await;
             };
-            if let Err(error) =
-                qiancheng_platform::server::serve(service_name, routes, listener, &settings, auth, shutdown).await
+            if let Err(error) = qiancheng_platform::server::serve(
+                qiancheng_platform::server::ServerConfig {
+                    service_name,
+                    settings: &settings,
+                    auth,
+                    db,
+                    readiness: Default::default(),
+                },
+                routes,
+                listener,
+                shutdown,
+            )
+            .await
             {
                 eprintln!("test server stopped: {error}");
             }
@@ -250,10 +269,22 @@ impl TestService {
     pub async fn start_with(spec: &dyn ServiceSpec, backend: Backend, keys: Keys, peers: Peers) -> Option<Self> {
         let database = TestDatabase::create(backend).await?;
         let db = Db::connect(&database.url, None, spec.migrator()).await.expect("connect and migrate");
-        let shared = Shared { db: db.clone(), pii: keys.pii.clone(), policy: Arc::new(keys.policy.clone()), peers };
+        let shared = Shared {
+            db: db.clone(),
+            pii: keys.pii.clone(),
+            policy: Arc::new(keys.policy.clone()),
+            peers,
+            streams: StreamLimits::new(&keys.settings),
+        };
         let routes = spec.routes(shared, &keys.settings);
-        let server =
-            RunningServer::start(spec.grpc_name(), routes, &keys.settings, keys.minter.authenticator()).await;
+        let server = RunningServer::start(
+            spec.grpc_name(),
+            routes,
+            &keys.settings,
+            keys.minter.authenticator(),
+            Some(db.clone()),
+        )
+        .await;
         Some(Self { server, db, keys, database })
     }
 

@@ -130,11 +130,11 @@ pub async fn insert(tx: &mut Tx, record: &EnterpriseRecord, created_by: &str) ->
     Ok(())
 }
 
-/// Stores the changed fields of an enterprise.
+/// Stores the changed fields of an enterprise, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &EnterpriseRecord) -> Result<(), Error> {
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE enterprise SET display_name = $1, industry = $2, key_project = $3, key_project_name = $4, \
-         expected_production_date = $5, version = $6, update_time_micros = $7 WHERE credit_code = $8",
+         expected_production_date = $5, version = $6, update_time_micros = $7 WHERE credit_code = $8 AND version = $9",
     )
     .bind(&record.display_name)
     .bind(record.industry.code())
@@ -144,7 +144,8 @@ pub async fn update(tx: &mut Tx, record: &EnterpriseRecord) -> Result<(), Error>
     .bind(record.stamp.revision)
     .bind(record.stamp.update_time_micros)
     .bind(&record.credit_code)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the enterprise")
 }

@@ -148,12 +148,17 @@ pub fn state_from_proto(value: i32) -> Result<Option<VacancyState>, qiancheng_do
     let bad = || qiancheng_domain::ValueError::new("VACANCY-STATE", "not a vacancy state");
     match ProtoState::try_from(value).map_err(|_| bad())? {
         ProtoState::Unspecified => Ok(None),
-        known => known.as_str_name().strip_prefix("VACANCY_STATE_").and_then(VacancyState::parse).map(Some).ok_or_else(bad),
+        known => {
+            known.as_str_name().strip_prefix("VACANCY_STATE_").and_then(VacancyState::parse).map(Some).ok_or_else(bad)
+        }
     }
 }
 
 /// Reads a vacancy by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(executor: E, id: &str) -> Result<Option<VacancyRecord>, Error> {
+pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    id: &str,
+) -> Result<Option<VacancyRecord>, Error> {
     let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE v.id = $1"))).bind(id).fetch_optional(executor).await?;
     row.as_ref().map(VacancyRecord::from_row).transpose()
 }
@@ -286,12 +291,12 @@ pub async fn insert(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stores the changed fields and state of a vacancy.
+/// Stores the changed fields and state of a vacancy, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE vacancy SET post = $1, occupation_code = $2, occupation_name = $3, skill_level = $4, headcount = $5, \
          pay_min_fen = $6, pay_max_fen = $7, requirements = $8, work_region_code = $9, needed_by = $10, \
-         survey_method = $11, state = $12, revision = $13, update_time_micros = $14 WHERE id = $15",
+         survey_method = $11, state = $12, revision = $13, update_time_micros = $14 WHERE id = $15 AND revision = $16",
     )
     .bind(&record.post)
     .bind(&record.occupation_code)
@@ -308,9 +313,10 @@ pub async fn update(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
     .bind(record.stamp.revision)
     .bind(record.stamp.update_time_micros)
     .bind(&record.id)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the vacancy")
 }
 
 /// Keeps `record` as it is now as its revision, made by `actor` doing `action` for `reason`.

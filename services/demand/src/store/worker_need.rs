@@ -200,7 +200,12 @@ pub async fn count_willing(pool: &sqlx::AnyPool) -> Result<i64, Error> {
 }
 
 /// Stores a new need with the person's sealed data, recorded by `created_by`.
-pub async fn insert(tx: &mut Tx, record: &WorkerNeedRecord, person: &SealedPerson, created_by: &str) -> Result<(), Error> {
+pub async fn insert(
+    tx: &mut Tx,
+    record: &WorkerNeedRecord,
+    person: &SealedPerson,
+    created_by: &str,
+) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO worker_need ({COLUMNS}, id_number_hash, id_number_cipher, name_cipher, phone_cipher, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
@@ -233,13 +238,13 @@ pub async fn insert(tx: &mut Tx, record: &WorkerNeedRecord, person: &SealedPerso
     Ok(())
 }
 
-/// Stores the changed fields of a need.
+/// Stores the changed fields of a need, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &WorkerNeedRecord) -> Result<(), Error> {
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE worker_need SET region_code = $1, target_group = $2, wanted_industry = $3, wanted_occupation_code = $4, \
          wanted_occupation_name = $5, wanted_pay_min_fen = $6, held_occupation_code = $7, held_skill_level = $8, \
          wants_training = $9, training_occupation_code = $10, training_skill_level = $11, version = $12, \
-         update_time_micros = $13 WHERE id = $14",
+         update_time_micros = $13 WHERE id = $14 AND version = $15",
     )
     .bind(record.region.code())
     .bind(record.target_group.code())
@@ -255,7 +260,8 @@ pub async fn update(tx: &mut Tx, record: &WorkerNeedRecord) -> Result<(), Error>
     .bind(record.stamp.revision)
     .bind(record.stamp.update_time_micros)
     .bind(&record.id)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the worker's need")
 }

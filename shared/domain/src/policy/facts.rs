@@ -21,7 +21,7 @@ impl YearMonth {
     /// Parse `YYYY-MM`.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let s = raw.trim();
-        let err = || ValueError::new("DATE", format!("{s} is not a month yyyy-mm"));
+        let err = || ValueError::new("DATE", format!("{} is not a month yyyy-mm", crate::quote(s)));
         let (y, m) = s.split_once('-').ok_or_else(err)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(err());

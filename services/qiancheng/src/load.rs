@@ -1,0 +1,770 @@
+//! `qiancheng load`: the request path measured side by side, from a separate process.
+//!
+//! It starts `qiancheng serve demand` as a child process on a fresh database (a SQLite file, or
+//! a new database on the PostgreSQL server of `--database-url`), seeds realistic data through
+//! the API, and drives chosen RPCs over raw gRPC frames at a given concurrency (connections ×
+//! streams, as `h2load -c -m` does), printing calls/s, p50 and p99 and the server's resident
+//! memory. `grpc.health.v1.Health/Check` on the same server in the same run is the baseline,
+//! and each call's ratio to it is printed beside it. For writes the ceiling is plain sqlx on a
+//! fresh database of the same kind: the same rows and their audit entries inserted one
+//! transaction a row (for CreateVacancy), or in multi-row batches (for the bulk import).
+//! Nothing is asserted: the figures are for a person to read (`docs/PERFORMANCE.md`).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf as _, BufMut as _, Bytes};
+use clap::Args;
+use prost::Message as _;
+use qiancheng_api::demand::*;
+use qiancheng_api::types::{Date, Industry, SkillLevel};
+use qiancheng_platform::auth::{Role, TokenMinter};
+use sqlx::{AssertSqlSafe, Connection as _};
+use tokio::io::AsyncBufReadExt as _;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::Channel;
+
+/// What `qiancheng load` runs.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// PostgreSQL server URL (`postgres://user@host/db`) to make a fresh database on; SQLite
+    /// when absent.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Connections to the server.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Calls in flight on each connection.
+    #[arg(long, default_value_t = 4)]
+    streams: usize,
+    /// Calls of each read scenario.
+    #[arg(long, default_value_t = 20_000)]
+    calls: usize,
+    /// Calls of each write scenario.
+    #[arg(long, default_value_t = 4_000)]
+    writes: usize,
+    /// Rows of the bulk import.
+    #[arg(long, default_value_t = 5_000)]
+    import_rows: usize,
+    /// Vacancies seeded before the reads.
+    #[arg(long, default_value_t = 1_000)]
+    seed: usize,
+    /// Scenarios to run (health, get, get-missing, list, create, import); all by default.
+    #[arg(long = "scenario", value_delimiter = ',')]
+    scenarios: Vec<String>,
+}
+
+/// One measured run.
+#[derive(Debug, Clone)]
+struct Figures {
+    name: String,
+    calls: usize,
+    failures: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn per_second(&self) -> f64 {
+        self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index.min(self.latencies.len() - 1)]
+    }
+}
+
+/// A codec that sends and receives messages as raw bytes: the load sees the wire, not a client.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+#[derive(Debug, Clone, Default)]
+struct RawEncoder;
+
+#[derive(Debug, Clone, Default)]
+struct RawDecoder;
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+/// One unary call with raw bytes.
+async fn call(channel: Channel, path: &'static str, token: &str, body: Bytes) -> Result<Bytes, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut request = tonic::Request::new(body);
+    if !token.is_empty() {
+        let value = format!("Bearer {token}").parse().map_err(|_| tonic::Status::internal("token"))?;
+        request.metadata_mut().insert("authorization", value);
+    }
+    let path = http::uri::PathAndQuery::from_static(path);
+    grpc.unary(request, path, RawCodec).await.map(tonic::Response::into_inner)
+}
+
+/// Drives `calls` calls of `make(i)` at `connections × streams` in flight and measures them.
+async fn drive(
+    name: &str,
+    channels: &[Channel],
+    streams: usize,
+    calls: usize,
+    path: &'static str,
+    token: &str,
+    make: Arc<dyn Fn(usize) -> Bytes + Send + Sync>,
+) -> Figures {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for channel in channels {
+        for _ in 0..streams {
+            let (channel, next, make, token) = (channel.clone(), next.clone(), make.clone(), token.to_owned());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failures = 0usize;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= calls {
+                        break;
+                    }
+                    let body = make(i);
+                    let t = Instant::now();
+                    let outcome = call(channel.clone(), path, &token, body).await;
+                    latencies.push(t.elapsed());
+                    if outcome.is_err() {
+                        failures += 1;
+                    }
+                }
+                (latencies, failures)
+            }));
+        }
+    }
+    let mut latencies = Vec::with_capacity(calls);
+    let mut failures = 0;
+    for task in tasks {
+        if let Ok((l, f)) = task.await {
+            latencies.extend(l);
+            failures += f;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Figures { name: name.to_owned(), calls, failures, elapsed, latencies }
+}
+
+fn vacancy(code: &str, i: usize) -> Vacancy {
+    const COUNTIES: [&str; 6] = ["421202", "421221", "421222", "421223", "421224", "421281"];
+    const OCCUPATIONS: [&str; 4] = ["6-18-02-04", "6-18-01-01", "4-10-01-01", "6-05-01-01"];
+    Vacancy {
+        enterprise_credit_code: code.to_owned(),
+        post: format!("岗位{i}"),
+        occupation_code: OCCUPATIONS[i % OCCUPATIONS.len()].to_owned(),
+        occupation_name: "焊工".to_owned(),
+        skill_level: [SkillLevel::SkillLevel5, SkillLevel::SkillLevel4, SkillLevel::SkillLevel3][i % 3] as i32,
+        headcount: i32::try_from(1 + i % 20).unwrap_or(1),
+        pay_min_fen: 300_000,
+        pay_max_fen: 300_000 + i64::try_from(i % 50).unwrap_or(0) * 10_000,
+        requirements: "持证优先".to_owned(),
+        work_region_code: COUNTIES[i % COUNTIES.len()].to_owned(),
+        needed_by: Some(Date { year: 2030, month: 1, day: 1 }),
+        survey_method: SurveyMethod::OnlinePlatform as i32,
+        ..Default::default()
+    }
+}
+
+/// A valid credit code from its first 17 characters.
+fn uscc(first17: &str) -> String {
+    "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        .chars()
+        .map(|c| format!("{first17}{c}"))
+        .find(|code| qiancheng_domain::Uscc::parse(code).is_ok())
+        .unwrap_or_default()
+}
+
+/// The server under load: a child process.
+struct Server {
+    child: tokio::process::Child,
+    addr: String,
+    _dir: PathBuf,
+}
+
+impl Server {
+    /// Starts `qiancheng serve demand` on `database_url` and waits for the address it bound.
+    async fn start(database_url: &str, minter: &TokenMinter, dir: PathBuf) -> Result<Self, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+        let mut data_key = [0u8; 32];
+        getrandom::getrandom(&mut data_key).map_err(|e| e.to_string())?;
+        let mut child = tokio::process::Command::new(exe)
+            .args(["serve", "demand"])
+            .env("QIANCHENG_BIND_ADDR", "127.0.0.1:0")
+            .env("QIANCHENG_DATABASE_URL", database_url)
+            .env("QIANCHENG_AUTH_PUBLIC_KEYS", minter.public_key_base64())
+            .env("QIANCHENG_DATA_KEY", base64_encode(&data_key))
+            .env("QIANCHENG_LOG_FORMAT", "json")
+            .env("QIANCHENG_CONCURRENCY_LIMIT", "4096")
+            .env("RUST_LOG", "warn,qiancheng_qiancheng=info,qiancheng::services=info")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no server output")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
+                    && value.get("message").and_then(|m| m.as_str()) == Some("serving")
+                    && let Some(addr) = value.get("addr").and_then(|a| a.as_str())
+                {
+                    return Some(addr.to_owned());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or("the server did not say where it serves")?;
+        // Keep reading its output so that it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self { child, addr, _dir: dir })
+    }
+
+    /// The server's resident memory now and at its peak, KiB.
+    fn memory_kib(&self) -> (u64, u64) {
+        let Some(pid) = self.child.id() else { return (0, 0) };
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A fresh database of the kind asked for; the SQLite file lives in `dir`.
+async fn fresh_database(server_url: Option<&str>, dir: &std::path::Path, name: &str) -> Result<String, String> {
+    match server_url {
+        None => Ok(format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())),
+        Some(url) => {
+            let db = format!("qc_load_{name}_{}", ulid::Ulid::new().to_string().to_lowercase());
+            let mut admin = sqlx::PgConnection::connect(url).await.map_err(|e| format!("{e}"))?;
+            sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| format!("{e}"))?;
+            let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+            Ok(format!("{base}/{db}"))
+        }
+    }
+}
+
+/// Runs the harness and prints its table.
+pub async fn run(args: LoadArgs) -> Result<(), String> {
+    let all = ["health", "get", "get-missing", "list", "create", "import"];
+    let wanted: Vec<&str> =
+        if args.scenarios.is_empty() { all.to_vec() } else { args.scenarios.iter().map(String::as_str).collect() };
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
+    let minter = TokenMinter::generate().map_err(|e| e.to_string())?;
+    let admin = minter.mint("load-admin", &[Role::CityAdmin], Some("421200"), None, 3600).map_err(|e| e.to_string())?;
+    let url = fresh_database(args.database_url.as_deref(), dir.path(), "service").await?;
+    let server = Server::start(&url, &minter, dir.path().to_path_buf()).await?;
+    let mut channels = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        let channel = Channel::from_shared(format!("http://{}", server.addr))
+            .map_err(|e| e.to_string())?
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|e| format!("cannot reach the server: {e}"))?;
+        channels.push(channel);
+    }
+    let in_flight = args.connections.max(1) * args.streams.max(1);
+    println!(
+        "qiancheng load: demand on {backend}, {} connections × {} streams = {in_flight} calls in flight",
+        args.connections, args.streams
+    );
+
+    // Seed: an enterprise and published vacancies.
+    let credit_code = uscc("91421221MA4LOAD01");
+    let enterprise = CreateEnterpriseRequest {
+        enterprise: Some(Enterprise {
+            credit_code: credit_code.clone(),
+            display_name: "咸宁负载测试装备有限公司".to_owned(),
+            region_code: "421221".to_owned(),
+            industry: Industry::EquipmentManufacturing as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    call(
+        channels[0].clone(),
+        "/qiancheng.demand.v1.DemandService/CreateEnterprise",
+        &admin,
+        enterprise.encode_to_vec().into(),
+    )
+    .await
+    .map_err(|e| format!("seeding the enterprise: {}", e.message()))?;
+    let mut names = Vec::with_capacity(args.seed);
+    for i in 0..args.seed {
+        let request = CreateVacancyRequest { vacancy: Some(vacancy(&credit_code, i)), request_id: String::new() };
+        let reply = call(
+            channels[i % channels.len()].clone(),
+            "/qiancheng.demand.v1.DemandService/CreateVacancy",
+            &admin,
+            request.encode_to_vec().into(),
+        )
+        .await
+        .map_err(|e| format!("seeding vacancies: {}", e.message()))?;
+        let name =
+            CreateVacancyResponse::decode(reply).ok().and_then(|r| r.vacancy).map(|v| v.name).unwrap_or_default();
+        let publish = PublishVacancyRequest { name: name.clone(), ..Default::default() };
+        call(
+            channels[0].clone(),
+            "/qiancheng.demand.v1.DemandService/PublishVacancy",
+            &admin,
+            publish.encode_to_vec().into(),
+        )
+        .await
+        .map_err(|e| format!("publishing: {}", e.message()))?;
+        names.push(name);
+    }
+    println!("seeded 1 enterprise and {} published vacancies", names.len());
+
+    let mut rows: Vec<(Figures, Option<&str>)> = Vec::new();
+    let health = HealthRequest::bytes();
+    let baseline = drive(
+        "grpc.health.v1.Health/Check",
+        &channels,
+        args.streams,
+        args.calls,
+        "/grpc.health.v1.Health/Check",
+        "",
+        Arc::new(move |_| health.clone()),
+    )
+    .await;
+    for scenario in &wanted {
+        let names = Arc::new(names.clone());
+        let figures = match *scenario {
+            "get" => {
+                let names = names.clone();
+                drive(
+                    "GetVacancy (found)",
+                    &channels,
+                    args.streams,
+                    args.calls,
+                    "/qiancheng.demand.v1.DemandService/GetVacancy",
+                    &admin,
+                    Arc::new(move |i| {
+                        GetVacancyRequest { name: names[i % names.len()].clone() }.encode_to_vec().into()
+                    }),
+                )
+                .await
+            }
+            "get-missing" => {
+                drive(
+                    "GetVacancy (not found)",
+                    &channels,
+                    args.streams,
+                    args.calls,
+                    "/qiancheng.demand.v1.DemandService/GetVacancy",
+                    &admin,
+                    Arc::new(|i| GetVacancyRequest { name: format!("vacancies/missing{i}") }.encode_to_vec().into()),
+                )
+                .await
+            }
+            "list" => {
+                drive(
+                    "ListVacancies (50 a page)",
+                    &channels,
+                    args.streams,
+                    args.calls / 4,
+                    "/qiancheng.demand.v1.DemandService/ListVacancies",
+                    &admin,
+                    Arc::new(|_| ListVacanciesRequest { page_size: 50, ..Default::default() }.encode_to_vec().into()),
+                )
+                .await
+            }
+            "create" => {
+                let code = credit_code.clone();
+                drive(
+                    "CreateVacancy",
+                    &channels,
+                    args.streams,
+                    args.writes,
+                    "/qiancheng.demand.v1.DemandService/CreateVacancy",
+                    &admin,
+                    Arc::new(move |i| {
+                        CreateVacancyRequest { vacancy: Some(vacancy(&code, i)), request_id: format!("load-{i}") }
+                            .encode_to_vec()
+                            .into()
+                    }),
+                )
+                .await
+            }
+            "import" => import(&channels[0], &admin, &credit_code, args.import_rows).await,
+            _ => continue,
+        };
+        let target = match *scenario {
+            "get" | "get-missing" => Some("≥ 60% of Health/Check, p99 ≤ 2×"),
+            "list" => Some("≥ 40% of Health/Check"),
+            _ => None,
+        };
+        rows.push((figures, target));
+    }
+    let (rss, peak) = server.memory_kib();
+
+    println!();
+    println!(
+        "| call | calls | failed | calls/s | p50 ms | p99 ms | vs Health/Check calls/s | p99 vs Health/Check | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    let line = |f: &Figures, target: Option<&str>| {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0}% | {:.1}× | {} |",
+            f.name,
+            f.calls,
+            f.failures,
+            f.per_second(),
+            f.percentile(0.5).as_secs_f64() * 1000.0,
+            f.percentile(0.99).as_secs_f64() * 1000.0,
+            100.0 * f.per_second() / baseline.per_second(),
+            f.percentile(0.99).as_secs_f64() / baseline.percentile(0.99).as_secs_f64().max(1e-9),
+            target.unwrap_or(""),
+        );
+    };
+    line(&baseline, Some("baseline"));
+    for (figures, target) in &rows {
+        line(figures, *target);
+    }
+    println!("\nserver memory: {} MiB resident now, {} MiB at its peak", rss / 1024, peak / 1024);
+
+    // Ceilings: plain sqlx on a fresh database of the same kind.
+    if wanted.contains(&"create") || wanted.contains(&"import") {
+        let ceiling_url = fresh_database(args.database_url.as_deref(), dir.path(), "ceiling").await?;
+        let ceiling = ceiling::Ceiling::open(&ceiling_url, &credit_code).await?;
+        println!("\n| write | ours calls/s or rows/s | plain sqlx ceiling | ours ÷ ceiling | target |");
+        println!("|---|---:|---:|---:|---|");
+        if let Some((ours, _)) = rows.iter().find(|(f, _)| f.name == "CreateVacancy") {
+            let plain = ceiling.one_row_per_transaction(in_flight, args.writes).await?;
+            println!(
+                "| CreateVacancy vs INSERT row + audit row, one transaction each, {in_flight} writers | {:.0} | {:.0} | {:.0}% | ≥ 50% |",
+                ours.per_second(),
+                plain,
+                100.0 * ours.per_second() / plain
+            );
+        }
+        if let Some((ours, _)) = rows.iter().find(|(f, _)| f.name.starts_with("StreamVacancyImport")) {
+            let plain = ceiling.batched(args.import_rows).await?;
+            let ours_rows = args.import_rows as f64 / ours.elapsed.as_secs_f64().max(1e-9);
+            println!(
+                "| StreamVacancyImport {} rows vs batched INSERTs of the rows, their revisions, audit and idempotency rows | {:.0} | {:.0} | {:.0}% | ≥ 50% |",
+                args.import_rows,
+                ours_rows,
+                plain,
+                100.0 * ours_rows / plain
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Imports `rows` vacancies through StreamVacancyImport and measures the whole stream.
+async fn import(channel: &Channel, token: &str, credit_code: &str, rows: usize) -> Figures {
+    use qiancheng_api::demand::demand_service_client::DemandServiceClient;
+    let mut client = DemandServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20);
+    let requests: Vec<StreamVacancyImportRequest> = (0..rows)
+        .map(|i| StreamVacancyImportRequest {
+            vacancy: Some(vacancy(credit_code, i)),
+            row_ref: format!("R{i}"),
+            request_id: format!("import-{i}"),
+        })
+        .collect();
+    let mut request = tonic::Request::new(tokio_stream::iter(requests));
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    let started = Instant::now();
+    let mut failures = 0;
+    match client.stream_vacancy_import(request).await {
+        Ok(response) => {
+            let mut acks = response.into_inner();
+            while let Ok(Some(ack)) = acks.message().await {
+                failures = usize::try_from(ack.rejected).unwrap_or(0);
+            }
+        }
+        Err(_) => failures = rows,
+    }
+    let elapsed = started.elapsed();
+    Figures {
+        name: format!("StreamVacancyImport ({rows} rows, one stream)"),
+        calls: 1,
+        failures,
+        elapsed,
+        latencies: vec![elapsed],
+    }
+}
+
+/// The health check request, encoded.
+struct HealthRequest;
+
+impl HealthRequest {
+    fn bytes() -> Bytes {
+        tonic_health::pb::HealthCheckRequest { service: String::new() }.encode_to_vec().into()
+    }
+}
+
+mod ceiling {
+    //! Plain sqlx, the ceiling of the write path: the rows the service would write, without
+    //! validation, idempotency lookups, audit chaining or the gRPC path.
+
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use sqlx::AnyPool;
+    use sqlx::any::AnyPoolOptions;
+
+    pub struct Ceiling {
+        pool: AnyPool,
+        postgres: bool,
+        credit_code: String,
+    }
+
+    impl Ceiling {
+        /// A fresh database with the demand service's tables and one enterprise.
+        pub async fn open(url: &str, credit_code: &str) -> Result<Self, String> {
+            let db = qiancheng_platform::db::Db::connect(url, None, &qiancheng_demand::MIGRATOR)
+                .await
+                .map_err(|e| e.report())?;
+            db.close().await;
+            sqlx::any::install_default_drivers();
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        if conn.backend_name() == "SQLite" {
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL").await?;
+                            sqlx::Executor::execute(&mut *conn, "PRAGMA busy_timeout = 10000").await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query(
+                "INSERT INTO enterprise (credit_code, display_name, region_code, industry, key_project, \
+                 key_project_name, expected_production_date, version, create_time_micros, update_time_micros, created_by) \
+                 VALUES ($1, 'x', '421221', 'EQUIPMENT_MANUFACTURING', 0, '', NULL, 1, 0, 0, 'load')",
+            )
+            .bind(credit_code)
+            .execute(&pool)
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok(Self { pool, postgres: url.starts_with("postgres"), credit_code: credit_code.to_owned() })
+        }
+
+        /// Rows a second: each vacancy row and one audit row in a transaction of their own, from
+        /// `writers` writers at once.
+        pub async fn one_row_per_transaction(&self, writers: usize, rows: usize) -> Result<f64, String> {
+            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for writer in 0..writers {
+                let (pool, next, code) = (self.pool.clone(), next.clone(), self.credit_code.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut seq = 0i64;
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= rows {
+                            return Ok::<(), sqlx::Error>(());
+                        }
+                        seq += 1;
+                        let mut tx = pool.begin().await?;
+                        insert_vacancy(&mut tx, &code, i).await?;
+                        // A chain of its own per writer, so that the ceiling waits on nothing.
+                        insert_audit(&mut tx, 1000 + i64::try_from(writer).unwrap_or(0), seq, i).await?;
+                        tx.commit().await?;
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+            }
+            Ok(rows as f64 / started.elapsed().as_secs_f64())
+        }
+
+        /// Rows a second: the rows, their revisions, audit and idempotency rows inserted in
+        /// multi-row batches of 200, one transaction a batch.
+        pub async fn batched(&self, rows: usize) -> Result<f64, String> {
+            let started = Instant::now();
+            let mut seq = 0i64;
+            for chunk in (0..rows).collect::<Vec<_>>().chunks(200) {
+                let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
+                for (table, columns, per_row) in [
+                    (
+                        "vacancy",
+                        "id, enterprise_credit_code, region_code, post, occupation_code, occupation_name, skill_level, headcount, pay_min_fen, pay_max_fen, requirements, work_region_code, needed_by, survey_method, state, revision, create_time_micros, update_time_micros",
+                        18,
+                    ),
+                    ("vacancy_revision", "vacancy_id, revision, action, reason, actor, snapshot, time_micros", 7),
+                    (
+                        "audit_log",
+                        "chain, seq, at_micros, actor, action, resource, detail, policy_version, prev_hash, hash",
+                        10,
+                    ),
+                    ("idempotency", "caller, method, request_id, request_hash, response, created_micros", 6),
+                ] {
+                    let placeholders: Vec<String> = (0..chunk.len())
+                        .map(|r| {
+                            format!(
+                                "({})",
+                                (1..=per_row).map(|c| format!("${}", r * per_row + c)).collect::<Vec<_>>().join(", ")
+                            )
+                        })
+                        .collect();
+                    let sql = format!("INSERT INTO {table} ({columns}) VALUES {}", placeholders.join(", "));
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for i in chunk {
+                        let id = format!("b{i:08}");
+                        query = match table {
+                            "vacancy" => query
+                                .bind(id)
+                                .bind(self.credit_code.clone())
+                                .bind("421221")
+                                .bind(format!("岗位{i}"))
+                                .bind("6-18-02-04")
+                                .bind("焊工")
+                                .bind("FOUR")
+                                .bind(10_i64)
+                                .bind(300_000_i64)
+                                .bind(400_000_i64)
+                                .bind("持证优先")
+                                .bind("421221")
+                                .bind("2030-01-01")
+                                .bind("ONLINE_PLATFORM")
+                                .bind("DRAFT")
+                                .bind(1_i64)
+                                .bind(0_i64)
+                                .bind(0_i64),
+                            "vacancy_revision" => query
+                                .bind(id)
+                                .bind(1_i64)
+                                .bind("create")
+                                .bind("")
+                                .bind("load")
+                                .bind(
+                                    "{\"snapshot\":\"of the row as created, about 600 bytes of JSON in the service\"}",
+                                )
+                                .bind(0_i64),
+                            "audit_log" => {
+                                seq += 1;
+                                query
+                                    .bind(2000_i64)
+                                    .bind(seq)
+                                    .bind(0_i64)
+                                    .bind("load")
+                                    .bind("vacancy.create")
+                                    .bind(format!("vacancies/{id}"))
+                                    .bind("{\"revision\":1}")
+                                    .bind("xianning-2025-5/v2")
+                                    .bind("0".repeat(64))
+                                    .bind("0".repeat(64))
+                            }
+                            _ => query
+                                .bind("load")
+                                .bind("ImportVacancies")
+                                .bind(format!("{:064}", i))
+                                .bind("0".repeat(64))
+                                .bind("CgZ2YWNhbmN5")
+                                .bind(0_i64),
+                        };
+                    }
+                    query.execute(&mut *tx).await.map_err(|e| format!("{table}: {e}"))?;
+                }
+                tx.commit().await.map_err(|e| e.to_string())?;
+            }
+            let _ = self.postgres;
+            Ok(rows as f64 / started.elapsed().as_secs_f64())
+        }
+    }
+
+    async fn insert_vacancy(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        code: &str,
+        i: usize,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO vacancy (id, enterprise_credit_code, region_code, post, occupation_code, occupation_name, \
+             skill_level, headcount, pay_min_fen, pay_max_fen, requirements, work_region_code, needed_by, survey_method, \
+             state, revision, create_time_micros, update_time_micros) \
+             VALUES ($1, $2, '421221', $3, '6-18-02-04', '焊工', 'FOUR', 10, 300000, 400000, '持证优先', '421221', \
+             '2030-01-01', 'ONLINE_PLATFORM', 'DRAFT', 1, 0, 0)",
+        )
+        .bind(format!("c{i:08}"))
+        .bind(code)
+        .bind(format!("岗位{i}"))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_audit(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        chain: i64,
+        seq: i64,
+        i: usize,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO audit_log (chain, seq, at_micros, actor, action, resource, detail, policy_version, prev_hash, hash) \
+             VALUES ($1, $2, 0, 'load', 'vacancy.create', $3, '{\"revision\":1}', 'xianning-2025-5/v2', $4, $4)",
+        )
+        .bind(chain)
+        .bind(seq)
+        .bind(format!("vacancies/c{i:08}"))
+        .bind("0".repeat(64))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}

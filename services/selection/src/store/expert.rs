@@ -1,0 +1,166 @@
+//! Experts' assignments (专家分配, PROJ-SELECTION) to applications as stored: whether the
+//! expert is recused and why, and the score with the rubric it was given on.
+
+use qiancheng_api::selection::Assignment;
+use qiancheng_platform::Error;
+use qiancheng_platform::db::{self, Tx, flag_value};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
+
+use super::json;
+
+/// One line of a scored rubric.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RubricLine {
+    /// The criterion.
+    pub criterion: String,
+    /// Points given.
+    pub points: Decimal,
+}
+
+/// An expert's assignment (专家分配) to an application, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRecord {
+    /// The application's id.
+    pub application_id: String,
+    /// The expert's token subject.
+    pub expert: String,
+    /// The expert's organisation (credit code), empty if none.
+    pub organisation: String,
+    /// The round's id.
+    pub round_id: String,
+    /// Whether the expert is recused.
+    pub recused: bool,
+    /// Why.
+    pub recusal_reason: String,
+    /// The total score, once scored.
+    pub score: Option<Decimal>,
+    /// The rubric it was scored on.
+    pub rubric: Vec<RubricLine>,
+    /// Created, microseconds.
+    pub create_time_micros: i64,
+    /// Changed, microseconds.
+    pub update_time_micros: i64,
+}
+
+const COLUMNS: &str = "application_id, expert, organisation, round_id, recused, recusal_reason, score, rubric, \
+    create_time_micros, update_time_micros";
+
+impl AssignmentRecord {
+    /// Decodes a row of the table.
+    pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
+        Ok(Self {
+            application_id: row.try_get("application_id")?,
+            expert: row.try_get("expert")?,
+            organisation: row.try_get("organisation")?,
+            round_id: row.try_get("round_id")?,
+            recused: db::flag_column(row, "recused")?,
+            recusal_reason: row.try_get("recusal_reason")?,
+            score: db::parsed_opt(row, "score", str::parse)?,
+            rubric: db::parsed(row, "rubric", |t| serde_json::from_str(t))?,
+            create_time_micros: row.try_get("create_time_micros")?,
+            update_time_micros: row.try_get("update_time_micros")?,
+        })
+    }
+
+    /// The assignment as the API shows it.
+    pub fn to_proto(&self) -> Assignment {
+        Assignment {
+            application: format!("applications/{}", self.application_id),
+            expert: self.expert.clone(),
+            recused: self.recused,
+            recusal_reason: self.recusal_reason.clone(),
+            score: self.score.map(|s| s.normalize().to_string()).unwrap_or_default(),
+            round: format!("rounds/{}", self.round_id),
+        }
+    }
+}
+
+/// Every assignment of an application, by expert.
+pub async fn of_application(conn: &mut AnyConnection, application_id: &str) -> Result<Vec<AssignmentRecord>, Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM expert_assignment WHERE application_id = $1 ORDER BY expert"
+    )))
+    .bind(application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(AssignmentRecord::from_row).collect()
+}
+
+/// The assignment of `expert` to an application.
+pub async fn find(
+    conn: &mut AnyConnection,
+    application_id: &str,
+    expert: &str,
+) -> Result<Option<AssignmentRecord>, Error> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM expert_assignment WHERE application_id = $1 AND expert = $2"
+    )))
+    .bind(application_id)
+    .bind(expert)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(AssignmentRecord::from_row).transpose()
+}
+
+/// A page of `expert`'s assignments after application id `after`, by application.
+pub async fn of_expert(pool: &sqlx::AnyPool, expert: &str, after: &str, limit: i64) -> Result<Vec<AnyRow>, Error> {
+    Ok(sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM expert_assignment WHERE expert = $1 AND application_id > $2 ORDER BY application_id LIMIT $3"
+    )))
+    .bind(expert)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Stores a new assignment.
+pub async fn insert(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error> {
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO expert_assignment ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )))
+    .bind(&record.application_id)
+    .bind(&record.expert)
+    .bind(&record.organisation)
+    .bind(&record.round_id)
+    .bind(flag_value(record.recused))
+    .bind(&record.recusal_reason)
+    .bind(record.score.map(|s| s.to_string()).unwrap_or_default())
+    .bind(json(&record.rubric, "assignment rubric")?)
+    .bind(record.create_time_micros)
+    .bind(record.update_time_micros)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores an assignment's recusal and score.
+pub async fn update(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE expert_assignment SET recused = $1, recusal_reason = $2, score = $3, rubric = $4, update_time_micros = $5 \
+         WHERE application_id = $6 AND expert = $7",
+    )
+    .bind(flag_value(record.recused))
+    .bind(&record.recusal_reason)
+    .bind(record.score.map(|s| s.to_string()).unwrap_or_default())
+    .bind(json(&record.rubric, "assignment rubric")?)
+    .bind(record.update_time_micros)
+    .bind(&record.application_id)
+    .bind(&record.expert)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Removes the assignment of `expert` to an application.
+pub async fn delete(tx: &mut Tx, application_id: &str, expert: &str) -> Result<(), Error> {
+    sqlx::query("DELETE FROM expert_assignment WHERE application_id = $1 AND expert = $2")
+        .bind(application_id)
+        .bind(expert)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The selection service's storage: one module per resource, each with its record type, its
+//! columns, row decoding and queries, and the record as the API shows it. Handlers call these
+//! with the transaction they run in (or a connection of the pool, for reads); nothing here
+//! checks access, and the only rules here are the ones a record states about itself.
+
+/// Converts a lifecycle state to and from its proto enum, whose values are named
+/// `{prefix}{code}` (`ROUND_STATE_OPEN`); a filter that is not a state is refused with `rule`.
+macro_rules! proto_states {
+    ($state:ty, $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
+        /// A state as its proto value.
+        pub fn state_to_proto(state: $state) -> i32 {
+            use qiancheng_domain::lifecycle::Lifecycle as _;
+            <$proto>::from_str_name(&format!(concat!($prefix, "{}"), state.code())).map_or(0, |s| s as i32)
+        }
+
+        /// A proto state filter as a state; `None` for UNSPECIFIED (any state).
+        pub fn state_from_proto(value: i32) -> Result<Option<$state>, qiancheng_domain::ValueError> {
+            use qiancheng_domain::lifecycle::Lifecycle as _;
+            let bad = || qiancheng_domain::ValueError::new($rule, $what);
+            match <$proto>::try_from(value).map_err(|_| bad())? {
+                <$proto>::Unspecified => Ok(None),
+                known => known.as_str_name().strip_prefix($prefix).and_then(<$state>::parse).map(Some).ok_or_else(bad),
+            }
+        }
+    };
+}
+
+pub mod application;
+pub mod brand;
+pub mod catalog;
+pub mod expert;
+pub mod project;
+pub mod provider;
+pub mod quota;
+pub mod round;
+
+use qiancheng_api::selection;
+use qiancheng_domain::policy::{Decision, RuleResult};
+use qiancheng_platform::{Error, Stamp};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Executor};
+
+/// Binds a record's [`Stamp`] into a query, as the `revision`, `create_time_micros` and
+/// `update_time_micros` columns that end the selection's tables.
+pub trait BindStamp {
+    /// The query with the stamp's revision, create time and update time bound, in that order.
+    fn bind_stamp(self, stamp: &Stamp) -> Self;
+}
+
+impl BindStamp for sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_stamp(self, stamp: &Stamp) -> Self {
+        self.bind(stamp.revision).bind(stamp.create_time_micros).bind(stamp.update_time_micros)
+    }
+}
+
+/// What a read runs on: the pool, a connection of it, or a transaction.
+pub trait Reader<'c>: Executor<'c, Database = sqlx::Any> {}
+
+impl<'c, E: Executor<'c, Database = sqlx::Any>> Reader<'c> for E {}
+
+/// The row of `table` with id `id`, selected as `columns` and decoded by `decode`.
+async fn find_by_id<'c, T>(
+    executor: impl Reader<'c>,
+    (table, columns): (&str, &str),
+    id: &str,
+    decode: fn(&AnyRow) -> Result<T, Error>,
+) -> Result<Option<T>, Error> {
+    let row = sqlx::query(AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(decode).transpose()
+}
+
+/// Clamps a stored count to the wire's `int32`.
+pub fn to_i32(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// A value kept as JSON text (nested facts read and written whole).
+pub fn json<T: Serialize>(value: &T, what: &str) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::corrupt(format!("{what}: {e}")))
+}
+
+/// A score of 0 to `max` points with at most two decimals, as officers and experts give them
+/// (PROJ-SELECTION) and as they are kept.
+pub fn parse_points(text: &str, max: Decimal) -> Option<Decimal> {
+    let text = text.trim();
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let value: Decimal = text.parse().ok()?;
+    (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
+}
+
+/// A policy-core rule as the API shows it.
+pub fn rule_to_proto(rule: &RuleResult) -> selection::RuleResult {
+    selection::RuleResult {
+        code: rule.code.clone(),
+        passed: rule.passed,
+        reason_zh: rule.reason_zh.clone(),
+        reason_en: rule.reason_en.clone(),
+    }
+}
+
+/// A policy-core decision as the API shows it.
+pub fn decision_to_proto(decision: &Decision<bool>) -> selection::Decision {
+    selection::Decision {
+        outcome: decision.outcome,
+        policy_version: decision.policy_version.clone(),
+        rules: decision.rules.iter().map(rule_to_proto).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_have_at_most_two_decimals_within_the_maximum() {
+        assert_eq!(parse_points("29.5", Decimal::from(30)), Some(Decimal::new(295, 1)));
+        assert_eq!(parse_points("30", Decimal::from(30)), Some(Decimal::from(30)));
+        for bad in ["", "30.01", "1.234", "-1", "1e2", " "] {
+            assert_eq!(parse_points(bad, Decimal::from(30)), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Client streams (bulk intake) on the suite's terms: a stream has no total deadline, only an
+//! idle one (a client that sends nothing for `QIANCHENG_STREAM_IDLE_TIMEOUT_MS` is ended), and a
+//! caller runs at most `QIANCHENG_STREAMS_PER_CALLER` streams at once, so that no token can tie
+//! up the service by opening many and pausing them. Handlers read a stream in chunks with no
+//! transaction open, then store each chunk in one transaction.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_stream::StreamExt as _;
+use tonic::Streaming;
+
+use crate::config::Settings;
+use crate::error::Error;
+
+/// The limits on client streams, shared by a service's handlers.
+#[derive(Debug, Clone)]
+pub struct StreamLimits {
+    idle: Duration,
+    per_caller: usize,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl StreamLimits {
+    /// The limits of the configuration.
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            idle: Duration::from_millis(settings.stream_idle_timeout_ms),
+            per_caller: settings.streams_per_caller,
+            open: Arc::default(),
+        }
+    }
+
+    /// Admits one more stream of `caller`, or refuses it with `RESOURCE_EXHAUSTED`.
+    pub fn admit(&self, caller: &str) -> Result<StreamPermit, Error> {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(caller.to_owned()).or_default();
+        if *count >= self.per_caller {
+            return Err(Error::ResourceExhausted {
+                reason: "STREAM_LIMIT".into(),
+                message: format!("a caller runs at most {} streams at once; wait for one to finish", self.per_caller),
+            });
+        }
+        *count += 1;
+        Ok(StreamPermit { caller: caller.to_owned(), open: self.open.clone() })
+    }
+
+    /// Reads up to `max` messages, stopping early at the end of the stream. The outcome says
+    /// how the read ended; the messages read are returned whatever happened.
+    pub async fn read_chunk<T>(&self, stream: &mut Streaming<T>, max: usize) -> (Vec<T>, ChunkEnd) {
+        let mut items = Vec::with_capacity(max.min(1024));
+        while items.len() < max {
+            match tokio::time::timeout(self.idle, stream.next()).await {
+                Err(_) => {
+                    let seconds = self.idle.as_secs_f64();
+                    return (items, ChunkEnd::Broken(format!("no message for {seconds} s: the stream is ended")));
+                }
+                Ok(None) => return (items, ChunkEnd::Finished),
+                Ok(Some(Err(status))) => return (items, ChunkEnd::Broken(status.message().to_owned())),
+                Ok(Some(Ok(item))) => items.push(item),
+            }
+        }
+        (items, ChunkEnd::More)
+    }
+}
+
+/// How reading a chunk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkEnd {
+    /// The chunk is full; more may follow.
+    More,
+    /// The client closed the stream.
+    Finished,
+    /// The stream broke or went idle, with why.
+    Broken(String),
+}
+
+/// One admitted stream; dropping it frees its place.
+#[derive(Debug)]
+pub struct StreamPermit {
+    caller: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.caller) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.caller);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_runs_a_bounded_number_of_streams() {
+        let settings = Settings { streams_per_caller: 2, ..Settings::default() };
+        let limits = StreamLimits::new(&settings);
+        let first = limits.admit("a").expect("first");
+        let _second = limits.admit("a").expect("second");
+        assert!(matches!(limits.admit("a"), Err(Error::ResourceExhausted { .. })));
+        assert!(limits.admit("b").is_ok(), "another caller has places of its own");
+        drop(first);
+        assert!(limits.admit("a").is_ok(), "a finished stream frees its place");
+    }
+}
