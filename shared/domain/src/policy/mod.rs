@@ -11,17 +11,17 @@
 //! | [`tables`] | SUBS-STANDARD data, minimum wages for OUT-EMP-SERVICE |
 //! | [`eligibility`] | PERSON-ID, ELIG-* |
 //! | [`provider`] | PROV-* |
-//! | [`completion`] | CLASS-ATTENDANCE, CLASS-COMPLETION |
 //! | [`outcome`] | OUT-WINDOW, OUT-MONTHS, OUT-CERT, OUT-EMP-* |
-//! | [`subsidy`] | OUT-RATE, PROJ-BASIS, SUBS-* but SUBS-PAY and SUBS-KEEP |
+//! | [`subsidy`] | OUT-RATE, SUBS-* but SUBS-PAY and SUBS-KEEP |
 //! | [`payment`] | SUBS-PAY |
 //! | [`trace`] | SUBS-KEEP |
-//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, CLASS-INSPECTION, CLASS-LEDGER, SUBS-SOD |
+//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-BASIS |
+//! | [`class`] | CLASS-FILING, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 
 pub mod calendar;
-pub mod completion;
+pub mod class;
 pub mod decision;
 pub mod eligibility;
 pub mod facts;

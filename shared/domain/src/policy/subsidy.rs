@@ -1,6 +1,7 @@
 //! The subsidy claim (补贴申请) and what follows it: OUT-RATE and PROJ-BASIS for the project,
 //! SUBS-STANDARD, SUBS-TIER, SUBS-UPLIFT, SUBS-CAP, SUBS-ROUND, SUBS-ELIGIBLE, SUBS-FUND and
-//! SUBS-DEADLINE per line, then SUBS-NOTICE and SUBS-RECOVER.
+//! SUBS-DEADLINE per line, then SUBS-NOTICE, SUBS-SOD and SUBS-RECOVER. PROJ-BASIS is defined
+//! with the project rules and re-exported here.
 //!
 //! A claim gives one line per trainee on the claim; a trainee who is not paid gets a line of
 //! zero that names the rule that stopped them. The total is the sum of the lines.
@@ -9,7 +10,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::policy::calendar::HolidayCalendar;
-use crate::policy::completion::evaluate_completion;
+use crate::policy::class::evaluate_completion;
 use crate::policy::decision::{Decision, RuleResult};
 use crate::policy::eligibility::evaluate_trainee_eligibility;
 use crate::policy::facts::{ClassFacts, OutcomeEvidence, TraineeFacts};
@@ -18,6 +19,8 @@ use crate::policy::outcome::{Verdict, evaluate_outcome};
 use crate::policy::set::{Fund, PolicySet};
 use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
 use crate::{Error, Money, OccupationCode, SkillLevel, TargetGroup, add_months};
+
+pub use crate::policy::project::{ProjectBasis, proj_basis};
 
 /// The project (项目) a claim is for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,18 +83,6 @@ pub struct ClaimFacts {
     pub filed_on: NaiveDate,
 }
 
-/// How a project is judged (PROJ-BASIS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ProjectBasis {
-    /// Every counted trainee is an in-service worker: the certificate rate.
-    CertificateRate,
-    /// No counted trainee is an in-service worker: the employment rate.
-    EmploymentRate,
-    /// Both kinds: each trainee is judged on their own basis.
-    Mixed,
-}
-
 /// One line of a claim: one trainee, their amount and the rules behind it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubsidyLine {
@@ -146,19 +137,6 @@ pub type ClaimDecision = Decision<ClaimOutcome>;
 /// OUT-RATE: positive verdicts over completed trainees, exactly; no completed trainee, no rate.
 pub fn out_rate(positive: u64, completed: u64) -> Option<Fraction> {
     Fraction::new(positive.min(completed), completed)
-}
-
-/// PROJ-BASIS: certificates when every counted trainee is an in-service worker, employment when
-/// none is.
-pub fn proj_basis(groups: &[TargetGroup]) -> ProjectBasis {
-    let in_service = groups.iter().filter(|g| g.is_in_service()).count();
-    if in_service == 0 {
-        ProjectBasis::EmploymentRate
-    } else if in_service == groups.len() {
-        ProjectBasis::CertificateRate
-    } else {
-        ProjectBasis::Mixed
-    }
 }
 
 /// SUBS-TIER: the tier's percentage for a rate, 70% and 30% belonging to the higher tier.
@@ -223,6 +201,15 @@ pub fn subs_notice_allows_payment(notice_end: NaiveDate, date: NaiveDate, open_o
 /// SUBS-FUND: the fund that pays a trainee's line.
 pub fn subs_fund(policy: &PolicySet, group: TargetGroup) -> Fund {
     policy.fund_for(group)
+}
+
+/// SUBS-SOD: the officer who reviewed a claim cannot approve it.
+pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
+    if reviewer == approver {
+        RuleResult::fail("SUBS-SOD", "审核人与审批人不得为同一人", "the reviewer cannot approve the same claim")
+    } else {
+        RuleResult::pass("SUBS-SOD", "审核与审批由不同人员完成", "reviewed and approved by different officers")
+    }
 }
 
 /// Why money is recovered (SUBS-RECOVER).
@@ -520,4 +507,15 @@ pub fn evaluate_claim(
         policy_version: policy.version.clone(),
         rules: claim_rules,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subs_sod_reviewer_cannot_approve() {
+        assert!(!subs_sod("officer-1", "officer-1").passed);
+        assert!(subs_sod("officer-1", "officer-2").passed);
+    }
 }
