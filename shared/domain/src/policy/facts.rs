@@ -74,6 +74,61 @@ impl<'de> serde::Deserialize<'de> for YearMonth {
     }
 }
 
+/// The kind of record that makes a trainee a 我市 worker (ELIG-LOCAL, 四 "我市劳动年龄段内…劳动者").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LocalBasisKind {
+    /// 户籍 in 咸宁, from the 户口簿 or a department's data exchange.
+    HouseholdRegistration,
+    /// A 咸宁 residence permit (居住证).
+    ResidencePermit,
+    /// An employer registered in 咸宁 (用人单位).
+    LocalEmployer,
+    /// A key-project employer registered in 咸宁 (项目企业, ELIG-PREHIRE).
+    KeyProjectEmployer,
+}
+
+impl LocalBasisKind {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            LocalBasisKind::HouseholdRegistration => "咸宁户籍",
+            LocalBasisKind::ResidencePermit => "咸宁居住证",
+            LocalBasisKind::LocalEmployer => "咸宁注册的用人单位",
+            LocalBasisKind::KeyProjectEmployer => "咸宁注册的重点项目企业",
+        }
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            LocalBasisKind::HouseholdRegistration => "HOUSEHOLD_REGISTRATION",
+            LocalBasisKind::ResidencePermit => "RESIDENCE_PERMIT",
+            LocalBasisKind::LocalEmployer => "LOCAL_EMPLOYER",
+            LocalBasisKind::KeyProjectEmployer => "KEY_PROJECT_EMPLOYER",
+        }
+    }
+
+    /// Every kind, in the order of POLICY.md.
+    pub const ALL: [LocalBasisKind; 4] = [
+        LocalBasisKind::HouseholdRegistration,
+        LocalBasisKind::ResidencePermit,
+        LocalBasisKind::LocalEmployer,
+        LocalBasisKind::KeyProjectEmployer,
+    ];
+}
+
+/// The one basis a roster entry records for a 我市 worker, ELIG-LOCAL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalBasis {
+    /// What kind of record it is.
+    pub kind: LocalBasisKind,
+    /// Where it comes from: the document, or the data exchange and its reference.
+    #[serde(default)]
+    pub evidence: String,
+}
+
 /// A class (班次) as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@
 //!
 //! | module | rules |
 //! |---|---|
-//! | [`set`] | the parameters of every rule, versioned |
+//! | [`set`] | the parameters of every rule, versioned and digested; [`RULE_CODES`] |
 //! | [`calendar`] | DATE-WORKDAYS |
 //! | [`tables`] | SUBS-STANDARD data, minimum wages for OUT-EMP-SERVICE |
 //! | [`eligibility`] | PERSON-ID, ELIG-* |
@@ -41,7 +41,7 @@ pub use calendar::HolidayCalendar;
 pub use decision::{Decision, RuleResult};
 pub use fraction::Fraction;
 pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
-pub use set::{Fund, PolicySet};
+pub use set::{Fund, PolicySet, QuotaMode, RULE_CODES, RulesEdition, Tier};
 pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
 pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
 pub use trace::{TraceStep, subs_keep};
