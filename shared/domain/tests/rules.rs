@@ -59,6 +59,8 @@ fn class() -> ClassFacts {
         first_day: d(2025, 9, 1),
         last_day: d(2025, 9, 30),
         hours: 100,
+        filed_on: None,
+        prehire: false,
     }
 }
 
@@ -115,6 +117,9 @@ fn trainee(n: u32, group: TargetGroup, employed: bool) -> ClaimTrainee {
             other_classes: vec![],
             prior_subsidies: vec![],
             contract_signed_on: None,
+            local_basis: None,
+            supported_groups: vec![],
+            employed_on_first_day: false,
         },
         attended_hours: 100,
         assessment_passed: true,

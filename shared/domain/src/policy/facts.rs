@@ -143,6 +143,38 @@ pub struct ClassFacts {
     pub last_day: NaiveDate,
     /// Total class hours (学时), theory and practice.
     pub hours: u32,
+    /// The day the class was filed (开班备案): of two overlapping classes of one person, the one
+    /// filed first keeps them (ELIG-OVERLAP, OUT-RATE, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_on: Option<NaiveDate>,
+    /// The class was filed under ELIG-PREHIRE, for a key project's intended hires (三(一)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prehire: bool,
+}
+
+/// Where a key project (重点项目) stands, ELIG-PREHIRE (三(一)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KeyProjectLibrary {
+    /// The city's key-project library (市重点项目建设库).
+    City,
+    /// A county's key-project library (县级重点项目建设库).
+    County,
+}
+
+/// The enterprise project whose intended hires a pre-hire class trains, ELIG-PREHIRE.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyProject {
+    /// The project enterprise (项目企业).
+    pub enterprise: String,
+    /// The key-project library it is in; absent if it is in none.
+    #[serde(default)]
+    pub library: Option<KeyProjectLibrary>,
+    /// A manufacturing project (生产制造类项目).
+    pub manufacturing: bool,
+    /// The expected production date (预计投产日期).
+    pub expected_production_on: NaiveDate,
 }
 
 /// An earlier subsidy a person received (ELIG-ONCE).
@@ -163,6 +195,9 @@ pub struct DateRange {
     pub from: NaiveDate,
     /// Last day.
     pub to: NaiveDate,
+    /// The day that other class was filed; unknown counts as filed first (edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_on: Option<NaiveDate>,
 }
 
 /// A trainee (学员) and what the eligibility rules need to know about them.
@@ -191,6 +226,16 @@ pub struct TraineeFacts {
     /// For a pre-hire trainee, the day the labour contract was signed (ELIG-PREHIRE).
     #[serde(default)]
     pub contract_signed_on: Option<NaiveDate>,
+    /// The recorded basis on which the trainee is a 我市 worker (ELIG-LOCAL, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_basis: Option<LocalBasis>,
+    /// Other target groups the trainee's records support besides `group` (ELIG-GROUP, edition 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_groups: Vec<TargetGroup>,
+    /// A labour contract was in force on the class's first day: an in-service worker (ELIG-GROUP,
+    /// edition 2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub employed_on_first_day: bool,
 }
 
 /// Kind of certificate (证书), OUT-CERT.

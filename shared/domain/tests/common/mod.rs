@@ -1,0 +1,89 @@
+//! Fixtures shared by the policy set v2 tests. Every name, ID number and figure is made up; the
+//! subsidy standard and the minimum wages are SAMPLE figures, not official ones.
+
+#![allow(dead_code)]
+
+use chrono::NaiveDate;
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_domain::policy::facts::{ClassFacts, LocalBasis, LocalBasisKind, TraineeFacts, YearMonth};
+use qiancheng_domain::{OccupationCode, RegionCode, TargetGroup};
+
+pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("date")
+}
+
+pub fn ym(s: &str) -> YearMonth {
+    YearMonth::parse(s).expect("month")
+}
+
+pub fn v1() -> PolicySet {
+    PolicySet::xianning_2025_5_v1()
+}
+
+pub fn v2() -> PolicySet {
+    PolicySet::xianning_2025_5_v2()
+}
+
+/// 电工 (SAMPLE project occupation).
+pub fn occ() -> OccupationCode {
+    OccupationCode::parse("6-31-01-03").expect("code")
+}
+
+/// A valid ID number with address code `area`, birth date `yyyymmdd` and sequence `seq` (three
+/// digits; the last one odd for a man, even for a woman).
+pub fn id_in(area: &str, yyyymmdd: &str, seq: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first17 = format!("{area}{yyyymmdd}{seq}");
+    let sum: u32 = first17.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+/// A valid 咸安区 ID number.
+pub fn id(yyyymmdd: &str, seq: &str) -> String {
+    id_in("421202", yyyymmdd, seq)
+}
+
+/// A valid ID number for the `n`th trainee, born on 1990-01-01 plus `n` days.
+pub fn id_n(n: u32) -> String {
+    let birth = d(1990, 1, 1) + chrono::Days::new(u64::from(n));
+    id(&birth.format("%Y%m%d").to_string(), &format!("{:03}", n % 1000))
+}
+
+/// A class in 咸安区, filed a week before it starts.
+pub fn class(id: &str, first: NaiveDate, last: NaiveDate) -> ClassFacts {
+    ClassFacts {
+        id: id.to_owned(),
+        region: RegionCode::Xianan,
+        first_day: first,
+        last_day: last,
+        hours: 100,
+        filed_on: Some(first - chrono::Days::new(7)),
+        prehire: false,
+    }
+}
+
+/// Class C1, 2025-09-01 to 2025-09-30.
+pub fn c1() -> ClassFacts {
+    class("C1", d(2025, 9, 1), d(2025, 9, 30))
+}
+
+/// A 我市 worker (户籍) of `group` on the roster before the class starts.
+pub fn person(n: u32, group: TargetGroup) -> TraineeFacts {
+    TraineeFacts {
+        name: format!("学员{n}"),
+        id_number: id_n(n),
+        group,
+        budget_paid: false,
+        roster_added_on: Some(d(2025, 8, 25)),
+        other_classes: vec![],
+        prior_subsidies: vec![],
+        contract_signed_on: None,
+        local_basis: Some(LocalBasis {
+            kind: LocalBasisKind::HouseholdRegistration,
+            evidence: "户口簿(SAMPLE)".to_owned(),
+        }),
+        supported_groups: vec![],
+        employed_on_first_day: false,
+    }
+}
