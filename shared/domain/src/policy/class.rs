@@ -1,4 +1,4 @@
-//! Classes (班次) and their supervision (二(三), 七(三)): CLASS-FILING, CLASS-HOURS,
+//! Classes (班次) and their supervision (二(二)(三), 七(三)): CLASS-FILING, CLASS-HOURS,
 //! CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION and CLASS-LEDGER.
 //!
 //! A class is filed (开班备案) under an approved project, runs with a real-name roster, is
@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use crate::SkillLevel;
 use crate::policy::decision::{Decision, RuleResult};
+use crate::policy::project::{CatalogItem, TrainingMode};
 use crate::policy::set::PolicySet;
 
 /// What CLASS-FILING needs to know about a class being filed.
@@ -34,16 +35,30 @@ pub struct ClassFiling {
     pub teachers_named: bool,
     /// Trainees on the real-name roster.
     pub roster_size: u32,
+    /// The training mode (培训方式), CLASS-HOURS; absent when not stated.
+    #[serde(default)]
+    pub mode: Option<TrainingMode>,
 }
 
 /// CLASS-FILING: filed at least `filing_lead_days` before the first day, under an approved
-/// project of a qualified provider, with dates, hours, venue, teachers and roster.
+/// project of a qualified provider, with dates, hours, venue, teachers and roster. Under
+/// `rules_edition` 2 a class whose first day falls outside the plan's period (一 "从2025年至2027年
+/// 底", the set's `valid_from` … `valid_to`) cannot be filed.
 pub fn class_filing(policy: &PolicySet, filing: &ClassFiling) -> RuleResult {
     let latest = filing
         .first_day
         .checked_sub_days(chrono::Days::new(u64::from(policy.filing_lead_days)))
         .unwrap_or(NaiveDate::MIN);
-    let problem: Option<(String, String)> = if filing.filed_on > latest {
+    let outside_period = policy.v2_rules() && !policy.in_force_on(filing.first_day);
+    let problem: Option<(String, String)> = if outside_period {
+        Some((
+            format!("开班首日{}不在方案实施期{}至{}内", filing.first_day, policy.valid_from, policy.valid_to),
+            format!(
+                "the first day {} is outside the plan's period {} to {}",
+                filing.first_day, policy.valid_from, policy.valid_to
+            ),
+        ))
+    } else if filing.filed_on > latest {
         Some((
             format!("应于开班前{}日({latest}前)备案", policy.filing_lead_days),
             format!("must be filed {} day(s) before the first day, by {latest}", policy.filing_lead_days),
@@ -67,6 +82,56 @@ pub fn class_filing(policy: &PolicySet, filing: &ClassFiling) -> RuleResult {
         Some((zh, en)) => RuleResult::fail("CLASS-FILING", zh, en),
         None => RuleResult::pass("CLASS-FILING", "开班备案符合要求", "the class filing is complete and in time"),
     }
+}
+
+/// CLASS-HOURS (edition 2, 二(二) "培训时长"): the class's hours, theory plus practice, are at
+/// least the hours of the catalog item it trains for, and its mode is the item's mode. Not a rule
+/// of edition 1: it passes saying so.
+pub fn class_hours(policy: &PolicySet, filing: &ClassFiling, item: &CatalogItem) -> RuleResult {
+    if !policy.enforces("CLASS-HOURS") {
+        return RuleResult::pass(
+            "CLASS-HOURS",
+            format!("政策版本{}无此规则", policy.version),
+            format!("not a rule of policy set {}", policy.version),
+        );
+    }
+    let hours = u64::from(filing.theory_hours) + u64::from(filing.practice_hours);
+    if hours < u64::from(item.hours) {
+        return RuleResult::fail(
+            "CLASS-HOURS",
+            format!(
+                "理论{}学时加实操{}学时共{hours}学时,少于清单条目的{}学时",
+                filing.theory_hours, filing.practice_hours, item.hours
+            ),
+            format!(
+                "{} theory and {} practice hours make {hours}, fewer than the catalog item's {}",
+                filing.theory_hours, filing.practice_hours, item.hours
+            ),
+        );
+    }
+    match filing.mode {
+        Some(mode) if mode == item.mode => RuleResult::pass(
+            "CLASS-HOURS",
+            format!("共{hours}学时,不少于清单条目的{}学时,培训方式一致", item.hours),
+            format!("{hours} hours, at least the catalog item's {}, in its mode", item.hours),
+        ),
+        Some(mode) => RuleResult::fail(
+            "CLASS-HOURS",
+            format!("培训方式{}与清单条目的{}不一致", mode.name_zh(), item.mode.name_zh()),
+            format!("the mode {} is not the catalog item's {}", mode.code(), item.mode.code()),
+        ),
+        None => RuleResult::fail("CLASS-HOURS", "未填写培训方式", "no training mode stated"),
+    }
+}
+
+/// Judge a class filing: CLASS-FILING and, under edition 2 with the catalog item it trains for,
+/// CLASS-HOURS.
+pub fn evaluate_class_filing(policy: &PolicySet, filing: &ClassFiling, item: &CatalogItem) -> Decision<bool> {
+    let mut rules = vec![class_filing(policy, filing)];
+    if policy.enforces("CLASS-HOURS") {
+        rules.push(class_hours(policy, filing, item));
+    }
+    Decision { outcome: rules.iter().all(|r| r.passed), policy_version: policy.version.clone(), rules }
 }
 
 /// CLASS-HEADCOUNT: the project's classes together never exceed its approved headcount.
@@ -118,6 +183,33 @@ pub fn class_completion(assessment_passed: bool) -> RuleResult {
     }
 }
 
+/// CLASS-COMPLETION under `policy`: edition 1 needs the completion assessment
+/// ([`class_completion`]); edition 2 the assessment *or* a skill evaluation passed
+/// ("结业考核或技能评价", either one).
+pub fn class_completion_in(policy: &PolicySet, assessment_passed: bool, skill_evaluation_passed: bool) -> RuleResult {
+    if !policy.v2_rules() {
+        return class_completion(assessment_passed);
+    }
+    match (assessment_passed, skill_evaluation_passed) {
+        (true, true) => RuleResult::pass(
+            "CLASS-COMPLETION",
+            "结业考核与技能评价均合格",
+            "passed the completion assessment and the skill evaluation",
+        ),
+        (true, false) => RuleResult::pass("CLASS-COMPLETION", "结业考核合格", "passed the completion assessment"),
+        (false, true) => RuleResult::pass(
+            "CLASS-COMPLETION",
+            "技能评价合格(结业考核或技能评价其一即可)",
+            "passed the skill evaluation (the assessment or a skill evaluation, either one)",
+        ),
+        (false, false) => RuleResult::fail(
+            "CLASS-COMPLETION",
+            "结业考核与技能评价均未通过",
+            "passed neither the completion assessment nor a skill evaluation",
+        ),
+    }
+}
+
 /// Whether a trainee completed the class: attendance and the assessment.
 pub fn evaluate_completion(
     policy: &PolicySet,
@@ -125,7 +217,22 @@ pub fn evaluate_completion(
     attended_hours: u32,
     assessment_passed: bool,
 ) -> Decision<bool> {
-    let rules = vec![class_attendance(policy, class_hours, attended_hours), class_completion(assessment_passed)];
+    evaluate_completion_in(policy, class_hours, attended_hours, assessment_passed, false)
+}
+
+/// Whether a trainee completed the class: attendance, and the assessment or (edition 2) a skill
+/// evaluation.
+pub fn evaluate_completion_in(
+    policy: &PolicySet,
+    class_hours: u32,
+    attended_hours: u32,
+    assessment_passed: bool,
+    skill_evaluation_passed: bool,
+) -> Decision<bool> {
+    let rules = vec![
+        class_attendance(policy, class_hours, attended_hours),
+        class_completion_in(policy, assessment_passed, skill_evaluation_passed),
+    ];
     Decision { outcome: rules.iter().all(|r| r.passed), policy_version: policy.version.clone(), rules }
 }
 
@@ -451,6 +558,7 @@ mod tests {
             venue_stated: true,
             teachers_named: true,
             roster_size: 30,
+            mode: Some(TrainingMode::Offline),
         }
     }
 

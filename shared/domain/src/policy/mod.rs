@@ -16,7 +16,7 @@
 //! | [`payment`] | SUBS-PAY |
 //! | [`trace`] | SUBS-KEEP |
 //! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-BASIS |
-//! | [`class`] | CLASS-FILING, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
+//! | [`class`] | CLASS-FILING, CLASS-HOURS, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 

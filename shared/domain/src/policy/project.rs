@@ -10,7 +10,7 @@ use crate::{OccupationCode, RegionCode, SkillLevel, TargetGroup};
 
 pub use crate::policy::class::{
     ClassFiling, ClassLedger, FindingKind, FindingSeverity, InspectionFinding, InspectionOutcome, LedgerRow,
-    RosterEntry, SkillEvaluationRecord, class_filing, class_headcount, class_inspection, class_ledger,
+    RosterEntry, SkillEvaluationRecord, class_filing, class_headcount, class_hours, class_inspection, class_ledger,
 };
 pub use crate::policy::subsidy::subs_sod;
 
@@ -24,6 +24,26 @@ pub enum TrainingMode {
     Online,
     /// 线上线下结合.
     Mixed,
+}
+
+impl TrainingMode {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            TrainingMode::Offline => "线下",
+            TrainingMode::Online => "线上",
+            TrainingMode::Mixed => "线上线下结合",
+        }
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TrainingMode::Offline => "OFFLINE",
+            TrainingMode::Online => "ONLINE",
+            TrainingMode::Mixed => "MIXED",
+        }
+    }
 }
 
 /// A catalog item (项目化培训清单条目) as published, PROJ-CATALOG.
