@@ -98,6 +98,7 @@ fn employed_evidence() -> OutcomeEvidence {
             kind: ContractKind::Labour,
             signed_on: d(2025, 10, 1),
             accident_insurance: false,
+            ends_on: None,
         }],
         insurance_months: months.iter().map(|m| em(m)).collect(),
         wage_months: months.iter().map(|m| em(m)).collect(),

@@ -273,7 +273,8 @@ pub struct Certificate {
 pub enum ContractKind {
     /// 劳动合同 (probation included).
     Labour,
-    /// 实习或见习合同, counts only with accident insurance.
+    /// 实习或见习合同, counts only with accident insurance; under edition 2 its months count as
+    /// employment time in place of insurance and wages.
     Internship,
 }
 
@@ -290,6 +291,10 @@ pub struct EmploymentContract {
     /// For an internship: accident insurance is in place.
     #[serde(default)]
     pub accident_insurance: bool,
+    /// The contract's last day; absent while it runs (an internship counts its months up to it,
+    /// OUT-EMP-CONTRACT, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<NaiveDate>,
 }
 
 /// A month of social insurance or wages from one employer.
@@ -353,6 +358,9 @@ pub enum ServiceRoute {
     EmploymentRegistration,
     /// Route ④: an agency contract (中介服务合同), OUT-EMP-REGISTRATION.
     AgencyContract,
+    /// Route ③: a match with an employer or a person made online or offline ("通过线上线下…对接"),
+    /// OUT-EMP-SERVICE under edition 2.
+    PlatformMatch,
 }
 
 /// How a payment was made, OUT-EMP-SERVICE.

@@ -87,3 +87,41 @@ pub fn person(n: u32, group: TargetGroup) -> TraineeFacts {
         employed_on_first_day: false,
     }
 }
+
+/// Minimum wages: 2210 yuan city-wide before 2025-12-01, 2130 in 咸安区 from then. The figures
+/// are Hubei tiers; which tier 咸安区 is in is a SAMPLE.
+pub fn wages() -> qiancheng_domain::policy::MinimumWageTable {
+    use qiancheng_domain::Money;
+    use qiancheng_domain::policy::MinimumWage;
+    qiancheng_domain::policy::MinimumWageTable::new(vec![
+        MinimumWage { region: RegionCode::CITY, effective_from: d(2021, 12, 1), monthly_fen: Money::from_fen(221_000) },
+        MinimumWage {
+            region: RegionCode::Xianan,
+            effective_from: d(2025, 12, 1),
+            monthly_fen: Money::from_fen(213_000),
+        },
+    ])
+    .expect("valid")
+}
+
+/// A labour contract with `employer` signed on `signed_on`, with insurance and wages in `months`.
+pub fn employed(
+    employer: &str,
+    signed_on: NaiveDate,
+    months: &[&str],
+) -> qiancheng_domain::policy::facts::OutcomeEvidence {
+    use qiancheng_domain::policy::facts::{ContractKind, EmployerMonth, EmploymentContract, OutcomeEvidence};
+    let em = |m: &&str| EmployerMonth { employer: employer.to_owned(), month: ym(m) };
+    OutcomeEvidence {
+        contracts: vec![EmploymentContract {
+            employer: employer.to_owned(),
+            kind: ContractKind::Labour,
+            signed_on,
+            accident_insurance: false,
+            ends_on: None,
+        }],
+        insurance_months: months.iter().map(em).collect(),
+        wage_months: months.iter().map(em).collect(),
+        ..OutcomeEvidence::default()
+    }
+}
