@@ -15,7 +15,7 @@
 //! | [`subsidy`] | OUT-RATE, SUBS-* but SUBS-PAY and SUBS-KEEP |
 //! | [`payment`] | SUBS-PAY |
 //! | [`trace`] | SUBS-KEEP |
-//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-BASIS |
+//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE, PROJ-BASIS |
 //! | [`class`] | CLASS-FILING, CLASS-HOURS, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |

@@ -1,4 +1,5 @@
-//! Projects (项目): PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND and PROJ-BASIS.
+//! Projects (项目): PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE and
+//! PROJ-BASIS.
 //!
 //! These rules judge facts a service gathered (二(二), 二(四), 七(一)(二), 七(四)); storing catalog
 //! versions and brands is the services' part. The class rules (CLASS-*) live in
@@ -6,7 +7,8 @@
 //! for callers of their old paths.
 
 use crate::policy::decision::RuleResult;
-use crate::{OccupationCode, RegionCode, SkillLevel, TargetGroup};
+use crate::policy::set::PolicySet;
+use crate::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
 
 pub use crate::policy::class::{
     ClassFiling, ClassLedger, FindingKind, FindingSeverity, InspectionFinding, InspectionOutcome, LedgerRow,
@@ -185,6 +187,22 @@ pub fn proj_brand_name(name: &str, occupation_name: &str) -> RuleResult {
     }
 }
 
+/// PROJ-BRAND under `policy`: edition 1 enforces the pattern ([`proj_brand_name`]); edition 2
+/// reads "可以…命名" as advice: a name outside the pattern is accepted with a note, which the
+/// result's reason carries.
+pub fn proj_brand(policy: &PolicySet, name: &str, occupation_name: &str) -> RuleResult {
+    let checked = proj_brand_name(name, occupation_name);
+    if checked.passed || !policy.v2_rules() {
+        return checked;
+    }
+    let name = name.trim();
+    RuleResult::pass(
+        "PROJ-BRAND",
+        format!("品牌名称“{name}”予以接受;备注:建议按地名(企业名)+职业+培训命名"),
+        "accepted with a note: a brand name is advised to be place (or enterprise) + occupation + 培训",
+    )
+}
+
 /// PROJ-BRAND: the counties with no brand yet (each should have one during 2025–2027).
 pub fn proj_counties_without_brand(counties_with_brand: &[RegionCode]) -> Vec<RegionCode> {
     RegionCode::counties().into_iter().filter(|c| !counties_with_brand.contains(c)).collect()
@@ -200,6 +218,59 @@ pub enum ProjectBasis {
     EmploymentRate,
     /// Both kinds: each trainee is judged on their own basis.
     Mixed,
+}
+
+/// What a catalog item for in-service workers records as its basis, PROJ-INSERVICE (七(四)
+/// "聚焦重点产业和急需紧缺工种").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InServiceBasis {
+    /// The key industry the item serves (one of the plan's 5 + 4).
+    pub industry: Industry,
+    /// The list or document that names the occupation urgently needed (急需紧缺工种), if one does.
+    #[serde(default)]
+    pub urgent_occupation_reference: Option<String>,
+}
+
+/// PROJ-INSERVICE (edition 2): a project for in-service workers trains for a key industry and an
+/// urgently needed occupation, and its catalog item records that basis. Projects for other
+/// trainees pass. Not a rule of edition 1: it passes saying so.
+pub fn proj_inservice(policy: &PolicySet, for_in_service: bool, basis: Option<&InServiceBasis>) -> RuleResult {
+    if !policy.enforces("PROJ-INSERVICE") {
+        return RuleResult::pass(
+            "PROJ-INSERVICE",
+            format!("政策版本{}无此规则", policy.version),
+            format!("not a rule of policy set {}", policy.version),
+        );
+    }
+    if !for_in_service {
+        return RuleResult::pass("PROJ-INSERVICE", "非在岗职工培训项目", "not a project for in-service workers");
+    }
+    let Some(basis) = basis else {
+        return RuleResult::fail(
+            "PROJ-INSERVICE",
+            "在岗职工培训项目的清单条目未记录重点产业和急需紧缺工种依据",
+            "the catalog item of an in-service project records no key industry and urgently needed occupation",
+        );
+    };
+    if !basis.industry.is_key() {
+        return RuleResult::fail(
+            "PROJ-INSERVICE",
+            "在岗职工培训项目应聚焦重点产业,清单条目所列产业不是重点产业",
+            "an in-service project serves a key industry; the catalog item's industry is not one",
+        );
+    }
+    match basis.urgent_occupation_reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reference) => RuleResult::pass(
+            "PROJ-INSERVICE",
+            format!("重点产业{},急需紧缺工种({reference})", basis.industry.name_zh()),
+            format!("key industry {}, an urgently needed occupation ({reference})", basis.industry.code()),
+        ),
+        None => RuleResult::fail(
+            "PROJ-INSERVICE",
+            "清单条目未记录该职业为急需紧缺工种的依据",
+            "the catalog item records no basis for the occupation being urgently needed",
+        ),
+    }
 }
 
 /// PROJ-BASIS: certificates when every counted trainee is an in-service worker, employment when
