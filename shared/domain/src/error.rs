@@ -57,7 +57,7 @@ pub enum Error {
     #[error("cannot read policy set toml")]
     PolicySetToml(#[source] toml::de::Error),
     /// JSON (a policy set, facts or a decision) could not be read.
-    #[error("cannot read json")]
+    #[error("cannot read json: {0}")]
     Json(#[source] serde_json::Error),
     /// A line of the holiday calendar is malformed.
     #[error("holiday calendar line {line}: {reason}")]

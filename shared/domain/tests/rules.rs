@@ -124,6 +124,7 @@ fn trainee(n: u32, group: TargetGroup, employed: bool) -> ClaimTrainee {
         },
         attended_hours: 100,
         assessment_passed: true,
+        skill_evaluation_passed: false,
         evidence: if employed { employed_evidence() } else { OutcomeEvidence::default() },
         uplifts: vec![],
     }
@@ -138,10 +139,12 @@ fn claim(total: u32, employed: u32) -> ClaimFacts {
             occupation: occ(),
             level: SkillLevel::Level4,
             provider_disqualified_on: None,
+            key_project: None,
         },
         classes: vec![class()],
         trainees: (0..total).map(|n| trainee(n, TargetGroup::RuralMigrant, n < employed)).collect(),
         filed_on: d(2026, 3, 1),
+        materials: vec![],
     }
 }
 

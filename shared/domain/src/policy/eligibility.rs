@@ -435,6 +435,14 @@ pub fn elig_prehire_in(
                 format!("班次按项目企业拟招聘对象备案,但{zh},按{}认定", group.name_zh()),
                 format!("a pre-hire class, but {en}: judged as {}", group.code()),
             ),
+            (false, _) if trainee.group == TargetGroup::ProjectEnterpriseRecruit => RuleResult::pass(
+                "ELIG-PREHIRE",
+                format!("记录为项目企业拟招聘对象,但班次未按项目企业拟招聘对象备案,按{}认定", group.name_zh()),
+                format!(
+                    "recorded as pre-hire, but the class was not filed as a pre-hire class: judged as {}",
+                    group.code()
+                ),
+            ),
             _ => RuleResult::pass("ELIG-PREHIRE", "非项目企业拟招聘对象", "not a pre-hire trainee"),
         };
     }

@@ -12,7 +12,8 @@
 //! | [`eligibility`] | PERSON-ID, ELIG-* |
 //! | [`provider`] | PROV-* |
 //! | [`outcome`] | OUT-WINDOW, OUT-MONTHS, OUT-CERT, OUT-EMP-* |
-//! | [`subsidy`] | OUT-RATE, SUBS-* but SUBS-PAY and SUBS-KEEP |
+//! | [`subsidy`] | OUT-RATE, SUBS-* but SUBS-PAY and SUBS-KEEP; the claim under edition 1 |
+//! | [`claim`] | the claim under edition 2: OUT-RATE by kind, SUBS-MATERIALS, one person one trainee |
 //! | [`payment`] | SUBS-PAY |
 //! | [`trace`] | SUBS-KEEP |
 //! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE, PROJ-BASIS |
@@ -21,6 +22,7 @@
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 
 pub mod calendar;
+pub mod claim;
 pub mod class;
 pub mod decision;
 pub mod eligibility;

@@ -725,6 +725,9 @@ impl PolicySet {
                 if !self.local_bases.is_empty() {
                     return bad("local_bases needs rules_edition 2: ELIG-LOCAL is not a rule of edition 1");
                 }
+                if !self.group_precedence.is_empty() {
+                    return bad("group_precedence needs rules_edition 2: edition 1 takes the recorded group");
+                }
             }
             RulesEdition::V2 => {
                 if self.local_bases.is_empty() {
@@ -1018,6 +1021,9 @@ mod tests {
         assert!(set.validate().is_err());
         let mut set = PolicySet::xianning_2025_5_v1();
         set.cert_tiers = Some(set.tiers.clone());
+        assert!(set.validate().is_err());
+        let mut set = PolicySet::xianning_2025_5_v1();
+        set.group_precedence = PolicySet::xianning_2025_5_v2().group_precedence;
         assert!(set.validate().is_err());
         assert!(serde_json::from_str::<RulesEdition>("3").is_err());
     }

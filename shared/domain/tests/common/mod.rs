@@ -125,3 +125,85 @@ pub fn employed(
         ..OutcomeEvidence::default()
     }
 }
+
+/// One SAMPLE standard for 电工 四级 of `fen`, in force from 2025-01-01.
+pub fn standards(fen: i64) -> qiancheng_domain::policy::SubsidyStandardTable {
+    use qiancheng_domain::policy::{StandardSource, SubsidyStandard, SubsidyStandardTable};
+    use qiancheng_domain::{Money, SkillLevel};
+    SubsidyStandardTable::new(vec![SubsidyStandard {
+        occupation: occ(),
+        level: SkillLevel::Level4,
+        standard_fen: Money::from_fen(fen), // SAMPLE figure, not an official standard
+        effective_from: d(2025, 1, 1),
+        effective_to: None,
+        source: StandardSource::Provincial,
+    }])
+    .expect("valid")
+}
+
+/// A trainee of class C1 of `group` who completed it, employed by route ① when `employed`.
+pub fn roster_entry(n: u32, group: TargetGroup, employed: bool) -> qiancheng_domain::policy::subsidy::ClaimTrainee {
+    use qiancheng_domain::policy::facts::OutcomeEvidence;
+    qiancheng_domain::policy::subsidy::ClaimTrainee {
+        class_id: "C1".to_owned(),
+        person: person(n, group),
+        attended_hours: 100,
+        assessment_passed: true,
+        skill_evaluation_passed: false,
+        evidence: if employed {
+            self::employed("示例机电公司", d(2025, 10, 1), &["2025-10", "2025-11", "2025-12"])
+        } else {
+            OutcomeEvidence::default()
+        },
+        uplifts: vec![],
+    }
+}
+
+/// A claim for 电工 四级 over class C1, filed 2026-03-01 with every proof, whose roster has
+/// `employed` of `total` rural migrants employed.
+pub fn claim(total: u32, employed: u32) -> qiancheng_domain::policy::ClaimFacts {
+    use qiancheng_domain::policy::subsidy::{ClaimMaterial, ProjectFacts};
+    qiancheng_domain::policy::ClaimFacts {
+        project: ProjectFacts {
+            id: "P1".to_owned(),
+            name: "示例项目(SAMPLE)".to_owned(),
+            occupation: occ(),
+            level: qiancheng_domain::SkillLevel::Level4,
+            provider_disqualified_on: None,
+            key_project: None,
+        },
+        classes: vec![c1()],
+        trainees: (0..total).map(|n| roster_entry(n, TargetGroup::RuralMigrant, n < employed)).collect(),
+        filed_on: d(2026, 3, 1),
+        materials: vec![
+            ClaimMaterial::Annex4,
+            ClaimMaterial::Ledger,
+            ClaimMaterial::CertificateEvidence,
+            ClaimMaterial::EmploymentEvidence,
+        ],
+    }
+}
+
+/// The claim decided under v2 with a standard of `standard_fen`.
+pub fn decide(
+    facts: &qiancheng_domain::policy::ClaimFacts,
+    standard_fen: i64,
+) -> qiancheng_domain::policy::ClaimDecision {
+    qiancheng_domain::policy::evaluate_claim(&v2(), facts, &standards(standard_fen), &wages())
+        .expect("consistent facts")
+}
+
+/// A certificate in the project's occupation issued inside C1's window.
+pub fn certified() -> qiancheng_domain::policy::facts::OutcomeEvidence {
+    use qiancheng_domain::policy::facts::{Certificate, CertificateKind, OutcomeEvidence};
+    OutcomeEvidence {
+        certificates: vec![Certificate {
+            kind: CertificateKind::SkillLevel,
+            number: "S-SAMPLE-1".to_owned(),
+            occupation: occ(),
+            level: qiancheng_domain::SkillLevel::Level4,
+            issued_on: d(2025, 11, 1),
+        }],
+        ..OutcomeEvidence::default()
+    }
+}
