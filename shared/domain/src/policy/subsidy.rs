@@ -243,12 +243,20 @@ pub fn subs_uplift(tier_percent: u32, uplifts: &[Uplift]) -> u32 {
 pub fn subs_uplift_in(policy: &PolicySet, tier: Tier, tier_percent: u32, uplifts: &[Uplift]) -> (u32, RuleResult) {
     let highest = uplifts.iter().map(|u| u.percent).max();
     if let Some(u) = highest.filter(|_| !policy.uplift_applies_in(tier)) {
+        let tiers: Vec<String> =
+            policy.uplift_tiers.iter().flatten().map(|t| format!("{}%", policy.tiers.percent_of(*t))).collect();
+        let (tiers_zh, tiers_en) = (tiers.join("、"), tiers.join(", "));
         return (
             tier_percent,
             RuleResult::pass(
                 "SUBS-UPLIFT",
-                format!("档次{tier_percent}%不适用其他上浮{u}%(就高不就低、不叠加仅适用于200%档),按{tier_percent}%"),
-                format!("tier {tier_percent}%: other uplifts ({u}%) apply only in the 200% tier, so {tier_percent}%"),
+                format!(
+                    "档次{tier_percent}%不适用其他上浮{u}%(就高不就低、不叠加仅适用于{tiers_zh}档),按{tier_percent}%"
+                ),
+                format!(
+                    "tier {tier_percent}%: other uplifts ({u}%) apply only in the {tiers_en} tier(s) (uplift_tiers), so \
+                     {tier_percent}%"
+                ),
             ),
         );
     }
