@@ -121,6 +121,12 @@ fn out_rate_one_person_on_two_classes_of_one_claim_that_do_not_overlap_is_one_tr
     let dec = decide(&facts, 180_000);
     assert_eq!(stops(&dec), [None, Some("ELIG-ONCE")]);
     assert_eq!(rate_of(&dec, Basis::Employment), (1, 1));
+    // Not having completed the first class, the person is the trainee of the later one.
+    facts.trainees[0].attended_hours = 10;
+    let dec = decide(&facts, 180_000);
+    assert_eq!(stops(&dec), [Some("CLASS-ATTENDANCE"), None]);
+    // Counted once, in C3: its months start in December, so October's job no longer counts.
+    assert_eq!(rate_of(&dec, Basis::Employment), (0, 1));
 }
 
 #[test]

@@ -66,9 +66,11 @@ fn put_rule(rules: &mut Vec<RuleResult>, rule: RuleResult) {
     }
 }
 
-/// ELIG-OVERLAP and ELIG-ONCE within the claim: every later entry of a person already on the
-/// claim (by the class filed first) is not a second trainee. On an overlapping class it fails
-/// ELIG-OVERLAP; on a later class of the same project (the same occupation and level) ELIG-ONCE.
+/// ELIG-OVERLAP and ELIG-ONCE within the claim: one person is one trainee. Their entries are
+/// taken in the order their classes were filed; an entry on a class overlapping one already kept
+/// fails ELIG-OVERLAP, and an entry on a later class after one already kept in which they
+/// completed fails ELIG-ONCE (the same project: the same occupation and level). Either is counted
+/// once, elsewhere.
 fn one_person_one_trainee(judged: &mut [Judged<'_>]) {
     let mut by_person: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, j) in judged.iter().enumerate() {
@@ -76,29 +78,36 @@ fn one_person_one_trainee(judged: &mut [Judged<'_>]) {
     }
     for mut entries in by_person.into_values().filter(|e| e.len() > 1) {
         entries.sort_by(|a, b| filing_order(judged[*a].class).cmp(&filing_order(judged[*b].class)).then(a.cmp(b)));
-        let first = entries[0];
-        let (kept_id, kept_from, kept_to) =
-            (judged[first].class.id.clone(), judged[first].class.first_day, judged[first].class.last_day);
-        for &later in &entries[1..] {
-            let j = &mut judged[later];
-            let overlaps = j.class.first_day <= kept_to && kept_from <= j.class.last_day;
-            let rule = if overlaps {
-                RuleResult::fail(
+        let mut kept: Vec<usize> = Vec::new();
+        for later in entries {
+            let class = judged[later].class;
+            let overlapping = kept
+                .iter()
+                .find(|k| {
+                    let other = judged[**k].class;
+                    class.first_day <= other.last_day && other.first_day <= class.last_day
+                })
+                .map(|k| judged[*k].class.id.clone());
+            let completed_before = kept.iter().find(|k| judged[**k].completed).map(|k| judged[*k].class.id.clone());
+            let rule = match (overlapping, completed_before) {
+                (Some(kept_id), _) => RuleResult::fail(
                     "ELIG-OVERLAP",
                     format!("同一人已在时间重叠、先备案的班次{kept_id}名单中,一人只算一名学员"),
                     format!(
                         "the same person is on overlapping class {kept_id}, filed first: one person is one trainee"
                     ),
-                )
-            } else {
-                RuleResult::fail(
+                ),
+                (None, Some(kept_id)) => RuleResult::fail(
                     "ELIG-ONCE",
-                    format!("同一人已在本申请的班次{kept_id}中计为同职业同等级学员"),
-                    format!(
-                        "the same person is already a trainee of this claim in class {kept_id}, same occupation and level"
-                    ),
-                )
+                    format!("同一人已在本申请的班次{kept_id}结业,同职业同等级只计一次"),
+                    format!("the same person completed class {kept_id} of this claim: once per occupation and level"),
+                ),
+                (None, None) => {
+                    kept.push(later);
+                    continue;
+                }
             };
+            let j = &mut judged[later];
             put_rule(&mut j.rules, rule);
             j.elsewhere = true;
         }
