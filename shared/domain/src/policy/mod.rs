@@ -4,6 +4,13 @@
 //! [`Decision`] with its explanation. Nothing here reads a clock, a file or a database: calendars
 //! and tables are passed in, loaded from text by their own constructors.
 //!
+//! New decisions use policy set `xianning-2025-5/v2` ([`PolicySet::current`]); decisions made
+//! under `xianning-2025-5/v1` replay under it unchanged ([`PolicySet::builtin`]). Where the two
+//! differ, the set says how: a parameter for each interpretation of POLICY.md and
+//! `rules_edition` for v2's corrections of the rules' text (see [`set`]). A service stores with
+//! each decision the set's version and digest, and decides later steps about a class under the
+//! version recorded when it was filed ([`PolicySet::recorded`]).
+//!
 //! | module | rules |
 //! |---|---|
 //! | [`set`] | the parameters of every rule, versioned and digested; [`RULE_CODES`] |
@@ -43,6 +50,7 @@ pub use calendar::HolidayCalendar;
 pub use decision::{Decision, RuleResult};
 pub use fraction::Fraction;
 pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
+pub use selection::{RoundFacts, RoundOutcome, decide_round};
 pub use set::{Fund, PolicySet, QuotaMode, RULE_CODES, RulesEdition, Tier};
 pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
 pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
