@@ -974,6 +974,20 @@ mod tests {
     }
 
     #[test]
+    fn policy_set_built_in_digests_never_change() {
+        // Decisions recorded these digests: a change to a built-in set's parameters or to the
+        // canonical form would make them unverifiable. A new figure is a new version.
+        assert_eq!(
+            PolicySet::xianning_2025_5_v1().digest(),
+            "sha256:0d3c9249b5f311994f9edaac789f8d7142d73c9531bbb729e3f3ee0779d4d85b"
+        );
+        assert_eq!(
+            PolicySet::xianning_2025_5_v2().digest(),
+            "sha256:4f1dec9bc964afff0c41019972ddf5235c749a1792111a0da59e8da4c45496e9"
+        );
+    }
+
+    #[test]
     fn policy_set_with_a_built_in_version_and_other_parameters_is_refused() {
         let mut set = PolicySet::xianning_2025_5_v1();
         set.tiers.upper_percent = 150;
