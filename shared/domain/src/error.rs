@@ -69,11 +69,33 @@ pub enum Error {
     /// A policy set is internally inconsistent.
     #[error("invalid policy set: {0}")]
     PolicySet(String),
+    /// A policy set carries the version string of a built-in set but other parameters: a decision
+    /// could claim that version while using other figures, so it is refused.
+    #[error(
+        "policy set {version} is built in, but these parameters differ from it (digest {found}, built-in {expected}): \
+         a set naming a built-in version must carry exactly its parameters; give a new version to other figures"
+    )]
+    PolicySetTampered {
+        /// The built-in version named.
+        version: String,
+        /// The digest of the built-in set.
+        expected: String,
+        /// The digest of the set given.
+        found: String,
+    },
+    /// A policy-set version that is not built in and whose parameters were not given.
+    #[error("policy set {version} is not known (built in: {known})")]
+    UnknownPolicyVersion {
+        /// The version asked for.
+        version: String,
+        /// The built-in versions.
+        known: String,
+    },
     /// A policy set in TOML could not be read.
     #[error("cannot read policy set toml")]
     PolicySetToml(#[source] toml::de::Error),
     /// JSON (a policy set, facts or a decision) could not be read.
-    #[error("cannot read json")]
+    #[error("cannot read json: {0}")]
     Json(#[source] serde_json::Error),
     /// A line of the holiday calendar is malformed.
     #[error("holiday calendar line {line}: {reason}")]

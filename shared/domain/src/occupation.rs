@@ -32,6 +32,17 @@ impl OccupationCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The minor group (小类), the first three parts `X-XX-XX` (OUT-CERT: a related occupation).
+    pub fn minor_group(&self) -> &str {
+        // The code is ASCII `X-XX-XX-XX`, so the first seven bytes are the minor group.
+        &self.0[..7]
+    }
+
+    /// Whether `other` is in the same minor group (小类).
+    pub fn same_minor_group(&self, other: &OccupationCode) -> bool {
+        self.minor_group() == other.minor_group()
+    }
 }
 
 impl std::fmt::Display for OccupationCode {
@@ -52,5 +63,13 @@ mod tests {
         for bad in ["9-10-01-05", "0-10-01-05", "4-1-01-05", "4100105", "4-10-01-0A", ""] {
             assert_eq!(OccupationCode::parse(bad).expect_err(bad).rule, "OCCUPATION-CODE");
         }
+    }
+
+    #[test]
+    fn out_cert_minor_group_is_the_first_three_parts() {
+        let electrician = OccupationCode::parse("6-31-01-03").expect("valid");
+        assert_eq!(electrician.minor_group(), "6-31-01");
+        assert!(electrician.same_minor_group(&OccupationCode::parse("6-31-01-05").expect("valid")));
+        assert!(!electrician.same_minor_group(&OccupationCode::parse("6-31-02-03").expect("valid")));
     }
 }

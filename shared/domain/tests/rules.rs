@@ -59,6 +59,8 @@ fn class() -> ClassFacts {
         first_day: d(2025, 9, 1),
         last_day: d(2025, 9, 30),
         hours: 100,
+        filed_on: None,
+        prehire: false,
     }
 }
 
@@ -96,6 +98,7 @@ fn employed_evidence() -> OutcomeEvidence {
             kind: ContractKind::Labour,
             signed_on: d(2025, 10, 1),
             accident_insurance: false,
+            ends_on: None,
         }],
         insurance_months: months.iter().map(|m| em(m)).collect(),
         wage_months: months.iter().map(|m| em(m)).collect(),
@@ -115,9 +118,13 @@ fn trainee(n: u32, group: TargetGroup, employed: bool) -> ClaimTrainee {
             other_classes: vec![],
             prior_subsidies: vec![],
             contract_signed_on: None,
+            local_basis: None,
+            supported_groups: vec![],
+            employed_on_first_day: false,
         },
         attended_hours: 100,
         assessment_passed: true,
+        skill_evaluation_passed: false,
         evidence: if employed { employed_evidence() } else { OutcomeEvidence::default() },
         uplifts: vec![],
     }
@@ -132,10 +139,12 @@ fn claim(total: u32, employed: u32) -> ClaimFacts {
             occupation: occ(),
             level: SkillLevel::Level4,
             provider_disqualified_on: None,
+            key_project: None,
         },
         classes: vec![class()],
         trainees: (0..total).map(|n| trainee(n, TargetGroup::RuralMigrant, n < employed)).collect(),
         filed_on: d(2026, 3, 1),
+        materials: vec![],
     }
 }
 

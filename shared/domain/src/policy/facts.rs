@@ -74,6 +74,61 @@ impl<'de> serde::Deserialize<'de> for YearMonth {
     }
 }
 
+/// The kind of record that makes a trainee a 我市 worker (ELIG-LOCAL, 四 "我市劳动年龄段内…劳动者").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LocalBasisKind {
+    /// 户籍 in 咸宁, from the 户口簿 or a department's data exchange.
+    HouseholdRegistration,
+    /// A 咸宁 residence permit (居住证).
+    ResidencePermit,
+    /// An employer registered in 咸宁 (用人单位).
+    LocalEmployer,
+    /// A key-project employer registered in 咸宁 (项目企业, ELIG-PREHIRE).
+    KeyProjectEmployer,
+}
+
+impl LocalBasisKind {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            LocalBasisKind::HouseholdRegistration => "咸宁户籍",
+            LocalBasisKind::ResidencePermit => "咸宁居住证",
+            LocalBasisKind::LocalEmployer => "咸宁注册的用人单位",
+            LocalBasisKind::KeyProjectEmployer => "咸宁注册的重点项目企业",
+        }
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            LocalBasisKind::HouseholdRegistration => "HOUSEHOLD_REGISTRATION",
+            LocalBasisKind::ResidencePermit => "RESIDENCE_PERMIT",
+            LocalBasisKind::LocalEmployer => "LOCAL_EMPLOYER",
+            LocalBasisKind::KeyProjectEmployer => "KEY_PROJECT_EMPLOYER",
+        }
+    }
+
+    /// Every kind, in the order of POLICY.md.
+    pub const ALL: [LocalBasisKind; 4] = [
+        LocalBasisKind::HouseholdRegistration,
+        LocalBasisKind::ResidencePermit,
+        LocalBasisKind::LocalEmployer,
+        LocalBasisKind::KeyProjectEmployer,
+    ];
+}
+
+/// The one basis a roster entry records for a 我市 worker, ELIG-LOCAL.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalBasis {
+    /// What kind of record it is.
+    pub kind: LocalBasisKind,
+    /// Where it comes from: the document, or the data exchange and its reference.
+    #[serde(default)]
+    pub evidence: String,
+}
+
 /// A class (班次) as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,6 +143,38 @@ pub struct ClassFacts {
     pub last_day: NaiveDate,
     /// Total class hours (学时), theory and practice.
     pub hours: u32,
+    /// The day the class was filed (开班备案): of two overlapping classes of one person, the one
+    /// filed first keeps them (ELIG-OVERLAP, OUT-RATE, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_on: Option<NaiveDate>,
+    /// The class was filed under ELIG-PREHIRE, for a key project's intended hires (三(一)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prehire: bool,
+}
+
+/// Where a key project (重点项目) stands, ELIG-PREHIRE (三(一)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KeyProjectLibrary {
+    /// The city's key-project library (市重点项目建设库).
+    City,
+    /// A county's key-project library (县级重点项目建设库).
+    County,
+}
+
+/// The enterprise project whose intended hires a pre-hire class trains, ELIG-PREHIRE.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyProject {
+    /// The project enterprise (项目企业).
+    pub enterprise: String,
+    /// The key-project library it is in; absent if it is in none.
+    #[serde(default)]
+    pub library: Option<KeyProjectLibrary>,
+    /// A manufacturing project (生产制造类项目).
+    pub manufacturing: bool,
+    /// The expected production date (预计投产日期).
+    pub expected_production_on: NaiveDate,
 }
 
 /// An earlier subsidy a person received (ELIG-ONCE).
@@ -108,6 +195,9 @@ pub struct DateRange {
     pub from: NaiveDate,
     /// Last day.
     pub to: NaiveDate,
+    /// The day that other class was filed; unknown counts as filed first (edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_on: Option<NaiveDate>,
 }
 
 /// A trainee (学员) and what the eligibility rules need to know about them.
@@ -136,6 +226,16 @@ pub struct TraineeFacts {
     /// For a pre-hire trainee, the day the labour contract was signed (ELIG-PREHIRE).
     #[serde(default)]
     pub contract_signed_on: Option<NaiveDate>,
+    /// The recorded basis on which the trainee is a 我市 worker (ELIG-LOCAL, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_basis: Option<LocalBasis>,
+    /// Other target groups the trainee's records support besides `group` (ELIG-GROUP, edition 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported_groups: Vec<TargetGroup>,
+    /// A labour contract was in force on the class's first day: an in-service worker (ELIG-GROUP,
+    /// edition 2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub employed_on_first_day: bool,
 }
 
 /// Kind of certificate (证书), OUT-CERT.
@@ -173,7 +273,8 @@ pub struct Certificate {
 pub enum ContractKind {
     /// 劳动合同 (probation included).
     Labour,
-    /// 实习或见习合同, counts only with accident insurance.
+    /// 实习或见习合同, counts only with accident insurance; under edition 2 its months count as
+    /// employment time in place of insurance and wages.
     Internship,
 }
 
@@ -190,6 +291,10 @@ pub struct EmploymentContract {
     /// For an internship: accident insurance is in place.
     #[serde(default)]
     pub accident_insurance: bool,
+    /// The contract's last day; absent while it runs (an internship counts its months up to it,
+    /// OUT-EMP-CONTRACT, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<NaiveDate>,
 }
 
 /// A month of social insurance or wages from one employer.
@@ -253,6 +358,9 @@ pub enum ServiceRoute {
     EmploymentRegistration,
     /// Route ④: an agency contract (中介服务合同), OUT-EMP-REGISTRATION.
     AgencyContract,
+    /// Route ③: a match with an employer or a person made online or offline ("通过线上线下…对接"),
+    /// OUT-EMP-SERVICE under edition 2.
+    PlatformMatch,
 }
 
 /// How a payment was made, OUT-EMP-SERVICE.

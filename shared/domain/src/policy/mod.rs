@@ -4,24 +4,33 @@
 //! [`Decision`] with its explanation. Nothing here reads a clock, a file or a database: calendars
 //! and tables are passed in, loaded from text by their own constructors.
 //!
+//! New decisions use policy set `xianning-2025-5/v2` ([`PolicySet::current`]); decisions made
+//! under `xianning-2025-5/v1` replay under it unchanged ([`PolicySet::builtin`]). Where the two
+//! differ, the set says how: a parameter for each interpretation of POLICY.md and
+//! `rules_edition` for v2's corrections of the rules' text (see [`set`]). A service stores with
+//! each decision the set's version and digest, and decides later steps about a class under the
+//! version recorded when it was filed ([`PolicySet::recorded`]).
+//!
 //! | module | rules |
 //! |---|---|
-//! | [`set`] | the parameters of every rule, versioned |
+//! | [`set`] | the parameters of every rule, versioned and digested; [`RULE_CODES`] |
 //! | [`calendar`] | DATE-WORKDAYS |
 //! | [`tables`] | SUBS-STANDARD data, minimum wages for OUT-EMP-SERVICE |
 //! | [`eligibility`] | PERSON-ID, ELIG-* |
 //! | [`provider`] | PROV-* |
-//! | [`completion`] | CLASS-ATTENDANCE, CLASS-COMPLETION |
 //! | [`outcome`] | OUT-WINDOW, OUT-MONTHS, OUT-CERT, OUT-EMP-* |
-//! | [`subsidy`] | OUT-RATE, PROJ-BASIS, SUBS-* but SUBS-PAY and SUBS-KEEP |
+//! | [`subsidy`] | OUT-RATE, SUBS-* but SUBS-PAY and SUBS-KEEP; the claim under edition 1 |
+//! | [`claim`] | the claim under edition 2: OUT-RATE by kind, SUBS-MATERIALS, one person one trainee |
 //! | [`payment`] | SUBS-PAY |
 //! | [`trace`] | SUBS-KEEP |
-//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING, CLASS-HEADCOUNT, CLASS-INSPECTION, CLASS-LEDGER, SUBS-SOD |
+//! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE, PROJ-BASIS |
+//! | [`class`] | CLASS-FILING, CLASS-HOURS, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 
 pub mod calendar;
-pub mod completion;
+pub mod claim;
+pub mod class;
 pub mod decision;
 pub mod eligibility;
 pub mod facts;
@@ -41,7 +50,8 @@ pub use calendar::HolidayCalendar;
 pub use decision::{Decision, RuleResult};
 pub use fraction::Fraction;
 pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
-pub use set::{Fund, PolicySet};
+pub use selection::{RoundFacts, RoundOutcome, decide_round};
+pub use set::{Fund, PolicySet, QuotaMode, RULE_CODES, RulesEdition, Tier};
 pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
 pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
 pub use trace::{TraceStep, subs_keep};

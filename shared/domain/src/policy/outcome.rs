@@ -1,7 +1,12 @@
 //! Trainee outcomes (培训效果) from evidence: OUT-WINDOW, OUT-MONTHS, OUT-CERT and the four
 //! employment routes OUT-EMP-CONTRACT, OUT-EMP-BUSINESS, OUT-EMP-SERVICE, OUT-EMP-REGISTRATION.
 //!
-//! In-service workers are judged by certificates, everyone else by employment (PROJ-BASIS).
+//! In-service workers (and, under `rules_edition` 2, pre-hire trainees) are judged by
+//! certificates, everyone else by employment (PROJ-BASIS). Under edition 2 months count inside
+//! the outcome window only (OUT-MONTHS), a certificate in the same minor group counts (OUT-CERT),
+//! an internship with its contract and accident insurance is employment time (OUT-EMP-CONTRACT),
+//! and a platform match and a lump payment covering the named months' minimum wages count
+//! (OUT-EMP-SERVICE), as the set's parameters say.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +16,7 @@ use crate::policy::decision::{Decision, RuleResult};
 use crate::policy::facts::{
     CertificateKind, ClassFacts, ContractKind, OutcomeEvidence, PaymentChannel, ServiceRoute, YearMonth,
 };
-use crate::policy::set::PolicySet;
+use crate::policy::set::{CertRelated, LumpPayment, MonthsCountedFrom, PolicySet};
 use crate::policy::tables::MinimumWageTable;
 use crate::{OccupationCode, TargetGroup, add_months};
 
@@ -26,9 +31,26 @@ pub enum Basis {
 }
 
 impl Basis {
-    /// The basis for a target group: certificates for in-service workers (PROJ-BASIS).
+    /// The basis for a target group under policy set v1: certificates for in-service workers
+    /// (PROJ-BASIS). [`PolicySet::basis_for`] gives the basis under any set.
     pub fn for_group(group: TargetGroup) -> Self {
         if group.is_in_service() { Basis::Certificate } else { Basis::Employment }
+    }
+
+    /// The Chinese name of the rate of this basis.
+    pub fn rate_name_zh(self) -> &'static str {
+        match self {
+            Basis::Certificate => "取证率",
+            Basis::Employment => "就业率",
+        }
+    }
+
+    /// The English name of the rate of this basis.
+    pub fn rate_name_en(self) -> &'static str {
+        match self {
+            Basis::Certificate => "certificate rate",
+            Basis::Employment => "employment rate",
+        }
     }
 }
 
@@ -65,18 +87,24 @@ pub fn out_window(policy: &PolicySet, class: &ClassFacts) -> (NaiveDate, NaiveDa
     (class.last_day, add_months(class.last_day, policy.outcome_window_months))
 }
 
-/// OUT-MONTHS: months of insurance, wages, operation or payment count from the class's first
-/// day to the end of the outcome window.
+/// OUT-MONTHS: months of insurance, wages, operation or payment count to the end of the outcome
+/// window, from the class's first day (v1) or from the day after its last day ("培训后6个月内",
+/// v2, `months_counted_from`). A month counts when it overlaps the period.
 pub fn out_months_period(policy: &PolicySet, class: &ClassFacts) -> (NaiveDate, NaiveDate) {
-    (class.first_day, out_window(policy, class).1)
+    let from = match policy.months_counted_from {
+        MonthsCountedFrom::ClassFirstDay => class.first_day,
+        MonthsCountedFrom::DayAfterLastDay => class.last_day.succ_opt().unwrap_or(class.last_day),
+    };
+    (from, out_window(policy, class).1)
 }
 
 fn months_in(months: impl Iterator<Item = YearMonth>, from: NaiveDate, to: NaiveDate) -> BTreeSet<YearMonth> {
     months.filter(|m| m.overlaps(from, to)).collect()
 }
 
-/// OUT-CERT: a vocational qualification or skill-level certificate in the project's occupation,
-/// above any level the trainee held, issued inside the window.
+/// OUT-CERT: a newly obtained vocational qualification or skill-level certificate in a related
+/// occupation (the project's own, or under `cert_related` = same minor group also one of its
+/// 小类), above any level the trainee held, issued inside the window.
 pub fn out_cert(
     policy: &PolicySet,
     class: &ClassFacts,
@@ -84,14 +112,35 @@ pub fn out_cert(
     evidence: &OutcomeEvidence,
 ) -> RuleResult {
     let (from, to) = out_window(policy, class);
+    let related = |other: &OccupationCode| match policy.cert_related {
+        CertRelated::SameOccupation => other == occupation,
+        CertRelated::SameMinorGroup => other.same_minor_group(occupation),
+    };
     let counting = evidence.certificates.iter().find(|c| {
         c.kind != CertificateKind::Other
-            && &c.occupation == occupation
+            && related(&c.occupation)
             && evidence.prior_level.is_none_or(|held| c.level > held)
             && from <= c.issued_on
             && c.issued_on <= to
     });
     match counting {
+        Some(c) if policy.cert_related == CertRelated::SameMinorGroup => RuleResult::pass(
+            "OUT-CERT",
+            format!(
+                "{}取得{}{}证书(与{occupation}同属小类{}),在评估期{from}至{to}内",
+                c.issued_on,
+                c.occupation,
+                c.level.name_zh(),
+                occupation.minor_group()
+            ),
+            format!(
+                "certificate {} at {} (minor group {} of {occupation}) issued {} inside the window {from} to {to}",
+                c.occupation,
+                c.level.code(),
+                occupation.minor_group(),
+                c.issued_on
+            ),
+        ),
         Some(c) => RuleResult::pass(
             "OUT-CERT",
             format!("{}取得{}证书,在评估期{from}至{to}内", c.issued_on, c.level.name_zh()),
@@ -107,7 +156,13 @@ pub fn out_cert(
 
 /// OUT-EMP-CONTRACT: route ①, a contract with an employer (an internship only with accident
 /// insurance) and at least `contract_months` months of that employer's insurance and wages.
+/// Under edition 2 the months of an internship or traineeship, shown by its contract and an
+/// accident-insurance policy, count as employment time in place of insurance and wages
+/// ("一并计入就业时间").
 pub fn out_emp_contract(policy: &PolicySet, class: &ClassFacts, evidence: &OutcomeEvidence) -> RuleResult {
+    if policy.v2_rules() {
+        return out_emp_contract_with_internships(policy, class, evidence);
+    }
     let (from, to) = out_months_period(policy, class);
     let need = usize::try_from(policy.contract_months).unwrap_or(usize::MAX);
     let mut best = (0usize, 0usize);
@@ -136,13 +191,85 @@ pub fn out_emp_contract(policy: &PolicySet, class: &ClassFacts, evidence: &Outco
     )
 }
 
+/// OUT-EMP-CONTRACT under edition 2: per employer, the months of its insurance (and of its
+/// wages) together with the months of an internship with it that has accident insurance.
+fn out_emp_contract_with_internships(policy: &PolicySet, class: &ClassFacts, evidence: &OutcomeEvidence) -> RuleResult {
+    let (from, to) = out_months_period(policy, class);
+    let need = usize::try_from(policy.contract_months).unwrap_or(usize::MAX);
+    let counts = |c: &&crate::policy::facts::EmploymentContract| {
+        c.signed_on <= to && (c.kind == ContractKind::Labour || c.accident_insurance)
+    };
+    let employers: BTreeSet<&str> = evidence.contracts.iter().filter(counts).map(|c| c.employer.as_str()).collect();
+    let mut best = 0usize;
+    for employer in employers {
+        // The months an internship with this employer covers, inside the counting period.
+        let internship: BTreeSet<YearMonth> = evidence
+            .contracts
+            .iter()
+            .filter(|c| c.employer == employer && c.kind == ContractKind::Internship && c.accident_insurance)
+            .flat_map(|c| {
+                let start = c.signed_on.max(from);
+                let end = c.ends_on.unwrap_or(to).min(to);
+                months_between(start, end)
+            })
+            .collect();
+        let of_employer = |ms: &[crate::policy::facts::EmployerMonth]| {
+            let mut months = months_in(ms.iter().filter(|m| m.employer == employer).map(|m| m.month), from, to);
+            months.extend(internship.iter().copied());
+            months.len()
+        };
+        let insurance = of_employer(&evidence.insurance_months);
+        let wages = of_employer(&evidence.wage_months);
+        if insurance >= need && wages >= need {
+            let (extra_zh, extra_en) = if internship.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    format!("(其中实习或见习{}个月凭实习合同和意外保险计入就业时间)", internship.len()),
+                    format!(
+                        " ({} month(s) of internship counted as employment time, with its contract and accident \
+                         insurance)",
+                        internship.len()
+                    ),
+                )
+            };
+            return RuleResult::pass(
+                "OUT-EMP-CONTRACT",
+                format!("与{employer}签订合同,社保{insurance}个月,工资{wages}个月{extra_zh}"),
+                format!("contract with {employer}, {insurance} months of insurance and {wages} of wages{extra_en}"),
+            );
+        }
+        best = best.max(insurance.min(wages));
+    }
+    RuleResult::fail(
+        "OUT-EMP-CONTRACT",
+        format!("无劳动合同(或附意外保险的实习合同)及同一单位社保、工资各{need}个月的证明(最多{best}个月)"),
+        format!(
+            "no contract (or internship with accident insurance) with {need} months of insurance and wages from the \
+             same employer (best {best})"
+        ),
+    )
+}
+
+/// The calendar months overlapping `[from, to]`, none when `to` is before `from`.
+fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<YearMonth> {
+    let mut months = Vec::new();
+    let mut month = YearMonth::of(from);
+    while from <= to && month.first_day() <= to {
+        months.push(month);
+        month = YearMonth::of(add_months(month.first_day(), 1));
+    }
+    months
+}
+
 /// OUT-EMP-BUSINESS: route ②, a registration with the trainee as legal representative,
 /// registered during or after the training, with `business_months` months of real operation.
 pub fn out_emp_business(policy: &PolicySet, class: &ClassFacts, evidence: &OutcomeEvidence) -> RuleResult {
     let (from, to) = out_months_period(policy, class);
     let need = usize::try_from(policy.business_months).unwrap_or(usize::MAX);
     for b in &evidence.businesses {
-        if !b.legal_representative_is_trainee || b.registered_on < from || b.registered_on > to {
+        // "登记注册时间在培训期间或培训后": from the class's first day, whenever months count from.
+        if !b.legal_representative_is_trainee || b.registered_on < class.first_day || b.registered_on > to {
             continue;
         }
         let months =
@@ -184,14 +311,19 @@ impl FenFraction {
 
 /// Months of a service engagement paid at least the county's monthly minimum wage, within the
 /// counting period. A payment without a note pays for the month it was made in; a lump
-/// payment pays for the months its note names, split equally (OUT-EMP-SERVICE).
+/// payment pays for the months its note names: split equally (v1), or for all of them if it
+/// covers the sum of their minimum wages (v2, `lump_payment`) (OUT-EMP-SERVICE).
 fn paid_months(
+    policy: &PolicySet,
     engagement: &crate::policy::facts::ServiceEngagement,
     class: &ClassFacts,
     wages: &MinimumWageTable,
     from: NaiveDate,
     to: NaiveDate,
 ) -> (usize, bool) {
+    if policy.lump_payment == LumpPayment::CoversMinimumWages {
+        return paid_months_covering(engagement, class, wages, from, to);
+    }
     let mut per_month: BTreeMap<YearMonth, FenFraction> = BTreeMap::new();
     for p in &engagement.payments {
         if p.channel == PaymentChannel::Other || p.amount_fen.fen() <= 0 {
@@ -224,6 +356,49 @@ fn paid_months(
     (count, missing_wage)
 }
 
+/// [`paid_months`] under `lump_payment` = covers the minimum wages: payments without a note add
+/// up in their month; a lump payment counts for every month its note names if it covers the sum
+/// of those months' minimum wages.
+fn paid_months_covering(
+    engagement: &crate::policy::facts::ServiceEngagement,
+    class: &ClassFacts,
+    wages: &MinimumWageTable,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (usize, bool) {
+    let mut missing_wage = false;
+    let mut minimum = |m: YearMonth| {
+        let wage = wages.lookup(class.region, m.first_day()).map(|w| i128::from(w.fen()));
+        missing_wage |= wage.is_none();
+        wage
+    };
+    let mut monthly: BTreeMap<YearMonth, i128> = BTreeMap::new();
+    let mut covered: BTreeSet<YearMonth> = BTreeSet::new();
+    for p in &engagement.payments {
+        if p.channel == PaymentChannel::Other || p.amount_fen.fen() <= 0 {
+            continue;
+        }
+        if p.note_months.is_empty() {
+            *monthly.entry(YearMonth::of(p.paid_on)).or_default() += i128::from(p.amount_fen.fen());
+            continue;
+        }
+        let named: BTreeSet<YearMonth> = p.note_months.iter().copied().collect();
+        // OUT-EMP-SERVICE (v2): the lump covers the named months' minimum wages, each month's own.
+        let needed: Option<i128> = named.iter().map(|m| minimum(*m)).sum();
+        if needed.is_some_and(|n| i128::from(p.amount_fen.fen()) >= n) {
+            covered.extend(named);
+        }
+    }
+    let mut months: BTreeSet<YearMonth> = covered;
+    for (m, paid) in monthly {
+        if minimum(m).is_some_and(|min| paid >= min) {
+            months.insert(m);
+        }
+    }
+    let count = months.iter().filter(|m| m.overlaps(from, to) && m.overlaps(engagement.start, engagement.end)).count();
+    (count, missing_wage)
+}
+
 fn service_rule(
     code: &str,
     routes: &[ServiceRoute],
@@ -240,7 +415,7 @@ fn service_rule(
         // The service itself lasts at least `service_months` months (DATE-MONTHS).
         let lasts =
             add_months(e.start, policy.service_months).pred_opt().is_some_and(|last_needed| e.end >= last_needed);
-        let (paid, missing) = paid_months(e, class, wages, from, to);
+        let (paid, missing) = paid_months(policy, e, class, wages, from, to);
         missing_wage |= missing;
         if lasts && paid >= need {
             return RuleResult::pass(
@@ -263,16 +438,22 @@ fn service_rule(
     )
 }
 
-/// OUT-EMP-SERVICE: route ③, a labour-service agreement lasting `service_months` months, paid
-/// through a traceable channel at least the county's monthly minimum wage in each of
-/// `service_months` months; a lump payment counts only for the months its note names.
+/// OUT-EMP-SERVICE: route ③, a labour-service agreement (or, under edition 2, a match made
+/// online or offline) lasting `service_months` months, paid through a traceable channel at least
+/// the county's monthly minimum wage in each of `service_months` months; a lump payment counts
+/// only for the months its note names.
 pub fn out_emp_service(
     policy: &PolicySet,
     class: &ClassFacts,
     evidence: &OutcomeEvidence,
     wages: &MinimumWageTable,
 ) -> RuleResult {
-    service_rule("OUT-EMP-SERVICE", &[ServiceRoute::ServiceAgreement], policy, class, evidence, wages)
+    let routes: &[ServiceRoute] = if policy.v2_rules() {
+        &[ServiceRoute::ServiceAgreement, ServiceRoute::PlatformMatch]
+    } else {
+        &[ServiceRoute::ServiceAgreement]
+    };
+    service_rule("OUT-EMP-SERVICE", routes, policy, class, evidence, wages)
 }
 
 /// OUT-EMP-REGISTRATION: route ④, an employment registration or agency contract, judged as
@@ -295,7 +476,8 @@ pub fn out_emp_registration(
 
 /// Judge one trainee's outcome from evidence. The rules list the window, the counting period
 /// and every route tried; the verdict is positive when the certificate rule (in-service
-/// workers) or any employment route passed.
+/// workers, and pre-hire trainees under edition 2: [`PolicySet::basis_for`]) or any employment
+/// route passed. `group` is the group the trainee is judged in (ELIG-GROUP).
 pub fn evaluate_outcome(
     policy: &PolicySet,
     class: &ClassFacts,
@@ -310,7 +492,7 @@ pub fn evaluate_outcome(
         RuleResult::pass("OUT-WINDOW", format!("评估期{wf}至{wt}"), format!("outcome window {wf} to {wt}")),
         RuleResult::pass("OUT-MONTHS", format!("计算月份期间{mf}至{mt}"), format!("months counted from {mf} to {mt}")),
     ];
-    let basis = Basis::for_group(group);
+    let basis = policy.basis_for(group);
     let (positive, route) = match basis {
         Basis::Certificate => {
             let r = out_cert(policy, class, occupation, evidence);

@@ -1,14 +1,20 @@
-//! Projects and classes: PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, CLASS-FILING,
-//! CLASS-HEADCOUNT, CLASS-INSPECTION, CLASS-LEDGER, and the separation of duties SUBS-SOD.
+//! Projects (项目): PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE and
+//! PROJ-BASIS.
 //!
-//! These rules judge facts a service gathered; storing catalog versions, ledgers and
-//! inspections is the services' part.
+//! These rules judge facts a service gathered (二(二), 二(四), 七(一)(二), 七(四)); storing catalog
+//! versions and brands is the services' part. The class rules (CLASS-*) live in
+//! [`crate::policy::class`] and SUBS-SOD in [`crate::policy::subsidy`]; they are re-exported here
+//! for callers of their old paths.
 
-use chrono::NaiveDate;
-
-use crate::policy::decision::{Decision, RuleResult};
+use crate::policy::decision::RuleResult;
 use crate::policy::set::PolicySet;
-use crate::{OccupationCode, RegionCode, SkillLevel};
+use crate::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
+
+pub use crate::policy::class::{
+    ClassFiling, ClassLedger, FindingKind, FindingSeverity, InspectionFinding, InspectionOutcome, LedgerRow,
+    RosterEntry, SkillEvaluationRecord, class_filing, class_headcount, class_hours, class_inspection, class_ledger,
+};
+pub use crate::policy::subsidy::subs_sod;
 
 /// Training mode (培训方式), PROJ-CATALOG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -20,6 +26,26 @@ pub enum TrainingMode {
     Online,
     /// 线上线下结合.
     Mixed,
+}
+
+impl TrainingMode {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            TrainingMode::Offline => "线下",
+            TrainingMode::Online => "线上",
+            TrainingMode::Mixed => "线上线下结合",
+        }
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            TrainingMode::Offline => "OFFLINE",
+            TrainingMode::Online => "ONLINE",
+            TrainingMode::Mixed => "MIXED",
+        }
+    }
 }
 
 /// A catalog item (项目化培训清单条目) as published, PROJ-CATALOG.
@@ -161,387 +187,108 @@ pub fn proj_brand_name(name: &str, occupation_name: &str) -> RuleResult {
     }
 }
 
+/// PROJ-BRAND under `policy`: edition 1 enforces the pattern ([`proj_brand_name`]); edition 2
+/// reads "可以…命名" as advice: a name outside the pattern is accepted with a note, which the
+/// result's reason carries.
+pub fn proj_brand(policy: &PolicySet, name: &str, occupation_name: &str) -> RuleResult {
+    let checked = proj_brand_name(name, occupation_name);
+    if checked.passed || !policy.v2_rules() {
+        return checked;
+    }
+    let name = name.trim();
+    RuleResult::pass(
+        "PROJ-BRAND",
+        format!("品牌名称“{name}”予以接受;备注:建议按地名(企业名)+职业+培训命名"),
+        "accepted with a note: a brand name is advised to be place (or enterprise) + occupation + 培训",
+    )
+}
+
 /// PROJ-BRAND: the counties with no brand yet (each should have one during 2025–2027).
 pub fn proj_counties_without_brand(counties_with_brand: &[RegionCode]) -> Vec<RegionCode> {
     RegionCode::counties().into_iter().filter(|c| !counties_with_brand.contains(c)).collect()
 }
 
-/// What CLASS-FILING needs to know about a class being filed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ClassFiling {
-    /// The day it is filed.
-    pub filed_on: NaiveDate,
-    /// First day of training.
-    pub first_day: NaiveDate,
-    /// Last day of training.
-    pub last_day: NaiveDate,
-    /// The project is approved.
-    pub project_approved: bool,
-    /// The provider is qualified (PROV-*) and not disqualified.
-    pub provider_qualified: bool,
-    /// Theory hours.
-    pub theory_hours: u32,
-    /// Practice hours.
-    pub practice_hours: u32,
-    /// A venue is stated.
-    pub venue_stated: bool,
-    /// Teachers are named.
-    pub teachers_named: bool,
-    /// Trainees on the real-name roster.
-    pub roster_size: u32,
-}
-
-/// CLASS-FILING: filed at least `filing_lead_days` before the first day, under an approved
-/// project of a qualified provider, with dates, hours, venue, teachers and roster.
-pub fn class_filing(policy: &PolicySet, filing: &ClassFiling) -> RuleResult {
-    let latest = filing
-        .first_day
-        .checked_sub_days(chrono::Days::new(u64::from(policy.filing_lead_days)))
-        .unwrap_or(NaiveDate::MIN);
-    let problem: Option<(String, String)> = if filing.filed_on > latest {
-        Some((
-            format!("应于开班前{}日({latest}前)备案", policy.filing_lead_days),
-            format!("must be filed {} day(s) before the first day, by {latest}", policy.filing_lead_days),
-        ))
-    } else if filing.last_day < filing.first_day {
-        Some(("结束日期早于开班日期".to_owned(), "the last day is before the first day".to_owned()))
-    } else if !filing.project_approved {
-        Some(("项目未获批准".to_owned(), "the project is not approved".to_owned()))
-    } else if !filing.provider_qualified {
-        Some(("承训机构不具备资格".to_owned(), "the provider is not qualified".to_owned()))
-    } else if filing.theory_hours + filing.practice_hours == 0 {
-        Some(("未填写理论及实操学时".to_owned(), "no theory or practice hours".to_owned()))
-    } else if !filing.venue_stated || !filing.teachers_named {
-        Some(("未填写培训场地或师资".to_owned(), "no venue or teachers".to_owned()))
-    } else if filing.roster_size == 0 {
-        Some(("无实名制花名册".to_owned(), "no real-name roster".to_owned()))
-    } else {
-        None
-    };
-    match problem {
-        Some((zh, en)) => RuleResult::fail("CLASS-FILING", zh, en),
-        None => RuleResult::pass("CLASS-FILING", "开班备案符合要求", "the class filing is complete and in time"),
-    }
-}
-
-/// CLASS-HEADCOUNT: the project's classes together never exceed its approved headcount.
-pub fn class_headcount(approved: u32, existing_classes: &[u32], new_class: u32) -> RuleResult {
-    let used: u64 = existing_classes.iter().map(|n| u64::from(*n)).sum();
-    let total = used + u64::from(new_class);
-    if total <= u64::from(approved) {
-        RuleResult::pass(
-            "CLASS-HEADCOUNT",
-            format!("各班合计{total}人,未超过批准的{approved}人"),
-            format!("{total} trainees over all classes, within the approved {approved}"),
-        )
-    } else {
-        RuleResult::fail(
-            "CLASS-HEADCOUNT",
-            format!("各班合计{total}人,超过批准的{approved}人"),
-            format!("{total} trainees over all classes, above the approved {approved}"),
-        )
-    }
-}
-
-/// SUBS-SOD: the officer who reviewed a claim cannot approve it.
-pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
-    if reviewer == approver {
-        RuleResult::fail("SUBS-SOD", "审核人与审批人不得为同一人", "the reviewer cannot approve the same claim")
-    } else {
-        RuleResult::pass("SUBS-SOD", "审核与审批由不同人员完成", "reviewed and approved by different officers")
-    }
-}
-
-/// How serious an inspection finding is (检查发现问题的严重程度), CLASS-INSPECTION.
+/// How a project is judged (PROJ-BASIS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FindingSeverity {
-    /// Nothing found.
-    None,
-    /// A problem the provider corrects while the class goes on.
-    Minor,
-    /// A problem serious enough to stop the class (情节严重).
-    Serious,
+pub enum ProjectBasis {
+    /// Every counted trainee is an in-service worker: the certificate rate.
+    CertificateRate,
+    /// No counted trainee is an in-service worker: the employment rate.
+    EmploymentRate,
+    /// Both kinds: each trainee is judged on their own basis.
+    Mixed,
 }
 
-/// What an inspection found, CLASS-INSPECTION.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FindingKind {
-    /// 转包、分包: the training handed on to another organisation or person (八(四)).
-    Subcontracting,
-    /// 弄虚作假: cheating to obtain subsidies (八(四)).
-    Fraud,
-    /// Safety (安全) of the venue, equipment or operation.
-    Safety,
-    /// Attendance (考勤) not kept or not matching the roster.
-    Attendance,
-    /// Anything else.
-    Other,
-}
-
-impl FindingKind {
-    /// The Chinese name.
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            FindingKind::Subcontracting => "转包、分包",
-            FindingKind::Fraud => "弄虚作假",
-            FindingKind::Safety => "安全问题",
-            FindingKind::Attendance => "考勤问题",
-            FindingKind::Other => "其他问题",
-        }
-    }
-
-    /// The English name.
-    pub fn name_en(self) -> &'static str {
-        match self {
-            FindingKind::Subcontracting => "subcontracting",
-            FindingKind::Fraud => "fraud",
-            FindingKind::Safety => "a safety problem",
-            FindingKind::Attendance => "an attendance problem",
-            FindingKind::Other => "another problem",
-        }
-    }
-
-    /// Whether a serious finding of this kind costs the provider its qualification
-    /// (PROV-DISQUALIFIED, 八(四)).
-    pub fn disqualifies(self) -> bool {
-        matches!(self, FindingKind::Subcontracting | FindingKind::Fraud)
-    }
-}
-
-/// An officer's inspection finding (检查记录) on a class, CLASS-INSPECTION.
+/// What a catalog item for in-service workers records as its basis, PROJ-INSERVICE (七(四)
+/// "聚焦重点产业和急需紧缺工种").
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InspectionFinding {
-    /// The class inspected.
-    pub class_id: String,
-    /// The day of the inspection.
-    pub inspected_on: NaiveDate,
-    /// The officer who inspected.
-    pub officer: String,
-    /// How serious the finding is.
-    pub severity: FindingSeverity,
-    /// What was found (ignored when the severity is `None`).
-    pub kind: FindingKind,
-    /// The officer's note.
+pub struct InServiceBasis {
+    /// The key industry the item serves (one of the plan's 5 + 4).
+    pub industry: Industry,
+    /// The list or document that names the occupation urgently needed (急需紧缺工种), if one does.
     #[serde(default)]
-    pub note: String,
+    pub urgent_occupation_reference: Option<String>,
 }
 
-/// What happens to a class after an inspection, CLASS-INSPECTION.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum InspectionOutcome {
-    /// The class goes on.
-    Continue,
-    /// The class goes on and the provider corrects the finding (限期整改).
-    Correct,
-    /// The class stops (终止培训).
-    Stop,
-    /// The class stops and the provider is referred for PROV-DISQUALIFIED (取消承办资质).
-    StopAndDisqualify,
-}
-
-/// CLASS-INSPECTION: what an inspection finding means for the class. No finding lets it go on;
-/// a minor finding lets it go on with a correction; a serious finding stops it, and a serious
-/// subcontracting or fraud finding also refers the provider for PROV-DISQUALIFIED (八(四)).
-///
-/// *interpretation*: the plan names only subcontracting and fraud as grounds to stop training;
-/// other serious findings (an unsafe venue) stop the class too, without disqualification.
-pub fn class_inspection(policy: &PolicySet, finding: &InspectionFinding) -> Decision<InspectionOutcome> {
-    let (zh, en) = (finding.kind.name_zh(), finding.kind.name_en());
-    let on = finding.inspected_on;
-    let (outcome, rules) = match finding.severity {
-        FindingSeverity::None => (
-            InspectionOutcome::Continue,
-            vec![RuleResult::pass(
-                "CLASS-INSPECTION",
-                format!("{on}检查未发现问题,培训继续"),
-                format!("inspected on {on}: nothing found, the class goes on"),
-            )],
-        ),
-        FindingSeverity::Minor => (
-            InspectionOutcome::Correct,
-            vec![RuleResult::pass(
-                "CLASS-INSPECTION",
-                format!("{on}检查发现{zh}(情节轻微),限期整改,培训继续"),
-                format!("inspected on {on}: minor {en}, the provider corrects it and the class goes on"),
-            )],
-        ),
-        // CLASS-INSPECTION, 八(四): serious subcontracting or fraud stops training and costs the
-        // provider its qualification.
-        FindingSeverity::Serious if finding.kind.disqualifies() => (
-            InspectionOutcome::StopAndDisqualify,
-            vec![
-                RuleResult::fail(
-                    "CLASS-INSPECTION",
-                    format!("{on}检查发现{zh}(情节严重),终止培训"),
-                    format!("inspected on {on}: serious {en}, the class stops"),
-                ),
-                RuleResult::fail(
-                    "PROV-DISQUALIFIED",
-                    format!("因{zh}提请取消承训机构承办资质"),
-                    format!("the provider is referred for disqualification for {en}"),
-                ),
-            ],
-        ),
-        FindingSeverity::Serious => (
-            InspectionOutcome::Stop,
-            vec![RuleResult::fail(
-                "CLASS-INSPECTION",
-                format!("{on}检查发现{zh}(情节严重),终止培训"),
-                format!("inspected on {on}: serious {en}, the class stops"),
-            )],
-        ),
-    };
-    Decision { outcome, policy_version: policy.version.clone(), rules }
-}
-
-/// A trainee on a class's real-name roster (实名制花名册), ELIG-REALNAME.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RosterEntry {
-    /// The resident ID number as recorded; the ledger is matched on it.
-    pub id_number: String,
-    /// The name, for the explanation.
-    pub name: String,
-}
-
-/// A skill-evaluation result (技能评价结果) recorded for a trainee, CLASS-COMPLETION.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SkillEvaluationRecord {
-    /// Certificate number.
-    pub certificate_number: String,
-    /// Level.
-    pub level: SkillLevel,
-    /// The issuing body.
-    pub issuer: String,
-    /// Issue date.
-    pub issued_on: NaiveDate,
-}
-
-/// One trainee's row of a class's training ledger (培训台账), CLASS-LEDGER.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LedgerRow {
-    /// The resident ID number, as on the roster.
-    pub id_number: String,
-    /// Hours attended over the whole class, once totalled.
-    #[serde(default)]
-    pub attended_hours: Option<u32>,
-    /// The completion result (结业考核结果): passed or not, once known.
-    #[serde(default)]
-    pub completion_passed: Option<bool>,
-    /// The trainee took a skill evaluation.
-    #[serde(default)]
-    pub skill_evaluation_taken: bool,
-    /// The skill-evaluation result, when one was taken.
-    #[serde(default)]
-    pub skill_evaluation: Option<SkillEvaluationRecord>,
-}
-
-/// A class's training ledger (培训台账) with its real-name roster, CLASS-LEDGER.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClassLedger {
-    /// The class.
-    pub class_id: String,
-    /// The real-name roster.
-    pub roster: Vec<RosterEntry>,
-    /// The ledger's rows.
-    pub rows: Vec<LedgerRow>,
-}
-
-/// How many gaps CLASS-LEDGER names before summing up the rest.
-const LEDGER_GAPS_NAMED: usize = 5;
-
-/// CLASS-LEDGER: the ledger is complete. Every trainee on the real-name roster has a row with an
-/// attendance total and a completion result, and a full skill-evaluation record where one was
-/// taken; no row is for someone off the roster. The first gaps are named.
-pub fn class_ledger(ledger: &ClassLedger) -> RuleResult {
-    if ledger.roster.is_empty() {
-        return RuleResult::fail(
-            "CLASS-LEDGER",
-            format!("班次{}无实名制花名册,台账无从核对", ledger.class_id),
-            format!("class {} has no real-name roster to check the ledger against", ledger.class_id),
-        );
-    }
-    let mut gaps: Vec<(String, String)> = Vec::new();
-    for trainee in &ledger.roster {
-        let who = &trainee.name;
-        let Some(row) = ledger.rows.iter().find(|r| r.id_number == trainee.id_number) else {
-            gaps.push((format!("{who}无台账记录"), format!("{who} has no ledger row")));
-            continue;
-        };
-        if row.attended_hours.is_none() {
-            gaps.push((format!("{who}缺出勤学时"), format!("{who} lacks an attendance total")));
-        }
-        if row.completion_passed.is_none() {
-            gaps.push((format!("{who}缺结业考核结果"), format!("{who} lacks a completion result")));
-        }
-        // CLASS-COMPLETION: a skill evaluation taken is recorded with number, level, issuer, date.
-        let record_complete = row
-            .skill_evaluation
-            .as_ref()
-            .is_some_and(|e| !e.certificate_number.trim().is_empty() && !e.issuer.trim().is_empty());
-        if row.skill_evaluation_taken && !record_complete {
-            gaps.push((format!("{who}缺技能评价结果"), format!("{who} lacks a skill-evaluation record")));
-        }
-    }
-    // ELIG-REALNAME: a row for someone off the roster does not belong in the ledger.
-    for row in ledger.rows.iter().filter(|r| !ledger.roster.iter().any(|t| t.id_number == r.id_number)) {
-        let masked = mask_id(&row.id_number);
-        gaps.push((format!("{masked}不在实名制花名册"), format!("{masked} is not on the real-name roster")));
-    }
-    if gaps.is_empty() {
+/// PROJ-INSERVICE (edition 2): a project for in-service workers trains for a key industry and an
+/// urgently needed occupation, and its catalog item records that basis. Projects for other
+/// trainees pass. Not a rule of edition 1: it passes saying so.
+pub fn proj_inservice(policy: &PolicySet, for_in_service: bool, basis: Option<&InServiceBasis>) -> RuleResult {
+    if !policy.enforces("PROJ-INSERVICE") {
         return RuleResult::pass(
-            "CLASS-LEDGER",
-            format!("班次{}台账完整,{}名学员均有出勤与结业记录", ledger.class_id, ledger.roster.len()),
-            format!(
-                "the ledger of class {} is complete: {} trainees with attendance and completion",
-                ledger.class_id,
-                ledger.roster.len()
-            ),
+            "PROJ-INSERVICE",
+            format!("政策版本{}无此规则", policy.version),
+            format!("not a rule of policy set {}", policy.version),
         );
     }
-    let more = gaps.len().saturating_sub(LEDGER_GAPS_NAMED);
-    let named = &gaps[..gaps.len().min(LEDGER_GAPS_NAMED)];
-    let (more_zh, more_en) =
-        if more > 0 { (format!("等,另有{more}处"), format!("; and {more} more")) } else { Default::default() };
-    RuleResult::fail(
-        "CLASS-LEDGER",
-        format!(
-            "班次{}台账不完整:{}{more_zh}",
-            ledger.class_id,
-            named.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join("、")
+    if !for_in_service {
+        return RuleResult::pass("PROJ-INSERVICE", "非在岗职工培训项目", "not a project for in-service workers");
+    }
+    let Some(basis) = basis else {
+        return RuleResult::fail(
+            "PROJ-INSERVICE",
+            "在岗职工培训项目的清单条目未记录重点产业和急需紧缺工种依据",
+            "the catalog item of an in-service project records no key industry and urgently needed occupation",
+        );
+    };
+    if !basis.industry.is_key() {
+        return RuleResult::fail(
+            "PROJ-INSERVICE",
+            "在岗职工培训项目应聚焦重点产业,清单条目所列产业不是重点产业",
+            "an in-service project serves a key industry; the catalog item's industry is not one",
+        );
+    }
+    match basis.urgent_occupation_reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(reference) => RuleResult::pass(
+            "PROJ-INSERVICE",
+            format!("重点产业{},急需紧缺工种({reference})", basis.industry.name_zh()),
+            format!("key industry {}, an urgently needed occupation ({reference})", basis.industry.code()),
         ),
-        format!(
-            "the ledger of class {} is incomplete: {}{more_en}",
-            ledger.class_id,
-            named.iter().map(|g| g.1.as_str()).collect::<Vec<_>>().join("; ")
+        None => RuleResult::fail(
+            "PROJ-INSERVICE",
+            "清单条目未记录该职业为急需紧缺工种的依据",
+            "the catalog item records no basis for the occupation being urgently needed",
         ),
-    )
+    }
 }
 
-fn mask_id(raw: &str) -> String {
-    match crate::IdNumber::parse(raw) {
-        Ok(id) => id.masked(),
-        Err(_) => {
-            let keep: String = raw.chars().take(6).collect();
-            format!("{keep}******")
-        }
+/// PROJ-BASIS: certificates when every counted trainee is an in-service worker, employment when
+/// none is.
+pub fn proj_basis(groups: &[TargetGroup]) -> ProjectBasis {
+    let in_service = groups.iter().filter(|g| g.is_in_service()).count();
+    if in_service == 0 {
+        ProjectBasis::EmploymentRate
+    } else if in_service == groups.len() {
+        ProjectBasis::CertificateRate
+    } else {
+        ProjectBasis::Mixed
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).expect("date")
-    }
 
     #[test]
     fn proj_catalog_every_field_stated() {
@@ -594,207 +341,5 @@ mod tests {
         let left = proj_counties_without_brand(&[RegionCode::Tongshan, RegionCode::Chibi]);
         assert_eq!(left.len(), 4);
         assert!(!left.contains(&RegionCode::Tongshan));
-    }
-
-    fn filing() -> ClassFiling {
-        ClassFiling {
-            filed_on: d(2025, 8, 31),
-            first_day: d(2025, 9, 1),
-            last_day: d(2025, 9, 30),
-            project_approved: true,
-            provider_qualified: true,
-            theory_hours: 40,
-            practice_hours: 60,
-            venue_stated: true,
-            teachers_named: true,
-            roster_size: 30,
-        }
-    }
-
-    #[test]
-    fn class_filing_day_before_first_day_is_last_chance() {
-        let p = PolicySet::xianning_2025_5_v1();
-        assert!(class_filing(&p, &filing()).passed);
-        let mut late = filing();
-        late.filed_on = d(2025, 9, 1);
-        assert!(!class_filing(&p, &late).passed);
-        let mut unapproved = filing();
-        unapproved.project_approved = false;
-        assert!(!class_filing(&p, &unapproved).passed);
-    }
-
-    #[test]
-    fn class_headcount_exactly_approved_passes() {
-        assert!(class_headcount(100, &[40, 30], 30).passed);
-        assert!(!class_headcount(100, &[40, 30], 31).passed);
-    }
-
-    #[test]
-    fn subs_sod_reviewer_cannot_approve() {
-        assert!(!subs_sod("officer-1", "officer-1").passed);
-        assert!(subs_sod("officer-1", "officer-2").passed);
-    }
-
-    fn finding(severity: FindingSeverity, kind: FindingKind) -> InspectionFinding {
-        InspectionFinding {
-            class_id: "C1".to_owned(),
-            inspected_on: d(2025, 9, 10),
-            officer: "officer-1".to_owned(),
-            severity,
-            kind,
-            note: String::new(),
-        }
-    }
-
-    #[test]
-    fn class_inspection_no_finding_continues() {
-        let p = PolicySet::xianning_2025_5_v1();
-        let dec = class_inspection(&p, &finding(FindingSeverity::None, FindingKind::Fraud));
-        assert_eq!(dec.outcome, InspectionOutcome::Continue);
-        assert!(dec.all_passed());
-        assert_eq!(dec.policy_version, p.version);
-    }
-
-    #[test]
-    fn class_inspection_minor_finding_continues_with_correction() {
-        let p = PolicySet::xianning_2025_5_v1();
-        for kind in [FindingKind::Attendance, FindingKind::Fraud, FindingKind::Subcontracting] {
-            let dec = class_inspection(&p, &finding(FindingSeverity::Minor, kind));
-            assert_eq!(dec.outcome, InspectionOutcome::Correct);
-            assert!(dec.all_passed());
-            assert!(dec.rule("PROV-DISQUALIFIED").is_none());
-            assert!(dec.rules[0].reason_zh.contains("整改"));
-        }
-    }
-
-    #[test]
-    fn class_inspection_serious_fraud_stops_class() {
-        let p = PolicySet::xianning_2025_5_v1();
-        let dec = class_inspection(&p, &finding(FindingSeverity::Serious, FindingKind::Fraud));
-        assert_eq!(dec.outcome, InspectionOutcome::StopAndDisqualify);
-        assert_eq!(dec.first_failure().expect("fails").code, "CLASS-INSPECTION");
-        let referral = dec.rule("PROV-DISQUALIFIED").expect("referred");
-        assert!(!referral.passed);
-        assert!(referral.reason_zh.contains("弄虚作假"));
-    }
-
-    #[test]
-    fn class_inspection_serious_subcontracting_refers_for_disqualification() {
-        let p = PolicySet::xianning_2025_5_v1();
-        let dec = class_inspection(&p, &finding(FindingSeverity::Serious, FindingKind::Subcontracting));
-        assert_eq!(dec.outcome, InspectionOutcome::StopAndDisqualify);
-        assert!(dec.rule("PROV-DISQUALIFIED").is_some_and(|r| r.reason_zh.contains("转包")));
-    }
-
-    #[test]
-    fn class_inspection_serious_safety_stops_without_disqualification() {
-        let p = PolicySet::xianning_2025_5_v1();
-        let dec = class_inspection(&p, &finding(FindingSeverity::Serious, FindingKind::Safety));
-        assert_eq!(dec.outcome, InspectionOutcome::Stop);
-        assert!(!dec.all_passed());
-        assert!(dec.rule("PROV-DISQUALIFIED").is_none());
-    }
-
-    #[test]
-    fn class_inspection_finding_json_round_trips() {
-        let f = finding(FindingSeverity::Serious, FindingKind::Subcontracting);
-        let json = serde_json::to_string(&f).expect("ser");
-        assert!(json.contains("\"SERIOUS\"") && json.contains("\"SUBCONTRACTING\""));
-        assert_eq!(serde_json::from_str::<InspectionFinding>(&json).expect("de"), f);
-    }
-
-    fn roster_entry(n: u32, name: &str) -> RosterEntry {
-        RosterEntry { id_number: format!("42120219900101{n:04}"), name: name.to_owned() }
-    }
-
-    fn full_row(entry: &RosterEntry) -> LedgerRow {
-        LedgerRow {
-            id_number: entry.id_number.clone(),
-            attended_hours: Some(90),
-            completion_passed: Some(true),
-            skill_evaluation_taken: false,
-            skill_evaluation: None,
-        }
-    }
-
-    fn ledger() -> ClassLedger {
-        let roster = vec![roster_entry(1, "张三"), roster_entry(2, "李四"), roster_entry(3, "王五")];
-        let rows = roster.iter().map(full_row).collect();
-        ClassLedger { class_id: "C1".to_owned(), roster, rows }
-    }
-
-    #[test]
-    fn class_ledger_complete_passes() {
-        let r = class_ledger(&ledger());
-        assert!(r.passed, "{r:?}");
-        // A failed completion is still a recorded result.
-        let mut l = ledger();
-        l.rows[1].completion_passed = Some(false);
-        l.rows[2].attended_hours = Some(0);
-        assert!(class_ledger(&l).passed);
-    }
-
-    #[test]
-    fn class_ledger_missing_result_names_trainee() {
-        let mut l = ledger();
-        l.rows[1].completion_passed = None;
-        let r = class_ledger(&l);
-        assert!(!r.passed);
-        assert_eq!(r.code, "CLASS-LEDGER");
-        assert!(r.reason_zh.contains("李四缺结业考核结果"), "{}", r.reason_zh);
-        assert!(r.reason_en.contains("李四 lacks a completion result"), "{}", r.reason_en);
-        assert!(!r.reason_zh.contains("张三"));
-    }
-
-    #[test]
-    fn class_ledger_missing_attendance_or_row_names_trainee() {
-        let mut l = ledger();
-        l.rows[0].attended_hours = None;
-        l.rows.remove(2);
-        let r = class_ledger(&l);
-        assert!(!r.passed);
-        assert!(r.reason_zh.contains("张三缺出勤学时"));
-        assert!(r.reason_zh.contains("王五无台账记录"));
-    }
-
-    #[test]
-    fn class_ledger_skill_evaluation_taken_needs_record() {
-        let mut l = ledger();
-        l.rows[0].skill_evaluation_taken = true;
-        let r = class_ledger(&l);
-        assert!(!r.passed);
-        assert!(r.reason_zh.contains("张三缺技能评价结果"));
-        l.rows[0].skill_evaluation = Some(SkillEvaluationRecord {
-            certificate_number: "S000001".to_owned(),
-            level: SkillLevel::Level4,
-            issuer: "咸宁市职业技能鉴定中心".to_owned(),
-            issued_on: d(2025, 10, 15),
-        });
-        assert!(class_ledger(&l).passed);
-        l.rows[0].skill_evaluation.as_mut().expect("record").issuer = " ".to_owned();
-        assert!(!class_ledger(&l).passed);
-    }
-
-    #[test]
-    fn class_ledger_row_off_roster_fails_and_empty_roster_fails() {
-        let mut l = ledger();
-        l.rows.push(full_row(&roster_entry(9, "赵六")));
-        let r = class_ledger(&l);
-        assert!(!r.passed);
-        assert!(r.reason_zh.contains("不在实名制花名册"));
-        let empty = ClassLedger { class_id: "C2".to_owned(), roster: Vec::new(), rows: Vec::new() };
-        assert!(!class_ledger(&empty).passed);
-    }
-
-    #[test]
-    fn class_ledger_names_first_five_gaps_then_counts() {
-        let roster: Vec<RosterEntry> = (1..=8).map(|n| roster_entry(n, &format!("学员{n}"))).collect();
-        let l = ClassLedger { class_id: "C3".to_owned(), roster, rows: Vec::new() };
-        let r = class_ledger(&l);
-        assert!(!r.passed);
-        assert!(r.reason_zh.contains("学员5无台账记录"));
-        assert!(!r.reason_zh.contains("学员6"));
-        assert!(r.reason_zh.contains("另有3处"));
-        assert!(r.reason_en.ends_with("and 3 more"));
     }
 }

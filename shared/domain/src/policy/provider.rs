@@ -1,4 +1,10 @@
-//! Provider eligibility (承训机构资格): the PROV-* rules, judged on an application date.
+//! Provider eligibility (承训机构资格, 六 实施主体, 八(四)): the PROV-* rules, judged on an
+//! application date.
+//!
+//! Under `rules_edition` 2, PROV-KIND reads the plan's list as open ("主要包括"): another kind
+//! of provider needs an officer's recorded justification; a private school needs 年检合格 (its
+//! latest annual inspection passed); a public training base needs the competent industry
+//! department's recognition as carrying a public service function.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -32,6 +38,9 @@ pub enum ProviderKind {
     LabourBrandLeader,
     /// 园区龙头企业.
     ParkLeadingEnterprise,
+    /// Another kind than those the plan lists ("主要包括"): under edition 2 with an officer's
+    /// recorded justification.
+    Other,
 }
 
 impl ProviderKind {
@@ -49,6 +58,7 @@ impl ProviderKind {
             ProviderKind::MasterStudio => "技能大师工作室",
             ProviderKind::LabourBrandLeader => "劳务品牌领军企业",
             ProviderKind::ParkLeadingEnterprise => "园区龙头企业",
+            ProviderKind::Other => "其他实施主体",
         }
     }
 }
@@ -61,6 +71,18 @@ pub struct PilotOverride {
     /// When.
     pub recorded_on: NaiveDate,
     /// Why.
+    pub note: String,
+}
+
+/// An officer's recorded justification for a provider of another kind than the plan lists
+/// (PROV-KIND, edition 2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KindJustification {
+    /// The officer who recorded it.
+    pub officer: String,
+    /// When.
+    pub recorded_on: NaiveDate,
+    /// Why the provider is accepted.
     pub note: String,
 }
 
@@ -91,6 +113,16 @@ pub struct KindFacts {
     /// … and its own teachers.
     #[serde(default)]
     pub own_teachers: bool,
+    /// Private schools: passed its latest annual inspection (年检合格, edition 2).
+    #[serde(default)]
+    pub annual_inspection_passed: bool,
+    /// Public training bases: the competent industry department's recognition as carrying a
+    /// public service function, its document or reference (edition 2).
+    #[serde(default)]
+    pub public_function_recognition: Option<String>,
+    /// Another kind of provider: the officer's recorded justification (edition 2).
+    #[serde(default)]
+    pub other_kind_justification: Option<KindJustification>,
 }
 
 /// A provider as the PROV-* rules see it.
@@ -195,7 +227,7 @@ pub fn prov_clean(policy: &PolicySet, provider: &ProviderFacts, applied_on: Naiv
     }
 }
 
-/// PROV-KIND: the conditions of the provider's kind.
+/// PROV-KIND (edition 1): the conditions of the provider's kind, from a closed list.
 pub fn prov_kind(provider: &ProviderFacts, applied_on: NaiveDate) -> RuleResult {
     let f = &provider.kind_facts;
     let missing: Option<(&str, &str)> = match provider.kind {
@@ -228,6 +260,7 @@ pub fn prov_kind(provider: &ProviderFacts, applied_on: NaiveDate) -> RuleResult 
             "无具备独立场地、培训设备和师资的职工培训中心",
             "no staff training centre with its own venue, equipment and teachers",
         )),
+        ProviderKind::Other => Some(("不属于方案所列的实施主体", "not one of the kinds of provider the plan lists")),
     };
     match missing {
         Some((zh, en)) => RuleResult::fail("PROV-KIND", format!("{}:{zh}", provider.kind.name_zh()), en.to_owned()),
@@ -237,6 +270,70 @@ pub fn prov_kind(provider: &ProviderFacts, applied_on: NaiveDate) -> RuleResult 
             "meets the conditions of its kind",
         ),
     }
+}
+
+/// PROV-KIND under `policy`: [`prov_kind`] for edition 1. Edition 2 reads the plan's list as
+/// open: another kind passes with an officer's recorded justification; a private school needs
+/// 年检合格 and subsidised training in each of the last three years; a public training base
+/// needs its recognition; the other kinds keep their conditions.
+pub fn prov_kind_in(policy: &PolicySet, provider: &ProviderFacts, applied_on: NaiveDate) -> RuleResult {
+    if !policy.v2_rules() {
+        return prov_kind(provider, applied_on);
+    }
+    let f = &provider.kind_facts;
+    let kind_zh = provider.kind.name_zh();
+    match provider.kind {
+        ProviderKind::Other => {
+            return match f.other_kind_justification.as_ref().filter(|j| !j.note.trim().is_empty()) {
+                Some(j) => RuleResult::pass(
+                    "PROV-KIND",
+                    format!("方案所列实施主体之外(主要包括),{}于{}记录理由:{}", j.officer, j.recorded_on, j.note),
+                    format!(
+                        "another kind than the plan lists (主要包括), justified by {} on {}: {}",
+                        j.officer, j.recorded_on, j.note
+                    ),
+                ),
+                None => RuleResult::fail(
+                    "PROV-KIND",
+                    "方案所列实施主体之外,需经办人记录理由",
+                    "another kind than the plan lists needs an officer's recorded justification",
+                ),
+            };
+        }
+        ProviderKind::PrivateTrainingSchool => {
+            let year = applied_on.year();
+            if !f.annual_inspection_passed {
+                return RuleResult::fail(
+                    "PROV-KIND",
+                    format!("{kind_zh}:年检不合格或未年检"),
+                    "has not passed its annual inspection (年检合格)",
+                );
+            }
+            if !(1..=3).all(|back| f.subsidised_training_years.contains(&(year - back))) {
+                return RuleResult::fail(
+                    "PROV-KIND",
+                    format!("{kind_zh}:近三年未每年开展补贴性培训"),
+                    "did not run subsidised training in each of the last three years",
+                );
+            }
+        }
+        ProviderKind::PublicTrainingBase => {
+            return match f.public_function_recognition.as_ref().filter(|r| !r.trim().is_empty()) {
+                Some(r) => RuleResult::pass(
+                    "PROV-KIND",
+                    format!("{kind_zh}:经行业主管部门认定承担政府公共服务职能({r})"),
+                    format!("recognised by the competent industry department as a public service ({r})"),
+                ),
+                None => RuleResult::fail(
+                    "PROV-KIND",
+                    format!("{kind_zh}:未经行业主管部门认定承担政府公共服务职能"),
+                    "not recognised by the competent industry department as carrying a public service function",
+                ),
+            };
+        }
+        _ => return prov_kind(provider, applied_on),
+    }
+    RuleResult::pass("PROV-KIND", format!("{kind_zh}:条件符合"), "meets the conditions of its kind")
 }
 
 /// PROV-DISQUALIFIED: a provider found subcontracting or cheating on or before `date` has lost
@@ -264,7 +361,7 @@ pub fn evaluate_provider_eligibility(
         prov_local(provider, code.as_ref()),
         prov_legal(provider),
         prov_clean(policy, provider, applied_on),
-        prov_kind(provider, applied_on),
+        prov_kind_in(policy, provider, applied_on),
         prov_disqualified(provider, applied_on),
     ];
     Decision { outcome: rules.iter().all(|r| r.passed), policy_version: policy.version.clone(), rules }

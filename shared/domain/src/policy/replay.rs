@@ -1,6 +1,13 @@
 //! Replay (复算): a claim's facts as one JSON document in, its decision out, and a readable
 //! table explaining it. This is what `qiancheng policy evaluate` and `qiancheng policy explain`
 //! run; the facts format is documented in `docs/policy-facts.md`.
+//!
+//! The facts name the policy set they are decided under, and the replay dispatches by it: a
+//! built-in version (`xianning-2025-5/v1` replays a v1 decision exactly as it was made,
+//! `xianning-2025-5/v2` decides as POLICY.md v2 describes), or a whole policy object. A policy
+//! object that carries a built-in version string with other parameters is refused, and so is a
+//! recorded `policy_digest` that is not the set's: a decision can never claim a version while
+//! using other figures.
 
 use std::fmt::Write as _;
 
@@ -10,18 +17,25 @@ use crate::Error;
 use crate::policy::facts::ClassFacts;
 use crate::policy::outcome::{Basis, Route};
 use crate::policy::set::PolicySet;
-use crate::policy::subsidy::{ClaimDecision, ClaimFacts, ClaimTrainee, ProjectBasis, ProjectFacts, evaluate_claim};
+use crate::policy::subsidy::{
+    ClaimDecision, ClaimFacts, ClaimMaterial, ClaimTrainee, ProjectBasis, ProjectFacts, evaluate_claim,
+};
 use crate::policy::tables::{MinimumWage, MinimumWageTable, SubsidyStandard, SubsidyStandardTable};
 
 /// A replay file: the claim's facts, the tables and which policy set to use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayFacts {
-    /// The policy-set version to use; only the built-in `xianning-2025-5/v1` is known unless
-    /// `policy` gives the whole set.
+    /// The policy-set version to use: a built-in one (`xianning-2025-5/v1`, `xianning-2025-5/v2`),
+    /// or the version of `policy`.
     #[serde(default)]
     pub policy_version: Option<String>,
-    /// A whole policy set to use instead of a built-in one.
+    /// The digest recorded with the decision ([`PolicySet::digest`]); when given, the set used
+    /// must have it.
+    #[serde(default)]
+    pub policy_digest: Option<String>,
+    /// A whole policy set to use instead of a built-in one; one that names a built-in version must
+    /// carry exactly its parameters.
     #[serde(default)]
     pub policy: Option<PolicySet>,
     /// The subsidy standards table (SUBS-STANDARD).
@@ -37,21 +51,45 @@ pub struct ReplayFacts {
     pub trainees: Vec<ClaimTrainee>,
     /// The filing date of the claim.
     pub filed_on: NaiveDate,
+    /// The proofs the claim carries (SUBS-MATERIALS, edition 2).
+    #[serde(default)]
+    pub materials: Vec<ClaimMaterial>,
 }
 
 impl ReplayFacts {
-    /// The policy set the facts ask for.
+    /// The policy set the facts ask for: the built-in set of `policy_version`, or the `policy`
+    /// object, checked; refused when the object names a built-in version with other parameters,
+    /// when version and object disagree, when `policy_digest` is not the set's, and when the facts
+    /// name no set at all (a decision is always made under a named set).
     pub fn policy_set(&self) -> Result<PolicySet, Error> {
-        let set = match &self.policy {
-            Some(set) => {
+        let set = match (&self.policy, &self.policy_version) {
+            (Some(set), version) => {
                 set.validate()?;
+                set.check_builtin_identity()?;
+                if let Some(v) = version.as_deref().filter(|v| *v != set.version) {
+                    return Err(Error::Facts(format!(
+                        "policy_version {v} is not the version of the policy object, {}",
+                        set.version
+                    )));
+                }
                 set.clone()
             }
-            None => PolicySet::xianning_2025_5_v1(),
+            (None, Some(v)) => PolicySet::builtin(v).ok_or_else(|| Error::UnknownPolicyVersion {
+                version: v.clone(),
+                known: PolicySet::BUILT_IN_VERSIONS.join(", "),
+            })?,
+            (None, None) => {
+                return Err(Error::Facts(format!(
+                    "the facts name no policy set: give policy_version ({} for a new decision, {} to replay one made \
+                     under v1) or a whole policy object",
+                    PolicySet::XIANNING_2025_5_V2,
+                    PolicySet::XIANNING_2025_5_V1
+                )));
+            }
         };
-        match &self.policy_version {
-            Some(v) if *v != set.version => {
-                Err(Error::Facts(format!("policy set {v} is not known (available: {})", set.version)))
+        match &self.policy_digest {
+            Some(d) if *d != set.digest() => {
+                Err(Error::PolicySetTampered { version: set.version.clone(), expected: set.digest(), found: d.clone() })
             }
             _ => Ok(set),
         }
@@ -74,6 +112,7 @@ pub fn evaluate_replay(facts: &ReplayFacts) -> Result<ClaimDecision, Error> {
         classes: facts.classes.clone(),
         trainees: facts.trainees.clone(),
         filed_on: facts.filed_on,
+        materials: facts.materials.clone(),
     };
     evaluate_claim(&policy, &claim, &standards, &wages)
 }
@@ -101,8 +140,24 @@ pub fn explain_table(decision: &ClaimDecision) -> String {
         ProjectBasis::Mixed => "取证/就业 mixed",
     };
     let _ = writeln!(out, "评估依据 basis: {basis}");
-    let _ = writeln!(out, "比率 rate: {}", o.rate.map_or_else(|| "-".to_owned(), |r| r.to_string()));
-    let _ = writeln!(out, "档次 tier: {}", o.tier_percent.map_or_else(|| "-".to_owned(), |t| format!("{t}%")));
+    if o.rates.is_empty() {
+        let _ = writeln!(out, "比率 rate: {}", o.rate.map_or_else(|| "-".to_owned(), |r| r.to_string()));
+        let _ = writeln!(out, "档次 tier: {}", o.tier_percent.map_or_else(|| "-".to_owned(), |t| format!("{t}%")));
+    }
+    // Edition 2: one rate per kind of trainee, never blended (PROJ-BASIS, OUT-RATE).
+    for r in &o.rates {
+        let _ = writeln!(
+            out,
+            "{} {}: {} | 档次 tier: {} | 花名册 roster {}, 非培训对象 not 培训对象 {}, 计入他处 counted elsewhere {}",
+            r.basis.rate_name_zh(),
+            r.basis.rate_name_en(),
+            r.rate.map_or_else(|| "-".to_owned(), |rate| rate.to_string()),
+            r.tier_percent.map_or_else(|| "-".to_owned(), |t| format!("{t}%")),
+            r.on_roster,
+            r.not_plan_trainees,
+            r.counted_elsewhere
+        );
+    }
     let _ = writeln!(out, "合计 total: {} 元 yuan ({} 条 lines)", o.total_fen, o.lines.len());
     let _ = writeln!(out);
     let _ = writeln!(out, "项目规则 project rules");

@@ -1,9 +1,20 @@
-//! Project selection (项目遴选) and quotas: PROJ-SELECTION and PROJ-QUOTA.
+//! Project selection (项目遴选, 七(二)) and quotas (七(一)): PROJ-SELECTION and PROJ-QUOTA.
+//!
+//! [`proj_selection_score`] scores one application under expert review; [`decide_round`] decides
+//! a whole round as one pure function: it ranks the applications (score descending, unscored
+//! last, then earlier submission, then id), applies the approval condition (scored, every rule
+//! the service gathered passed, fits the quota under the set's `quota_mode`, after any 核减) and
+//! returns each application's rank, approval, approved headcount and rules. [`proj_quota_year`]
+//! checks that approved headcount never exceeds a yearly quota.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::Error;
 use crate::policy::decision::{Decision, RuleResult};
-use crate::policy::set::PolicySet;
+use crate::policy::set::{PolicySet, QuotaMode};
 
 /// One expert's score of an application.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -84,39 +95,298 @@ pub struct QuotaAllocation {
 }
 
 /// PROJ-QUOTA: approve ranked applications in order while the quota lasts; approved headcount
-/// never exceeds it. *interpretation*: ranking is strict, so once an application does not fit,
-/// no lower-ranked one is approved ahead of it.
+/// never exceeds it. Ranking is strict (`quota_mode` = `STRICT`, policy set v1): once an
+/// application does not fit, no lower-ranked one is approved ahead of it. [`decide_round`]
+/// decides a round under either mode.
 pub fn proj_quota(quota: u32, ranked: &[QuotaRequest]) -> Vec<QuotaAllocation> {
-    let mut left = quota;
-    let mut exhausted = false;
+    let mut allocator = Allocator { mode: QuotaMode::Strict, left: quota, exhausted: false };
     ranked
         .iter()
         .map(|r| {
-            let fits = !exhausted && r.headcount <= left;
-            if fits {
-                left -= r.headcount;
-            } else {
-                exhausted = true;
-            }
-            QuotaAllocation {
-                application_id: r.application_id.clone(),
-                approved: fits,
-                rule: if fits {
-                    RuleResult::pass(
-                        "PROJ-QUOTA",
-                        format!("批准{}人,剩余名额{left}人", r.headcount),
-                        format!("approved {} trainees, {left} left in the quota", r.headcount),
-                    )
-                } else {
-                    RuleResult::fail(
-                        "PROJ-QUOTA",
-                        format!("名额不足(申请{}人,剩余{left}人)", r.headcount),
-                        format!("quota exhausted ({} asked, {left} left)", r.headcount),
-                    )
-                },
-            }
+            let (approved, rule, _) = allocator.allocate(r.headcount, None);
+            QuotaAllocation { application_id: r.application_id.clone(), approved: approved > 0, rule }
         })
         .collect()
+}
+
+/// PROJ-QUOTA: approved headcount never exceeds a quota (the yearly quota of a county or the
+/// city): `approved` trainees against a quota of `quota`.
+pub fn proj_quota_year(quota: u64, approved: u64) -> RuleResult {
+    if approved <= quota {
+        RuleResult::pass(
+            "PROJ-QUOTA",
+            format!("已批准{approved}人,未超过名额{quota}人"),
+            format!("{approved} trainees approved, within the quota of {quota}"),
+        )
+    } else {
+        RuleResult::fail(
+            "PROJ-QUOTA",
+            format!("已批准{approved}人,超过名额{quota}人"),
+            format!("{approved} trainees approved, above the quota of {quota}"),
+        )
+    }
+}
+
+/// An officer's reduction of an application's headcount (核减), PROJ-SELECTION: instead of
+/// skipping the marginal application that does not fit, approve it for fewer trainees.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaReduction {
+    /// The application reduced.
+    pub application_id: String,
+    /// The headcount it is reduced to, at least 1 and below what it asked.
+    pub headcount: u32,
+    /// The recorded reason.
+    pub reason: String,
+    /// The officer who reduced it.
+    pub officer: String,
+}
+
+/// Shares a quota among ranked applications under a mode (PROJ-QUOTA).
+struct Allocator {
+    mode: QuotaMode,
+    left: u32,
+    exhausted: bool,
+}
+
+impl Allocator {
+    /// Allocate to the next application in rank order asking `asked`, with the officer's
+    /// reduction if there is one: the approved headcount (0 when not approved), the PROJ-QUOTA
+    /// result and whether the reduction was applied.
+    fn allocate(&mut self, asked: u32, reduction: Option<&QuotaReduction>) -> (u32, RuleResult, bool) {
+        let before = self.left;
+        if !self.exhausted && asked <= self.left {
+            self.left -= asked;
+            let left = self.left;
+            let (note_zh, note_en) = if reduction.is_some() {
+                (";核减未适用(全额可批)", "; the reduction was not needed")
+            } else {
+                ("", "")
+            };
+            let rule = RuleResult::pass(
+                "PROJ-QUOTA",
+                format!("批准{asked}人,剩余名额{left}人{note_zh}"),
+                format!("approved {asked} trainees, {left} left in the quota{note_en}"),
+            );
+            return (asked, rule, false);
+        }
+        // 核减: the marginal application is approved for fewer trainees, with the recorded reason.
+        if let Some(r) = reduction.filter(|r| !self.exhausted && r.headcount <= self.left) {
+            self.left -= r.headcount;
+            let left = self.left;
+            let rule = RuleResult::pass(
+                "PROJ-QUOTA",
+                format!(
+                    "申请{asked}人,剩余名额{before}人;经{}核减为{}人({}),剩余名额{left}人",
+                    r.officer, r.headcount, r.reason
+                ),
+                format!(
+                    "{asked} asked, {before} left: reduced by {} to {} ({}), {left} left in the quota",
+                    r.officer, r.headcount, r.reason
+                ),
+            );
+            return (r.headcount, rule, true);
+        }
+        let rule = match self.mode {
+            QuotaMode::Strict => {
+                self.exhausted = true;
+                RuleResult::fail(
+                    "PROJ-QUOTA",
+                    format!("名额不足(申请{asked}人,剩余{before}人)"),
+                    format!("quota exhausted ({asked} asked, {before} left)"),
+                )
+            }
+            QuotaMode::Fit => RuleResult::fail(
+                "PROJ-QUOTA",
+                format!("名额不足,跳过(申请{asked}人,剩余{before}人),排名在后且名额够用的申请仍可批准"),
+                format!(
+                    "does not fit ({asked} asked, {before} left): skipped, later applications that fit are approved"
+                ),
+            ),
+        };
+        (0, rule, false)
+    }
+}
+
+/// One application of a round as the service gathered it, PROJ-SELECTION.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundCandidate {
+    /// The application.
+    pub application_id: String,
+    /// Its score (from [`proj_selection_score`] or the officers'); `None` when none could be made.
+    pub score: Option<Decimal>,
+    /// Trainees asked for.
+    pub headcount: u32,
+    /// When it was (last) submitted, microseconds since the epoch: the first tie-break.
+    pub submitted_micros: i64,
+    /// The rules already judged for it: the score's PROJ-SELECTION results, and on the day of the
+    /// decision PROV-DISQUALIFIED, PROJ-CROSS-REGION and whether its catalog item is still
+    /// published (PROJ-CATALOG).
+    #[serde(default)]
+    pub rules: Vec<RuleResult>,
+    /// The experts' scores it was scored from, for the record.
+    #[serde(default)]
+    pub expert_scores: Vec<ExpertScore>,
+}
+
+/// What a round is decided on, PROJ-SELECTION and PROJ-QUOTA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundFacts {
+    /// The submitted applications.
+    pub candidates: Vec<RoundCandidate>,
+    /// The quota left: the round's own quota, at most what remains of its county's yearly quota.
+    pub quota_left: u32,
+    /// Officers' reductions (核减), edition 2.
+    #[serde(default)]
+    pub reductions: Vec<QuotaReduction>,
+}
+
+/// One application's place in a decided round.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RankedCandidate {
+    /// The application.
+    pub application_id: String,
+    /// Rank, from 1.
+    pub rank: u32,
+    /// The score it was ranked by.
+    pub score: Option<Decimal>,
+    /// Trainees asked for.
+    pub headcount: u32,
+    /// When it was submitted, microseconds.
+    pub submitted_micros: i64,
+    /// The experts' scores it was scored from.
+    pub expert_scores: Vec<ExpertScore>,
+    /// Whether it is approved.
+    pub approved: bool,
+    /// Trainees approved: its headcount, or the reduced one (核减); 0 when not approved.
+    pub approved_headcount: u32,
+    /// The officer's reduction, when it was applied.
+    pub reduction: Option<QuotaReduction>,
+    /// Every rule it was judged by, PROJ-QUOTA last when it reached the quota.
+    pub rules: Vec<RuleResult>,
+}
+
+/// A decided round.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoundOutcome {
+    /// The applications in rank order.
+    pub ranking: Vec<RankedCandidate>,
+    /// Trainees approved in all; never above `quota_left`.
+    pub approved_headcount: u64,
+    /// The quota the round shared.
+    pub quota_left: u32,
+    /// The mode it was shared under; a decided round stores it.
+    pub quota_mode: QuotaMode,
+}
+
+/// PROJ-SELECTION: the rank order of a round: score descending (no valid score last), then the
+/// earlier submission, then the application id, so equal scores always rank the same way.
+pub fn rank_order(a: &RoundCandidate, b: &RoundCandidate) -> Ordering {
+    match (a.score, b.score) {
+        (Some(x), Some(y)) => y.cmp(&x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+    .then(a.submitted_micros.cmp(&b.submitted_micros))
+    .then_with(|| a.application_id.cmp(&b.application_id))
+}
+
+/// PROJ-SELECTION and PROJ-QUOTA: decide a round. The candidates are ranked ([`rank_order`]);
+/// one is approved when it is scored, every rule gathered for it passed, and it fits the quota
+/// left under the set's `quota_mode`: `STRICT` approves in rank order until one does not fit,
+/// `FIT` approves every one that still fits, skipping one that does not. Under edition 2 an
+/// officer may reduce the marginal application (核减): it is then approved for the reduced
+/// headcount if that fits. Only a candidate that reached the quota gets a PROJ-QUOTA result; the
+/// others took nothing from it. An error means the facts are inconsistent (two candidates with
+/// one id, a reduction that is not a reduction or has no reason, a reduction under edition 1).
+pub fn decide_round(policy: &PolicySet, facts: &RoundFacts) -> Result<Decision<RoundOutcome>, Error> {
+    let mut ids = BTreeSet::new();
+    for c in &facts.candidates {
+        if !ids.insert(c.application_id.as_str()) {
+            return Err(Error::Facts(format!("application {} is a candidate twice", c.application_id)));
+        }
+    }
+    let mut reduced = BTreeSet::new();
+    for r in &facts.reductions {
+        if !policy.v2_rules() {
+            return Err(Error::Facts(format!("policy set {} has no 核减 (reductions)", policy.version)));
+        }
+        let asked = facts.candidates.iter().find(|c| c.application_id == r.application_id).map(|c| c.headcount);
+        let Some(asked) = asked else {
+            return Err(Error::Facts(format!("the reduction names application {}, not a candidate", r.application_id)));
+        };
+        if r.headcount == 0 || r.headcount >= asked {
+            return Err(Error::Facts(format!(
+                "the reduction of application {} to {} is not between 1 and the {asked} it asked",
+                r.application_id, r.headcount
+            )));
+        }
+        if r.reason.trim().is_empty() || r.officer.trim().is_empty() {
+            return Err(Error::Facts(format!(
+                "the reduction of application {} needs an officer and a reason",
+                r.application_id
+            )));
+        }
+        if !reduced.insert(r.application_id.as_str()) {
+            return Err(Error::Facts(format!("application {} is reduced twice", r.application_id)));
+        }
+    }
+
+    let mut ranked: Vec<&RoundCandidate> = facts.candidates.iter().collect();
+    ranked.sort_by(|a, b| rank_order(a, b));
+    let mode = policy.quota_mode;
+    let mut allocator = Allocator { mode, left: facts.quota_left, exhausted: false };
+    let mut ranking = Vec::with_capacity(ranked.len());
+    let mut total: u64 = 0;
+    for (i, c) in ranked.into_iter().enumerate() {
+        let mut rules = c.rules.clone();
+        let mut approved_headcount = 0;
+        let mut reduction = None;
+        if c.score.is_some() && rules.iter().all(|r| r.passed) {
+            let asked_reduction = facts.reductions.iter().find(|r| r.application_id == c.application_id);
+            let (approved, rule, applied) = allocator.allocate(c.headcount, asked_reduction);
+            rules.push(rule);
+            approved_headcount = approved;
+            if applied {
+                reduction = asked_reduction.cloned();
+            }
+        }
+        total += u64::from(approved_headcount);
+        ranking.push(RankedCandidate {
+            application_id: c.application_id.clone(),
+            rank: u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1),
+            score: c.score,
+            headcount: c.headcount,
+            submitted_micros: c.submitted_micros,
+            expert_scores: c.expert_scores.clone(),
+            approved: approved_headcount > 0,
+            approved_headcount,
+            reduction,
+            rules,
+        });
+    }
+    let approved_count = ranking.iter().filter(|r| r.approved).count();
+    let (mode_zh, mode_en) = match mode {
+        QuotaMode::Strict => ("按排名顺序,名额不足即止", "strictly in rank order"),
+        QuotaMode::Fit => ("按排名顺序批准仍能容纳的申请", "every application that still fits, in rank order"),
+    };
+    let summary = proj_quota_year(u64::from(facts.quota_left), total);
+    let rule = RuleResult {
+        reason_zh: format!("{mode_zh}:批准{approved_count}个申请共{total}人,名额{}人", facts.quota_left),
+        reason_en: format!(
+            "{mode_en}: {approved_count} application(s) approved for {total} trainees of a quota of {}",
+            facts.quota_left
+        ),
+        ..summary
+    };
+    Ok(Decision {
+        outcome: RoundOutcome { ranking, approved_headcount: total, quota_left: facts.quota_left, quota_mode: mode },
+        policy_version: policy.version.clone(),
+        rules: vec![rule],
+    })
 }
 
 #[cfg(test)]

@@ -1,23 +1,33 @@
 //! The subsidy claim (补贴申请) and what follows it: OUT-RATE and PROJ-BASIS for the project,
 //! SUBS-STANDARD, SUBS-TIER, SUBS-UPLIFT, SUBS-CAP, SUBS-ROUND, SUBS-ELIGIBLE, SUBS-FUND and
-//! SUBS-DEADLINE per line, then SUBS-NOTICE and SUBS-RECOVER.
+//! SUBS-DEADLINE per line, then SUBS-NOTICE, SUBS-SOD and SUBS-RECOVER. PROJ-BASIS is defined
+//! with the project rules and re-exported here.
 //!
 //! A claim gives one line per trainee on the claim; a trainee who is not paid gets a line of
 //! zero that names the rule that stopped them. The total is the sum of the lines.
+//!
+//! [`evaluate_claim`] decides a claim under the set it is given: under `rules_edition` 1 as
+//! policy set v1 did (one rate, the claim's trainees), under edition 2 as POLICY.md v2 describes
+//! ([`crate::policy::claim`]: two rates by kind, counted from the roster without people who are
+//! not 培训对象, one person one trainee, SUBS-MATERIALS, every line listing every rule it was
+//! judged by). The parameters SUBS-UPLIFT (`uplift_tiers`) and SUBS-CAP (`cap_tiers`) apply
+//! under either edition.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::policy::calendar::HolidayCalendar;
-use crate::policy::completion::evaluate_completion;
+use crate::policy::class::evaluate_completion;
 use crate::policy::decision::{Decision, RuleResult};
 use crate::policy::eligibility::evaluate_trainee_eligibility;
-use crate::policy::facts::{ClassFacts, OutcomeEvidence, TraineeFacts};
+use crate::policy::facts::{ClassFacts, KeyProject, OutcomeEvidence, TraineeFacts};
 use crate::policy::fraction::Fraction;
-use crate::policy::outcome::{Verdict, evaluate_outcome};
-use crate::policy::set::{Fund, PolicySet};
+use crate::policy::outcome::{Basis, Verdict, evaluate_outcome};
+use crate::policy::set::{Fund, PolicySet, Tier};
 use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
 use crate::{Error, Money, OccupationCode, SkillLevel, TargetGroup, add_months};
+
+pub use crate::policy::project::{ProjectBasis, proj_basis};
 
 /// The project (项目) a claim is for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,6 +44,9 @@ pub struct ProjectFacts {
     /// The day the provider was disqualified, if it was (PROV-DISQUALIFIED).
     #[serde(default)]
     pub provider_disqualified_on: Option<NaiveDate>,
+    /// The key project whose intended hires its pre-hire classes train (ELIG-PREHIRE, edition 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_project: Option<KeyProject>,
 }
 
 /// Another uplift policy (上浮政策) that applies to a trainee, SUBS-UPLIFT.
@@ -58,12 +71,53 @@ pub struct ClaimTrainee {
     pub attended_hours: u32,
     /// Passed the completion assessment.
     pub assessment_passed: bool,
+    /// Passed a skill evaluation (技能评价): completes the class in place of the assessment under
+    /// edition 2 (CLASS-COMPLETION).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skill_evaluation_passed: bool,
     /// Outcome evidence.
     #[serde(default)]
     pub evidence: OutcomeEvidence,
     /// Other uplift policies that apply.
     #[serde(default)]
     pub uplifts: Vec<Uplift>,
+}
+
+/// A proof a claim carries (证明材料), SUBS-MATERIALS (七(五) "附件4等相关取证和就业佐证资料").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ClaimMaterial {
+    /// 附件4 补贴申请表, always required.
+    #[serde(rename = "ANNEX_4")]
+    Annex4,
+    /// The classes' ledgers (培训台账), always required.
+    Ledger,
+    /// Certificate evidence (取证佐证资料), required with trainees judged by certificate.
+    CertificateEvidence,
+    /// Employment evidence (就业佐证资料), required with trainees judged by employment.
+    EmploymentEvidence,
+}
+
+impl ClaimMaterial {
+    /// The Chinese name.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ClaimMaterial::Annex4 => "附件4补贴申请表",
+            ClaimMaterial::Ledger => "培训台账",
+            ClaimMaterial::CertificateEvidence => "取证佐证资料",
+            ClaimMaterial::EmploymentEvidence => "就业佐证资料",
+        }
+    }
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ClaimMaterial::Annex4 => "ANNEX_4",
+            ClaimMaterial::Ledger => "LEDGER",
+            ClaimMaterial::CertificateEvidence => "CERTIFICATE_EVIDENCE",
+            ClaimMaterial::EmploymentEvidence => "EMPLOYMENT_EVIDENCE",
+        }
+    }
 }
 
 /// Everything a claim is judged on, apart from the policy set and the tables.
@@ -74,22 +128,15 @@ pub struct ClaimFacts {
     pub project: ProjectFacts,
     /// Every class of the project (the rate is over all of them).
     pub classes: Vec<ClassFacts>,
-    /// The trainees claimed for.
+    /// The trainees: under edition 1 those claimed for; under edition 2 the real-name roster of
+    /// every class of the project as the supervision service holds it (OUT-RATE counts it, never
+    /// a list the claimant supplies).
     pub trainees: Vec<ClaimTrainee>,
     /// The day the claim (附件4) was filed.
     pub filed_on: NaiveDate,
-}
-
-/// How a project is judged (PROJ-BASIS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ProjectBasis {
-    /// Every counted trainee is an in-service worker: the certificate rate.
-    CertificateRate,
-    /// No counted trainee is an in-service worker: the employment rate.
-    EmploymentRate,
-    /// Both kinds: each trainee is judged on their own basis.
-    Mixed,
+    /// The proofs the claim carries (SUBS-MATERIALS, edition 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<ClaimMaterial>,
 }
 
 /// One line of a claim: one trainee, their amount and the rules behind it.
@@ -121,6 +168,33 @@ pub struct SubsidyLine {
     pub stopped_by: Option<String>,
     /// Every rule evaluated for the line.
     pub rules: Vec<RuleResult>,
+    /// The rate the line is paid by (PROJ-BASIS, edition 2: each line by its own kind's rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<Basis>,
+}
+
+/// The rate of one kind of trainee (OUT-RATE, PROJ-BASIS, edition 2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KindRate {
+    /// Certificate or employment.
+    pub basis: Basis,
+    /// Trainees of the kind on the claim's roster.
+    pub on_roster: u64,
+    /// Of them, not 培训对象 (PERSON-ID, ELIG-AGE, ELIG-FISCAL or ELIG-LOCAL failed): in neither term.
+    pub not_plan_trainees: u64,
+    /// Of them, a second entry of one person, or a person whose overlapping class filed earlier
+    /// keeps them (ELIG-OVERLAP): counted once, elsewhere.
+    pub counted_elsewhere: u64,
+    /// Completed trainees counted: the denominator.
+    pub completed: u64,
+    /// Of them, with a positive verdict: the numerator.
+    pub positive: u64,
+    /// The rate, absent when no trainee of the kind completed.
+    pub rate: Option<Fraction>,
+    /// The tier (SUBS-TIER, on `cert_tiers` for the certificate rate).
+    pub tier: Option<Tier>,
+    /// The tier's percentage of the standard.
+    pub tier_percent: Option<u32>,
 }
 
 /// The outcome of a claim.
@@ -138,6 +212,10 @@ pub struct ClaimOutcome {
     pub lines: Vec<SubsidyLine>,
     /// The sum of the lines, in fen.
     pub total_fen: Money,
+    /// Edition 2: the rate of each kind of trainee on the claim (employment, then certificate).
+    /// `rate` and `tier_percent` above are then those of the one kind, or absent when mixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<KindRate>,
 }
 
 /// A claim decision.
@@ -148,19 +226,6 @@ pub fn out_rate(positive: u64, completed: u64) -> Option<Fraction> {
     Fraction::new(positive.min(completed), completed)
 }
 
-/// PROJ-BASIS: certificates when every counted trainee is an in-service worker, employment when
-/// none is.
-pub fn proj_basis(groups: &[TargetGroup]) -> ProjectBasis {
-    let in_service = groups.iter().filter(|g| g.is_in_service()).count();
-    if in_service == 0 {
-        ProjectBasis::EmploymentRate
-    } else if in_service == groups.len() {
-        ProjectBasis::CertificateRate
-    } else {
-        ProjectBasis::Mixed
-    }
-}
-
 /// SUBS-TIER: the tier's percentage for a rate, 70% and 30% belonging to the higher tier.
 pub fn subs_tier(policy: &PolicySet, rate: Fraction) -> u32 {
     policy.tier_percent(rate)
@@ -169,6 +234,86 @@ pub fn subs_tier(policy: &PolicySet, rate: Fraction) -> u32 {
 /// SUBS-UPLIFT: the highest single multiplier wins, the tier's included; never the product.
 pub fn subs_uplift(tier_percent: u32, uplifts: &[Uplift]) -> u32 {
     uplifts.iter().map(|u| u.percent).fold(tier_percent, u32::max)
+}
+
+/// SUBS-UPLIFT under `policy`: the multiplier of a line in `tier` paying `tier_percent`, and the
+/// rule explaining it. Other uplifts compete with the tier (the highest single one wins, never the
+/// product) only in the tiers of `uplift_tiers` (v2: the 200% tier, whose clause "就高不就低,不
+/// 叠加" belongs to); elsewhere the tier alone applies.
+pub fn subs_uplift_in(policy: &PolicySet, tier: Tier, tier_percent: u32, uplifts: &[Uplift]) -> (u32, RuleResult) {
+    let highest = uplifts.iter().map(|u| u.percent).max();
+    if let Some(u) = highest.filter(|_| !policy.uplift_applies_in(tier)) {
+        let tiers: Vec<String> =
+            policy.uplift_tiers.iter().flatten().map(|t| format!("{}%", policy.tiers.percent_of(*t))).collect();
+        let (tiers_zh, tiers_en) = (tiers.join("、"), tiers.join(", "));
+        return (
+            tier_percent,
+            RuleResult::pass(
+                "SUBS-UPLIFT",
+                format!(
+                    "档次{tier_percent}%不适用其他上浮{u}%(就高不就低、不叠加仅适用于{tiers_zh}档),按{tier_percent}%"
+                ),
+                format!(
+                    "tier {tier_percent}%: other uplifts ({u}%) apply only in the {tiers_en} tier(s) (uplift_tiers), so \
+                     {tier_percent}%"
+                ),
+            ),
+        );
+    }
+    let multiplier = subs_uplift(tier_percent, uplifts);
+    let rule = RuleResult::pass(
+        "SUBS-UPLIFT",
+        match highest {
+            Some(u) => format!("档次{tier_percent}%与其他上浮{u}%就高不就低、不叠加,取{multiplier}%"),
+            None => format!("无其他上浮政策,按档次{tier_percent}%"),
+        },
+        match highest {
+            Some(u) => format!("tier {tier_percent}% and uplift {u}%: the highest wins, not stacked: {multiplier}%"),
+            None => format!("no other uplift: tier {tier_percent}%"),
+        },
+    );
+    (multiplier, rule)
+}
+
+/// SUBS-CAP, SUBS-ROUND under `policy`: [`subs_line_amount`] for a line in `tier`, capped only
+/// when the cap applies in it (`cap_tiers`), with the SUBS-CAP rule; the rule names `cap_tiers`
+/// when the set states them.
+pub fn subs_line_amount_in(policy: &PolicySet, standard: Money, percent: u32, tier: Tier) -> (Money, RuleResult) {
+    let cap = policy.cap_fen;
+    let (label_zh, label_en) = match &policy.cap_tiers {
+        None => (String::new(), String::new()),
+        Some(tiers) => {
+            let names: Vec<String> = tiers.iter().map(|t| format!("{}%", policy.tiers.percent_of(*t))).collect();
+            (format!("(cap_tiers:{}档)", names.join("、")), format!(" (cap_tiers: the {} tiers)", names.join(", ")))
+        }
+    };
+    if !policy.cap_applies_in(tier) {
+        let raw = standard.to_decimal_yuan() * Decimal::from(percent) / Decimal::ONE_HUNDRED;
+        let amount = Money::from_decimal_yuan_half_up(raw).unwrap_or(Money::ZERO);
+        return (
+            amount,
+            RuleResult::pass(
+                "SUBS-CAP",
+                format!("本档不适用{cap}元上限{label_zh}"),
+                format!("the {cap} yuan cap does not apply in this tier{label_en}"),
+            ),
+        );
+    }
+    let (amount, capped) = subs_line_amount(policy, standard, percent);
+    let rule = if capped {
+        RuleResult::pass(
+            "SUBS-CAP",
+            format!("超过上限,按{cap}元封顶{label_zh}"),
+            format!("capped at {cap} yuan{label_en}"),
+        )
+    } else {
+        RuleResult::pass(
+            "SUBS-CAP",
+            format!("未超过{cap}元上限{label_zh}"),
+            format!("within the {cap} yuan cap{label_en}"),
+        )
+    };
+    (amount, rule)
 }
 
 /// SUBS-CAP and SUBS-ROUND: standard × percent, capped at the policy's cap, rounded half up to
@@ -204,14 +349,19 @@ pub fn subs_deadline(policy: &PolicySet, last_class_end: NaiveDate, filed_on: Na
     }
 }
 
-/// SUBS-NOTICE: the last day of public notice published on `published_on`, counting
-/// `notice_working_days` working days with `published_on` as the first if it is one.
+/// SUBS-NOTICE: the last day of public notice published on `published_on`, `notice_working_days`
+/// working days (DATE-WORKDAYS). Edition 1 counted `published_on` as the first if it is a working
+/// day; edition 2 counts from the working day after it (民法典 art. 201: "开始的当日不计入").
 pub fn subs_notice_end(
     policy: &PolicySet,
     calendar: &HolidayCalendar,
     published_on: NaiveDate,
 ) -> Result<NaiveDate, Error> {
-    calendar.nth_working_day_from(published_on, policy.notice_working_days)
+    if policy.v2_rules() {
+        calendar.add_working_days(published_on, policy.notice_working_days)
+    } else {
+        calendar.nth_working_day_from(published_on, policy.notice_working_days)
+    }
 }
 
 /// SUBS-NOTICE: payment may proceed on `date` only after the notice has ended and every
@@ -225,22 +375,80 @@ pub fn subs_fund(policy: &PolicySet, group: TargetGroup) -> Fund {
     policy.fund_for(group)
 }
 
-/// Why money is recovered (SUBS-RECOVER).
+/// SUBS-SOD: the officer who reviewed a claim cannot approve it.
+pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
+    if reviewer == approver {
+        RuleResult::fail("SUBS-SOD", "审核人与审批人不得为同一人", "the reviewer cannot approve the same claim")
+    } else {
+        RuleResult::pass("SUBS-SOD", "审核与审批由不同人员完成", "reviewed and approved by different officers")
+    }
+}
+
+/// SUBS-MATERIALS (edition 2): the claim carries the proofs review needs: 附件4 and the ledgers
+/// always, certificate evidence when it has trainees judged by certificate, employment evidence
+/// when it has trainees judged by employment (`kinds`). Not a rule of edition 1: it passes
+/// saying so.
+pub fn subs_materials(policy: &PolicySet, listed: &[ClaimMaterial], kinds: &[Basis]) -> RuleResult {
+    if !policy.enforces("SUBS-MATERIALS") {
+        return RuleResult::pass(
+            "SUBS-MATERIALS",
+            format!("政策版本{}无此规则", policy.version),
+            format!("not a rule of policy set {}", policy.version),
+        );
+    }
+    let mut required = vec![ClaimMaterial::Annex4, ClaimMaterial::Ledger];
+    if kinds.contains(&Basis::Certificate) {
+        required.push(ClaimMaterial::CertificateEvidence);
+    }
+    if kinds.contains(&Basis::Employment) {
+        required.push(ClaimMaterial::EmploymentEvidence);
+    }
+    let missing: Vec<ClaimMaterial> = required.iter().copied().filter(|m| !listed.contains(m)).collect();
+    if missing.is_empty() {
+        RuleResult::pass(
+            "SUBS-MATERIALS",
+            format!("证明材料齐全:{}", required.iter().map(|m| m.name_zh()).collect::<Vec<_>>().join("、")),
+            format!("the claim carries {}", required.iter().map(|m| m.code()).collect::<Vec<_>>().join(", ")),
+        )
+    } else {
+        RuleResult::fail(
+            "SUBS-MATERIALS",
+            format!("缺少证明材料:{},审核不能通过", missing.iter().map(|m| m.name_zh()).collect::<Vec<_>>().join("、")),
+            format!(
+                "the claim lacks {}: review cannot pass it",
+                missing.iter().map(|m| m.code()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    }
+}
+
+/// Why money is recovered (SUBS-RECOVER, 八(四)).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RecoveryCause {
-    /// Fraud found after payment (八(四)): everything paid is recovered.
+    /// Fraud (弄虚作假) found after payment: everything paid is recovered.
     Fraud,
-    /// Re-verification lowered the project rate.
+    /// Re-verification lowered the project rate: every paid line is re-tiered at it.
     RateFell {
+        /// The re-verified rate.
+        new_rate: Fraction,
+    },
+    /// Subcontracting (转包、分包) found after payment (edition 2): everything paid is recovered.
+    Subcontracting,
+    /// Re-verification lowered the rate of one kind (edition 2): its paid lines are re-tiered.
+    KindRateFell {
+        /// The kind whose rate fell.
+        basis: Basis,
         /// The re-verified rate.
         new_rate: Fraction,
     },
 }
 
-/// SUBS-RECOVER: the amount to recover from a paid claim. Fraud recovers the whole amount; a
-/// fallen rate recovers, line by line, the difference between the paid amount and the amount
-/// at the new tier (uplifts still apply, the highest single multiplier wins).
+/// SUBS-RECOVER: the amount to recover from a paid claim, with its cause. Fraud, and under
+/// edition 2 subcontracting, recover the whole amount paid on the project; a fallen rate
+/// recovers, line by line, the difference between the paid amount and the amount at the new
+/// tier (uplifts and the cap as the set applies them). Edition 1 names no recovery for
+/// subcontracting: the rule then fails and nothing is recovered under it.
 pub fn subs_recover(policy: &PolicySet, paid: &ClaimOutcome, cause: &RecoveryCause) -> Decision<Money> {
     let (amount, rule) = match cause {
         RecoveryCause::Fraud => (
@@ -251,20 +459,25 @@ pub fn subs_recover(policy: &PolicySet, paid: &ClaimOutcome, cause: &RecoveryCau
                 format!("fraud found: recover the {} yuan paid", paid.total_fen),
             ),
         ),
-        RecoveryCause::RateFell { new_rate } => {
+        RecoveryCause::Subcontracting if policy.v2_rules() => (
+            paid.total_fen,
+            RuleResult::pass(
+                "SUBS-RECOVER",
+                format!("查实转包、分包,追回已拨付的{}元", paid.total_fen),
+                format!("subcontracting found: recover the {} yuan paid", paid.total_fen),
+            ),
+        ),
+        RecoveryCause::Subcontracting => (
+            Money::ZERO,
+            RuleResult::fail(
+                "SUBS-RECOVER",
+                format!("政策版本{}未规定因转包、分包追回", policy.version),
+                format!("policy set {} names no recovery for subcontracting", policy.version),
+            ),
+        ),
+        RecoveryCause::RateFell { new_rate } if !policy.v2_rules() => {
             let tier = subs_tier(policy, *new_rate);
-            let mut total = Money::ZERO;
-            for line in paid.lines.iter().filter(|l| l.amount_fen > Money::ZERO) {
-                let Some(standard) = line.standard_fen else {
-                    continue;
-                };
-                let percent = line.uplift_percent.map_or(tier, |u| u.max(tier));
-                let (new_amount, _) = subs_line_amount(policy, standard, percent);
-                let diff = line.amount_fen.checked_sub(new_amount).unwrap_or(Money::ZERO);
-                if diff > Money::ZERO {
-                    total = total.checked_add(diff).unwrap_or(total);
-                }
-            }
+            let total = recover_lines(policy, paid, None, *new_rate);
             (
                 total,
                 RuleResult::pass(
@@ -274,11 +487,63 @@ pub fn subs_recover(policy: &PolicySet, paid: &ClaimOutcome, cause: &RecoveryCau
                 ),
             )
         }
+        RecoveryCause::RateFell { new_rate } => {
+            let total = recover_lines(policy, paid, None, *new_rate);
+            (
+                total,
+                RuleResult::pass(
+                    "SUBS-RECOVER",
+                    format!("复核比率降为{new_rate},各行按新档次追回差额{total}元"),
+                    format!("re-verified rate {new_rate}: recover the difference to the new tier, {total} yuan"),
+                ),
+            )
+        }
+        RecoveryCause::KindRateFell { basis, new_rate } => {
+            let tiers = policy.tiers_for(*basis);
+            let percent = tiers.percent_of(tiers.tier_of(*new_rate));
+            let total = recover_lines(policy, paid, Some(*basis), *new_rate);
+            (
+                total,
+                RuleResult::pass(
+                    "SUBS-RECOVER",
+                    format!("复核{}降为{new_rate},按{percent}%档追回差额{total}元", basis.rate_name_zh()),
+                    format!(
+                        "re-verified {} {new_rate}: recover the difference to the {percent}% tier, {total} yuan",
+                        basis.rate_name_en()
+                    ),
+                ),
+            )
+        }
     };
     Decision { outcome: amount, policy_version: policy.version.clone(), rules: vec![rule] }
 }
 
-fn mask(raw: &str) -> String {
+/// The difference to recover when the lines (of `only`, or all) are re-tiered at `new_rate`.
+fn recover_lines(policy: &PolicySet, paid: &ClaimOutcome, only: Option<Basis>, new_rate: Fraction) -> Money {
+    let mut total = Money::ZERO;
+    for line in paid.lines.iter().filter(|l| l.amount_fen > Money::ZERO) {
+        if only.is_some_and(|b| line.basis.is_some_and(|lb| lb != b)) {
+            continue;
+        }
+        let Some(standard) = line.standard_fen else {
+            continue;
+        };
+        let tiers = policy.tiers_for(line.basis.unwrap_or(Basis::Employment));
+        let tier = tiers.tier_of(new_rate);
+        let percent = tiers.percent_of(tier);
+        let uplifts: Vec<Uplift> =
+            line.uplift_percent.map(|p| Uplift { name: String::new(), percent: p }).into_iter().collect();
+        let (multiplier, _) = subs_uplift_in(policy, tier, percent, &uplifts);
+        let (new_amount, _) = subs_line_amount_in(policy, standard, multiplier, tier);
+        let diff = line.amount_fen.checked_sub(new_amount).unwrap_or(Money::ZERO);
+        if diff > Money::ZERO {
+            total = total.checked_add(diff).unwrap_or(total);
+        }
+    }
+    total
+}
+
+pub(crate) fn mask(raw: &str) -> String {
     match crate::IdNumber::parse(raw) {
         Ok(id) => id.masked(),
         Err(_) => {
@@ -290,8 +555,23 @@ fn mask(raw: &str) -> String {
 
 /// Evaluate a claim: every rule for every trainee, the project's rate and tier, one line per
 /// trainee and the total. An error means the facts themselves are inconsistent (a trainee on an
-/// unknown class, no classes), never that a rule failed.
+/// unknown class, no classes), never that a rule failed. Under `rules_edition` 2 the claim is
+/// decided as [`crate::policy::claim::evaluate_claim_v2`] describes.
 pub fn evaluate_claim(
+    policy: &PolicySet,
+    facts: &ClaimFacts,
+    standards: &SubsidyStandardTable,
+    wages: &MinimumWageTable,
+) -> Result<ClaimDecision, Error> {
+    if policy.v2_rules() {
+        crate::policy::claim::evaluate_claim_v2(policy, facts, standards, wages)
+    } else {
+        evaluate_claim_v1(policy, facts, standards, wages)
+    }
+}
+
+/// The claim as policy set v1 decides it: one rate over the claim's completed trainees.
+fn evaluate_claim_v1(
     policy: &PolicySet,
     facts: &ClaimFacts,
     standards: &SubsidyStandardTable,
@@ -450,36 +730,13 @@ pub fn evaluate_claim(
             .map(|r| r.code.clone())
             .or(person_stop)
             .or_else(|| standard.is_none().then(|| "SUBS-STANDARD".to_owned()));
-        let (amount, multiplier) = match (&stopped_by, standard, tier_percent) {
-            (None, Some(s), Some(tier)) => {
-                let multiplier = subs_uplift(tier, &j.trainee.uplifts);
-                rules.push(RuleResult::pass(
-                    "SUBS-UPLIFT",
-                    match uplift_percent {
-                        Some(u) => format!("档次{tier}%与其他上浮{u}%就高不就低、不叠加,取{multiplier}%"),
-                        None => format!("无其他上浮政策,按档次{tier}%"),
-                    },
-                    match uplift_percent {
-                        Some(u) => {
-                            format!("tier {tier}% and uplift {u}%: the highest wins, not stacked: {multiplier}%")
-                        }
-                        None => format!("no other uplift: tier {tier}%"),
-                    },
-                ));
-                let (amount, capped) = subs_line_amount(policy, s.standard_fen, multiplier);
-                rules.push(if capped {
-                    RuleResult::pass(
-                        "SUBS-CAP",
-                        format!("超过上限,按{}元封顶", policy.cap_fen),
-                        format!("capped at {} yuan", policy.cap_fen),
-                    )
-                } else {
-                    RuleResult::pass(
-                        "SUBS-CAP",
-                        format!("未超过{}元上限", policy.cap_fen),
-                        format!("within the {} yuan cap", policy.cap_fen),
-                    )
-                });
+        let (amount, multiplier) = match (&stopped_by, standard, tier_percent, rate) {
+            (None, Some(s), Some(tier), Some(r)) => {
+                let tier_name = policy.tiers.tier_of(r);
+                let (multiplier, uplift_rule) = subs_uplift_in(policy, tier_name, tier, &j.trainee.uplifts);
+                rules.push(uplift_rule);
+                let (amount, cap_rule) = subs_line_amount_in(policy, s.standard_fen, multiplier, tier_name);
+                rules.push(cap_rule);
                 rules.push(RuleResult::pass(
                     "SUBS-ROUND",
                     format!("{}元×{multiplier}%,四舍五入到分:{amount}元", s.standard_fen),
@@ -511,13 +768,33 @@ pub fn evaluate_claim(
             amount_fen: amount,
             stopped_by,
             rules,
+            basis: None,
         });
     }
     let total = Money::checked_sum(lines.iter().map(|l| l.amount_fen))
         .ok_or_else(|| Error::Facts("the claim total overflows".to_owned()))?;
     Ok(Decision {
-        outcome: ClaimOutcome { project_id: project.id.clone(), basis, rate, tier_percent, lines, total_fen: total },
+        outcome: ClaimOutcome {
+            project_id: project.id.clone(),
+            basis,
+            rate,
+            tier_percent,
+            lines,
+            total_fen: total,
+            rates: Vec::new(),
+        },
         policy_version: policy.version.clone(),
         rules: claim_rules,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subs_sod_reviewer_cannot_approve() {
+        assert!(!subs_sod("officer-1", "officer-1").passed);
+        assert!(subs_sod("officer-1", "officer-2").passed);
+    }
 }
