@@ -23,7 +23,7 @@ use tonic::Streaming;
 
 use crate::MAX_MONTHLY_PAY_FEN;
 use crate::access::{self, Scope};
-use crate::store::enterprise;
+use crate::store::enterprise::{self, EnterpriseRecord};
 use crate::store::vacancy::{self, VacancyRecord};
 
 /// Most headcount one vacancy may ask for.
@@ -143,13 +143,12 @@ async fn record_change(change: &mut Change, record: &VacancyRecord, action: &str
     Ok(())
 }
 
-/// Validates and stores a new draft vacancy inside `change`; shared by CreateVacancy and the
-/// import.
-async fn insert_new(change: &mut Change, scope: &Scope, input: &Vacancy, prefix: &str) -> Result<VacancyRecord, Error> {
+/// Checks a new vacancy in memory (fields under `prefix`): its content and whose it is. An
+/// enterprise filing for another learns nothing about it (permission before existence).
+fn check_new(scope: &Scope, input: &Vacancy, prefix: &str) -> Result<(Uscc, Content), Error> {
     let mut v = Violations::default();
     let credit_code = v.value(&format!("{prefix}enterprise_credit_code"), Uscc::parse(&input.enterprise_credit_code));
-    let content = validate_content(input, prefix, true);
-    let content = match (content, v.finish()) {
+    let content = match (validate_content(input, prefix, true), v.finish()) {
         (Ok(content), Ok(())) => content,
         (Err(Error::InvalidArgument(mut more)), Err(Error::InvalidArgument(first))) => {
             more.splice(0..0, first);
@@ -158,11 +157,20 @@ async fn insert_new(change: &mut Change, scope: &Scope, input: &Vacancy, prefix:
         (Err(error), _) | (Ok(_), Err(error)) => return Err(error),
     };
     let credit_code = credit_code.expect("a missing credit code was refused above");
-    // Permission before existence: an enterprise filing for another learns nothing about it.
     if matches!(scope, Scope::Org(own) if own != credit_code.as_str()) {
         return Err(Error::denied("an enterprise files only its own vacancies"));
     }
-    let owner = enterprise::find(&mut *change.tx, credit_code.as_str()).await?.ok_or_else(|| {
+    Ok((credit_code, content))
+}
+
+/// The new draft of `owner` with `content`, once the caller may file for it.
+fn draft(
+    scope: &Scope,
+    owner: Option<&EnterpriseRecord>,
+    credit_code: &Uscc,
+    content: Content,
+) -> Result<VacancyRecord, Error> {
+    let owner = owner.ok_or_else(|| {
         Error::precondition(
             "ENTERPRISE_NOT_REGISTERED",
             format!("enterprises/{} is not registered; create it first", credit_code.as_str()),
@@ -171,8 +179,8 @@ async fn insert_new(change: &mut Change, scope: &Scope, input: &Vacancy, prefix:
     access::check(scope, owner.region, &owner.credit_code)?;
     let mut record = VacancyRecord {
         id: new_id(),
-        enterprise_credit_code: owner.credit_code,
-        enterprise_name: owner.display_name,
+        enterprise_credit_code: owner.credit_code.clone(),
+        enterprise_name: owner.display_name.clone(),
         region: owner.region,
         industry: owner.industry,
         post: String::new(),
@@ -190,8 +198,6 @@ async fn insert_new(change: &mut Change, scope: &Scope, input: &Vacancy, prefix:
         stamp: Stamp::new(),
     };
     content.apply(&mut record);
-    vacancy::insert(&mut change.tx, &record).await?;
-    record_change(change, &record, "create", "").await?;
     Ok(record)
 }
 
@@ -199,8 +205,12 @@ async fn insert_new(change: &mut Change, scope: &Scope, input: &Vacancy, prefix:
 pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Result<CreateVacancyResponse, Error> {
     let scope = access::enterprise_write_scope(&call.principal)?;
     let input = call.message.vacancy.clone().unwrap_or_default();
+    let (credit_code, content) = check_new(&scope, &input, "vacancy.")?;
     write::run(s, &call, async |change| {
-        let record = insert_new(change, &scope, &input, "vacancy.").await?;
+        let owner = enterprise::find(&mut *change.tx, credit_code.as_str()).await?;
+        let record = draft(&scope, owner.as_ref(), &credit_code, content)?;
+        vacancy::insert(&mut change.tx, &record).await?;
+        record_change(change, &record, "create", "").await?;
         Ok(CreateVacancyResponse { vacancy: Some(record.to_proto()) })
     })
     .await
@@ -528,53 +538,21 @@ pub async fn stream_vacancy_import(
     Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(out)))
 }
 
-/// Stores the rows of one chunk of an import in one transaction and returns their results.
-async fn store_chunk(
-    s: &Shared,
-    principal: &Principal,
-    scope: &Scope,
-    rows: Vec<ImportRow>,
-    tally: &mut Tally,
-) -> Result<Vec<ImportRowResult>, Error> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut change = write::Change::open(s, &principal.subject).await?;
-    let mut results = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut result =
-            ImportRowResult { row: row.row, row_ref: row.row_ref.chars().take(64).collect(), ..Default::default() };
-        match import_row(s, &mut change, principal, scope, &row).await {
-            Ok((name, replayed)) => {
-                result.ok = true;
-                result.vacancy_name = name;
-                result.replayed = replayed;
-                if replayed {
-                    tally.replayed += 1;
-                } else {
-                    tally.imported += 1;
-                }
-            }
-            Err(error) => {
-                (result.reason, result.field, result.message) = describe(error);
-                tally.rejected += 1;
-            }
-        }
-        results.push(result);
-    }
-    change.commit().await?;
-    Ok(results)
+/// An import row that passed its checks in memory.
+struct CheckedRow {
+    index: usize,
+    credit_code: Uscc,
+    content: Content,
+    key: Option<IdempotencyKey>,
 }
 
-/// Stores one imported row inside a savepoint of `change`, returning the vacancy's name and
-/// whether it was stored by an earlier import (a replay).
-async fn import_row(
+/// Checks one import row in memory: its text, its reference, its idempotency key and content.
+fn check_row(
     s: &Shared,
-    change: &mut Change,
     principal: &Principal,
     scope: &Scope,
     row: &ImportRow,
-) -> Result<(String, bool), Error> {
+) -> Result<(Uscc, Content, Option<IdempotencyKey>), Error> {
     if row.row_ref.chars().count() > 64 {
         return Err(Error::invalid("row_ref", "TEXT-LENGTH", "at most 64 characters"));
     }
@@ -590,17 +568,105 @@ async fn import_row(
     }
     v.finish()?;
     let key = IdempotencyKey::new(&s.pii, &principal.subject, "ImportVacancies", &row.request_id, &row.vacancy)?;
-    if let Some(done) = idempotency::replay::<CreateVacancyResponse>(&mut change.tx, key.as_ref()).await? {
-        return Ok((done.vacancy.map(|v| v.name).unwrap_or_default(), true));
+    let (credit_code, content) = check_new(scope, &row.vacancy, "vacancy.")?;
+    Ok((credit_code, content, key))
+}
+
+/// Stores the rows of one chunk of an import in one transaction and returns their results.
+/// Rows are checked in memory first; then the chunk's replays and owners are read with one
+/// query each, and the new vacancies, their revisions, audit entries and idempotency records go
+/// in with multi-row inserts. A refused row gets its result and leaves nothing behind.
+async fn store_chunk(
+    s: &Shared,
+    principal: &Principal,
+    scope: &Scope,
+    rows: Vec<ImportRow>,
+    tally: &mut Tally,
+) -> Result<Vec<ImportRowResult>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    change
-        .savepoint(async |change| {
-            let record = insert_new(change, scope, &row.vacancy, "vacancy.").await?;
-            let response = CreateVacancyResponse { vacancy: Some(record.to_proto()) };
-            idempotency::remember(&mut change.tx, key.as_ref(), &response).await?;
-            Ok((record.name(), false))
-        })
-        .await
+    let mut results: Vec<ImportRowResult> = rows
+        .iter()
+        .map(|r| ImportRowResult { row: r.row, row_ref: r.row_ref.chars().take(64).collect(), ..Default::default() })
+        .collect();
+    let mut refuse = |result: &mut ImportRowResult, error: Error| {
+        (result.reason, result.field, result.message) = describe(error);
+        tally.rejected += 1;
+    };
+    let mut checked = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        match check_row(s, principal, scope, row) {
+            Ok((credit_code, content, key)) => checked.push(CheckedRow { index, credit_code, content, key }),
+            Err(error) => refuse(&mut results[index], error),
+        }
+    }
+    let mut change = write::Change::open(s, &principal.subject).await?;
+    let keys: Vec<&IdempotencyKey> = checked.iter().filter_map(|c| c.key.as_ref()).collect();
+    let served = idempotency::replay_many::<CreateVacancyResponse>(&mut change.tx, &keys).await?;
+    let codes: Vec<&str> = checked.iter().map(|c| c.credit_code.as_str()).collect();
+    let owners = enterprise::find_many(&mut change.tx, &codes).await?;
+    let mut fresh: Vec<VacancyRecord> = Vec::new();
+    let mut fresh_keys: Vec<(usize, IdempotencyKey)> = Vec::new();
+    let mut replayed = Vec::new();
+    for c in checked {
+        if let Some(key) = &c.key {
+            if let Some(answer) = served.get(key.stored_id()) {
+                match answer {
+                    Ok(first) => {
+                        replayed.push((c.index, first.vacancy.as_ref().map(|v| v.name.clone()).unwrap_or_default()))
+                    }
+                    Err(_) => refuse(&mut results[c.index], Error::RequestIdReused),
+                }
+                continue;
+            }
+            // The same id twice in one chunk: the second is a replay of the first.
+            if let Some((at, first)) = fresh_keys.iter().find(|(_, k)| k.stored_id() == key.stored_id()) {
+                if first.same_request(key) {
+                    replayed.push((c.index, fresh[*at].name()));
+                } else {
+                    refuse(&mut results[c.index], Error::RequestIdReused);
+                }
+                continue;
+            }
+        }
+        match draft(scope, owners.get(c.credit_code.as_str()), &c.credit_code, c.content) {
+            Ok(record) => {
+                results[c.index].ok = true;
+                results[c.index].vacancy_name = record.name();
+                if let Some(key) = c.key {
+                    fresh_keys.push((fresh.len(), key));
+                }
+                fresh.push(record);
+            }
+            Err(error) => refuse(&mut results[c.index], error),
+        }
+    }
+    for (index, name) in replayed {
+        results[index].ok = true;
+        results[index].replayed = true;
+        results[index].vacancy_name = name;
+        tally.replayed += 1;
+    }
+    tally.imported += i32::try_from(fresh.len()).unwrap_or(i32::MAX);
+    vacancy::insert_many(&mut change.tx, &fresh).await?;
+    let actor = principal.subject.clone();
+    vacancy::insert_revisions(&mut change.tx, &fresh, "create", "", &actor).await?;
+    for record in &fresh {
+        change.audit(
+            "vacancy.create",
+            record.name(),
+            serde_json::json!({ "revision": record.stamp.revision, "state": record.state.code(), "reason": "" }),
+        );
+    }
+    let responses: Vec<(IdempotencyKey, CreateVacancyResponse)> = fresh_keys
+        .into_iter()
+        .map(|(at, key)| (key, CreateVacancyResponse { vacancy: Some(fresh[at].to_proto()) }))
+        .collect();
+    let pairs: Vec<(&IdempotencyKey, &CreateVacancyResponse)> = responses.iter().map(|(k, r)| (k, r)).collect();
+    idempotency::remember_many(&mut change.tx, &pairs).await?;
+    change.commit().await?;
+    Ok(results)
 }
 
 /// The reason, field and message of a refused import row, as a client would see them.

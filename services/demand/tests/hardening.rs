@@ -355,14 +355,28 @@ impl tonic::codec::Decoder for RawCodec {
     }
 }
 
-/// What the service logs while it is alive (on this test's thread, where a `#[tokio::test]`
-/// runs the server too), at the level production runs at.
+/// What the service logs on this test's thread (where a `#[tokio::test]` runs the server too)
+/// while the capture lives, at the level production runs at. One subscriber serves the whole
+/// test binary and writes each event to the capture of the thread that emitted it, so that
+/// tests running side by side never see each other's lines.
 #[derive(Debug, Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Logs {
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes an event to the capture of the emitting thread, if it has one.
+#[derive(Debug)]
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+        CAPTURE.with(|capture| {
+            if let Some(logs) = &*capture.borrow() {
+                logs.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -370,22 +384,30 @@ impl std::io::Write for Logs {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
+/// Ends a capture when dropped.
+#[derive(Debug)]
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
     }
 }
 
 impl Logs {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+    fn capture() -> (Self, Capturing) {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of the test binary");
+        });
         let logs = Logs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(subscriber))
+        CAPTURE.with(|capture| *capture.borrow_mut() = Some(logs.clone()));
+        (logs, Capturing)
     }
     fn bytes(&self) -> Vec<u8> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()

@@ -1,5 +1,8 @@
 //! `qiancheng policy`: replays a subsidy claim from a facts file, as an auditor would, with the
-//! policy core the services use (facts format: `docs/policy-facts.md`).
+//! policy core the services use (facts format: `docs/policy-facts.md`), and shows and checks
+//! policy sets. The facts name the policy-set version they were decided under, and the replay
+//! uses that version; a set is identified by its version and the digest of its content, which
+//! `show-set` and `check-set` print.
 
 use std::path::PathBuf;
 
@@ -20,11 +23,17 @@ pub enum PolicyCommand {
         /// The facts file (JSON); `-` reads standard input.
         facts: PathBuf,
     },
-    /// Print the built-in policy set (xianning-2025-5/v1) as TOML: the starting point of a new
-    /// version the city publishes.
-    ShowSet,
+    /// Print a built-in policy set as TOML, after a `# digest: sha256:…` comment: the set new
+    /// decisions are made under (xianning-2025-5/v2) unless --version names another; the
+    /// starting point of a new version the city publishes.
+    ShowSet {
+        /// The built-in version to print (xianning-2025-5/v1 or xianning-2025-5/v2).
+        #[arg(long, value_name = "VERSION")]
+        version: Option<String>,
+    },
     /// Check a policy-set file (TOML, or JSON when the name ends in .json) before it is
-    /// published: every parameter present and consistent. Prints its version and validity.
+    /// published: every parameter present and consistent, and a built-in version only with its
+    /// exact parameters. Prints its version, validity, digest and whether it is built in.
     CheckSet {
         /// The policy-set file.
         file: PathBuf,
@@ -50,9 +59,18 @@ pub fn run(command: PolicyCommand) -> Result<(), String> {
             let decision = replay::evaluate_claim_json(&read(&facts)?).map_err(|e| e.to_string())?;
             print!("{}", replay::explain_table(&decision));
         }
-        PolicyCommand::ShowSet => {
-            let set = PolicySet::xianning_2025_5_v1();
-            print!("{}", toml::to_string(&set).map_err(|e| format!("cannot write the policy set: {e}"))?);
+        PolicyCommand::ShowSet { version } => {
+            let set = match version {
+                None => PolicySet::current(),
+                Some(version) => PolicySet::builtin(&version).ok_or_else(|| {
+                    format!(
+                        "policy set {version} is not built in (built in: {})",
+                        PolicySet::BUILT_IN_VERSIONS.join(", ")
+                    )
+                })?,
+            };
+            let text = toml::to_string(&set).map_err(|e| format!("cannot write the policy set: {e}"))?;
+            print!("# digest: {}\n{text}", set.digest());
         }
         PolicyCommand::CheckSet { file } => {
             let text = read(&file)?;
@@ -63,6 +81,13 @@ pub fn run(command: PolicyCommand) -> Result<(), String> {
             }
             .map_err(|e| format!("{}: {e}", file.display()))?;
             println!("{}: policy set {} in force {} to {}", file.display(), set.version, set.valid_from, set.valid_to);
+            println!("digest: {}", set.digest());
+            // A built-in version passed the check only with its exact parameters.
+            if PolicySet::builtin(&set.version).is_some() {
+                println!("built in: yes");
+            } else {
+                println!("built in: no (the built-in versions are {})", PolicySet::BUILT_IN_VERSIONS.join(", "));
+            }
         }
     }
     Ok(())

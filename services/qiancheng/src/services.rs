@@ -26,7 +26,8 @@ use tokio::sync::watch;
 const DEV_ADMIN_PORT: u16 = 9464;
 
 /// The services this build contains, in port order.
-pub static SERVICES: &[&dyn ServiceSpec] = &[&qiancheng_demand::Spec, &qiancheng_selection::Spec];
+pub static SERVICES: &[&dyn ServiceSpec] =
+    &[&qiancheng_demand::Spec, &qiancheng_selection::Spec, &qiancheng_supervision::Spec];
 
 /// The services' short names, in port order.
 pub fn names() -> Vec<&'static str> {
@@ -44,7 +45,7 @@ fn spec(name: &str) -> Result<&'static dyn ServiceSpec, Error> {
 /// The policy set of the configuration: a file, or the built-in set.
 fn policy_set(settings: &Settings) -> Result<PolicySet, Error> {
     match &settings.policy_set {
-        None => Ok(PolicySet::xianning_2025_5_v1()),
+        None => Ok(PolicySet::current()),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Config(format!("cannot read policy set {}: {e}", path.display())))?;

@@ -1,13 +1,17 @@
 //! The `qiancheng` binary as a newcomer and an operator use it: as separate processes, against a
-//! SQLite data folder or a PostgreSQL database, talking gRPC over loopback.
+//! SQLite data folder or a PostgreSQL database, talking gRPC over loopback. Every server here
+//! listens on port 0 and says which port it got; no test picks a port and hopes it stays free.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
-use qiancheng_api::demand::{CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, ListPublishedVacanciesRequest};
+use qiancheng_api::demand::{
+    CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, GetVacancyRequest, ListPublishedVacanciesRequest,
+};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_api::types::Industry;
@@ -16,24 +20,76 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
+const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 fn qiancheng(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
-    command.current_dir(dir).env_remove("QIANCHENG_DATABASE_URL").env_remove("QIANCHENG_DATA_DIR");
+    command
+        .current_dir(dir)
+        .env_remove("QIANCHENG_DATABASE_URL")
+        .env_remove("QIANCHENG_DATA_DIR")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
     command
 }
 
-/// A child process that is stopped with SIGTERM (as an orchestrator would) when dropped.
-struct Running(Child);
+/// A child process, its output lines as they come, stopped with SIGTERM (as an orchestrator
+/// would) or killed when dropped.
+struct Running {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
 
 impl Running {
+    /// Starts `command` with its standard output collected line by line.
+    fn spawn(command: &mut Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).spawn().expect("start the process");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The lines written so far.
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    /// Waits until a line satisfies `found`, and returns it.
+    async fn wait_for(&mut self, what: &str, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(line) = self.lines().into_iter().find(|l| found(l)) {
+                return line;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the process ended ({status}) before {what}:\n{}", self.lines().join("\n"));
+            }
+            assert!(Instant::now() < deadline, "no {what} within a minute:\n{}", self.lines().join("\n"));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the JSON log line `message` and returns its field `field`.
+    async fn logged(&mut self, message: &str, field: &str) -> String {
+        let line = self
+            .wait_for(message, |l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["message"] == message))
+            .await;
+        let value: serde_json::Value = serde_json::from_str(&line).expect("json");
+        value[field].as_str().unwrap_or_else(|| panic!("{message} logs {field}: {line}")).to_owned()
+    }
+
     /// Sends SIGTERM and waits for the exit without blocking the test's runtime, so that the
     /// test's own client connections can answer the server's GOAWAY and close.
     async fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(status) = self.0.try_wait().expect("wait") {
+            if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
             assert!(Instant::now() < deadline, "the process did not stop on SIGTERM");
@@ -44,66 +100,90 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Reads the child's standard output until `done` says enough, returning the lines read.
-fn read_until(child: &mut Child, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut reader = BufReader::new(stdout).lines();
-    let mut lines = Vec::new();
-    for line in reader.by_ref() {
-        lines.push(line.expect("utf-8 output"));
-        if done(&lines) {
-            break;
-        }
-    }
-    // Keep reading in the background so the child never writes into a closed pipe.
-    std::thread::spawn(move || reader.for_each(drop));
-    lines
+async fn health(addr: &str) -> Option<i32> {
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await.ok()?;
+    let status = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await.ok()?;
+    Some(status.into_inner().status)
 }
 
-async fn wait_serving(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(channel) =
-            tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await
-        {
-            let status = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await;
-            if status.is_ok_and(|s| s.into_inner().status == ServingStatus::Serving as i32) {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "{addr} never became SERVING");
+async fn wait_health(addr: &str, wanted: ServingStatus) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while health(addr).await != Some(wanted as i32) {
+        assert!(Instant::now() < deadline, "{addr} never became {}", wanted.as_str_name());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn channel(addr: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect")
+}
+
+/// Mints a token with the key in `key_file` (made if missing) and returns it.
+fn mint(dir: &Path, key_file: &Path, args: &[&str]) -> String {
+    let minted = qiancheng(dir)
+        .arg("token")
+        .args(args)
+        .arg("--key-file")
+        .arg(key_file)
+        .arg("--create-key")
+        .output()
+        .expect("mint");
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// The public half of a key file, as `qiancheng public-key` prints it.
+fn public_key(dir: &Path, key_file: &Path) -> String {
+    let output = qiancheng(dir).args(["public-key", "--key-file"]).arg(key_file).output().expect("public-key");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+}
+
+/// `qiancheng serve <service>` on port 0 with `env`, JSON logs; returns it with the address it
+/// says it bound.
+async fn serve(dir: &Path, service: &str, env: &[(&str, String)]) -> (Running, String) {
+    let mut command = qiancheng(dir);
+    command
+        .args(["serve", service])
+        .env("QIANCHENG_BIND_ADDR", "127.0.0.1:0")
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
+        .env("QIANCHENG_LOG_FORMAT", "json");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut running = Running::spawn(&mut command);
+    let addr = running.logged("serving", "addr").await;
+    assert!(!addr.ends_with(":0"), "serve logs the port it really bound, not {addr}");
+    (running, addr)
 }
 
 #[tokio::test]
 async fn dev_runs_the_suite_prints_endpoints_and_a_token_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Running(
-        qiancheng(dir.path()).args(["dev", "--base-port", "0"]).stdout(Stdio::piped()).spawn().expect("start dev"),
-    );
-    let lines = read_until(&mut child.0, |lines| lines.iter().any(|l| l.starts_with("Press Ctrl-C")));
-    let endpoint = lines
-        .iter()
-        .find_map(|l| {
-            l.trim().strip_prefix("demand").map(|rest| rest.split_whitespace().next().expect("addr").to_owned())
-        })
-        .expect("the demand endpoint is printed");
+    let mut dev = Running::spawn(qiancheng(dir.path()).args(["dev", "--base-port", "0"]));
+    dev.wait_for("the Ctrl-C hint", |l| l.starts_with("Press Ctrl-C")).await;
+    let lines = dev.lines();
+    let endpoint_of = |service: &str| {
+        lines
+            .iter()
+            .find_map(|l| {
+                l.trim().strip_prefix(service).map(|rest| rest.split_whitespace().next().expect("addr").to_owned())
+            })
+            .unwrap_or_else(|| panic!("the {service} endpoint is printed"))
+    };
+    let endpoint = endpoint_of("demand");
+    let admin = endpoint_of("admin").trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
     let token_line = lines.iter().position(|l| l.starts_with("Administrator token")).expect("a token is printed");
     let token = lines[token_line + 1].trim().to_owned();
-    wait_serving(&endpoint).await;
+    wait_health(&endpoint, ServingStatus::Serving).await;
 
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{endpoint}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let mut client = DemandServiceClient::new(channel);
+    let mut client = DemandServiceClient::new(channel(&endpoint).await);
     let denied = client.list_published_vacancies(ListPublishedVacanciesRequest::default()).await.expect_err("no token");
     assert_eq!(denied.code(), tonic::Code::Unauthenticated);
     let code = fixtures::uscc("91421202MA4DEW001");
@@ -124,7 +204,7 @@ async fn dev_runs_the_suite_prints_endpoints_and_a_token_and_stops_on_sigterm() 
         .await
         .expect("the printed administrator token works");
 
-    // A token minted by `qiancheng token` with the same data folder is accepted too.
+    // A token minted by `qiancheng token` in the same folder is accepted too.
     let minted =
         qiancheng(dir.path()).args(["token", "--role", "ENTERPRISE", "--org", &code]).output().expect("mint a token");
     assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
@@ -134,25 +214,87 @@ async fn dev_runs_the_suite_prints_endpoints_and_a_token_and_stops_on_sigterm() 
         .await
         .expect("the enterprise reads itself");
 
+    // In another folder there is no key: `token` says so instead of making one nobody trusts.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let refused = qiancheng(elsewhere.path())
+        .args(["token", "--role", "CITY_ADMIN", "--region", "421200"])
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("no signing key") && why.contains("qiancheng dev"), "{why}");
+    assert!(!elsewhere.path().join("data/dev-signing.key").exists(), "no key was made behind the user's back");
+
+    // The admin port answers for the whole suite.
+    let metrics = http_get(&admin, "/metrics").await;
+    assert!(metrics.contains("rpc_server_duration_milliseconds_bucket"), "{metrics}");
+    assert!(metrics.contains("rpc_method=\"CreateEnterprise\""), "{metrics}");
+    assert!(http_get(&admin, "/readyz").await.contains("ready"));
+
     let health = qiancheng(dir.path()).args(["health", "--addr", &endpoint]).output().expect("health");
     assert!(health.status.success(), "`qiancheng health` reports SERVING");
     assert_eq!(String::from_utf8_lossy(&health.stdout).trim(), "SERVING");
 
-    let status = child.terminate().await;
+    let status = dev.terminate().await;
     assert!(status.success(), "dev stops cleanly: {status:?}");
     let after = qiancheng(dir.path()).args(["health", "--addr", &endpoint]).output().expect("health");
     assert!(!after.status.success(), "a stopped service is not healthy");
     assert!(dir.path().join("data/demand.db").exists(), "the SQLite file is under ./data");
 }
 
+/// A plain HTTP GET on the admin port.
+async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("admin port");
+    socket.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n").as_bytes()).await.expect("write");
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.expect("read");
+    response
+}
+
 #[test]
-fn token_refuses_a_county_officer_without_a_county() {
+fn token_refuses_a_county_officer_without_a_county_and_unknown_roles() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = qiancheng(dir.path()).args(["token", "--role", "COUNTY_OFFICER"]).output().expect("run");
+    let output =
+        qiancheng(dir.path()).args(["token", "--create-key", "--role", "COUNTY_OFFICER"]).output().expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("county"));
-    let output = qiancheng(dir.path()).args(["token", "--role", "MAYOR"]).output().expect("run");
+    let output = qiancheng(dir.path()).args(["token", "--create-key", "--role", "MAYOR"]).output().expect("run");
     assert!(!output.status.success(), "an unknown role is refused");
+    let output = qiancheng(dir.path())
+        .args(["token", "--create-key", "--role", "CITY_ADMIN", "--region", "421200", "--ttl-hours", "9999"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success(), "a token no server would trust is not minted");
+}
+
+#[test]
+fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let serve_help = qiancheng(dir.path()).args(["serve", "--help"]).output().expect("help");
+    let text = String::from_utf8_lossy(&serve_help.stdout);
+    for variable in
+        ["QIANCHENG_AUTH_PUBLIC_KEYS", "QIANCHENG_DATA_KEY", "QIANCHENG_PEER_<NAME>_URL", "QIANCHENG_ADMIN_ADDR"]
+    {
+        assert!(text.contains(variable), "serve --help names {variable}:\n{text}");
+    }
+    let dev_help = qiancheng(dir.path()).args(["dev", "--help"]).output().expect("help");
+    let text = String::from_utf8_lossy(&dev_help.stdout);
+    for absent in ["outcome", "subsidy"] {
+        assert!(!text.contains(absent), "dev --help names no {absent} service:\n{text}");
+    }
+}
+
+#[test]
+fn public_key_prints_the_key_a_server_trusts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("k.key");
+    mint(dir.path(), &key, &["--role", "SERVICE"]);
+    let printed = public_key(dir.path(), &key);
+    let loaded = qiancheng_platform::auth::TokenMinter::load(&key).expect("key").public_key_base64();
+    assert_eq!(printed, loaded);
+    let missing = qiancheng(dir.path()).args(["public-key", "--key-file", "nowhere.key"]).output().expect("run");
+    assert!(!missing.status.success());
 }
 
 #[test]
@@ -168,72 +310,65 @@ fn serve_refuses_to_start_without_keys() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("QIANCHENG_AUTH_PUBLIC_KEYS"));
 }
 
+#[test]
+fn serve_says_in_one_line_why_it_cannot_reach_its_database_and_never_says_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let output = qiancheng(dir.path())
+        .args(["serve", "demand"])
+        .env("QIANCHENG_BIND_ADDR", "127.0.0.1:0")
+        .env("QIANCHENG_DATABASE_URL", "postgres://nobody@127.0.0.1:9/none?connect_timeout=2")
+        .env("QIANCHENG_DB_MAX_CONNECTIONS", "1")
+        .env("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key))
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
+        .env("QIANCHENG_LOG_FORMAT", "json")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reason: Vec<&str> = stderr.lines().filter(|l| l.starts_with("qiancheng:")).collect();
+    assert_eq!(reason.len(), 1, "one line says why: {stderr}");
+    assert!(reason[0].contains("cannot open the demand database") && reason[0].contains("127.0.0.1:9"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("\"serving\""), "it never claimed to serve");
+}
+
 async fn serve_as_its_own_process(backend: Backend) {
     let Some(database) = TestDatabase::create(backend).await else { return };
     let dir = tempfile::tempdir().expect("tempdir");
-    let key_file = dir.path().join("signing.key");
-    let minted = qiancheng(dir.path())
-        .args(["token", "--role", "CITY_ADMIN", "--region", "421200", "--key-file"])
-        .arg(&key_file)
-        .output()
-        .expect("mint");
-    assert!(minted.status.success());
-    let token = String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned();
-    let seed = std::fs::read_to_string(&key_file).expect("key file");
-    let public_key = public_key_of(&seed);
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    let addr = listener.local_addr().expect("addr").to_string();
-    drop(listener);
-    let mut child = Running(
-        qiancheng(dir.path())
-            .args(["serve", "demand"])
-            .env("QIANCHENG_BIND_ADDR", &addr)
-            .env("QIANCHENG_DATABASE_URL", &database.url)
-            .env("QIANCHENG_AUTH_PUBLIC_KEYS", &public_key)
-            .env("QIANCHENG_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-            .env("QIANCHENG_LOG_FORMAT", "json")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("serve"),
-    );
-    wait_serving(&addr).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let board = DemandServiceClient::new(channel)
+    let key = dir.path().join("signing.key");
+    let token = mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let (mut demand, addr) = serve(
+        dir.path(),
+        "demand",
+        &[
+            ("QIANCHENG_DATABASE_URL", database.url.clone()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key)),
+        ],
+    )
+    .await;
+    wait_health(&addr, ServingStatus::Serving).await;
+    let board = DemandServiceClient::new(channel(&addr).await)
         .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &token))
         .await
         .expect("an authenticated call");
     assert!(board.into_inner().vacancies.is_empty());
-    assert!(child.terminate().await.success(), "serve drains and exits cleanly on SIGTERM");
+    assert!(demand.terminate().await.success(), "serve drains and exits cleanly on SIGTERM");
 }
 
-/// The public key of a development signing key, as `QIANCHENG_AUTH_PUBLIC_KEYS` takes it.
-fn public_key_of(seed_base64: &str) -> String {
-    let path = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(path.path(), seed_base64).expect("write");
-    qiancheng_platform::auth::TokenMinter::load(path.path()).expect("a signing key").public_key_base64()
+#[tokio::test]
+async fn serve_runs_one_service_as_its_own_process_on_sqlite() {
+    serve_as_its_own_process(Backend::Sqlite).await;
 }
 
-/// A free loopback address for a service to listen on.
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    listener.local_addr().expect("addr").to_string()
-}
-
-/// Mints a token with the key in `key_file` (made if missing) and returns it.
-fn mint(dir: &Path, key_file: &Path, args: &[&str]) -> String {
-    let minted = qiancheng(dir).arg("token").args(args).arg("--key-file").arg(key_file).output().expect("mint");
-    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
-    String::from_utf8(minted.stdout).expect("utf-8").trim().to_owned()
+#[tokio::test]
+async fn serve_runs_one_service_as_its_own_process_on_postgres() {
+    serve_as_its_own_process(Backend::Postgres).await;
 }
 
 /// The production topology on one machine: demand and selection as separate `serve` processes,
 /// each on its own database, selection calling demand with a token it signs with its own key,
-/// which demand trusts beside the token issuer's.
+/// which demand trusts for selection's SERVICE calls only.
 async fn two_services_as_their_own_processes(backend: Backend) {
     let (Some(demand_db), Some(selection_db)) =
         (TestDatabase::create(backend).await, TestDatabase::create(backend).await)
@@ -244,52 +379,36 @@ async fn two_services_as_their_own_processes(backend: Backend) {
     let issuer_key = dir.path().join("issuer.key");
     let selection_key = dir.path().join("selection.key");
     let officer = mint(dir.path(), &issuer_key, &["--role", "COUNTY_OFFICER", "--region", "421221"]);
-    mint(dir.path(), &selection_key, &["--role", "SERVICE"]);
-    let issuer_public = public_key_of(&std::fs::read_to_string(&issuer_key).expect("key"));
-    let selection_public = public_key_of(&std::fs::read_to_string(&selection_key).expect("key"));
-    let data_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let forged_admin = mint(dir.path(), &selection_key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let issuer_public = public_key(dir.path(), &issuer_key);
+    let selection_public = public_key(dir.path(), &selection_key);
 
-    let demand_addr = free_addr();
-    let mut demand = Running(
-        qiancheng(dir.path())
-            .args(["serve", "demand"])
-            .env("QIANCHENG_BIND_ADDR", &demand_addr)
-            .env("QIANCHENG_DATABASE_URL", &demand_db.url)
-            .env("QIANCHENG_AUTH_PUBLIC_KEYS", format!("{issuer_public},{selection_public}"))
-            .env("QIANCHENG_DATA_KEY", data_key)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("serve demand"),
-    );
-    let selection_addr = free_addr();
-    let mut selection = Running(
-        qiancheng(dir.path())
-            .args(["serve", "selection"])
-            .env("QIANCHENG_BIND_ADDR", &selection_addr)
-            .env("QIANCHENG_DATABASE_URL", &selection_db.url)
-            .env("QIANCHENG_AUTH_PUBLIC_KEYS", &issuer_public)
-            .env("QIANCHENG_DATA_KEY", data_key)
-            .env("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand_addr}"))
-            .env("QIANCHENG_SERVICE_SIGNING_KEY_FILE", &selection_key)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("serve selection"),
-    );
-    wait_serving(&demand_addr).await;
-    wait_serving(&selection_addr).await;
+    let (mut demand, demand_addr) = serve(
+        dir.path(),
+        "demand",
+        &[
+            ("QIANCHENG_DATABASE_URL", demand_db.url.clone()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", issuer_public.clone()),
+            ("QIANCHENG_SERVICE_PUBLIC_KEYS", format!("selection={selection_public}")),
+        ],
+    )
+    .await;
+    let (mut selection, selection_addr) = serve(
+        dir.path(),
+        "selection",
+        &[
+            ("QIANCHENG_DATABASE_URL", selection_db.url.clone()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", issuer_public),
+            ("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand_addr}")),
+            ("QIANCHENG_SERVICE_SIGNING_KEY_FILE", selection_key.display().to_string()),
+        ],
+    )
+    .await;
+    wait_health(&demand_addr, ServingStatus::Serving).await;
+    wait_health(&selection_addr, ServingStatus::Serving).await;
 
-    let demand_channel = tonic::transport::Endpoint::from_shared(format!("http://{demand_addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    fixtures::publish_welding_demand(demand_channel, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
-    let selection_channel = tonic::transport::Endpoint::from_shared(format!("http://{selection_addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let drafts = SelectionServiceClient::new(selection_channel)
+    fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
+    let drafts = SelectionServiceClient::new(channel(&selection_addr).await)
         .draft_catalog_from_demand(authed(
             DraftCatalogFromDemandRequest {
                 content: "焊接安全与实操".into(),
@@ -303,6 +422,13 @@ async fn two_services_as_their_own_processes(backend: Backend) {
         .expect("selection reads demand's summary with its own service token")
         .into_inner();
     assert_eq!(drafts.catalog_items.iter().map(|i| i.headcount).collect::<Vec<_>>(), [8]);
+
+    // Selection's key signs selection's own calls, never a city administrator's.
+    let refused = DemandServiceClient::new(channel(&demand_addr).await)
+        .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &forged_admin))
+        .await
+        .expect_err("a service key cannot mint a person's role");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
 
     assert!(selection.terminate().await.success());
     assert!(demand.terminate().await.success());
@@ -325,8 +451,8 @@ fn selection_refuses_a_peer_without_a_signing_key() {
     mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
     let output = qiancheng(dir.path())
         .args(["serve", "selection"])
-        .env("QIANCHENG_AUTH_PUBLIC_KEYS", public_key_of(&std::fs::read_to_string(&key).expect("key")))
-        .env("QIANCHENG_DATA_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+        .env("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key))
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
         .env("QIANCHENG_PEER_DEMAND_URL", "http://127.0.0.1:9")
         .env_remove("QIANCHENG_SERVICE_SIGNING_KEY_FILE")
         .output()
@@ -335,32 +461,46 @@ fn selection_refuses_a_peer_without_a_signing_key() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("QIANCHENG_SERVICE_SIGNING_KEY_FILE"));
 }
 
-#[tokio::test]
-async fn serve_runs_one_service_as_its_own_process_on_sqlite() {
-    serve_as_its_own_process(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn serve_runs_one_service_as_its_own_process_on_postgres() {
-    serve_as_its_own_process(Backend::Postgres).await;
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples").join(name)
 }
 
 #[test]
-fn policy_evaluate_and_explain_replay_the_documented_example() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/claim-facts.json");
+fn policy_evaluate_and_explain_replay_the_documented_examples_under_their_own_versions() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = qiancheng(dir.path()).args(["policy", "evaluate"]).arg(&example).output().expect("evaluate");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let decision: serde_json::Value = serde_json::from_slice(&output.stdout).expect("the decision is JSON");
-    assert_eq!(decision["policy_version"], "xianning-2025-5/v1");
-    assert_eq!(decision["outcome"]["total_fen"], 1_580_000, "the total docs/policy-facts.md states");
+    let evaluate = |file: &Path| {
+        let output = qiancheng(dir.path()).args(["policy", "evaluate"]).arg(file).output().expect("evaluate");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("the decision is JSON")
+    };
+    let v1 = evaluate(&example("claim-facts.json"));
+    assert_eq!(v1["policy_version"], "xianning-2025-5/v1");
+    assert_eq!(v1["outcome"]["total_fen"], 1_580_000, "the total docs/policy-facts.md states for v1");
+    let v2 = evaluate(&example("claim-facts-v2.json"));
+    assert_eq!(v2["policy_version"], "xianning-2025-5/v2");
+    assert_eq!(v2["outcome"]["total_fen"], 1_440_000, "the total docs/policy-facts.md states for v2");
 
-    let output = qiancheng(dir.path()).args(["policy", "explain"]).arg(&example).output().expect("explain");
+    let output =
+        qiancheng(dir.path()).args(["policy", "explain"]).arg(example("claim-facts.json")).output().expect("explain");
     assert!(output.status.success());
     let table = String::from_utf8(output.stdout).expect("utf-8");
     for expected in ["SUBS-TIER", "SUBS-CAP", "ELIG-FISCAL", "15800.00"] {
         assert!(table.contains(expected), "the table mentions {expected}:\n{table}");
     }
+
+    // A policy object that carries v1's version string with other figures is refused.
+    let mut tampered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example("claim-facts.json")).expect("example")).expect("json");
+    if let Some(policy) = tampered.get_mut("policy").and_then(|p| p.as_object_mut()) {
+        policy.insert("min_age".into(), serde_json::json!(15));
+    } else {
+        tampered["policy"] = serde_json::json!({ "version": "xianning-2025-5/v1", "min_age": 15 });
+    }
+    let file = dir.path().join("tampered.json");
+    std::fs::write(&file, tampered.to_string()).expect("write");
+    let output = qiancheng(dir.path()).args(["policy", "evaluate"]).arg(&file).output().expect("evaluate");
+    assert!(!output.status.success(), "a tampered policy set is refused, not replayed");
+    assert!(!String::from_utf8_lossy(&output.stderr).trim().is_empty(), "with a reason");
 
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, r#"{"unknown_field": 1}"#).expect("write");
@@ -379,8 +519,8 @@ fn the_built_in_policy_set_round_trips_through_show_set_and_check_set() {
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
     let text = String::from_utf8(checked.stdout).expect("utf-8");
     assert!(
-        text.contains("xianning-2025-5/v1") && text.contains("2025-06-06") && text.contains("2027-12-31"),
-        "{text}"
+        text.contains("xianning-2025-5/v2") && text.contains("2025-06-06") && text.contains("2027-12-31"),
+        "the current set is v2: {text}"
     );
 
     let broken = String::from_utf8(shown.stdout)
@@ -389,4 +529,321 @@ fn the_built_in_policy_set_round_trips_through_show_set_and_check_set() {
     std::fs::write(&file, broken).expect("write");
     let refused = qiancheng(dir.path()).args(["policy", "check-set"]).arg(&file).output().expect("check");
     assert!(!refused.status.success(), "a set that ends before it starts is refused");
+}
+
+/// An OTLP/gRPC receiver in the test process: what the services export, kept for inspection.
+mod collector {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+        MetricsService, MetricsServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::metrics::v1::{
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+
+    #[derive(Debug, Clone, Default)]
+    pub struct Received {
+        pub traces: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+        pub metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+    }
+
+    #[tonic::async_trait]
+    impl TraceService for Received {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            self.traces.lock().expect("lock").push(request.into_inner());
+            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+        }
+    }
+
+    #[tonic::async_trait]
+    impl MetricsService for Received {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportMetricsServiceRequest>,
+        ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+            self.metrics.lock().expect("lock").push(request.into_inner());
+            Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+        }
+    }
+
+    /// Starts the receiver on port 0; returns what it receives and its address.
+    pub async fn start() -> (Received, std::net::SocketAddr) {
+        let received = Received::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(received.clone()))
+            .add_service(MetricsServiceServer::new(received.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+        tokio::spawn(server);
+        (received, addr)
+    }
+}
+
+/// A span as the test reads it.
+#[derive(Debug, Clone)]
+struct SeenSpan {
+    service: String,
+    name: String,
+    kind: i32,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    status_code: i32,
+    attributes: std::collections::BTreeMap<String, String>,
+}
+
+fn spans(received: &collector::Received) -> Vec<SeenSpan> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let text = |v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match v
+        .as_ref()
+        .and_then(|v| v.value.as_ref())
+    {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    };
+    let mut out = Vec::new();
+    for request in received.traces.lock().expect("lock").iter() {
+        for resource in &request.resource_spans {
+            let service = resource
+                .resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
+                .map(|a| text(&a.value))
+                .unwrap_or_default();
+            for scope in &resource.scope_spans {
+                for span in &scope.spans {
+                    out.push(SeenSpan {
+                        service: service.clone(),
+                        name: span.name.clone(),
+                        kind: span.kind,
+                        trace_id: hex::encode(&span.trace_id),
+                        span_id: hex::encode(&span.span_id),
+                        parent_span_id: hex::encode(&span.parent_span_id),
+                        status_code: span.status.as_ref().map_or(0, |s| s.code),
+                        attributes: span.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Against two `serve` processes and a local OTLP receiver, as an ops engineer would look: a
+/// call that crosses services is one trace with named server and client spans and status codes;
+/// a refused call is an error span with its reason; the error rate of a method is computable from
+/// the metrics; every log line of the call carries its trace id; the admin port answers.
+#[tokio::test]
+async fn telemetry_follows_the_conventions_across_two_serve_processes() {
+    const SPAN_KIND_SERVER: i32 = 2;
+    const SPAN_KIND_CLIENT: i32 = 3;
+    const STATUS_ERROR: i32 = 2;
+    let (received, collector) = collector::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let issuer_key = dir.path().join("issuer.key");
+    let selection_key = dir.path().join("selection.key");
+    let officer = mint(dir.path(), &issuer_key, &["--role", "COUNTY_OFFICER", "--region", "421221"]);
+    mint(dir.path(), &selection_key, &["--role", "SERVICE"]);
+    let issuer_public = public_key(dir.path(), &issuer_key);
+    let selection_public = public_key(dir.path(), &selection_key);
+    let otlp = format!("http://{collector}");
+    let common = |name: &str, db: &str| {
+        vec![
+            ("QIANCHENG_DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join(db).display())),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", issuer_public.clone()),
+            ("QIANCHENG_ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.clone()),
+            ("OTEL_SERVICE_NAME", format!("qiancheng-{name}")),
+            ("RUST_LOG", "info".to_owned()),
+        ]
+    };
+    let mut demand_env = common("demand", "demand.db");
+    demand_env.push(("QIANCHENG_SERVICE_PUBLIC_KEYS", format!("selection={selection_public}")));
+    let (mut demand, demand_addr) = serve(dir.path(), "demand", &demand_env).await;
+    let demand_admin = demand.logged("admin port: /metrics /livez /readyz", "admin").await;
+    let mut selection_env = common("selection", "selection.db");
+    selection_env.push(("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand_addr}")));
+    selection_env.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", selection_key.display().to_string()));
+    let (mut selection, selection_addr) = serve(dir.path(), "selection", &selection_env).await;
+    wait_health(&demand_addr, ServingStatus::Serving).await;
+    wait_health(&selection_addr, ServingStatus::Serving).await;
+
+    fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
+    SelectionServiceClient::new(channel(&selection_addr).await)
+        .draft_catalog_from_demand(authed(
+            DraftCatalogFromDemandRequest {
+                content: "焊接安全与实操".into(),
+                hours: 80,
+                mode: TrainingMode::Offline as i32,
+                ..Default::default()
+            },
+            &officer,
+        ))
+        .await
+        .expect("a call that crosses services");
+    let refused = DemandServiceClient::new(channel(&demand_addr).await)
+        .get_vacancy(authed(GetVacancyRequest { name: "not-a-name".into() }, &officer))
+        .await
+        .expect_err("a malformed name is refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+
+    let metrics = http_get(&demand_admin, "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("rpc_method=\"GetVacancy\"") && metrics.contains("rpc_grpc_status_code=\"3\""),
+        "the error rate of a method is computable from the scrape:\n{metrics}"
+    );
+    assert!(http_get(&demand_admin, "/livez").await.starts_with("HTTP/1.1 200"));
+
+    // SIGTERM flushes the spans and a last metrics batch.
+    assert!(selection.terminate().await.success());
+    assert!(demand.terminate().await.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while spans(&received).iter().all(|s| !s.name.ends_with("/SummarizeTrainingNeeds"))
+        || received.metrics.lock().expect("lock").is_empty()
+    {
+        assert!(Instant::now() < deadline, "spans and metrics arrive at the collector");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let seen = spans(&received);
+    let find = |name: &str, kind: i32| {
+        seen.iter()
+            .find(|s| s.name == name && s.kind == kind)
+            .unwrap_or_else(|| {
+                panic!("a span {name} of kind {kind}: {:#?}", seen.iter().map(|s| &s.name).collect::<Vec<_>>())
+            })
+            .clone()
+    };
+    let entry = find("qiancheng.selection.v1.SelectionService/DraftCatalogFromDemand", SPAN_KIND_SERVER);
+    let client = find("qiancheng.demand.v1.DemandService/SummarizeTrainingNeeds", SPAN_KIND_CLIENT);
+    let callee = find("qiancheng.demand.v1.DemandService/SummarizeTrainingNeeds", SPAN_KIND_SERVER);
+    assert_eq!(entry.service, "qiancheng-selection");
+    assert_eq!(callee.service, "qiancheng-demand");
+    assert_eq!(
+        (client.trace_id.as_str(), callee.trace_id.as_str()),
+        (entry.trace_id.as_str(), entry.trace_id.as_str()),
+        "one trace"
+    );
+    assert_eq!(callee.parent_span_id, client.span_id, "demand's span is a child of selection's client span");
+    assert!(!client.parent_span_id.is_empty(), "the client span has a parent in selection");
+    for span in [&entry, &client, &callee] {
+        assert_eq!(span.attributes.get("rpc.system").map(String::as_str), Some("grpc"), "{span:?}");
+        assert_eq!(span.attributes.get("rpc.grpc.status_code").map(String::as_str), Some("0"), "{span:?}");
+        assert!(span.attributes.contains_key("rpc.service") && span.attributes.contains_key("rpc.method"), "{span:?}");
+        for internal in ["code.file.path", "code.filepath", "thread.id", "busy_ns", "idle_ns"] {
+            assert!(!span.attributes.contains_key(internal), "no tracing internals ({internal}) in {span:?}");
+        }
+    }
+    let failed = find("qiancheng.demand.v1.DemandService/GetVacancy", SPAN_KIND_SERVER);
+    assert_eq!(failed.status_code, STATUS_ERROR, "a refused call is an error span");
+    assert_eq!(failed.attributes.get("rpc.grpc.status_code").map(String::as_str), Some("3"));
+    assert_eq!(failed.attributes.get("error.reason").map(String::as_str), Some("RESOURCE-NAME"), "{failed:?}");
+    let publish = find("qiancheng.demand.v1.DemandService/PublishVacancy", SPAN_KIND_SERVER);
+    let transaction = find("write PublishVacancy", SPAN_KIND_CLIENT);
+    assert_eq!(transaction.trace_id, publish.trace_id, "a span around each write transaction, in its call's trace");
+    assert_eq!(transaction.attributes.get("db.system").map(String::as_str), Some("sqlite"));
+
+    // Metrics carry service, method and status code.
+    let exported = format!("{:?}", received.metrics.lock().expect("lock"));
+    for label in ["rpc.server.duration", "rpc.client.duration", "rpc.grpc.status_code", "rpc.method"] {
+        assert!(exported.contains(label), "the exported metrics carry {label}");
+    }
+
+    // Every log line of the refused call carries its trace id, and one access line says it.
+    let logs = demand.lines();
+    let access: Vec<&String> =
+        logs.iter().filter(|l| l.contains(&failed.trace_id) && l.contains("\"message\":\"call\"")).collect();
+    assert_eq!(access.len(), 1, "one access line for the call:\n{}", logs.join("\n"));
+    let line: serde_json::Value = serde_json::from_str(access[0]).expect("json");
+    assert_eq!(line["status"], "INVALID_ARGUMENT");
+    assert_eq!(line["reason"], "RESOURCE-NAME");
+    assert_eq!(line["span_id"], failed.span_id);
+    assert!(
+        logs.iter().all(|l| !l.contains("\"message\":\"call\"") || l.contains("trace_id")),
+        "access lines carry trace ids"
+    );
+}
+
+/// A TCP proxy that can drop its connections and refuse new ones, to take a database away.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    async fn start(target: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = open.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let closed = async {
+                        while flag.load(std::sync::atomic::Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    };
+                    tokio::select! { _ = copy => {}, () = closed => {} }
+                });
+            }
+        });
+        Self { addr, open }
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A service whose database goes away reports NOT_SERVING (health and /readyz), and SERVING
+/// again when it comes back, without a restart.
+#[tokio::test]
+async fn a_service_whose_database_goes_away_is_not_ready_and_recovers_without_a_restart() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else { return };
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let url = database.url.replacen("127.0.0.1:5432", &proxy.addr.to_string(), 1);
+    assert_ne!(url, database.url, "the test database is reached through the proxy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let (mut demand, addr) = serve(
+        dir.path(),
+        "demand",
+        &[
+            ("QIANCHENG_DATABASE_URL", url),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key)),
+            ("QIANCHENG_READINESS_INTERVAL_MS", "200".to_owned()),
+            ("QIANCHENG_ADMIN_ADDR", "127.0.0.1:0".to_owned()),
+        ],
+    )
+    .await;
+    let admin = demand.logged("admin port: /metrics /livez /readyz", "admin").await;
+    wait_health(&addr, ServingStatus::Serving).await;
+    proxy.set_open(false);
+    wait_health(&addr, ServingStatus::NotServing).await;
+    assert!(http_get(&admin, "/readyz").await.starts_with("HTTP/1.1 503"));
+    assert!(http_get(&admin, "/livez").await.starts_with("HTTP/1.1 200"), "alive, though not ready");
+    proxy.set_open(true);
+    wait_health(&addr, ServingStatus::Serving).await;
+    assert!(http_get(&admin, "/readyz").await.starts_with("HTTP/1.1 200"));
+    assert!(demand.terminate().await.success());
 }

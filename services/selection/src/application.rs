@@ -6,12 +6,18 @@
 //! A provider drafts, edits and submits its own applications; submission needs an eligible
 //! provider (PROV-*) and a complete plan (PROJ-PLAN) before the round's deadline. Officers of
 //! the round's county return or reject them; the training county's bureau records its consent
-//! to cross-region training (PROJ-CROSS-REGION). The decision itself is the round's.
+//! to cross-region training (PROJ-CROSS-REGION). The decision itself is the round's. Under policy
+//! set v2 an application for in-service workers needs its catalog item's key-industry and
+//! urgent-occupation basis (PROJ-INSERVICE).
+//!
+//! Concurrent writers: drafting, changing and submitting take the round's turn (nothing is
+//! submitted to a round being closed or decided) and, where the provider's standing is checked,
+//! the provider's (`store::turn`); the application itself is updated optimistically.
 
 use qiancheng_api::selection::*;
 use qiancheng_api::{Rpc, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _};
-use qiancheng_domain::policy::project::proj_plan;
+use qiancheng_domain::policy::project::{proj_inservice, proj_plan};
 use qiancheng_domain::policy::provider::{evaluate_provider_eligibility, prov_disqualified};
 use qiancheng_domain::{RegionCode, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
@@ -25,8 +31,8 @@ use qiancheng_platform::{Call, Error, Shared, Stamp};
 use crate::access::{self, Scope};
 use crate::store::application::{self, ApplicationRecord, FilingForm, ListScope, PlanForm};
 use crate::store::catalog::{self, CatalogItemRecord, mode_from_proto};
-use crate::store::provider;
 use crate::store::round::{self, RoundRecord};
+use crate::store::{provider, turn};
 
 /// Longest text of a filing's short fields (title, venue, contact).
 const SHORT_TEXT: usize = 200;
@@ -125,11 +131,12 @@ fn check_open(round: &RoundRecord, what: &str) -> Result<(), Error> {
     }
 }
 
-/// The round and catalog item of a stored application.
+/// The round and catalog item of a stored application, read after taking the round's turn.
 async fn round_and_item(
     change: &mut Change,
     record: &ApplicationRecord,
 ) -> Result<(RoundRecord, CatalogItemRecord), Error> {
+    change.serialize_on(&turn::round(&record.round_id)).await?;
     let round =
         round::find(&mut *change.tx, &record.round_id).await?.ok_or_else(|| Error::corrupt("application round"))?;
     let item = catalog::find(&mut *change.tx, &record.catalog_item_id)
@@ -158,6 +165,8 @@ pub async fn create_application(
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     write::run(s, &call, async |change| {
+        change.serialize_on(&turn::round(round_id)).await?;
+        change.serialize_on(&turn::provider(&org)).await?;
         let provider = provider::find(&mut change.tx, &org).await?.ok_or_else(|| {
             Error::precondition("PROVIDER_NOT_REGISTERED", format!("providers/{org} is not registered"))
         })?;
@@ -347,7 +356,8 @@ pub async fn update_application(
 
 /// SubmitApplication: the provider submits (or resubmits after a return) before the round's
 /// deadline; the item must still be published (PROJ-CATALOG), the provider eligible (PROV-*)
-/// for the item's occupation and the plan complete (PROJ-PLAN).
+/// for the item's occupation, the plan complete (PROJ-PLAN) and, for in-service trainees, the
+/// item's basis recorded (PROJ-INSERVICE).
 pub async fn submit_application(
     s: &Shared,
     call: Call<SubmitApplicationRequest>,
@@ -359,6 +369,7 @@ pub async fn submit_application(
         check_editable(&record)?;
         let (round, item) = round_and_item(change, &record).await?;
         check_open(&round, "no longer takes")?;
+        change.serialize_on(&turn::provider(&record.provider_credit_code)).await?;
         let provider = provider::find(&mut change.tx, &record.provider_credit_code)
             .await?
             .ok_or_else(|| Error::corrupt("application provider"))?;
@@ -374,6 +385,11 @@ pub async fn submit_application(
         }
         // PROJ-PLAN: the filing, the application and all four parts of the plan, safety included.
         Error::unless_passed(proj_plan(&record.parts()))?;
+        // PROJ-INSERVICE: in-service trainees are trained for a key industry and an urgently
+        // needed occupation, as the catalog item records.
+        if record.in_service_trainees {
+            Error::unless_passed(proj_inservice(&s.policy, true, item.in_service_basis().as_ref()))?;
+        }
         let action = if record.state == ApplicationState::Returned { "resubmit" } else { "submit" };
         record.state = record.state.to(ApplicationState::Submitted)?;
         record.stamp.touch();

@@ -1,11 +1,13 @@
 //! Brands (培训品牌, 二(四), PROJ-BRAND): a county's training brand, named place (or enterprise) +
 //! occupation + 培训, standing for approved projects trained there; the report shows each
-//! county's brands and the counties still without one ("一县一品牌").
+//! county's brands and the counties still without one ("一县一品牌"). The plan says a brand "可以"
+//! be so named: under policy set v2 a name outside the pattern is accepted with a note, stored and
+//! shown with the brand; v1 refused it.
 
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::RegionCode;
-use qiancheng_domain::policy::project::{proj_brand_name, proj_counties_without_brand};
+use qiancheng_domain::policy::project::{proj_brand, proj_brand_name, proj_counties_without_brand};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::{new_id, now_micros};
@@ -26,10 +28,14 @@ pub async fn register_brand(s: &Shared, call: Call<RegisterBrandRequest>) -> Res
     let display_name = v.value("brand.display_name", convert::text(&input.display_name, 100));
     let occupation_name = v.value("brand.occupation_name", convert::text(&input.occupation_name, 50));
     let region = v.value("brand.region_code", convert::county(&input.region_code));
+    // PROJ-BRAND: the note a name outside the pattern is accepted with (v2), or the refusal (v1).
+    let mut note = String::new();
     if let (Some(name), Some(occupation)) = (&display_name, &occupation_name) {
-        let rule = proj_brand_name(name, occupation);
+        let rule = proj_brand(&s.policy, name, occupation);
         if !rule.passed {
             v.add("brand.display_name", "PROJ-BRAND", rule.reason_en);
+        } else if !proj_brand_name(name, occupation).passed {
+            note = rule.reason_zh;
         }
     }
     let mut projects = Vec::new();
@@ -46,8 +52,15 @@ pub async fn register_brand(s: &Shared, call: Call<RegisterBrandRequest>) -> Res
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     access::check(&scope, region, "")?;
-    let record =
-        BrandRecord { id: new_id(), display_name, occupation_name, region, projects, create_time_micros: now_micros() };
+    let record = BrandRecord {
+        id: new_id(),
+        display_name,
+        occupation_name,
+        region,
+        projects,
+        create_time_micros: now_micros(),
+        note,
+    };
     write::run(s, &call, async |change| {
         // PROJ-BRAND: a brand stands for approved projects trained in its county.
         for (i, id) in record.projects.iter().enumerate() {
@@ -67,7 +80,8 @@ pub async fn register_brand(s: &Shared, call: Call<RegisterBrandRequest>) -> Res
         change.audit(
             "brand.register",
             record.name(),
-            serde_json::json!({ "brand": record.display_name, "region": region.code(), "projects": record.projects }),
+            serde_json::json!({ "brand": record.display_name, "region": region.code(), "projects": record.projects,
+                "note": record.note }),
         );
         Ok(RegisterBrandResponse { brand: Some(record.to_proto()) })
     })

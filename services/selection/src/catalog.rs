@@ -1,7 +1,8 @@
 //! The training-project catalog (培训项目目录, 二(二), PROJ-CATALOG): what is to be trained, for
 //! which demand. Items are drafted by hand or from the demand service's training-need summary
 //! ("用什么、学什么"), published, revised as new versions (never edited in place once
-//! published), and withdrawn.
+//! published), and withdrawn. An item may record the basis in-service projects on it need: its
+//! key industry and the reference naming the occupation urgently needed (PROJ-INSERVICE).
 
 use qiancheng_api::convert;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
@@ -20,6 +21,7 @@ use qiancheng_platform::{Call, Error, Shared, Stamp};
 
 use crate::access::{self, Scope};
 use crate::store::catalog::{self, CatalogItemRecord, mode_from_proto};
+use crate::store::turn;
 
 /// Largest headcount one item may state.
 pub const MAX_HEADCOUNT: i64 = 100_000;
@@ -32,6 +34,8 @@ struct Content {
     hours: i64,
     mode: Option<Mode>,
     answers: Vec<String>,
+    /// PROJ-INSERVICE: the reference naming the occupation urgently needed, if any.
+    urgent_occupation_reference: String,
 }
 
 fn validate_content(item: &CatalogItem, v: &mut Violations) -> Option<Content> {
@@ -53,6 +57,10 @@ fn validate_content(item: &CatalogItem, v: &mut Violations) -> Option<Content> {
         hours: i64::from(item.hours),
         mode: v.value("catalog_item.mode", mode_from_proto(item.mode))?,
         answers: item.answers.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+        urgent_occupation_reference: v.value(
+            "catalog_item.urgent_occupation_reference",
+            convert::optional_text(&item.urgent_occupation_reference, 500),
+        )?,
     })
 }
 
@@ -84,6 +92,7 @@ impl Subject {
             hours: content.hours,
             mode: content.mode,
             answers: content.answers,
+            urgent_occupation_reference: content.urgent_occupation_reference,
             state: CatalogItemState::Draft,
             stamp: Stamp::new(),
         }
@@ -101,7 +110,8 @@ async fn insert(change: &mut Change, record: &CatalogItemRecord, action: &str) -
 /// Notes the audit entry of `action` on `record`, for `reason`.
 fn audit(change: &mut Change, record: &CatalogItemRecord, action: &str, reason: &str) {
     let detail = serde_json::json!({ "version": record.version, "state": record.state.code(), "reason": reason,
-        "occupation": record.occupation_code, "level": record.level.code(), "headcount": record.headcount });
+        "occupation": record.occupation_code, "level": record.level.code(), "headcount": record.headcount,
+        "urgent_occupation_reference": record.urgent_occupation_reference });
     change.audit(action, record.name(), detail);
 }
 
@@ -238,6 +248,8 @@ pub async fn draft_catalog_from_demand(
     // The summary is read before the write transaction opens: no lock is held across a call.
     let (needs, as_of_micros) = training_needs(s, region).await?;
     write::run(s, &call, async |change| {
+        // PROJ-CATALOG: drafts skip what the catalog answers; two drafting at once take turns.
+        change.serialize_on(turn::DEMAND_DRAFTS).await?;
         let mut drafts = Vec::new();
         for (need, subject) in needs {
             let answered = catalog::answers_demand(
@@ -261,6 +273,7 @@ pub async fn draft_catalog_from_demand(
                     "岗位需求汇总({}): 需求{}人, 已具备{}人, 缺口{}人, 有培训意愿{}人",
                     as_of_micros, need.headcount_wanted, need.workers_qualified, need.gap, need.workers_willing
                 )],
+                urgent_occupation_reference: String::new(),
             };
             let record = subject.draft(content);
             insert(change, &record, "catalog_item.draft_from_demand").await?;
@@ -382,6 +395,11 @@ pub async fn revise_catalog_item(
             hours: content.hours,
             mode: content.mode,
             answers: if content.answers.is_empty() { published.answers.clone() } else { content.answers },
+            urgent_occupation_reference: if content.urgent_occupation_reference.is_empty() {
+                published.urgent_occupation_reference.clone()
+            } else {
+                content.urgent_occupation_reference
+            },
             state: CatalogItemState::Draft,
             stamp: Stamp::new(),
             ..published

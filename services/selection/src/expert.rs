@@ -3,6 +3,11 @@
 //! is recused at once, and an expert may declare a conflict of interest and be recused; the
 //! others score each application on a five-line rubric once the round is closed, and may score
 //! again until it is decided. Experts are known by their token subject.
+//!
+//! Concurrent writers: every change here takes its round's turn (`store::turn::round`) before
+//! it reads the round's state, so nothing is assigned, withdrawn, recused or scored while the
+//! round is decided, and two officers assigning experts to one application take turns; the
+//! assignment itself is updated and withdrawn optimistically.
 
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
@@ -12,16 +17,15 @@ use qiancheng_domain::policy::RuleResult;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
-use qiancheng_platform::time::now_micros;
 use qiancheng_platform::write::{self, Change};
-use qiancheng_platform::{Call, Error, Shared};
+use qiancheng_platform::{Call, Error, Shared, Stamp};
 use rust_decimal::Decimal;
 
 use crate::access;
 use crate::store::application::{self, ApplicationRecord};
 use crate::store::expert::{self, AssignmentRecord, RubricLine};
-use crate::store::parse_points;
 use crate::store::round::{self, Method, RoundRecord};
+use crate::store::{parse_points, turn};
 
 /// The scoring rubric (评分细则): each criterion and its maximum points, 100 in all.
 pub const RUBRIC: [(&str, i64); 5] =
@@ -53,8 +57,9 @@ async fn load_for_officer(
     Ok((application, round))
 }
 
-/// The round `id` of a stored application or assignment.
+/// The round `id` of a stored application or assignment, read after taking its turn.
 async fn round_of(change: &mut Change, id: &str) -> Result<RoundRecord, Error> {
+    change.serialize_on(&turn::round(id)).await?;
     round::find(&mut *change.tx, id).await?.ok_or_else(|| Error::corrupt("the round of an application"))
 }
 
@@ -100,7 +105,6 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
         }
         round.state.require(&UNDECIDED, "take expert assignments; it is decided")?;
         application.state.require(&[ApplicationState::Submitted], "be assigned experts; only submitted ones")?;
-        let now = now_micros();
         let mut added = Vec::new();
         for (expert, organisation) in experts {
             if expert::find(&mut change.tx, &application.id, &expert).await?.is_some() {
@@ -117,8 +121,7 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
                 recusal_reason: if own { OWN_ORGANISATION.to_owned() } else { String::new() },
                 score: None,
                 rubric: Vec::new(),
-                create_time_micros: now,
-                update_time_micros: now,
+                stamp: Stamp::new(),
             };
             expert::insert(&mut change.tx, &record).await?;
             added.push(serde_json::json!({ "expert": record.expert, "recused": own }));
@@ -151,7 +154,7 @@ pub async fn unassign_expert(s: &Shared, call: Call<UnassignExpertRequest>) -> R
         if assignment.score.is_some() {
             return Err(Error::precondition("ALREADY_SCORED", "a score once given stays with the application"));
         }
-        expert::delete(&mut change.tx, &application.id, &expert).await?;
+        expert::delete(&mut change.tx, &assignment).await?;
         change.audit(
             "application.unassign_expert",
             application.name(),
@@ -202,7 +205,7 @@ async fn record_change(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<Assignment, Error> {
-    record.update_time_micros = now_micros().max(record.update_time_micros);
+    record.stamp.touch();
     expert::update(&mut change.tx, record).await?;
     change.audit(action, format!("applications/{}", record.application_id), detail);
     Ok(record.to_proto())

@@ -11,7 +11,14 @@
 //! [`catalog`], [`quota`], [`round`], [`application`], [`expert`], [`project`], [`brand`],
 //! [`report`]. Handlers check access ([`access`]), validate at the edge, gather facts through
 //! [`store`], let the policy core (`qiancheng_domain::policy`) decide, and write through the
-//! store inside the platform's one idempotent write; they never import each other.
+//! store inside the platform's one idempotent write; they never import each other. New decisions
+//! are made under the policy set the service is given (`xianning-2025-5/v2` by default); each
+//! decision records its version (and a decided round the set's digest and quota mode).
+//!
+//! On PostgreSQL writers run concurrently: every stored row is updated optimistically (a row
+//! changed since it was read is refused, `CONCURRENT_CHANGE`), and the rules that span rows
+//! (a county's yearly quota, a round's state, a provider's standing) are guarded by taking their
+//! turn first ([`store::turn`]).
 
 pub mod access;
 pub mod application;

@@ -2,13 +2,23 @@
 //! account, violations and disqualification (八(四)), and their eligibility under PROV-* as the
 //! policy core decides it. Other services ask here whether a provider and a project of it are in
 //! good standing.
+//!
+//! Under policy set v2 the plan's list of kinds is open ("主要包括"): a provider of another kind
+//! (`OTHER`) is eligible once an officer records why (JustifyProviderKind); a private school needs
+//! 年检合格 and a public training base the recognition of its public service function (PROV-KIND).
+//!
+//! Concurrent writers: every change to a provider takes its turn (`store::turn::provider`), as
+//! do the applications it makes, so a provider disqualified or found ineligible meanwhile cannot
+//! apply; the row itself is updated optimistically.
 
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_api::{Rpc, convert};
 use qiancheng_domain::lifecycle::ApplicationState;
 use qiancheng_domain::policy::RuleResult as PolicyRule;
 use qiancheng_domain::policy::decision::Decision as PolicyDecision;
-use qiancheng_domain::policy::provider::{self as rules, PilotOverride, ProviderKind, prov_disqualified};
+use qiancheng_domain::policy::provider::{
+    self as rules, KindJustification as Justification, PilotOverride, ProviderKind, prov_disqualified,
+};
 use qiancheng_domain::{OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
@@ -20,7 +30,7 @@ use qiancheng_platform::{Call, Error, Shared, Stamp};
 use crate::access::{self, Scope};
 use crate::store::application;
 use crate::store::provider::{self, BankAccountRecord, Conditions, ProviderRecord, ViolationRecord, kind_from_proto};
-use crate::store::{decision_to_proto, project};
+use crate::store::{decision_to_proto, project, turn};
 
 /// The fields of a provider an update may name.
 const EDITABLE: [&str; 7] = [
@@ -94,6 +104,10 @@ fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
     if let Some(year) = c.subsidised_training_years.iter().find(|y| !(2000..=2100).contains(*y)) {
         v.add("provider.conditions.subsidised_training_years", "PROV-KIND", format!("{year} is not a year"));
     }
+    let recognition = v.value(
+        "provider.conditions.public_function_recognition",
+        convert::optional_text(&c.public_function_recognition, 500),
+    );
     let bank = p.bank_account.clone().unwrap_or_default();
     let holder = v.value("provider.bank_account.holder", convert::text(&bank.holder, 200));
     let bank_name = v.value("provider.bank_account.bank", convert::text(&bank.bank, 200));
@@ -117,6 +131,8 @@ fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
             own_venue: c.own_venue,
             own_equipment: c.own_equipment,
             own_teachers: c.own_teachers,
+            annual_inspection_passed: c.annual_inspection_passed,
+            public_function_recognition: recognition?,
         },
         bank: BankAccountRecord { holder: holder?, bank: bank_name?, number },
     })
@@ -162,6 +178,7 @@ pub async fn register_provider(
             bank: BankAccountRecord::default(),
             check_passed: code.check_passed(),
             pilot_override: None,
+            kind_justification: None,
             disqualified_on: None,
             misconduct: String::new(),
             disqualification_finding: String::new(),
@@ -210,8 +227,12 @@ pub async fn list_providers(s: &Shared, call: Call<ListProvidersRequest>) -> Res
     Ok(ListProvidersResponse { providers, next_page_token })
 }
 
-/// Loads a provider the caller may change inside `change`, checking its etag.
+/// Loads a provider the caller may change inside `change`, after taking its turn, checking its
+/// etag.
 async fn load_for_change(change: &mut Change, scope: &Scope, name: &str, etag: &str) -> Result<ProviderRecord, Error> {
+    if let Ok(code) = access::id_of(name, "providers", "provider") {
+        change.serialize_on(&turn::provider(code)).await?;
+    }
     let record = access::provider_in_scope(&mut change.tx, scope, name, "provider").await?;
     record.stamp.check(etag)?;
     Ok(record)
@@ -278,6 +299,10 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
             return Err(Error::denied("a provider's county, kind and conditions are recorded by its county bureau"));
         }
         let bank_before = mask_account(&record.bank.number);
+        // PROV-KIND: a justification is of the kind it was recorded for.
+        if e.kind != record.kind {
+            record.kind_justification = None;
+        }
         e.apply(&mut record);
         let detail = |r: &ProviderRecord| {
             serde_json::json!({ "version": r.stamp.revision, "changed": changed,
@@ -318,29 +343,84 @@ pub async fn record_violation(
     .await
 }
 
+/// What an officer's recorded note on a provider stands for.
+#[derive(Debug, Clone, Copy)]
+enum NoteOn {
+    /// PROV-USCC: the override of a pilot credit code failing its check.
+    PilotCode,
+    /// PROV-KIND: the justification of a kind outside the plan's list.
+    Kind,
+}
+
+impl NoteOn {
+    /// Records `note` by `officer` on `record`, or refuses when there is nothing to record it
+    /// for; returns the audit action and the rule the note serves.
+    fn apply(
+        self,
+        record: &mut ProviderRecord,
+        officer: String,
+        note: String,
+    ) -> Result<(&'static str, &'static str), Error> {
+        let recorded_on = today_in_china();
+        match self {
+            NoteOn::PilotCode if record.check_passed => {
+                Err(Error::precondition("CREDIT_CODE_VALID", "the credit code passes its check: nothing to override"))
+            }
+            NoteOn::PilotCode => {
+                record.pilot_override = Some(PilotOverride { officer, recorded_on, note });
+                Ok(("provider.pilot_override", "PROV-USCC"))
+            }
+            NoteOn::Kind if record.kind != ProviderKind::Other => Err(Error::precondition(
+                "PROVIDER_KIND_LISTED",
+                format!("{} is of a kind the plan lists: its own conditions apply", record.name()),
+            )),
+            NoteOn::Kind => {
+                record.kind_justification = Some(Justification { officer, recorded_on, note });
+                Ok(("provider.justify_kind", "PROV-KIND"))
+            }
+        }
+    }
+}
+
+/// An officer of the provider named `provider` records `note` on it (see [`NoteOn`]), audited;
+/// `respond` makes the call's response of the provider as stored.
+async fn record_officer_note<M: Rpc>(
+    s: &Shared,
+    call: &Call<M>,
+    (provider, note): (&str, &str),
+    on: NoteOn,
+    respond: fn(Provider) -> M::Response,
+) -> Result<M::Response, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let note = convert::text(note, 1000).map_err(|e| Error::invalid_value("note", e))?;
+    write::run(s, call, async |change| {
+        let mut record = load_for_change(change, &scope, provider, "").await?;
+        let (action, rule) = on.apply(&mut record, change.actor().to_owned(), note)?;
+        let detail = |_: &ProviderRecord| serde_json::json!({ "rule": rule });
+        Ok(respond(record_change(s, change, &mut record, action, detail).await?))
+    })
+    .await
+}
+
 /// OverridePilotCreditCode: an officer accepts a pilot credit code that fails its check
 /// (PROV-USCC), with a note of why.
 pub async fn override_pilot_credit_code(
     s: &Shared,
     call: Call<OverridePilotCreditCodeRequest>,
 ) -> Result<OverridePilotCreditCodeResponse, Error> {
-    let scope = access::officer_scope(&call.principal)?;
-    let note = convert::text(&call.message.note, 1000).map_err(|e| Error::invalid_value("note", e))?;
-    write::run(s, &call, async |change| {
-        let mut record = load_for_change(change, &scope, &call.message.provider, "").await?;
-        if record.check_passed {
-            return Err(Error::precondition(
-                "CREDIT_CODE_VALID",
-                "the credit code passes its check: nothing to override",
-            ));
-        }
-        let officer = change.actor().to_owned();
-        record.pilot_override = Some(PilotOverride { officer, recorded_on: today_in_china(), note });
-        let detail = |_: &ProviderRecord| serde_json::json!({ "rule": "PROV-USCC" });
-        let provider = record_change(s, change, &mut record, "provider.pilot_override", detail).await?;
-        Ok(OverridePilotCreditCodeResponse { provider: Some(provider) })
-    })
-    .await
+    let target = (call.message.provider.as_str(), call.message.note.as_str());
+    record_officer_note(s, &call, target, NoteOn::PilotCode, |p| OverridePilotCreditCodeResponse { provider: Some(p) })
+        .await
+}
+
+/// JustifyProviderKind: an officer records why a provider of another kind than the plan lists is
+/// accepted (PROV-KIND, "主要包括"); policy set v2 then counts the kind's condition as met.
+pub async fn justify_provider_kind(
+    s: &Shared,
+    call: Call<JustifyProviderKindRequest>,
+) -> Result<JustifyProviderKindResponse, Error> {
+    let target = (call.message.provider.as_str(), call.message.note.as_str());
+    record_officer_note(s, &call, target, NoteOn::Kind, |p| JustifyProviderKindResponse { provider: Some(p) }).await
 }
 
 /// EvaluateProviderEligibility: PROV-* on a day, for an occupation if asked, every rule

@@ -1,11 +1,13 @@
 //! Quotas (名额, PROJ-QUOTA, 七(一)): the trainees a county, or the city, may approve in a year,
 //! set by the city from funds, employer demand and the province's tasks. Every round of that
 //! county and year approves within what is left of it, so no number of rounds can exceed it.
+//! Setting a quota and deciding a round of its county and year take the quota's turn
+//! (`store::turn::quota`), so a quota is never lowered below what a concurrent decision approves.
 
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::RegionCode;
-use qiancheng_domain::policy::RuleResult;
+use qiancheng_domain::policy::selection::proj_quota_year;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -14,6 +16,7 @@ use qiancheng_platform::{Call, Error, Shared, write};
 
 use crate::access;
 use crate::store::quota::{self, QuotaRecord};
+use crate::store::turn;
 
 /// Largest yearly quota one region may hold.
 pub const MAX_TRAINEES: i64 = 10_000_000;
@@ -41,15 +44,11 @@ pub async fn set_quota(s: &Shared, call: Call<SetQuotaRequest>) -> Result<SetQuo
     };
     write::run(s, &call, async |change| {
         let year = i64::from(input.year);
+        change.serialize_on(&turn::quota(region, year)).await?;
         let approved = quota::approved_in(&mut change.tx, region, year).await?;
-        // PROJ-QUOTA: what decided rounds approved stays approved.
-        if trainees < approved {
-            return Err(Error::Refused(RuleResult::fail(
-                "PROJ-QUOTA",
-                format!("已批准{approved}人,名额不能少于已批准人数"),
-                format!("{approved} trainees are already approved; the quota cannot be below that"),
-            )));
-        }
+        // PROJ-QUOTA: what decided rounds approved stays approved; the quota never falls below it.
+        let within = proj_quota_year(u64::try_from(trainees).unwrap_or(0), u64::try_from(approved).unwrap_or(0));
+        Error::unless_passed(within)?;
         let record = QuotaRecord { region, year, trainees, basis, approved, update_time_micros: now_micros() };
         quota::upsert(&mut change.tx, &record, &call.principal.subject).await?;
         let quota = record.to_proto();

@@ -4,23 +4,33 @@
 //!
 //! The decision is made in three steps: the facts are gathered through the store (the submitted
 //! applications with their scores, providers and catalog items, and the county's yearly quota);
-//! [`rank_and_allocate`] decides, a pure function over those facts (PROJ-SELECTION,
-//! PROV-DISQUALIFIED, PROJ-CROSS-REGION, PROJ-CATALOG, PROJ-QUOTA); and the decision is stored:
-//! projects for the approved applications, every other one rejected with the rule that stopped
-//! it, and the ranking kept with the scores it was made from and the policy version, so it can
-//! be replayed.
+//! each application is judged on the day of the decision and the policy core's
+//! [`decide_round`](qiancheng_domain::policy::decide_round) ranks them and shares the quota under
+//! the policy set's `quota_mode` (PROJ-SELECTION, PROV-DISQUALIFIED, PROJ-CROSS-REGION,
+//! PROJ-CATALOG, PROJ-INSERVICE, PROJ-QUOTA): `STRICT` (v1) stops at the first application that
+//! does not fit, `FIT` (v2) approves every one that still fits, and under v2 an officer may reduce
+//! the marginal application's headcount instead (核减) with a recorded reason. The decision is
+//! stored: projects for the approved applications, every other one rejected with the rule that
+//! stopped it, and the ranking kept with the scores it was made from, the quota mode and the
+//! policy set's version and digest, so it can be replayed.
+//!
+//! Concurrent writers: closing and deciding a round take the round's turn, and a decision takes
+//! its county-year quota's turn too (`store::turn`), so two decisions never approve the same
+//! remaining quota and nothing changes a round's applications while it is decided.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike as _, NaiveDate};
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
-use qiancheng_domain::policy::project::proj_cross_region;
+use qiancheng_domain::policy::project::{proj_cross_region, proj_inservice};
 use qiancheng_domain::policy::provider::{ProviderFacts, prov_disqualified};
-use qiancheng_domain::policy::selection::{ExpertScore, QuotaRequest, proj_quota, proj_selection_score};
-use qiancheng_domain::policy::{PolicySet, RuleResult};
+use qiancheng_domain::policy::selection::{
+    ExpertScore, QuotaReduction as Reduction, RoundCandidate, RoundFacts, RoundOutcome,
+    decide_round as decide_round_rule, proj_selection_score,
+};
+use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{RegionCode, today_in_china};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::error::Violations;
@@ -36,7 +46,7 @@ use crate::store::catalog::{self, CatalogItemRecord};
 use crate::store::project::{self, ProjectRecord};
 use crate::store::quota::{self, QuotaRecord};
 use crate::store::round::{self, Method, RoundRecord, StoredRank};
-use crate::store::{expert, parse_points, provider};
+use crate::store::{expert, parse_points, provider, turn};
 
 /// Largest quota a round may hold.
 pub const MAX_QUOTA: i64 = 1_000_000;
@@ -80,6 +90,8 @@ pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<
         approved_headcount: 0,
         ranking: Vec::new(),
         policy_version: String::new(),
+        policy_digest: String::new(),
+        quota_mode: None,
         stamp: Stamp::new(),
     };
     write::run(s, &call, async |change| {
@@ -122,10 +134,12 @@ pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<Li
     Ok(ListRoundsResponse { rounds: records.iter().map(RoundRecord::to_proto).collect(), next_page_token })
 }
 
-/// Loads a round the officer acts for inside `change`.
+/// Loads a round the officer acts for inside `change`, after taking the round's turn: what is
+/// read of it then stays as read until the change commits.
 async fn load_for_change(change: &mut Change, principal: &Principal, name: &str) -> Result<RoundRecord, Error> {
     let scope = access::officer_scope(principal)?;
     let id = access::id_of(name, "rounds", "name")?;
+    change.serialize_on(&turn::round(id)).await?;
     let record = round::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
     access::check_officer_region(principal, &scope, record.region)?;
     Ok(record)
@@ -167,6 +181,28 @@ fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<Strin
     by_application
 }
 
+/// The officer's reductions (核减) asked for, validated: each names an application once, with a
+/// headcount of at least 1 and a reason; `officer` makes them.
+fn reductions(asked: &[QuotaReduction], officer: &str, v: &mut Violations) -> Vec<Reduction> {
+    let mut out: Vec<Reduction> = Vec::with_capacity(asked.len());
+    for (i, r) in asked.iter().enumerate() {
+        let field = |name: &str| format!("reductions[{i}].{name}");
+        let id = v.value(&field("application"), convert::resource_id(&r.application, "applications"));
+        let headcount = u32::try_from(r.headcount).ok().filter(|n| *n >= 1);
+        if headcount.is_none() {
+            v.add(&field("headcount"), "PROJ-SELECTION", "a reduced headcount is at least 1 trainee");
+        }
+        let reason = v.value(&field("reason"), convert::text(&r.reason, 500));
+        let (Some(id), Some(headcount), Some(reason)) = (id, headcount, reason) else { continue };
+        if out.iter().any(|o| o.application_id == id) {
+            v.add(&field("application"), "PROJ-SELECTION", "each application is reduced once");
+            continue;
+        }
+        out.push(Reduction { application_id: id.to_owned(), headcount, reason, officer: officer.to_owned() });
+    }
+    out
+}
+
 /// How a submitted application is scored (PROJ-SELECTION).
 #[derive(Debug, Clone)]
 enum Scoring {
@@ -185,86 +221,72 @@ struct Candidate {
     provider: ProviderFacts,
     /// The provider's county, for PROJ-CROSS-REGION.
     provider_region: RegionCode,
-    /// The catalog item applied for, for PROJ-CATALOG.
+    /// The catalog item applied for, for PROJ-CATALOG and PROJ-INSERVICE.
     item: CatalogItemRecord,
 }
 
-/// One application's place in the decision.
-#[derive(Debug, Clone)]
-struct Ranked {
-    application: ApplicationRecord,
-    score: Option<Decimal>,
-    expert_scores: Vec<ExpertScore>,
-    rules: Vec<RuleResult>,
-    approved: bool,
-}
-
-/// Orders by score (highest first; no valid score last), then by submission time, then by id,
-/// so equal scores always rank the same way.
-fn rank_order(a: &Ranked, b: &Ranked) -> Ordering {
-    match (a.score, b.score) {
-        (Some(x), Some(y)) => y.cmp(&x),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-    .then(a.application.submitted_micros.cmp(&b.application.submitted_micros))
-    .then_with(|| a.application.id.cmp(&b.application.id))
-}
-
-/// Decides a round on `today` under `policy`, within `quota` trainees: scores every candidate
-/// (PROJ-SELECTION), checks again on the day of the decision that its provider is not
-/// disqualified (PROV-DISQUALIFIED), that training outside the provider's county has the
-/// training county's consent (PROJ-CROSS-REGION) and that the item is still in the catalog
-/// (PROJ-CATALOG), ranks them, and approves those that pass every rule in rank order while the
-/// quota lasts (PROJ-QUOTA, strictly: once one does not fit, none below it is approved). A
-/// candidate failing a rule takes nothing from the quota. Returns every candidate in rank order.
-fn rank_and_allocate(policy: &PolicySet, today: NaiveDate, quota: u32, candidates: Vec<Candidate>) -> Vec<Ranked> {
-    let mut ranked: Vec<Ranked> = candidates
-        .into_iter()
-        .map(|c| {
-            let (score, expert_scores, mut rules) = match c.scoring {
-                Scoring::Experts(scores) => {
-                    let decision = proj_selection_score(policy, &c.application.provider_credit_code, &scores);
-                    (decision.outcome, scores, decision.rules)
-                }
-                Scoring::Officers(score) => {
-                    let rule = RuleResult::pass(
-                        "PROJ-SELECTION",
-                        format!("评议得分:{score}"),
-                        format!("officers' score: {score}"),
-                    );
-                    (Some(score), Vec::new(), vec![rule])
-                }
-            };
-            if score.is_some() {
-                let a = &c.application;
-                rules.push(prov_disqualified(&c.provider, today));
-                rules.push(proj_cross_region(c.provider_region, a.training_region, !a.consent_reference.is_empty()));
-                rules.extend(c.item.no_longer_published());
+impl Candidate {
+    /// The application as the policy core decides it on `today` under `policy`: scored
+    /// (PROJ-SELECTION), and once scored checked again on the day of the decision: its provider
+    /// not disqualified (PROV-DISQUALIFIED), training outside the provider's county consented to
+    /// (PROJ-CROSS-REGION), the item still in the catalog (PROJ-CATALOG) and, for in-service
+    /// trainees, the item's key-industry and urgent-occupation basis (PROJ-INSERVICE).
+    fn judged(&self, policy: &PolicySet, today: NaiveDate) -> RoundCandidate {
+        let a = &self.application;
+        let (score, expert_scores, mut rules) = match &self.scoring {
+            Scoring::Experts(scores) => {
+                let decision = proj_selection_score(policy, &a.provider_credit_code, scores);
+                (decision.outcome, scores.clone(), decision.rules)
             }
-            Ranked { application: c.application, score, expert_scores, rules, approved: false }
-        })
-        .collect();
-    ranked.sort_by(rank_order);
-    let passing = |r: &Ranked| r.score.is_some() && r.rules.iter().all(|rule| rule.passed);
-    let asking: Vec<QuotaRequest> = ranked
-        .iter()
-        .filter(|r| passing(r))
-        .map(|r| QuotaRequest {
-            application_id: r.application.id.clone(),
-            headcount: u32::try_from(r.application.headcount).unwrap_or(u32::MAX),
-        })
-        .collect();
-    for allocation in proj_quota(quota, &asking) {
-        if let Some(r) = ranked.iter_mut().find(|r| r.application.id == allocation.application_id) {
-            r.rules.push(allocation.rule);
+            Scoring::Officers(score) => {
+                let rule = RuleResult::pass(
+                    "PROJ-SELECTION",
+                    format!("评议得分:{score}"),
+                    format!("officers' score: {score}"),
+                );
+                (Some(*score), Vec::new(), vec![rule])
+            }
+        };
+        if score.is_some() {
+            rules.push(prov_disqualified(&self.provider, today));
+            rules.push(proj_cross_region(self.provider_region, a.training_region, !a.consent_reference.is_empty()));
+            rules.extend(self.item.no_longer_published());
+            if a.in_service_trainees {
+                rules.push(proj_inservice(policy, true, self.item.in_service_basis().as_ref()));
+            }
+        }
+        RoundCandidate {
+            application_id: a.id.clone(),
+            score,
+            headcount: u32::try_from(a.headcount).unwrap_or(u32::MAX),
+            submitted_micros: a.submitted_micros,
+            rules,
+            expert_scores,
         }
     }
-    for r in &mut ranked {
-        r.approved = passing(r) && r.rules.iter().any(|rule| rule.code == "PROJ-QUOTA");
-    }
-    ranked
+}
+
+/// Decides a round on `today` under `policy` with `quota_left` trainees and the officer's
+/// `reductions`: the candidates are judged ([`Candidate::judged`]) and the policy core ranks them
+/// and shares the quota under the set's mode (PROJ-SELECTION, PROJ-QUOTA). A reduction the core
+/// cannot apply (not a candidate, not below what it asked, a set without 核减) is the request's
+/// fault.
+fn decide(
+    policy: &PolicySet,
+    today: NaiveDate,
+    quota_left: u32,
+    candidates: &[Candidate],
+    reductions: Vec<Reduction>,
+) -> Result<Decision<RoundOutcome>, Error> {
+    let facts =
+        RoundFacts { candidates: candidates.iter().map(|c| c.judged(policy, today)).collect(), quota_left, reductions };
+    decide_round_rule(policy, &facts).map_err(|e| {
+        let why = match e {
+            qiancheng_domain::Error::Facts(why) => why,
+            other => other.to_string(),
+        };
+        Error::invalid("reductions", "PROJ-SELECTION", why)
+    })
 }
 
 /// What a round's decision rests on, read inside the decision's transaction.
@@ -276,7 +298,7 @@ struct Facts {
 
 /// Gathers the facts of deciding `record` with the officers' scores `given`; refuses a round
 /// whose scores are missing or misplaced (PROJ-SELECTION) or whose county has no quota for the
-/// year (PROJ-QUOTA).
+/// year (PROJ-QUOTA). The caller holds the round's and the quota's turns.
 async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<String, Decimal>) -> Result<Facts, Error> {
     let submitted = application::of_round(&mut change.tx, &record.id, &[ApplicationState::Submitted]).await?;
     // PROJ-QUOTA: the round approves within its own quota and within what is left of its
@@ -311,6 +333,12 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
                 ),
             ));
         }
+    }
+    // PROV-DISQUALIFIED: the providers stay as read until the decision commits (their turns are
+    // taken in one order, after the round's and the quota's, as every change takes them).
+    let providers: BTreeSet<String> = submitted.iter().map(|a| a.provider_credit_code.clone()).collect();
+    for code in &providers {
+        change.serialize_on(&turn::provider(code)).await?;
     }
     let mut candidates = Vec::with_capacity(submitted.len());
     for application in submitted {
@@ -357,29 +385,37 @@ async fn expert_scores(change: &mut Change, application: &ApplicationRecord) -> 
         .collect())
 }
 
-/// Stores the decision of `record`: a project for each approved application (of its catalog
-/// item among `items`), every other one rejected with the first rule that stopped it, and the
-/// ranking. Returns the projects.
+/// Stores the decision `outcome` of `record` made under `policy`: a project for each approved
+/// application (for its approved headcount), every other one rejected with the first rule that
+/// stopped it, and the ranking. Returns the projects.
 async fn persist(
     change: &mut Change,
     record: &mut RoundRecord,
-    ranked: Vec<Ranked>,
-    items: &BTreeMap<String, CatalogItemRecord>,
+    (outcome, policy): (RoundOutcome, &PolicySet),
+    candidates: Vec<Candidate>,
 ) -> Result<Vec<Project>, Error> {
     let actor = change.actor().to_owned();
     let now = now_micros();
+    let mut candidates: BTreeMap<String, Candidate> =
+        candidates.into_iter().map(|c| (c.application.id.clone(), c)).collect();
     let mut projects = Vec::new();
-    record.ranking = Vec::with_capacity(ranked.len());
-    record.approved_headcount = 0;
-    for (i, r) in ranked.into_iter().enumerate() {
-        let rank = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(1);
-        let mut a = r.application;
+    record.ranking = Vec::with_capacity(outcome.ranking.len());
+    record.approved_headcount = i64::try_from(outcome.approved_headcount).unwrap_or(i64::MAX);
+    for r in outcome.ranking {
+        let Candidate { application: mut a, item, .. } =
+            candidates.remove(&r.application_id).ok_or_else(|| Error::corrupt("a ranked application went missing"))?;
+        let rank = i64::from(r.rank);
+        let approved_headcount = i64::from(r.approved_headcount);
         if r.approved {
-            record.approved_headcount += a.headcount;
-            let item = items.get(&a.catalog_item_id).ok_or_else(|| Error::corrupt("an approved item went missing"))?;
-            let project = ProjectRecord::approve(&new_id(), &a, record, item, now);
+            let project = ProjectRecord::approve(&new_id(), (&a, approved_headcount), (record, &item), policy, now);
             project::insert(&mut change.tx, &project).await?;
-            let why = format!("{}, rank {rank}", project.name());
+            let why = match &r.reduction {
+                // 核减: the history says by how much and why.
+                Some(reduced) => {
+                    format!("{}, rank {rank}, reduced to {} ({})", project.name(), reduced.headcount, reduced.reason)
+                }
+                None => format!("{}, rank {rank}", project.name()),
+            };
             let step = ("approve", actor.as_str(), why.as_str());
             application::transition(&mut change.tx, &mut a, ApplicationState::Approved, step).await?;
             projects.push(project.to_proto());
@@ -396,29 +432,37 @@ async fn persist(
             submitted_micros: a.submitted_micros,
             expert_scores: r.expert_scores,
             approved: r.approved,
+            approved_headcount: Some(approved_headcount),
+            reduction: r.reduction,
             rules: r.rules,
         });
     }
     Ok(projects)
 }
 
-/// DecideRound: ranks the submitted applications, approves them in order while the quota
-/// lasts, makes a project of each approved one and rejects the others with the rule that
-/// stopped them (see the module docs); applications still in draft or returned are rejected as
-/// not submitted in time.
+/// DecideRound: ranks the submitted applications and approves them within the quota under the
+/// policy set's mode, with the officer's reductions (see the module docs); makes a project of
+/// each approved one and rejects the others with the rule that stopped them; applications still
+/// in draft or returned are rejected as not submitted in time. The round keeps the mode, the
+/// policy set's version and its digest.
 pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<DecideRoundResponse, Error> {
     access::officer_scope(&call.principal)?;
     let mut v = Violations::default();
     let given = officer_scores(&call.message.officer_scores, &mut v);
+    let reduced = reductions(&call.message.reductions, &call.principal.subject, &mut v);
     v.finish()?;
     write::run(s, &call, async |change| {
         let mut record = load_for_change(change, &call.principal, &call.message.name).await?;
         record.state.require(&[RoundState::Closed], "be decided; close it first")?;
+        // PROJ-QUOTA: every round of the county and year draws on one quota; their decisions take
+        // turns, each reading what the others approved.
+        change.serialize_on(&turn::quota(record.region, i64::from(record.deadline.year()))).await?;
         let facts = gather(change, &record, &given).await?;
-        let items = facts.candidates.iter().map(|c| (c.item.id.clone(), c.item.clone())).collect();
-        let quota = u32::try_from(record.quota.min(facts.year_quota.remaining())).unwrap_or(0);
-        let ranked = rank_and_allocate(&s.policy, today_in_china(), quota, facts.candidates);
-        let projects = persist(change, &mut record, ranked, &items).await?;
+        let quota_left = u32::try_from(record.quota.min(facts.year_quota.remaining())).unwrap_or(0);
+        let decision = decide(&s.policy, today_in_china(), quota_left, &facts.candidates, reduced.clone())?;
+        let summary = decision.rules.first().map(|r| r.reason_en.clone()).unwrap_or_default();
+        let mode = decision.outcome.quota_mode;
+        let projects = persist(change, &mut record, (decision.outcome, &s.policy), facts.candidates).await?;
         let actor = change.actor().to_owned();
         let not_submitted = [ApplicationState::Draft, ApplicationState::Returned];
         let mut unsubmitted = Vec::new();
@@ -428,7 +472,9 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
             unsubmitted.push(a.id);
         }
         record.state = record.state.to(RoundState::Decided)?;
-        record.policy_version = s.policy.version.clone();
+        record.policy_version = decision.policy_version;
+        record.policy_digest = s.policy.digest();
+        record.quota_mode = Some(mode);
         record.stamp.touch();
         round::update(&mut change.tx, &record).await?;
         let year = &facts.year_quota;
@@ -437,6 +483,9 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
             record.name(),
             serde_json::json!({ "method": record.method.code(), "quota": record.quota, "year_quota": year.trainees,
                 "year_remaining_before": year.remaining(), "approved_headcount": record.approved_headcount,
+                "quota_mode": mode.code(), "policy_digest": record.policy_digest, "summary": summary,
+                "reductions": reduced.iter().map(|r| serde_json::json!({ "application": r.application_id,
+                    "headcount": r.headcount, "reason": r.reason })).collect::<Vec<_>>(),
                 "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
                 "rejected_unsubmitted": unsubmitted }),
         );
@@ -447,6 +496,9 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use qiancheng_domain::policy::QuotaMode;
+    use qiancheng_domain::policy::selection::RankedCandidate;
+
     use super::*;
     use crate::store::application::{FilingForm, PlanForm};
 
@@ -468,6 +520,7 @@ mod tests {
             mode: None,
             answers: Vec::new(),
             state: qiancheng_domain::lifecycle::CatalogItemState::Published,
+            urgent_occupation_reference: String::new(),
             stamp: Stamp::new(),
         };
         item.stamp.revision = 2;
@@ -510,21 +563,60 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 6, 1).expect("a day")
     }
 
+    /// The applications in rank order, each with whether it was approved and for how many.
+    fn approvals(decision: &Decision<RoundOutcome>) -> Vec<(&str, bool, u32)> {
+        decision.outcome.ranking.iter().map(|r| (r.application_id.as_str(), r.approved, r.approved_headcount)).collect()
+    }
+
+    fn asked(policy: &PolicySet, quota: u32, candidates: &[Candidate]) -> Decision<RoundOutcome> {
+        decide(policy, today(), quota, candidates, Vec::new()).expect("decided")
+    }
+
     #[test]
-    fn proj_quota_approves_in_rank_order_and_strictly() {
+    fn proj_quota_strict_under_v1_approves_in_rank_order_until_one_does_not_fit() {
         let policy = PolicySet::xianning_2025_5_v1();
-        let ranked = rank_and_allocate(
-            &policy,
-            today(),
-            50,
-            vec![candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)],
-        );
-        let order: Vec<(&str, bool)> = ranked.iter().map(|r| (r.application.id.as_str(), r.approved)).collect();
+        let candidates = [candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)];
+        let decision = asked(&policy, 50, &candidates);
         // 40 fit; the next asks 30 of the 10 left and does not fit, so the third (5) is not
         // approved ahead of it.
-        assert_eq!(order, [("a", true), ("b", false), ("c", false)]);
-        let quota_rule = |r: &Ranked| r.rules.iter().find(|rule| rule.code == "PROJ-QUOTA").map(|rule| rule.passed);
-        assert_eq!(ranked.iter().map(quota_rule).collect::<Vec<_>>(), [Some(true), Some(false), Some(false)]);
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", false, 0)]);
+        assert_eq!(decision.outcome.quota_mode, QuotaMode::Strict);
+        let quota_rule = |r: &RankedCandidate| r.rules.iter().find(|rule| rule.code == "PROJ-QUOTA").map(|x| x.passed);
+        assert_eq!(
+            decision.outcome.ranking.iter().map(quota_rule).collect::<Vec<_>>(),
+            [Some(true), Some(false), Some(false)]
+        );
+    }
+
+    #[test]
+    fn proj_quota_fit_under_v2_approves_what_still_fits_after_a_larger_one_is_skipped() {
+        let policy = PolicySet::xianning_2025_5_v2();
+        let candidates = [candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)];
+        let decision = asked(&policy, 50, &candidates);
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", true, 5)]);
+        assert_eq!((decision.outcome.quota_mode, decision.outcome.approved_headcount), (QuotaMode::Fit, 45));
+    }
+
+    #[test]
+    fn proj_selection_a_reduction_approves_the_marginal_application_for_fewer() {
+        let policy = PolicySet::xianning_2025_5_v2();
+        let candidates = [candidate("a", 40, 90, 1), candidate("b", 30, 80, 2)];
+        let reduce = |headcount| {
+            vec![Reduction {
+                application_id: "b".into(),
+                headcount,
+                reason: "按剩余名额核减".into(),
+                officer: "officer".into(),
+            }]
+        };
+        let decision = decide(&policy, today(), 50, &candidates, reduce(10)).expect("decided");
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", true, 10)]);
+        let reduced = &decision.outcome.ranking[1];
+        assert_eq!(reduced.reduction.as_ref().map(|r| r.reason.as_str()), Some("按剩余名额核减"));
+        let too_many = decide(&policy, today(), 50, &candidates, reduce(30)).expect_err("not a reduction");
+        assert!(matches!(too_many, Error::InvalidArgument(_)));
+        let v1 = decide(&PolicySet::xianning_2025_5_v1(), today(), 50, &candidates, reduce(10));
+        assert!(v1.is_err(), "policy set v1 has no 核减");
     }
 
     #[test]
@@ -532,27 +624,35 @@ mod tests {
         let policy = PolicySet::xianning_2025_5_v1();
         let mut disqualified = candidate("a", 10, 90, 1);
         disqualified.provider.disqualified_on = Some(today());
-        let ranked = rank_and_allocate(
-            &policy,
-            today(),
-            10,
-            vec![candidate("c", 10, 90, 2), disqualified, candidate("b", 10, 90, 2)],
-        );
-        let order: Vec<&str> = ranked.iter().map(|r| r.application.id.as_str()).collect();
-        assert_eq!(order, ["a", "b", "c"]);
-        assert!(!ranked[0].approved, "PROV-DISQUALIFIED");
-        assert!(ranked[0].rules.iter().all(|r| r.code != "PROJ-QUOTA"), "a candidate failing a rule asks no quota");
-        assert!(ranked[1].approved);
-        assert!(!ranked[2].approved, "the quota is used up");
+        let decision = asked(&policy, 10, &[candidate("c", 10, 90, 2), disqualified, candidate("b", 10, 90, 2)]);
+        assert_eq!(approvals(&decision), [("a", false, 0), ("b", true, 10), ("c", false, 0)]);
+        let first = &decision.outcome.ranking[0];
+        assert!(first.rules.iter().any(|r| r.code == "PROV-DISQUALIFIED" && !r.passed));
+        assert!(first.rules.iter().all(|r| r.code != "PROJ-QUOTA"), "a candidate failing a rule asks no quota");
     }
 
     #[test]
     fn an_item_no_longer_in_the_catalog_is_not_approved() {
-        let policy = PolicySet::xianning_2025_5_v1();
+        let policy = PolicySet::xianning_2025_5_v2();
         let mut withdrawn = candidate("a", 10, 90, 1);
         withdrawn.item.state = qiancheng_domain::lifecycle::CatalogItemState::Withdrawn;
-        let ranked = rank_and_allocate(&policy, today(), 100, vec![withdrawn]);
-        assert!(!ranked[0].approved);
-        assert!(ranked[0].rules.iter().any(|r| r.code == "PROJ-CATALOG" && !r.passed));
+        let decision = asked(&policy, 100, &[withdrawn]);
+        assert!(!decision.outcome.ranking[0].approved);
+        assert!(decision.outcome.ranking[0].rules.iter().any(|r| r.code == "PROJ-CATALOG" && !r.passed));
+    }
+
+    #[test]
+    fn proj_inservice_an_in_service_application_needs_its_items_basis_under_v2() {
+        let mut in_service = candidate("a", 10, 90, 1);
+        in_service.application.in_service_trainees = true;
+        let rule = |policy: &PolicySet, c: &Candidate| {
+            let judged = c.judged(policy, today());
+            judged.rules.into_iter().find(|r| r.code == "PROJ-INSERVICE").map(|r| r.passed)
+        };
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(false));
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v1(), &in_service), Some(true), "not a rule of v1");
+        in_service.item.urgent_occupation_reference = "咸宁市急需紧缺工种目录(2025)".into();
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(true));
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &candidate("b", 10, 90, 1)), None);
     }
 }

@@ -1,6 +1,8 @@
 //! Providers, the catalog, standing and the audit chain of the selection service, through its
 //! generated client on a real server, on SQLite and on PostgreSQL (when configured). Drafting
 //! the catalog from a real demand service is tried in the suite's `tests/selection_with_demand.rs`.
+//! The service decides under policy set v2 (PROV-KIND as an open list with a recorded
+//! justification, 年检合格, recognised public bases).
 
 mod common;
 
@@ -79,7 +81,7 @@ fn failed_rules(provider: &Provider) -> Vec<String> {
 async fn an_eligible_school_and_an_ineligible_one_with_its_reasons(app: &App) {
     let good = app.register(school("52421221MJ0000001"), &app.officer(COUNTY)).await.expect("registered");
     assert!(good.eligibility.as_ref().expect("eligibility").outcome, "{:?}", failed_rules(&good));
-    assert_eq!(good.eligibility.as_ref().expect("eligibility").policy_version, "xianning-2025-5/v1");
+    assert_eq!(good.eligibility.as_ref().expect("eligibility").policy_version, "xianning-2025-5/v2");
 
     let mut young = school("52421221MJ0000002");
     young.conditions.as_mut().expect("conditions").subsidised_training_years = vec![2025, 2026];
@@ -659,6 +661,93 @@ async fn the_audit_chain_verifies(app: &App) {
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+async fn prov_kind_another_kind_needs_an_officers_justification_and_passes_with_one(app: &App) {
+    let mut other = school("52421221MJ0000014");
+    other.kind = ProviderKind::Other as i32;
+    other.display_name = "嘉鱼县某企业培训中心".into();
+    let stored = app.register(other, &app.officer(COUNTY)).await.expect("registered all the same");
+    assert_eq!(failed_rules(&stored), ["PROV-KIND"], "a kind outside the plan's list needs a justification");
+    assert!(stored.kind_justification.is_none());
+    let justify = |name: &str, note: &str, token: String| {
+        let request =
+            JustifyProviderKindRequest { provider: name.into(), note: note.into(), request_id: String::new() };
+        async move { app.client().await.justify_provider_kind(authed(request, &token)).await.map(|r| r.into_inner()) }
+    };
+
+    let by_provider =
+        justify(&stored.name, "我们是培训机构", app.provider(&stored.credit_code)).await.expect_err("officers");
+    assert_eq!(by_provider.code(), Code::PermissionDenied);
+    let outsider = justify(&stored.name, "x", app.officer(OTHER_COUNTY)).await.expect_err("another county");
+    assert_eq!(outsider.code(), Code::PermissionDenied);
+    let no_note = justify(&stored.name, " ", app.officer(COUNTY)).await.expect_err("a note is required");
+    assert_eq!(common::bad_fields(&no_note), ["note"]);
+    let note = "经县人社局集体研究,该企业培训中心具备独立场地、设备和师资(嘉人社纪要〔2026〕2号)";
+    let justified =
+        justify(&stored.name, note, app.officer(COUNTY)).await.expect("justified").provider.expect("provider");
+    assert!(justified.eligibility.as_ref().expect("eligibility").outcome, "{:?}", failed_rules(&justified));
+    let recorded = justified.kind_justification.clone().expect("shown");
+    assert_eq!((recorded.note.as_str(), recorded.officer.as_str()), (note, "test-county_officer"));
+    let kind_rule = justified.eligibility.expect("eligibility").rules.into_iter().find(|r| r.code == "PROV-KIND");
+    assert!(kind_rule.is_some_and(|r| r.passed && r.reason_zh.contains(note)));
+
+    // A kind the plan lists has its own conditions: nothing to justify.
+    let listed = app.register(school("52421221MJ0000015"), &app.officer(COUNTY)).await.expect("registered");
+    let refused = justify(&listed.name, "x", app.officer(COUNTY)).await.expect_err("a listed kind");
+    assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROVIDER_KIND_LISTED".to_owned()));
+
+    // A justification is of the kind it was recorded for: changing the kind clears it.
+    let recorded_as = |kind: ProviderKind| {
+        let request = UpdateProviderRequest {
+            provider: Some(Provider { name: stored.name.clone(), kind: kind as i32, ..Default::default() }),
+            update_mask: mask(&["kind"]),
+            request_id: String::new(),
+        };
+        let token = app.officer(COUNTY);
+        async move {
+            let updated = app.client().await.update_provider(authed(request, &token)).await;
+            updated.expect("the bureau records the kind").into_inner().provider.expect("provider")
+        }
+    };
+    assert!(recorded_as(ProviderKind::MasterStudio).await.kind_justification.is_none());
+    let back = recorded_as(ProviderKind::Other).await;
+    assert_eq!(failed_rules(&back), ["PROV-KIND"]);
+}
+
+async fn prov_kind_v2_conditions_annual_inspection_and_public_bases(app: &App) {
+    // 年检合格 alone (without the v1 flag "every inspection passed") meets a private school's
+    // inspection condition under v2.
+    let mut school_v2 = school("52421221MJ0000016");
+    school_v2.conditions = Some(KindConditions {
+        annual_inspection_passed: true,
+        subsidised_training_years: vec![2023, 2024, 2025, 2026],
+        ..Default::default()
+    });
+    let stored = app.register(school_v2, &app.officer(COUNTY)).await.expect("registered");
+    assert!(stored.eligibility.as_ref().expect("eligibility").outcome, "{:?}", failed_rules(&stored));
+    let mut failed = school("52421221MJ0000017");
+    failed.conditions =
+        Some(KindConditions { subsidised_training_years: vec![2023, 2024, 2025, 2026], ..Default::default() });
+    assert_eq!(failed_rules(&app.register(failed, &app.officer(COUNTY)).await.expect("registered")), ["PROV-KIND"]);
+
+    // A public training base needs the competent department's recognition of its public service.
+    let mut base = school("52421221MJ0000018");
+    base.kind = ProviderKind::PublicTrainingBase as i32;
+    base.conditions = None;
+    let unrecognised = app.register(base.clone(), &app.officer(COUNTY)).await.expect("registered");
+    assert_eq!(failed_rules(&unrecognised), ["PROV-KIND"]);
+    base.credit_code = fixtures::uscc("52421221MJ0000019");
+    base.conditions = Some(KindConditions {
+        public_function_recognition: "鄂人社函〔2025〕12号认定为公共实训基地".into(),
+        ..Default::default()
+    });
+    let recognised = app.register(base, &app.officer(COUNTY)).await.expect("registered");
+    assert!(recognised.eligibility.as_ref().expect("eligibility").outcome, "{:?}", failed_rules(&recognised));
+    assert_eq!(
+        recognised.conditions.expect("conditions").public_function_recognition,
+        "鄂人社函〔2025〕12号认定为公共实训基地"
+    );
+}
+
 backend_tests!(start =>
     an_eligible_school_and_an_ineligible_one_with_its_reasons,
     a_pilot_code_needs_an_officers_recorded_override,
@@ -669,4 +758,6 @@ backend_tests!(start =>
     drafting_from_demand_without_a_demand_service_is_unavailable,
     an_update_changes_only_the_fields_its_mask_names,
     the_audit_chain_verifies,
+    prov_kind_another_kind_needs_an_officers_justification_and_passes_with_one,
+    prov_kind_v2_conditions_annual_inspection_and_public_bases,
 );

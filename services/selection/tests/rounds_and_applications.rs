@@ -1,25 +1,34 @@
 //! Selection rounds, applications, expert review and projects through the generated client, on
 //! a real server on port 0, once on SQLite and once on PostgreSQL (when
-//! `QIANCHENG_TEST_DATABASE_URL` is set).
+//! `QIANCHENG_TEST_DATABASE_URL` is set). The service decides under policy set v2 (quota mode
+//! FIT, 核减, brands advised, PROJ-INSERVICE); the scenarios of `under_policy_set_v1` show that a
+//! v1 set still decides as v1 did.
 
 mod common;
 
 use common::{App, CITY, COUNTY, OTHER_COUNTY, bad_fields, reason};
 use qiancheng_api::selection::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel};
+use qiancheng_domain::policy::PolicySet;
 use qiancheng_platform::auth::Role;
 use qiancheng_testkit::{Backend, authed, backend_tests, fixtures};
 use tonic::Code;
 
 async fn start(backend: Backend) -> Option<App> {
-    let app = common::start(backend).await?;
-    // PROJ-QUOTA: the city sets every region's yearly quota before rounds are decided; the
-    // rounds of these tests close in 2099.
+    with_quotas(common::start(backend).await?).await
+}
+
+/// PROJ-QUOTA: the city sets every region's yearly quota before rounds are decided; the rounds
+/// of these tests close in 2099.
+async fn with_quotas(app: App) -> Option<App> {
     for region in ["421200", "421202", "421221", "421222", "421223", "421224", "421281"] {
         app.set_quota(region, 2099, 1_000_000).await.expect("quota set");
     }
     Some(app)
 }
+
+/// The basis an item for in-service workers records (PROJ-INSERVICE).
+const URGENT_LIST: &str = "咸宁市急需紧缺职业(工种)目录(2025年版)";
 
 fn far_deadline() -> Date {
     Date { year: 2099, month: 12, day: 31 }
@@ -113,6 +122,12 @@ impl App {
 
     /// A published welding catalog item of `region` for `headcount` trainees.
     async fn catalog_item(&self, region: &str, headcount: i32) -> String {
+        self.catalog_item_with(region, headcount, "").await
+    }
+
+    /// A published welding catalog item of `region` for `headcount` trainees recording
+    /// `urgent_occupation_reference` (PROJ-INSERVICE; empty: none).
+    async fn catalog_item_with(&self, region: &str, headcount: i32, urgent_occupation_reference: &str) -> String {
         let draft = self
             .client()
             .await
@@ -130,6 +145,7 @@ impl App {
                         hours: 120,
                         mode: TrainingMode::Offline as i32,
                         answers: vec!["岗位需求汇总: 缺口100人".into()],
+                        urgent_occupation_reference: urgent_occupation_reference.into(),
                         ..Default::default()
                     }),
                     request_id: String::new(),
@@ -181,6 +197,31 @@ impl App {
 
     async fn round(&self, method: SelectionMethod, quota: i32) -> Round {
         self.create_round(COUNTY, method, quota, &self.officer(COUNTY)).await.expect("round opened")
+    }
+
+    /// A round of the county selecting with `quota` whose deadline is the last day of `year`.
+    async fn round_closing_in(&self, year: i32, quota: i32) -> Round {
+        self.client()
+            .await
+            .create_round(authed(
+                CreateRoundRequest {
+                    round: Some(Round {
+                        title: format!("{year}年批次"),
+                        region_code: COUNTY.into(),
+                        method: SelectionMethod::Selection as i32,
+                        quota,
+                        deadline: Some(Date { year, month: 12, day: 31 }),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &self.officer(COUNTY),
+            ))
+            .await
+            .expect("opened")
+            .into_inner()
+            .round
+            .expect("round")
     }
 
     fn draft(round: &str, item: &str, headcount: i32, training_region: &str) -> Application {
@@ -276,6 +317,16 @@ impl App {
     }
 
     async fn decide(&self, round: &str, scores: &[(&str, &str)]) -> Result<DecideRoundResponse, tonic::Status> {
+        self.decide_reducing(round, scores, Vec::new()).await
+    }
+
+    /// Decides `round` with the officers' `scores` and `reductions` (核减).
+    async fn decide_reducing(
+        &self,
+        round: &str,
+        scores: &[(&str, &str)],
+        reductions: Vec<QuotaReduction>,
+    ) -> Result<DecideRoundResponse, tonic::Status> {
         self.client()
             .await
             .decide_round(authed(
@@ -286,6 +337,7 @@ impl App {
                         .map(|(a, s)| OfficerScore { application: (*a).into(), score: (*s).into() })
                         .collect(),
                     request_id: String::new(),
+                    reductions,
                 },
                 &self.officer(COUNTY),
             ))
@@ -299,6 +351,46 @@ impl App {
             .get_application(authed(GetApplicationRequest { name: name.into() }, token))
             .await
             .map(|r| r.into_inner().application.expect("application"))
+    }
+
+    async fn get_round(&self, name: &str) -> Round {
+        self.client()
+            .await
+            .get_round(authed(GetRoundRequest { name: name.into() }, &self.auditor()))
+            .await
+            .expect("read")
+            .into_inner()
+            .round
+            .expect("round")
+    }
+
+    async fn register_brand(&self, display_name: &str, project: &Project) -> Result<Brand, tonic::Status> {
+        self.client()
+            .await
+            .register_brand(authed(
+                RegisterBrandRequest {
+                    brand: Some(Brand {
+                        display_name: display_name.into(),
+                        occupation_name: project.occupation_name.clone(),
+                        region_code: project.training_region_code.clone(),
+                        projects: vec![project.name.clone()],
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &self.officer(COUNTY),
+            ))
+            .await
+            .map(|r| r.into_inner().brand.expect("brand"))
+    }
+
+    /// The project of one application of `provider` for `headcount`, decided in a round of its own.
+    async fn one_project(&self, provider: &str, item: &str, headcount: i32) -> Project {
+        let round = self.round(SelectionMethod::Selection, 100).await;
+        let application = self.submitted(provider, &round.name, item, headcount, COUNTY).await;
+        self.close(&round.name).await;
+        let decided = self.decide(&round.name, &[(&application.name, "80")]).await.expect("decided");
+        decided.projects.into_iter().next().expect("approved")
     }
 }
 
@@ -539,7 +631,9 @@ async fn another_method_ranks_by_officer_scores(app: &App) {
 
 async fn a_returned_application_is_corrected_and_resubmitted_with_its_history(app: &App) {
     let code = app.provider_in("0000021", COUNTY).await;
-    let item = app.catalog_item(COUNTY, 60).await;
+    // The corrected application is for in-service workers: its item records the basis
+    // (PROJ-INSERVICE).
+    let item = app.catalog_item_with(COUNTY, 60, URGENT_LIST).await;
     let round = app.round(SelectionMethod::Selection, 100).await;
     let submitted = app.submitted(&code, &round.name, &item, 30, COUNTY).await;
     let editing = app
@@ -1184,17 +1278,6 @@ async fn brands_and_the_selection_report_count_approved_projects(app: &App) {
         projects,
         ..Default::default()
     };
-    let bad_name = client
-        .register_brand(authed(
-            RegisterBrandRequest {
-                brand: Some(brand("焊工技能提升", vec![project.name.clone()], COUNTY)),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect_err("not place + occupation + 培训");
-    assert_eq!((bad_name.code(), reason(&bad_name)), (Code::InvalidArgument, "PROJ-BRAND".to_owned()));
     let no_project = client
         .register_brand(authed(
             RegisterBrandRequest {
@@ -1234,6 +1317,7 @@ async fn brands_and_the_selection_report_count_approved_projects(app: &App) {
         .into_inner()
         .brand
         .expect("brand");
+    assert_eq!(registered.note, "", "the name follows the pattern: no note");
     let again = client
         .register_brand(authed(
             RegisterBrandRequest {
@@ -1496,28 +1580,7 @@ async fn the_yearly_quota_caps_every_round_of_the_county(app: &App) {
     assert_eq!(by_county.code(), Code::PermissionDenied);
 
     // A round of a year with no quota set cannot be decided.
-    let unfunded = app
-        .client()
-        .await
-        .create_round(authed(
-            CreateRoundRequest {
-                round: Some(Round {
-                    title: "2098年批次".into(),
-                    region_code: COUNTY.into(),
-                    method: SelectionMethod::Selection as i32,
-                    quota: 10,
-                    deadline: Some(Date { year: 2098, month: 12, day: 31 }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &app.officer(COUNTY),
-        ))
-        .await
-        .expect("opened")
-        .into_inner()
-        .round
-        .expect("round");
+    let unfunded = app.round_closing_in(2098, 10).await;
     let e = app.submitted(&code, &unfunded.name, &item, 5, COUNTY).await;
     app.close(&unfunded.name).await;
     let refused = app.decide(&unfunded.name, &[(&e.name, "70")]).await.expect_err("no quota for 2098");
@@ -1563,6 +1626,292 @@ async fn an_expert_who_cannot_serve_is_withdrawn_so_the_round_can_be_decided(app
     assert_eq!(late.code(), Code::FailedPrecondition);
 }
 
+/// The rule `code` among a ranked application's rules: whether it passed.
+fn rule(ranked: &RankedApplication, code: &str) -> Option<bool> {
+    ranked.rules.iter().rev().find(|r| r.code == code).map(|r| r.passed)
+}
+
+async fn proj_quota_fit_approves_an_application_that_still_fits_after_a_larger_one_is_skipped(app: &App) {
+    let code = app.provider_in("0000121", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let round = app.round(SelectionMethod::Selection, 50).await;
+    let first = app.submitted(&code, &round.name, &item, 40, COUNTY).await;
+    let larger = app.submitted(&code, &round.name, &item, 30, COUNTY).await;
+    let smaller = app.submitted(&code, &round.name, &item, 5, COUNTY).await;
+    app.close(&round.name).await;
+    let decided = app
+        .decide(&round.name, &[(&first.name, "90"), (&larger.name, "80"), (&smaller.name, "70")])
+        .await
+        .expect("decided");
+    let round_after = decided.round.expect("round");
+    // 40 fit; 30 do not fit the 10 left and are skipped; 5 still fit (quota mode FIT, v2).
+    let approvals: Vec<(bool, i32)> = round_after.ranking.iter().map(|r| (r.approved, r.approved_headcount)).collect();
+    assert_eq!(approvals, [(true, 40), (false, 0), (true, 5)]);
+    assert_eq!(rule(&round_after.ranking[1], "PROJ-QUOTA"), Some(false));
+    assert_eq!(round_after.approved_headcount, 45);
+    assert_eq!(decided.projects.len(), 2);
+    let skipped = app.application(&larger.name, &app.provider(&code)).await.expect("read");
+    assert_eq!(skipped.history.last().map(|e| e.reason.as_str()), Some("PROJ-QUOTA"));
+
+    // The round shows the mode, the version and the digest it was decided under.
+    let v2 = PolicySet::xianning_2025_5_v2();
+    assert_eq!(round_after.quota_mode, QuotaMode::Fit as i32);
+    assert_eq!(round_after.policy_version, v2.version);
+    assert_eq!(round_after.policy_digest, v2.digest());
+    let stored = app.get_round(&round.name).await;
+    assert_eq!((stored.quota_mode, stored.policy_digest.as_str()), (QuotaMode::Fit as i32, v2.digest().as_str()));
+    assert_eq!(stored.ranking, round_after.ranking);
+    let open = app.round(SelectionMethod::Selection, 10).await;
+    assert_eq!((open.quota_mode, open.policy_digest.as_str()), (QuotaMode::Unspecified as i32, ""), "not decided");
+}
+
+async fn a_reduction_approves_the_marginal_application_for_fewer_with_its_reason(app: &App) {
+    let code = app.provider_in("0000131", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let round = app.round(SelectionMethod::Selection, 50).await;
+    let first = app.submitted(&code, &round.name, &item, 40, COUNTY).await;
+    let marginal = app.submitted(&code, &round.name, &item, 30, COUNTY).await;
+    app.close(&round.name).await;
+    let scores = [(first.name.as_str(), "90"), (marginal.name.as_str(), "80")];
+    let reduce = |headcount: i32, reason: &str| {
+        vec![QuotaReduction {
+            application: marginal.name.clone(),
+            headcount,
+            reason: reason.into(),
+            ..Default::default()
+        }]
+    };
+
+    let no_reason = app.decide_reducing(&round.name, &scores, reduce(10, " ")).await.expect_err("a reason");
+    assert_eq!(
+        (no_reason.code(), bad_fields(&no_reason)),
+        (Code::InvalidArgument, vec!["reductions[0].reason".into()])
+    );
+    let not_fewer = app.decide_reducing(&round.name, &scores, reduce(30, "核减")).await.expect_err("not a reduction");
+    assert_eq!((not_fewer.code(), reason(&not_fewer)), (Code::InvalidArgument, "PROJ-SELECTION".to_owned()));
+    assert_eq!(bad_fields(&not_fewer), ["reductions"]);
+
+    let why = "剩余名额10人,经集体研究核减";
+    let decided = app.decide_reducing(&round.name, &scores, reduce(10, why)).await.expect("decided");
+    let round_after = decided.round.expect("round");
+    assert_eq!(round_after.approved_headcount, 50);
+    let reduced = &round_after.ranking[1];
+    assert_eq!((reduced.approved, reduced.headcount, reduced.approved_headcount), (true, 30, 10));
+    let reduction = reduced.reduction.as_ref().expect("the reduction is shown");
+    assert_eq!((reduction.headcount, reduction.reason.as_str()), (10, why));
+    assert_eq!(reduction.officer, "test-county_officer");
+    let quota_rule = reduced.rules.iter().rev().find(|r| r.code == "PROJ-QUOTA").expect("PROJ-QUOTA");
+    assert!(quota_rule.passed && quota_rule.reason_zh.contains(why), "{quota_rule:?}");
+    let project = decided.projects.iter().find(|p| p.application == marginal.name).expect("approved");
+    assert_eq!(project.approved_headcount, 10);
+    let history = app.application(&marginal.name, &app.provider(&code)).await.expect("read").history;
+    let approved = history.last().expect("history");
+    assert_eq!(approved.action, "approve");
+    assert!(approved.reason.contains("reduced to 10") && approved.reason.contains(why), "{approved:?}");
+    assert_eq!(app.get_round(&round.name).await.ranking, round_after.ranking, "GetRound shows it too");
+}
+
+async fn proj_inservice_an_in_service_project_needs_its_catalog_items_basis(app: &App) {
+    let code = app.provider_in("0000141", COUNTY).await;
+    let without = app.catalog_item(COUNTY, 100).await;
+    let with = app.catalog_item_with(COUNTY, 100, URGENT_LIST).await;
+    let item = app
+        .client()
+        .await
+        .get_catalog_item(authed(GetCatalogItemRequest { name: with.clone() }, &app.provider(&code)))
+        .await
+        .expect("read")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    assert_eq!(item.urgent_occupation_reference, URGENT_LIST);
+    let round = app.round(SelectionMethod::Selection, 100).await;
+    let in_service =
+        |item: &str| Application { in_service_trainees: true, ..App::draft(&round.name, item, 20, COUNTY) };
+
+    let draft = app.create_application(&code, in_service(&without)).await.expect("drafted");
+    let refused = app.submit(&code, &draft.name).await.expect_err("the item records no basis");
+    assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, "PROJ-INSERVICE".to_owned()));
+    // Not in-service: the rule does not apply.
+    app.submitted(&code, &round.name, &without, 10, COUNTY).await;
+
+    let draft = app.create_application(&code, in_service(&with)).await.expect("drafted");
+    let submitted = app.submit(&code, &draft.name).await.expect("the item records its basis");
+    app.close(&round.name).await;
+    let scores: Vec<(String, &str)> = app
+        .client()
+        .await
+        .list_applications(authed(
+            ListApplicationsRequest {
+                round: round.name.clone(),
+                state: ApplicationState::Submitted as i32,
+                ..Default::default()
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("listed")
+        .into_inner()
+        .applications
+        .into_iter()
+        .map(|a| (a.name, "80"))
+        .collect();
+    let scores: Vec<(&str, &str)> = scores.iter().map(|(a, s)| (a.as_str(), *s)).collect();
+    let decided = app.decide(&round.name, &scores).await.expect("decided");
+    let ranked = decided.round.expect("round").ranking;
+    let ranked = ranked.iter().find(|r| r.application == submitted.name).expect("ranked");
+    assert_eq!(rule(ranked, "PROJ-INSERVICE"), Some(true));
+    let project = decided.projects.iter().find(|p| p.application == submitted.name).expect("approved");
+    assert_eq!(project.basis, EvaluationBasis::CertificateRate as i32, "PROJ-BASIS: in-service trainees");
+}
+
+async fn a_brand_outside_the_pattern_is_accepted_with_its_note(app: &App) {
+    let code = app.provider_in("0000151", COUNTY).await;
+    let item = app.catalog_item(COUNTY, 100).await;
+    let project = app.one_project(&code, &item, 20).await;
+    // PROJ-BRAND (v2): "可以" place + occupation + 培训 is advice; another name is accepted with a note.
+    let brand = app.register_brand("焊工技能提升", &project).await.expect("accepted with a note");
+    assert!(brand.note.contains("焊工技能提升") && brand.note.contains("备注"), "{}", brand.note);
+    let listed = app
+        .client()
+        .await
+        .list_brands(authed(ListBrandsRequest::default(), &app.provider(&code)))
+        .await
+        .expect("listed")
+        .into_inner()
+        .brands;
+    assert_eq!(listed, [brand], "the note is stored and shown");
+}
+
+async fn concurrent_decisions_never_approve_beyond_the_county_quota(app: &App) {
+    // Each round's applications are of a provider of its own: nothing but the quota is shared.
+    let providers = [app.provider_in("0000161", COUNTY).await, app.provider_in("0000162", COUNTY).await];
+    let item = app.catalog_item(COUNTY, 100).await;
+    // PROJ-QUOTA: two rounds of one county and year, each asking 25 within its own quota of 50,
+    // decided at the same moment against the county's 30; several years, so the race is tried
+    // more than once.
+    for year in [2095, 2096, 2097] {
+        app.set_quota(COUNTY, year, 30).await.expect("quota set");
+        let mut rounds = Vec::new();
+        for code in &providers {
+            let round = app.round_closing_in(year, 50).await;
+            let a = app.submitted(code, &round.name, &item, 15, COUNTY).await;
+            let b = app.submitted(code, &round.name, &item, 10, COUNTY).await;
+            app.close(&round.name).await;
+            rounds.push((round.name, a.name, b.name));
+        }
+        let decide = |(round, a, b): (String, String, String)| async move {
+            app.decide(&round, &[(a.as_str(), "90"), (b.as_str(), "80")]).await
+        };
+        let mut rounds = rounds.into_iter();
+        let (Some(one), Some(other)) = (rounds.next(), rounds.next()) else { unreachable!("two rounds") };
+        let (first, second) = tokio::join!(decide(one), decide(other));
+        let approved: Vec<i32> = [first, second]
+            .into_iter()
+            .map(|decided| decided.expect("both decided").round.expect("round").approved_headcount)
+            .collect();
+        // One round takes 25; the other finds 5 left, where neither 15 nor 10 fits.
+        let mut sorted = approved.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [0, 25], "{year}: approved {approved:?} against a quota of 30");
+        let quotas = app
+            .client()
+            .await
+            .list_quotas(authed(ListQuotasRequest { year, ..Default::default() }, &app.admin()))
+            .await
+            .expect("listed")
+            .into_inner()
+            .quotas;
+        let county = quotas.iter().find(|q| q.region_code == COUNTY).expect("the county's quota");
+        assert_eq!((county.trainees, county.approved, county.remaining), (30, 25, 5));
+    }
+}
+
+async fn a_round_decided_before_modes_were_recorded_shows_strict(app: &App) {
+    // A round as stored before quota modes, digests and approved headcounts per rank existed: the
+    // columns added since take their defaults.
+    let ranking = r#"[{"application_id":"01OLD","rank":1,"score":"90","headcount":20,"submitted_micros":1,
+        "approved":true,"rules":[]},{"application_id":"01OLDER","rank":2,"score":"80","headcount":40,
+        "submitted_micros":2,"approved":false,"rules":[]}]"#;
+    sqlx::query(
+        "INSERT INTO selection_round (id, title, region_code, method, quota, deadline, state, approved_headcount, \
+         ranking, policy_version, revision, created_by, create_time_micros, update_time_micros) \
+         VALUES ('01OLDROUND', '2025年批次', $1, 'SELECTION', 50, '2025-12-31', 'DECIDED', 20, $2, $3, 3, 'officer', 1, 2)",
+    )
+    .bind(COUNTY)
+    .bind(ranking)
+    .bind(PolicySet::XIANNING_2025_5_V1)
+    .execute(app.db.pool())
+    .await
+    .expect("an old round");
+    let round = app.get_round("rounds/01OLDROUND").await;
+    assert_eq!(round.quota_mode, QuotaMode::Strict as i32, "decided before modes were recorded: strictly");
+    assert_eq!((round.policy_version.as_str(), round.policy_digest.as_str()), (PolicySet::XIANNING_2025_5_V1, ""));
+    let approved: Vec<(bool, i32)> = round.ranking.iter().map(|r| (r.approved, r.approved_headcount)).collect();
+    assert_eq!(approved, [(true, 20), (false, 0)], "an approved rank got its headcount");
+    assert!(round.ranking.iter().all(|r| r.reduction.is_none()));
+}
+
+/// Decisions under policy set v1: what v2 changed is still decided as v1 did for a service
+/// configured with v1 (and for replaying v1 decisions).
+mod under_policy_set_v1 {
+    use super::*;
+
+    async fn start(backend: Backend) -> Option<App> {
+        with_quotas(common::start_under(backend, PolicySet::xianning_2025_5_v1()).await?).await
+    }
+
+    async fn proj_quota_strict_approves_none_after_one_that_does_not_fit(app: &App) {
+        let code = app.provider_in("0000171", COUNTY).await;
+        let item = app.catalog_item(COUNTY, 100).await;
+        let round = app.round(SelectionMethod::Selection, 50).await;
+        let first = app.submitted(&code, &round.name, &item, 40, COUNTY).await;
+        let larger = app.submitted(&code, &round.name, &item, 30, COUNTY).await;
+        let smaller = app.submitted(&code, &round.name, &item, 5, COUNTY).await;
+        app.close(&round.name).await;
+        let scores = [(first.name.as_str(), "90"), (larger.name.as_str(), "80"), (smaller.name.as_str(), "70")];
+        let reduction = vec![QuotaReduction {
+            application: larger.name.clone(),
+            headcount: 10,
+            reason: "核减".into(),
+            ..Default::default()
+        }];
+        let no_reductions = app.decide_reducing(&round.name, &scores, reduction).await.expect_err("no 核减 in v1");
+        assert_eq!(
+            (no_reductions.code(), reason(&no_reductions)),
+            (Code::InvalidArgument, "PROJ-SELECTION".to_owned())
+        );
+
+        let decided = app.decide(&round.name, &scores).await.expect("decided");
+        let round_after = decided.round.expect("round");
+        let approvals: Vec<bool> = round_after.ranking.iter().map(|r| r.approved).collect();
+        assert_eq!(approvals, [true, false, false], "STRICT: the 5 that would fit are not approved past the 30");
+        assert_eq!(rule(&round_after.ranking[2], "PROJ-QUOTA"), Some(false));
+        assert_eq!(round_after.approved_headcount, 40);
+        let v1 = PolicySet::xianning_2025_5_v1();
+        assert_eq!(round_after.quota_mode, QuotaMode::Strict as i32);
+        assert_eq!(
+            (round_after.policy_version.as_str(), round_after.policy_digest),
+            (v1.version.as_str(), v1.digest())
+        );
+    }
+
+    async fn proj_brand_a_name_outside_the_pattern_is_refused(app: &App) {
+        let code = app.provider_in("0000181", COUNTY).await;
+        let item = app.catalog_item(COUNTY, 100).await;
+        let project = app.one_project(&code, &item, 20).await;
+        let refused = app.register_brand("焊工技能提升", &project).await.expect_err("not place + occupation + 培训");
+        assert_eq!((refused.code(), reason(&refused)), (Code::InvalidArgument, "PROJ-BRAND".to_owned()));
+        let brand = app.register_brand("嘉鱼焊工培训", &project).await.expect("registered");
+        assert_eq!(brand.note, "");
+    }
+
+    backend_tests!(start =>
+        proj_quota_strict_approves_none_after_one_that_does_not_fit,
+        proj_brand_a_name_outside_the_pattern_is_refused,
+    );
+}
+
 backend_tests!(start =>
     expert_review_approves_in_rank_order_until_the_quota_is_used,
     another_method_ranks_by_officer_scores,
@@ -1579,4 +1928,10 @@ backend_tests!(start =>
     later_changes_cannot_slip_past_the_rules,
     the_yearly_quota_caps_every_round_of_the_county,
     an_expert_who_cannot_serve_is_withdrawn_so_the_round_can_be_decided,
+    proj_quota_fit_approves_an_application_that_still_fits_after_a_larger_one_is_skipped,
+    a_reduction_approves_the_marginal_application_for_fewer_with_its_reason,
+    proj_inservice_an_in_service_project_needs_its_catalog_items_basis,
+    a_brand_outside_the_pattern_is_accepted_with_its_note,
+    concurrent_decisions_never_approve_beyond_the_county_quota,
+    a_round_decided_before_modes_were_recorded_shows_strict,
 );

@@ -8,8 +8,9 @@
 //! From the same descriptors the build generates what the platform needs to know of each RPC:
 //! [`Rpc`] on every request message (its method, response type, allowed roles and
 //! `request_id`), the [`RPCS`] table, and one macro per service (`demand_service!`,
-//! `selection_service!`) that implements the generated server trait by calling one handler
-//! function per RPC, named after it, and mapping the result to a status in one place.
+//! `selection_service!`, `supervision_service!`) that implements the generated server trait by
+//! calling one handler function per RPC, named after it, and mapping the result to a status in
+//! one place.
 
 use std::pin::Pin;
 
@@ -132,8 +133,16 @@ pub mod qiancheng {
             include!(concat!(env!("OUT_DIR"), "/qiancheng.selection.v1.rs"));
         }
     }
+    /// The supervision service.
+    pub mod supervision {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/qiancheng.supervision.v1.rs"));
+        }
+    }
 }
 
 pub use qiancheng::demand::v1 as demand;
 pub use qiancheng::selection::v1 as selection;
+pub use qiancheng::supervision::v1 as supervision;
 pub use qiancheng::r#type::v1 as types;

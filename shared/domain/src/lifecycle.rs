@@ -168,9 +168,74 @@ lifecycle! {
     }
 }
 
+lifecycle! {
+    /// A class (班次, CLASS-FILING): filed, acknowledged by the county, then completed (结业) or
+    /// stopped, by an inspection (CLASS-INSPECTION) or with a reason.
+    ClassState, kind "class", reason "CLASS_STATE" {
+        /// Filed (开班备案), waiting for the county's acknowledgement.
+        Filed = "FILED" => [Acknowledged, Stopped],
+        /// Acknowledged; running.
+        Acknowledged = "ACKNOWLEDGED" => [Completed, Stopped],
+        /// Completed: every trainee decided.
+        Completed = "COMPLETED" => [],
+        /// Stopped (终止培训).
+        Stopped = "STOPPED" => [],
+    }
+}
+
+lifecycle! {
+    /// A trainee on a real-name roster (ELIG-REALNAME): proposed by a change after the first day
+    /// and approved or rejected, on the roster until removed, withdrawn or decided at completion.
+    /// A trainee who did not complete may still complete by a later skill evaluation
+    /// (CLASS-COMPLETION: the assessment or a skill evaluation).
+    TraineeState, kind "trainee", reason "TRAINEE_STATE" {
+        /// Proposed by a roster change waiting for an officer; not on the roster.
+        Proposed = "PROPOSED" => [Active, Rejected],
+        /// On the roster.
+        Active = "ACTIVE" => [Removed, Withdrawn, Completed, NotCompleted],
+        /// Removed by a roster change.
+        Removed = "REMOVED" => [],
+        /// A proposal an officer rejected.
+        Rejected = "REJECTED" => [],
+        /// Withdrew from the class (退训).
+        Withdrawn = "WITHDRAWN" => [],
+        /// Completed the class (结业).
+        Completed = "COMPLETED" => [],
+        /// Did not complete the class.
+        NotCompleted = "NOT_COMPLETED" => [Completed],
+    }
+}
+
+lifecycle! {
+    /// A change to a started class's roster (ELIG-REALNAME): pending until an officer approves
+    /// it (applied) or rejects it. A change before the first day is applied at once.
+    RosterChangeState, kind "roster change", reason "ROSTER_CHANGE_STATE" {
+        /// Waiting for an officer.
+        Pending = "PENDING" => [Applied, Rejected],
+        /// Applied: it made a roster version.
+        Applied = "APPLIED" => [],
+        /// Rejected by an officer.
+        Rejected = "REJECTED" => [],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_completes_only_once_acknowledged_and_never_leaves_an_end() {
+        assert!(ClassState::Filed.to(ClassState::Completed).is_err());
+        assert!(ClassState::Acknowledged.to(ClassState::Completed).is_ok());
+        for end in [ClassState::Completed, ClassState::Stopped] {
+            assert!(ClassState::ALL.iter().all(|next| !end.allows(*next)), "{end:?}");
+        }
+        let refused = ClassState::Stopped.to(ClassState::Acknowledged).expect_err("final");
+        assert_eq!(refused.reason, "CLASS_STATE");
+        assert!(TraineeState::NotCompleted.allows(TraineeState::Completed));
+        assert!(!TraineeState::Completed.allows(TraineeState::NotCompleted));
+        assert!(RosterChangeState::Pending.allows(RosterChangeState::Applied));
+    }
 
     #[test]
     fn every_state_round_trips_through_its_code() {

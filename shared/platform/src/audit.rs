@@ -64,51 +64,95 @@ fn row_hash(
 }
 
 /// Appends `entry` to its resource's chain inside `tx`; returns the chain and sequence number.
-/// The chain's head row stays locked until the transaction ends: record a change's entries last,
-/// in ascending chain order (as [`crate::write`] does), so that writers never wait in a cycle.
+/// The chain's head row stays locked until the transaction ends (see [`record_many`]).
 pub async fn record(tx: &mut Tx, backend: Backend, entry: AuditEntry<'_>) -> Result<(i64, i64), Error> {
     let chain = chain_of(entry.resource);
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = $1 RETURNING seq, hash")
-        .bind(chain)
-        .fetch_one(&mut **tx)
-        .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev_hash: String = head.try_get("hash")?;
-    let at = crate::time::now_micros();
-    let detail = entry.detail.to_string();
-    let hash = row_hash(&prev_hash, seq, at, entry.actor, entry.action, entry.resource, &detail, entry.policy_version);
-    // PostgreSQL takes the row and the new head hash in one round trip.
-    let statement = match backend {
-        Backend::Postgres => {
-            "WITH appended AS (INSERT INTO audit_log (chain, seq, at_micros, actor, action, resource, detail, \
-             policy_version, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-             UPDATE audit_head SET hash = $10 WHERE id = $1"
-        }
-        Backend::Sqlite => {
-            "INSERT INTO audit_log (chain, seq, at_micros, actor, action, resource, detail, policy_version, \
-             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        }
-    };
-    sqlx::query(statement)
-        .bind(chain)
-        .bind(seq)
-        .bind(at)
-        .bind(entry.actor)
-        .bind(entry.action)
-        .bind(entry.resource)
-        .bind(&detail)
-        .bind(entry.policy_version)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
-    if backend == Backend::Sqlite {
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = $2").bind(&hash).bind(chain).execute(&mut **tx).await?;
+    let seqs = record_many(tx, backend, std::slice::from_ref(&entry)).await?;
+    Ok((chain, seqs.first().copied().unwrap_or_default()))
+}
+
+/// A row about to be appended.
+struct Row<'a> {
+    chain: i64,
+    seq: i64,
+    at: i64,
+    entry: &'a AuditEntry<'a>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Appends `entries`, each to its resource's chain, inside `tx`, and returns their sequence
+/// numbers in the order given. Each chain used is advanced once for all its entries, in
+/// ascending chain order, and its rows go in with multi-row inserts: a bulk change costs a few
+/// round trips, not a few per entry. The heads stay locked until the transaction ends, so a
+/// change records its entries last, and writers never wait for each other's chains in a cycle.
+pub async fn record_many(tx: &mut Tx, backend: Backend, entries: &[AuditEntry<'_>]) -> Result<Vec<i64>, Error> {
+    let mut by_chain: std::collections::BTreeMap<i64, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        by_chain.entry(chain_of(entry.resource)).or_default().push(i);
     }
-    crate::telemetry::metrics::instruments()
-        .audit_length
-        .record(u64::try_from(seq).unwrap_or(0), &[opentelemetry::KeyValue::new("chain", chain)]);
-    Ok((chain, seq))
+    let at = crate::time::now_micros();
+    let mut seqs = vec![0i64; entries.len()];
+    for (chain, indices) in by_chain {
+        let count = i64::try_from(indices.len()).unwrap_or(i64::MAX);
+        let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = $2 RETURNING seq, hash")
+            .bind(count)
+            .bind(chain)
+            .fetch_one(&mut **tx)
+            .await?;
+        let last: i64 = head.try_get("seq")?;
+        let mut prev_hash: String = head.try_get("hash")?;
+        let mut rows = Vec::with_capacity(indices.len());
+        for (k, i) in indices.iter().enumerate() {
+            let entry = &entries[*i];
+            let seq = last - count + 1 + i64::try_from(k).unwrap_or(0);
+            let detail = entry.detail.to_string();
+            let hash =
+                row_hash(&prev_hash, seq, at, entry.actor, entry.action, entry.resource, &detail, entry.policy_version);
+            seqs[*i] = seq;
+            rows.push(Row {
+                chain,
+                seq,
+                at,
+                entry,
+                detail,
+                prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+                hash,
+            });
+        }
+        crate::db::insert_many(
+            tx,
+            "audit_log",
+            "chain, seq, at_micros, actor, action, resource, detail, policy_version, prev_hash, hash",
+            10,
+            &rows,
+            |query, row| {
+                query
+                    .bind(row.chain)
+                    .bind(row.seq)
+                    .bind(row.at)
+                    .bind(row.entry.actor)
+                    .bind(row.entry.action)
+                    .bind(row.entry.resource)
+                    .bind(row.detail.as_str())
+                    .bind(row.entry.policy_version)
+                    .bind(row.prev_hash.as_str())
+                    .bind(row.hash.as_str())
+            },
+        )
+        .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = $2")
+            .bind(&prev_hash)
+            .bind(chain)
+            .execute(&mut **tx)
+            .await?;
+        crate::telemetry::metrics::instruments()
+            .audit_length
+            .record(u64::try_from(last).unwrap_or(0), &[opentelemetry::KeyValue::new("chain", chain)]);
+    }
+    let _ = backend;
+    Ok(seqs)
 }
 
 /// The result of a verification.

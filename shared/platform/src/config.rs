@@ -45,7 +45,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
     (
         "QIANCHENG_POLICY_SET",
-        "TOML file of the policy set decisions are made under (default: the built-in xianning-2025-5/v1)",
+        "TOML file of the policy set new decisions are made under (default: the built-in xianning-2025-5/v2; v1 stays loadable for replay)",
     ),
     (
         "QIANCHENG_PEER_<NAME>_URL",

@@ -271,6 +271,44 @@ pub fn decode_rows<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, Err
     (decoded, skipped)
 }
 
+/// A query being bound, as [`insert_many`] hands it to a row's binder.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Most parameters one multi-row statement binds (well inside SQLite's and PostgreSQL's limits,
+/// and small enough that binding stays cheap).
+const PARAMETERS_PER_STATEMENT: usize = 1_000;
+
+/// Inserts `items` into `table` (`columns`, `per_row` of them, bound by `bind` in order) with
+/// multi-row `INSERT … VALUES (…), (…)` statements: bulk writes in a few round trips instead of
+/// one per row.
+pub async fn insert_many<'q, T>(
+    tx: &mut Tx,
+    table: &str,
+    columns: &str,
+    per_row: usize,
+    items: &'q [T],
+    bind: impl Fn(AnyQuery<'q>, &'q T) -> AnyQuery<'q>,
+) -> Result<(), Error> {
+    let rows_per_statement = (PARAMETERS_PER_STATEMENT / per_row.max(1)).max(1);
+    for batch in items.chunks(rows_per_statement) {
+        let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
+        for r in 0..batch.len() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for c in 0..per_row {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(r * per_row + c + 1).to_string());
+            }
+            sql.push(')');
+        }
+        let query = batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), &bind);
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Checks that an optimistic update changed its one row; none means another change to the row
 /// committed since it was read (`ABORTED`, `CONCURRENT_CHANGE`).
 pub fn changed_one(result: sqlx::any::AnyQueryResult, what: &str) -> Result<(), Error> {

@@ -156,7 +156,14 @@ pub enum Error {
 }
 
 impl From<sqlx::Error> for Error {
+    /// A database error; a deadlock or serialization failure between concurrent writers
+    /// (PostgreSQL 40P01, 40001) is a conflict the caller may retry, not a fault.
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("40P01" | "40001"))
+        {
+            return Self::Conflict("a concurrent change got in the way; retry".to_owned());
+        }
         Self::Database(error)
     }
 }
@@ -234,7 +241,9 @@ impl Error {
             Self::InvalidArgument(violations) => invalid_argument(domain, &violations),
             Self::Unauthenticated(message) => status(Code::Unauthenticated, "UNAUTHENTICATED", domain, message),
             Self::PermissionDenied(message) => status(Code::PermissionDenied, "PERMISSION_DENIED", domain, message),
-            Self::NotFound(what) => status(Code::NotFound, "NOT_FOUND", domain, format!("{what} not found")),
+            Self::NotFound(what) => {
+                status(Code::NotFound, "NOT_FOUND", domain, format!("{} not found", shown_name(&what)))
+            }
             Self::AlreadyExists { reason, message } => status(Code::AlreadyExists, &reason, domain, message),
             Self::FailedPrecondition { reason, message } => status(Code::FailedPrecondition, &reason, domain, message),
             // A rule of the plan that refuses is a precondition of the call, named by its code.
@@ -314,6 +323,23 @@ fn bounded(text: &str, max: usize) -> String {
     if text.chars().count() <= max { text.to_owned() } else { text.chars().take(max).chain(['…']).collect() }
 }
 
+/// A resource name as an error may repeat it: whole when it looks like one of the suite's names
+/// (a short collection and id of letters, digits and `-`/`_`, no long run of digits that could be
+/// an ID number), otherwise its collection and a short, masked piece of the rest.
+fn shown_name(name: &str) -> String {
+    let longest_digits = name.split(|c: char| !c.is_ascii_digit()).map(str::len).max().unwrap_or(0);
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_'));
+    if plain && name.len() <= 80 && longest_digits < 15 {
+        return name.to_owned();
+    }
+    match name.split_once('/') {
+        Some((collection, rest)) if collection.len() <= 30 && collection.chars().all(|c| c.is_ascii_alphabetic()) => {
+            format!("{collection}/{}", qiancheng_domain::quote(rest))
+        }
+        _ => qiancheng_domain::quote(name),
+    }
+}
+
 /// A status with an `ErrorInfo` carrying `reason` under `domain`.
 pub fn status(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
     let details = ErrorDetails::with_error_info(bounded(reason, 64), domain, HashMap::new());
@@ -372,6 +398,16 @@ mod tests {
         let status = Error::Database(sqlx::Error::Protocol("secret table t_x".into())).to_status(DOMAIN, "X");
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("t_x"));
+    }
+
+    #[test]
+    fn a_missing_resource_is_named_unless_its_name_could_carry_personal_data() {
+        let plain = Error::NotFound("vacancies/01m8rxxfebd3bjyybaxzph7c5q".into()).to_status(DOMAIN, "X");
+        assert!(plain.message().contains("vacancies/01m8rxxfebd3bjyybaxzph7c5q"));
+        let id = Error::NotFound("enterprises/110101199003071233".into()).to_status(DOMAIN, "X");
+        assert!(!id.message().contains("199003071233"), "{}", id.message());
+        let long = Error::NotFound(format!("vacancies/{}", "长".repeat(400))).to_status(DOMAIN, "X");
+        assert!(long.message().len() < 100, "{}", long.message());
     }
 
     #[test]

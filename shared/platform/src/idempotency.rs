@@ -62,6 +62,82 @@ impl IdempotencyKey {
     }
 }
 
+impl IdempotencyKey {
+    /// The id as stored (its keyed hash).
+    pub fn stored_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Whether `other` is the same request under the same id.
+    pub fn same_request(&self, other: &IdempotencyKey) -> bool {
+        self.request_hash == other.request_hash
+    }
+}
+
+/// The stored responses of `keys` (all of one caller and method) that were served before, by
+/// stored id; an id used before for another request maps to `REQUEST_ID_REUSED`. One query for
+/// a whole chunk of a bulk intake.
+pub async fn replay_many<R: prost::Message + Default>(
+    tx: &mut Tx,
+    keys: &[&IdempotencyKey],
+) -> Result<std::collections::HashMap<String, Result<R, Error>>, Error> {
+    let mut found = std::collections::HashMap::new();
+    let Some(first) = keys.first() else { return Ok(found) };
+    for batch in keys.chunks(500) {
+        let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT request_id, request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 \
+             AND request_id IN ({})",
+            placeholders.join(", ")
+        );
+        let query =
+            batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&first.caller).bind(first.method), |q, k| {
+                q.bind(k.request_id.as_str())
+            });
+        for row in query.fetch_all(&mut **tx).await? {
+            let id: String = row.try_get("request_id")?;
+            let hash: String = row.try_get("request_hash")?;
+            let Some(key) = batch.iter().find(|k| k.request_id == id) else { continue };
+            let answer = if hash == key.request_hash {
+                let response: String = row.try_get("response")?;
+                STANDARD
+                    .decode(response)
+                    .ok()
+                    .and_then(|bytes| R::decode(bytes.as_slice()).ok())
+                    .ok_or_else(|| Error::corrupt("idempotency response"))
+            } else {
+                Err(Error::RequestIdReused)
+            };
+            found.insert(id, answer);
+        }
+    }
+    Ok(found)
+}
+
+/// Stores the responses to `served` (key and response) in multi-row inserts.
+pub async fn remember_many<R: prost::Message>(tx: &mut Tx, served: &[(&IdempotencyKey, &R)]) -> Result<(), Error> {
+    let now = crate::time::now_micros();
+    let rows: Vec<(&IdempotencyKey, String)> =
+        served.iter().map(|(key, response)| (*key, STANDARD.encode(response.encode_to_vec()))).collect();
+    crate::db::insert_many(
+        tx,
+        "idempotency",
+        "caller, method, request_id, request_hash, response, created_micros",
+        6,
+        &rows,
+        |query, (key, response)| {
+            query
+                .bind(key.caller.as_str())
+                .bind(key.method)
+                .bind(key.request_id.as_str())
+                .bind(key.request_hash.as_str())
+                .bind(response.as_str())
+                .bind(now)
+        },
+    )
+    .await
+}
+
 /// The stored response to `key`, if the request was already served; an error if the id was
 /// used for a different request.
 pub async fn replay<R: prost::Message + Default>(

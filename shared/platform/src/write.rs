@@ -124,21 +124,27 @@ impl Change {
         }
     }
 
-    /// Writes the noted audit entries into the transaction, in ascending chain order so that
-    /// writers never wait for each other's chains in a cycle.
+    /// Writes the noted audit entries into the transaction ([`audit::record_many`]: each chain
+    /// advanced once, in ascending chain order, so that writers never wait for each other's
+    /// chains in a cycle).
     async fn record_audit(&mut self) -> Result<(), Error> {
-        let mut noted = std::mem::take(&mut self.noted);
-        noted.sort_by_key(|n| audit::chain_of(&n.resource));
-        for noted in noted {
-            let entry = AuditEntry {
+        let noted = std::mem::take(&mut self.noted);
+        if noted.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<AuditEntry<'_>> = noted
+            .iter()
+            .map(|n| AuditEntry {
                 actor: &self.actor,
-                action: &noted.action,
-                resource: &noted.resource,
-                detail: noted.detail,
-                policy_version: noted.policy_version.as_deref().unwrap_or(&self.policy_version),
-            };
-            audit::record(&mut self.tx, self.backend, entry).await?;
-            crate::telemetry::metrics::count_change(&noted.action);
+                action: &n.action,
+                resource: &n.resource,
+                detail: n.detail.clone(),
+                policy_version: n.policy_version.as_deref().unwrap_or(&self.policy_version),
+            })
+            .collect();
+        audit::record_many(&mut self.tx, self.backend, &entries).await?;
+        for n in &noted {
+            crate::telemetry::metrics::count_change(&n.action);
         }
         Ok(())
     }

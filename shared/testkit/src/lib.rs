@@ -143,7 +143,7 @@ impl Keys {
             minter: TokenMinter::generate().expect("randomness for a signing key"),
             pii: PiiCipher::new(&key),
             settings: Settings::default(),
-            policy: PolicySet::xianning_2025_5_v1(),
+            policy: PolicySet::current(),
         }
     }
 

@@ -87,6 +87,27 @@ pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
     row.as_ref().map(EnterpriseRecord::from_row).transpose()
 }
 
+/// The enterprises of `credit_codes` that are registered, by credit code (one query).
+pub async fn find_many(
+    tx: &mut Tx,
+    credit_codes: &[&str],
+) -> Result<std::collections::HashMap<String, EnterpriseRecord>, Error> {
+    let mut distinct: Vec<&str> = credit_codes.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut found = std::collections::HashMap::new();
+    for batch in distinct.chunks(500) {
+        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {COLUMNS} FROM enterprise WHERE credit_code IN ({})", placeholders.join(", "));
+        let query = batch.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, code| q.bind(*code));
+        for row in query.fetch_all(&mut **tx).await? {
+            let record = EnterpriseRecord::from_row(&row)?;
+            found.insert(record.credit_code.clone(), record);
+        }
+    }
+    Ok(found)
+}
+
 /// A page of enterprises after `after` (by credit code), in `region` when given, inside `scope`.
 pub async fn list(
     pool: &sqlx::AnyPool,

@@ -260,35 +260,42 @@ pub async fn published_by_county_and_industry(pool: &sqlx::AnyPool) -> Result<Ve
     .await?)
 }
 
+/// The columns [`insert_many`] writes.
+const INSERT_COLUMNS: &str = "id, enterprise_credit_code, region_code, post, occupation_code, occupation_name, \
+    skill_level, headcount, pay_min_fen, pay_max_fen, requirements, work_region_code, needed_by, survey_method, state, \
+    revision, create_time_micros, update_time_micros";
+
 /// Stores a new vacancy.
 pub async fn insert(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO vacancy (id, enterprise_credit_code, region_code, post, occupation_code, \
-         occupation_name, skill_level, headcount, pay_min_fen, pay_max_fen, requirements, work_region_code, \
-         needed_by, survey_method, state, revision, create_time_micros, update_time_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(&record.id)
-    .bind(&record.enterprise_credit_code)
-    .bind(record.region.code())
-    .bind(&record.post)
-    .bind(&record.occupation_code)
-    .bind(&record.occupation_name)
-    .bind(record.skill_level.code())
-    .bind(record.headcount)
-    .bind(record.pay_min_fen)
-    .bind(record.pay_max_fen)
-    .bind(&record.requirements)
-    .bind(record.work_region.code())
-    .bind(record.needed_by.to_string())
-    .bind(&record.survey_method)
-    .bind(record.state.code())
-    .bind(record.stamp.revision)
-    .bind(record.stamp.create_time_micros)
-    .bind(record.stamp.update_time_micros)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    insert_many(tx, std::slice::from_ref(record)).await
+}
+
+/// Stores new vacancies in multi-row inserts (bulk import).
+pub async fn insert_many(tx: &mut Tx, records: &[VacancyRecord]) -> Result<(), Error> {
+    let needed_by: Vec<String> = records.iter().map(|r| r.needed_by.to_string()).collect();
+    let rows: Vec<(&VacancyRecord, &String)> = records.iter().zip(&needed_by).collect();
+    db::insert_many(tx, "vacancy", INSERT_COLUMNS, 18, &rows, |query, (record, needed_by)| {
+        query
+            .bind(record.id.as_str())
+            .bind(record.enterprise_credit_code.as_str())
+            .bind(record.region.code())
+            .bind(record.post.as_str())
+            .bind(record.occupation_code.as_str())
+            .bind(record.occupation_name.as_str())
+            .bind(record.skill_level.code())
+            .bind(record.headcount)
+            .bind(record.pay_min_fen)
+            .bind(record.pay_max_fen)
+            .bind(record.requirements.as_str())
+            .bind(record.work_region.code())
+            .bind(needed_by.as_str())
+            .bind(record.survey_method.as_str())
+            .bind(record.state.code())
+            .bind(record.stamp.revision)
+            .bind(record.stamp.create_time_micros)
+            .bind(record.stamp.update_time_micros)
+    })
+    .await
 }
 
 /// Stores the changed fields and state of a vacancy, unless it changed since it was read.
@@ -327,21 +334,40 @@ pub async fn insert_revision(
     reason: &str,
     actor: &str,
 ) -> Result<(), Error> {
-    let snapshot = serde_json::to_string(record).map_err(|e| Error::corrupt(format!("vacancy snapshot: {e}")))?;
-    sqlx::query(
-        "INSERT INTO vacancy_revision (vacancy_id, revision, action, reason, actor, snapshot, time_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    insert_revisions(tx, std::slice::from_ref(record), action, reason, actor).await
+}
+
+/// Keeps each of `records` as it is now as its revision (bulk import).
+pub async fn insert_revisions(
+    tx: &mut Tx,
+    records: &[VacancyRecord],
+    action: &str,
+    reason: &str,
+    actor: &str,
+) -> Result<(), Error> {
+    let snapshots = records
+        .iter()
+        .map(|r| serde_json::to_string(r).map_err(|e| Error::corrupt(format!("vacancy snapshot: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows: Vec<(&VacancyRecord, &String)> = records.iter().zip(&snapshots).collect();
+    db::insert_many(
+        tx,
+        "vacancy_revision",
+        "vacancy_id, revision, action, reason, actor, snapshot, time_micros",
+        7,
+        &rows,
+        |query, (record, snapshot)| {
+            query
+                .bind(record.id.as_str())
+                .bind(record.stamp.revision)
+                .bind(action)
+                .bind(reason)
+                .bind(actor)
+                .bind(snapshot.as_str())
+                .bind(record.stamp.update_time_micros)
+        },
     )
-    .bind(&record.id)
-    .bind(record.stamp.revision)
-    .bind(action)
-    .bind(reason)
-    .bind(actor)
-    .bind(&snapshot)
-    .bind(record.stamp.update_time_micros)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Revisions of vacancy `id` older than `before`, newest first.

@@ -331,12 +331,13 @@ pub async fn insert(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error
     Ok(())
 }
 
-/// Stores the changes to an application (its history grows by [`append_event`]).
+/// Stores the changes to an application (its history grows by [`append_event`]), unless another
+/// request changed it since it was read (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error> {
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE application SET headcount = $1, training_region_code = $2, in_service_trainees = $3, filing = $4, \
          plan = $5, state = $6, consent_reference = $7, revision = $8, submitted_micros = $9, update_time_micros = $10 \
-         WHERE id = $11",
+         WHERE id = $11 AND revision = $12",
     )
     .bind(record.headcount)
     .bind(record.training_region.code())
@@ -349,9 +350,10 @@ pub async fn update(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error
     .bind(record.submitted_micros)
     .bind(record.stamp.update_time_micros)
     .bind(&record.id)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the application")
 }
 
 /// Appends a step to an application's history.

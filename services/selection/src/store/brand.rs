@@ -1,5 +1,5 @@
-//! Training brands (培训品牌, PROJ-BRAND) as stored: a county's brand and the approved projects
-//! it stands for.
+//! Training brands (培训品牌, PROJ-BRAND) as stored: a county's brand, the approved projects it
+//! stands for, and the note on a name outside the advised pattern.
 
 use qiancheng_api::selection::Brand;
 use qiancheng_domain::RegionCode;
@@ -25,6 +25,8 @@ pub struct BrandRecord {
     pub projects: Vec<String>,
     /// Registered, microseconds.
     pub create_time_micros: i64,
+    /// PROJ-BRAND: the note on a name outside the advised pattern; empty when it follows it.
+    pub note: String,
 }
 
 impl BrandRecord {
@@ -37,6 +39,7 @@ impl BrandRecord {
             region: db::parsed(row, "region_code", RegionCode::parse)?,
             projects: db::parsed(row, "projects", |t| serde_json::from_str(t))?,
             create_time_micros: row.try_get("create_time_micros")?,
+            note: row.try_get("note")?,
         })
     }
 
@@ -54,11 +57,13 @@ impl BrandRecord {
             region_code: self.region.code().to_owned(),
             projects: self.projects.iter().map(|id| format!("projects/{id}")).collect(),
             create_time_micros: self.create_time_micros,
+            note: self.note.clone(),
         }
     }
 }
 
-const SELECT: &str = "SELECT id, display_name, occupation_name, region_code, projects, create_time_micros FROM brand";
+const SELECT: &str =
+    "SELECT id, display_name, occupation_name, region_code, projects, create_time_micros, note FROM brand";
 
 /// Whether a brand is registered under `display_name`.
 pub async fn name_taken(tx: &mut Tx, display_name: &str) -> Result<bool, Error> {
@@ -72,8 +77,8 @@ pub async fn name_taken(tx: &mut Tx, display_name: &str) -> Result<bool, Error> 
 /// Stores a new brand registered by `actor`.
 pub async fn insert(tx: &mut Tx, record: &BrandRecord, actor: &str) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO brand (id, display_name, occupation_name, region_code, projects, created_by, create_time_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO brand (id, display_name, occupation_name, region_code, projects, created_by, create_time_micros, \
+         note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&record.id)
     .bind(&record.display_name)
@@ -82,6 +87,7 @@ pub async fn insert(tx: &mut Tx, record: &BrandRecord, actor: &str) -> Result<()
     .bind(json(&record.projects, "brand projects")?)
     .bind(actor)
     .bind(record.create_time_micros)
+    .bind(&record.note)
     .execute(&mut **tx)
     .await?;
     Ok(())

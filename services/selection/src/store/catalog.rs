@@ -5,7 +5,9 @@ use qiancheng_api::convert;
 use qiancheng_api::selection::{CatalogItem, CatalogItemState as ProtoState, TrainingMode as ProtoMode};
 use qiancheng_domain::lifecycle::{CatalogItemState, Lifecycle as _};
 use qiancheng_domain::policy::RuleResult;
-use qiancheng_domain::policy::project::{CatalogItem as PolicyItem, TrainingMode as Mode, proj_catalog};
+use qiancheng_domain::policy::project::{
+    CatalogItem as PolicyItem, InServiceBasis, TrainingMode as Mode, proj_catalog,
+};
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, ValueError};
 use qiancheng_platform::db::{self, Tx};
 use qiancheng_platform::time::now_micros;
@@ -46,6 +48,9 @@ pub struct CatalogItemRecord {
     pub mode: Option<Mode>,
     /// The demand it answers.
     pub answers: Vec<String>,
+    /// PROJ-INSERVICE: the list or document naming the occupation as urgently needed; empty if
+    /// none.
+    pub urgent_occupation_reference: String,
     /// Where the item is in its lifecycle.
     pub state: CatalogItemState,
     /// Revision and times.
@@ -53,7 +58,8 @@ pub struct CatalogItemRecord {
 }
 
 const COLUMNS: &str = "id, lineage, version, region_code, industry, occupation_code, occupation_name, skill_level, \
-    headcount, skill_requirements, content, hours, mode, answers, state, revision, create_time_micros, update_time_micros";
+    headcount, skill_requirements, content, hours, mode, answers, state, revision, create_time_micros, update_time_micros, \
+    urgent_occupation_reference";
 
 fn mode_code(mode: Option<Mode>) -> String {
     mode.and_then(|m| serde_json::to_value(m).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -98,6 +104,7 @@ impl CatalogItemRecord {
             mode: db::parsed_opt(row, "mode", |m| mode_from_code(m).ok_or(()))?,
             answers: db::parsed(row, "answers", |t| serde_json::from_str(t))?,
             state: db::parsed(row, "state", |s| CatalogItemState::parse(s).ok_or(()))?,
+            urgent_occupation_reference: row.try_get("urgent_occupation_reference")?,
             stamp: db::stamp(row, "revision")?,
         })
     }
@@ -128,6 +135,7 @@ impl CatalogItemRecord {
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),
+            urgent_occupation_reference: self.urgent_occupation_reference.clone(),
         }
     }
 
@@ -150,6 +158,16 @@ impl CatalogItemRecord {
             hours: u32::try_from(self.hours).unwrap_or(0),
             mode,
             demand: self.answers.join("; "),
+        })
+    }
+
+    /// PROJ-INSERVICE: the basis the item records for in-service projects (its industry and the
+    /// reference naming the occupation urgently needed); `None` when it records no reference.
+    pub fn in_service_basis(&self) -> Option<InServiceBasis> {
+        let reference = self.urgent_occupation_reference.trim();
+        (!reference.is_empty()).then(|| InServiceBasis {
+            industry: self.industry,
+            urgent_occupation_reference: Some(reference.to_owned()),
         })
     }
 
@@ -198,7 +216,7 @@ pub async fn list(
 pub async fn insert(tx: &mut Tx, record: &CatalogItemRecord, actor: &str) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO catalog_item ({COLUMNS}, created_by) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     )))
     .bind(&record.id)
     .bind(&record.lineage)
@@ -216,22 +234,27 @@ pub async fn insert(tx: &mut Tx, record: &CatalogItemRecord, actor: &str) -> Res
     .bind(json(&record.answers, "catalog item answers")?)
     .bind(record.state.code())
     .bind_stamp(&record.stamp)
+    .bind(&record.urgent_occupation_reference)
     .bind(actor)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Stores an item's state and stamp (the rest of a version never changes).
+/// Stores an item's state and stamp (the rest of a version never changes), unless another
+/// request changed it since it was read (`CONCURRENT_CHANGE`).
 pub async fn update_state(tx: &mut Tx, record: &CatalogItemRecord) -> Result<(), Error> {
-    sqlx::query("UPDATE catalog_item SET state = $1, revision = $2, update_time_micros = $3 WHERE id = $4")
-        .bind(record.state.code())
-        .bind(record.stamp.revision)
-        .bind(record.stamp.update_time_micros)
-        .bind(&record.id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    let result = sqlx::query(
+        "UPDATE catalog_item SET state = $1, revision = $2, update_time_micros = $3 WHERE id = $4 AND revision = $5",
+    )
+    .bind(record.state.code())
+    .bind(record.stamp.revision)
+    .bind(record.stamp.update_time_micros)
+    .bind(&record.id)
+    .bind(record.stamp.previous_revision())
+    .execute(&mut **tx)
+    .await?;
+    db::changed_one(result, "the catalog item")
 }
 
 /// PROJ-CATALOG: the published version of `lineage`, if any, becomes superseded; returns how

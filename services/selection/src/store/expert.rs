@@ -1,15 +1,17 @@
 //! Experts' assignments (专家分配, PROJ-SELECTION) to applications as stored: whether the
-//! expert is recused and why, and the score with the rubric it was given on.
+//! expert is recused and why, and the score with the rubric it was given on. Updates and
+//! withdrawals are optimistic: an assignment changed by another request since it was read (a
+//! score given meanwhile) is refused, never overwritten or removed.
 
 use qiancheng_api::selection::Assignment;
-use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::{Error, Stamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
-use super::json;
+use super::{BindStamp as _, json};
 
 /// One line of a scored rubric.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,14 +41,12 @@ pub struct AssignmentRecord {
     pub score: Option<Decimal>,
     /// The rubric it was scored on.
     pub rubric: Vec<RubricLine>,
-    /// Created, microseconds.
-    pub create_time_micros: i64,
-    /// Changed, microseconds.
-    pub update_time_micros: i64,
+    /// Revision and times.
+    pub stamp: Stamp,
 }
 
 const COLUMNS: &str = "application_id, expert, organisation, round_id, recused, recusal_reason, score, rubric, \
-    create_time_micros, update_time_micros";
+    revision, create_time_micros, update_time_micros";
 
 impl AssignmentRecord {
     /// Decodes a row of the table.
@@ -60,8 +60,7 @@ impl AssignmentRecord {
             recusal_reason: row.try_get("recusal_reason")?,
             score: db::parsed_opt(row, "score", str::parse)?,
             rubric: db::parsed(row, "rubric", |t| serde_json::from_str(t))?,
-            create_time_micros: row.try_get("create_time_micros")?,
-            update_time_micros: row.try_get("update_time_micros")?,
+            stamp: db::stamp(row, "revision")?,
         })
     }
 
@@ -120,7 +119,7 @@ pub async fn of_expert(pool: &sqlx::AnyPool, expert: &str, after: &str, limit: i
 /// Stores a new assignment.
 pub async fn insert(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO expert_assignment ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO expert_assignment ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )))
     .bind(&record.application_id)
     .bind(&record.expert)
@@ -130,37 +129,42 @@ pub async fn insert(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error>
     .bind(&record.recusal_reason)
     .bind(record.score.map(|s| s.to_string()).unwrap_or_default())
     .bind(json(&record.rubric, "assignment rubric")?)
-    .bind(record.create_time_micros)
-    .bind(record.update_time_micros)
+    .bind_stamp(&record.stamp)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Stores an assignment's recusal and score.
+/// Stores an assignment's recusal and score, unless another request changed it since it was read
+/// (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE expert_assignment SET recused = $1, recusal_reason = $2, score = $3, rubric = $4, update_time_micros = $5 \
-         WHERE application_id = $6 AND expert = $7",
+    let result = sqlx::query(
+        "UPDATE expert_assignment SET recused = $1, recusal_reason = $2, score = $3, rubric = $4, revision = $5, \
+         update_time_micros = $6 WHERE application_id = $7 AND expert = $8 AND revision = $9",
     )
     .bind(flag_value(record.recused))
     .bind(&record.recusal_reason)
     .bind(record.score.map(|s| s.to_string()).unwrap_or_default())
     .bind(json(&record.rubric, "assignment rubric")?)
-    .bind(record.update_time_micros)
+    .bind(record.stamp.revision)
+    .bind(record.stamp.update_time_micros)
     .bind(&record.application_id)
     .bind(&record.expert)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the assignment")
 }
 
-/// Removes the assignment of `expert` to an application.
-pub async fn delete(tx: &mut Tx, application_id: &str, expert: &str) -> Result<(), Error> {
-    sqlx::query("DELETE FROM expert_assignment WHERE application_id = $1 AND expert = $2")
-        .bind(application_id)
-        .bind(expert)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Removes an assignment as it was read, unless another request changed it since (a score given
+/// meanwhile stays: `CONCURRENT_CHANGE`).
+pub async fn delete(tx: &mut Tx, record: &AssignmentRecord) -> Result<(), Error> {
+    let result =
+        sqlx::query("DELETE FROM expert_assignment WHERE application_id = $1 AND expert = $2 AND revision = $3")
+            .bind(&record.application_id)
+            .bind(&record.expert)
+            .bind(record.stamp.revision)
+            .execute(&mut **tx)
+            .await?;
+    db::changed_one(result, "the assignment")
 }

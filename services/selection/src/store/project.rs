@@ -4,7 +4,8 @@
 
 use qiancheng_api::convert;
 use qiancheng_api::selection::{EvaluationBasis, Project};
-use qiancheng_domain::policy::subsidy::{ProjectBasis, proj_basis};
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_domain::policy::outcome::Basis;
 use qiancheng_domain::{Industry, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Tx};
@@ -59,23 +60,25 @@ const COLUMNS: &str = "id, application_id, round_id, catalog_item_id, provider_c
     training_region_code, industry, occupation_code, occupation_name, skill_level, approved_headcount, basis, method, \
     cross_region_consent, create_time_micros";
 
-/// PROJ-BASIS: in-service trainees make a project judged by its certificate rate, any other
-/// trainees by its employment rate.
-fn basis_of(in_service_trainees: bool) -> &'static str {
+/// PROJ-BASIS: how `policy` judges a project of in-service trainees (its certificate rate) or of
+/// others (its employment rate). The group decides it through the set, so that under v2 a group
+/// trained "按照在岗职工有关政策" (pre-hire) is judged by certificates too.
+fn basis_of(policy: &PolicySet, in_service_trainees: bool) -> &'static str {
     let group = if in_service_trainees { TargetGroup::InServiceWorker } else { TargetGroup::OtherEligible };
-    match proj_basis(&[group]) {
-        ProjectBasis::CertificateRate => "CERTIFICATE_RATE",
-        ProjectBasis::EmploymentRate | ProjectBasis::Mixed => "EMPLOYMENT_RATE",
+    match policy.basis_for(group) {
+        Basis::Certificate => "CERTIFICATE_RATE",
+        Basis::Employment => "EMPLOYMENT_RATE",
     }
 }
 
 impl ProjectRecord {
-    /// The project `id` made of an application approved in `round` for `item`, at `now`.
+    /// The project `id` made of an application approved in `round` for `item` under `policy`,
+    /// for `approved_headcount` trainees (its headcount, or the reduced one), at `now`.
     pub fn approve(
         id: &str,
-        application: &ApplicationRecord,
-        round: &RoundRecord,
-        item: &CatalogItemRecord,
+        (application, approved_headcount): (&ApplicationRecord, i64),
+        (round, item): (&RoundRecord, &CatalogItemRecord),
+        policy: &PolicySet,
         now: i64,
     ) -> Self {
         Self {
@@ -91,8 +94,8 @@ impl ProjectRecord {
             occupation_code: item.occupation_code.clone(),
             occupation_name: item.occupation_name.clone(),
             level: item.level,
-            approved_headcount: application.headcount,
-            basis: basis_of(application.in_service_trainees).to_owned(),
+            approved_headcount,
+            basis: basis_of(policy, application.in_service_trainees).to_owned(),
             method: round.method,
             cross_region_consent: application.consent_reference.clone(),
             create_time_micros: now,

@@ -1,13 +1,17 @@
 //! Training providers (承训机构, 六) as stored: who they are, the conditions of their kind, their
-//! bank account, the officer's override of a pilot credit code, disqualification, and the
-//! violations on record (PROV-CLEAN).
+//! bank account, the officer's override of a pilot credit code and justification of a kind outside
+//! the plan's list, disqualification, and the violations on record (PROV-CLEAN). Updates are
+//! optimistic: a provider changed by another request since it was read is refused.
 
 use chrono::NaiveDate;
 use qiancheng_api::convert;
-use qiancheng_api::selection::{BankAccount, KindConditions, Provider, ProviderKind as ProtoKind, Violation};
+use qiancheng_api::selection::{
+    BankAccount, KindConditions, KindJustification as ProtoJustification, Provider, ProviderKind as ProtoKind,
+    Violation,
+};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::provider::{
-    KindFacts, PilotOverride, ProviderFacts, ProviderKind as Kind, evaluate_provider_eligibility,
+    KindFacts, KindJustification, PilotOverride, ProviderFacts, ProviderKind as Kind, evaluate_provider_eligibility,
 };
 use qiancheng_domain::{RegionCode, ValueError, today_in_china};
 use qiancheng_platform::db::{self, Tx, flag_value};
@@ -38,6 +42,12 @@ pub struct Conditions {
     pub own_equipment: bool,
     /// Own teachers.
     pub own_teachers: bool,
+    /// Passed its latest annual inspection (年检合格, private schools).
+    #[serde(default)]
+    pub annual_inspection_passed: bool,
+    /// The recognition of a public training base's public service function, its reference.
+    #[serde(default)]
+    pub public_function_recognition: String,
 }
 
 impl Conditions {
@@ -52,6 +62,8 @@ impl Conditions {
             own_venue: self.own_venue,
             own_equipment: self.own_equipment,
             own_teachers: self.own_teachers,
+            annual_inspection_passed: self.annual_inspection_passed,
+            public_function_recognition: self.public_function_recognition.clone(),
         }
     }
 }
@@ -101,6 +113,8 @@ pub struct ProviderRecord {
     pub check_passed: bool,
     /// The officer's override of a failing pilot code.
     pub pilot_override: Option<PilotOverride>,
+    /// The officer's justification of a kind outside the plan's list (PROV-KIND).
+    pub kind_justification: Option<KindJustification>,
     /// Day of disqualification.
     pub disqualified_on: Option<NaiveDate>,
     /// Misconduct found (`SUBCONTRACTING`, `FRAUD`), empty if none.
@@ -115,7 +129,7 @@ pub struct ProviderRecord {
 
 const COLUMNS: &str = "credit_code, display_name, region_code, pays_tax_locally, independent_legal_person, kind, \
     conditions, bank_holder, bank_name, bank_number, check_passed, pilot_override, disqualified_on, misconduct, \
-    disqualification_finding, version, create_time_micros, update_time_micros";
+    disqualification_finding, version, create_time_micros, update_time_micros, kind_justification";
 
 /// The stored code of a kind (`PRIVATE_TRAINING_SCHOOL`).
 pub fn kind_code(kind: Kind) -> String {
@@ -132,7 +146,7 @@ pub fn kind_from_proto(value: i32) -> Result<Kind, ValueError> {
         .ok()
         .filter(|k| *k != ProtoKind::Unspecified)
         .and_then(|k| k.as_str_name().strip_prefix("PROVIDER_KIND_").and_then(kind_from_code))
-        .ok_or_else(|| ValueError::new("PROV-KIND", "one of the plan's kinds of provider is required"))
+        .ok_or_else(|| ValueError::new("PROV-KIND", "the kind of provider is required"))
 }
 
 fn kind_to_proto(kind: Kind) -> i32 {
@@ -164,6 +178,7 @@ impl ProviderRecord {
             },
             check_passed: db::flag_column(row, "check_passed")?,
             pilot_override: json_opt(row, "pilot_override")?,
+            kind_justification: json_opt(row, "kind_justification")?,
             disqualified_on: row
                 .try_get::<Option<String>, _>("disqualified_on")?
                 .map(|d| qiancheng_domain::parse_date(&d).map_err(|_| Error::corrupt("provider disqualified_on")))
@@ -205,6 +220,13 @@ impl ProviderRecord {
                 own_venue: self.conditions.own_venue,
                 own_equipment: self.conditions.own_equipment,
                 own_teachers: self.conditions.own_teachers,
+                // 年检合格: passing every annual inspection includes the latest one.
+                annual_inspection_passed: self.conditions.annual_inspection_passed
+                    || self.conditions.passed_all_annual_inspections,
+                public_function_recognition: Some(self.conditions.public_function_recognition.trim())
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+                other_kind_justification: self.kind_justification.clone(),
             },
             disqualified_on: self.disqualified_on,
         }
@@ -245,6 +267,11 @@ impl ProviderRecord {
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),
+            kind_justification: self.kind_justification.as_ref().map(|j| ProtoJustification {
+                note: j.note.clone(),
+                officer: j.officer.clone(),
+                recorded_on: Some(convert::date_to_proto(j.recorded_on)),
+            }),
         }
     }
 }
@@ -324,33 +351,45 @@ macro_rules! bind_provider {
     };
 }
 
-/// The nested columns of a provider, as JSON.
-fn nested(record: &ProviderRecord) -> Result<(String, Option<String>), Error> {
+/// The nested columns of a provider, as JSON: its conditions, the pilot override and the kind's
+/// justification.
+fn nested(record: &ProviderRecord) -> Result<(String, Option<String>, Option<String>), Error> {
     let pilot = record.pilot_override.as_ref().map(|o| json(o, "provider pilot override")).transpose()?;
-    Ok((json(&record.conditions, "provider conditions")?, pilot))
+    let justification =
+        record.kind_justification.as_ref().map(|j| json(j, "provider kind justification")).transpose()?;
+    Ok((json(&record.conditions, "provider conditions")?, pilot, justification))
 }
 
 /// Stores a new provider registered by `actor`.
 pub async fn insert(tx: &mut Tx, record: &ProviderRecord, actor: &str) -> Result<(), Error> {
-    let (conditions, pilot) = nested(record)?;
+    let (conditions, pilot, justification) = nested(record)?;
     let sql = format!(
         "INSERT INTO provider ({COLUMNS}, created_by) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     );
-    bind_provider!(sqlx::query(AssertSqlSafe(sql)), record, conditions, pilot).bind(actor).execute(&mut **tx).await?;
+    bind_provider!(sqlx::query(AssertSqlSafe(sql)), record, conditions, pilot)
+        .bind(justification)
+        .bind(actor)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-/// Stores the changes to a provider (its violations are added by [`insert_violation`]).
+/// Stores the changes to a provider (its violations are added by [`insert_violation`]), unless
+/// another request changed it since it was read (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &ProviderRecord) -> Result<(), Error> {
-    let (conditions, pilot) = nested(record)?;
+    let (conditions, pilot, justification) = nested(record)?;
     let sql = "UPDATE provider SET display_name = $2, region_code = $3, pays_tax_locally = $4, \
         independent_legal_person = $5, kind = $6, conditions = $7, bank_holder = $8, bank_name = $9, \
         bank_number = $10, check_passed = $11, pilot_override = $12, disqualified_on = $13, misconduct = $14, \
-        disqualification_finding = $15, version = $16, create_time_micros = $17, update_time_micros = $18 \
-        WHERE credit_code = $1";
-    bind_provider!(sqlx::query(sql), record, conditions, pilot).execute(&mut **tx).await?;
-    Ok(())
+        disqualification_finding = $15, version = $16, create_time_micros = $17, update_time_micros = $18, \
+        kind_justification = $19 WHERE credit_code = $1 AND version = $20";
+    let result = bind_provider!(sqlx::query(sql), record, conditions, pilot)
+        .bind(justification)
+        .bind(record.stamp.previous_revision())
+        .execute(&mut **tx)
+        .await?;
+    db::changed_one(result, "the provider")
 }
 
 /// Adds a violation to a provider's record.

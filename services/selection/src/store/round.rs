@@ -1,15 +1,18 @@
 //! Selection rounds (遴选批次, 七(一)(二)) as stored, with the ranking a decided round keeps
-//! beside the scores it was made from and the policy version (PROJ-SELECTION, PROJ-QUOTA).
+//! beside the scores it was made from, the quota mode, and the policy set's version and digest
+//! (PROJ-SELECTION, PROJ-QUOTA). Updates are optimistic: a round changed by another request since
+//! it was read is refused (`CONCURRENT_CHANGE`).
 
 use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::selection::{
-    ExpertScoreRecord, RankedApplication, Round, RoundState as ProtoState, SelectionMethod,
+    ExpertScoreRecord, QuotaMode as ProtoMode, QuotaReduction as ProtoReduction, RankedApplication, Round,
+    RoundState as ProtoState, SelectionMethod,
 };
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RoundState};
-use qiancheng_domain::policy::RuleResult;
-use qiancheng_domain::policy::selection::ExpertScore;
+use qiancheng_domain::policy::selection::{ExpertScore, QuotaReduction};
+use qiancheng_domain::policy::{QuotaMode, RuleResult};
 use qiancheng_platform::db::{self, Tx};
 use qiancheng_platform::{Error, Stamp};
 use rust_decimal::Decimal;
@@ -81,11 +84,24 @@ pub struct StoredRank {
     pub expert_scores: Vec<ExpertScore>,
     /// Whether it was approved.
     pub approved: bool,
+    /// Trainees approved (the headcount, or the reduced one); absent from rankings stored before
+    /// reductions existed, where an approved application got its headcount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_headcount: Option<i64>,
+    /// The officer's reduction (核减), when it was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduction: Option<QuotaReduction>,
     /// The rules that decided it.
     pub rules: Vec<RuleResult>,
 }
 
 impl StoredRank {
+    /// Trainees approved: the stored figure, or for a ranking stored before reductions existed,
+    /// the headcount of an approved application.
+    pub fn approved_headcount(&self) -> i64 {
+        self.approved_headcount.unwrap_or(if self.approved { self.headcount } else { 0 })
+    }
+
     fn to_proto(&self) -> RankedApplication {
         RankedApplication {
             application: format!("applications/{}", self.application_id),
@@ -105,6 +121,13 @@ impl StoredRank {
                 })
                 .collect(),
             submitted_micros: self.submitted_micros,
+            approved_headcount: to_i32(self.approved_headcount()),
+            reduction: self.reduction.as_ref().map(|r| ProtoReduction {
+                application: format!("applications/{}", r.application_id),
+                headcount: i32::try_from(r.headcount).unwrap_or(i32::MAX),
+                reason: r.reason.clone(),
+                officer: r.officer.clone(),
+            }),
         }
     }
 }
@@ -132,12 +155,27 @@ pub struct RoundRecord {
     pub ranking: Vec<StoredRank>,
     /// Policy-set version it was decided under; empty until decided.
     pub policy_version: String,
+    /// The policy set's content digest beside its version; empty until decided (and for rounds
+    /// decided before digests were recorded).
+    pub policy_digest: String,
+    /// The quota mode it was decided under; `None` until decided.
+    pub quota_mode: Option<QuotaMode>,
     /// Revision and times.
     pub stamp: Stamp,
 }
 
 const COLUMNS: &str = "id, title, region_code, method, quota, deadline, state, approved_headcount, ranking, \
-    policy_version, revision, create_time_micros, update_time_micros";
+    policy_version, revision, create_time_micros, update_time_micros, quota_mode, policy_digest";
+
+/// The quota mode a stored code names (`STRICT`, `FIT`).
+fn quota_mode_from_code(code: &str) -> Option<QuotaMode> {
+    [QuotaMode::Strict, QuotaMode::Fit].into_iter().find(|m| m.code() == code)
+}
+
+/// The quota mode as its proto value; UNSPECIFIED when not decided.
+fn quota_mode_to_proto(mode: Option<QuotaMode>) -> i32 {
+    mode.and_then(|m| ProtoMode::from_str_name(&format!("QUOTA_MODE_{}", m.code()))).map_or(0, |m| m as i32)
+}
 
 proto_states!(RoundState, ProtoState, "ROUND_STATE_", "PROJ-SELECTION", "not a round state");
 
@@ -155,6 +193,8 @@ impl RoundRecord {
             approved_headcount: row.try_get("approved_headcount")?,
             ranking: db::parsed(row, "ranking", |t| serde_json::from_str(t))?,
             policy_version: row.try_get("policy_version")?,
+            policy_digest: row.try_get("policy_digest")?,
+            quota_mode: db::parsed_opt(row, "quota_mode", |m| quota_mode_from_code(m).ok_or(()))?,
             stamp: db::stamp(row, "revision")?,
         })
     }
@@ -185,6 +225,8 @@ impl RoundRecord {
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),
+            quota_mode: quota_mode_to_proto(self.quota_mode),
+            policy_digest: self.policy_digest.clone(),
         }
     }
 }
@@ -220,7 +262,8 @@ pub async fn list(
 /// Stores a new round opened by `actor`.
 pub async fn insert(tx: &mut Tx, record: &RoundRecord, actor: &str) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO selection_round ({COLUMNS}, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "INSERT INTO selection_round ({COLUMNS}, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     )))
     .bind(&record.id)
     .bind(&record.title)
@@ -233,17 +276,20 @@ pub async fn insert(tx: &mut Tx, record: &RoundRecord, actor: &str) -> Result<()
     .bind(json(&record.ranking, "round ranking")?)
     .bind(&record.policy_version)
     .bind_stamp(&record.stamp)
+    .bind(record.quota_mode.map_or("", QuotaMode::code))
+    .bind(&record.policy_digest)
     .bind(actor)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Stores a round's state, its decision and its stamp.
+/// Stores a round's state, its decision and its stamp, unless another request changed the round
+/// since it was read (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &RoundRecord) -> Result<(), Error> {
-    sqlx::query(
+    let result = sqlx::query(
         "UPDATE selection_round SET state = $1, approved_headcount = $2, ranking = $3, policy_version = $4, \
-         revision = $5, update_time_micros = $6 WHERE id = $7",
+         revision = $5, update_time_micros = $6, quota_mode = $7, policy_digest = $8 WHERE id = $9 AND revision = $10",
     )
     .bind(record.state.code())
     .bind(record.approved_headcount)
@@ -251,8 +297,11 @@ pub async fn update(tx: &mut Tx, record: &RoundRecord) -> Result<(), Error> {
     .bind(&record.policy_version)
     .bind(record.stamp.revision)
     .bind(record.stamp.update_time_micros)
+    .bind(record.quota_mode.map_or("", QuotaMode::code))
+    .bind(&record.policy_digest)
     .bind(&record.id)
+    .bind(record.stamp.previous_revision())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    db::changed_one(result, "the round")
 }

@@ -5,8 +5,10 @@
 #![allow(dead_code)]
 
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_domain::policy::PolicySet;
 use qiancheng_platform::auth::Role;
-use qiancheng_testkit::{Backend, TestService};
+use qiancheng_platform::service::Peers;
+use qiancheng_testkit::{Backend, Keys, TestService};
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
@@ -28,9 +30,16 @@ impl std::ops::Deref for App {
     }
 }
 
-/// Starts the selection service on `backend`; `None` when the backend is not configured.
+/// Starts the selection service on `backend`, deciding under policy set v2 (the set for new
+/// decisions); `None` when the backend is not configured.
 pub async fn start(backend: Backend) -> Option<App> {
-    TestService::start(&qiancheng_selection::Spec, backend).await.map(App)
+    start_under(backend, PolicySet::xianning_2025_5_v2()).await
+}
+
+/// Starts the selection service on `backend`, deciding under `policy`.
+pub async fn start_under(backend: Backend, policy: PolicySet) -> Option<App> {
+    let keys = Keys { policy, ..Keys::new() };
+    TestService::start_with(&qiancheng_selection::Spec, backend, keys, Peers::default()).await.map(App)
 }
 
 impl App {
