@@ -3,38 +3,47 @@
 //! every answer is held to one oracle:
 //!
 //! - no answer is `INTERNAL`, `UNKNOWN`, `DATA_LOSS` or `UNIMPLEMENTED`, and every answer is a
-//!   status the server sent, within 30 s (not a broken connection, not a call that never ends);
+//!   status the server sent, within 30 s (not a broken connection, not a call that never ends),
+//!   small enough for any client's metadata limit;
 //! - a refused request changes nothing: the rows of `audit_log` and `idempotency` are counted
 //!   before and after it;
 //! - a caller holding none of the RPC's declared roles (`qiancheng.type.v1.allowed_roles`) is
-//!   `PERMISSION_DENIED`, and a bad token is `UNAUTHENTICATED`, whatever the request holds;
+//!   `PERMISSION_DENIED`, a declared one is never refused by the gate, and a bad token is
+//!   `UNAUTHENTICATED`, whatever the request holds;
+//! - every answer decodes as the RPC's response message;
 //! - no server task panics, and each service still answers its health check at the end.
 //!
 //! Requests are `prost_reflect::DynamicMessage`s built from each RPC's request descriptor:
 //! plausible values (resource names, etags and page tokens seen in earlier answers, valid codes
-//! and dates), the same with one field made hostile (boundary and absurd numbers, long and
-//! control-character strings, impossible dates, unknown enum numbers, malformed resource names
-//! and page tokens, odd update masks), messages hostile throughout, empty messages, and raw byte
-//! mutations of their encoding (truncated, bit-flipped, wrong wire types, invalid UTF-8, huge
-//! length prefixes, messages over the size limit). Client-streaming and bidirectional RPCs get
-//! streams of them. Each service first files a few real resources through its own API, so that
-//! requests naming them reach past the lookups.
+//! and dates, the next page of an earlier list), the same with one field made hostile (boundary
+//! and absurd numbers, long and control-character strings, impossible dates, unknown enum
+//! numbers, malformed resource names, forged and foreign page tokens, odd update masks),
+//! messages hostile throughout, empty messages, and raw byte mutations of their encoding
+//! (truncated, bit-flipped, wrong wire types, invalid UTF-8, huge length prefixes, messages over
+//! the size limit). Client-streaming and bidirectional RPCs get streams of them. Each service
+//! first files a few real resources through its own API, so that requests naming them reach past
+//! the lookups; a service that calls others runs with them.
 //!
 //! The role × RPC matrix calls every RPC with a well-formed empty request as each of the nine
-//! roles: a role outside the declaration is `PERMISSION_DENIED` and changes nothing, a role
-//! inside is never refused by the gate, and an RPC that declares no roles fails.
+//! roles and prints what each got: a role outside the declaration is `PERMISSION_DENIED` and
+//! changes nothing, a role inside is never refused by the gate, and an RPC that declares no roles
+//! fails.
 //!
-//! Everything runs on SQLite; by default about 2,000 requests per service. The long setting runs
-//! as many as `QIANCHENG_CAMPAIGN_REQUESTS` says per service and prints the same counts:
+//! Everything runs on SQLite: by default 3,000 requests per service, some seconds each. The long
+//! setting runs as many as `QIANCHENG_CAMPAIGN_REQUESTS` says per service and prints the same
+//! table of counts:
 //!
 //! ```text
 //! QIANCHENG_CAMPAIGN_REQUESTS=100000 cargo test -p qiancheng-e2e --test campaign -- --nocapture
 //! ```
 //!
+//! `QIANCHENG_CAMPAIGN_BACKEND=postgres` runs it on PostgreSQL instead, on fresh databases of
+//! the server `QIANCHENG_TEST_DATABASE_URL` names.
+//!
 //! `QIANCHENG_CAMPAIGN_SEED` (decimal, or hex with `0x`) changes the seed. Each RPC's generator
 //! is seeded from the seed and the RPC's path, each case from that and its number; a defect is
-//! printed with both, and a run with the same seed generates the same requests, apart from the
-//! identifiers the services assign.
+//! printed with both, and a run with the same seed and count generates the same requests, apart
+//! from the identifiers the services assign.
 //!
 //! A service with RPCs in the descriptor set that the campaign does not start fails
 //! `every_service_of_the_descriptor_set_is_in_the_campaign`: add it to [`TARGETS`].
@@ -57,7 +66,7 @@ use qiancheng_platform::ServiceSpec;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::db::Db;
 use qiancheng_platform::service::Peers;
-use qiancheng_testkit::{Backend, Keys, TestService, authed, fixtures};
+use qiancheng_testkit::{Backend, Keys, POSTGRES_URL_VAR, TestService, authed, fixtures};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
@@ -70,7 +79,11 @@ use tonic::{Code, Status};
 /// Every service the campaign starts, each with what it files before the campaign begins. A new
 /// service is one more line here; its peers (`ServiceSpec::peers`) are started from this list
 /// too.
-static TARGETS: &[Target] = &[Target { spec: &qiancheng_demand::Spec, seed: seed_demand }];
+static TARGETS: &[Target] = &[
+    Target { spec: &qiancheng_demand::Spec, seed: seed_demand },
+    Target { spec: &qiancheng_selection::Spec, seed: seed_selection },
+    Target { spec: &qiancheng_supervision::Spec, seed: seed_supervision },
+];
 
 /// A service under the campaign.
 struct Target {
@@ -81,7 +94,8 @@ struct Target {
 }
 
 type Seeded = Vec<(&'static str, Vec<u8>)>;
-type Seeder = for<'a> fn(&'a TestService) -> Pin<Box<dyn Future<Output = Seeded> + 'a>>;
+/// Files resources in a service, given the names of those its peers filed before.
+type Seeder = for<'a> fn(&'a TestService, &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>>;
 
 /// The city, the county most callers work in, and another county.
 const CITY: &str = "421200";
@@ -99,7 +113,7 @@ fn other_org() -> String {
 
 /// Two enterprises (the enterprise caller's own and one in another county), each with a draft,
 /// a published, a filled and a withdrawn vacancy, and three workers' needs.
-fn seed_demand(service: &TestService) -> Pin<Box<dyn Future<Output = Seeded> + '_>> {
+fn seed_demand<'a>(service: &'a TestService, _: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
     Box::pin(async move {
         use qiancheng_api::demand::demand_service_client::DemandServiceClient;
         use qiancheng_api::demand::*;
@@ -226,6 +240,319 @@ fn seed_demand(service: &TestService) -> Pin<Box<dyn Future<Output = Seeded> + '
     })
 }
 
+/// Quotas for 2099, the provider caller's own provider (eligible) and another, a published and
+/// a draft catalog item, an open round of the county with a draft and a submitted application.
+fn seed_selection<'a>(service: &'a TestService, _: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
+    Box::pin(async move {
+        use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+        use qiancheng_api::selection::*;
+        use qiancheng_api::types::{Date, Industry, SkillLevel};
+
+        let admin = service.token(Role::CityAdmin, Some(CITY), None);
+        let mut selection = SelectionServiceClient::new(service.channel().await);
+        let mut seeded: Seeded = Vec::new();
+        for region in [CITY, COUNTY, OTHER_COUNTY] {
+            let quota = Quota {
+                region_code: region.into(),
+                year: 2099,
+                trainees: 1_000,
+                basis: "就业补助资金预算与省厅培训任务".into(),
+                ..Default::default()
+            };
+            let quota = selection
+                .set_quota(authed(SetQuotaRequest { quota: Some(quota), request_id: String::new() }, &admin))
+                .await
+                .expect("the seed quota is set")
+                .into_inner()
+                .quota
+                .expect("a quota");
+            seeded.push(("qiancheng.selection.v1.Quota", quota.encode_to_vec()));
+        }
+        for (credit_code, county) in [(own_org(), COUNTY), (fixtures::uscc("52421222MJ0000001"), OTHER_COUNTY)] {
+            let provider = Provider {
+                credit_code,
+                display_name: "咸宁职业培训学校".into(),
+                region_code: county.into(),
+                pays_tax_locally: true,
+                independent_legal_person: true,
+                kind: ProviderKind::PrivateTrainingSchool as i32,
+                conditions: Some(KindConditions {
+                    passed_all_annual_inspections: true,
+                    subsidised_training_years: vec![2023, 2024, 2025, 2026],
+                    ..Default::default()
+                }),
+                bank_account: Some(BankAccount {
+                    holder: "咸宁职业培训学校".into(),
+                    bank: "咸宁农商银行".into(),
+                    number: "6228480012345678".into(),
+                }),
+                ..Default::default()
+            };
+            let provider = selection
+                .register_provider(authed(
+                    RegisterProviderRequest { provider: Some(provider), request_id: String::new() },
+                    &admin,
+                ))
+                .await
+                .expect("the seed provider is registered")
+                .into_inner()
+                .provider
+                .expect("a provider");
+            seeded.push(("qiancheng.selection.v1.Provider", provider.encode_to_vec()));
+        }
+        let mut items = Vec::new();
+        for publish in [true, false] {
+            let item = CatalogItem {
+                region_code: COUNTY.into(),
+                industry: Industry::EquipmentManufacturing as i32,
+                occupation_code: "6-18-02-04".into(),
+                occupation_name: "焊工".into(),
+                skill_level: SkillLevel::SkillLevel4 as i32,
+                headcount: 100,
+                skill_requirements: "达到焊工四级标准".into(),
+                content: "焊接工艺与安全".into(),
+                hours: 120,
+                mode: TrainingMode::Offline as i32,
+                answers: vec!["岗位需求汇总: 缺口100人".into()],
+                ..Default::default()
+            };
+            let mut item = selection
+                .create_catalog_item(authed(
+                    CreateCatalogItemRequest { catalog_item: Some(item), request_id: String::new() },
+                    &admin,
+                ))
+                .await
+                .expect("the seed catalog item is drafted")
+                .into_inner()
+                .catalog_item
+                .expect("a catalog item");
+            if publish {
+                let request = PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() };
+                item = selection
+                    .publish_catalog_item(authed(request, &admin))
+                    .await
+                    .expect("the seed catalog item is published")
+                    .into_inner()
+                    .catalog_item
+                    .expect("a catalog item");
+            }
+            items.push(item.name.clone());
+            seeded.push(("qiancheng.selection.v1.CatalogItem", item.encode_to_vec()));
+        }
+        let round = Round {
+            title: "第一批项目遴选".into(),
+            region_code: COUNTY.into(),
+            method: SelectionMethod::ExpertReview as i32,
+            quota: 100,
+            deadline: Some(Date { year: 2099, month: 12, day: 31 }),
+            ..Default::default()
+        };
+        let round = selection
+            .create_round(authed(CreateRoundRequest { round: Some(round), request_id: String::new() }, &admin))
+            .await
+            .expect("the seed round is opened")
+            .into_inner()
+            .round
+            .expect("a round");
+        seeded.push(("qiancheng.selection.v1.Round", round.encode_to_vec()));
+        let provider = service.token(Role::Provider, None, Some(&own_org()));
+        for submit in [false, true] {
+            let application = Application {
+                round: round.name.clone(),
+                catalog_item: items[0].clone(),
+                headcount: 30,
+                training_region_code: COUNTY.into(),
+                filing: Some(Filing {
+                    project_title: "嘉鱼焊工培训".into(),
+                    planned_start: Some(Date { year: 2099, month: 3, day: 1 }),
+                    planned_end: Some(Date { year: 2099, month: 4, day: 30 }),
+                    venue: "嘉鱼县实训基地".into(),
+                    contact: "李老师".into(),
+                }),
+                plan: Some(Plan {
+                    application_summary: "面向装备制造企业的焊工培训".into(),
+                    teaching_plan: "理论40学时,实操80学时".into(),
+                    safety_content: "焊接安全操作规程与防护".into(),
+                    training_mode: TrainingMode::Offline as i32,
+                    assessment_method: "理论考试与实操考核".into(),
+                    employment_measures: "与合作企业签订用工协议".into(),
+                }),
+                ..Default::default()
+            };
+            let mut application = selection
+                .create_application(authed(
+                    CreateApplicationRequest { application: Some(application), request_id: String::new() },
+                    &provider,
+                ))
+                .await
+                .expect("the seed application is drafted")
+                .into_inner()
+                .application
+                .expect("an application");
+            if submit {
+                let request = SubmitApplicationRequest { name: application.name.clone(), ..Default::default() };
+                application = selection
+                    .submit_application(authed(request, &provider))
+                    .await
+                    .expect("the seed application is submitted")
+                    .into_inner()
+                    .application
+                    .expect("an application");
+            }
+            seeded.push(("qiancheng.selection.v1.Application", application.encode_to_vec()));
+        }
+
+        // A round decided by comprehensive evaluation, which approves the provider's project.
+        let round = Round {
+            title: "第二批项目遴选".into(),
+            region_code: COUNTY.into(),
+            method: SelectionMethod::ComprehensiveEvaluation as i32,
+            quota: 60,
+            deadline: Some(Date { year: 2099, month: 12, day: 31 }),
+            ..Default::default()
+        };
+        let round = selection
+            .create_round(authed(CreateRoundRequest { round: Some(round), request_id: String::new() }, &admin))
+            .await
+            .expect("the seed round to decide is opened")
+            .into_inner()
+            .round
+            .expect("a round");
+        let application = Application {
+            round: round.name.clone(),
+            catalog_item: items[0].clone(),
+            headcount: 60,
+            training_region_code: COUNTY.into(),
+            filing: Some(Filing {
+                project_title: "嘉鱼焊工培训".into(),
+                planned_start: Some(Date { year: 2027, month: 3, day: 1 }),
+                planned_end: Some(Date { year: 2027, month: 4, day: 30 }),
+                venue: "嘉鱼县实训基地".into(),
+                contact: "李老师".into(),
+            }),
+            plan: Some(Plan {
+                application_summary: "面向装备制造企业的焊工培训".into(),
+                teaching_plan: "理论40学时,实操60学时".into(),
+                safety_content: "焊接安全操作规程与防护".into(),
+                training_mode: TrainingMode::Offline as i32,
+                assessment_method: "理论考试与实操考核".into(),
+                employment_measures: "与合作企业签订用工协议".into(),
+            }),
+            ..Default::default()
+        };
+        let application = selection
+            .create_application(authed(
+                CreateApplicationRequest { application: Some(application), request_id: String::new() },
+                &provider,
+            ))
+            .await
+            .expect("the seed application to approve is drafted")
+            .into_inner()
+            .application
+            .expect("an application");
+        let submit = SubmitApplicationRequest { name: application.name.clone(), ..Default::default() };
+        selection.submit_application(authed(submit, &provider)).await.expect("the seed application is submitted");
+        let close = CloseRoundRequest { name: round.name.clone(), ..Default::default() };
+        selection.close_round(authed(close, &admin)).await.expect("the seed round is closed");
+        let decide = DecideRoundRequest {
+            name: round.name.clone(),
+            officer_scores: vec![OfficerScore { application: application.name, score: "85".into() }],
+            ..Default::default()
+        };
+        let decided =
+            selection.decide_round(authed(decide, &admin)).await.expect("the seed round is decided").into_inner();
+        seeded.push(("qiancheng.selection.v1.Round", decided.round.expect("a round").encode_to_vec()));
+        for project in decided.projects {
+            seeded.push(("qiancheng.selection.v1.Project", project.encode_to_vec()));
+        }
+        seeded
+    })
+}
+
+/// A class of the project selection approved (filed by its provider, the provider caller), with
+/// a roster of three and two sessions, acknowledged by the county; and one left unacknowledged.
+fn seed_supervision<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
+    Box::pin(async move {
+        use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+        use qiancheng_api::supervision::*;
+        use qiancheng_api::types::{Date, TargetGroup};
+
+        let project = filed.iter().find(|n| n.starts_with("projects/")).expect("selection approved a project");
+        let provider = service.token(Role::Provider, None, Some(&own_org()));
+        let officer = service.token(Role::CountyOfficer, Some(COUNTY), None);
+        let mut supervision = SupervisionServiceClient::new(service.channel().await);
+        let mut seeded: Seeded = Vec::new();
+        for (first, acknowledge) in [(0, true), (3, false)] {
+            let class = Class {
+                project: project.clone(),
+                title: "嘉鱼焊工培训第一期".into(),
+                first_day: Some(Date { year: 2027, month: 3, day: 1 }),
+                last_day: Some(Date { year: 2027, month: 4, day: 30 }),
+                theory_hours: 40,
+                practice_hours: 80,
+                mode: TrainingMode::Offline as i32,
+                venue: "嘉鱼县实训基地".into(),
+                teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
+                ..Default::default()
+            };
+            let roster = (first..first + 3)
+                .map(|n| TraineeInput {
+                    person_name: format!("学员{n}号"),
+                    id_number: fixtures::id_number(&format!("42120219900101{:03}", 100 + n)),
+                    phone: format!("138{n:08}"),
+                    target_group: TargetGroup::RuralMigrant as i32,
+                    local_basis: LocalBasis::HouseholdRegistration as i32,
+                    local_basis_evidence: "户口簿".into(),
+                    ..Default::default()
+                })
+                .collect();
+            let filing = supervision
+                .create_class(authed(
+                    CreateClassRequest { class: Some(class), roster, request_id: String::new() },
+                    &provider,
+                ))
+                .await
+                .expect("the seed class is filed")
+                .into_inner();
+            let mut class = filing.class.expect("a class");
+            for trainee in filing.trainees {
+                seeded.push(("qiancheng.supervision.v1.Trainee", trainee.encode_to_vec()));
+            }
+            if acknowledge {
+                let request = AcknowledgeClassRequest { name: class.name.clone(), ..Default::default() };
+                class = supervision
+                    .acknowledge_class(authed(request, &officer))
+                    .await
+                    .expect("the seed class is acknowledged")
+                    .into_inner()
+                    .class
+                    .expect("a class");
+                let sessions = [(3, 2), (3, 3)]
+                    .map(|(month, day)| Session {
+                        held_on: Some(Date { year: 2027, month, day }),
+                        hours: 8,
+                        kind: SessionKind::Practice as i32,
+                        topic: "焊接实操".into(),
+                        ..Default::default()
+                    })
+                    .into();
+                let request = CreateSessionsRequest { class: class.name.clone(), sessions, request_id: String::new() };
+                let sessions = supervision
+                    .create_sessions(authed(request, &provider))
+                    .await
+                    .expect("the seed sessions are added")
+                    .into_inner()
+                    .sessions;
+                for session in sessions {
+                    seeded.push(("qiancheng.supervision.v1.Session", session.encode_to_vec()));
+                }
+            }
+            seeded.push(("qiancheng.supervision.v1.Class", class.encode_to_vec()));
+        }
+        seeded
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 // ---------------------------------------------------------------------------------------------
@@ -271,12 +598,20 @@ async fn every_role_calling_every_rpc_gets_what_the_declaration_says() {
     for target in TARGETS {
         let running = Running::start(target).await;
         let rpcs = rpcs_of(target);
+        let undeclared: Vec<&str> = rpcs.iter().filter(|r| r.roles.is_empty()).map(|r| r.method).collect();
+        if !undeclared.is_empty() {
+            defects.push(Defect::about(
+                target.spec.grpc_name(),
+                format!(
+                    "{} RPCs declare no roles, so every authenticated caller passes the gate: {}",
+                    undeclared.len(),
+                    undeclared.join(", ")
+                ),
+            ));
+        }
         let mut table = Vec::new();
         for rpc in &rpcs {
             let mut row = vec![rpc.method.to_owned()];
-            if rpc.roles.is_empty() {
-                defects.push(Defect::of(rpc, "declares no roles: every authenticated caller passes the gate"));
-            }
             for role in Role::ALL {
                 let caller = running.callers.iter().find(|c| c.role == Some(role)).expect("a caller of every role");
                 let messages = if rpc.client_streaming { Vec::new() } else { vec![Vec::new()] };
@@ -284,20 +619,7 @@ async fn every_role_calling_every_rpc_gets_what_the_declaration_says() {
                 let outcome = send(&running.channel, rpc, caller.token.as_deref(), messages).await;
                 let after = rows(&running.service.db).await;
                 let allowed = declares(rpc, role);
-                let mut problems = outcome.faults();
-                if allowed && outcome.is_gate_refusal(rpc) {
-                    problems.push(format!("the gate refused {}, a declared role", role.as_str()));
-                }
-                if !allowed && outcome.code != Code::PermissionDenied {
-                    problems.push(format!(
-                        "{} is not a declared role, yet the answer was not PERMISSION_DENIED",
-                        role.as_str()
-                    ));
-                }
-                if outcome.refused() && before != after {
-                    problems.push(format!("refused, yet audit and idempotency rows went from {before:?} to {after:?}"));
-                }
-                for problem in problems {
+                for problem in oracle(rpc, caller, &outcome, before, after) {
                     defects.push(Defect {
                         rpc: rpc.path,
                         problem,
@@ -320,7 +642,7 @@ async fn every_role_calling_every_rpc_gets_what_the_declaration_says() {
         println!("\nRole × RPC matrix (· marks a role outside the declaration):");
         print_table(&headers, &table);
     }
-    report_defects(&defects);
+    report_defects(&defects, "each call is printed with its caller and its answer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,18 +650,33 @@ async fn generated_requests_never_fault_never_panic_and_change_nothing_when_refu
     count_server_panics();
     let requests = env_number("QIANCHENG_CAMPAIGN_REQUESTS").unwrap_or(DEFAULT_REQUESTS);
     let seed = env_number("QIANCHENG_CAMPAIGN_SEED").unwrap_or(DEFAULT_SEED);
-    println!("\nCampaign on SQLite, seed {seed:#x}, {requests} requests per service");
+    let on = if backend() == Backend::Sqlite { "SQLite" } else { "PostgreSQL" };
+    println!("\nCampaign on {on}, seed {seed:#x}, {requests} requests per service");
     let mut reports = Vec::new();
     for target in TARGETS {
         reports.push(campaign(target, usize::try_from(requests).expect("a request count"), seed).await);
     }
     print_summary(&reports);
     let defects: Vec<Defect> = reports.into_iter().flat_map(|r| r.defects).collect();
-    report_defects(&defects);
+    report_defects(
+        &defects,
+        &format!(
+            "QIANCHENG_CAMPAIGN_SEED={seed:#x} QIANCHENG_CAMPAIGN_REQUESTS={requests} sends the same requests again"
+        ),
+    );
+}
+
+/// The backend the campaign runs on: SQLite unless `QIANCHENG_CAMPAIGN_BACKEND=postgres`.
+fn backend() -> Backend {
+    match std::env::var("QIANCHENG_CAMPAIGN_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("QIANCHENG_CAMPAIGN_BACKEND={other}: sqlite or postgres"),
+    }
 }
 
 /// Requests per service when `QIANCHENG_CAMPAIGN_REQUESTS` is not set.
-const DEFAULT_REQUESTS: u64 = 2_000;
+const DEFAULT_REQUESTS: u64 = 3_000;
 /// The seed when `QIANCHENG_CAMPAIGN_SEED` is not set.
 const DEFAULT_SEED: u64 = 0x5EED_0008;
 /// Longest wait for any answer.
@@ -359,10 +696,11 @@ fn env_number(name: &str) -> Option<u64> {
 // A running service and its callers
 // ---------------------------------------------------------------------------------------------
 
-/// A service under test on SQLite, its peers, and a caller of every kind.
+/// A service under test, the services it calls (and those they call, each before its
+/// callers), and a caller of every kind.
 struct Running {
     service: TestService,
-    peers: Vec<TestService>,
+    peers: Started,
     channel: Channel,
     callers: Vec<Caller>,
 }
@@ -376,25 +714,12 @@ struct Caller {
 }
 
 impl Running {
-    /// Starts `target` on SQLite, after its peers (from [`TARGETS`]), all trusting one key.
-    async fn start(target: &Target) -> Self {
+    /// Starts `target` after the services it calls (from [`TARGETS`]), all trusting
+    /// one key.
+    async fn start(target: &'static Target) -> Self {
         let keys = Keys::new();
-        let mut peers = Vec::new();
-        let mut links = Vec::new();
-        for name in target.spec.peers() {
-            let peer = TARGETS
-                .iter()
-                .find(|t| t.spec.name() == *name)
-                .unwrap_or_else(|| panic!("{} calls {name}, which is not in TARGETS", target.spec.name()));
-            let service = TestService::start_with(peer.spec, Backend::Sqlite, keys.clone(), Peers::default())
-                .await
-                .expect("SQLite is always available");
-            links.push(keys.peer(peer.spec.name(), service.server.addr));
-            peers.push(service);
-        }
-        let service = TestService::start_with(target.spec, Backend::Sqlite, keys, Peers::new(links))
-            .await
-            .expect("SQLite is always available");
+        let mut peers = with_peers(target, &keys).await;
+        let (_, service) = peers.pop().expect("the service itself");
         let channel = service.channel().await;
         let callers = callers(&service.keys);
         Self { service, peers, channel, callers }
@@ -406,7 +731,7 @@ impl Running {
         use tonic_health::pb::health_client::HealthClient;
         use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
         let mut defects = Vec::new();
-        for service in std::iter::once(&self.service).chain(&self.peers) {
+        for service in std::iter::once(&self.service).chain(self.peers.iter().map(|(_, s)| s)) {
             let mut health = HealthClient::new(service.channel().await);
             let answer =
                 tokio::time::timeout(ANSWER_WITHIN, health.check(HealthCheckRequest { service: String::new() }))
@@ -415,33 +740,45 @@ impl Running {
                     .and_then(|answer| answer);
             match answer {
                 Ok(answer) if answer.get_ref().status == ServingStatus::Serving as i32 => {}
-                other => defects.push(Defect {
-                    rpc: "/grpc.health.v1.Health/Check",
-                    problem: format!("the service no longer answers its health check: {other:?}"),
-                    seed: 0,
-                    case: 0,
-                    caller: "no token",
-                    request: "{}".into(),
-                    code: other.as_ref().map_or_else(Status::code, |_| Code::Ok),
-                    message: String::new(),
-                }),
+                other => defects.push(Defect::about(
+                    "/grpc.health.v1.Health/Check",
+                    format!("the service no longer answers its health check: {other:?}"),
+                )),
             }
         }
         let panics = std::mem::take(&mut *SERVER_PANICS.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for panic in panics {
-            defects.push(Defect {
-                rpc: "(server task)",
-                problem: format!("a server task panicked: {panic}"),
-                seed: 0,
-                case: 0,
-                caller: "",
-                request: String::new(),
-                code: Code::Unknown,
-                message: String::new(),
-            });
+            defects.push(Defect::about("(a server task)", format!("a server task panicked: {panic}")));
         }
         defects
     }
+}
+
+/// Services started, each with its target.
+type Started = Vec<(&'static Target, TestService)>;
+
+/// `target` started after the services it calls, each after those it calls: every service
+/// started, `target` last.
+fn with_peers<'a>(target: &'static Target, keys: &'a Keys) -> Pin<Box<dyn Future<Output = Started> + 'a>> {
+    Box::pin(async move {
+        let mut started = Vec::new();
+        let mut links = Vec::new();
+        for name in target.spec.peers() {
+            let peer = TARGETS
+                .iter()
+                .find(|t| t.spec.name() == *name)
+                .unwrap_or_else(|| panic!("{} calls {name}, which is not in TARGETS", target.spec.name()));
+            let mut chain = with_peers(peer, keys).await;
+            let (_, service) = chain.last().expect("the peer itself");
+            links.push(keys.peer(peer.spec.name(), service.server.addr));
+            started.append(&mut chain);
+        }
+        let service = TestService::start_with(target.spec, backend(), keys.clone(), Peers::new(links))
+            .await
+            .unwrap_or_else(|| panic!("QIANCHENG_CAMPAIGN_BACKEND=postgres needs {POSTGRES_URL_VAR}"));
+        started.push((target, service));
+        started
+    })
 }
 
 fn callers(keys: &Keys) -> Vec<Caller> {
@@ -452,6 +789,9 @@ fn callers(keys: &Keys) -> Vec<Caller> {
         token: Some(keys.token(role, region, org)),
     };
     let admin = keys.token(Role::CityAdmin, Some(CITY), None);
+    let admin_for = |seconds| {
+        keys.minter.mint("test-city_admin", &[Role::CityAdmin], Some(CITY), None, seconds).expect("mint a token")
+    };
     vec![
         caller("CITY_ADMIN", Role::CityAdmin, Some(CITY), None),
         caller("COUNTY_OFFICER of 421221", Role::CountyOfficer, Some(COUNTY), None),
@@ -472,6 +812,8 @@ fn callers(keys: &Keys) -> Vec<Caller> {
             token: Some(Keys::new().token(Role::CityAdmin, Some(CITY), None)),
         },
         Caller { label: "a token that is not a JWT", role: None, token: Some("not.a.token".into()) },
+        Caller { label: "an expired token", role: None, token: Some(admin_for(-60)) },
+        Caller { label: "a token living ten years", role: None, token: Some(admin_for(10 * 365 * 86_400)) },
     ]
 }
 
@@ -551,7 +893,14 @@ struct Outcome {
     broken: Option<String>,
     /// The answers received (one for a unary call; any number from a stream, errors or not).
     answers: Vec<Vec<u8>>,
+    /// Bytes of metadata the status takes: `grpc-message` percent-encoded and
+    /// `grpc-status-details-bin` in base64.
+    status_bytes: usize,
 }
+
+/// The most metadata a client is sure to take (grpcio's default limit is 16 KiB, for every
+/// header of the answer together).
+const STATUS_BYTES: usize = 8 * 1024;
 
 /// Codes no request may provoke: each is the server's fault, never the caller's.
 const FAULT_CODES: &[Code] = &[Code::Internal, Code::Unknown, Code::DataLoss, Code::Unimplemented];
@@ -559,7 +908,10 @@ const FAULT_CODES: &[Code] = &[Code::Internal, Code::Unknown, Code::DataLoss, Co
 impl Outcome {
     fn from_status(status: &Status, answers: Vec<Vec<u8>>) -> Self {
         let broken = std::error::Error::source(status).map(|source| format!("transport error: {source}"));
-        Self { code: status.code(), message: status.message().to_owned(), broken, answers }
+        let message: usize =
+            status.message().bytes().map(|b| if (0x20..0x7f).contains(&b) && b != b'%' { 1 } else { 3 }).sum();
+        let status_bytes = message + status.details().len().div_ceil(3) * 4;
+        Self { code: status.code(), message: status.message().to_owned(), broken, answers, status_bytes }
     }
 
     /// Refused: an error, and (for a stream) no answer before it that could acknowledge a change.
@@ -581,8 +933,37 @@ impl Outcome {
         if FAULT_CODES.contains(&self.code) {
             faults.push(format!("answered {}", code_name(self.code)));
         }
+        if self.status_bytes > STATUS_BYTES {
+            faults.push(format!(
+                "the status takes {} bytes of metadata (message and details), over {STATUS_BYTES}",
+                self.status_bytes
+            ));
+        }
         faults
     }
+}
+
+/// What is wrong with `outcome`, the answer of `rpc` to `caller`, given the rows of `audit_log`
+/// and `idempotency` before and after the call; nothing when it is right.
+fn oracle(rpc: &RpcInfo, caller: &Caller, outcome: &Outcome, before: (i64, i64), after: (i64, i64)) -> Vec<String> {
+    let mut problems = outcome.faults();
+    let code = code_name(outcome.code);
+    match caller.role {
+        None if outcome.code != Code::Unauthenticated => {
+            problems.push(format!("{} was answered {code}, not UNAUTHENTICATED", caller.label));
+        }
+        Some(role) if !declares(rpc, role) && outcome.code != Code::PermissionDenied => {
+            problems.push(format!("{} is not a declared role, yet the answer was {code}", role.as_str()));
+        }
+        Some(role) if declares(rpc, role) && outcome.is_gate_refusal(rpc) => {
+            problems.push(format!("the gate refused {}, a declared role", role.as_str()));
+        }
+        _ => {}
+    }
+    if outcome.refused() && before != after {
+        problems.push(format!("refused with {code}, yet audit and idempotency rows went from {before:?} to {after:?}"));
+    }
+    problems
 }
 
 /// Sends `messages` to `rpc` (a unary RPC sends the first only) with `token`, and waits for the
@@ -596,6 +977,7 @@ async fn send(channel: &Channel, rpc: &RpcInfo, token: Option<&str>, messages: V
                 message: String::new(),
                 broken: Some(format!("the channel is not ready: {error}")),
                 answers: Vec::new(),
+                status_bytes: 0,
             };
         }
         let path = PathAndQuery::from_static(rpc.path);
@@ -638,12 +1020,13 @@ async fn send(channel: &Channel, rpc: &RpcInfo, token: Option<&str>, messages: V
         message: String::new(),
         broken: Some(format!("no answer within {} s", ANSWER_WITHIN.as_secs())),
         answers: Vec::new(),
+        status_bytes: 0,
     })
 }
 
 impl Outcome {
     fn ok(answers: Vec<Vec<u8>>) -> Self {
-        Self { code: Code::Ok, message: String::new(), broken: None, answers }
+        Self { code: Code::Ok, message: String::new(), broken: None, answers, status_bytes: 0 }
     }
 }
 
@@ -699,10 +1082,11 @@ struct Defect {
 }
 
 impl Defect {
-    fn of(rpc: &RpcInfo, problem: &str) -> Self {
+    /// A defect of `what` as a whole rather than of one request.
+    fn about(what: &'static str, problem: String) -> Self {
         Self {
-            rpc: rpc.path,
-            problem: problem.to_owned(),
+            rpc: what,
+            problem,
             seed: 0,
             case: 0,
             caller: "",
@@ -714,20 +1098,22 @@ impl Defect {
 }
 
 /// Runs `requests` generated requests against `target`, round after round over its RPCs.
-async fn campaign(target: &Target, requests: usize, seed: u64) -> Report {
+async fn campaign(target: &'static Target, requests: usize, seed: u64) -> Report {
     let started = Instant::now();
     let pool = descriptor_pool();
     let running = Running::start(target).await;
     let limit = running.service.keys.settings.max_message_bytes;
     let rpcs = rpcs_of(target);
     let mut seen = Seen::default();
-    let peer_seeders = target.spec.peers().iter().filter_map(|name| TARGETS.iter().find(|t| t.spec.name() == *name));
-    for (service, seed) in
-        std::iter::once((&running.service, target.seed)).chain(running.peers.iter().zip(peer_seeders.map(|t| t.seed)))
-    {
-        for (type_name, bytes) in seed(service).await {
+    let mut filed: Vec<String> = Vec::new();
+    for (seed, service) in running.peers.iter().map(|(t, s)| (t.seed, s)).chain([(target.seed, &running.service)]) {
+        for (type_name, bytes) in seed(service, &filed).await {
             let descriptor = pool.get_message_by_name(type_name).unwrap_or_else(|| panic!("{type_name} is a message"));
-            seen.learn(&DynamicMessage::decode(descriptor, bytes.as_slice()).expect("a seeded resource decodes"));
+            let resource = DynamicMessage::decode(descriptor, bytes.as_slice()).expect("a seeded resource decodes");
+            if let Some(name) = resource.get_field_by_name("name").and_then(|n| n.as_str().map(str::to_owned)) {
+                filed.push(name);
+            }
+            seen.learn(&resource);
         }
     }
 
@@ -747,7 +1133,7 @@ async fn campaign(target: &Target, requests: usize, seed: u64) -> Report {
                 .and_then(|s| s.methods().find(|m| m.name() == rpc.method))
                 .expect("the RPC is in the descriptor set")
                 .output();
-            let mut generator = Generator::new(splitmix(rpc_seed ^ case as u64), &seen, limit);
+            let mut generator = Generator::new(splitmix(rpc_seed ^ case as u64), rpc.method, &seen, limit);
             let caller = generator.caller(rpc, &running.callers);
             let (messages, request) = if rpc.client_streaming {
                 generator.stream(&input)
@@ -759,54 +1145,14 @@ async fn campaign(target: &Target, requests: usize, seed: u64) -> Report {
             let request_ids = generator.request_ids;
             seen.remember_request_ids(request_ids);
 
-            let messages_copy = messages.clone();
+            // A list's request, kept to ask for its next page.
+            let asked = if rpc.client_streaming { None } else { messages.first().cloned() };
             let before = rows(&running.service.db).await;
             let outcome = send(&running.channel, rpc, caller.token.as_deref(), messages).await;
             let after = rows(&running.service.db).await;
 
-            let mut problems = outcome.faults();
-            match caller.role {
-                None if outcome.code != Code::Unauthenticated => {
-                    problems.push(format!(
-                        "{} was answered {}, not UNAUTHENTICATED",
-                        caller.label,
-                        code_name(outcome.code)
-                    ));
-                }
-                Some(role) if !declares(rpc, role) && outcome.code != Code::PermissionDenied => problems.push(format!(
-                    "{} is not a declared role, yet the answer was {}",
-                    role.as_str(),
-                    code_name(outcome.code)
-                )),
-                Some(role) if declares(rpc, role) && outcome.is_gate_refusal(rpc) => {
-                    problems.push(format!("the gate refused {}, a declared role", role.as_str()));
-                }
-                _ => {}
-            }
             let unchanged = before == after;
-            if std::env::var("CAMPAIGN_DEBUG").is_ok() && request == "plausible" && outcome.code != Code::Ok {
-                println!(
-                    "DEBUG {} {} {:?} {} <<{}>>",
-                    rpc.method,
-                    caller.label,
-                    outcome.code,
-                    outcome.message,
-                    show_message(
-                        &DynamicMessage::decode(
-                            input.clone(),
-                            messages_copy.first().map(Vec::as_slice).unwrap_or_default()
-                        )
-                        .unwrap_or_else(|_| DynamicMessage::new(input.clone()))
-                    )
-                );
-            }
-            if outcome.refused() && !unchanged {
-                problems.push(format!(
-                    "refused with {}, yet audit and idempotency rows went from {before:?} to {after:?}",
-                    code_name(outcome.code)
-                ));
-            }
-            for problem in problems {
+            for problem in oracle(rpc, caller, &outcome, before, after) {
                 defects.push(Defect {
                     rpc: rpc.path,
                     problem,
@@ -821,8 +1167,22 @@ async fn campaign(target: &Target, requests: usize, seed: u64) -> Report {
             total.add(streamed, outcome.code, outcome.refused(), unchanged);
             by_rpc[index].1.add(streamed, outcome.code, outcome.refused(), unchanged);
             for answer in &outcome.answers {
-                if let Ok(message) = DynamicMessage::decode(output.clone(), answer.as_slice()) {
-                    seen.learn(&message);
+                match DynamicMessage::decode(output.clone(), answer.as_slice()) {
+                    Ok(message) => {
+                        seen.learn(&message);
+                        let asked = asked.as_deref().and_then(|m| DynamicMessage::decode(input.clone(), m).ok());
+                        seen.learn_page_token(rpc.method, asked, &message);
+                    }
+                    Err(error) => defects.push(Defect {
+                        rpc: rpc.path,
+                        problem: format!("an answer does not decode as {}: {error}", output.full_name()),
+                        seed: rpc_seed,
+                        case,
+                        caller: caller.label,
+                        request: request.clone(),
+                        code: outcome.code,
+                        message: String::new(),
+                    }),
                 }
             }
         }
@@ -843,6 +1203,8 @@ struct Seen {
     by_field: HashMap<String, Vec<String>>,
     /// Resource names by collection (`vacancies`).
     names: BTreeMap<String, Vec<String>>,
+    /// Requests of a list RPC (by method) that ask for the page after one it answered.
+    next_pages: HashMap<&'static str, Vec<Vec<u8>>>,
     etags: HashMap<String, String>,
 }
 
@@ -857,8 +1219,7 @@ impl Seen {
         }
         keep(self.by_field.entry(field.to_owned()).or_default(), value);
         if is_resource_name(value) {
-            let collection = value.split('/').next().unwrap_or_default().to_owned();
-            keep(self.names.entry(collection).or_default(), value);
+            keep(self.names.entry(collection(value).to_owned()).or_default(), value);
         }
     }
 
@@ -895,6 +1256,30 @@ impl Seen {
         }
     }
 
+    /// Learns the page token of an answer to `method`, as one that method takes back, and
+    /// `request` asking for the next page.
+    fn learn_page_token(&mut self, method: &'static str, request: Option<DynamicMessage>, answer: &DynamicMessage) {
+        let Some(token) = answer.get_field_by_name("next_page_token").and_then(|t| t.as_str().map(str::to_owned))
+        else {
+            return;
+        };
+        if token.is_empty() {
+            return;
+        }
+        keep(self.by_field.entry(format!("page_token {method}")).or_default(), &token);
+        if let Some(mut request) = request
+            && let Some(field) = request.descriptor().get_field_by_name("page_token")
+        {
+            request.set_field(&field, Value::String(token));
+            let pages = self.next_pages.entry(method).or_default();
+            if pages.len() < 16 {
+                pages.push(request.encode_to_vec());
+            } else {
+                pages[usize::try_from(fnv(&show_message(&request)) % 16).expect("an index")] = request.encode_to_vec();
+            }
+        }
+    }
+
     fn remember_request_ids(&mut self, ids: Vec<String>) {
         for id in ids {
             keep(self.by_field.entry("request_id".to_owned()).or_default(), &id);
@@ -917,18 +1302,26 @@ fn keep(values: &mut Vec<String>, value: &str) {
 fn is_resource_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('/').collect();
     parts.len() >= 2
-        && parts.len() % 2 == 0
+        && parts.len().is_multiple_of(2)
         && parts[0].starts_with(|c: char| c.is_ascii_lowercase())
         && parts.iter().all(|p| {
             !p.is_empty() && p.len() <= 128 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
-/// `vacancies/01J…` → `vacancy`, `workerNeeds/…` → `workerneed`.
-fn singular_collection(name: &str) -> String {
-    let collection = name.split('/').next().unwrap_or_default().to_lowercase();
+/// The innermost collection of a resource name: `classes/…/trainees/…` → `trainees`.
+fn collection(name: &str) -> &str {
+    name.rsplit('/').nth(1).unwrap_or_default()
+}
+
+/// The singular a collection is called after: `vacancies` → `vacancy`, `workerNeeds` →
+/// `workerneed`, `classes` → `class`.
+fn singular_collection(collection: &str) -> String {
+    let collection = collection.to_lowercase();
     if let Some(stem) = collection.strip_suffix("ies") {
         format!("{stem}y")
+    } else if let Some(stem) = collection.strip_suffix("sses").or_else(|| collection.strip_suffix("xes")) {
+        format!("{stem}{}", if collection.ends_with("sses") { "ss" } else { "x" })
     } else {
         collection.strip_suffix('s').unwrap_or(&collection).to_owned()
     }
@@ -974,6 +1367,10 @@ impl Rng {
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
+    }
+
+    fn pick_copy<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -1033,6 +1430,8 @@ const TOKEN_POSITIONS: &[&str] = &["", "zzzz", "' OR '1'='1", "\0", "-1", "99999
 /// Generates the requests of one case.
 struct Generator<'a> {
     rng: Rng,
+    /// The RPC's method, whose own page tokens are the plausible ones.
+    method: &'static str,
     seen: &'a Seen,
     /// The largest message a service takes.
     limit: usize,
@@ -1044,8 +1443,8 @@ struct Generator<'a> {
 const DEPTH: usize = 3;
 
 impl<'a> Generator<'a> {
-    fn new(seed: u64, seen: &'a Seen, limit: usize) -> Self {
-        Self { rng: Rng::new(seed), seen, limit, request_ids: Vec::new() }
+    fn new(seed: u64, method: &'static str, seen: &'a Seen, limit: usize) -> Self {
+        Self { rng: Rng::new(seed), method, seen, limit, request_ids: Vec::new() }
     }
 
     /// Mostly a caller the RPC declares (the city admin half the time, when declared), sometimes
@@ -1056,21 +1455,26 @@ impl<'a> Generator<'a> {
         let inside: Vec<&Caller> = callers.iter().filter(|c| c.role.is_some_and(|r| declares(rpc, r))).collect();
         let roll = self.rng.below(100);
         if roll < 4 || inside.is_empty() {
-            return *self.rng.pick(&bad);
+            return self.rng.pick_copy(&bad);
         }
         if roll < 14 && !outside.is_empty() {
-            return *self.rng.pick(&outside);
+            return self.rng.pick_copy(&outside);
         }
         if self.rng.chance(1, 2)
             && let Some(admin) = inside.iter().find(|c| c.role == Some(Role::CityAdmin))
         {
-            return *admin;
+            return admin;
         }
-        *self.rng.pick(&inside)
+        self.rng.pick_copy(&inside)
     }
 
     /// One request: its encoding and what it is, for a reader.
     fn request(&mut self, input: &MessageDescriptor) -> (Vec<u8>, String) {
+        if let Some(pages) = self.seen.next_pages.get(self.method).filter(|p| !p.is_empty())
+            && self.rng.chance(1, 8)
+        {
+            return (self.rng.pick(pages).clone(), "the next page of an earlier list".to_owned());
+        }
         match self.rng.below(100) {
             0..20 => (self.plausible(input, 0).encode_to_vec(), "plausible".to_owned()),
             20..64 => {
@@ -1145,8 +1549,11 @@ impl<'a> Generator<'a> {
             notes.push(format!("#{}: {what}", messages.len() + 1));
             messages.push(bytes);
         }
-        let plausible = if notes.is_empty() { ", all plausible" } else { ":" };
-        let what = format!("a stream of {} messages{plausible} {}", messages.len(), notes.join("; "));
+        let what = if notes.is_empty() {
+            format!("a stream of {} plausible messages", messages.len())
+        } else {
+            format!("a stream of {} messages, plausible but {}", messages.len(), notes.join("; "))
+        };
         (messages, what)
     }
 
@@ -1162,6 +1569,8 @@ impl<'a> Generator<'a> {
 
     // --- plausible values ---
 
+    /// A message a careful client might send: every field (but one now and then) with a value
+    /// that fits its name, names and etags seen in earlier answers first.
     fn plausible(&mut self, descriptor: &MessageDescriptor, depth: usize) -> DynamicMessage {
         let mut message = DynamicMessage::new(descriptor.clone());
         for field in descriptor.fields() {
@@ -1184,6 +1593,7 @@ impl<'a> Generator<'a> {
         message
     }
 
+    /// A plausible value of `field` of `parent`: a few items for a list, one entry for a map.
     fn plausible_value(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Option<Value> {
         if field.is_map() {
             let entry = match field.kind() {
@@ -1202,6 +1612,7 @@ impl<'a> Generator<'a> {
         self.plausible_single(field, parent, depth)
     }
 
+    /// One plausible value of `field`'s kind; `None` for a message nested too deep.
     fn plausible_single(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Option<Value> {
         let name = field.name();
         Some(match field.kind() {
@@ -1222,9 +1633,8 @@ impl<'a> Generator<'a> {
             }
             Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" => {
                 let paths = self.plausible_mask_paths(parent);
-                let count = 1 + self.rng.below(2);
-                let chosen: Vec<Value> =
-                    (0..count).filter_map(|_| (!paths.is_empty()).then(|| self.rng.pick(&paths).clone())).collect();
+                let count = if paths.is_empty() { 0 } else { 1 + self.rng.below(2) };
+                let chosen: Vec<Value> = (0..count).map(|_| self.rng.pick(&paths).clone()).collect();
                 mask(&m, chosen)
             }
             Kind::Message(m) => {
@@ -1236,11 +1646,13 @@ impl<'a> Generator<'a> {
         })
     }
 
+    /// A number that fits a field of this name.
     fn plausible_number(&mut self, field: &str) -> i64 {
         match field {
             "page_size" => *self.rng.pick(&[0, 1, 2, 10, 50, 500, 501]),
             "headcount" => self.rng.between(1, 30),
-            "year" => self.rng.between(this_year() + 1, this_year() + 5),
+            // Some dates lie behind (violations, findings), most ahead (deadlines, plans).
+            "year" => self.rng.between(this_year() - 2, this_year() + 4),
             "month" => self.rng.between(1, 12),
             "day" => self.rng.between(1, 28),
             "pay_min_fen" | "wanted_pay_min_fen" => self.rng.between(3, 5) * 100_000,
@@ -1252,6 +1664,8 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Text that fits a field of this name: a resource name, a value seen in an answer under the
+    /// same field name, a valid code, or a few words.
     fn plausible_string(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor) -> String {
         let name = field.name();
         if let Some(resource) = self.resource_for(name, parent) {
@@ -1264,7 +1678,7 @@ impl<'a> Generator<'a> {
             return self.rng.pick(seen).clone();
         }
         match name {
-            n if n.ends_with("credit_code") => {
+            n if n.ends_with("credit_code") || n == "organisation" || n == "org" => {
                 if self.rng.chance(1, 2) {
                     own_org()
                 } else {
@@ -1274,10 +1688,18 @@ impl<'a> Generator<'a> {
             }
             n if n.ends_with("region_code") => (*self.rng.pick(REGIONS)).to_owned(),
             n if n.ends_with("occupation_code") => (*self.rng.pick(OCCUPATIONS)).to_owned(),
-            "id_number" => fixtures::id_number(&format!("42122119900101{:03}", self.rng.below(1000))),
+            // Few people, so that the same person is filed twice now and then.
+            "id_number" => fixtures::id_number(&format!("42122119900101{:03}", self.rng.below(24))),
             "phone" => format!("138{:08}", self.rng.below(100_000_000)),
+            "score" | "points" => format!("{}.{:02}", self.rng.below(101), self.rng.below(100)),
             "etag" => format!("{:016x}", self.rng.next()),
-            "page_token" => String::new(),
+            "page_token" => {
+                let own = self.seen.by_field.get(&format!("page_token {}", self.method)).filter(|t| !t.is_empty());
+                match own {
+                    Some(tokens) if self.rng.chance(1, 2) => self.rng.pick(tokens).clone(),
+                    _ => String::new(),
+                }
+            }
             "request_id" => {
                 if let Some(used) = self.seen.by_field.get("request_id").filter(|v| !v.is_empty())
                     && self.rng.chance(1, 6)
@@ -1398,6 +1820,7 @@ impl<'a> Generator<'a> {
         message
     }
 
+    /// A hostile value of `field`: an empty, a huge or a hostile list, or one hostile value.
     fn hostile_value(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Value {
         if field.is_map() {
             let Kind::Message(entry) = field.kind() else { return Value::Map(HashMap::new()) };
@@ -1410,11 +1833,10 @@ impl<'a> Generator<'a> {
                 0 => Value::List(Vec::new()),
                 1 => {
                     let count = if matches!(field.kind(), Kind::Message(_)) { 200 } else { 1_000 };
-                    let one = self.plausible_single(field, parent, DEPTH).unwrap_or_else(|| Value::List(Vec::new()));
-                    if matches!(one, Value::List(_)) {
-                        return Value::List(Vec::new());
+                    match self.plausible_single(field, parent, depth) {
+                        Some(one) => Value::List(vec![one; count]),
+                        None => Value::List(Vec::new()),
                     }
-                    Value::List(vec![one; count])
                 }
                 _ => {
                     let count = 1 + self.rng.below(4);
@@ -1425,6 +1847,8 @@ impl<'a> Generator<'a> {
         self.hostile_single(field, parent, depth)
     }
 
+    /// One hostile value of `field`'s kind: edge and absurd numbers, unknown enum numbers,
+    /// impossible dates, odd update masks, empty or hostile messages, hostile text.
     fn hostile_single(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Value {
         let name = field.name();
         match field.kind() {
@@ -1474,11 +1898,13 @@ impl<'a> Generator<'a> {
                     3 => vec![Value::String("no_such_field".into())],
                     4 => vec![some.clone(), some],
                     5 => vec![some; 1_000],
-                    6 => vec![Value::String(format!(
-                        "{}.{}",
-                        parent.name().to_lowercase(),
-                        some.as_str().unwrap_or("name")
-                    ))],
+                    6 => {
+                        let resource = parent
+                            .fields()
+                            .find(|f| !f.is_list() && matches!(f.kind(), Kind::Message(m) if m.package_name().starts_with("qiancheng.")))
+                            .map_or_else(|| "resource".to_owned(), |f| f.name().to_owned());
+                        vec![Value::String(format!("{resource}.{}", some.as_str().unwrap_or("name")))]
+                    }
                     _ => vec![Value::String(self.hostile_string(field, parent))],
                 };
                 mask(&m, chosen)
@@ -1497,6 +1923,8 @@ impl<'a> Generator<'a> {
         }
     }
 
+    /// Hostile text: empty, at and past the length limit, control characters, bidirectional
+    /// overrides, malformed and foreign resource names and page tokens, codes almost right.
     fn hostile_string(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor) -> String {
         let plausible = self.plausible_string(field, parent);
         let some_name = self.any_name().unwrap_or_else(|| "vacancies/01J00000000000000000000000".to_owned());
@@ -1518,14 +1946,15 @@ impl<'a> Generator<'a> {
             13 => format!("{collection}/{}", "A".repeat(1_024)),
             14 => format!("{some_name}/extra"),
             15 => format!(" {plausible} "),
-            16 => plausible.to_lowercase(),
+            16 if self.rng.chance(1, 2) => plausible.to_lowercase(),
+            16 => plausible.to_uppercase(),
             17 => plausible
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { char::from_u32(u32::from(c) + 0xFEE0).unwrap_or(c) } else { c })
                 .collect(),
             18 => "'; DROP TABLE audit_log; --".to_owned(),
             19 => "%s%n{}{0}\\x00\\u0000".to_owned(),
-            20 => "😀👩‍🔧 e\u{301}".to_owned(),
+            20 => "😀👩‍🔧 e\u{301} \u{10ffff}\u{fffe}".to_owned(),
             21 => format!("\u{feff}{plausible}"),
             22 => URL_SAFE_NO_PAD.encode(self.random_bytes(64)),
             23 => self.forged_page_token(),
@@ -1605,7 +2034,7 @@ impl<'a> Generator<'a> {
                 let Some(path) = self.field_path(descriptor, &is_text) else {
                     return (bytes, "unchanged (no text field)".into());
                 };
-                let invalid: &[u8] = *self.rng.pick(&[
+                let invalid: &[u8] = self.rng.pick_copy(&[
                     &[0xff][..],
                     &[0xc3, 0x28],
                     &[0xe2, 0x28, 0xa1],
@@ -1891,7 +2320,7 @@ fn short_code(code: Code) -> &'static str {
 fn print_summary(reports: &[Report]) {
     let codes: BTreeSet<i32> = reports.iter().flat_map(|r| r.total.codes.keys().copied()).collect();
     let mut headers: Vec<String> =
-        ["service / RPC", "requests", "streamed", "refused", "refused-and-unchanged", "seconds"]
+        ["service / RPC", "requests", "stream messages", "refused", "refused-and-unchanged", "seconds"]
             .map(String::from)
             .into();
     headers.extend(codes.iter().map(|c| code_name(Code::from_i32(*c)).to_owned()));
@@ -1948,7 +2377,7 @@ fn print_table(headers: &[String], rows: &[Vec<String>]) {
 
 /// Prints every defect, grouped by RPC and problem with the first few examples of each, and
 /// fails if there is any.
-fn report_defects(defects: &[Defect]) {
+fn report_defects(defects: &[Defect], rerun: &str) {
     if defects.is_empty() {
         return;
     }
@@ -1960,11 +2389,14 @@ fn report_defects(defects: &[Defect]) {
     println!("\n{} defects in {} groups:", defects.len(), groups.len());
     for ((rpc, _), examples) in &groups {
         println!("\n{rpc}: {} × {}", examples.len(), examples[0].problem);
-        for defect in examples.iter().take(3) {
+        for defect in examples.iter().take(3).filter(|d| !d.request.is_empty()) {
+            let case = if defect.seed == 0 {
+                String::new()
+            } else {
+                format!("RPC seed {:#x}, case {}, ", defect.seed, defect.case)
+            };
             println!(
-                "  seed {:#x} case {} as {}: {}\n    → {} {:?}",
-                defect.seed,
-                defect.case,
+                "  {case}as {}: {}\n    → {} {:?}",
                 defect.caller,
                 defect.request,
                 code_name(defect.code),
@@ -1972,5 +2404,5 @@ fn report_defects(defects: &[Defect]) {
             );
         }
     }
-    panic!("the campaign found {} defects in {} groups (listed above)", defects.len(), groups.len());
+    panic!("{} defects in {} groups (listed above); {rerun}", defects.len(), groups.len());
 }

@@ -2,7 +2,6 @@
 //! officers only their county, city administrators everything, auditors read everything. Every
 //! authenticated caller reads the public board and the statistics.
 
-use qiancheng_api::convert;
 use qiancheng_domain::RegionCode;
 use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
@@ -71,32 +70,6 @@ pub fn worker_write_scope(principal: &Principal) -> Result<Scope, Error> {
     }
 }
 
-/// What a caller learns of a resource that does not exist: callers who see everything learn
-/// that it is missing; scoped callers are refused as for any resource outside their scope, so
-/// that they cannot probe for what exists elsewhere (permission before existence).
-pub fn missing(scope: &Scope, name: &str) -> Error {
-    match scope {
-        Scope::All => Error::NotFound(name.to_owned()),
-        Scope::Region(_) | Scope::Org(_) => {
-            Error::denied("the resource is outside the caller's county or organisation")
-        }
-    }
-}
-
-/// Refuses a row outside `scope`.
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
-    if scope.admits(region, org) {
-        Ok(())
-    } else {
-        Err(Error::denied("the resource is outside the caller's county or organisation"))
-    }
-}
-
-/// The id of a resource name in `collection`, as request field `field`.
-pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
-    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
-}
-
 /// Reads a vacancy the caller may see (request field `field` names it), or says why not.
 pub async fn readable_vacancy(
     pool: &AnyPool,
@@ -124,6 +97,18 @@ pub async fn readable_worker_need(
     check(&scope, record.region, "")?;
     Ok(record)
 }
+
+/// Refuses a row outside `scope` (see [`Scope::check`]).
+pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
+    scope.check(region, org)
+}
+
+/// What a caller learns of a missing resource (see [`Scope::missing`]).
+pub fn missing(scope: &Scope, name: &str) -> Error {
+    scope.missing(name)
+}
+
+pub use qiancheng_platform::call::id_of;
 
 #[cfg(test)]
 mod tests {

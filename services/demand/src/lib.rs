@@ -20,9 +20,6 @@ pub mod vacancy;
 pub mod worker_need;
 
 use qiancheng_api::demand::demand_service_server::DemandServiceServer;
-use qiancheng_platform::config::Settings;
-use qiancheng_platform::{ServiceSpec, Shared};
-use tonic::service::Routes;
 
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "demand";
@@ -34,15 +31,9 @@ pub const MAX_MONTHLY_PAY_FEN: i64 = 10_000_000;
 /// The service's own migrations (the platform's run first).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The demand service over what its handlers share.
-#[derive(Debug, Clone)]
-pub struct Demand(std::sync::Arc<Shared>);
-
-impl std::ops::Deref for Demand {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
+qiancheng_platform::service! {
+    /// The demand service over what its handlers share.
+    Demand { name: NAME, server: DemandServiceServer, migrator: MIGRATOR, peers: [] }
 }
 
 /// Every RPC's handler, by the RPC's name.
@@ -55,26 +46,3 @@ mod handlers {
 }
 
 qiancheng_api::demand_service!(Demand, handlers);
-
-/// The demand service as the binary and the tests start it.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec;
-
-impl ServiceSpec for Spec {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn grpc_name(&self) -> &'static str {
-        <DemandServiceServer<Demand> as tonic::server::NamedService>::NAME
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        Routes::new(
-            DemandServiceServer::new(Demand(std::sync::Arc::new(shared)))
-                .max_decoding_message_size(settings.max_message_bytes)
-                .max_encoding_message_size(settings.max_message_bytes),
-        )
-    }
-}

@@ -17,7 +17,7 @@ use qiancheng_platform::auth::Role;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Backend as DbBackend;
 use qiancheng_platform::service::Peers;
-use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, fixtures};
+use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, bad_fields, fixtures, reason};
 use sqlx::{AssertSqlSafe, Column as _, Row as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -457,18 +457,6 @@ fn import_row(vacancy: Vacancy, row_ref: &str, request_id: &str) -> ImportVacanc
 
 fn stream_row(vacancy: Vacancy, row_ref: &str, request_id: &str) -> StreamVacancyImportRequest {
     StreamVacancyImportRequest { vacancy: Some(vacancy), row_ref: row_ref.into(), request_id: request_id.into() }
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
-}
-
-fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 /// Asserts `status` is `INVALID_ARGUMENT` for `rule`, naming `field` (and only it).

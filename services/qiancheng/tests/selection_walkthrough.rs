@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::*;
 use qiancheng_api::types::Date;
-use qiancheng_testkit::{authed, fixtures};
+use qiancheng_testkit::{authed, fixtures, reason};
 use tonic::Code;
 use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 const COUNTY: &str = "421221";
@@ -77,10 +76,6 @@ impl Dev {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
 }
 
 fn school(first17: &str, years: Vec<i32>) -> Provider {

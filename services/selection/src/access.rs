@@ -3,7 +3,6 @@
 //! everything, auditors read everything. Permission comes before existence: a scoped caller
 //! asking for what does not exist is refused as for what lies outside its scope.
 
-use qiancheng_api::convert;
 use qiancheng_domain::RegionCode;
 use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
@@ -113,17 +112,6 @@ pub fn missing_public(principal: &Principal, name: &str) -> Error {
     }
 }
 
-/// What a caller learns of a resource that does not exist: callers who see everything learn
-/// that it is missing; scoped callers are refused as for a resource outside their scope.
-pub fn missing(scope: &Scope, name: &str) -> Error {
-    match scope {
-        Scope::All => Error::NotFound(name.to_owned()),
-        Scope::Region(_) | Scope::Org(_) => {
-            Error::denied("the resource is outside the caller's county or organisation")
-        }
-    }
-}
-
 /// Refuses an officer who does not act for `region`: a county officer acts for their county,
 /// only city administrators for the city.
 pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), Error> {
@@ -131,20 +119,6 @@ pub fn check_officer_region(principal: &Principal, scope: &Scope, region: Region
         return Err(Error::denied("city-wide records are for city administrators"));
     }
     check(scope, region, "")
-}
-
-/// Refuses a row outside `scope`.
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
-    if scope.admits(region, org) {
-        Ok(())
-    } else {
-        Err(Error::denied("the resource is outside the caller's county or organisation"))
-    }
-}
-
-/// The id of a resource name in `collection`, as request field `field`.
-pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
-    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
 }
 
 /// Reads a provider the caller may see in `scope` (request field `field` names it), or says
@@ -189,6 +163,18 @@ pub async fn may_read_application(
     }
     Ok(false)
 }
+
+/// Refuses a row outside `scope` (see [`Scope::check`]).
+pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
+    scope.check(region, org)
+}
+
+/// What a caller learns of a missing resource (see [`Scope::missing`]).
+pub fn missing(scope: &Scope, name: &str) -> Error {
+    scope.missing(name)
+}
+
+pub use qiancheng_platform::call::id_of;
 
 #[cfg(test)]
 mod tests {

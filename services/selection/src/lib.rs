@@ -33,9 +33,6 @@ pub mod round;
 pub mod store;
 
 use qiancheng_api::selection::selection_service_server::SelectionServiceServer;
-use qiancheng_platform::config::Settings;
-use qiancheng_platform::{ServiceSpec, Shared};
-use tonic::service::Routes;
 
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "selection";
@@ -43,15 +40,10 @@ pub const NAME: &str = "selection";
 /// The service's own migrations (the platform's run first).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// The selection service over what its handlers share.
-#[derive(Debug, Clone)]
-pub struct Selection(std::sync::Arc<Shared>);
-
-impl std::ops::Deref for Selection {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
+qiancheng_platform::service! {
+    /// The selection service over what its handlers share. DraftCatalogFromDemand reads the
+    /// demand service's training-need summary.
+    Selection { name: NAME, server: SelectionServiceServer, migrator: MIGRATOR, peers: ["demand"] }
 }
 
 /// Every RPC's handler, by the RPC's name.
@@ -68,30 +60,3 @@ mod handlers {
 }
 
 qiancheng_api::selection_service!(Selection, handlers);
-
-/// The selection service as the binary and the tests start it.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec;
-
-impl ServiceSpec for Spec {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn grpc_name(&self) -> &'static str {
-        <SelectionServiceServer<Selection> as tonic::server::NamedService>::NAME
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
-    /// DraftCatalogFromDemand reads the demand service's training-need summary.
-    fn peers(&self) -> &'static [&'static str] {
-        &["demand"]
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        Routes::new(
-            SelectionServiceServer::new(Selection(std::sync::Arc::new(shared)))
-                .max_decoding_message_size(settings.max_message_bytes)
-                .max_encoding_message_size(settings.max_message_bytes),
-        )
-    }
-}

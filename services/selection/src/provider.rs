@@ -451,7 +451,16 @@ pub async fn disqualify_provider(
     s: &Shared,
     call: Call<DisqualifyProviderRequest>,
 ) -> Result<DisqualifyProviderResponse, Error> {
-    let scope = access::officer_scope(&call.principal)?;
+    // The supervision service refers an inspection's serious subcontracting or fraud finding
+    // (CLASS-INSPECTION → PROV-DISQUALIFIED); no other service disqualifies.
+    let scope = if call.principal.has(Role::Service) {
+        if call.principal.subject != "service:supervision" {
+            return Err(Error::denied("only the supervision service refers a provider for disqualification"));
+        }
+        Scope::All
+    } else {
+        access::officer_scope(&call.principal)?
+    };
     let m = &call.message;
     let mut v = Violations::default();
     let misconduct = match MisconductKind::try_from(m.misconduct) {

@@ -215,6 +215,28 @@ impl Scope {
         }
     }
 
+    /// Refuses a row of `region` and organisation `org` outside the scope.
+    pub fn check(&self, region: RegionCode, org: &str) -> Result<(), Error> {
+        if self.admits(region, org) {
+            Ok(())
+        } else {
+            Err(Error::denied("the resource is outside the caller's county or organisation"))
+        }
+    }
+
+    /// What a caller learns of a resource `name` that does not exist: callers who see
+    /// everything learn that it is missing; scoped callers are refused as for any resource
+    /// outside their scope, so that they cannot probe for what exists elsewhere (permission
+    /// before existence).
+    pub fn missing(&self, name: &str) -> Error {
+        match self {
+            Scope::All => Error::NotFound(name.to_owned()),
+            Scope::Region(_) | Scope::Org(_) => {
+                Error::denied("the resource is outside the caller's county or organisation")
+            }
+        }
+    }
+
     /// Whether a row of `region` and organisation `org` is inside the scope.
     pub fn admits(&self, region: RegionCode, org: &str) -> bool {
         match self {

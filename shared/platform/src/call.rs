@@ -42,6 +42,12 @@ pub struct Call<M> {
     pub message: M,
 }
 
+/// The id in resource name `name` of `collection` (`vacancies/01h…` → `01h…`), or
+/// `INVALID_ARGUMENT` naming request field `field`.
+pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
+    qiancheng_api::convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
+}
+
 impl<M> Call<M> {
     /// A call made by `principal` (tests and in-process callers).
     pub fn new(principal: Principal, message: M) -> Self {

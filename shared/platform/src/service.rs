@@ -35,6 +35,61 @@ pub trait ServiceSpec: Send + Sync + 'static {
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes;
 }
 
+/// Declares a service of the suite: the type its handlers receive (`$service`, a `Shared` behind
+/// an `Arc`, dereferencing to it) and its `Spec` for the binary and the tests.
+///
+/// ```ignore
+/// qiancheng_platform::service! {
+///     /// The demand service over what its handlers share.
+///     Demand { name: "demand", server: DemandServiceServer, migrator: MIGRATOR, peers: [] }
+/// }
+/// qiancheng_api::demand_service!(Demand, handlers);
+/// ```
+#[macro_export]
+macro_rules! service {
+    (
+        $(#[$meta:meta])*
+        $service:ident { name: $name:expr, server: $server:ident, migrator: $migrator:expr, peers: [$($peer:expr),* $(,)?] $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $service(::std::sync::Arc<$crate::Shared>);
+
+        impl ::std::ops::Deref for $service {
+            type Target = $crate::Shared;
+            fn deref(&self) -> &$crate::Shared {
+                &self.0
+            }
+        }
+
+        /// The service as the binary and the tests start it.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Spec;
+
+        impl $crate::ServiceSpec for Spec {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn grpc_name(&self) -> &'static str {
+                <$server<$service> as ::tonic::server::NamedService>::NAME
+            }
+            fn migrator(&self) -> &'static ::sqlx::migrate::Migrator {
+                &$migrator
+            }
+            fn peers(&self) -> &'static [&'static str] {
+                &[$($peer),*]
+            }
+            fn routes(&self, shared: $crate::Shared, settings: &$crate::config::Settings) -> ::tonic::service::Routes {
+                ::tonic::service::Routes::new(
+                    $server::new($service(::std::sync::Arc::new(shared)))
+                        .max_decoding_message_size(settings.max_message_bytes)
+                        .max_encoding_message_size(settings.max_message_bytes),
+                )
+            }
+        }
+    };
+}
+
 /// What every handler of a service shares.
 #[derive(Debug, Clone)]
 pub struct Shared {

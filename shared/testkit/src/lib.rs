@@ -147,9 +147,16 @@ impl Keys {
         }
     }
 
-    /// The peer `name` at `addr`, called with a `SERVICE` token signed by the test's key.
+    /// The peer `name` at `addr`, called with a `SERVICE` token (subject `service:test`) signed
+    /// by the test's key.
     pub fn peer(&self, name: &'static str, addr: SocketAddr) -> Peer {
-        let credentials = ServiceCredentials::new(self.minter.clone(), "test");
+        self.peer_for("test", name, addr)
+    }
+
+    /// The peer `name` at `addr`, called as the suite's service `caller` (`service:<caller>`),
+    /// as a service calls its peers in production.
+    pub fn peer_for(&self, caller: &str, name: &'static str, addr: SocketAddr) -> Peer {
+        let credentials = ServiceCredentials::new(self.minter.clone(), caller);
         Peer::connect(name, &format!("http://{addr}"), credentials, self.settings.peer_timeout())
             .expect("a peer URL of a local address")
     }
@@ -302,6 +309,19 @@ impl TestService {
     pub fn token(&self, role: Role, region: Option<&str>, org: Option<&str>) -> String {
         self.keys.token(role, region, org)
     }
+}
+
+/// The `ErrorInfo.reason` of a refused call (the rule or platform code), empty if none.
+pub fn reason(status: &tonic::Status) -> String {
+    tonic_types::StatusExt::get_error_details(status).error_info().map(|i| i.reason.clone()).unwrap_or_default()
+}
+
+/// The fields a refused call's `BadRequest` names, in order.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    tonic_types::StatusExt::get_error_details(status)
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
+        .unwrap_or_default()
 }
 
 /// A request carrying `token` as its bearer token.

@@ -9,8 +9,8 @@ use qiancheng_domain::policy::PolicySet;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
 use qiancheng_testkit::{Backend, Keys, TestService};
+pub use qiancheng_testkit::{bad_fields, reason};
 use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
 
 /// A county of 咸宁 (嘉鱼县).
 pub const COUNTY: &str = "421221";
@@ -67,20 +67,6 @@ impl App {
     pub fn auditor(&self) -> String {
         self.keys.token(Role::Auditor, None, None)
     }
-}
-
-/// The `ErrorInfo.reason` of a refusal.
-pub fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
-}
-
-/// The fields a `BadRequest` names, in order.
-pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
 }
 
 /// An update mask naming `paths`.

@@ -1,0 +1,569 @@
+//! The supervision service tried as a new user would, against `qiancheng dev` running as its own
+//! process (supervision on its own port, asking selection over gRPC): a project approved in
+//! selection gets a class filed with 30 trainees, where one under 16 on the first day is refused
+//! with ELIG-AGE and one already on an overlapping class with ELIG-OVERLAP; a filing on the
+//! first day itself is refused with CLASS-FILING; a second class that would pass the approved
+//! headcount is refused with CLASS-HEADCOUNT; attendance for 60 sessions arrives as a stream,
+//! is sent twice and stored once; a trainee at 79% of the hours does not complete and one at 80%
+//! does; a serious inspection finding stops another class; the ledger exports whole; another
+//! provider and another county's officer see none of it.
+//!
+//! `dev` runs on the system clock, so the classes are dated from today (their first day a week
+//! on, inside the plan's period, which ends 2027-12-31), and attendance is sent for the days the
+//! sessions are held.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qiancheng_api::convert::date_to_proto;
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::selection::{self as sel};
+use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+use qiancheng_api::supervision::*;
+use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
+use qiancheng_testkit::{reason, authed, fixtures};
+use tonic::Code;
+use tonic::transport::Channel;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
+const COUNTY: &str = "421221";
+
+struct Dev {
+    child: Child,
+    dir: tempfile::TempDir,
+    selection: String,
+    supervision: String,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dev {
+    fn start() -> Dev {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(BIN)
+            .args(["dev", "--base-port", "0"])
+            .current_dir(dir.path())
+            .env_remove("QIANCHENG_DATABASE_URL")
+            .env_remove("QIANCHENG_DATA_DIR")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start dev");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut endpoints = std::collections::HashMap::new();
+        for line in lines.by_ref() {
+            let line = line.expect("utf-8");
+            let mut words = line.split_whitespace();
+            if let (Some(name @ ("selection" | "supervision")), Some(addr)) = (words.next(), words.next()) {
+                endpoints.insert(name.to_owned(), addr.to_owned());
+            }
+            if line.starts_with("Press Ctrl-C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Dev {
+            child,
+            dir,
+            selection: endpoints["selection"].clone(),
+            supervision: endpoints.get("supervision").expect("dev runs supervision on its own port").clone(),
+        }
+    }
+
+    fn token(&self, args: &[&str]) -> String {
+        let output = Command::new(BIN).arg("token").args(args).current_dir(self.dir.path()).output().expect("token");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    async fn channel(addr: &str) -> Channel {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(channel) =
+                tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await
+            {
+                return channel;
+            }
+            assert!(Instant::now() < deadline, "{addr} never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+
+fn refusal<T: std::fmt::Debug>(result: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
+    let status = result.expect_err("refused");
+    (status.code(), reason(&status))
+}
+
+/// Today in China (DATE-TZ).
+fn today() -> Date {
+    date_to_proto(qiancheng_domain::today_in_china())
+}
+
+/// `n` days after `day`.
+fn days_after(day: &Date, n: u64) -> Date {
+    let mut on = qiancheng_api::convert::required_date(Some(day)).expect("a date");
+    for _ in 0..n {
+        on = on.succ_opt().expect("a later day");
+    }
+    date_to_proto(on)
+}
+
+/// 08:00 China time on `day` (midnight UTC), in microseconds since the epoch.
+fn morning(day: &Date) -> i64 {
+    let on = qiancheng_api::convert::required_date(Some(day)).expect("a date");
+    on.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros()
+}
+
+/// A trainee of 咸宁, born on `birth`, number `n`.
+fn trainee(n: u32, birth: &Date) -> TraineeInput {
+    let first17 = format!("421202{:04}{:02}{:02}{:03}", birth.year, birth.month, birth.day, 100 + n);
+    TraineeInput {
+        person_name: format!("学员{n}号"),
+        id_number: fixtures::id_number(&first17),
+        phone: format!("139{:08}", n),
+        target_group: TargetGroup::RuralMigrant as i32,
+        local_basis: LocalBasis::HouseholdRegistration as i32,
+        local_basis_evidence: "户口簿".into(),
+        ..Default::default()
+    }
+}
+
+fn adult(n: u32) -> TraineeInput {
+    trainee(n, &Date { year: 1992, month: 5, day: 1 })
+}
+
+fn class(project: &str, title: &str, first: &Date, last: &Date) -> Class {
+    Class {
+        project: project.into(),
+        title: title.into(),
+        first_day: Some(*first),
+        last_day: Some(*last),
+        theory_hours: 40,
+        practice_hours: 60,
+        mode: TrainingMode::Offline as i32,
+        venue: "嘉鱼县实训基地".into(),
+        teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
+        ..Default::default()
+    }
+}
+
+/// An approved project of 40 welders, 100 hours, for a provider of the county, through
+/// selection's API as the county, the city and the provider would do it.
+async fn approved_project(dev: &Dev, selection: &mut SelectionServiceClient<Channel>, seed: &str) -> (String, String) {
+    let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
+    let admin = dev.token(&["--role", "CITY_ADMIN", "--region", "421200"]);
+    let code = fixtures::uscc(&format!("52421221MJ{seed}"));
+    selection
+        .register_provider(authed(
+            sel::RegisterProviderRequest {
+                provider: Some(sel::Provider {
+                    credit_code: code.clone(),
+                    display_name: format!("嘉鱼职业培训学校{seed}"),
+                    region_code: COUNTY.into(),
+                    pays_tax_locally: true,
+                    independent_legal_person: true,
+                    kind: sel::ProviderKind::PrivateTrainingSchool as i32,
+                    conditions: Some(sel::KindConditions {
+                        passed_all_annual_inspections: true,
+                        subsidised_training_years: vec![2023, 2024, 2025, 2026],
+                        ..Default::default()
+                    }),
+                    bank_account: Some(sel::BankAccount {
+                        holder: "学校".into(),
+                        bank: "农业银行嘉鱼支行".into(),
+                        number: "6228480012345678".into(),
+                    }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("registered");
+    let item = selection
+        .create_catalog_item(authed(
+            sel::CreateCatalogItemRequest {
+                catalog_item: Some(sel::CatalogItem {
+                    region_code: COUNTY.into(),
+                    industry: Industry::EquipmentManufacturing as i32,
+                    occupation_code: "6-18-02-04".into(),
+                    occupation_name: "焊工".into(),
+                    skill_level: SkillLevel::SkillLevel4 as i32,
+                    headcount: 40,
+                    skill_requirements: "达到焊工四级标准".into(),
+                    content: "焊接工艺与安全".into(),
+                    hours: 100,
+                    mode: sel::TrainingMode::Offline as i32,
+                    answers: vec!["嘉鱼重工焊工缺口40人".into()],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("drafted")
+        .into_inner()
+        .catalog_item
+        .expect("item");
+    selection
+        .publish_catalog_item(authed(
+            sel::PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
+            &officer,
+        ))
+        .await
+        .expect("published");
+    selection
+        .set_quota(authed(
+            sel::SetQuotaRequest {
+                quota: Some(sel::Quota {
+                    region_code: COUNTY.into(),
+                    year: 2030,
+                    trainees: 300,
+                    basis: "2030年就业补助资金".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &admin,
+        ))
+        .await
+        .expect("quota");
+    let round = selection
+        .create_round(authed(
+            sel::CreateRoundRequest {
+                round: Some(sel::Round {
+                    title: "嘉鱼县焊工项目综合评议".into(),
+                    region_code: COUNTY.into(),
+                    method: sel::SelectionMethod::ComprehensiveEvaluation as i32,
+                    quota: 40,
+                    deadline: Some(Date { year: 2030, month: 1, day: 1 }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("round")
+        .into_inner()
+        .round
+        .expect("round");
+    let provider = dev.token(&["--role", "PROVIDER", "--org", &code]);
+    let application = selection
+        .create_application(authed(
+            sel::CreateApplicationRequest {
+                application: Some(sel::Application {
+                    round: round.name.clone(),
+                    catalog_item: item.name.clone(),
+                    provider_credit_code: code.clone(),
+                    headcount: 40,
+                    training_region_code: COUNTY.into(),
+                    filing: Some(sel::Filing {
+                        project_title: "嘉鱼焊工项目化培训".into(),
+                        planned_start: Some(Date { year: 2027, month: 3, day: 1 }),
+                        planned_end: Some(Date { year: 2027, month: 4, day: 30 }),
+                        venue: "嘉鱼县实训基地".into(),
+                        contact: "王老师".into(),
+                    }),
+                    plan: Some(sel::Plan {
+                        application_summary: "面向重点项目企业的焊工培训".into(),
+                        teaching_plan: "理论40课时,实操60课时".into(),
+                        safety_content: "焊接安全、防火防爆、个人防护".into(),
+                        training_mode: sel::TrainingMode::Offline as i32,
+                        assessment_method: "结业考核并组织职业技能等级认定".into(),
+                        employment_measures: "与嘉鱼重工签订定向就业协议".into(),
+                    }),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await
+        .expect("applied")
+        .into_inner()
+        .application
+        .expect("application");
+    selection
+        .submit_application(authed(
+            sel::SubmitApplicationRequest { name: application.name.clone(), ..Default::default() },
+            &provider,
+        ))
+        .await
+        .expect("submitted");
+    selection
+        .close_round(authed(sel::CloseRoundRequest { name: round.name.clone(), ..Default::default() }, &officer))
+        .await
+        .expect("closed");
+    let decided = selection
+        .decide_round(authed(
+            sel::DecideRoundRequest {
+                name: round.name.clone(),
+                officer_scores: vec![sel::OfficerScore { application: application.name, score: "88".into() }],
+                ..Default::default()
+            },
+            &officer,
+        ))
+        .await
+        .expect("decided")
+        .into_inner();
+    let project = decided.projects.first().expect("approved").clone();
+    assert_eq!(project.approved_headcount, 40);
+    (code, project.name)
+}
+
+#[tokio::test]
+async fn a_county_supervises_a_class_from_filing_to_ledger() {
+    let dev = Dev::start();
+    let mut selection = SelectionServiceClient::new(Dev::channel(&dev.selection).await);
+    let mut supervision = SupervisionServiceClient::new(Dev::channel(&dev.supervision).await);
+    let (provider_code, project) = approved_project(&dev, &mut selection, "0000W01").await;
+    let provider = dev.token(&["--role", "PROVIDER", "--org", &provider_code]);
+    let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
+    let today = today();
+    let first = days_after(&today, 7);
+    let last = days_after(&first, 60);
+
+    // A first class of five, among them the person who will also be put on the second.
+    let other_class = supervision
+        .create_class(authed(
+            CreateClassRequest {
+                class: Some(class(&project, "嘉鱼焊工培训甲班", &first, &last)),
+                roster: (100..105).map(adult).collect(),
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await
+        .expect("the first class is filed")
+        .into_inner()
+        .class
+        .expect("class");
+
+    // CLASS-FILING: not on the first day itself.
+    let on_the_day = supervision
+        .create_class(authed(
+            CreateClassRequest {
+                class: Some(class(&project, "当日备案", &today, &last)),
+                roster: vec![adult(200)],
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await;
+    assert_eq!(refusal(on_the_day), (Code::FailedPrecondition, "CLASS-FILING".to_owned()));
+
+    // The main class: 30 trainees, one under 16 on the first day, one already on the first class.
+    let mut roster: Vec<TraineeInput> = (0..30).map(adult).collect();
+    // Sixteen the day after the first day (a 29 February birthday is moved to 1 March).
+    let sixteenth = Date { year: first.year - 16, ..first };
+    let sixteenth = if qiancheng_api::convert::date(Some(&sixteenth)).is_ok() {
+        sixteenth
+    } else {
+        Date { year: first.year - 16, month: 3, day: 1 }
+    };
+    roster.push(trainee(30, &days_after(&sixteenth, 1)));
+    roster.push(adult(100));
+    let filed = supervision
+        .create_class(authed(
+            CreateClassRequest {
+                class: Some(class(&project, "嘉鱼焊工培训乙班", &first, &last)),
+                roster,
+                request_id: "jiayu-welding-2".into(),
+            },
+            &provider,
+        ))
+        .await
+        .expect("filed")
+        .into_inner();
+    let refused: Vec<(i32, &str)> = filed.refused.iter().map(|r| (r.index, r.reason.as_str())).collect();
+    assert_eq!(refused, [(30, "ELIG-AGE"), (31, "ELIG-OVERLAP")]);
+    let main = filed.class.expect("class");
+    assert_eq!(main.roster_size, 30);
+    assert!(main.selection.clone().expect("what selection said").good_standing);
+
+    // CLASS-HEADCOUNT: 5 + 30 of 40 are placed; six more would pass the approved headcount.
+    let over = supervision
+        .create_class(authed(
+            CreateClassRequest {
+                class: Some(class(&project, "嘉鱼焊工培训丙班", &first, &last)),
+                roster: (300..306).map(adult).collect(),
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await;
+    assert_eq!(refusal(over), (Code::FailedPrecondition, "CLASS-HEADCOUNT".to_owned()));
+
+    // The county acknowledges; the provider adds 60 sessions (40 of 2 hours, 20 of 1: 100 hours).
+    supervision
+        .acknowledge_class(authed(AcknowledgeClassRequest { name: main.name.clone(), ..Default::default() }, &officer))
+        .await
+        .expect("acknowledged");
+    let sessions: Vec<Session> = (0..60u64)
+        .map(|i| Session {
+            held_on: Some(days_after(&first, i)),
+            hours: if i < 40 { 2 } else { 1 },
+            kind: if i % 3 == 0 { SessionKind::Theory } else { SessionKind::Practice } as i32,
+            topic: "焊接工艺".into(),
+            ..Default::default()
+        })
+        .collect();
+    let sessions = supervision
+        .create_sessions(authed(
+            CreateSessionsRequest { class: main.name.clone(), sessions, request_id: "sessions-1".into() },
+            &provider,
+        ))
+        .await
+        .expect("sessions")
+        .into_inner()
+        .sessions;
+    assert_eq!(sessions.len(), 60);
+
+    // Attendance from the sign-in devices: trainee 0 misses 21 hours (79%), trainee 1 misses 20
+    // (80%), everyone else attends everything. The devices send it all, then all again.
+    let trainees = filed.trainees;
+    let mut events = Vec::new();
+    for (n, person) in trainees.iter().enumerate() {
+        for (i, session) in sessions.iter().enumerate() {
+            let missed = (n == 0 && (i < 10 || i == 40)) || (n == 1 && i < 10);
+            if !missed {
+                let day = session.held_on.expect("a day");
+                events.push(CheckIn {
+                    event_id: format!("gate-1/{n}/{i}"),
+                    session: session.name.clone(),
+                    trainee: person.name.clone(),
+                    checked_in_micros: morning(&day),
+                    device: "gate-1".into(),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let expected = events.len();
+    assert_eq!(expected, 30 * 60 - 21);
+    for send in ["first", "again"] {
+        let chunks: Vec<StreamAttendanceRequest> = events
+            .chunks(250)
+            .map(|c| StreamAttendanceRequest { class: main.name.clone(), events: c.to_vec() })
+            .collect();
+        let mut acks = supervision
+            .stream_attendance(authed(tokio_stream::iter(chunks), &provider))
+            .await
+            .expect("stream")
+            .into_inner();
+        let mut last = None;
+        while let Some(ack) = acks.message().await.expect("acknowledged") {
+            last = Some(ack);
+        }
+        let last = last.expect("acks");
+        let counts =
+            (usize::try_from(last.stored).expect("n"), usize::try_from(last.replayed).expect("n"), last.refused);
+        match send {
+            "first" => assert_eq!(counts, (expected, 0, 0)),
+            _ => assert_eq!(counts, (0, expected, 0), "sent twice, stored once"),
+        }
+    }
+
+    // Completion: everyone passed the assessment; 79% does not complete, 80% does.
+    supervision
+        .record_assessments(authed(
+            RecordAssessmentsRequest {
+                class: main.name.clone(),
+                results: trainees
+                    .iter()
+                    .map(|t| TraineeAssessment { trainee: t.name.clone(), result: AssessmentResult::Passed as i32 })
+                    .collect(),
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await
+        .expect("assessed");
+    let completed = supervision
+        .complete_class(authed(CompleteClassRequest { name: main.name.clone(), ..Default::default() }, &provider))
+        .await
+        .expect("completed")
+        .into_inner();
+    let state_of = |n: usize| completed.trainees.iter().find(|t| t.name == trainees[n].name).expect("decided").clone();
+    let at79 = state_of(0);
+    assert_eq!(at79.state, TraineeState::NotCompleted as i32);
+    let failed = at79.completion.expect("decision").rules.into_iter().find(|r| !r.passed).expect("a rule failed");
+    assert_eq!(failed.code, "CLASS-ATTENDANCE");
+    assert!(failed.reason_en.contains("79 of 100"), "{}", failed.reason_en);
+    assert_eq!(state_of(1).state, TraineeState::Completed as i32);
+    assert_eq!(completed.trainees.iter().filter(|t| t.state == TraineeState::Completed as i32).count(), 29);
+
+    // A serious finding at an unannounced inspection stops the other class.
+    let stopped = supervision
+        .record_inspection(authed(
+            RecordInspectionRequest {
+                class: other_class.name.clone(),
+                inspection: Some(Inspection {
+                    kind: InspectionKind::Unannounced as i32,
+                    inspected_on: Some(today),
+                    people_present: 0,
+                    severity: FindingSeverity::Serious as i32,
+                    finding: FindingKind::Safety as i32,
+                    note: "实训场地无消防设施".into(),
+                    ..Default::default()
+                }),
+                request_id: "inspection-1".into(),
+            },
+            &officer,
+        ))
+        .await
+        .expect("inspected")
+        .into_inner();
+    assert_eq!(stopped.class.expect("class").state, ClassState::Stopped as i32);
+    assert_eq!(stopped.inspection.expect("inspection").outcome, InspectionOutcome::Stop as i32);
+
+    // The ledger exports whole: the class, 60 sessions, 30 trainees with their hours and
+    // results, and CLASS-LEDGER satisfied; ID numbers whole for the county's officer.
+    let mut parts = supervision
+        .get_ledger(authed(GetLedgerRequest { class: main.name.clone() }, &officer))
+        .await
+        .expect("ledger")
+        .into_inner();
+    let mut ledger = Vec::new();
+    while let Some(part) = parts.message().await.expect("a part") {
+        ledger.push(part);
+    }
+    let header = ledger.first().and_then(|p| p.header.clone()).expect("header");
+    assert!(!header.masked);
+    assert_eq!(ledger.iter().filter(|p| p.session.is_some()).count(), 60);
+    let rows: Vec<LedgerTrainee> = ledger.iter().filter_map(|p| p.trainee.clone()).collect();
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|r| r.person.clone().expect("person").id_number.len() == 18));
+    let summary = ledger.last().and_then(|p| p.summary.clone()).expect("summary");
+    assert_eq!(usize::try_from(summary.attendance_records).expect("n"), expected);
+    assert_eq!(summary.completed, 29);
+    assert!(summary.ledger.expect("CLASS-LEDGER").passed);
+
+    // Another provider and another county's officer see none of it.
+    let (stranger_code, _) = approved_project(&dev, &mut selection, "0000W02").await;
+    let stranger = dev.token(&["--role", "PROVIDER", "--org", &stranger_code]);
+    let outsider = dev.token(&["--role", "COUNTY_OFFICER", "--region", "421222"]);
+    for token in [&stranger, &outsider] {
+        let listed =
+            supervision.list_classes(authed(ListClassesRequest::default(), token)).await.expect("list").into_inner();
+        assert!(listed.classes.is_empty());
+        let denied = supervision.get_class(authed(GetClassRequest { name: main.name.clone() }, token)).await;
+        assert_eq!(refusal(denied).0, Code::PermissionDenied);
+        let denied = supervision
+            .list_trainees(authed(ListTraineesRequest { class: main.name.clone(), ..Default::default() }, token))
+            .await;
+        assert_eq!(refusal(denied).0, Code::PermissionDenied);
+        let denied = supervision.get_ledger(authed(GetLedgerRequest { class: main.name.clone() }, token)).await;
+        assert_eq!(denied.err().map(|s| s.code()), Some(Code::PermissionDenied));
+    }
+}

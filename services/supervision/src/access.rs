@@ -1,0 +1,200 @@
+//! Who may see and change what in the supervision service (DESIGN.md, Security; issue of the
+//! service): a provider files and records for its own classes only; a county officer
+//! acknowledges, inspects and approves roster changes for classes trained in their county; the
+//! city reads everything and may act as an officer anywhere; auditors read everything with ID
+//! numbers masked; services read a project's roster; experts, enterprises, finance officers and
+//! other departments see nothing. The proto declares the roles of each RPC (the platform refuses
+//! the rest before a handler runs); this module narrows an allowed caller to its county or
+//! organisation. Permission comes before existence: a scoped caller asking for a class that does
+//! not exist is refused as for one outside its scope.
+
+use qiancheng_api::convert;
+use qiancheng_platform::Error;
+pub use qiancheng_platform::auth::Scope;
+use qiancheng_platform::auth::{Principal, Role};
+use sqlx::Executor;
+
+use crate::store::class::{self, ClassRecord};
+
+/// A county officer's county; the platform refuses county-officer tokens without one, so the
+/// fallback (an organisation scope matching nothing) is for a token never accepted.
+fn county_of(principal: &Principal) -> Scope {
+    match principal.region {
+        Some(region) if !region.is_city() => Scope::Region(region),
+        _ => Scope::Org(String::new()),
+    }
+}
+
+/// The caller's own organisation, as a provider's scope.
+fn own_org(principal: &Principal) -> Scope {
+    Scope::Org(principal.org.clone().unwrap_or_default())
+}
+
+/// What classes the caller may read: the city and auditors all, a county officer their county, a
+/// provider its own.
+pub fn read_scope(principal: &Principal) -> Result<Scope, Error> {
+    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(county_of(principal))
+    } else if principal.has(Role::Provider) {
+        Ok(own_org(principal))
+    } else {
+        Err(Error::denied("classes are for their provider, officers of their county, the city and auditors"))
+    }
+}
+
+/// What classes an officer may act on: the city all, a county officer their county.
+pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
+    if principal.has(Role::CityAdmin) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(county_of(principal))
+    } else {
+        Err(Error::denied("this call is for county officers and city administrators"))
+    }
+}
+
+/// What classes the caller may record for where a provider or an officer may (stopping a class,
+/// a trainee's withdrawal, an attendance correction).
+pub fn record_scope(principal: &Principal) -> Result<Scope, Error> {
+    if principal.has(Role::CityAdmin) {
+        Ok(Scope::All)
+    } else if principal.has(Role::CountyOfficer) {
+        Ok(county_of(principal))
+    } else if principal.has(Role::Provider) {
+        Ok(own_org(principal))
+    } else {
+        Err(Error::denied("this call is for the class's provider, officers of its county and the city"))
+    }
+}
+
+/// The credit code of a provider acting for itself.
+pub fn provider_org(principal: &Principal) -> Result<String, Error> {
+    match (&principal.org, principal.has(Role::Provider)) {
+        (Some(org), true) if !org.is_empty() => Ok(org.clone()),
+        _ => Err(Error::denied("this call is for providers, on their own classes")),
+    }
+}
+
+/// The scope of a provider acting for itself: only its own classes.
+pub fn provider_scope(principal: &Principal) -> Result<Scope, Error> {
+    provider_org(principal).map(Scope::Org)
+}
+
+/// Whether the caller may see ID numbers, names and phones whole where the API shows them whole
+/// (the ledger, a project's roster): the class's provider, officers, the city and services; not
+/// auditors, who see them masked.
+pub fn sees_personal_data(principal: &Principal) -> bool {
+    principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::Provider, Role::Service])
+}
+
+/// What a caller learns of a class that does not exist: callers who see everything learn that it
+/// is missing; scoped callers are refused as for a class outside their scope.
+pub fn missing(scope: &Scope, name: &str) -> Error {
+    match scope {
+        Scope::All => Error::NotFound(name.to_owned()),
+        Scope::Region(_) | Scope::Org(_) => Error::denied("the class is outside the caller's county or organisation"),
+    }
+}
+
+/// Refuses a class outside `scope`.
+pub fn check(scope: &Scope, class: &ClassRecord) -> Result<(), Error> {
+    if scope.admits(class.region, &class.provider_credit_code) {
+        Ok(())
+    } else {
+        Err(Error::denied("the class is outside the caller's county or organisation"))
+    }
+}
+
+/// The id of a resource name in `collection`, as request field `field`.
+pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
+    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
+}
+
+/// The class and child ids of `classes/{class}/{collection}/{id}`, as request field `field`.
+pub fn child_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<(&'a str, &'a str), Error> {
+    let invalid =
+        || Error::invalid(field, "RESOURCE-NAME", format!("must look like classes/{{class}}/{collection}/{{id}}"));
+    let rest = name.strip_prefix("classes/").ok_or_else(invalid)?;
+    let (class, rest) = rest.split_once('/').ok_or_else(invalid)?;
+    let id = rest.strip_prefix(collection).and_then(|r| r.strip_prefix('/')).ok_or_else(invalid)?;
+    if class.is_empty() || id.is_empty() || id.contains('/') {
+        return Err(invalid());
+    }
+    Ok((class, id))
+}
+
+/// Reads the class `name` (request field `field`) that `scope` admits, or says why not.
+pub async fn class_in<'e, E: Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    scope: &Scope,
+    name: &str,
+    field: &str,
+) -> Result<ClassRecord, Error> {
+    let id = id_of(name, "classes", field)?;
+    class_by_id(executor, scope, id, name).await
+}
+
+/// Reads the class `id` (named `name` to the caller) that `scope` admits, or says why not.
+pub async fn class_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
+    executor: E,
+    scope: &Scope,
+    id: &str,
+    name: &str,
+) -> Result<ClassRecord, Error> {
+    let record = class::find(executor, id).await?.ok_or_else(|| missing(scope, name))?;
+    check(scope, &record)?;
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use qiancheng_domain::RegionCode;
+
+    use super::*;
+
+    fn principal(roles: &[Role], region: Option<&str>, org: Option<&str>) -> Principal {
+        Principal {
+            subject: "t".into(),
+            roles: roles.to_vec(),
+            region: region.map(|r| RegionCode::parse(r).expect("a region")),
+            org: org.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn each_role_reads_what_is_its_own() {
+        assert_eq!(read_scope(&principal(&[Role::Auditor], None, None)).expect("reads"), Scope::All);
+        let officer = principal(&[Role::CountyOfficer], Some("421221"), None);
+        assert_eq!(read_scope(&officer).expect("reads"), Scope::Region(RegionCode::Jiayu));
+        let provider = principal(&[Role::Provider], None, Some("P"));
+        assert_eq!(read_scope(&provider).expect("reads"), Scope::Org("P".into()));
+        for role in [Role::Expert, Role::Enterprise, Role::FinanceOfficer, Role::DataExchange, Role::Service] {
+            assert!(read_scope(&principal(&[role], Some("421221"), Some("P"))).is_err(), "{role}");
+        }
+    }
+
+    #[test]
+    fn auditors_read_masked_and_act_on_nothing() {
+        let auditor = principal(&[Role::Auditor], None, None);
+        assert!(!sees_personal_data(&auditor));
+        assert!(officer_scope(&auditor).is_err() && record_scope(&auditor).is_err());
+        assert!(provider_scope(&auditor).is_err());
+        assert!(sees_personal_data(&principal(&[Role::Service], None, None)));
+    }
+
+    #[test]
+    fn a_provider_without_an_organisation_acts_on_nothing() {
+        assert!(provider_scope(&principal(&[Role::Provider], None, None)).is_err());
+        assert!(officer_scope(&principal(&[Role::Provider], None, Some("P"))).is_err());
+    }
+
+    #[test]
+    fn child_names_are_parsed_strictly() {
+        assert_eq!(child_of("classes/c1/trainees/t1", "trainees", "f").expect("valid"), ("c1", "t1"));
+        assert!(child_of("classes/c1/sessions/t1", "trainees", "f").is_err());
+        assert!(child_of("classes//trainees/t1", "trainees", "f").is_err());
+        assert!(child_of("classes/c1/trainees/t1/x", "trainees", "f").is_err());
+    }
+}

@@ -1,0 +1,475 @@
+//! Classes (班次) and their filing (开班备案, 二(三) 开班备案、过程监督, 七(三)): CLASS-FILING,
+//! CLASS-HOURS and CLASS-HEADCOUNT, the county's acknowledgement and stopping a class.
+//!
+//! A provider files a class under one of its approved projects with its real-name roster.
+//! Supervision asks selection about the project and the provider first (no transaction is open
+//! while it waits), then, inside the write, judges every roster entry (ELIG-*, [`crate::judge`])
+//! and the filing, stores the class and the entries that passed, each with its decision, and
+//! lists the refused entries with their rules. Concurrent filings of one project take turns
+//! (CLASS-HEADCOUNT), as do changes naming the same person (ELIG-OVERLAP).
+
+use std::collections::HashSet;
+
+use qiancheng_api::convert;
+use qiancheng_api::supervision::*;
+use qiancheng_domain::lifecycle::{ClassState as State, Lifecycle as _};
+use qiancheng_domain::policy::class::{ClassFiling, class_headcount, evaluate_class_filing};
+use qiancheng_domain::policy::facts::{KeyProject as KeyProjectFacts, KeyProjectLibrary as Library};
+use qiancheng_domain::policy::project::{CatalogItem as CatalogFacts, TrainingMode as Mode};
+use qiancheng_domain::{OccupationCode, RegionCode, ValueError};
+use qiancheng_platform::error::Violations;
+use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::time::new_id;
+use qiancheng_platform::{Call, Error, Stamp, write};
+use serde_json::json;
+
+use crate::access::{self, Scope};
+use crate::judge::{self, Candidate, Project};
+use crate::peer;
+use crate::store::StoredDecision;
+use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherRecord};
+use crate::store::trainee::{self, TraineeRecord};
+use crate::{MAX_ROSTER, Supervision};
+
+/// The most hours a class states of theory or of practice.
+const MAX_HOURS: i32 = 10_000;
+/// The most teachers a filing names.
+const MAX_TEACHERS: usize = 50;
+
+/// Hours as the request gives them.
+fn hours(value: i32) -> Result<u32, ValueError> {
+    if (0..=MAX_HOURS).contains(&value) {
+        u32::try_from(value).map_err(|_| ValueError::new("CLASS-HOURS", "hours cannot be negative"))
+    } else {
+        Err(ValueError::new("CLASS-HOURS", format!("hours are 0 to {MAX_HOURS}")))
+    }
+}
+
+/// A required training mode.
+pub fn mode(value: i32) -> Result<Mode, ValueError> {
+    match TrainingMode::try_from(value) {
+        Ok(TrainingMode::Offline) => Ok(Mode::Offline),
+        Ok(TrainingMode::Online) => Ok(Mode::Online),
+        Ok(TrainingMode::Mixed) => Ok(Mode::Mixed),
+        _ => Err(ValueError::new("REQUIRED", "a training mode is required")),
+    }
+}
+
+/// The key project of a pre-hire class, validated.
+fn key_project(input: &KeyProject, v: &mut Violations) -> Option<KeyProjectFacts> {
+    let enterprise = v.value("class.key_project.enterprise", convert::text(&input.enterprise, 100));
+    let library = match KeyProjectLibrary::try_from(input.library) {
+        Ok(KeyProjectLibrary::Unspecified) => None,
+        Ok(KeyProjectLibrary::City) => Some(Library::City),
+        Ok(KeyProjectLibrary::County) => Some(Library::County),
+        Err(_) => {
+            v.add("class.key_project.library", "ELIG-PREHIRE", "not a key-project library");
+            None
+        }
+    };
+    let production = v.value(
+        "class.key_project.expected_production_on",
+        convert::required_date(input.expected_production_on.as_ref()),
+    );
+    Some(KeyProjectFacts {
+        enterprise: enterprise?,
+        library,
+        manufacturing: input.manufacturing,
+        expected_production_on: production?,
+    })
+}
+
+/// A filing, validated at the edge.
+struct Filing {
+    project_id: String,
+    title: String,
+    first_day: chrono::NaiveDate,
+    last_day: chrono::NaiveDate,
+    theory_hours: u32,
+    practice_hours: u32,
+    mode: Mode,
+    venue: String,
+    teachers: Vec<TeacherRecord>,
+    key_project: Option<KeyProjectFacts>,
+    roster: Vec<Candidate>,
+}
+
+fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
+    let input = m.class.clone().unwrap_or_default();
+    let mut v = Violations::default();
+    let project_id = v.value("class.project", convert::resource_id(&input.project, "projects"));
+    let title = v.value("class.title", convert::text(&input.title, 100));
+    let first_day = v.value("class.first_day", convert::required_date(input.first_day.as_ref()));
+    let last_day = v.value("class.last_day", convert::required_date(input.last_day.as_ref()));
+    let theory_hours = v.value("class.theory_hours", hours(input.theory_hours));
+    let practice_hours = v.value("class.practice_hours", hours(input.practice_hours));
+    let mode = v.value("class.mode", mode(input.mode));
+    let venue = v.value("class.venue", convert::optional_text(&input.venue, 200));
+    if input.teachers.len() > MAX_TEACHERS {
+        v.add("class.teachers", "TEXT-LENGTH", format!("at most {MAX_TEACHERS} teachers"));
+    }
+    let mut teachers = Vec::new();
+    for (i, t) in input.teachers.iter().take(MAX_TEACHERS).enumerate() {
+        let name = v.value(&format!("class.teachers[{i}].name"), convert::text(&t.name, 50));
+        let qualification =
+            v.value(&format!("class.teachers[{i}].qualification"), convert::optional_text(&t.qualification, 200));
+        if let (Some(name), Some(qualification)) = (name, qualification) {
+            teachers.push(TeacherRecord { name, qualification });
+        }
+    }
+    let key_project = input.key_project.as_ref().and_then(|k| key_project(k, &mut v));
+    if m.roster.len() > MAX_ROSTER {
+        v.add("roster", "ROSTER-SIZE", format!("a roster holds at most {MAX_ROSTER} trainees"));
+    }
+    let roster: Vec<Candidate> = m
+        .roster
+        .iter()
+        .take(MAX_ROSTER)
+        .enumerate()
+        .filter_map(|(i, entry)| judge::candidate(entry, &format!("roster[{i}]"), &s.pii, &mut v))
+        .collect();
+    v.finish()?;
+    let missing = || Error::invalid("class", "REQUIRED", "the class is incomplete");
+    Ok(Filing {
+        project_id: project_id.ok_or_else(missing)?.to_owned(),
+        title: title.ok_or_else(missing)?,
+        first_day: first_day.ok_or_else(missing)?,
+        last_day: last_day.ok_or_else(missing)?,
+        theory_hours: theory_hours.ok_or_else(missing)?,
+        practice_hours: practice_hours.ok_or_else(missing)?,
+        mode: mode.ok_or_else(missing)?,
+        venue: venue.ok_or_else(missing)?,
+        teachers,
+        key_project,
+        roster,
+    })
+}
+
+/// A rule as selection explained it.
+fn selection_rule(rule: &qiancheng_api::selection::RuleResult) -> qiancheng_domain::policy::RuleResult {
+    qiancheng_domain::policy::RuleResult {
+        code: rule.code.clone(),
+        passed: rule.passed,
+        reason_zh: rule.reason_zh.clone(),
+        reason_en: rule.reason_en.clone(),
+    }
+}
+
+/// What selection said, as the class keeps it, and the catalog item as the rules see it.
+fn told(
+    told: &peer::Told,
+) -> Result<(SelectionTold, OccupationCode, qiancheng_domain::SkillLevel, RegionCode, CatalogFacts), Error> {
+    let project = &told.project;
+    let occupation = OccupationCode::parse(&project.occupation_code)
+        .map_err(|_| Error::corrupt("selection's project occupation"))?;
+    let level = convert::required_skill_level(project.skill_level)
+        .map_err(|_| Error::corrupt("selection's project skill level"))?;
+    let region = RegionCode::parse(&project.training_region_code)
+        .or_else(|_| RegionCode::parse(&project.region_code))
+        .map_err(|_| Error::corrupt("selection's project county"))?;
+    let item_mode = mode(told.item.mode).ok();
+    let item_hours = u32::try_from(told.item.hours).unwrap_or(0);
+    let kept = SelectionTold {
+        occupation_name: project.occupation_name.clone(),
+        training_region_code: project.training_region_code.clone(),
+        catalog_item: told.item.name.clone(),
+        catalog_hours: item_hours,
+        catalog_mode: item_mode,
+        good_standing: told.standing.good_standing,
+        standing_rules: told.standing.decision.iter().flat_map(|d| d.rules.iter().map(selection_rule)).collect(),
+    };
+    let item = CatalogFacts {
+        occupation: occupation.clone(),
+        occupation_name: project.occupation_name.clone(),
+        level,
+        headcount: u32::try_from(told.item.headcount).unwrap_or(0),
+        skill_requirements: told.item.skill_requirements.clone(),
+        content: told.item.content.clone(),
+        hours: item_hours,
+        // CLASS-HOURS: an item without a mode cannot be matched; the class's own mode stands in.
+        mode: item_mode.unwrap_or(Mode::Offline),
+        demand: String::new(),
+    };
+    Ok((kept, occupation, level, region, item))
+}
+
+/// CreateClass: files a class with its real-name roster (CLASS-FILING, CLASS-HOURS,
+/// CLASS-HEADCOUNT; each entry ELIG-*).
+pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Result<CreateClassResponse, Error> {
+    let org = access::provider_org(&call.principal)?;
+    let filing = filing(s, &call.message)?;
+    let told_by_selection = peer::ask_about_project(s, &format!("projects/{}", filing.project_id), &org).await?;
+    // PROV-DISQUALIFIED, PROJ-SELECTION: selection's own rule refuses, in its words.
+    if !told_by_selection.standing.good_standing {
+        let rule = told_by_selection
+            .standing
+            .decision
+            .iter()
+            .flat_map(|d| d.rules.iter())
+            .find(|r| !r.passed)
+            .map(selection_rule)
+            .unwrap_or_else(|| {
+                qiancheng_domain::policy::RuleResult::fail(
+                    "PROV-DISQUALIFIED",
+                    "承训机构或项目不在良好状态",
+                    "the provider or the project is not in good standing",
+                )
+            });
+        return Err(Error::Refused(rule));
+    }
+    let (kept, occupation, level, region, item) = told(&told_by_selection)?;
+    let today = s.today();
+    let policy = s.policy.clone();
+    let digest = policy.digest();
+    let stamp = Stamp::new();
+    let mut class = ClassRecord {
+        id: new_id(),
+        project_id: filing.project_id.clone(),
+        provider_credit_code: org.clone(),
+        region,
+        title: filing.title.clone(),
+        first_day: filing.first_day,
+        last_day: filing.last_day,
+        theory_hours: filing.theory_hours,
+        practice_hours: filing.practice_hours,
+        mode: filing.mode,
+        venue: filing.venue.clone(),
+        teachers: filing.teachers.clone(),
+        key_project: filing.key_project.clone(),
+        state: State::Filed,
+        roster_version: 1,
+        roster_size: 0,
+        filed_on: today,
+        occupation,
+        level,
+        approved_headcount: u32::try_from(told_by_selection.project.approved_headcount).unwrap_or(0),
+        told: kept,
+        told_micros: told_by_selection.told_micros,
+        filing_decision: StoredDecision::default(),
+        policy_version: policy.version.clone(),
+        policy_digest: digest.clone(),
+        acknowledged_by: String::new(),
+        acknowledged_micros: 0,
+        stopped_on: None,
+        stop_reason: String::new(),
+        completed_on: None,
+        filed_by: call.principal.subject.clone(),
+        stamp,
+    };
+    write::run(s, &call, async |change| {
+        // CLASS-HEADCOUNT spans the project's classes; ELIG-OVERLAP each person's. Keys are
+        // taken in one order (project, then people sorted) so that writers never wait in a cycle.
+        change.serialize_on(&format!("project/{}", class.project_id)).await?;
+        let mut hashes: Vec<&str> = filing.roster.iter().map(|c| c.hash.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        for hash in &hashes {
+            change.serialize_on(&format!("person/{hash}")).await?;
+        }
+        let history = trainee::classes_of_people(&mut change.tx, &hashes).await?;
+        let facts = class.facts();
+        let project =
+            Project { class: &facts, occupation: &class.occupation, level: class.level, key_project: class.key_project.as_ref() };
+        let mut seen = HashSet::new();
+        let mut stored = Vec::new();
+        let mut refused = Vec::new();
+        for (index, candidate) in filing.roster.iter().enumerate() {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            if !seen.insert(candidate.hash.as_str()) {
+                refused.push(RefusedEntry {
+                    index,
+                    id_number: candidate.id.masked(),
+                    reason: "ROSTER_DUPLICATE".to_owned(),
+                    message: "the person is on this roster already".to_owned(),
+                    decision: None,
+                });
+                continue;
+            }
+            let judged = judge::judge(&policy, &project, today, candidate, &history);
+            let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &digest);
+            if let Some(rule) = judged.refusal {
+                refused.push(RefusedEntry {
+                    index,
+                    id_number: candidate.id.masked(),
+                    reason: rule.code.clone(),
+                    message: format!("{} ({}): {}", rule.reason_en, rule.code, rule.reason_zh),
+                    decision: Some(decision.to_proto()),
+                });
+                continue;
+            }
+            let record = new_trainee(&class, candidate, judged.decision.outcome.group, decision, today);
+            stored.push((record, candidate.seal(&s.pii)?));
+        }
+        let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
+        let roster_size = u32::try_from(stored.len()).unwrap_or(u32::MAX);
+        let filed = ClassFiling {
+            filed_on: today,
+            first_day: class.first_day,
+            last_day: class.last_day,
+            project_approved: true,
+            provider_qualified: true,
+            theory_hours: class.theory_hours,
+            practice_hours: class.practice_hours,
+            venue_stated: !class.venue.is_empty(),
+            teachers_named: !class.teachers.is_empty(),
+            roster_size,
+            mode: Some(class.mode),
+        };
+        let mut decision = evaluate_class_filing(&policy, &filed, &item);
+        decision.rules.push(class_headcount(class.approved_headcount, &existing, roster_size));
+        decision.outcome = decision.rules.iter().all(|r| r.passed);
+        if let Some(rule) = decision.first_failure() {
+            return Err(Error::Refused(rule.clone()));
+        }
+        class.filing_decision = StoredDecision::of(&decision, true, &digest);
+        class.roster_size = i64::from(roster_size);
+        store::insert(&mut change.tx, &class).await?;
+        trainee::insert_many(&mut change.tx, &stored).await?;
+        change.audit(
+            "class.file",
+            class.name(),
+            json!({ "project": class.project_name(), "first_day": class.first_day.to_string(),
+                "last_day": class.last_day.to_string(), "trainees": stored.iter().map(|(t, _)| &t.id).collect::<Vec<_>>(),
+                "refused": refused.iter().map(|r| json!({ "index": r.index, "person": r.id_number, "rule": r.reason }))
+                    .collect::<Vec<_>>(),
+                "selection_told_micros": class.told_micros, "policy_digest": digest }),
+        );
+        Ok(CreateClassResponse {
+            class: Some(class.to_proto()),
+            trainees: stored.iter().map(|(t, _)| t.to_proto()).collect(),
+            refused,
+        })
+    })
+    .await
+}
+
+/// A trainee put on `class`'s roster as version 1 (a filing).
+fn new_trainee(
+    class: &ClassRecord,
+    candidate: &Candidate,
+    judged_group: qiancheng_domain::TargetGroup,
+    eligibility: StoredDecision,
+    today: chrono::NaiveDate,
+) -> TraineeRecord {
+    TraineeRecord {
+        id: new_id(),
+        class_id: class.id.clone(),
+        person_hash: candidate.hash.clone(),
+        id_number_masked: candidate.id.masked(),
+        name_masked: candidate.name_masked(),
+        phone_masked: candidate.phone.masked(),
+        target_group: candidate.group,
+        judged_group,
+        in_service: candidate.in_service,
+        skill_level: candidate.level,
+        budget_paid: candidate.budget_paid,
+        local_basis: candidate.local_basis,
+        local_basis_evidence: candidate.local_basis_evidence.clone(),
+        prehire_enterprise: candidate.prehire_enterprise.clone(),
+        state: qiancheng_domain::lifecycle::TraineeState::Active,
+        added_version: class.roster_version,
+        removed_version: 0,
+        added_on: today,
+        eligibility,
+        assessment: None,
+        completion: None,
+        terminated_on: None,
+        termination_reason: String::new(),
+        stamp: Stamp::new(),
+    }
+}
+
+/// GetClass.
+pub async fn get_class(s: &Supervision, call: Call<GetClassRequest>) -> Result<GetClassResponse, Error> {
+    let scope = access::read_scope(&call.principal)?;
+    let class = access::class_in(s.db.pool(), &scope, &call.message.name, "name").await?;
+    Ok(GetClassResponse { class: Some(class.to_proto()) })
+}
+
+/// A class state a filter names; `None` for any.
+fn state_filter(value: i32) -> Result<Option<State>, ValueError> {
+    match ClassState::try_from(value) {
+        Ok(ClassState::Unspecified) => Ok(None),
+        Ok(state) => Ok(state.as_str_name().strip_prefix("CLASS_STATE_").and_then(State::parse)),
+        Err(_) => Err(ValueError::new("CLASS_STATE", format!("{value} is not a class state"))),
+    }
+}
+
+/// ListClasses: the classes in the caller's scope.
+pub async fn list_classes(s: &Supervision, call: Call<ListClassesRequest>) -> Result<ListClassesResponse, Error> {
+    let scope = access::read_scope(&call.principal)?;
+    let m = &call.message;
+    let mut v = Violations::default();
+    let project =
+        if m.project.is_empty() { Some("") } else { v.value("project", convert::resource_id(&m.project, "projects")) };
+    let state = v.value("state", state_filter(m.state)).flatten();
+    v.finish()?;
+    let project = project.unwrap_or_default();
+    let state_code = state.map_or("", |s| s.code());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("classes|{project}|{state_code}"))?;
+    let rows = store::list(s.db.pool(), &page.after, scope.sql(), project, state, page.fetch_limit()).await?;
+    let (records, next_page_token) = page.finish_rows(rows, "id", ClassRecord::from_row)?;
+    Ok(ListClassesResponse { classes: records.iter().map(ClassRecord::to_proto).collect(), next_page_token })
+}
+
+/// Moves the class `name` (etag `etag`) inside `scope` to `next`, with `apply` changing what else
+/// changes, and notes `action` in the audit log.
+async fn transition(
+    change: &mut write::Change,
+    scope: &Scope,
+    (name, etag): (&str, &str),
+    next: State,
+    action: &str,
+    apply: impl FnOnce(&mut ClassRecord),
+) -> Result<ClassRecord, Error> {
+    // A class's state changes take turns with its roster and attendance (`class/{id}`).
+    let id = access::id_of(name, "classes", "name")?;
+    change.serialize_on(&format!("class/{id}")).await?;
+    let mut class = access::class_in(&mut *change.tx, scope, name, "name").await?;
+    class.stamp.check(etag)?;
+    class.state = class.state.to(next)?;
+    apply(&mut class);
+    class.stamp.touch();
+    store::update(&mut change.tx, &class).await?;
+    let detail = json!({ "state": class.state.code(), "revision": class.stamp.revision,
+        "stop_reason": class.stop_reason, "stopped_on": class.stopped_on.map(|d| d.to_string()) });
+    change.audit_under(&class.policy_version, action, class.name(), detail);
+    Ok(class)
+}
+
+/// AcknowledgeClass: an officer of the class's county acknowledges its filing.
+pub async fn acknowledge_class(
+    s: &Supervision,
+    call: Call<AcknowledgeClassRequest>,
+) -> Result<AcknowledgeClassResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let m = &call.message;
+    let officer = call.principal.subject.clone();
+    write::run(s, &call, async |change| {
+        let class = transition(change, &scope, (&m.name, &m.etag), State::Acknowledged, "class.acknowledge", |c| {
+            c.acknowledged_by = officer;
+            c.acknowledged_micros = qiancheng_platform::time::now_micros();
+        })
+        .await?;
+        Ok(AcknowledgeClassResponse { class: Some(class.to_proto()) })
+    })
+    .await
+}
+
+/// StopClass: the class's provider or an officer stops (terminates) a running class, with the
+/// reason.
+pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result<StopClassResponse, Error> {
+    let scope = access::record_scope(&call.principal)?;
+    let m = &call.message;
+    let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
+    let today = s.today();
+    write::run(s, &call, async |change| {
+        let class = transition(change, &scope, (&m.name, &m.etag), State::Stopped, "class.stop", |c| {
+            c.stopped_on = Some(today);
+            c.stop_reason = reason.clone();
+        })
+        .await?;
+        Ok(StopClassResponse { class: Some(class.to_proto()) })
+    })
+    .await
+}

@@ -1,0 +1,198 @@
+//! The facts the policy core judges, gathered from what supervision stores, and the one place
+//! its answers are read for the roster (七(三), ELIG-*): who may be put on a real-name roster.
+//! No rule is decided here; `qiancheng_domain::policy` decides and explains.
+//!
+//! A roster entry is judged with every eligibility rule (`judge_trainee`) on the class's first
+//! day, and the whole decision is stored with the entry. The rules that make a person no
+//! 培训对象 of this class keep them off the roster ([`ENTRY_RULES`]): PERSON-ID, ELIG-AGE,
+//! ELIG-FISCAL, ELIG-LOCAL, ELIG-OVERLAP (against every other class in this service, across
+//! projects and providers) and ELIG-ONCE (against earlier completions of the same occupation and
+//! level). ELIG-PREHIRE is a condition of the subsidy (a labour contract signed before the
+//! claim), not of training, and ELIG-REALNAME is kept by the roster itself (locked from the first
+//! day): both are recorded, neither refuses an entry.
+
+use chrono::NaiveDate;
+use qiancheng_api::convert;
+use qiancheng_api::supervision::TraineeInput;
+use qiancheng_domain::policy::eligibility::{TraineeContext, TraineeStanding, judge_trainee};
+use qiancheng_domain::policy::facts::{
+    ClassFacts, DateRange, KeyProject, LocalBasis, LocalBasisKind, PriorSubsidy, TraineeFacts,
+};
+use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
+use qiancheng_domain::{IdNumber, OccupationCode, PhoneNumber, SkillLevel, TargetGroup};
+use qiancheng_platform::Error;
+use qiancheng_platform::error::Violations;
+use qiancheng_platform::pii::{PiiCipher, mask_name};
+
+use crate::store::trainee::{PersonClass, SealedPerson};
+
+/// The rules whose failure keeps a person off a roster.
+pub const ENTRY_RULES: [&str; 6] = ["PERSON-ID", "ELIG-AGE", "ELIG-FISCAL", "ELIG-LOCAL", "ELIG-OVERLAP", "ELIG-ONCE"];
+
+/// A person a filing or a roster change puts forward, validated at the edge.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Name.
+    pub name: String,
+    /// Resident ID number.
+    pub id: IdNumber,
+    /// Phone.
+    pub phone: PhoneNumber,
+    /// Target group as recorded.
+    pub group: TargetGroup,
+    /// In service on the first day.
+    pub in_service: bool,
+    /// Level held.
+    pub level: Option<SkillLevel>,
+    /// Paid from the public budget.
+    pub budget_paid: bool,
+    /// ELIG-LOCAL basis.
+    pub local_basis: Option<LocalBasisKind>,
+    /// Its evidence.
+    pub local_basis_evidence: String,
+    /// The enterprise that intends to hire a pre-hire trainee.
+    pub prehire_enterprise: String,
+    /// Keyed hash of the ID number.
+    pub hash: String,
+}
+
+impl Candidate {
+    /// The person's data sealed for storage.
+    pub fn seal(&self, pii: &PiiCipher) -> Result<SealedPerson, Error> {
+        Ok(SealedPerson {
+            id_number_cipher: pii.encrypt(self.id.as_str())?,
+            name_cipher: pii.encrypt(&self.name)?,
+            phone_cipher: pii.encrypt(self.phone.as_str())?,
+        })
+    }
+
+    /// The masked name.
+    pub fn name_masked(&self) -> String {
+        mask_name(&self.name)
+    }
+}
+
+/// The local basis a proto value names; `None` when not recorded.
+fn local_basis(value: i32) -> Result<Option<LocalBasisKind>, qiancheng_domain::ValueError> {
+    use qiancheng_api::supervision::LocalBasis as P;
+    match P::try_from(value) {
+        Ok(P::Unspecified) => Ok(None),
+        Ok(P::HouseholdRegistration) => Ok(Some(LocalBasisKind::HouseholdRegistration)),
+        Ok(P::ResidencePermit) => Ok(Some(LocalBasisKind::ResidencePermit)),
+        Ok(P::LocalEmployer) => Ok(Some(LocalBasisKind::LocalEmployer)),
+        Ok(P::KeyProjectEmployer) => Ok(Some(LocalBasisKind::KeyProjectEmployer)),
+        Err(_) => Err(qiancheng_domain::ValueError::new("ELIG-LOCAL", format!("{value} is not a local basis"))),
+    }
+}
+
+/// Validates one person of a filing or change (its fields under `field.`), recording every bad
+/// field in `v`.
+pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Violations) -> Option<Candidate> {
+    let at = |name: &str| format!("{field}.{name}");
+    let name = v.value(&at("person_name"), convert::text(&input.person_name, 50));
+    let id = v.value(&at("id_number"), IdNumber::parse(&input.id_number));
+    let phone = v.value(&at("phone"), PhoneNumber::parse(&input.phone));
+    let group = v.value(&at("target_group"), convert::target_group(input.target_group));
+    let level = v.value(&at("skill_level"), convert::skill_level(input.skill_level));
+    let basis = v.value(&at("local_basis"), local_basis(input.local_basis));
+    let evidence = v.value(&at("local_basis_evidence"), convert::optional_text(&input.local_basis_evidence, 200));
+    let enterprise = v.value(&at("prehire_enterprise"), convert::optional_text(&input.prehire_enterprise, 100));
+    let (Some(name), Some(id), Some(phone), Some(group), Some(level), Some(basis), Some(evidence), Some(enterprise)) =
+        (name, id, phone, group, level, basis, evidence, enterprise)
+    else {
+        return None;
+    };
+    let hash = pii.lookup_hash(id.as_str());
+    Some(Candidate {
+        name,
+        id,
+        phone,
+        group,
+        in_service: input.in_service,
+        level,
+        budget_paid: input.budget_paid,
+        local_basis: basis,
+        local_basis_evidence: evidence,
+        prehire_enterprise: enterprise,
+        hash,
+    })
+}
+
+/// What the class's project asks of its trainees (ELIG-ONCE, ELIG-PREHIRE).
+#[derive(Debug, Clone, Copy)]
+pub struct Project<'a> {
+    /// The class as the rules see it.
+    pub class: &'a ClassFacts,
+    /// The project's occupation.
+    pub occupation: &'a OccupationCode,
+    /// The project's level.
+    pub level: SkillLevel,
+    /// The key project of a pre-hire class.
+    pub key_project: Option<&'a KeyProject>,
+}
+
+/// A person judged for a roster: the decision, and the rule that keeps them off it, if one does.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// Every eligibility rule, as the core decided.
+    pub decision: Decision<TraineeStanding>,
+    /// The first of [`ENTRY_RULES`] that failed.
+    pub refusal: Option<RuleResult>,
+}
+
+/// Judges `candidate` for the class of `project`, put on its roster on `today`, knowing the
+/// other classes whose rosters hold them (`history`, every class of every person judged; this
+/// class's own rows are ignored).
+pub fn judge(
+    policy: &PolicySet,
+    project: &Project<'_>,
+    today: NaiveDate,
+    candidate: &Candidate,
+    history: &[PersonClass],
+) -> Judged {
+    let theirs = history.iter().filter(|h| h.person_hash == candidate.hash && h.class_id != project.class.id);
+    let mut other_classes = Vec::new();
+    let mut prior_subsidies = Vec::new();
+    for place in theirs {
+        other_classes.push(DateRange { from: place.first_day, to: place.last_day, filed_on: Some(place.filed_on) });
+        // ELIG-ONCE: an earlier completion of an occupation and level counts as subsidised for it.
+        if place.state == qiancheng_domain::lifecycle::TraineeState::Completed {
+            prior_subsidies.push(PriorSubsidy { occupation: place.occupation.clone(), level: place.level });
+        }
+    }
+    let facts = TraineeFacts {
+        name: candidate.name_masked(),
+        id_number: candidate.id.as_str().to_owned(),
+        group: candidate.group,
+        budget_paid: candidate.budget_paid,
+        roster_added_on: Some(today),
+        other_classes,
+        prior_subsidies,
+        contract_signed_on: None,
+        local_basis: candidate
+            .local_basis
+            .map(|kind| LocalBasis { kind, evidence: candidate.local_basis_evidence.clone() }),
+        supported_groups: Vec::new(),
+        employed_on_first_day: candidate.in_service,
+    };
+    let context = TraineeContext {
+        class: project.class,
+        occupation: project.occupation,
+        level: project.level,
+        key_project: project.key_project,
+        as_of: today,
+    };
+    let decision = judge_trainee(policy, &context, &facts);
+    let refusal = decision.rules.iter().find(|r| !r.passed && ENTRY_RULES.contains(&r.code.as_str())).cloned();
+    Judged { decision, refusal }
+}
+
+/// The policy set a class was filed under: later decisions about it (completion, inspections)
+/// are made under it, checked against the digest recorded with it.
+pub fn policy_of_class(current: &PolicySet, version: &str, digest: &str) -> Result<PolicySet, Error> {
+    if current.version == version && current.digest() == digest {
+        return Ok(current.clone());
+    }
+    PolicySet::recorded(version, Some(digest))
+        .map_err(|e| Error::Config(format!("the class was filed under policy set {version}, not loadable here: {e}")))
+}

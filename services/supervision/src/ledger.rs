@@ -1,0 +1,285 @@
+//! The training ledger (培训台账, 七(四) 承训机构应建立培训台账; 八(三) 全程留痕, CLASS-LEDGER),
+//! the roster other services read, and the audit chain.
+//!
+//! The ledger is the whole record of a class, read in one consistent snapshot and sent as one
+//! stream: the filing with what selection said, every session, every trainee ever on the roster
+//! or proposed for it (with the versions that added and removed them), their attendance per
+//! session and share of the class's hours, results and certificates, every roster change,
+//! correction and inspection, and CLASS-LEDGER's judgement of its completeness. Personal data is
+//! whole for the roles that may see it and masked for auditors.
+//!
+//! ListProjectTrainees is the contract the outcome and subsidy services build on (documented on
+//! `ProjectTrainee` in the proto): everyone ever on the real-name roster of any class of a
+//! project, with the class's dates, the completion decision, in-service flag, level and
+//! certificates.
+
+use std::collections::{HashMap, HashSet};
+
+use qiancheng_api::convert;
+use qiancheng_api::supervision::*;
+use qiancheng_api::types::PersonRef;
+use qiancheng_domain::lifecycle::{ClassState, TraineeState};
+use qiancheng_domain::policy::class::{ClassLedger, LedgerRow, RosterEntry, SkillEvaluationRecord, class_ledger};
+use qiancheng_platform::auth::Role;
+use qiancheng_platform::db::Backend;
+use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::pii::PiiCipher;
+use qiancheng_platform::{Call, Error};
+
+use crate::Supervision;
+use crate::access;
+use crate::store::attendance;
+use crate::store::class::{self as classes, ClassRecord};
+use crate::store::evaluation::{self as evaluations, EvaluationRecord};
+use crate::store::inspection::{self as inspections};
+use crate::store::roster_change::{self as changes};
+use crate::store::session::{self as sessions, SessionRecord};
+use crate::store::trainee::{self, SealedPerson, TraineeRecord};
+use crate::store::{int32, rule_to_proto};
+
+/// The person whole, from what is sealed.
+fn unsealed(pii: &PiiCipher, sealed: &SealedPerson) -> Result<PersonRef, Error> {
+    Ok(PersonRef {
+        name: pii.decrypt(&sealed.name_cipher)?,
+        id_number: pii.decrypt(&sealed.id_number_cipher)?,
+        phone: pii.decrypt(&sealed.phone_cipher)?,
+    })
+}
+
+/// The share of `hours` in `of`, in basis points, rounded down.
+fn basis_points(hours: i64, of: u32) -> i32 {
+    if of == 0 { 0 } else { int32(hours.max(0).saturating_mul(10_000) / i64::from(of)) }
+}
+
+/// Everything a ledger shows, read in one snapshot.
+struct Snapshot {
+    class: ClassRecord,
+    sessions: Vec<SessionRecord>,
+    trainees: Vec<TraineeRecord>,
+    sealed: HashMap<String, SealedPerson>,
+    marks: Vec<attendance::Mark>,
+    evaluations: Vec<EvaluationRecord>,
+    changes: Vec<changes::RosterChangeRecord>,
+    corrections: Vec<attendance::CorrectionRecord>,
+    inspections: Vec<inspections::InspectionRecord>,
+}
+
+async fn snapshot(s: &Supervision, class_id: &str, name: &str, scope: &access::Scope) -> Result<Snapshot, Error> {
+    let mut tx = s.db.pool().begin().await?;
+    if s.db.backend() == Backend::Postgres {
+        // Every read below sees the same committed state.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+    }
+    let class = access::class_by_id(&mut *tx, scope, class_id, name).await?;
+    let snapshot = Snapshot {
+        sessions: sessions::of_class(&mut *tx, &class.id).await?,
+        trainees: trainee::of_class(&mut *tx, &class.id).await?,
+        sealed: trainee::sealed_of_class(&mut *tx, &class.id).await?.into_iter().collect(),
+        marks: attendance::marks(&mut *tx, &class.id).await?,
+        evaluations: evaluations::of_class(&mut *tx, &class.id).await?,
+        changes: changes::of_class(&mut *tx, &class.id).await?,
+        corrections: attendance::corrections_of_class(&mut *tx, &class.id).await?,
+        inspections: inspections::of_class(&mut *tx, &class.id).await?,
+        class,
+    };
+    tx.rollback().await?;
+    Ok(snapshot)
+}
+
+/// GetLedger: the whole ledger of a class as one stream (CLASS-LEDGER).
+pub async fn get_ledger(
+    s: &Supervision,
+    call: Call<GetLedgerRequest>,
+) -> Result<qiancheng_api::ResponseStream<GetLedgerResponse>, Error> {
+    let scope = access::read_scope(&call.principal)?;
+    let class_id = access::id_of(&call.message.class, "classes", "class")?;
+    let whole = access::sees_personal_data(&call.principal);
+    let snap = snapshot(s, class_id, &call.message.class, &scope).await?;
+    let class = &snap.class;
+    let mut parts = Vec::with_capacity(snap.sessions.len() + snap.trainees.len() + 8);
+    parts.push(GetLedgerResponse {
+        header: Some(LedgerHeader {
+            class: Some(class.to_proto()),
+            masked: !whole,
+            exported_micros: qiancheng_platform::time::now_micros(),
+            sessions: int32(i64::try_from(snap.sessions.len()).unwrap_or(i64::MAX)),
+            trainees: int32(i64::try_from(snap.trainees.len()).unwrap_or(i64::MAX)),
+        }),
+        ..Default::default()
+    });
+    for session in &snap.sessions {
+        parts.push(GetLedgerResponse { session: Some(session.to_proto()), ..Default::default() });
+    }
+    let day_of: HashMap<&str, (chrono::NaiveDate, &str)> =
+        snap.sessions.iter().map(|r| (r.id.as_str(), (r.held_on, r.id.as_str()))).collect();
+    let mut marks_of: HashMap<&str, Vec<&attendance::Mark>> = HashMap::new();
+    for mark in &snap.marks {
+        marks_of.entry(mark.trainee_id.as_str()).or_default().push(mark);
+    }
+    let mut evaluations_of: HashMap<&str, Vec<&EvaluationRecord>> = HashMap::new();
+    for evaluation in &snap.evaluations {
+        evaluations_of.entry(evaluation.trainee_id.as_str()).or_default().push(evaluation);
+    }
+    let mut roster = Vec::new();
+    let mut rows = Vec::new();
+    let mut completed = 0;
+    for person in &snap.trainees {
+        let mut marks = marks_of.remove(person.id.as_str()).unwrap_or_default();
+        marks.sort_by_key(|m| day_of.get(m.session_id.as_str()).copied());
+        let attended: i64 = marks.iter().map(|m| m.hours).sum();
+        let theirs = evaluations_of.remove(person.id.as_str()).unwrap_or_default();
+        let shown = match (whole, snap.sealed.get(&person.id)) {
+            (true, Some(sealed)) => unsealed(&s.pii, sealed)?,
+            _ => person.person_masked(),
+        };
+        if person.on_roster() {
+            // CLASS-LEDGER matches rows to the roster by trainee; names are shown masked in its reasons.
+            roster.push(RosterEntry { id_number: person.id.clone(), name: person.name_masked.clone() });
+            let completion_passed = match person.state {
+                TraineeState::Withdrawn => Some(false),
+                _ => person.completion.as_ref().map(|d| d.outcome),
+            };
+            rows.push(LedgerRow {
+                id_number: person.id.clone(),
+                attended_hours: Some(u32::try_from(attended.max(0)).unwrap_or(u32::MAX)),
+                completion_passed,
+                skill_evaluation_taken: !theirs.is_empty(),
+                skill_evaluation: theirs.first().map(|e| SkillEvaluationRecord {
+                    certificate_number: e.certificate_number.clone(),
+                    level: e.level,
+                    issuer: e.issuer.clone(),
+                    issued_on: e.issued_on,
+                }),
+            });
+        }
+        if person.state == TraineeState::Completed {
+            completed += 1;
+        }
+        parts.push(GetLedgerResponse {
+            trainee: Some(LedgerTrainee {
+                trainee: Some(person.to_proto()),
+                person: Some(shown),
+                attendance: marks
+                    .iter()
+                    .map(|m| AttendanceMark {
+                        session: format!("classes/{}/sessions/{}", class.id, m.session_id),
+                        hours: int32(m.hours),
+                        corrected: m.corrected,
+                    })
+                    .collect(),
+                attended_hours: int32(attended),
+                class_hours: int32(i64::from(class.hours())),
+                attendance_share_basis_points: basis_points(attended, class.hours()),
+                evaluations: theirs.iter().map(|e| e.to_proto()).collect(),
+            }),
+            ..Default::default()
+        });
+    }
+    let people: HashMap<&str, &TraineeRecord> = snap.trainees.iter().map(|t| (t.id.as_str(), t)).collect();
+    for change in &snap.changes {
+        let person = people.get(change.trainee_id.as_str()).map(|t| t.person_masked());
+        parts.push(GetLedgerResponse { roster_change: Some(change.to_proto(person)), ..Default::default() });
+    }
+    for correction in &snap.corrections {
+        parts.push(GetLedgerResponse { correction: Some(correction.to_proto()), ..Default::default() });
+    }
+    for inspection in &snap.inspections {
+        parts.push(GetLedgerResponse { inspection: Some(inspection.to_proto()), ..Default::default() });
+    }
+    let ledger = class_ledger(&ClassLedger { class_id: class.id.clone(), roster, rows });
+    parts.push(GetLedgerResponse {
+        summary: Some(LedgerSummary {
+            ledger: Some(rule_to_proto(&ledger)),
+            roster_size: int32(class.roster_size),
+            attendance_records: int32(i64::try_from(snap.marks.len()).unwrap_or(i64::MAX)),
+            completed,
+        }),
+        ..Default::default()
+    });
+    Ok(Box::pin(tokio_stream::iter(parts.into_iter().map(Ok))))
+}
+
+/// ListProjectTrainees: the roster of a project over all its classes, for the outcome and subsidy
+/// services (the contract on `ProjectTrainee`).
+pub async fn list_project_trainees(
+    s: &Supervision,
+    call: Call<ListProjectTraineesRequest>,
+) -> Result<ListProjectTraineesResponse, Error> {
+    call.principal.require_any(&[Role::Service, Role::CityAdmin, Role::Auditor])?;
+    let whole = call.principal.has_any(&[Role::Service, Role::CityAdmin]);
+    let m = &call.message;
+    let project_id = convert::resource_id(&m.project, "projects").map_err(|e| Error::invalid_value("project", e))?;
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("projectTrainees|{project_id}"))?;
+    let pool = s.db.pool();
+    let rows = trainee::of_project(pool, project_id, &page.after, page.fetch_limit()).await?;
+    let (people, next_page_token) =
+        page.finish_rows(rows, "id", |row| Ok((TraineeRecord::from_row(row)?, trainee::sealed_of_row(row)?)))?;
+    let class_ids: HashSet<&str> = people.iter().map(|(t, _)| t.class_id.as_str()).collect();
+    let mut class_of = HashMap::new();
+    let mut totals = HashMap::new();
+    for class in classes::of_project(pool, project_id).await? {
+        if class_ids.contains(class.id.as_str()) {
+            totals.extend(attendance::totals(pool, &class.id).await?);
+            class_of.insert(class.id.clone(), class);
+        }
+    }
+    let ids: Vec<&str> = people.iter().map(|(t, _)| t.id.as_str()).collect();
+    let mut evaluations_of: HashMap<String, Vec<EvaluationRecord>> = HashMap::new();
+    for evaluation in evaluations::of_trainees(pool, &ids).await? {
+        evaluations_of.entry(evaluation.trainee_id.clone()).or_default().push(evaluation);
+    }
+    let mut trainees = Vec::with_capacity(people.len());
+    for (person, sealed) in &people {
+        let Some(class) = class_of.get(&person.class_id) else { continue };
+        let shown = if whole { unsealed(&s.pii, sealed)? } else { person.person_masked() };
+        trainees.push(ProjectTrainee {
+            name: person.name(),
+            class: class.name(),
+            class_first_day: Some(convert::date_to_proto(class.first_day)),
+            class_last_day: Some(convert::date_to_proto(class.last_day)),
+            class_filed_on: Some(convert::date_to_proto(class.filed_on)),
+            class_state: classes::state_to_proto(class.state),
+            policy_version: class.policy_version.clone(),
+            policy_digest: class.policy_digest.clone(),
+            person: Some(shown),
+            person_hash: person.person_hash.clone(),
+            target_group: convert::target_group_to_proto(person.target_group),
+            judged_group: convert::target_group_to_proto(person.judged_group),
+            in_service: person.in_service,
+            skill_level: convert::skill_level_to_proto(person.skill_level),
+            budget_paid: person.budget_paid,
+            local_basis: trainee::local_basis_to_proto(person.local_basis),
+            local_basis_evidence: person.local_basis_evidence.clone(),
+            prehire_enterprise: person.prehire_enterprise.clone(),
+            key_project: class.key_project.as_ref().map(classes::key_project_to_proto),
+            state: trainee::state_to_proto(person.state),
+            added_on: Some(convert::date_to_proto(person.added_on)),
+            added_in_version: int32(person.added_version),
+            removed_in_version: int32(person.removed_version),
+            eligibility: Some(person.eligibility.to_proto()),
+            completed: class.state == ClassState::Completed && person.state == TraineeState::Completed,
+            completion: person.completion.as_ref().map(|d| d.to_proto()),
+            attended_hours: int32(totals.get(&person.id).copied().unwrap_or(0)),
+            class_hours: int32(i64::from(class.hours())),
+            evaluations: evaluations_of
+                .get(&person.id)
+                .map(|e| e.iter().map(EvaluationRecord::to_proto).collect())
+                .unwrap_or_default(),
+            terminated_on: crate::store::date_proto(person.terminated_on),
+            termination_reason: person.termination_reason.clone(),
+            occupation_code: class.occupation.as_str().to_owned(),
+            project_skill_level: convert::skill_level_to_proto(Some(class.level)),
+        });
+    }
+    Ok(ListProjectTraineesResponse { trainees, next_page_token })
+}
+
+/// VerifyAuditChain.
+pub async fn verify_audit_chain(
+    s: &Supervision,
+    call: Call<VerifyAuditChainRequest>,
+) -> Result<VerifyAuditChainResponse, Error> {
+    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
+    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
+    Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
+}

@@ -1,0 +1,141 @@
+//! The supervision service's storage: one module per resource, each with its record type, its
+//! columns, row decoding and queries. Handlers call these with the transaction they run in (or
+//! the pool, for reads); nothing here decides a rule or checks access.
+//!
+//! Decisions are stored as JSON beside what they decided ([`StoredDecision`]), with the policy
+//! set's version and digest, so that an auditor can replay them (SUBS-KEEP).
+
+pub mod attendance;
+pub mod class;
+pub mod evaluation;
+pub mod inspection;
+pub mod roster_change;
+pub mod session;
+pub mod trainee;
+
+use chrono::NaiveDate;
+use qiancheng_api::convert;
+use qiancheng_api::supervision as proto;
+use qiancheng_api::types::Date;
+use qiancheng_domain::policy::{Decision, RuleResult};
+use qiancheng_platform::Error;
+use serde::{Deserialize, Serialize};
+
+/// A decision as stored: its outcome, the policy set it was made under (version and digest),
+/// every rule evaluated, and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDecision {
+    /// Whether the decision is positive.
+    pub outcome: bool,
+    /// The policy-set version.
+    pub policy_version: String,
+    /// The policy set's content digest.
+    pub policy_digest: String,
+    /// Every rule evaluated, in order.
+    pub rules: Vec<RuleResult>,
+    /// When it was decided, microseconds since the epoch.
+    pub decided_micros: i64,
+}
+
+impl StoredDecision {
+    /// `decision` with the positive `outcome` it reached, under the set of `digest`, now.
+    pub fn of<T>(decision: &Decision<T>, outcome: bool, digest: &str) -> Self {
+        Self {
+            outcome,
+            policy_version: decision.policy_version.clone(),
+            policy_digest: digest.to_owned(),
+            rules: decision.rules.clone(),
+            decided_micros: qiancheng_platform::time::now_micros(),
+        }
+    }
+
+    /// The first rule that failed, if any.
+    pub fn first_failure(&self) -> Option<&RuleResult> {
+        self.rules.iter().find(|r| !r.passed)
+    }
+
+    /// The decision as stored text.
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A stored decision from column `column`; the empty text is none.
+    pub fn from_text(text: &str, column: &str) -> Result<Option<Self>, Error> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(text).map(Some).map_err(|_| Error::corrupt(column.to_owned()))
+    }
+
+    /// The decision as the API shows it.
+    pub fn to_proto(&self) -> proto::Decision {
+        proto::Decision {
+            outcome: self.outcome,
+            policy_version: self.policy_version.clone(),
+            policy_digest: self.policy_digest.clone(),
+            rules: self.rules.iter().map(rule_to_proto).collect(),
+            decided_micros: self.decided_micros,
+        }
+    }
+}
+
+/// A rule's result as the API shows it.
+pub fn rule_to_proto(rule: &RuleResult) -> proto::RuleResult {
+    proto::RuleResult {
+        code: rule.code.clone(),
+        passed: rule.passed,
+        reason_zh: rule.reason_zh.clone(),
+        reason_en: rule.reason_en.clone(),
+    }
+}
+
+/// `($1, $2, …), (…)`: the VALUES of a multi-row INSERT of `rows` rows of `columns` columns.
+pub fn values(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(row * columns + column + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A date as stored, the empty text for none.
+pub fn date_text(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// A stored optional date as the API shows it.
+pub fn date_proto(date: Option<NaiveDate>) -> Option<Date> {
+    date.map(convert::date_to_proto)
+}
+
+/// A count as the API shows it.
+pub fn int32(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_values_number_their_placeholders() {
+        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+    }
+}

@@ -1,0 +1,503 @@
+//! What the supervision service's test files share: the service on a real server over a fresh
+//! database, with the real selection service as its peer (the same keys, its own database) and
+//! an approved project seeded through selection's own API; a clock the tests move; clients,
+//! tokens for each role, people for rosters, and what a client reads off a refusal.
+
+// Each test file uses some of these helpers, never all of them.
+#![allow(dead_code)]
+
+use chrono::NaiveDate;
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::selection::{self as sel};
+use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+use qiancheng_api::supervision::*;
+use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_platform::auth::Role;
+use qiancheng_platform::service::Peers;
+use qiancheng_supervision::{Clock, SpecWithClock};
+use qiancheng_testkit::{Backend, Keys, TestService, authed, fixtures};
+use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
+
+/// The county the project trains in (嘉鱼县).
+pub const COUNTY: &str = "421221";
+/// Another county (通城县).
+pub const OTHER_COUNTY: &str = "421222";
+/// The city.
+pub const CITY: &str = "421200";
+/// The day the tests start on.
+pub const TODAY: (i32, u32, u32) = (2026, 12, 1);
+
+/// A civil date.
+pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+}
+
+/// A proto date.
+pub fn date(y: i32, m: u32, d: u32) -> Date {
+    Date { year: y, month: i32::try_from(m).expect("month"), day: i32::try_from(d).expect("day") }
+}
+
+/// Microseconds since the epoch of `hour`:00 China time on a day.
+pub fn at(y: i32, m: u32, d: u32, hour: u32) -> i64 {
+    day(y, m, d).and_hms_opt(hour, 0, 0).expect("time").and_utc().timestamp_micros() - 8 * 3_600_000_000
+}
+
+/// Supervision, selection, the clock, and one approved project of 60 trainees and 100 hours.
+#[derive(Debug)]
+pub struct App {
+    /// The supervision service.
+    pub supervision: TestService,
+    /// The selection service, its peer.
+    pub selection: TestService,
+    /// Supervision's clock.
+    pub clock: Clock,
+    /// The provider of the project.
+    pub provider: String,
+    /// The approved project, `projects/{id}`.
+    pub project: String,
+}
+
+impl std::ops::Deref for App {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.supervision
+    }
+}
+
+/// Starts selection and supervision on `backend` (policy set v2, the clock on 2026-12-01) and
+/// seeds an approved project; `None` when the backend is not configured.
+pub async fn start(backend: Backend) -> Option<App> {
+    let mut keys = Keys::new();
+    keys.policy = PolicySet::current();
+    let selection =
+        TestService::start_with(&qiancheng_selection::Spec, backend, keys.clone(), Peers::default()).await?;
+    let clock = Clock::fixed(day(TODAY.0, TODAY.1, TODAY.2));
+    let peers = Peers::new([keys.peer_for("supervision", "selection", selection.server.addr)]);
+    let supervision = TestService::start_with(&SpecWithClock(clock.clone()), backend, keys, peers).await?;
+    let mut app = App { supervision, selection, clock, provider: String::new(), project: String::new() };
+    app.set_quotas().await;
+    let (provider, project) = app.approved_project("0000001", 60, 100).await;
+    app.provider = provider;
+    app.project = project;
+    Some(app)
+}
+
+impl App {
+    /// A client of supervision.
+    pub async fn client(&self) -> SupervisionServiceClient<Channel> {
+        SupervisionServiceClient::new(self.supervision.channel().await)
+    }
+    /// A client of selection.
+    pub async fn selection_client(&self) -> SelectionServiceClient<Channel> {
+        SelectionServiceClient::new(self.selection.channel().await)
+    }
+    /// Moves supervision's clock.
+    pub fn set_today(&self, y: i32, m: u32, d: u32) {
+        self.clock.set(day(y, m, d));
+    }
+    /// A city administrator's token.
+    pub fn admin(&self) -> String {
+        self.keys.token(Role::CityAdmin, Some(CITY), None)
+    }
+    /// A token of an officer of `county`.
+    pub fn officer(&self, county: &str) -> String {
+        self.keys.token(Role::CountyOfficer, Some(county), None)
+    }
+    /// The project's provider's token.
+    pub fn provider_token(&self) -> String {
+        self.keys.token(Role::Provider, None, Some(&self.provider))
+    }
+    /// A token of the provider `code`.
+    pub fn provider_of(&self, code: &str) -> String {
+        self.keys.token(Role::Provider, None, Some(code))
+    }
+    /// An auditor's token.
+    pub fn auditor(&self) -> String {
+        self.keys.token(Role::Auditor, None, None)
+    }
+    /// Another service's token.
+    pub fn service(&self) -> String {
+        self.keys.token(Role::Service, None, None)
+    }
+    /// A token of `role`, scoped to the county and the project's provider where it has a scope.
+    pub fn token(&self, role: Role) -> String {
+        self.keys.token(role, Some(COUNTY), Some(&self.provider))
+    }
+
+    /// The city sets 2099's quotas of the county (the rounds close in 2099).
+    async fn set_quotas(&self) {
+        let admin = self.admin();
+        for region in [CITY, COUNTY, OTHER_COUNTY] {
+            self.selection_client()
+                .await
+                .set_quota(authed(
+                    sel::SetQuotaRequest {
+                        quota: Some(sel::Quota {
+                            region_code: region.into(),
+                            year: 2099,
+                            trainees: 1_000_000,
+                            basis: "就业补助资金预算与省厅培训任务".into(),
+                            ..Default::default()
+                        }),
+                        request_id: String::new(),
+                    },
+                    &admin,
+                ))
+                .await
+                .expect("quota set");
+        }
+    }
+
+    /// Registers an eligible provider (`seed`, seven characters) of the county and has a project
+    /// of `headcount` welders of `hours` hours approved for it by a comprehensive evaluation,
+    /// all through selection's API. Returns the provider's credit code and the project's name.
+    pub async fn approved_project(&self, seed: &str, headcount: i32, hours: i32) -> (String, String) {
+        let admin = self.admin();
+        let officer = self.keys.token(Role::CountyOfficer, Some(COUNTY), None);
+        let mut selection = self.selection_client().await;
+        let code = fixtures::uscc(&format!("52{COUNTY}MJ{seed}"));
+        selection
+            .register_provider(authed(
+                sel::RegisterProviderRequest {
+                    provider: Some(sel::Provider {
+                        credit_code: code.clone(),
+                        display_name: format!("嘉鱼{seed}职业培训学校"),
+                        region_code: COUNTY.into(),
+                        pays_tax_locally: true,
+                        independent_legal_person: true,
+                        kind: sel::ProviderKind::PrivateTrainingSchool as i32,
+                        conditions: Some(sel::KindConditions {
+                            passed_all_annual_inspections: true,
+                            subsidised_training_years: vec![2023, 2024, 2025, 2026],
+                            ..Default::default()
+                        }),
+                        bank_account: Some(sel::BankAccount {
+                            holder: format!("嘉鱼{seed}职业培训学校"),
+                            bank: "咸宁农商银行".into(),
+                            number: "6228480012345678".into(),
+                        }),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &admin,
+            ))
+            .await
+            .expect("provider registered");
+        let item = selection
+            .create_catalog_item(authed(
+                sel::CreateCatalogItemRequest {
+                    catalog_item: Some(sel::CatalogItem {
+                        region_code: COUNTY.into(),
+                        industry: Industry::EquipmentManufacturing as i32,
+                        occupation_code: "6-18-02-04".into(),
+                        occupation_name: "焊工".into(),
+                        skill_level: SkillLevel::SkillLevel4 as i32,
+                        headcount,
+                        skill_requirements: "达到焊工四级标准".into(),
+                        content: "焊接工艺与安全".into(),
+                        hours,
+                        mode: sel::TrainingMode::Offline as i32,
+                        answers: vec!["岗位需求汇总: 缺口100人".into()],
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &admin,
+            ))
+            .await
+            .expect("catalog item drafted")
+            .into_inner()
+            .catalog_item
+            .expect("item");
+        selection
+            .publish_catalog_item(authed(
+                sel::PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
+                &admin,
+            ))
+            .await
+            .expect("catalog item published");
+        let round = selection
+            .create_round(authed(
+                sel::CreateRoundRequest {
+                    round: Some(sel::Round {
+                        title: format!("2027年嘉鱼县{seed}批"),
+                        region_code: COUNTY.into(),
+                        method: sel::SelectionMethod::ComprehensiveEvaluation as i32,
+                        quota: headcount,
+                        deadline: Some(date(2099, 12, 31)),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &officer,
+            ))
+            .await
+            .expect("round opened")
+            .into_inner()
+            .round
+            .expect("round");
+        let provider = self.provider_of(&code);
+        let application = selection
+            .create_application(authed(
+                sel::CreateApplicationRequest {
+                    application: Some(sel::Application {
+                        round: round.name.clone(),
+                        catalog_item: item.name.clone(),
+                        provider_credit_code: code.clone(),
+                        headcount,
+                        training_region_code: COUNTY.into(),
+                        filing: Some(sel::Filing {
+                            project_title: "嘉鱼焊工培训".into(),
+                            planned_start: Some(date(2027, 3, 1)),
+                            planned_end: Some(date(2027, 4, 30)),
+                            venue: "嘉鱼县实训基地".into(),
+                            contact: "李老师".into(),
+                        }),
+                        plan: Some(sel::Plan {
+                            application_summary: "面向装备制造企业的焊工培训".into(),
+                            teaching_plan: "理论40学时,实操60学时".into(),
+                            safety_content: "焊接安全操作规程与防护".into(),
+                            training_mode: sel::TrainingMode::Offline as i32,
+                            assessment_method: "理论考试与实操考核".into(),
+                            employment_measures: "与合作企业签订用工协议".into(),
+                        }),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &provider,
+            ))
+            .await
+            .expect("applied")
+            .into_inner()
+            .application
+            .expect("application");
+        selection
+            .submit_application(authed(
+                sel::SubmitApplicationRequest { name: application.name.clone(), ..Default::default() },
+                &provider,
+            ))
+            .await
+            .expect("submitted");
+        selection
+            .close_round(authed(sel::CloseRoundRequest { name: round.name.clone(), ..Default::default() }, &officer))
+            .await
+            .expect("closed");
+        let decided = selection
+            .decide_round(authed(
+                sel::DecideRoundRequest {
+                    name: round.name.clone(),
+                    officer_scores: vec![sel::OfficerScore { application: application.name, score: "85".into() }],
+                    ..Default::default()
+                },
+                &officer,
+            ))
+            .await
+            .expect("decided")
+            .into_inner();
+        let project = decided.projects.first().expect("the project is approved").name.clone();
+        (code, project)
+    }
+
+    /// Files `class` with `roster` as the project's provider.
+    pub async fn file(&self, class: Class, roster: Vec<TraineeInput>) -> Result<CreateClassResponse, tonic::Status> {
+        self.file_as(&self.provider_token(), class, roster).await
+    }
+
+    /// Files `class` with `roster` as `token`.
+    pub async fn file_as(
+        &self,
+        token: &str,
+        class: Class,
+        roster: Vec<TraineeInput>,
+    ) -> Result<CreateClassResponse, tonic::Status> {
+        self.client()
+            .await
+            .create_class(authed(CreateClassRequest { class: Some(class), roster, request_id: String::new() }, token))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Files a class of the project from `first` to `last` with `roster`, and returns it.
+    pub async fn filed(&self, first: (i32, u32, u32), last: (i32, u32, u32), roster: Vec<TraineeInput>) -> Class {
+        let response = self.file(class_of(&self.project, first, last), roster).await.expect("the class is filed");
+        assert!(response.refused.is_empty(), "{:?}", response.refused);
+        response.class.expect("class")
+    }
+
+    /// Reads a class as the city.
+    pub async fn class(&self, name: &str) -> Class {
+        self.client()
+            .await
+            .get_class(authed(GetClassRequest { name: name.into() }, &self.admin()))
+            .await
+            .expect("the class is read")
+            .into_inner()
+            .class
+            .expect("class")
+    }
+
+    /// The class's current roster, as the city reads it.
+    pub async fn trainees(&self, class: &str) -> Vec<Trainee> {
+        self.client()
+            .await
+            .list_trainees(authed(
+                ListTraineesRequest { class: class.into(), page_size: 500, ..Default::default() },
+                &self.admin(),
+            ))
+            .await
+            .expect("the roster is read")
+            .into_inner()
+            .trainees
+    }
+
+    /// An officer of the county acknowledges the class.
+    pub async fn acknowledge(&self, name: &str) -> Class {
+        self.client()
+            .await
+            .acknowledge_class(authed(
+                AcknowledgeClassRequest { name: name.into(), ..Default::default() },
+                &self.officer(COUNTY),
+            ))
+            .await
+            .expect("acknowledged")
+            .into_inner()
+            .class
+            .expect("class")
+    }
+
+    /// Adds sessions of `hours` hours on `days` to a class.
+    pub async fn sessions(&self, class: &str, days: &[(NaiveDate, i32)]) -> Vec<Session> {
+        let sessions = days
+            .iter()
+            .map(|(d, hours)| Session {
+                held_on: Some(qiancheng_api::convert::date_to_proto(*d)),
+                hours: *hours,
+                kind: SessionKind::Practice as i32,
+                topic: "焊接实操".into(),
+                ..Default::default()
+            })
+            .collect();
+        self.client()
+            .await
+            .create_sessions(authed(
+                CreateSessionsRequest { class: class.into(), sessions, request_id: String::new() },
+                &self.provider_token(),
+            ))
+            .await
+            .expect("sessions added")
+            .into_inner()
+            .sessions
+    }
+
+    /// Streams `chunks` of check-ins for `class` as `token` and returns every acknowledgement.
+    pub async fn stream_as(
+        &self,
+        token: &str,
+        chunks: Vec<StreamAttendanceRequest>,
+    ) -> Result<Vec<StreamAttendanceResponse>, tonic::Status> {
+        let request = authed(tokio_stream::iter(chunks), token);
+        let mut acks = self.client().await.stream_attendance(request).await?.into_inner();
+        let mut all = Vec::new();
+        while let Some(ack) = acks.message().await? {
+            all.push(ack);
+        }
+        Ok(all)
+    }
+
+    /// Streams `chunks` as the provider.
+    pub async fn stream(&self, chunks: Vec<StreamAttendanceRequest>) -> Vec<StreamAttendanceResponse> {
+        self.stream_as(&self.provider_token(), chunks).await.expect("the stream is answered")
+    }
+
+    /// The whole ledger of a class as `token` reads it.
+    pub async fn ledger(&self, class: &str, token: &str) -> Result<Vec<GetLedgerResponse>, tonic::Status> {
+        let mut parts =
+            self.client().await.get_ledger(authed(GetLedgerRequest { class: class.into() }, token)).await?.into_inner();
+        let mut all = Vec::new();
+        while let Some(part) = parts.message().await? {
+            all.push(part);
+        }
+        Ok(all)
+    }
+}
+
+/// A class of `project` from `first` to `last`: 40 theory and 60 practice hours, offline, a
+/// venue and a teacher.
+pub fn class_of(project: &str, first: (i32, u32, u32), last: (i32, u32, u32)) -> Class {
+    Class {
+        project: project.into(),
+        title: "嘉鱼焊工培训第一期".into(),
+        first_day: Some(date(first.0, first.1, first.2)),
+        last_day: Some(date(last.0, last.1, last.2)),
+        theory_hours: 40,
+        practice_hours: 60,
+        mode: TrainingMode::Offline as i32,
+        venue: "嘉鱼县实训基地".into(),
+        teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
+        ..Default::default()
+    }
+}
+
+/// A valid resident ID number of someone born on `birth` (`YYYYMMDD`), number `n` (0–899).
+pub fn id_born(birth: &str, n: u32) -> String {
+    fixtures::id_number(&format!("421202{birth}{:03}", 100 + n % 900))
+}
+
+/// Person `n` of the tests, born 1990, a 咸宁 household-registered rural migrant worker.
+pub fn person(n: u32) -> TraineeInput {
+    person_born("19900101", n)
+}
+
+/// Person `n`, born on `birth`.
+pub fn person_born(birth: &str, n: u32) -> TraineeInput {
+    TraineeInput {
+        person_name: format!("学员{n}号"),
+        id_number: id_born(birth, n),
+        phone: format!("138{:08}", n),
+        target_group: TargetGroup::RuralMigrant as i32,
+        local_basis: LocalBasis::HouseholdRegistration as i32,
+        local_basis_evidence: "户口簿".into(),
+        ..Default::default()
+    }
+}
+
+/// People `from..from + count`.
+pub fn people(from: u32, count: u32) -> Vec<TraineeInput> {
+    (from..from + count).map(person).collect()
+}
+
+/// One check-in of `trainee` at `session` on `when`.
+pub fn check_in(event_id: &str, session: &str, trainee: &str, when: i64) -> CheckIn {
+    CheckIn {
+        event_id: event_id.into(),
+        session: session.into(),
+        trainee: trainee.into(),
+        checked_in_micros: when,
+        device: "gate-1".into(),
+        ..Default::default()
+    }
+}
+
+/// The `ErrorInfo.reason` of a refusal.
+pub fn reason(status: &tonic::Status) -> String {
+    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
+}
+
+/// The code and reason of a refusal.
+pub fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (tonic::Code, String) {
+    let status = result.expect_err("the call is refused");
+    (status.code(), reason(&status))
+}
+
+/// The fields a `BadRequest` names, in order.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
+        .unwrap_or_default()
+}
