@@ -22,7 +22,7 @@ use qiancheng_api::selection::{self as sel};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
-use qiancheng_testkit::{reason, authed, fixtures};
+use qiancheng_testkit::{authed, fixtures, reason};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -94,7 +94,6 @@ impl Dev {
         }
     }
 }
-
 
 fn refusal<T: std::fmt::Debug>(result: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
     let status = result.expect_err("refused");
