@@ -500,24 +500,14 @@ pub async fn stream_vacancy_import(
     call: Call<Streaming<StreamVacancyImportRequest>>,
 ) -> Result<ResponseStream<StreamVacancyImportResponse>, Error> {
     let scope = access::enterprise_write_scope(&call.principal)?;
-    let permit = s.streams.admit(&call.principal.subject)?;
-    let (acks, out) = tokio::sync::mpsc::channel(1);
     let s = s.clone();
     let Call { principal, message: mut stream } = call;
-    tokio::spawn(async move {
-        let _permit = permit;
+    let caller = principal.subject.clone();
+    s.streams.clone().acknowledging::<StreamVacancyImportRequest, _, _, _>(&caller, |acks| async move {
         let mut tally = Tally::default();
         loop {
             let (rows, refused, end) = next_chunk(&s, &mut stream, &mut tally).await;
-            let mut results = match store_chunk(&s, &principal, &scope, rows, &mut tally).await {
-                Ok(results) => results,
-                Err(error) => {
-                    let _ = acks
-                        .send(Err(error.to_status(StreamVacancyImportRequest::PACKAGE, "StreamVacancyImport")))
-                        .await;
-                    return;
-                }
-            };
+            let mut results = store_chunk(&s, &principal, &scope, rows, &mut tally).await?;
             results.extend(refused);
             if let ChunkEnd::Broken(why) = &end {
                 results.push(broken_stream(&tally, why));
@@ -530,12 +520,11 @@ pub async fn stream_vacancy_import(
                 replayed: tally.replayed,
             };
             // A client that stopped listening ends the import; what is committed stays.
-            if acks.send(Ok(ack)).await.is_err() || end != ChunkEnd::More {
-                return;
+            if !acks.send(ack).await || end != ChunkEnd::More {
+                return Ok(());
             }
         }
-    });
-    Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(out)))
+    })
 }
 
 /// An import row that passed its checks in memory.

@@ -179,25 +179,16 @@ pub async fn stream_attendance(
     call: Call<Streaming<StreamAttendanceRequest>>,
 ) -> Result<ResponseStream<StreamAttendanceResponse>, Error> {
     let scope = access::provider_scope(&call.principal)?;
-    let permit = s.streams.admit(&call.principal.subject)?;
-    let (acks, out) = tokio::sync::mpsc::channel(2);
     let s = s.clone();
     let Call { principal, message: mut stream } = call;
-    tokio::spawn(async move {
-        let _permit = permit;
+    let caller = principal.subject.clone();
+    s.streams.clone().acknowledging::<StreamAttendanceRequest, _, _, _>(&caller, |acks| async move {
         let mut tally = Tally::default();
         loop {
             let (mut messages, end) = s.streams.read_chunk(&mut stream, 1).await;
             if let Some(message) = messages.pop() {
                 tally.chunks += 1;
-                let results = match intake(&s, &principal, &scope, message, &mut tally).await {
-                    Ok(results) => results,
-                    Err(error) => {
-                        let status = error.to_status(StreamAttendanceRequest::PACKAGE, StreamAttendanceRequest::METHOD);
-                        let _ = acks.send(Err(status)).await;
-                        return;
-                    }
-                };
+                let results = intake(&s, &principal, &scope, message, &mut tally).await?;
                 tally.count(&results);
                 let ack = StreamAttendanceResponse {
                     chunk: tally.chunks,
@@ -207,30 +198,22 @@ pub async fn stream_attendance(
                     refused: tally.refused,
                 };
                 // A client that stopped listening ends the stream; what is committed stays.
-                if acks.send(Ok(ack)).await.is_err() {
-                    return;
+                if !acks.send(ack).await {
+                    return Ok(());
                 }
             }
             match end {
                 ChunkEnd::More => {}
-                ChunkEnd::Finished => return,
+                ChunkEnd::Finished => return Ok(()),
                 ChunkEnd::Broken(why) => {
-                    let status = qiancheng_platform::error::status(
-                        tonic::Code::Aborted,
-                        "STREAM_ENDED",
-                        StreamAttendanceRequest::PACKAGE,
-                        format!(
-                            "the stream ended early ({why}); every chunk acknowledged before is stored, send the rest \
-                             again with the same event ids"
-                        ),
-                    );
-                    let _ = acks.send(Err(status)).await;
-                    return;
+                    return Err(Error::StreamEnded(format!(
+                        "the stream ended early ({why}); every chunk acknowledged before is stored, send the rest \
+                         again with the same event ids"
+                    )));
                 }
             }
         }
-    });
-    Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(out)))
+    })
 }
 
 /// A refused check-in's result.

@@ -283,8 +283,7 @@ impl fmt::Debug for Authenticator {
     }
 }
 
-/// The longest token lifetime trusted unless configured otherwise: a working day and a half.
-pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: i64 = 36 * 3600;
+pub use crate::config::DEFAULT_MAX_TOKEN_LIFETIME_SECS;
 /// How far in the future an issue time may lie (clocks drift).
 pub const ISSUED_AT_LEEWAY_SECS: i64 = 60;
 

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::error::Error;
 
+/// The longest token lifetime trusted unless configured otherwise: a working day and a half.
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: i64 = 36 * 3600;
+
 /// Every configuration variable with what it means and its default.
 pub const VARIABLES: &[(&str, &str)] = &[
     ("QIANCHENG_CONFIG", "path of an optional TOML file with the same keys in lower case, without the prefix"),
@@ -136,7 +139,7 @@ impl Default for Settings {
             auth_signing_key_file: None,
             service_public_keys: BTreeMap::new(),
             auth_revocations: None,
-            auth_max_token_lifetime_secs: crate::auth::DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            auth_max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
             data_key: None,
             policy_set: None,
             peers: BTreeMap::new(),

@@ -122,6 +122,9 @@ pub enum Error {
     /// A concurrent change to the same data came first.
     #[error("{0}")]
     Conflict(String),
+    /// A client stream ended before its intake finished (what was acknowledged is stored).
+    #[error("{0}")]
+    StreamEnded(String),
     /// A limit of the suite was reached (too many rows, too many streams).
     #[error("{message}")]
     ResourceExhausted {
@@ -266,6 +269,7 @@ impl Error {
                 "the resource changed since it was read; read it again and retry",
             ),
             Self::Conflict(message) => status(Code::Aborted, "CONCURRENT_CHANGE", domain, message),
+            Self::StreamEnded(message) => status(Code::Aborted, "STREAM_ENDED", domain, message),
             Self::ResourceExhausted { reason, message } => status(Code::ResourceExhausted, &reason, domain, message),
             Self::Peer { service, status: peer } => peer_status(domain, service, &peer),
             Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_) => {

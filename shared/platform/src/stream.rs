@@ -65,6 +65,46 @@ impl StreamLimits {
     }
 }
 
+/// The acknowledgements of a bidirectional intake, sent to the client as they are made.
+#[derive(Debug)]
+pub struct Acks<T>(tokio::sync::mpsc::Sender<Result<T, tonic::Status>>);
+
+impl<T> Acks<T> {
+    /// Sends one acknowledgement; `false` when the client stopped listening (what is committed
+    /// stays committed).
+    pub async fn send(&self, ack: T) -> bool {
+        self.0.send(Ok(ack)).await.is_ok()
+    }
+}
+
+impl StreamLimits {
+    /// Runs an intake for `caller` of RPC `M` in the background, once admitted (at most
+    /// `QIANCHENG_STREAMS_PER_CALLER` at once), and answers with the stream of what it
+    /// acknowledges through [`Acks`]; an error it returns ends the stream with its status.
+    pub fn acknowledging<M, T, F, Fut>(
+        &self,
+        caller: &str,
+        intake: F,
+    ) -> Result<qiancheng_api::ResponseStream<T>, Error>
+    where
+        M: qiancheng_api::Rpc,
+        T: Send + 'static,
+        F: FnOnce(Acks<T>) -> Fut,
+        Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+    {
+        let permit = self.admit(caller)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        let work = intake(Acks(sender.clone()));
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(error) = work.await {
+                let _ = sender.send(Err(error.to_status(M::PACKAGE, M::METHOD))).await;
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver)))
+    }
+}
+
 /// How reading a chunk ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkEnd {

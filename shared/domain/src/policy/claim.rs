@@ -31,6 +31,23 @@ use crate::policy::subsidy::{
 use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
 use crate::{Error, IdNumber, Money, TargetGroup};
 
+/// Evaluate a claim: every rule for every trainee, the project's rate and tier, one line per
+/// trainee and the total. An error means the facts themselves are inconsistent (a trainee on an
+/// unknown class, no classes), never that a rule failed. Under `rules_edition` 2 the claim is
+/// decided as [`evaluate_claim_v2`] describes, under 1 as policy set v1 did.
+pub fn evaluate_claim(
+    policy: &PolicySet,
+    facts: &ClaimFacts,
+    standards: &SubsidyStandardTable,
+    wages: &MinimumWageTable,
+) -> Result<ClaimDecision, Error> {
+    if policy.v2_rules() {
+        evaluate_claim_v2(policy, facts, standards, wages)
+    } else {
+        crate::policy::subsidy::evaluate_claim_v1(policy, facts, standards, wages)
+    }
+}
+
 /// One roster entry as judged.
 struct Judged<'a> {
     trainee: &'a ClaimTrainee,

@@ -438,3 +438,37 @@ pub struct OutcomeEvidence {
     #[serde(default)]
     pub services: Vec<ServiceEngagement>,
 }
+
+/// What a trainee is judged by (PROJ-BASIS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Basis {
+    /// 取证率: in-service workers.
+    Certificate,
+    /// 就业率: everyone else.
+    Employment,
+}
+
+impl Basis {
+    /// The basis for a target group under policy set v1: certificates for in-service workers
+    /// (PROJ-BASIS). [`crate::policy::PolicySet::basis_for`] gives the basis under any set.
+    pub fn for_group(group: TargetGroup) -> Self {
+        if group.is_in_service() { Basis::Certificate } else { Basis::Employment }
+    }
+
+    /// The Chinese name of the rate of this basis.
+    pub fn rate_name_zh(self) -> &'static str {
+        match self {
+            Basis::Certificate => "取证率",
+            Basis::Employment => "就业率",
+        }
+    }
+
+    /// The English name of the rate of this basis.
+    pub fn rate_name_en(self) -> &'static str {
+        match self {
+            Basis::Certificate => "certificate rate",
+            Basis::Employment => "employment rate",
+        }
+    }
+}

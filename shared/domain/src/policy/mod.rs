@@ -47,11 +47,12 @@ pub mod tables;
 pub mod trace;
 
 pub use calendar::HolidayCalendar;
+pub use claim::evaluate_claim;
 pub use decision::{Decision, RuleResult};
 pub use fraction::Fraction;
 pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
 pub use selection::{RoundFacts, RoundOutcome, decide_round};
 pub use set::{Fund, PolicySet, QuotaMode, RULE_CODES, RulesEdition, Tier};
-pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine, evaluate_claim};
+pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine};
 pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
 pub use trace::{TraceStep, subs_keep};

@@ -14,12 +14,11 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 use crate::Error;
+use crate::policy::claim::evaluate_claim;
 use crate::policy::facts::ClassFacts;
 use crate::policy::outcome::{Basis, Route};
 use crate::policy::set::PolicySet;
-use crate::policy::subsidy::{
-    ClaimDecision, ClaimFacts, ClaimMaterial, ClaimTrainee, ProjectBasis, ProjectFacts, evaluate_claim,
-};
+use crate::policy::subsidy::{ClaimDecision, ClaimFacts, ClaimMaterial, ClaimTrainee, ProjectBasis, ProjectFacts};
 use crate::policy::tables::{MinimumWage, MinimumWageTable, SubsidyStandard, SubsidyStandardTable};
 
 /// A replay file: the claim's facts, the tables and which policy set to use.

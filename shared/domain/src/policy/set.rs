@@ -59,9 +59,9 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use sha2::{Digest as _, Sha256};
 
+use crate::policy::facts::Basis;
 use crate::policy::facts::{LocalBasisKind, YearMonth};
 use crate::policy::fraction::Fraction;
-use crate::policy::outcome::Basis;
 use crate::{Error, Money, Sex, TargetGroup, add_months};
 
 /// The fund (资金渠道) a subsidy is paid from, SUBS-FUND.

@@ -6,7 +6,7 @@
 //! A claim gives one line per trainee on the claim; a trainee who is not paid gets a line of
 //! zero that names the rule that stopped them. The total is the sum of the lines.
 //!
-//! [`evaluate_claim`] decides a claim under the set it is given: under `rules_edition` 1 as
+//! [`crate::policy::claim::evaluate_claim`] decides a claim under the set it is given: under `rules_edition` 1 as
 //! policy set v1 did (one rate, the claim's trainees), under edition 2 as POLICY.md v2 describes
 //! ([`crate::policy::claim`]: two rates by kind, counted from the roster without people who are
 //! not 培训对象, one person one trainee, SUBS-MATERIALS, every line listing every rule it was
@@ -553,25 +553,9 @@ pub(crate) fn mask(raw: &str) -> String {
     }
 }
 
-/// Evaluate a claim: every rule for every trainee, the project's rate and tier, one line per
-/// trainee and the total. An error means the facts themselves are inconsistent (a trainee on an
-/// unknown class, no classes), never that a rule failed. Under `rules_edition` 2 the claim is
-/// decided as [`crate::policy::claim::evaluate_claim_v2`] describes.
-pub fn evaluate_claim(
-    policy: &PolicySet,
-    facts: &ClaimFacts,
-    standards: &SubsidyStandardTable,
-    wages: &MinimumWageTable,
-) -> Result<ClaimDecision, Error> {
-    if policy.v2_rules() {
-        crate::policy::claim::evaluate_claim_v2(policy, facts, standards, wages)
-    } else {
-        evaluate_claim_v1(policy, facts, standards, wages)
-    }
-}
-
-/// The claim as policy set v1 decides it: one rate over the claim's completed trainees.
-fn evaluate_claim_v1(
+/// The claim as policy set v1 decides it: one rate over the claim's completed trainees
+/// ([`crate::policy::claim::evaluate_claim`] chooses by the set's rules edition).
+pub(crate) fn evaluate_claim_v1(
     policy: &PolicySet,
     facts: &ClaimFacts,
     standards: &SubsidyStandardTable,
