@@ -12,12 +12,11 @@ use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::*;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
-use qiancheng_testkit::{Backend, Keys, RunningServer, TestService, authed, backend_tests, fixtures};
+use qiancheng_testkit::{Backend, Keys, RunningServer, TestService, authed, backend_tests, fixtures, reason};
 use tonic::Code;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
 use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
 
 const COUNTY: &str = "421221";
 const OTHER_COUNTY: &str = "421222";
@@ -43,10 +42,6 @@ async fn selection_calling(backend: Backend, keys: &Keys, addr: SocketAddr) -> O
 
 fn officer(service: &TestService, county: &str) -> String {
     service.keys.token(Role::CountyOfficer, Some(county), None)
-}
-
-fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
 }
 
 /// What an officer sends to draft the catalog from the demand of `region_code` (empty: their own).

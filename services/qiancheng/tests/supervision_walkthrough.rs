@@ -21,8 +21,9 @@ use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{self as sel};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::*;
-use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
-use qiancheng_testkit::{authed, fixtures, reason};
+use qiancheng_api::types::{Date, TargetGroup};
+use qiancheng_testkit::selection::{ProjectToApprove, approve_project};
+use qiancheng_testkit::{authed, fixtures, refusal};
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -95,11 +96,6 @@ impl Dev {
     }
 }
 
-fn refusal<T: std::fmt::Debug>(result: Result<tonic::Response<T>, tonic::Status>) -> (Code, String) {
-    let status = result.expect_err("refused");
-    (status.code(), reason(&status))
-}
-
 /// Today in China (DATE-TZ).
 fn today() -> Date {
     date_to_proto(qiancheng_domain::today_in_china())
@@ -158,68 +154,6 @@ fn class(project: &str, title: &str, first: &Date, last: &Date) -> Class {
 async fn approved_project(dev: &Dev, selection: &mut SelectionServiceClient<Channel>, seed: &str) -> (String, String) {
     let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
     let admin = dev.token(&["--role", "CITY_ADMIN", "--region", "421200"]);
-    let code = fixtures::uscc(&format!("52421221MJ{seed}"));
-    selection
-        .register_provider(authed(
-            sel::RegisterProviderRequest {
-                provider: Some(sel::Provider {
-                    credit_code: code.clone(),
-                    display_name: format!("嘉鱼职业培训学校{seed}"),
-                    region_code: COUNTY.into(),
-                    pays_tax_locally: true,
-                    independent_legal_person: true,
-                    kind: sel::ProviderKind::PrivateTrainingSchool as i32,
-                    conditions: Some(sel::KindConditions {
-                        passed_all_annual_inspections: true,
-                        subsidised_training_years: vec![2023, 2024, 2025, 2026],
-                        ..Default::default()
-                    }),
-                    bank_account: Some(sel::BankAccount {
-                        holder: "学校".into(),
-                        bank: "农业银行嘉鱼支行".into(),
-                        number: "6228480012345678".into(),
-                    }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("registered");
-    let item = selection
-        .create_catalog_item(authed(
-            sel::CreateCatalogItemRequest {
-                catalog_item: Some(sel::CatalogItem {
-                    region_code: COUNTY.into(),
-                    industry: Industry::EquipmentManufacturing as i32,
-                    occupation_code: "6-18-02-04".into(),
-                    occupation_name: "焊工".into(),
-                    skill_level: SkillLevel::SkillLevel4 as i32,
-                    headcount: 40,
-                    skill_requirements: "达到焊工四级标准".into(),
-                    content: "焊接工艺与安全".into(),
-                    hours: 100,
-                    mode: sel::TrainingMode::Offline as i32,
-                    answers: vec!["嘉鱼重工焊工缺口40人".into()],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("drafted")
-        .into_inner()
-        .catalog_item
-        .expect("item");
-    selection
-        .publish_catalog_item(authed(
-            sel::PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
-            &officer,
-        ))
-        .await
-        .expect("published");
     selection
         .set_quota(authed(
             sel::SetQuotaRequest {
@@ -236,88 +170,9 @@ async fn approved_project(dev: &Dev, selection: &mut SelectionServiceClient<Chan
         ))
         .await
         .expect("quota");
-    let round = selection
-        .create_round(authed(
-            sel::CreateRoundRequest {
-                round: Some(sel::Round {
-                    title: "嘉鱼县焊工项目综合评议".into(),
-                    region_code: COUNTY.into(),
-                    method: sel::SelectionMethod::ComprehensiveEvaluation as i32,
-                    quota: 40,
-                    deadline: Some(Date { year: 2030, month: 1, day: 1 }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &officer,
-        ))
-        .await
-        .expect("round")
-        .into_inner()
-        .round
-        .expect("round");
-    let provider = dev.token(&["--role", "PROVIDER", "--org", &code]);
-    let application = selection
-        .create_application(authed(
-            sel::CreateApplicationRequest {
-                application: Some(sel::Application {
-                    round: round.name.clone(),
-                    catalog_item: item.name.clone(),
-                    provider_credit_code: code.clone(),
-                    headcount: 40,
-                    training_region_code: COUNTY.into(),
-                    filing: Some(sel::Filing {
-                        project_title: "嘉鱼焊工项目化培训".into(),
-                        planned_start: Some(Date { year: 2027, month: 3, day: 1 }),
-                        planned_end: Some(Date { year: 2027, month: 4, day: 30 }),
-                        venue: "嘉鱼县实训基地".into(),
-                        contact: "王老师".into(),
-                    }),
-                    plan: Some(sel::Plan {
-                        application_summary: "面向重点项目企业的焊工培训".into(),
-                        teaching_plan: "理论40课时,实操60课时".into(),
-                        safety_content: "焊接安全、防火防爆、个人防护".into(),
-                        training_mode: sel::TrainingMode::Offline as i32,
-                        assessment_method: "结业考核并组织职业技能等级认定".into(),
-                        employment_measures: "与嘉鱼重工签订定向就业协议".into(),
-                    }),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &provider,
-        ))
-        .await
-        .expect("applied")
-        .into_inner()
-        .application
-        .expect("application");
-    selection
-        .submit_application(authed(
-            sel::SubmitApplicationRequest { name: application.name.clone(), ..Default::default() },
-            &provider,
-        ))
-        .await
-        .expect("submitted");
-    selection
-        .close_round(authed(sel::CloseRoundRequest { name: round.name.clone(), ..Default::default() }, &officer))
-        .await
-        .expect("closed");
-    let decided = selection
-        .decide_round(authed(
-            sel::DecideRoundRequest {
-                name: round.name.clone(),
-                officer_scores: vec![sel::OfficerScore { application: application.name, score: "88".into() }],
-                ..Default::default()
-            },
-            &officer,
-        ))
-        .await
-        .expect("decided")
-        .into_inner();
-    let project = decided.projects.first().expect("approved").clone();
-    assert_eq!(project.approved_headcount, 40);
-    (code, project.name)
+    let deadline = Date { year: 2030, month: 1, day: 1 };
+    let project = ProjectToApprove { county: COUNTY, seed, headcount: 40, hours: 100, deadline };
+    approve_project(selection, &officer, |code| dev.token(&["--role", "PROVIDER", "--org", code]), project).await
 }
 
 #[tokio::test]

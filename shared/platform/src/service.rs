@@ -38,7 +38,7 @@ pub trait ServiceSpec: Send + Sync + 'static {
 /// Declares a service of the suite: the type its handlers receive (`$service`, a `Shared` behind
 /// an `Arc`, dereferencing to it) and its `Spec` for the binary and the tests.
 ///
-/// ```ignore
+/// ```text
 /// qiancheng_platform::service! {
 ///     /// The demand service over what its handlers share.
 ///     Demand { name: "demand", server: DemandServiceServer, migrator: MIGRATOR, peers: [] }

@@ -8,7 +8,7 @@
 //! 4. the audit entries, then the response under the key, are written in the same transaction,
 //!    and it commits. Any error before the commit rolls everything back.
 //!
-//! ```ignore
+//! ```text
 //! write::run(shared, &call, async |change| {
 //!     let mut vacancy = store::vacancy::load(&mut change.tx, &id).await?;
 //!     vacancy.stamp.check(&call.message.etag)?;

@@ -9,6 +9,8 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+pub mod selection;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -314,6 +316,12 @@ impl TestService {
 /// The `ErrorInfo.reason` of a refused call (the rule or platform code), empty if none.
 pub fn reason(status: &tonic::Status) -> String {
     tonic_types::StatusExt::get_error_details(status).error_info().map(|i| i.reason.clone()).unwrap_or_default()
+}
+
+/// The code and rule code of a call that must be refused.
+pub fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (tonic::Code, String) {
+    let status = result.expect_err("the call is refused");
+    (status.code(), reason(&status))
 }
 
 /// The fields a refused call's `BadRequest` names, in order.

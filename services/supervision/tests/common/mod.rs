@@ -11,14 +11,14 @@ use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{self as sel};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::*;
-use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
+use qiancheng_api::types::{Date, TargetGroup};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
 use qiancheng_supervision::{Clock, SpecWithClock};
+use qiancheng_testkit::selection::{ProjectToApprove, approve_project};
 use qiancheng_testkit::{Backend, Keys, TestService, authed, fixtures};
 use tonic::transport::Channel;
-use tonic_types::StatusExt as _;
 
 /// The county the project trains in (嘉鱼县).
 pub const COUNTY: &str = "421221";
@@ -154,152 +154,9 @@ impl App {
     /// of `headcount` welders of `hours` hours approved for it by a comprehensive evaluation,
     /// all through selection's API. Returns the provider's credit code and the project's name.
     pub async fn approved_project(&self, seed: &str, headcount: i32, hours: i32) -> (String, String) {
-        let admin = self.admin();
-        let officer = self.keys.token(Role::CountyOfficer, Some(COUNTY), None);
-        let mut selection = self.selection_client().await;
-        let code = fixtures::uscc(&format!("52{COUNTY}MJ{seed}"));
-        selection
-            .register_provider(authed(
-                sel::RegisterProviderRequest {
-                    provider: Some(sel::Provider {
-                        credit_code: code.clone(),
-                        display_name: format!("嘉鱼{seed}职业培训学校"),
-                        region_code: COUNTY.into(),
-                        pays_tax_locally: true,
-                        independent_legal_person: true,
-                        kind: sel::ProviderKind::PrivateTrainingSchool as i32,
-                        conditions: Some(sel::KindConditions {
-                            passed_all_annual_inspections: true,
-                            subsidised_training_years: vec![2023, 2024, 2025, 2026],
-                            ..Default::default()
-                        }),
-                        bank_account: Some(sel::BankAccount {
-                            holder: format!("嘉鱼{seed}职业培训学校"),
-                            bank: "咸宁农商银行".into(),
-                            number: "6228480012345678".into(),
-                        }),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-                &admin,
-            ))
-            .await
-            .expect("provider registered");
-        let item = selection
-            .create_catalog_item(authed(
-                sel::CreateCatalogItemRequest {
-                    catalog_item: Some(sel::CatalogItem {
-                        region_code: COUNTY.into(),
-                        industry: Industry::EquipmentManufacturing as i32,
-                        occupation_code: "6-18-02-04".into(),
-                        occupation_name: "焊工".into(),
-                        skill_level: SkillLevel::SkillLevel4 as i32,
-                        headcount,
-                        skill_requirements: "达到焊工四级标准".into(),
-                        content: "焊接工艺与安全".into(),
-                        hours,
-                        mode: sel::TrainingMode::Offline as i32,
-                        answers: vec!["岗位需求汇总: 缺口100人".into()],
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-                &admin,
-            ))
-            .await
-            .expect("catalog item drafted")
-            .into_inner()
-            .catalog_item
-            .expect("item");
-        selection
-            .publish_catalog_item(authed(
-                sel::PublishCatalogItemRequest { name: item.name.clone(), ..Default::default() },
-                &admin,
-            ))
-            .await
-            .expect("catalog item published");
-        let round = selection
-            .create_round(authed(
-                sel::CreateRoundRequest {
-                    round: Some(sel::Round {
-                        title: format!("2027年嘉鱼县{seed}批"),
-                        region_code: COUNTY.into(),
-                        method: sel::SelectionMethod::ComprehensiveEvaluation as i32,
-                        quota: headcount,
-                        deadline: Some(date(2099, 12, 31)),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-                &officer,
-            ))
-            .await
-            .expect("round opened")
-            .into_inner()
-            .round
-            .expect("round");
-        let provider = self.provider_of(&code);
-        let application = selection
-            .create_application(authed(
-                sel::CreateApplicationRequest {
-                    application: Some(sel::Application {
-                        round: round.name.clone(),
-                        catalog_item: item.name.clone(),
-                        provider_credit_code: code.clone(),
-                        headcount,
-                        training_region_code: COUNTY.into(),
-                        filing: Some(sel::Filing {
-                            project_title: "嘉鱼焊工培训".into(),
-                            planned_start: Some(date(2027, 3, 1)),
-                            planned_end: Some(date(2027, 4, 30)),
-                            venue: "嘉鱼县实训基地".into(),
-                            contact: "李老师".into(),
-                        }),
-                        plan: Some(sel::Plan {
-                            application_summary: "面向装备制造企业的焊工培训".into(),
-                            teaching_plan: "理论40学时,实操60学时".into(),
-                            safety_content: "焊接安全操作规程与防护".into(),
-                            training_mode: sel::TrainingMode::Offline as i32,
-                            assessment_method: "理论考试与实操考核".into(),
-                            employment_measures: "与合作企业签订用工协议".into(),
-                        }),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-                &provider,
-            ))
-            .await
-            .expect("applied")
-            .into_inner()
-            .application
-            .expect("application");
-        selection
-            .submit_application(authed(
-                sel::SubmitApplicationRequest { name: application.name.clone(), ..Default::default() },
-                &provider,
-            ))
-            .await
-            .expect("submitted");
-        selection
-            .close_round(authed(sel::CloseRoundRequest { name: round.name.clone(), ..Default::default() }, &officer))
-            .await
-            .expect("closed");
-        let decided = selection
-            .decide_round(authed(
-                sel::DecideRoundRequest {
-                    name: round.name.clone(),
-                    officer_scores: vec![sel::OfficerScore { application: application.name, score: "85".into() }],
-                    ..Default::default()
-                },
-                &officer,
-            ))
-            .await
-            .expect("decided")
-            .into_inner();
-        let project = decided.projects.first().expect("the project is approved").name.clone();
-        (code, project)
+        let officer = self.officer(COUNTY);
+        let project = ProjectToApprove { county: COUNTY, seed, headcount, hours, deadline: date(2099, 12, 31) };
+        approve_project(&mut self.selection_client().await, &officer, |code| self.provider_of(code), project).await
     }
 
     /// Files `class` with `roster` as the project's provider.
@@ -482,22 +339,6 @@ pub fn check_in(event_id: &str, session: &str, trainee: &str, when: i64) -> Chec
     }
 }
 
-/// The `ErrorInfo.reason` of a refusal.
-pub fn reason(status: &tonic::Status) -> String {
-    status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default()
-}
-
-/// The code and reason of a refusal.
-pub fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (tonic::Code, String) {
-    let status = result.expect_err("the call is refused");
-    (status.code(), reason(&status))
-}
-
-/// The fields a `BadRequest` names, in order.
-pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| b.field_violations.iter().map(|f| f.field.clone()).collect())
-        .unwrap_or_default()
-}
+// The bench uses none of these, each test file some.
+#[allow(unused_imports)]
+pub use qiancheng_testkit::{bad_fields, reason, refusal};

@@ -25,10 +25,10 @@ use crate::policy::outcome::{Basis, Verdict, evaluate_outcome};
 use crate::policy::project::ProjectBasis;
 use crate::policy::set::PolicySet;
 use crate::policy::subsidy::{
-    ClaimDecision, ClaimFacts, ClaimOutcome, ClaimTrainee, KindRate, SubsidyLine, mask, out_rate, subs_deadline,
-    subs_line_amount_in, subs_materials, subs_uplift_in,
+    ClaimDecision, ClaimFacts, ClaimOutcome, ClaimTrainee, KindRate, SubsidyLine, mask, out_rate, standard_rule,
+    subs_deadline, subs_line_amount_in, subs_materials, subs_uplift_in,
 };
-use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
+use crate::policy::tables::{MinimumWageTable, SubsidyStandardTable};
 use crate::{Error, IdNumber, Money, TargetGroup};
 
 /// Evaluate a claim: every rule for every trainee, the project's rate and tier, one line per
@@ -332,38 +332,7 @@ pub fn evaluate_claim_v2(
         }
         let kind_stop = kind.is_none_or(|k| k.rate.is_none()).then(|| "OUT-RATE".to_owned());
         let standard = standards.lookup(&project.occupation, project.level, j.class.first_day);
-        rules.push(match standard {
-            Some(s) => {
-                let (src_zh, src_en) = match &s.source {
-                    StandardSource::Provincial => ("省参照表".to_owned(), "provincial table".to_owned()),
-                    StandardSource::Local { document_number } => {
-                        (format!("本地标准{document_number}"), format!("local standard {document_number}"))
-                    }
-                };
-                RuleResult::pass(
-                    "SUBS-STANDARD",
-                    format!(
-                        "{}{}标准{}元({src_zh},开班首日{}有效)",
-                        project.occupation,
-                        project.level.name_zh(),
-                        s.standard_fen,
-                        j.class.first_day
-                    ),
-                    format!(
-                        "standard {} yuan for {} {} ({src_en}, in force on {})",
-                        s.standard_fen,
-                        project.occupation,
-                        project.level.code(),
-                        j.class.first_day
-                    ),
-                )
-            }
-            None => RuleResult::fail(
-                "SUBS-STANDARD",
-                format!("{}{}在开班首日{}无补贴标准", project.occupation, project.level.name_zh(), j.class.first_day),
-                format!("no standard for {} {} on {}", project.occupation, project.level.code(), j.class.first_day),
-            ),
-        });
+        rules.push(standard_rule(&project.occupation, project.level, j.class.first_day, standard));
         let fund = policy.fund_for(j.group);
         let uplift_percent = j.trainee.uplifts.iter().map(|u| u.percent).max();
         let stopped_by = claim_stop

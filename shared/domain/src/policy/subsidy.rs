@@ -24,7 +24,7 @@ use crate::policy::facts::{ClassFacts, KeyProject, OutcomeEvidence, TraineeFacts
 use crate::policy::fraction::Fraction;
 use crate::policy::outcome::{Basis, Verdict, evaluate_outcome};
 use crate::policy::set::{Fund, PolicySet, Tier};
-use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandardTable};
+use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
 use crate::{Error, Money, OccupationCode, SkillLevel, TargetGroup, add_months};
 
 pub use crate::policy::project::{ProjectBasis, proj_basis};
@@ -553,6 +553,38 @@ pub(crate) fn mask(raw: &str) -> String {
     }
 }
 
+/// SUBS-STANDARD: the standard in force on the class's first day for the project's occupation
+/// and level, or a refusal naming what has none.
+pub(crate) fn standard_rule(
+    occupation: &OccupationCode,
+    level: SkillLevel,
+    first_day: NaiveDate,
+    standard: Option<&SubsidyStandard>,
+) -> RuleResult {
+    let Some(s) = standard else {
+        return RuleResult::fail(
+            "SUBS-STANDARD",
+            format!("{occupation}{}在开班首日{first_day}无补贴标准", level.name_zh()),
+            format!("no standard for {occupation} {} on {first_day}", level.code()),
+        );
+    };
+    let (src_zh, src_en) = match &s.source {
+        StandardSource::Provincial => ("省参照表".to_owned(), "provincial table".to_owned()),
+        StandardSource::Local { document_number } => {
+            (format!("本地标准{document_number}"), format!("local standard {document_number}"))
+        }
+    };
+    RuleResult::pass(
+        "SUBS-STANDARD",
+        format!("{occupation}{}标准{}元({src_zh},开班首日{first_day}有效)", level.name_zh(), s.standard_fen),
+        format!(
+            "standard {} yuan for {occupation} {} ({src_en}, in force on {first_day})",
+            s.standard_fen,
+            level.code()
+        ),
+    )
+}
+
 /// The claim as policy set v1 decides it: one rate over the claim's completed trainees
 /// ([`crate::policy::claim::evaluate_claim`] chooses by the set's rules edition).
 pub(crate) fn evaluate_claim_v1(
@@ -675,38 +707,7 @@ pub(crate) fn evaluate_claim_v1(
             }
         });
         let standard = standards.lookup(&project.occupation, project.level, j.class.first_day);
-        rules.push(match standard {
-            Some(s) => {
-                let (src_zh, src_en) = match &s.source {
-                    StandardSource::Provincial => ("省参照表".to_owned(), "provincial table".to_owned()),
-                    StandardSource::Local { document_number } => {
-                        (format!("本地标准{document_number}"), format!("local standard {document_number}"))
-                    }
-                };
-                RuleResult::pass(
-                    "SUBS-STANDARD",
-                    format!(
-                        "{}{}标准{}元({src_zh},开班首日{}有效)",
-                        project.occupation,
-                        project.level.name_zh(),
-                        s.standard_fen,
-                        j.class.first_day
-                    ),
-                    format!(
-                        "standard {} yuan for {} {} ({src_en}, in force on {})",
-                        s.standard_fen,
-                        project.occupation,
-                        project.level.code(),
-                        j.class.first_day
-                    ),
-                )
-            }
-            None => RuleResult::fail(
-                "SUBS-STANDARD",
-                format!("{}{}在开班首日{}无补贴标准", project.occupation, project.level.name_zh(), j.class.first_day),
-                format!("no standard for {} {} on {}", project.occupation, project.level.code(), j.class.first_day),
-            ),
-        });
+        rules.push(standard_rule(&project.occupation, project.level, j.class.first_day, standard));
         let fund = subs_fund(policy, person.group);
         let uplift_percent = j.trainee.uplifts.iter().map(|u| u.percent).max();
         let stopped_by = claim_stop
