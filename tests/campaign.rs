@@ -57,17 +57,17 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use prost::Message as _;
-use prost::bytes::{Buf as _, BufMut as _, Bytes};
+use prost::bytes::Bytes;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage as _, Value,
 };
+use qiancheng_api::codec::RawCodec;
 use qiancheng_api::{RPCS, RpcInfo};
 use qiancheng_platform::ServiceSpec;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::db::Db;
 use qiancheng_platform::service::Peers;
 use qiancheng_testkit::{Backend, Keys, POSTGRES_URL_VAR, TestService, authed, fixtures};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
@@ -851,45 +851,6 @@ async fn rows(db: &Db) -> (i64, i64) {
 // Raw calls
 // ---------------------------------------------------------------------------------------------
 
-/// A codec that sends bytes as they are and keeps answers as bytes, so that any request, well
-/// formed or not, can be sent to any RPC.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
-
 /// How a call ended.
 #[derive(Debug)]
 struct Outcome {
@@ -993,18 +954,18 @@ async fn send(channel: &Channel, rpc: &RpcInfo, token: Option<&str>, messages: V
             }
         };
         if !rpc.client_streaming && !rpc.server_streaming {
-            let mut request = tonic::Request::new(messages.into_iter().next().unwrap_or_default());
+            let mut request = tonic::Request::new(Bytes::from(messages.into_iter().next().unwrap_or_default()));
             authorize(request.metadata_mut());
             return match grpc.unary(request, path, RawCodec).await {
-                Ok(answer) => Outcome::ok(vec![answer.into_inner()]),
+                Ok(answer) => Outcome::ok(vec![answer.into_inner().to_vec()]),
                 Err(status) => Outcome::from_status(&status, Vec::new()),
             };
         }
-        let mut request = tonic::Request::new(tokio_stream::iter(messages));
+        let mut request = tonic::Request::new(tokio_stream::iter(messages.into_iter().map(Bytes::from)));
         authorize(request.metadata_mut());
         if !rpc.server_streaming {
             return match grpc.client_streaming(request, path, RawCodec).await {
-                Ok(answer) => Outcome::ok(vec![answer.into_inner()]),
+                Ok(answer) => Outcome::ok(vec![answer.into_inner().to_vec()]),
                 Err(status) => Outcome::from_status(&status, Vec::new()),
             };
         }
@@ -1015,7 +976,7 @@ async fn send(channel: &Channel, rpc: &RpcInfo, token: Option<&str>, messages: V
         let mut answers = Vec::new();
         loop {
             match stream.message().await {
-                Ok(Some(answer)) => answers.push(answer),
+                Ok(Some(answer)) => answers.push(answer.to_vec()),
                 Ok(None) => return Outcome::ok(answers),
                 Err(status) => return Outcome::from_status(&status, answers),
             }

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use qiancheng_api::demand::*;
 use qiancheng_api::{ResponseStream, Rpc as _, convert};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
-use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc, quote};
+use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey};
@@ -164,16 +164,11 @@ fn check_new(scope: &Scope, input: &Vacancy, prefix: &str) -> Result<(Uscc, Cont
 }
 
 /// The new draft of `owner` with `content`, once the caller may file for it.
-fn draft(
-    scope: &Scope,
-    owner: Option<&EnterpriseRecord>,
-    credit_code: &Uscc,
-    content: Content,
-) -> Result<VacancyRecord, Error> {
+fn draft(scope: &Scope, owner: Option<&EnterpriseRecord>, content: Content) -> Result<VacancyRecord, Error> {
     let owner = owner.ok_or_else(|| {
         Error::precondition(
             "ENTERPRISE_NOT_REGISTERED",
-            format!("enterprises/{} is not registered; create it first", credit_code.as_str()),
+            "the enterprise the vacancy names is not registered; create it first",
         )
     })?;
     access::check(scope, owner.region, &owner.credit_code)?;
@@ -208,7 +203,7 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
     let (credit_code, content) = check_new(&scope, &input, "vacancy.")?;
     write::run(s, &call, async |change| {
         let owner = enterprise::find(&mut *change.tx, credit_code.as_str()).await?;
-        let record = draft(&scope, owner.as_ref(), &credit_code, content)?;
+        let record = draft(&scope, owner.as_ref(), content)?;
         vacancy::insert(&mut change.tx, &record).await?;
         record_change(change, &record, "create", "").await?;
         Ok(CreateVacancyResponse { vacancy: Some(record.to_proto()) })
@@ -449,15 +444,21 @@ async fn next_chunk<T: Into<ImportRow>>(
     (rows, refused, end)
 }
 
-/// The result closing an import whose stream broke: what was stored before stays stored.
-fn broken_stream(tally: &Tally, why: &str) -> ImportRowResult {
-    ImportRowResult {
+/// The result closing an import whose stream ended early (`end`): what was stored before stays
+/// stored. The words are the decoder's or the transport's, never a row's values.
+fn ended_early(tally: &Tally, end: &ChunkEnd) -> Option<ImportRowResult> {
+    let (reason, why) = match end {
+        ChunkEnd::More | ChunkEnd::Finished => return None,
+        ChunkEnd::Malformed(why) => ("MALFORMED_REQUEST", why),
+        ChunkEnd::Broken(why) => ("IMPORT-STREAM", why),
+    };
+    Some(ImportRowResult {
         row: tally.rows + 1,
-        reason: "IMPORT-STREAM".to_owned(),
+        reason: reason.to_owned(),
         field: "stream".to_owned(),
-        message: format!("the stream ended early ({}); every row before this one is settled", quote(why)),
+        message: format!("the stream ended early ({why}); every row before this one is settled"),
         ..Default::default()
-    }
+    })
 }
 
 /// ImportVacancies: rows are read a chunk of [`IMPORT_CHUNK_ROWS`] at a time and each chunk is
@@ -477,13 +478,9 @@ pub async fn import_vacancies(
         let (rows, refused, end) = next_chunk(s, &mut stream, &mut tally).await;
         results.extend(store_chunk(s, &call.principal, &scope, rows, &mut tally).await?);
         results.extend(refused);
-        match end {
-            ChunkEnd::More => {}
-            ChunkEnd::Finished => break,
-            ChunkEnd::Broken(why) => {
-                results.push(broken_stream(&tally, &why));
-                break;
-            }
+        if end != ChunkEnd::More {
+            results.extend(ended_early(&tally, &end));
+            break;
         }
     }
     Ok(ImportVacanciesResponse {
@@ -509,9 +506,6 @@ pub async fn stream_vacancy_import(
             let (rows, refused, end) = next_chunk(&s, &mut stream, &mut tally).await;
             let mut results = store_chunk(&s, &principal, &scope, rows, &mut tally).await?;
             results.extend(refused);
-            if let ChunkEnd::Broken(why) = &end {
-                results.push(broken_stream(&tally, why));
-            }
             let ack = StreamVacancyImportResponse {
                 committed_through_row: tally.rows,
                 results,
@@ -520,8 +514,16 @@ pub async fn stream_vacancy_import(
                 replayed: tally.replayed,
             };
             // A client that stopped listening ends the import; what is committed stays.
-            if !acks.send(ack).await || end != ChunkEnd::More {
+            if !acks.send(ack).await || end == ChunkEnd::Finished {
                 return Ok(());
+            }
+            // A stream that broke, or sent a message that does not decode, ends with its status
+            // once what came before is acknowledged.
+            if let Some(error) = end.into_error(
+                "every row through the last acknowledged committed_through_row is settled; send the rest again \
+                 with the same request ids",
+            ) {
+                return Err(error);
             }
         }
     })
@@ -619,7 +621,7 @@ async fn store_chunk(
                 continue;
             }
         }
-        match draft(scope, owners.get(c.credit_code.as_str()), &c.credit_code, c.content) {
+        match draft(scope, owners.get(c.credit_code.as_str()), c.content) {
             Ok(record) => {
                 results[c.index].ok = true;
                 results[c.index].vacancy_name = record.name();

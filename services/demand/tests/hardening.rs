@@ -17,7 +17,7 @@ use qiancheng_platform::auth::Role;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Backend as DbBackend;
 use qiancheng_platform::service::Peers;
-use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, bad_fields, fixtures, reason};
+use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, bad_fields, fixtures, raw_call, reason};
 use sqlx::{AssertSqlSafe, Column as _, Row as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -161,12 +161,31 @@ impl App {
         rows: impl tokio_stream::Stream<Item = StreamVacancyImportRequest> + Send + 'static,
         token: &str,
     ) -> Result<Vec<StreamVacancyImportResponse>, tonic::Status> {
-        let mut acks = self.client().await.stream_vacancy_import(authed(rows, token)).await?.into_inner();
-        let mut all = Vec::new();
-        while let Some(ack) = acks.message().await? {
-            all.push(ack);
+        match self.stream_import_to_end(rows, token).await {
+            (acks, None) => Ok(acks),
+            (_, Some(status)) => Err(status),
         }
-        Ok(all)
+    }
+
+    /// Runs a StreamVacancyImport of `rows` and returns every acknowledgement received, with the
+    /// status the stream ended with when it was not OK.
+    async fn stream_import_to_end(
+        &self,
+        rows: impl tokio_stream::Stream<Item = StreamVacancyImportRequest> + Send + 'static,
+        token: &str,
+    ) -> (Vec<StreamVacancyImportResponse>, Option<tonic::Status>) {
+        let mut acks = match self.client().await.stream_vacancy_import(authed(rows, token)).await {
+            Ok(acks) => acks.into_inner(),
+            Err(status) => return (Vec::new(), Some(status)),
+        };
+        let mut all = Vec::new();
+        loop {
+            match acks.message().await {
+                Ok(Some(ack)) => all.push(ack),
+                Ok(None) => return (all, None),
+                Err(status) => return (all, Some(status)),
+            }
+        }
     }
 
     /// Runs an ImportVacancies of `rows`.
@@ -181,15 +200,21 @@ impl App {
     /// Sends `body` as it is, as the one message of a call of `path`, and returns the messages
     /// answered, as they came.
     async fn call_raw(&self, path: &'static str, token: &str, body: Vec<u8>) -> Result<Vec<Vec<u8>>, tonic::Status> {
-        let mut grpc = tonic::client::Grpc::new(self.server.channel().await);
-        grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-        let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
-        let mut answers = grpc.streaming(authed(tokio_stream::once(body), token), path, RawCodec).await?.into_inner();
-        let mut all = Vec::new();
-        while let Some(answer) = answers.message().await? {
-            all.push(answer);
+        match self.call_raw_stream(path, token, vec![body]).await {
+            (answers, None) => Ok(answers),
+            (_, Some(status)) => Err(status),
         }
-        Ok(all)
+    }
+
+    /// Sends `bodies` as they are, as the messages of a call of `path`, and returns the messages
+    /// answered, as they came, with the status the call ended with when it was not OK.
+    async fn call_raw_stream(
+        &self,
+        path: &'static str,
+        token: &str,
+        bodies: Vec<Vec<u8>>,
+    ) -> (Vec<Vec<u8>>, Option<tonic::Status>) {
+        raw_call(self.server.channel().await, path, token, bodies).await
     }
 
     async fn count(&self, table: &str) -> i64 {
@@ -315,43 +340,6 @@ impl Stored {
             Stored::Text(text) => text,
             _ => "",
         }
-    }
-}
-
-/// A codec that sends and receives bytes as they are, so a test can send what no generated
-/// client would.
-#[derive(Debug, Clone, Copy)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        prost::bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        let mut bytes = vec![0; prost::bytes::Buf::remaining(src)];
-        prost::bytes::Buf::copy_to_slice(src, &mut bytes);
-        Ok(Some(bytes))
     }
 }
 
@@ -813,12 +801,15 @@ mod small_messages {
         let mut rows: Vec<StreamVacancyImportRequest> =
             (1..=good).map(|i| stream_row(welder(&code), &format!("B{i}"), &format!("big-205/b{i}"))).collect();
         rows.push(stream_row(oversized, "B6", "big-205/b6"));
-        let acks = within(app.stream_import(tokio_stream::iter(rows), &token)).await.expect("the stream answers OK");
-        let last = acks.last().expect("an acknowledgement");
+        let (acks, ended) = within(app.stream_import_to_end(tokio_stream::iter(rows), &token)).await;
+        let last = acks.last().expect("the rows before are acknowledged");
         assert_eq!((last.committed_through_row, last.imported), (5, 5));
         let results: Vec<&ImportRowResult> = acks.iter().flat_map(|a| &a.results).collect();
-        assert_eq!(results.len(), good + 1);
-        assert_eq!(results.last().map(|r| r.reason.as_str()), Some("IMPORT-STREAM"));
+        assert_eq!(results.len(), good);
+        assert!(results.iter().all(|r| r.ok));
+        let ended = ended.expect("the stream ends with a status once the rows before are acknowledged");
+        assert_eq!((ended.code(), reason(&ended).as_str()), (Code::Aborted, "STREAM_ENDED"), "{ended:?}");
+        assert!(ended.message().contains("committed_through_row"), "{}", ended.message());
         assert_eq!(app.count("vacancy").await, 10);
     }
 
@@ -846,13 +837,14 @@ mod quiet_streams {
             tokio::time::sleep(Duration::from_secs(1)).await;
             drop(rows);
         });
-        let acks = within(app.stream_import(ReceiverStream::new(quiet), &token)).await.expect("the stream answers");
+        let (acks, ended) = within(app.stream_import_to_end(ReceiverStream::new(quiet), &token)).await;
         let last = acks.last().expect("an acknowledgement");
         assert_eq!((last.committed_through_row, last.imported), (3, 3));
         let results: Vec<&ImportRowResult> = acks.iter().flat_map(|a| &a.results).collect();
-        assert_eq!(results.len(), 4, "{results:?}");
-        assert!(results[..3].iter().all(|r| r.ok));
-        assert_eq!((results[3].row, results[3].reason.as_str()), (4, "IMPORT-STREAM"));
+        assert_eq!(results.len(), 3, "{results:?}");
+        assert!(results.iter().all(|r| r.ok));
+        let ended = ended.expect("an idle stream is ended with a status");
+        assert_eq!((ended.code(), reason(&ended).as_str()), (Code::Aborted, "STREAM_ENDED"), "{ended:?}");
         pause.await.expect("the pause ends");
 
         let (rows, quiet) = mpsc::channel(8);
@@ -1139,6 +1131,23 @@ async fn a_request_that_does_not_decode_is_invalid_argument_not_internal(app: &A
     assert_eq!(app.count("vacancy").await, 0);
     assert!(app.audit_actions().await.is_empty(), "nothing was written");
 
+    // In a stream, the rows before a message that does not decode are stored and acknowledged,
+    // and the stream ends as a unary call would: INVALID_ARGUMENT, MALFORMED_REQUEST.
+    const STREAM_IMPORT: &str = "/qiancheng.demand.v1.DemandService/StreamVacancyImport";
+    let code = app.enterprise_in("MFR405", COUNTY).await;
+    let good = prost::Message::encode_to_vec(&stream_row(welder(&code), "G1", "malformed-405/g1"));
+    for (what, body) in &malformed {
+        let (answers, ended) =
+            app.call_raw_stream(STREAM_IMPORT, &app.enterprise(&code), vec![good.clone(), body.clone()]).await;
+        let ended = ended.unwrap_or_else(|| panic!("{what} in a stream ends it with a status"));
+        assert_eq!((ended.code(), reason(&ended).as_str()), (Code::InvalidArgument, "MALFORMED_REQUEST"), "{what}");
+        let acks: Vec<StreamVacancyImportResponse> =
+            answers.iter().map(|a| prost::Message::decode(a.as_slice()).expect("an acknowledgement decodes")).collect();
+        let last = acks.last().expect("the good row is acknowledged");
+        assert_eq!((last.committed_through_row, last.imported + last.replayed), (1, 1), "{what}");
+    }
+    assert_eq!(app.count("vacancy").await, 1, "the good row once, replayed after");
+
     // The same path with a valid message is served: the refusal was the bytes.
     let valid = prost::Message::encode_to_vec(&GetVacancyRequest { name: "vacancies/none".into() });
     let error = app.call_raw(GET_VACANCY, &app.admin(), valid).await.expect_err("no such vacancy");
@@ -1309,6 +1318,19 @@ mod service_keys {
 }
 
 // 7. Smaller findings.
+
+async fn an_oversized_token_is_unauthenticated_with_a_reason_not_a_transport_error(app: &App) {
+    // 20 KB passes hyper's default header limit of 16 KiB, which answered a bare HTTP 431.
+    let huge = format!("{}.{}", app.admin(), "x".repeat(20 * 1024));
+    let refused = app
+        .client()
+        .await
+        .list_vacancies(authed(ListVacanciesRequest::default(), &huge))
+        .await
+        .expect_err("an oversized token");
+    assert_eq!((refused.code(), reason(&refused).as_str()), (Code::Unauthenticated, "UNAUTHENTICATED"));
+    assert!(refused.message().contains("longer than"), "{}", refused.message());
+}
 
 async fn pay_above_a_sane_maximum_is_refused(app: &App) {
     let code = app.enterprise_in("PAY701", COUNTY).await;
@@ -1919,6 +1941,7 @@ backend_tests!(start =>
     control_characters_are_refused_the_same_on_both_backends,
     a_request_that_does_not_decode_is_invalid_argument_not_internal,
     every_demand_rpc_admits_exactly_the_roles_its_proto_declares,
+    an_oversized_token_is_unauthenticated_with_a_reason_not_a_transport_error,
     pay_above_a_sane_maximum_is_refused,
     request_ids_are_stored_only_as_keyed_hashes,
     one_bad_field_is_named_once_even_when_it_breaks_two_rules,

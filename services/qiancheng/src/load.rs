@@ -15,15 +15,15 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf as _, BufMut as _, Bytes};
+use bytes::Bytes;
 use clap::Args;
 use prost::Message as _;
+use qiancheng_api::codec::RawCodec;
 use qiancheng_api::demand::*;
 use qiancheng_api::types::{Date, Industry, SkillLevel};
 use qiancheng_platform::auth::{Role, TokenMinter};
 use sqlx::{AssertSqlSafe, Connection as _};
 use tokio::io::AsyncBufReadExt as _;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 
 /// What `qiancheng load` runs.
@@ -80,46 +80,6 @@ impl Figures {
         }
         let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies[index.min(self.latencies.len() - 1)]
-    }
-}
-
-/// A codec that sends and receives messages as raw bytes: the load sees the wire, not a client.
-#[derive(Debug, Clone, Default)]
-struct RawCodec;
-
-#[derive(Debug, Clone, Default)]
-struct RawEncoder;
-
-#[derive(Debug, Clone, Default)]
-struct RawDecoder;
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawDecoder {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
-}
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawEncoder;
-    type Decoder = RawDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RawDecoder {
-        RawDecoder
     }
 }
 

@@ -107,10 +107,7 @@ pub fn check(scope: &Scope, class: &ClassRecord) -> Result<(), Error> {
     }
 }
 
-/// The id of a resource name in `collection`, as request field `field`.
-pub fn id_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<&'a str, Error> {
-    convert::resource_id(name, collection).map_err(|e| Error::invalid_value(field, e))
-}
+pub use qiancheng_platform::call::id_of;
 
 /// The class and child ids of `classes/{class}/{collection}/{id}`, as request field `field`.
 pub fn child_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<(&'a str, &'a str), Error> {
@@ -119,7 +116,7 @@ pub fn child_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<(&'a
     let rest = name.strip_prefix("classes/").ok_or_else(invalid)?;
     let (class, rest) = rest.split_once('/').ok_or_else(invalid)?;
     let id = rest.strip_prefix(collection).and_then(|r| r.strip_prefix('/')).ok_or_else(invalid)?;
-    if class.is_empty() || id.is_empty() || id.contains('/') {
+    if !convert::is_resource_id(class) || !convert::is_resource_id(id) {
         return Err(invalid());
     }
     Ok((class, id))

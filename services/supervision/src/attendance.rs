@@ -202,15 +202,13 @@ pub async fn stream_attendance(
                     return Ok(());
                 }
             }
-            match end {
-                ChunkEnd::More => {}
-                ChunkEnd::Finished => return Ok(()),
-                ChunkEnd::Broken(why) => {
-                    return Err(Error::StreamEnded(format!(
-                        "the stream ended early ({why}); every chunk acknowledged before is stored, send the rest \
-                         again with the same event ids"
-                    )));
-                }
+            if end == ChunkEnd::Finished {
+                return Ok(());
+            }
+            if let Some(error) =
+                end.into_error("every chunk acknowledged before is stored; send the rest again with the same event ids")
+            {
+                return Err(error);
             }
         }
     })

@@ -10,7 +10,7 @@ use qiancheng_api::selection as sel;
 use qiancheng_api::supervision::*;
 use qiancheng_api::types::SkillLevel;
 use qiancheng_platform::auth::Role;
-use qiancheng_testkit::{Backend, authed, backend_tests};
+use qiancheng_testkit::{Backend, authed, backend_tests, raw_call};
 use tonic::Code;
 
 async fn start(backend: Backend) -> Option<App> {
@@ -132,6 +132,44 @@ async fn attendance_arrives_as_a_stream_and_a_resend_is_stored_once(app: &App) {
     // Only the provider takes attendance.
     let officer = app.stream_as(&app.officer(COUNTY), vec![chunk(&class.name, Vec::new())]).await;
     assert_eq!(refusal(officer).0, Code::PermissionDenied);
+}
+
+async fn a_chunk_that_does_not_decode_ends_the_stream_after_what_came_before_is_stored(app: &App) {
+    const STREAM: &str = "/qiancheng.supervision.v1.SupervisionService/StreamAttendance";
+    let (class, trainees, sessions) = running(app, 2, &[(1, 2)]).await;
+    let events: Vec<CheckIn> = trainees
+        .iter()
+        .enumerate()
+        .map(|(n, t)| check_in(&format!("raw-{n}"), &sessions[0].name, &t.name, when(&sessions[0])))
+        .collect();
+    let good = prost::Message::encode_to_vec(&chunk(&class.name, events));
+    let malformed: [(&str, Vec<u8>); 3] = [
+        ("invalid UTF-8 in the class", vec![0x0a, 0x04, b'c', 0xff, 0xfe, b'/']),
+        ("a wrong wire type", vec![0x08, 0x96, 0x01]),
+        ("a truncated field", vec![0x0a, 0x20, b'c', b'l']),
+    ];
+    for (what, body) in malformed {
+        let (answers, ended) =
+            raw_call(app.supervision.channel().await, STREAM, &app.provider_token(), vec![good.clone(), body]).await;
+        let ended = ended.unwrap_or_else(|| panic!("{what}: the stream ends with a status"));
+        assert_eq!((ended.code(), reason(&ended).as_str()), (Code::InvalidArgument, "MALFORMED_REQUEST"), "{what}");
+        assert!(ended.message().contains("every chunk acknowledged before is stored"), "{}", ended.message());
+        let acks: Vec<StreamAttendanceResponse> =
+            answers.iter().map(|a| prost::Message::decode(a.as_slice()).expect("an acknowledgement")).collect();
+        assert_eq!(acks.len(), 1, "{what}: the good chunk is acknowledged");
+        assert_eq!(acks[0].stored + acks[0].replayed, 2, "{what}");
+    }
+    let ledger = app.ledger(&class.name, &app.admin()).await.expect("ledger");
+    let summary = ledger.last().and_then(|p| p.summary.clone()).expect("summary");
+    assert_eq!(summary.attendance_records, 2, "the good chunk once, replayed after");
+
+    // A name that could not be one of the suite's is refused before any lookup.
+    let odd = app
+        .client()
+        .await
+        .get_class(authed(GetClassRequest { name: "classes/' OR '1'='1".into() }, &app.admin()))
+        .await;
+    assert_eq!(refusal(odd), (Code::InvalidArgument, "RESOURCE-NAME".to_owned()));
 }
 
 async fn each_bad_check_in_gets_its_own_result_and_the_good_ones_are_kept(app: &App) {
@@ -918,6 +956,7 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
 backend_tests!(start =>
     sessions_are_added_within_the_class_dates,
     attendance_arrives_as_a_stream_and_a_resend_is_stored_once,
+    a_chunk_that_does_not_decode_ends_the_stream_after_what_came_before_is_stored,
     each_bad_check_in_gets_its_own_result_and_the_good_ones_are_kept,
     attendance_is_corrected_explicitly_and_the_earlier_value_kept,
     completion_needs_80_percent_of_the_hours_and_an_assessment_or_an_evaluation,

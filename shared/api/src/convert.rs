@@ -126,12 +126,28 @@ pub fn optional_text(value: &str, max: usize) -> Result<String, ValueError> {
     Ok(value.to_owned())
 }
 
-/// The id inside a resource name `{collection}/{id}`.
+/// The longest id a resource name may carry (ids are ULIDs or credit codes; 64 leaves room).
+pub const MAX_RESOURCE_ID_CHARS: usize = 64;
+
+/// Whether `id` may be the id of a resource of the suite: 1 to 64 ASCII letters, digits, `-` or `_`.
+pub fn is_resource_id(id: &str) -> bool {
+    (1..=MAX_RESOURCE_ID_CHARS).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The id inside a resource name `{collection}/{id}`: 1 to 64 ASCII letters, digits, `-` or `_`.
+/// Anything else cannot name a resource of the suite, so it is refused before any lookup.
 pub fn resource_id<'a>(name: &'a str, collection: &str) -> Result<&'a str, ValueError> {
-    name.strip_prefix(collection)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-        .ok_or_else(|| ValueError::new("RESOURCE-NAME", format!("must look like {collection}/{{id}}")))
+    name.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')).filter(|id| is_resource_id(id)).ok_or_else(
+        || {
+            ValueError::new(
+                "RESOURCE-NAME",
+                format!(
+                    "must look like {collection}/{{id}}, the id 1 to {MAX_RESOURCE_ID_CHARS} letters, digits, - or _"
+                ),
+            )
+        },
+    )
 }
 
 #[cfg(test)]
@@ -158,6 +174,11 @@ mod tests {
     fn dates_and_names_are_checked() {
         assert!(date(Some(&types::Date { year: 2026, month: 2, day: 30 })).is_err());
         assert_eq!(resource_id("vacancies/abc", "vacancies"), Ok("abc"));
+        assert_eq!(resource_id("vacancies/01J-x_9", "vacancies"), Ok("01J-x_9"));
+        assert!(resource_id("classes/' OR '1'='1", "classes").is_err());
+        assert!(resource_id("classes/a.b", "classes").is_err());
+        assert!(resource_id(&format!("classes/{}", "A".repeat(64)), "classes").is_ok());
+        assert!(resource_id(&format!("classes/{}", "A".repeat(65)), "classes").is_err());
         assert!(resource_id("enterprises/abc", "vacancies").is_err());
         assert!(county("421200").is_err());
         assert!(county("421221").is_ok());

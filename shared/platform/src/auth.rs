@@ -290,6 +290,15 @@ pub const ISSUED_AT_LEEWAY_SECS: i64 = 60;
 /// The issuer written into and required of every token.
 pub const ISSUER: &str = "qiancheng";
 
+/// The longest token the suite reads; the suite's own are a few hundred bytes.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The most header bytes a call may carry (tokens past [`MAX_TOKEN_BYTES`] still reach the gate).
+pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
+
+/// The longest subject a token may name.
+pub const MAX_SUBJECT_CHARS: usize = 128;
+
 #[derive(Deserialize)]
 struct Header {
     alg: String,
@@ -349,6 +358,9 @@ impl Authenticator {
     /// expired (a signature check is the dearest step of a call); revocation is checked either
     /// way.
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Error::Unauthenticated(format!("token is longer than {MAX_TOKEN_BYTES} bytes")));
+        }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cached = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&digest).cloned();
         let verified = match cached {
@@ -463,6 +475,15 @@ impl Authenticator {
         }
         if claims.roles.is_empty() {
             return Err(unauthenticated("token holds no role"));
+        }
+        // The subject goes into audit entries and access lines: a short printable name.
+        if claims.sub.is_empty()
+            || claims.sub.chars().count() > MAX_SUBJECT_CHARS
+            || claims.sub.chars().any(char::is_control)
+        {
+            return Err(Error::Unauthenticated(format!(
+                "token subject must be 1 to {MAX_SUBJECT_CHARS} characters with no control character"
+            )));
         }
         let region = claims
             .region
@@ -672,6 +693,35 @@ mod tests {
         assert!(auth.verify(&ahead, now).is_err(), "an issue time a year ahead is refused");
         let leeway = signed(&m, &claims(now + 30, now + 3600));
         assert!(auth.verify(&leeway, now).is_ok(), "a clock a little ahead is tolerated");
+    }
+
+    #[test]
+    fn subjects_are_short_and_printable_and_tokens_are_bounded() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let auth = m.authenticator();
+        let with_subject = |sub: &str| {
+            signed(
+                &m,
+                &Claims {
+                    sub: sub.into(),
+                    roles: vec![Role::Auditor],
+                    region: None,
+                    org: None,
+                    iat: now,
+                    exp: now + 60,
+                    iss: ISSUER.into(),
+                },
+            )
+        };
+        assert!(auth.verify(&with_subject(&"审".repeat(MAX_SUBJECT_CHARS)), now).is_ok());
+        assert!(auth.verify(&with_subject(&"a".repeat(MAX_SUBJECT_CHARS + 1)), now).is_err());
+        assert!(auth.verify(&with_subject("a\u{0}b"), now).is_err(), "a NUL in the subject");
+        assert!(auth.verify(&with_subject("a\nb"), now).is_err(), "a line break in the subject");
+        assert!(auth.verify(&with_subject(""), now).is_err());
+        let long = format!("{}.{}", with_subject("a"), "x".repeat(MAX_TOKEN_BYTES));
+        let refused = auth.verify(&long, now).expect_err("an oversized token");
+        assert!(refused.to_string().contains("longer than"), "{refused}");
     }
 
     #[test]

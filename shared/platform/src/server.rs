@@ -116,6 +116,9 @@ pub async fn serve(
 
     let serving = Server::builder()
         .load_shed(true)
+        // Room for headers past hyper's 16 KiB, so that an oversized token is refused by the gate
+        // with a reason (`UNAUTHENTICATED`), not by the transport with a bare HTTP 431.
+        .http2_max_header_list_size(crate::auth::MAX_HEADER_LIST_BYTES)
         .layer(
             ServiceBuilder::new()
                 .layer(ServerLayer)

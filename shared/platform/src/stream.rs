@@ -57,6 +57,10 @@ impl StreamLimits {
                     return (items, ChunkEnd::Broken(format!("no message for {seconds} s: the stream is ended")));
                 }
                 Ok(None) => return (items, ChunkEnd::Finished),
+                // The suite's codec answers an undecodable message `INVALID_ARGUMENT`: the client's fault.
+                Ok(Some(Err(status))) if status.code() == tonic::Code::InvalidArgument => {
+                    return (items, ChunkEnd::Malformed(status.message().to_owned()));
+                }
                 Ok(Some(Err(status))) => return (items, ChunkEnd::Broken(status.message().to_owned())),
                 Ok(Some(Ok(item))) => items.push(item),
             }
@@ -112,8 +116,28 @@ pub enum ChunkEnd {
     More,
     /// The client closed the stream.
     Finished,
+    /// A message did not decode, with the decoder's words (field and problem, never the value).
+    Malformed(String),
     /// The stream broke or went idle, with why.
     Broken(String),
+}
+
+impl ChunkEnd {
+    /// Whether the stream ended before the client closed it.
+    pub fn is_early(&self) -> bool {
+        matches!(self, Self::Malformed(_) | Self::Broken(_))
+    }
+
+    /// The status an intake ends with when its stream ended early, saying what is `kept` and
+    /// how to resume: `INVALID_ARGUMENT MALFORMED_REQUEST` for a message that does not decode
+    /// (as a unary call would be answered), `ABORTED STREAM_ENDED` for a broken or idle stream.
+    pub fn into_error(self, kept: &str) -> Option<Error> {
+        match self {
+            Self::More | Self::Finished => None,
+            Self::Malformed(why) => Some(Error::invalid("stream", "MALFORMED_REQUEST", format!("{why}; {kept}"))),
+            Self::Broken(why) => Some(Error::StreamEnded(format!("the stream ended early ({why}); {kept}"))),
+        }
+    }
 }
 
 /// One admitted stream; dropping it frees its place.

@@ -318,6 +318,35 @@ pub fn reason(status: &tonic::Status) -> String {
     tonic_types::StatusExt::get_error_details(status).error_info().map(|i| i.reason.clone()).unwrap_or_default()
 }
 
+/// Sends `bodies` as they are (well formed or not) as the messages of a call of `path` with
+/// `token`, and returns the messages answered, as they came, with the status the call ended with
+/// when it was not OK: what a hostile client sees of any RPC.
+pub async fn raw_call(
+    channel: Channel,
+    path: &'static str,
+    token: &str,
+    bodies: Vec<Vec<u8>>,
+) -> (Vec<Vec<u8>>, Option<tonic::Status>) {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    if let Err(e) = grpc.ready().await {
+        return (Vec::new(), Some(tonic::Status::unavailable(e.to_string())));
+    }
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+    let bodies = tokio_stream::iter(bodies.into_iter().map(prost::bytes::Bytes::from));
+    let mut answers = match grpc.streaming(authed(bodies, token), path, qiancheng_api::codec::RawCodec).await {
+        Ok(answers) => answers.into_inner(),
+        Err(status) => return (Vec::new(), Some(status)),
+    };
+    let mut all = Vec::new();
+    loop {
+        match answers.message().await {
+            Ok(Some(answer)) => all.push(answer.to_vec()),
+            Ok(None) => return (all, None),
+            Err(status) => return (all, Some(status)),
+        }
+    }
+}
+
 /// The code and rule code of a call that must be refused.
 pub fn refusal<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (tonic::Code, String) {
     let status = result.expect_err("the call is refused");
