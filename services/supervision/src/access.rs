@@ -12,7 +12,7 @@ use qiancheng_api::convert;
 use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
-use sqlx::Executor;
+use qiancheng_platform::db::Reader;
 
 use crate::store::class::{self, ClassRecord};
 
@@ -123,8 +123,8 @@ pub fn child_of<'a>(name: &'a str, collection: &str, field: &str) -> Result<(&'a
 }
 
 /// Reads the class `name` (request field `field`) that `scope` admits, or says why not.
-pub async fn class_in<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub async fn class_in<'c>(
+    executor: impl Reader<'c>,
     scope: &Scope,
     name: &str,
     field: &str,
@@ -134,8 +134,8 @@ pub async fn class_in<'e, E: Executor<'e, Database = sqlx::Any>>(
 }
 
 /// Reads the class `id` (named `name` to the caller) that `scope` admits, or says why not.
-pub async fn class_by_id<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub async fn class_by_id<'c>(
+    executor: impl Reader<'c>,
     scope: &Scope,
     id: &str,
     name: &str,

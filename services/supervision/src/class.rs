@@ -28,7 +28,7 @@ use crate::judge::{self, Candidate, Project};
 use crate::peer;
 use crate::store::StoredDecision;
 use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherRecord};
-use crate::store::trainee::{self, TraineeRecord};
+use crate::store::trainee;
 use crate::{MAX_ROSTER, Supervision};
 
 /// The most hours a class states of theory or of practice.
@@ -297,7 +297,8 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
                 });
                 continue;
             }
-            let record = new_trainee(&class, candidate, judged.decision.outcome.group, decision, today);
+            let admitted = (qiancheng_domain::lifecycle::TraineeState::Active, class.roster_version);
+            let record = candidate.trainee(&class.id, admitted, (judged.decision.outcome.group, decision), today);
             stored.push((record, candidate.seal(&s.pii)?));
         }
         let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
@@ -341,42 +342,6 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         })
     })
     .await
-}
-
-/// A trainee put on `class`'s roster as version 1 (a filing).
-fn new_trainee(
-    class: &ClassRecord,
-    candidate: &Candidate,
-    judged_group: qiancheng_domain::TargetGroup,
-    eligibility: StoredDecision,
-    today: chrono::NaiveDate,
-) -> TraineeRecord {
-    TraineeRecord {
-        id: new_id(),
-        class_id: class.id.clone(),
-        person_hash: candidate.hash.clone(),
-        id_number_masked: candidate.id.masked(),
-        name_masked: candidate.name_masked(),
-        phone_masked: candidate.phone.masked(),
-        target_group: candidate.group,
-        judged_group,
-        in_service: candidate.in_service,
-        skill_level: candidate.level,
-        budget_paid: candidate.budget_paid,
-        local_basis: candidate.local_basis,
-        local_basis_evidence: candidate.local_basis_evidence.clone(),
-        prehire_enterprise: candidate.prehire_enterprise.clone(),
-        state: qiancheng_domain::lifecycle::TraineeState::Active,
-        added_version: class.roster_version,
-        removed_version: 0,
-        added_on: today,
-        eligibility,
-        assessment: None,
-        completion: None,
-        terminated_on: None,
-        termination_reason: String::new(),
-        stamp: Stamp::new(),
-    }
 }
 
 /// GetClass.

@@ -14,17 +14,20 @@
 use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::supervision::TraineeInput;
+use qiancheng_domain::lifecycle::TraineeState;
 use qiancheng_domain::policy::eligibility::{TraineeContext, TraineeStanding, judge_trainee};
 use qiancheng_domain::policy::facts::{
     ClassFacts, DateRange, KeyProject, LocalBasis, LocalBasisKind, PriorSubsidy, TraineeFacts,
 };
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{IdNumber, OccupationCode, PhoneNumber, SkillLevel, TargetGroup};
-use qiancheng_platform::Error;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::pii::{PiiCipher, mask_name};
+use qiancheng_platform::time::new_id;
+use qiancheng_platform::{Error, Stamp};
 
-use crate::store::trainee::{PersonClass, SealedPerson};
+use crate::store::StoredDecision;
+use crate::store::trainee::{Declared, PersonClass, SealedPerson, TraineeRecord};
 
 /// The rules whose failure keeps a person off a roster.
 pub const ENTRY_RULES: [&str; 6] = ["PERSON-ID", "ELIG-AGE", "ELIG-FISCAL", "ELIG-LOCAL", "ELIG-OVERLAP", "ELIG-ONCE"];
@@ -38,20 +41,8 @@ pub struct Candidate {
     pub id: IdNumber,
     /// Phone.
     pub phone: PhoneNumber,
-    /// Target group as recorded.
-    pub group: TargetGroup,
-    /// In service on the first day.
-    pub in_service: bool,
-    /// Level held.
-    pub level: Option<SkillLevel>,
-    /// Paid from the public budget.
-    pub budget_paid: bool,
-    /// ELIG-LOCAL basis.
-    pub local_basis: Option<LocalBasisKind>,
-    /// Its evidence.
-    pub local_basis_evidence: String,
-    /// The enterprise that intends to hire a pre-hire trainee.
-    pub prehire_enterprise: String,
+    /// What the entry declares of them.
+    pub declared: Declared,
     /// Keyed hash of the ID number.
     pub hash: String,
 }
@@ -69,6 +60,38 @@ impl Candidate {
     /// The masked name.
     pub fn name_masked(&self) -> String {
         mask_name(&self.name)
+    }
+
+    /// The person as a new trainee of class `class_id` in `state`, added in roster version
+    /// `added_version` (0 until a version adds them) on `today`, judged of `judged_group` with
+    /// the decision `eligibility`.
+    pub fn trainee(
+        &self,
+        class_id: &str,
+        (state, added_version): (TraineeState, i64),
+        (judged_group, eligibility): (TargetGroup, StoredDecision),
+        today: NaiveDate,
+    ) -> TraineeRecord {
+        TraineeRecord {
+            id: new_id(),
+            class_id: class_id.to_owned(),
+            person_hash: self.hash.clone(),
+            id_number_masked: self.id.masked(),
+            name_masked: self.name_masked(),
+            phone_masked: self.phone.masked(),
+            declared: self.declared.clone(),
+            judged_group,
+            state,
+            added_version,
+            removed_version: 0,
+            added_on: today,
+            eligibility,
+            assessment: None,
+            completion: None,
+            terminated_on: None,
+            termination_reason: String::new(),
+            stamp: Stamp::new(),
+        }
     }
 }
 
@@ -107,13 +130,15 @@ pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Vio
         name,
         id,
         phone,
-        group,
-        in_service: input.in_service,
-        level,
-        budget_paid: input.budget_paid,
-        local_basis: basis,
-        local_basis_evidence: evidence,
-        prehire_enterprise: enterprise,
+        declared: Declared {
+            target_group: group,
+            in_service: input.in_service,
+            skill_level: level,
+            budget_paid: input.budget_paid,
+            local_basis: basis,
+            local_basis_evidence: evidence,
+            prehire_enterprise: enterprise,
+        },
         hash,
     })
 }
@@ -163,17 +188,18 @@ pub fn judge(
     let facts = TraineeFacts {
         name: candidate.name_masked(),
         id_number: candidate.id.as_str().to_owned(),
-        group: candidate.group,
-        budget_paid: candidate.budget_paid,
+        group: candidate.declared.target_group,
+        budget_paid: candidate.declared.budget_paid,
         roster_added_on: Some(today),
         other_classes,
         prior_subsidies,
         contract_signed_on: None,
         local_basis: candidate
+            .declared
             .local_basis
-            .map(|kind| LocalBasis { kind, evidence: candidate.local_basis_evidence.clone() }),
+            .map(|kind| LocalBasis { kind, evidence: candidate.declared.local_basis_evidence.clone() }),
         supported_groups: Vec::new(),
-        employed_on_first_day: candidate.in_service,
+        employed_on_first_day: candidate.declared.in_service,
     };
     let context = TraineeContext {
         class: project.class,

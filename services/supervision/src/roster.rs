@@ -163,32 +163,8 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
             let judged = admit(s, change, &class, candidate, today).await?;
             let digest = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?.digest();
             let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &digest);
-            let mut person = TraineeRecord {
-                id: new_id(),
-                class_id: class.id.clone(),
-                person_hash: candidate.hash.clone(),
-                id_number_masked: candidate.id.masked(),
-                name_masked: candidate.name_masked(),
-                phone_masked: candidate.phone.masked(),
-                target_group: candidate.group,
-                judged_group: judged.decision.outcome.group,
-                in_service: candidate.in_service,
-                skill_level: candidate.level,
-                budget_paid: candidate.budget_paid,
-                local_basis: candidate.local_basis,
-                local_basis_evidence: candidate.local_basis_evidence.clone(),
-                prehire_enterprise: candidate.prehire_enterprise.clone(),
-                state: if started { State::Proposed } else { State::Active },
-                added_version: 0,
-                removed_version: 0,
-                added_on: today,
-                eligibility: decision,
-                assessment: None,
-                completion: None,
-                terminated_on: None,
-                termination_reason: String::new(),
-                stamp: Stamp::new(),
-            };
+            let state = if started { State::Proposed } else { State::Active };
+            let mut person = candidate.trainee(&class.id, (state, 0), (judged.decision.outcome.group, decision), today);
             if !started {
                 person.added_version = next_version(change, &mut class).await?;
                 record.roster_version = person.added_version;
@@ -244,13 +220,7 @@ fn candidate_of(s: &Supervision, person: &TraineeRecord, sealed: &trainee::Seale
         name: s.pii.decrypt(&sealed.name_cipher)?,
         id,
         phone,
-        group: person.target_group,
-        in_service: person.in_service,
-        level: person.skill_level,
-        budget_paid: person.budget_paid,
-        local_basis: person.local_basis,
-        local_basis_evidence: person.local_basis_evidence.clone(),
-        prehire_enterprise: person.prehire_enterprise.clone(),
+        declared: person.declared.clone(),
         hash: person.person_hash.clone(),
     })
 }

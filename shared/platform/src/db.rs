@@ -271,6 +271,30 @@ pub fn decode_rows<T>(rows: &[AnyRow], decode: impl Fn(&AnyRow) -> Result<T, Err
     (decoded, skipped)
 }
 
+/// `($1, $2, …), (…)`: the VALUES of a multi-row INSERT of `rows` rows of `columns` columns.
+pub fn values(rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        out.push_str(&placeholders(row * columns + 1, columns));
+        out.push(')');
+    }
+    out
+}
+
+/// `$first, $first+1, …`: `count` placeholders, as an `IN` list or a row of VALUES takes them.
+pub fn placeholders(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
 /// A query being bound, as [`insert_many`] hands it to a row's binder.
 pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
@@ -291,22 +315,88 @@ pub async fn insert_many<'q, T>(
 ) -> Result<(), Error> {
     let rows_per_statement = (PARAMETERS_PER_STATEMENT / per_row.max(1)).max(1);
     for batch in items.chunks(rows_per_statement) {
-        let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
-        for r in 0..batch.len() {
-            sql.push_str(if r == 0 { "(" } else { ", (" });
-            for c in 0..per_row {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('$');
-                sql.push_str(&(r * per_row + c + 1).to_string());
-            }
-            sql.push(')');
-        }
+        let sql = format!("INSERT INTO {table} ({columns}) VALUES {}", values(batch.len(), per_row));
         let query = batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), &bind);
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// What a read runs on: the pool, a connection of it, or a transaction.
+pub trait Reader<'c>: sqlx::Executor<'c, Database = Any> {}
+
+impl<'c, E: sqlx::Executor<'c, Database = Any>> Reader<'c> for E {}
+
+/// A stored table as a store module reads it: its name and the columns its records decode from.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    /// The table's name.
+    pub name: &'static str,
+    /// The columns a record is decoded from, as a `SELECT` list.
+    pub columns: &'static str,
+}
+
+impl Table {
+    /// `SELECT {columns} FROM {name} WHERE k1 = $1 AND k2 = $2 …` for the key columns `key`.
+    fn select_where(&self, key: &[(&str, &str)]) -> String {
+        let mut sql = format!("SELECT {} FROM {} WHERE ", self.columns, self.name);
+        for (n, (column, _)) in key.iter().enumerate() {
+            if n > 0 {
+                sql.push_str(" AND ");
+            }
+            sql.push_str(&format!("{column} = ${}", n + 1));
+        }
+        sql
+    }
+
+    /// The row whose `key` columns hold the given values (a primary key: at most one row),
+    /// decoded by `decode`.
+    pub async fn find<'c, T>(
+        &self,
+        executor: impl Reader<'c>,
+        key: &[(&str, &str)],
+        decode: fn(&AnyRow) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
+        let sql = self.select_where(key);
+        let query = key.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (_, value)| q.bind(*value));
+        let row = query.fetch_optional(executor).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Every row whose `key` columns hold the given values, in the order of `order_by`, decoded
+    /// by `decode` (a row that does not decode fails the read: these are whole records, not pages).
+    pub async fn all<'c, T>(
+        &self,
+        executor: impl Reader<'c>,
+        key: &[(&str, &str)],
+        order_by: &str,
+        decode: fn(&AnyRow) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
+        let sql = format!("{} ORDER BY {order_by}", self.select_where(key));
+        let query = key.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (_, value)| q.bind(*value));
+        query.fetch_all(executor).await?.iter().map(decode).collect()
+    }
+}
+
+/// Runs an optimistic update of one row: `query` binds the changed columns, and its statement
+/// ends `… <revision column> = $n, update_time_micros = $n+1 WHERE <key> = $n+2 AND <revision
+/// column> = $n+3`, which this binds from `stamp` and `key`. A row changed by another request
+/// since it was read is `ABORTED CONCURRENT_CHANGE` ([`changed_one`]), naming it as `what`.
+pub async fn update_stamped(
+    tx: &mut Tx,
+    query: AnyQuery<'_>,
+    stamp: &crate::stamp::Stamp,
+    key: &str,
+    what: &str,
+) -> Result<(), Error> {
+    let result = query
+        .bind(stamp.revision)
+        .bind(stamp.update_time_micros)
+        .bind(key)
+        .bind(stamp.previous_revision())
+        .execute(&mut **tx)
+        .await?;
+    changed_one(result, what)
 }
 
 /// Checks that an optimistic update changed its one row; none means another change to the row
@@ -327,4 +417,17 @@ pub fn flag(value: i64) -> bool {
 /// Encodes a flag as 0/1 (the `Any` driver cannot decode SQLite booleans).
 pub fn flag_value(value: bool) -> i64 {
     i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_values_number_their_placeholders() {
+        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values(1, 1), "($1)");
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(1, 0), "");
+    }
 }

@@ -84,11 +84,10 @@ pub async fn replay_many<R: prost::Message + Default>(
     let mut found = std::collections::HashMap::new();
     let Some(first) = keys.first() else { return Ok(found) };
     for batch in keys.chunks(500) {
-        let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
             "SELECT request_id, request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 \
              AND request_id IN ({})",
-            placeholders.join(", ")
+            crate::db::placeholders(3, batch.len())
         );
         let query =
             batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&first.caller).bind(first.method), |q, k| {

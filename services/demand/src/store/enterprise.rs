@@ -4,10 +4,10 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::demand::Enterprise;
 use qiancheng_domain::{Industry, RegionCode};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 /// An enterprise as stored.
 #[derive(Debug, Clone)]
@@ -33,6 +33,9 @@ pub struct EnterpriseRecord {
 /// The columns [`EnterpriseRecord::from_row`] reads.
 pub const COLUMNS: &str = "credit_code, display_name, region_code, industry, key_project, key_project_name, \
     expected_production_date, version, create_time_micros, update_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "enterprise", columns: COLUMNS };
 
 impl EnterpriseRecord {
     /// Decodes a row of [`COLUMNS`].
@@ -76,15 +79,8 @@ impl EnterpriseRecord {
 }
 
 /// Reads an enterprise by credit code, inside a transaction or from the pool.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    credit_code: &str,
-) -> Result<Option<EnterpriseRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM enterprise WHERE credit_code = $1")))
-        .bind(credit_code)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(EnterpriseRecord::from_row).transpose()
+pub async fn find<'c>(executor: impl Reader<'c>, credit_code: &str) -> Result<Option<EnterpriseRecord>, Error> {
+    TABLE.find(executor, &[("credit_code", credit_code)], EnterpriseRecord::from_row).await
 }
 
 /// The enterprises of `credit_codes` that are registered, by credit code (one query).
@@ -97,8 +93,8 @@ pub async fn find_many(
     distinct.dedup();
     let mut found = std::collections::HashMap::new();
     for batch in distinct.chunks(500) {
-        let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {COLUMNS} FROM enterprise WHERE credit_code IN ({})", placeholders.join(", "));
+        let sql =
+            format!("SELECT {COLUMNS} FROM enterprise WHERE credit_code IN ({})", db::placeholders(1, batch.len()));
         let query = batch.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, code| q.bind(*code));
         for row in query.fetch_all(&mut **tx).await? {
             let record = EnterpriseRecord::from_row(&row)?;
@@ -153,7 +149,7 @@ pub async fn insert(tx: &mut Tx, record: &EnterpriseRecord, created_by: &str) ->
 
 /// Stores the changed fields of an enterprise, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &EnterpriseRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE enterprise SET display_name = $1, industry = $2, key_project = $3, key_project_name = $4, \
          expected_production_date = $5, version = $6, update_time_micros = $7 WHERE credit_code = $8 AND version = $9",
     )
@@ -161,12 +157,6 @@ pub async fn update(tx: &mut Tx, record: &EnterpriseRecord) -> Result<(), Error>
     .bind(record.industry.code())
     .bind(flag_value(record.key_project))
     .bind(&record.key_project_name)
-    .bind(record.expected_production_date.map(|d| d.to_string()))
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.credit_code)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the enterprise")
+    .bind(record.expected_production_date.map(|d| d.to_string()));
+    db::update_stamped(tx, query, &record.stamp, &record.credit_code, "the enterprise").await
 }

@@ -6,11 +6,11 @@ use qiancheng_api::convert;
 use qiancheng_api::demand::{PublishedVacancy, SurveyMethod, Vacancy, VacancyRevision, VacancyState as ProtoState};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
 use qiancheng_domain::{Industry, RegionCode, SkillLevel};
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Reader, Tx};
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 /// A vacancy as stored, and as each revision snapshots it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,10 +155,7 @@ pub fn state_from_proto(value: i32) -> Result<Option<VacancyState>, qiancheng_do
 }
 
 /// Reads a vacancy by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<VacancyRecord>, Error> {
+pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<VacancyRecord>, Error> {
     let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE v.id = $1"))).bind(id).fetch_optional(executor).await?;
     row.as_ref().map(VacancyRecord::from_row).transpose()
 }
@@ -300,7 +297,7 @@ pub async fn insert_many(tx: &mut Tx, records: &[VacancyRecord]) -> Result<(), E
 
 /// Stores the changed fields and state of a vacancy, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE vacancy SET post = $1, occupation_code = $2, occupation_name = $3, skill_level = $4, headcount = $5, \
          pay_min_fen = $6, pay_max_fen = $7, requirements = $8, work_region_code = $9, needed_by = $10, \
          survey_method = $11, state = $12, revision = $13, update_time_micros = $14 WHERE id = $15 AND revision = $16",
@@ -316,14 +313,8 @@ pub async fn update(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
     .bind(record.work_region.code())
     .bind(record.needed_by.to_string())
     .bind(&record.survey_method)
-    .bind(record.state.code())
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the vacancy")
+    .bind(record.state.code());
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the vacancy").await
 }
 
 /// Keeps `record` as it is now as its revision, made by `actor` doing `action` for `reason`.

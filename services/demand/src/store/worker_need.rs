@@ -6,10 +6,10 @@ use qiancheng_api::convert;
 use qiancheng_api::demand::WorkerNeed;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 /// A worker's need as stored, without the encrypted columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub struct SealedPerson {
 pub const COLUMNS: &str = "id, id_number_masked, name_masked, phone_masked, region_code, target_group, wanted_industry, \
     wanted_occupation_code, wanted_occupation_name, wanted_pay_min_fen, held_occupation_code, held_skill_level, \
     wants_training, training_occupation_code, training_skill_level, version, create_time_micros, update_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "worker_need", columns: COLUMNS };
 
 impl WorkerNeedRecord {
     /// Decodes a row of [`COLUMNS`].
@@ -123,15 +126,8 @@ impl WorkerNeedRecord {
 }
 
 /// Reads a need by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<WorkerNeedRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM worker_need WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(WorkerNeedRecord::from_row).transpose()
+pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<WorkerNeedRecord>, Error> {
+    TABLE.find(executor, &[("id", id)], WorkerNeedRecord::from_row).await
 }
 
 /// The id and county of the need recorded for the person whose ID number hashes to `hash`.
@@ -206,62 +202,53 @@ pub async fn insert(
     person: &SealedPerson,
     created_by: &str,
 ) -> Result<(), Error> {
-    sqlx::query(AssertSqlSafe(format!(
+    let query = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO worker_need ({COLUMNS}, id_number_hash, id_number_cipher, name_cipher, phone_cipher, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+         VALUES {}",
+        db::values(1, 23)
     )))
     .bind(&record.id)
     .bind(&record.id_number_masked)
     .bind(&record.name_masked)
-    .bind(&record.phone_masked)
-    .bind(record.region.code())
-    .bind(record.target_group.code())
-    .bind(record.wanted_industry.map_or("", |i| i.code()))
-    .bind(record.wanted_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(&record.wanted_occupation_name)
-    .bind(record.wanted_pay_min_fen)
-    .bind(record.held_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(record.held_skill_level.map_or("", |l| l.code()))
-    .bind(flag_value(record.wants_training))
-    .bind(record.training_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(record.training_skill_level.map_or("", |l| l.code()))
-    .bind(record.stamp.revision)
-    .bind(record.stamp.create_time_micros)
-    .bind(record.stamp.update_time_micros)
-    .bind(&person.id_number_hash)
-    .bind(&person.id_number_cipher)
-    .bind(&person.name_cipher)
-    .bind(&person.phone_cipher)
-    .bind(created_by)
-    .execute(&mut **tx)
-    .await?;
+    .bind(&record.phone_masked);
+    bind_content(query, record)
+        .bind(record.stamp.revision)
+        .bind(record.stamp.create_time_micros)
+        .bind(record.stamp.update_time_micros)
+        .bind(&person.id_number_hash)
+        .bind(&person.id_number_cipher)
+        .bind(&person.name_cipher)
+        .bind(&person.phone_cipher)
+        .bind(created_by)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 /// Stores the changed fields of a need, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &WorkerNeedRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE worker_need SET region_code = $1, target_group = $2, wanted_industry = $3, wanted_occupation_code = $4, \
          wanted_occupation_name = $5, wanted_pay_min_fen = $6, held_occupation_code = $7, held_skill_level = $8, \
          wants_training = $9, training_occupation_code = $10, training_skill_level = $11, version = $12, \
          update_time_micros = $13 WHERE id = $14 AND version = $15",
-    )
-    .bind(record.region.code())
-    .bind(record.target_group.code())
-    .bind(record.wanted_industry.map_or("", |i| i.code()))
-    .bind(record.wanted_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(&record.wanted_occupation_name)
-    .bind(record.wanted_pay_min_fen)
-    .bind(record.held_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(record.held_skill_level.map_or("", |l| l.code()))
-    .bind(flag_value(record.wants_training))
-    .bind(record.training_occupation_code.as_ref().map_or("", |c| c.as_str()))
-    .bind(record.training_skill_level.map_or("", |l| l.code()))
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the worker's need")
+    );
+    db::update_stamped(tx, bind_content(query, record), &record.stamp, &record.id, "the worker's need").await
+}
+
+/// Binds what a need says (`region_code` … `training_skill_level`), as an insert and an update
+/// both write it.
+fn bind_content<'q>(query: db::AnyQuery<'q>, record: &'q WorkerNeedRecord) -> db::AnyQuery<'q> {
+    query
+        .bind(record.region.code())
+        .bind(record.target_group.code())
+        .bind(record.wanted_industry.map_or("", |i| i.code()))
+        .bind(record.wanted_occupation_code.as_ref().map_or("", |c| c.as_str()))
+        .bind(&record.wanted_occupation_name)
+        .bind(record.wanted_pay_min_fen)
+        .bind(record.held_occupation_code.as_ref().map_or("", |c| c.as_str()))
+        .bind(record.held_skill_level.map_or("", |l| l.code()))
+        .bind(flag_value(record.wants_training))
+        .bind(record.training_occupation_code.as_ref().map_or("", |c| c.as_str()))
+        .bind(record.training_skill_level.map_or("", |l| l.code()))
 }

@@ -8,7 +8,7 @@ use qiancheng_api::selection::{Application, ApplicationEvent, ApplicationState a
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _};
 use qiancheng_domain::policy::project::{ApplicationParts, TrainingMode as Mode};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Table, Tx, flag_value};
 use qiancheng_platform::time::now_micros;
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
@@ -102,6 +102,9 @@ const COLUMNS: &str = "id, round_id, catalog_item_id, provider_credit_code, prov
     training_region_code, in_service_trainees, filing, plan, state, consent_reference, revision, submitted_micros, \
     create_time_micros, update_time_micros";
 
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "application", columns: COLUMNS };
+
 proto_states!(ApplicationState, ProtoState, "APPLICATION_STATE_", "PROJ-PLAN", "not an application state");
 
 impl ApplicationRecord {
@@ -192,7 +195,7 @@ impl ApplicationRecord {
 
 /// Reads an application by id, without its history.
 pub async fn find(conn: &mut AnyConnection, id: &str) -> Result<Option<ApplicationRecord>, Error> {
-    super::find_by_id(&mut *conn, ("application", COLUMNS), id, ApplicationRecord::from_row).await
+    TABLE.find(&mut *conn, &[("id", id)], ApplicationRecord::from_row).await
 }
 
 /// Fills an application's history, oldest first.
@@ -334,9 +337,9 @@ pub async fn insert(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error
 /// Stores the changes to an application (its history grows by [`append_event`]), unless another
 /// request changed it since it was read (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE application SET headcount = $1, training_region_code = $2, in_service_trainees = $3, filing = $4, \
-         plan = $5, state = $6, consent_reference = $7, revision = $8, submitted_micros = $9, update_time_micros = $10 \
+         plan = $5, state = $6, consent_reference = $7, submitted_micros = $8, revision = $9, update_time_micros = $10 \
          WHERE id = $11 AND revision = $12",
     )
     .bind(record.headcount)
@@ -346,14 +349,8 @@ pub async fn update(tx: &mut Tx, record: &ApplicationRecord) -> Result<(), Error
     .bind(json(&record.plan, "application plan")?)
     .bind(record.state.code())
     .bind(&record.consent_reference)
-    .bind(record.stamp.revision)
-    .bind(record.submitted_micros)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the application")
+    .bind(record.submitted_micros);
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the application").await
 }
 
 /// Appends a step to an application's history.

@@ -9,7 +9,7 @@ use qiancheng_domain::policy::project::{
     CatalogItem as PolicyItem, InServiceBasis, TrainingMode as Mode, proj_catalog,
 };
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, ValueError};
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Table, Tx};
 use qiancheng_platform::time::now_micros;
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
@@ -60,6 +60,9 @@ pub struct CatalogItemRecord {
 const COLUMNS: &str = "id, lineage, version, region_code, industry, occupation_code, occupation_name, skill_level, \
     headcount, skill_requirements, content, hours, mode, answers, state, revision, create_time_micros, update_time_micros, \
     urgent_occupation_reference";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "catalog_item", columns: COLUMNS };
 
 fn mode_code(mode: Option<Mode>) -> String {
     mode.and_then(|m| serde_json::to_value(m).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -186,7 +189,7 @@ impl CatalogItemRecord {
 
 /// Reads a catalog item by id.
 pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<CatalogItemRecord>, Error> {
-    super::find_by_id(executor, ("catalog_item", COLUMNS), id, CatalogItemRecord::from_row).await
+    TABLE.find(executor, &[("id", id)], CatalogItemRecord::from_row).await
 }
 
 /// A page of items after id `after` in `state`, of region `region` (empty: any), inside `scope`
@@ -244,17 +247,11 @@ pub async fn insert(tx: &mut Tx, record: &CatalogItemRecord, actor: &str) -> Res
 /// Stores an item's state and stamp (the rest of a version never changes), unless another
 /// request changed it since it was read (`CONCURRENT_CHANGE`).
 pub async fn update_state(tx: &mut Tx, record: &CatalogItemRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE catalog_item SET state = $1, revision = $2, update_time_micros = $3 WHERE id = $4 AND revision = $5",
     )
-    .bind(record.state.code())
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the catalog item")
+    .bind(record.state.code());
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the catalog item").await
 }
 
 /// PROJ-CATALOG: the published version of `lineage`, if any, becomes superseded; returns how

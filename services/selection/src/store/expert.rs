@@ -4,7 +4,7 @@
 //! score given meanwhile) is refused, never overwritten or removed.
 
 use qiancheng_api::selection::Assignment;
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,9 @@ pub struct AssignmentRecord {
 const COLUMNS: &str = "application_id, expert, organisation, round_id, recused, recusal_reason, score, rubric, \
     revision, create_time_micros, update_time_micros";
 
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "expert_assignment", columns: COLUMNS };
+
 impl AssignmentRecord {
     /// Decodes a row of the table.
     pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
@@ -79,13 +82,7 @@ impl AssignmentRecord {
 
 /// Every assignment of an application, by expert.
 pub async fn of_application(conn: &mut AnyConnection, application_id: &str) -> Result<Vec<AssignmentRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM expert_assignment WHERE application_id = $1 ORDER BY expert"
-    )))
-    .bind(application_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(AssignmentRecord::from_row).collect()
+    TABLE.all(conn, &[("application_id", application_id)], "expert", AssignmentRecord::from_row).await
 }
 
 /// The assignment of `expert` to an application.
@@ -94,14 +91,7 @@ pub async fn find(
     application_id: &str,
     expert: &str,
 ) -> Result<Option<AssignmentRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM expert_assignment WHERE application_id = $1 AND expert = $2"
-    )))
-    .bind(application_id)
-    .bind(expert)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(AssignmentRecord::from_row).transpose()
+    TABLE.find(conn, &[("application_id", application_id), ("expert", expert)], AssignmentRecord::from_row).await
 }
 
 /// A page of `expert`'s assignments after application id `after`, by application.

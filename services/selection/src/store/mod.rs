@@ -39,8 +39,6 @@ use qiancheng_domain::policy::{Decision, RuleResult};
 use qiancheng_platform::{Error, Stamp};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor};
 
 /// The keys concurrent changes take turns on ([`qiancheng_platform::write::Change::serialize_on`]),
 /// one per invariant that spans rows. On PostgreSQL writers run concurrently and each row is
@@ -86,24 +84,7 @@ impl BindStamp for sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
     }
 }
 
-/// What a read runs on: the pool, a connection of it, or a transaction.
-pub trait Reader<'c>: Executor<'c, Database = sqlx::Any> {}
-
-impl<'c, E: Executor<'c, Database = sqlx::Any>> Reader<'c> for E {}
-
-/// The row of `table` with id `id`, selected as `columns` and decoded by `decode`.
-async fn find_by_id<'c, T>(
-    executor: impl Reader<'c>,
-    (table, columns): (&str, &str),
-    id: &str,
-    decode: fn(&AnyRow) -> Result<T, Error>,
-) -> Result<Option<T>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(decode).transpose()
-}
+pub use qiancheng_platform::db::Reader;
 
 /// Clamps a stored count to the wire's `int32`.
 pub fn to_i32(value: i64) -> i32 {

@@ -8,7 +8,7 @@ use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::outcome::Basis;
 use qiancheng_domain::{Industry, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Table, Tx};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
@@ -59,6 +59,9 @@ pub struct ProjectRecord {
 const COLUMNS: &str = "id, application_id, round_id, catalog_item_id, provider_credit_code, provider_name, region_code, \
     training_region_code, industry, occupation_code, occupation_name, skill_level, approved_headcount, basis, method, \
     cross_region_consent, create_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "project", columns: COLUMNS };
 
 /// PROJ-BASIS: how `policy` judges a project of in-service trainees (its certificate rate) or of
 /// others (its employment rate). The group decides it through the set, so that under v2 a group
@@ -156,7 +159,7 @@ impl ProjectRecord {
 
 /// Reads a project by id.
 pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<ProjectRecord>, Error> {
-    super::find_by_id(executor, ("project", COLUMNS), id, ProjectRecord::from_row).await
+    TABLE.find(executor, &[("id", id)], ProjectRecord::from_row).await
 }
 
 /// A page of projects after id `after`, trained in `region` and of provider `provider` (empty:

@@ -14,7 +14,7 @@ use qiancheng_domain::policy::provider::{
     KindFacts, KindJustification, PilotOverride, ProviderFacts, ProviderKind as Kind, evaluate_provider_eligibility,
 };
 use qiancheng_domain::{RegionCode, ValueError, today_in_china};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Table, Tx, flag_value};
 use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
@@ -130,6 +130,9 @@ pub struct ProviderRecord {
 const COLUMNS: &str = "credit_code, display_name, region_code, pays_tax_locally, independent_legal_person, kind, \
     conditions, bank_holder, bank_name, bank_number, check_passed, pilot_override, disqualified_on, misconduct, \
     disqualification_finding, version, create_time_micros, update_time_micros, kind_justification";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "provider", columns: COLUMNS };
 
 /// The stored code of a kind (`PRIVATE_TRAINING_SCHOOL`).
 pub fn kind_code(kind: Kind) -> String {
@@ -278,11 +281,8 @@ impl ProviderRecord {
 
 /// Reads a provider with its violations, on a connection of the pool or inside a transaction.
 pub async fn find(conn: &mut AnyConnection, credit_code: &str) -> Result<Option<ProviderRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM provider WHERE credit_code = $1")))
-        .bind(credit_code)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(mut record) = row.as_ref().map(ProviderRecord::from_row).transpose()? else { return Ok(None) };
+    let found = TABLE.find(&mut *conn, &[("credit_code", credit_code)], ProviderRecord::from_row).await?;
+    let Some(mut record) = found else { return Ok(None) };
     let violations = sqlx::query(
         "SELECT occurred_on, description, recorded_by FROM provider_violation WHERE provider_credit_code = $1 \
          ORDER BY occurred_on, id",

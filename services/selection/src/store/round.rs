@@ -13,7 +13,7 @@ use qiancheng_domain::RegionCode;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RoundState};
 use qiancheng_domain::policy::selection::{ExpertScore, QuotaReduction};
 use qiancheng_domain::policy::{QuotaMode, RuleResult};
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Table, Tx};
 use qiancheng_platform::{Error, Stamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -167,6 +167,9 @@ pub struct RoundRecord {
 const COLUMNS: &str = "id, title, region_code, method, quota, deadline, state, approved_headcount, ranking, \
     policy_version, revision, create_time_micros, update_time_micros, quota_mode, policy_digest";
 
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "selection_round", columns: COLUMNS };
+
 /// The quota mode a stored code names (`STRICT`, `FIT`).
 fn quota_mode_from_code(code: &str) -> Option<QuotaMode> {
     [QuotaMode::Strict, QuotaMode::Fit].into_iter().find(|m| m.code() == code)
@@ -233,7 +236,7 @@ impl RoundRecord {
 
 /// Reads a round by id.
 pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<RoundRecord>, Error> {
-    super::find_by_id(executor, ("selection_round", COLUMNS), id, RoundRecord::from_row).await
+    TABLE.find(executor, &[("id", id)], RoundRecord::from_row).await
 }
 
 /// A page of rounds after id `after`, of region `region` and state `state` (empty: any), of
@@ -287,21 +290,15 @@ pub async fn insert(tx: &mut Tx, record: &RoundRecord, actor: &str) -> Result<()
 /// Stores a round's state, its decision and its stamp, unless another request changed the round
 /// since it was read (`CONCURRENT_CHANGE`).
 pub async fn update(tx: &mut Tx, record: &RoundRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE selection_round SET state = $1, approved_headcount = $2, ranking = $3, policy_version = $4, \
-         revision = $5, update_time_micros = $6, quota_mode = $7, policy_digest = $8 WHERE id = $9 AND revision = $10",
+         quota_mode = $5, policy_digest = $6, revision = $7, update_time_micros = $8 WHERE id = $9 AND revision = $10",
     )
     .bind(record.state.code())
     .bind(record.approved_headcount)
     .bind(json(&record.ranking, "round ranking")?)
     .bind(&record.policy_version)
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
     .bind(record.quota_mode.map_or("", QuotaMode::code))
-    .bind(&record.policy_digest)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the round")
+    .bind(&record.policy_digest);
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the round").await
 }

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{Tx, flag, flag_value};
+use qiancheng_platform::db::{self, Reader, Table, Tx, flag, flag_value};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::int32;
 
@@ -49,32 +49,24 @@ pub struct AttendanceRow {
 const COLUMNS: &str = "class_id, event_id, session_id, trainee_id, checked_in_micros, device, reported_hours, hours, \
     event_hash, source, recorded_by, received_micros";
 
-/// Rows a multi-row INSERT of attendance takes (12 parameters each).
-const ROWS_PER_INSERT: usize = 1_000;
-
 /// Stores attendance rows in multi-row INSERTs.
 pub async fn insert_many(tx: &mut Tx, rows: &[AttendanceRow]) -> Result<(), Error> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!("INSERT INTO attendance ({COLUMNS}) VALUES {}", super::values(chunk.len(), 12));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            query = query
-                .bind(&r.class_id)
-                .bind(&r.event_id)
-                .bind(&r.session_id)
-                .bind(&r.trainee_id)
-                .bind(r.checked_in_micros)
-                .bind(&r.device)
-                .bind(r.reported_hours)
-                .bind(r.hours)
-                .bind(&r.event_hash)
-                .bind(r.source)
-                .bind(&r.recorded_by)
-                .bind(r.received_micros);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    db::insert_many(tx, "attendance", COLUMNS, 12, rows, |query, r| {
+        query
+            .bind(&r.class_id)
+            .bind(&r.event_id)
+            .bind(&r.session_id)
+            .bind(&r.trainee_id)
+            .bind(r.checked_in_micros)
+            .bind(&r.device)
+            .bind(r.reported_hours)
+            .bind(r.hours)
+            .bind(&r.event_hash)
+            .bind(r.source)
+            .bind(&r.recorded_by)
+            .bind(r.received_micros)
+    })
+    .await
 }
 
 /// Whether an error is a unique-key violation (a trainee's attendance of a session stored
@@ -83,13 +75,16 @@ pub fn is_duplicate(error: &Error) -> bool {
     matches!(error, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
 
+/// Ids an `IN` list of one query takes.
+const IDS_PER_QUERY: usize = 1_000;
+
 /// The stored content hashes of those of `event_ids` the class already has.
 pub async fn known_events(tx: &mut Tx, class_id: &str, event_ids: &[&str]) -> Result<HashMap<String, String>, Error> {
     let mut known = HashMap::new();
-    for chunk in event_ids.chunks(ROWS_PER_INSERT) {
+    for chunk in event_ids.chunks(IDS_PER_QUERY) {
         let sql = format!(
             "SELECT event_id, event_hash FROM attendance WHERE class_id = $1 AND event_id IN ({})",
-            super::placeholders(2, chunk.len())
+            db::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(class_id);
         for id in chunk {
@@ -109,10 +104,10 @@ pub async fn attended_pairs(
     session_ids: &[&str],
 ) -> Result<HashSet<(String, String)>, Error> {
     let mut pairs = HashSet::new();
-    for chunk in session_ids.chunks(ROWS_PER_INSERT) {
+    for chunk in session_ids.chunks(IDS_PER_QUERY) {
         let sql = format!(
             "SELECT session_id, trainee_id FROM attendance WHERE class_id = $1 AND session_id IN ({})",
-            super::placeholders(2, chunk.len())
+            db::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(class_id);
         for id in chunk {
@@ -148,10 +143,7 @@ pub async fn set_hours(tx: &mut Tx, class_id: &str, event_id: &str, hours: i64) 
 }
 
 /// Hours attended by each trainee of a class.
-pub async fn totals<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<HashMap<String, i64>, Error> {
+pub async fn totals<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<HashMap<String, i64>, Error> {
     let rows = sqlx::query(
         "SELECT trainee_id, CAST(SUM(hours) AS BIGINT) AS hours FROM attendance WHERE class_id = $1 GROUP BY trainee_id",
     )
@@ -175,7 +167,7 @@ pub struct Mark {
 }
 
 /// Every attendance row of a class.
-pub async fn marks<'e, E: Executor<'e, Database = sqlx::Any>>(executor: E, class_id: &str) -> Result<Vec<Mark>, Error> {
+pub async fn marks<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<Mark>, Error> {
     let rows = sqlx::query(
         "SELECT a.trainee_id, a.session_id, a.hours, CASE WHEN a.source = 'CORRECTION' OR EXISTS (SELECT 1 FROM \
          attendance_correction k WHERE k.session_id = a.session_id AND k.trainee_id = a.trainee_id) THEN 1 ELSE 0 END \
@@ -236,6 +228,9 @@ pub struct CorrectionRecord {
 const CORRECTION_COLUMNS: &str = "id, class_id, session_id, trainee_id, had_record, previous_hours, hours, reason, \
     corrected_by, create_time_micros";
 
+/// The table and the columns a record decodes from.
+const CORRECTIONS: Table = Table { name: "attendance_correction", columns: CORRECTION_COLUMNS };
+
 impl CorrectionRecord {
     /// Decodes a row of the correction columns.
     pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
@@ -295,15 +290,9 @@ pub async fn insert_correction(tx: &mut Tx, c: &CorrectionRecord) -> Result<(), 
 }
 
 /// Every correction of a class, oldest first.
-pub async fn corrections_of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub async fn corrections_of_class<'c>(
+    executor: impl Reader<'c>,
     class_id: &str,
 ) -> Result<Vec<CorrectionRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {CORRECTION_COLUMNS} FROM attendance_correction WHERE class_id = $1 ORDER BY create_time_micros, id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(CorrectionRecord::from_row).collect()
+    CORRECTIONS.all(executor, &[("class_id", class_id)], "create_time_micros, id", CorrectionRecord::from_row).await
 }

@@ -10,11 +10,11 @@ use qiancheng_domain::policy::RuleResult;
 use qiancheng_domain::policy::facts::{ClassFacts, KeyProject, KeyProjectLibrary};
 use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Reader, Tx};
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{StoredDecision, date_proto, date_text, int32, rule_to_proto};
 
@@ -302,10 +302,7 @@ impl ClassRecord {
 }
 
 /// Reads a class by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    id: &str,
-) -> Result<Option<ClassRecord>, Error> {
+pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<ClassRecord>, Error> {
     let row = sqlx::query(AssertSqlSafe(format!("SELECT {} FROM training_class c WHERE c.id = $1", columns())))
         .bind(id)
         .fetch_optional(executor)
@@ -368,7 +365,7 @@ pub async fn headcounts(tx: &mut Tx, project_id: &str, except: &str) -> Result<V
 pub async fn insert(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO training_class ({STORED}) VALUES {}",
-        super::values(1, STORED.split(", ").count())
+        db::values(1, STORED.split(", ").count())
     )))
     .bind(&record.id)
     .bind(&record.project_id)
@@ -411,7 +408,7 @@ pub async fn insert(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
 /// Stores what changes on a class (state, roster version, acknowledgement, stop, completion),
 /// unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE training_class SET state = $1, roster_version = $2, acknowledged_by = $3, acknowledged_micros = $4, \
          stopped_on = $5, stop_reason = $6, completed_on = $7, revision = $8, update_time_micros = $9 \
          WHERE id = $10 AND revision = $11",
@@ -422,12 +419,6 @@ pub async fn update(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
     .bind(record.acknowledged_micros)
     .bind(date_text(record.stopped_on))
     .bind(&record.stop_reason)
-    .bind(date_text(record.completed_on))
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the class")
+    .bind(date_text(record.completed_on));
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the class").await
 }

@@ -6,9 +6,9 @@ use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::{OccupationCode, SkillLevel};
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Reader, Table, Tx};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 /// The kind of a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,9 @@ pub struct EvaluationRecord {
 const COLUMNS: &str = "id, class_id, trainee_id, certificate_number, kind, occupation_code, skill_level, issuer, \
     issued_on, recorded_by, create_time_micros";
 
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "skill_evaluation", columns: COLUMNS };
+
 impl EvaluationRecord {
     /// Decodes a row of the columns.
     pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
@@ -106,7 +109,7 @@ impl EvaluationRecord {
 
 /// Stores a result.
 pub async fn insert(tx: &mut Tx, e: &EvaluationRecord) -> Result<(), Error> {
-    sqlx::query(AssertSqlSafe(format!("INSERT INTO skill_evaluation ({COLUMNS}) VALUES {}", super::values(1, 11))))
+    sqlx::query(AssertSqlSafe(format!("INSERT INTO skill_evaluation ({COLUMNS}) VALUES {}", db::values(1, 11))))
         .bind(&e.id)
         .bind(&e.class_id)
         .bind(&e.trainee_id)
@@ -135,17 +138,8 @@ pub async fn certificate_known(tx: &mut Tx, issuer: &str, number: &str) -> Resul
 }
 
 /// Every result of a class's trainees.
-pub async fn of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<Vec<EvaluationRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM skill_evaluation WHERE class_id = $1 ORDER BY create_time_micros, id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(EvaluationRecord::from_row).collect()
+pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<EvaluationRecord>, Error> {
+    TABLE.all(executor, &[("class_id", class_id)], "create_time_micros, id", EvaluationRecord::from_row).await
 }
 
 /// Every result of the trainees `ids` (a page of a project's roster).
@@ -154,7 +148,7 @@ pub async fn of_trainees(pool: &sqlx::AnyPool, ids: &[&str]) -> Result<Vec<Evalu
     for chunk in ids.chunks(500) {
         let sql = format!(
             "SELECT {COLUMNS} FROM skill_evaluation WHERE trainee_id IN ({}) ORDER BY create_time_micros, id",
-            super::placeholders(1, chunk.len())
+            db::placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {

@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::policy::project::{FindingKind, FindingSeverity, InspectionOutcome};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{StoredDecision, int32};
 
@@ -85,6 +85,9 @@ pub struct InspectionRecord {
 const COLUMNS: &str = "id, class_id, kind, inspected_on, inspector, people_present, signed_in, venue_ok, content_ok, \
     severity, finding, note, decision, outcome, referral, referral_message, revision, create_time_micros, \
     update_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "inspection", columns: COLUMNS };
 
 /// The stored code of a severity.
 pub fn severity_code(severity: FindingSeverity) -> &'static str {
@@ -211,7 +214,7 @@ impl InspectionRecord {
 
 /// Stores a new inspection.
 pub async fn insert(tx: &mut Tx, r: &InspectionRecord) -> Result<(), Error> {
-    sqlx::query(AssertSqlSafe(format!("INSERT INTO inspection ({COLUMNS}) VALUES {}", super::values(1, 19))))
+    sqlx::query(AssertSqlSafe(format!("INSERT INTO inspection ({COLUMNS}) VALUES {}", db::values(1, 19))))
         .bind(&r.id)
         .bind(&r.class_id)
         .bind(if r.unannounced { "UNANNOUNCED" } else { "ANNOUNCED" })
@@ -238,45 +241,21 @@ pub async fn insert(tx: &mut Tx, r: &InspectionRecord) -> Result<(), Error> {
 
 /// Stores where the referral stands, unless the inspection changed since it was read.
 pub async fn update_referral(tx: &mut Tx, r: &InspectionRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE inspection SET referral = $1, referral_message = $2, revision = $3, update_time_micros = $4 \
          WHERE id = $5 AND revision = $6",
     )
     .bind(r.referral.code())
-    .bind(&r.referral_message)
-    .bind(r.stamp.revision)
-    .bind(r.stamp.update_time_micros)
-    .bind(&r.id)
-    .bind(r.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the inspection")
+    .bind(&r.referral_message);
+    db::update_stamped(tx, query, &r.stamp, &r.id, "the inspection").await
 }
 
 /// Reads an inspection of a class by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-    id: &str,
-) -> Result<Option<InspectionRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM inspection WHERE id = $1 AND class_id = $2")))
-        .bind(id)
-        .bind(class_id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(InspectionRecord::from_row).transpose()
+pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Result<Option<InspectionRecord>, Error> {
+    TABLE.find(executor, &[("id", id), ("class_id", class_id)], InspectionRecord::from_row).await
 }
 
 /// Every inspection of a class, oldest first.
-pub async fn of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<Vec<InspectionRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM inspection WHERE class_id = $1 ORDER BY create_time_micros, id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(InspectionRecord::from_row).collect()
+pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<InspectionRecord>, Error> {
+    TABLE.all(executor, &[("class_id", class_id)], "create_time_micros, id", InspectionRecord::from_row).await
 }

@@ -89,31 +89,6 @@ pub fn rule_to_proto(rule: &RuleResult) -> proto::RuleResult {
     }
 }
 
-/// `($1, $2, …), (…)`: the VALUES of a multi-row INSERT of `rows` rows of `columns` columns.
-pub fn values(rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                out.push_str(", ");
-            }
-            out.push('$');
-            out.push_str(&(row * columns + column + 1).to_string());
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// `$first, $first+1, …`: `count` placeholders for an `IN` list.
-pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
 /// A date as stored, the empty text for none.
 pub fn date_text(date: Option<NaiveDate>) -> String {
     date.map(|d| d.to_string()).unwrap_or_default()
@@ -127,15 +102,4 @@ pub fn date_proto(date: Option<NaiveDate>) -> Option<Date> {
 /// A count as the API shows it.
 pub fn int32(value: i64) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn multi_row_values_number_their_placeholders() {
-        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(2, 3), "$2, $3, $4");
-    }
 }

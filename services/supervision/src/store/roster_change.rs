@@ -5,10 +5,10 @@
 use qiancheng_api::supervision as proto;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState};
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Reader, Table, Tx};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::int32;
 
@@ -61,6 +61,9 @@ pub struct RosterChangeRecord {
 /// The columns, in the order [`insert`] binds them.
 const COLUMNS: &str = "id, class_id, kind, trainee_id, reason, state, proposed_by, decided_by, decision_note, \
     roster_version, revision, create_time_micros, update_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "roster_change", columns: COLUMNS };
 
 impl RosterChangeRecord {
     /// Decodes a row of the columns.
@@ -142,36 +145,24 @@ pub async fn insert(tx: &mut Tx, record: &RosterChangeRecord) -> Result<(), Erro
 
 /// Stores the decision on a change, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, record: &RosterChangeRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE roster_change SET state = $1, decided_by = $2, decision_note = $3, roster_version = $4, \
          revision = $5, update_time_micros = $6 WHERE id = $7 AND revision = $8",
     )
     .bind(record.state.code())
     .bind(&record.decided_by)
     .bind(&record.decision_note)
-    .bind(record.roster_version)
-    .bind(record.stamp.revision)
-    .bind(record.stamp.update_time_micros)
-    .bind(&record.id)
-    .bind(record.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the roster change")
+    .bind(record.roster_version);
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the roster change").await
 }
 
 /// Reads a change of a class by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub async fn find<'c>(
+    executor: impl Reader<'c>,
     class_id: &str,
     id: &str,
 ) -> Result<Option<RosterChangeRecord>, Error> {
-    let row =
-        sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM roster_change WHERE id = $1 AND class_id = $2")))
-            .bind(id)
-            .bind(class_id)
-            .fetch_optional(executor)
-            .await?;
-    row.as_ref().map(RosterChangeRecord::from_row).transpose()
+    TABLE.find(executor, &[("id", id), ("class_id", class_id)], RosterChangeRecord::from_row).await
 }
 
 /// Whether a trainee has a change waiting for an officer.
@@ -205,15 +196,6 @@ pub async fn list(
 }
 
 /// Every change of a class, oldest first.
-pub async fn of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<Vec<RosterChangeRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM roster_change WHERE class_id = $1 ORDER BY create_time_micros, id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(RosterChangeRecord::from_row).collect()
+pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<RosterChangeRecord>, Error> {
+    TABLE.all(executor, &[("class_id", class_id)], "create_time_micros, id", RosterChangeRecord::from_row).await
 }

@@ -4,9 +4,9 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::{self, Reader, Table, Tx};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::int32;
 
@@ -52,6 +52,9 @@ pub struct SessionRecord {
 
 /// The columns, in the order [`insert_many`] binds them.
 const COLUMNS: &str = "id, class_id, held_on, hours, kind, topic, created_by, create_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "class_session", columns: COLUMNS };
 
 impl SessionRecord {
     /// Decodes a row of the columns.
@@ -100,52 +103,28 @@ impl SessionRecord {
 
 /// Stores new sessions in multi-row INSERTs.
 pub async fn insert_many(tx: &mut Tx, sessions: &[SessionRecord]) -> Result<(), Error> {
-    for chunk in sessions.chunks(500) {
-        let sql = format!("INSERT INTO class_session ({COLUMNS}) VALUES {}", super::values(chunk.len(), 8));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for s in chunk {
-            query = query
-                .bind(&s.id)
-                .bind(&s.class_id)
-                .bind(s.held_on.to_string())
-                .bind(i64::from(s.hours))
-                .bind(s.kind.code())
-                .bind(&s.topic)
-                .bind(&s.created_by)
-                .bind(s.create_time_micros);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    db::insert_many(tx, "class_session", COLUMNS, 8, sessions, |query, s| {
+        query
+            .bind(&s.id)
+            .bind(&s.class_id)
+            .bind(s.held_on.to_string())
+            .bind(i64::from(s.hours))
+            .bind(s.kind.code())
+            .bind(&s.topic)
+            .bind(&s.created_by)
+            .bind(s.create_time_micros)
+    })
+    .await
 }
 
 /// Every session of a class, by day.
-pub async fn of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<Vec<SessionRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM class_session WHERE class_id = $1 ORDER BY held_on, id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(SessionRecord::from_row).collect()
+pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<SessionRecord>, Error> {
+    TABLE.all(executor, &[("class_id", class_id)], "held_on, id", SessionRecord::from_row).await
 }
 
 /// Reads a session of a class by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-    id: &str,
-) -> Result<Option<SessionRecord>, Error> {
-    let row =
-        sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM class_session WHERE id = $1 AND class_id = $2")))
-            .bind(id)
-            .bind(class_id)
-            .fetch_optional(executor)
-            .await?;
-    row.as_ref().map(SessionRecord::from_row).transpose()
+pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Result<Option<SessionRecord>, Error> {
+    TABLE.find(executor, &[("id", id), ("class_id", class_id)], SessionRecord::from_row).await
 }
 
 /// How many sessions a class has.

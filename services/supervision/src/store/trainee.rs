@@ -11,10 +11,10 @@ use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
 use qiancheng_domain::policy::facts::LocalBasisKind;
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
-use qiancheng_platform::db::{self, Tx, flag_value};
+use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Executor, Row as _};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::{StoredDecision, date_proto, date_text, int32};
 
@@ -33,22 +33,10 @@ pub struct TraineeRecord {
     pub name_masked: String,
     /// Masked phone.
     pub phone_masked: String,
-    /// Target group as recorded.
-    pub target_group: TargetGroup,
+    /// What the roster entry declared of the person.
+    pub declared: Declared,
     /// Target group as judged (ELIG-GROUP).
     pub judged_group: TargetGroup,
-    /// In service on the first day.
-    pub in_service: bool,
-    /// Level held before the class.
-    pub skill_level: Option<SkillLevel>,
-    /// Paid from the public budget.
-    pub budget_paid: bool,
-    /// ELIG-LOCAL basis.
-    pub local_basis: Option<LocalBasisKind>,
-    /// Its evidence.
-    pub local_basis_evidence: String,
-    /// The enterprise that intends to hire a pre-hire trainee.
-    pub prehire_enterprise: String,
     /// State.
     pub state: TraineeState,
     /// The roster version that added the trainee; 0 while proposed or if rejected.
@@ -71,6 +59,26 @@ pub struct TraineeRecord {
     pub stamp: Stamp,
 }
 
+/// What a roster entry declares of a person beyond who they are: as filed, as stored, and as
+/// judged again when an officer decides a roster change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    /// Target group as recorded.
+    pub target_group: TargetGroup,
+    /// In service on the first day.
+    pub in_service: bool,
+    /// Level held before the class.
+    pub skill_level: Option<SkillLevel>,
+    /// Paid from the public budget.
+    pub budget_paid: bool,
+    /// ELIG-LOCAL basis.
+    pub local_basis: Option<LocalBasisKind>,
+    /// Its evidence.
+    pub local_basis_evidence: String,
+    /// The enterprise that intends to hire a pre-hire trainee.
+    pub prehire_enterprise: String,
+}
+
 /// The person as stored: encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedPerson {
@@ -87,6 +95,9 @@ pub const COLUMNS: &str = "id, class_id, person_hash, id_number_masked, name_mas
     judged_group, in_service, skill_level, budget_paid, local_basis, local_basis_evidence, prehire_enterprise, state, \
     added_version, removed_version, added_on, eligibility, assessment, completion, terminated_on, termination_reason, \
     revision, create_time_micros, update_time_micros";
+
+/// The table and the columns a record decodes from.
+const TABLE: Table = Table { name: "trainee", columns: COLUMNS };
 
 /// Every stored column, in the order [`insert_many`] binds them.
 const STORED: &str = "id, class_id, person_hash, id_number_masked, name_masked, phone_masked, target_group, \
@@ -128,14 +139,16 @@ impl TraineeRecord {
             id_number_masked: row.try_get("id_number_masked")?,
             name_masked: row.try_get("name_masked")?,
             phone_masked: row.try_get("phone_masked")?,
-            target_group: db::parsed(row, "target_group", TargetGroup::parse)?,
+            declared: Declared {
+                target_group: db::parsed(row, "target_group", TargetGroup::parse)?,
+                in_service: db::flag_column(row, "in_service")?,
+                skill_level: db::parsed_opt(row, "skill_level", SkillLevel::parse)?,
+                budget_paid: db::flag_column(row, "budget_paid")?,
+                local_basis: db::parsed(row, "local_basis", local_basis_from_code)?,
+                local_basis_evidence: row.try_get("local_basis_evidence")?,
+                prehire_enterprise: row.try_get("prehire_enterprise")?,
+            },
             judged_group: db::parsed(row, "judged_group", TargetGroup::parse)?,
-            in_service: db::flag_column(row, "in_service")?,
-            skill_level: db::parsed_opt(row, "skill_level", SkillLevel::parse)?,
-            budget_paid: db::flag_column(row, "budget_paid")?,
-            local_basis: db::parsed(row, "local_basis", local_basis_from_code)?,
-            local_basis_evidence: row.try_get("local_basis_evidence")?,
-            prehire_enterprise: row.try_get("prehire_enterprise")?,
             state: db::parsed(row, "state", |c| TraineeState::parse(c).ok_or(()))?,
             added_version: row.try_get("added_version")?,
             removed_version: row.try_get("removed_version")?,
@@ -178,14 +191,14 @@ impl TraineeRecord {
         proto::Trainee {
             name: self.name(),
             person: Some(self.person_masked()),
-            target_group: convert::target_group_to_proto(self.target_group),
+            target_group: convert::target_group_to_proto(self.declared.target_group),
             judged_group: convert::target_group_to_proto(self.judged_group),
-            in_service: self.in_service,
-            skill_level: convert::skill_level_to_proto(self.skill_level),
-            budget_paid: self.budget_paid,
-            local_basis: local_basis_to_proto(self.local_basis),
-            local_basis_evidence: self.local_basis_evidence.clone(),
-            prehire_enterprise: self.prehire_enterprise.clone(),
+            in_service: self.declared.in_service,
+            skill_level: convert::skill_level_to_proto(self.declared.skill_level),
+            budget_paid: self.declared.budget_paid,
+            local_basis: local_basis_to_proto(self.declared.local_basis),
+            local_basis_evidence: self.declared.local_basis_evidence.clone(),
+            prehire_enterprise: self.declared.prehire_enterprise.clone(),
             state: state_to_proto(self.state),
             added_in_version: int32(self.added_version),
             removed_in_version: int32(self.removed_version),
@@ -217,97 +230,67 @@ fn assessment_code(assessment: Option<bool>) -> &'static str {
 /// Stores new trainees with their sealed persons, in multi-row INSERTs.
 pub async fn insert_many(tx: &mut Tx, trainees: &[(TraineeRecord, SealedPerson)]) -> Result<(), Error> {
     let columns = STORED.split(", ").count();
-    // At most 500 rows a statement keeps every backend's parameter limit far away.
-    for chunk in trainees.chunks(500) {
-        let sql = format!("INSERT INTO trainee ({STORED}) VALUES {}", super::values(chunk.len(), columns));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (t, sealed) in chunk {
-            query = query
-                .bind(&t.id)
-                .bind(&t.class_id)
-                .bind(&t.person_hash)
-                .bind(&t.id_number_masked)
-                .bind(&t.name_masked)
-                .bind(&t.phone_masked)
-                .bind(t.target_group.code())
-                .bind(t.judged_group.code())
-                .bind(flag_value(t.in_service))
-                .bind(t.skill_level.map_or("", |l| l.code()))
-                .bind(flag_value(t.budget_paid))
-                .bind(t.local_basis.map_or("", |b| b.code()))
-                .bind(&t.local_basis_evidence)
-                .bind(&t.prehire_enterprise)
-                .bind(t.state.code())
-                .bind(t.added_version)
-                .bind(t.removed_version)
-                .bind(t.added_on.to_string())
-                .bind(t.eligibility.json())
-                .bind(assessment_code(t.assessment))
-                .bind(t.completion.as_ref().map(StoredDecision::json).unwrap_or_default())
-                .bind(date_text(t.terminated_on))
-                .bind(&t.termination_reason)
-                .bind(t.stamp.revision)
-                .bind(t.stamp.create_time_micros)
-                .bind(t.stamp.update_time_micros)
-                .bind(&sealed.id_number_cipher)
-                .bind(&sealed.name_cipher)
-                .bind(&sealed.phone_cipher);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    db::insert_many(tx, "trainee", STORED, columns, trainees, |query, (t, sealed)| {
+        let query = query
+            .bind(&t.id)
+            .bind(&t.class_id)
+            .bind(&t.person_hash)
+            .bind(&t.id_number_masked)
+            .bind(&t.name_masked)
+            .bind(&t.phone_masked)
+            .bind(t.declared.target_group.code())
+            .bind(t.judged_group.code())
+            .bind(flag_value(t.declared.in_service))
+            .bind(t.declared.skill_level.map_or("", |l| l.code()))
+            .bind(flag_value(t.declared.budget_paid))
+            .bind(t.declared.local_basis.map_or("", |b| b.code()))
+            .bind(&t.declared.local_basis_evidence)
+            .bind(&t.declared.prehire_enterprise);
+        bind_progress(query, t)
+            .bind(t.stamp.revision)
+            .bind(t.stamp.create_time_micros)
+            .bind(t.stamp.update_time_micros)
+            .bind(&sealed.id_number_cipher)
+            .bind(&sealed.name_cipher)
+            .bind(&sealed.phone_cipher)
+    })
+    .await
+}
+
+/// Binds what changes on a trainee as it goes through its class, in the order of the columns
+/// `state` … `termination_reason` that an insert and an update both write.
+fn bind_progress<'q>(query: db::AnyQuery<'q>, t: &'q TraineeRecord) -> db::AnyQuery<'q> {
+    query
+        .bind(t.state.code())
+        .bind(t.added_version)
+        .bind(t.removed_version)
+        .bind(t.added_on.to_string())
+        .bind(t.eligibility.json())
+        .bind(assessment_code(t.assessment))
+        .bind(t.completion.as_ref().map(StoredDecision::json).unwrap_or_default())
+        .bind(date_text(t.terminated_on))
+        .bind(&t.termination_reason)
 }
 
 /// Stores what changes on a trainee, unless it changed since it was read.
 pub async fn update(tx: &mut Tx, t: &TraineeRecord) -> Result<(), Error> {
-    let result = sqlx::query(
+    let query = sqlx::query(
         "UPDATE trainee SET judged_group = $1, state = $2, added_version = $3, removed_version = $4, added_on = $5, \
          eligibility = $6, assessment = $7, completion = $8, terminated_on = $9, termination_reason = $10, \
          revision = $11, update_time_micros = $12 WHERE id = $13 AND revision = $14",
     )
-    .bind(t.judged_group.code())
-    .bind(t.state.code())
-    .bind(t.added_version)
-    .bind(t.removed_version)
-    .bind(t.added_on.to_string())
-    .bind(t.eligibility.json())
-    .bind(assessment_code(t.assessment))
-    .bind(t.completion.as_ref().map(StoredDecision::json).unwrap_or_default())
-    .bind(date_text(t.terminated_on))
-    .bind(&t.termination_reason)
-    .bind(t.stamp.revision)
-    .bind(t.stamp.update_time_micros)
-    .bind(&t.id)
-    .bind(t.stamp.previous_revision())
-    .execute(&mut **tx)
-    .await?;
-    db::changed_one(result, "the trainee")
+    .bind(t.judged_group.code());
+    db::update_stamped(tx, bind_progress(query, t), &t.stamp, &t.id, "the trainee").await
 }
 
 /// Reads a trainee of a class by id.
-pub async fn find<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-    id: &str,
-) -> Result<Option<TraineeRecord>, Error> {
-    let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM trainee WHERE id = $1 AND class_id = $2")))
-        .bind(id)
-        .bind(class_id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(TraineeRecord::from_row).transpose()
+pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Result<Option<TraineeRecord>, Error> {
+    TABLE.find(executor, &[("id", id), ("class_id", class_id)], TraineeRecord::from_row).await
 }
 
 /// Every trainee of a class ever on its roster or proposed for it, by id.
-pub async fn of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
-    class_id: &str,
-) -> Result<Vec<TraineeRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM trainee WHERE class_id = $1 ORDER BY id")))
-        .bind(class_id)
-        .fetch_all(executor)
-        .await?;
-    rows.iter().map(TraineeRecord::from_row).collect()
+pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<TraineeRecord>, Error> {
+    TABLE.all(executor, &[("class_id", class_id)], "id", TraineeRecord::from_row).await
 }
 
 /// A page of the roster of a class as it was at `version`, after id `after`.
@@ -331,8 +314,8 @@ pub async fn list_at_version(
 }
 
 /// The sealed persons of a class's trainees, by trainee id.
-pub async fn sealed_of_class<'e, E: Executor<'e, Database = sqlx::Any>>(
-    executor: E,
+pub async fn sealed_of_class<'c>(
+    executor: impl Reader<'c>,
     class_id: &str,
 ) -> Result<Vec<(String, SealedPerson)>, Error> {
     let rows = sqlx::query(
@@ -427,7 +410,7 @@ pub async fn classes_of_people(tx: &mut Tx, hashes: &[&str]) -> Result<Vec<Perso
             "SELECT t.person_hash, t.class_id, t.state, c.first_day, c.last_day, c.filed_on, c.occupation_code, \
              c.skill_level FROM trainee t JOIN training_class c ON c.id = t.class_id WHERE c.state <> 'STOPPED' \
              AND t.added_version > 0 AND t.removed_version = 0 AND t.person_hash IN ({})",
-            super::placeholders(1, chunk.len())
+            db::placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for hash in chunk {
