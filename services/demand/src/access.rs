@@ -11,63 +11,30 @@ use sqlx::AnyPool;
 use crate::store::vacancy::{self, VacancyRecord};
 use crate::store::worker_need::{self, WorkerNeedRecord};
 
-/// A county officer's scope. Tokens of county officers always name a county (the platform
-/// refuses others), so the fallback only matters for a token this service never accepts.
-fn region_scope(principal: &Principal) -> Scope {
-    match principal.region {
-        Some(region) if !region.is_city() => Scope::Region(region),
-        _ => Scope::Org(String::new()),
-    }
-}
-
 /// What enterprises and vacancies the caller may read.
 pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(region_scope(principal))
-    } else if principal.has(Role::Enterprise) {
-        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
-    } else {
-        Err(Error::denied(
-            "enterprise data is for the enterprise, its county officers, city administrators and auditors",
-        ))
-    }
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], Some(Role::Enterprise)).ok_or_else(|| {
+        Error::denied("enterprise data is for the enterprise, its county officers, city administrators and auditors")
+    })
 }
 
 /// What enterprises and vacancies the caller may change (auditors read only).
 pub fn enterprise_write_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(region_scope(principal))
-    } else if principal.has(Role::Enterprise) {
-        Ok(Scope::Org(principal.org.clone().unwrap_or_default()))
-    } else {
-        Err(Error::denied("only the enterprise, its county officers and city administrators change its demand"))
-    }
+    Scope::of(principal, &[Role::CityAdmin], Some(Role::Enterprise)).ok_or_else(|| {
+        Error::denied("only the enterprise, its county officers and city administrators change its demand")
+    })
 }
 
 /// What workers' needs the caller may read.
 pub fn worker_read_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(region_scope(principal))
-    } else {
-        Err(Error::denied("workers' needs are for county officers, city administrators and auditors"))
-    }
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], None)
+        .ok_or_else(|| Error::denied("workers' needs are for county officers, city administrators and auditors"))
 }
 
 /// What workers' needs the caller may change.
 pub fn worker_write_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(region_scope(principal))
-    } else {
-        Err(Error::denied("workers' needs are recorded by county officers and city administrators"))
-    }
+    Scope::of(principal, &[Role::CityAdmin], None)
+        .ok_or_else(|| Error::denied("workers' needs are recorded by county officers and city administrators"))
 }
 
 /// Reads a vacancy the caller may see (request field `field` names it), or says why not.

@@ -13,56 +13,31 @@ use crate::store::application::ApplicationRecord;
 use crate::store::provider::{self, ProviderRecord};
 use crate::store::round::RoundRecord;
 
-/// A county officer's county; the platform refuses county-officer tokens without one.
-fn county_of(principal: &Principal) -> Scope {
-    match principal.region {
-        Some(region) if !region.is_city() => Scope::Region(region),
-        _ => Scope::Org(String::new()),
-    }
-}
-
 /// What officers may change: the city everything, a county officer their county.
 pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
-    } else {
-        Err(Error::denied("this call is for county officers and city administrators"))
-    }
+    Scope::of(principal, &[Role::CityAdmin], None)
+        .ok_or_else(|| Error::denied("this call is for county officers and city administrators"))
 }
 
 /// What officers and those who read everything may see: the city and auditors everything, a
 /// county officer their county.
 pub fn officer_read_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) { Ok(Scope::All) } else { officer_scope(principal) }
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], None)
+        .ok_or_else(|| Error::denied("this call is for county officers and city administrators"))
 }
 
 /// What providers' records the caller may read: a provider itself, officers of its county, the
 /// city and auditors.
 pub fn provider_read_scope(principal: &Principal) -> Result<Scope, Error> {
-    provider_scope(principal, &[Role::CityAdmin, Role::Auditor])
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], Some(Role::Provider))
         .ok_or_else(|| Error::denied("providers' records are for the provider, its officers and auditors"))
 }
 
 /// What providers' records the caller may change: a provider itself, officers of its county,
 /// the city.
 pub fn provider_write_scope(principal: &Principal) -> Result<Scope, Error> {
-    provider_scope(principal, &[Role::CityAdmin])
+    Scope::of(principal, &[Role::CityAdmin], Some(Role::Provider))
         .ok_or_else(|| Error::denied("only the provider and its officers change its record"))
-}
-
-/// Everything for callers holding one of `all`, a county officer's county, a provider's own.
-fn provider_scope(principal: &Principal, all: &[Role]) -> Option<Scope> {
-    if principal.has_any(all) {
-        Some(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Some(county_of(principal))
-    } else if principal.has(Role::Provider) {
-        Some(Scope::Org(principal.org.clone().unwrap_or_default()))
-    } else {
-        None
-    }
 }
 
 /// The caller's own credit code, if the caller is a provider.

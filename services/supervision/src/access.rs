@@ -16,57 +16,24 @@ use qiancheng_platform::db::Reader;
 
 use crate::store::class::{self, ClassRecord};
 
-/// A county officer's county; the platform refuses county-officer tokens without one, so the
-/// fallback (an organisation scope matching nothing) is for a token never accepted.
-fn county_of(principal: &Principal) -> Scope {
-    match principal.region {
-        Some(region) if !region.is_city() => Scope::Region(region),
-        _ => Scope::Org(String::new()),
-    }
-}
-
-/// The caller's own organisation, as a provider's scope.
-fn own_org(principal: &Principal) -> Scope {
-    Scope::Org(principal.org.clone().unwrap_or_default())
-}
-
 /// What classes the caller may read: the city and auditors all, a county officer their county, a
 /// provider its own.
 pub fn read_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
-    } else if principal.has(Role::Provider) {
-        Ok(own_org(principal))
-    } else {
-        Err(Error::denied("classes are for their provider, officers of their county, the city and auditors"))
-    }
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], Some(Role::Provider))
+        .ok_or_else(|| Error::denied("classes are for their provider, officers of their county, the city and auditors"))
 }
 
 /// What classes an officer may act on: the city all, a county officer their county.
 pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
-    } else {
-        Err(Error::denied("this call is for county officers and city administrators"))
-    }
+    Scope::of(principal, &[Role::CityAdmin], None)
+        .ok_or_else(|| Error::denied("this call is for county officers and city administrators"))
 }
 
 /// What classes the caller may record for where a provider or an officer may (stopping a class,
 /// a trainee's withdrawal, an attendance correction).
 pub fn record_scope(principal: &Principal) -> Result<Scope, Error> {
-    if principal.has(Role::CityAdmin) {
-        Ok(Scope::All)
-    } else if principal.has(Role::CountyOfficer) {
-        Ok(county_of(principal))
-    } else if principal.has(Role::Provider) {
-        Ok(own_org(principal))
-    } else {
-        Err(Error::denied("this call is for the class's provider, officers of its county and the city"))
-    }
+    Scope::of(principal, &[Role::CityAdmin], Some(Role::Provider))
+        .ok_or_else(|| Error::denied("this call is for the class's provider, officers of its county and the city"))
 }
 
 /// The credit code of a provider acting for itself.

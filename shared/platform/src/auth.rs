@@ -204,6 +204,26 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The scope of `principal` under the suite's one rule of reach: a holder of one of
+    /// `everything` sees every row, a county officer their county, a holder of `own` (a provider
+    /// or an enterprise) its own organisation; `None` when the caller holds none of these.
+    /// County-officer tokens always name a county (the authenticator refuses others), so the
+    /// fallback, an organisation scope matching nothing, is for a token never accepted.
+    pub fn of(principal: &Principal, everything: &[Role], own: Option<Role>) -> Option<Scope> {
+        if principal.has_any(everything) {
+            Some(Scope::All)
+        } else if principal.has(Role::CountyOfficer) {
+            Some(match principal.region {
+                Some(region) if !region.is_city() => Scope::Region(region),
+                _ => Scope::Org(String::new()),
+            })
+        } else if own.is_some_and(|role| principal.has(role)) {
+            Some(Scope::Org(principal.org.clone().unwrap_or_default()))
+        } else {
+            None
+        }
+    }
+
     /// The scope as two SQL parameters, kind and value, for
     /// `($k = 'ALL' OR ($k = 'REGION' AND region = $v) OR ($k = 'ORG' AND org = $v))`: an
     /// organisation scope with no organisation matches nothing.
@@ -693,6 +713,28 @@ mod tests {
         assert!(auth.verify(&ahead, now).is_err(), "an issue time a year ahead is refused");
         let leeway = signed(&m, &claims(now + 30, now + 3600));
         assert!(auth.verify(&leeway, now).is_ok(), "a clock a little ahead is tolerated");
+    }
+
+    #[test]
+    fn a_scope_is_everything_a_county_or_an_organisation_by_role() {
+        let principal = |roles: &[Role], region: Option<&str>, org: Option<&str>| Principal {
+            subject: "t".into(),
+            roles: roles.to_vec(),
+            region: region.map(|r| RegionCode::parse(r).expect("region")),
+            org: org.map(str::to_owned),
+        };
+        let all = [Role::CityAdmin, Role::Auditor];
+        let county = RegionCode::parse("421221").expect("county");
+        assert_eq!(Scope::of(&principal(&[Role::Auditor], None, None), &all, None), Some(Scope::All));
+        assert_eq!(Scope::of(&principal(&[Role::Auditor], None, None), &[Role::CityAdmin], None), None);
+        let officer = principal(&[Role::CountyOfficer], Some("421221"), None);
+        assert_eq!(Scope::of(&officer, &all, Some(Role::Provider)), Some(Scope::Region(county)));
+        let city_officer = principal(&[Role::CountyOfficer], Some("421200"), None);
+        assert_eq!(Scope::of(&city_officer, &all, None), Some(Scope::Org(String::new())), "matches nothing");
+        let provider = principal(&[Role::Provider], None, Some("P1"));
+        assert_eq!(Scope::of(&provider, &all, Some(Role::Provider)), Some(Scope::Org("P1".into())));
+        assert_eq!(Scope::of(&provider, &all, Some(Role::Enterprise)), None);
+        assert_eq!(Scope::of(&provider, &all, None), None);
     }
 
     #[test]
