@@ -498,9 +498,7 @@ pub async fn stream_vacancy_import(
 ) -> Result<ResponseStream<StreamVacancyImportResponse>, Error> {
     let scope = access::enterprise_write_scope(&call.principal)?;
     let s = s.clone();
-    let Call { principal, message: mut stream } = call;
-    let caller = principal.subject.clone();
-    s.streams.clone().acknowledging::<StreamVacancyImportRequest, _, _, _>(&caller, |acks| async move {
+    s.streams.clone().acknowledging(call, |principal, mut stream, acks| async move {
         let mut tally = Tally::default();
         loop {
             let (rows, refused, end) = next_chunk(&s, &mut stream, &mut tally).await;

@@ -180,9 +180,7 @@ pub async fn stream_attendance(
 ) -> Result<ResponseStream<StreamAttendanceResponse>, Error> {
     let scope = access::provider_scope(&call.principal)?;
     let s = s.clone();
-    let Call { principal, message: mut stream } = call;
-    let caller = principal.subject.clone();
-    s.streams.clone().acknowledging::<StreamAttendanceRequest, _, _, _>(&caller, |acks| async move {
+    s.streams.clone().acknowledging(call, |principal, mut stream, acks| async move {
         let mut tally = Tally::default();
         loop {
             let (mut messages, end) = s.streams.read_chunk(&mut stream, 1).await;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio_stream::StreamExt as _;
 use tonic::Streaming;
 
+use crate::auth::Principal;
+use crate::call::Call;
 use crate::config::Settings;
 use crate::error::Error;
 
@@ -82,23 +84,24 @@ impl<T> Acks<T> {
 }
 
 impl StreamLimits {
-    /// Runs an intake for `caller` of RPC `M` in the background, once admitted (at most
-    /// `QIANCHENG_STREAMS_PER_CALLER` at once), and answers with the stream of what it
-    /// acknowledges through [`Acks`]; an error it returns ends the stream with its status.
+    /// Runs the intake of a bidirectional `call` of RPC `M` in the background, once its caller is
+    /// admitted (at most `QIANCHENG_STREAMS_PER_CALLER` streams at once), and answers with the
+    /// stream of what it acknowledges through [`Acks`]; an error it returns ends the stream with
+    /// its status. The intake is handed the caller and the stream of messages.
     pub fn acknowledging<M, T, F, Fut>(
         &self,
-        caller: &str,
+        call: Call<Streaming<M>>,
         intake: F,
     ) -> Result<qiancheng_api::ResponseStream<T>, Error>
     where
         M: qiancheng_api::Rpc,
         T: Send + 'static,
-        F: FnOnce(Acks<T>) -> Fut,
+        F: FnOnce(Principal, Streaming<M>, Acks<T>) -> Fut,
         Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
     {
-        let permit = self.admit(caller)?;
+        let permit = self.admit(&call.principal.subject)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(2);
-        let work = intake(Acks(sender.clone()));
+        let work = intake(call.principal, call.message, Acks(sender.clone()));
         tokio::spawn(async move {
             let _permit = permit;
             if let Err(error) = work.await {
