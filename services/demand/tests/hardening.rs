@@ -11,10 +11,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::*;
-use qiancheng_api::types::{Date, Industry, SkillLevel, TargetGroup};
+use qiancheng_api::types::{Date, Industry};
 use qiancheng_demand::Spec;
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Backend as DbBackend;
 use qiancheng_platform::service::Peers;
 use qiancheng_testkit::{Backend, Keys, TestService, authed, backend_tests, bad_fields, fixtures, raw_call, reason};
@@ -22,33 +21,11 @@ use sqlx::{AssertSqlSafe, Column as _, Row as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-struct App(TestService);
+mod common;
 
-impl std::ops::Deref for App {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
-async fn start(backend: Backend) -> Option<App> {
-    TestService::start(&Spec, backend).await.map(App)
-}
-
-/// Starts the service with settings changed by `change`.
-async fn start_with(backend: Backend, change: impl FnOnce(&mut Settings)) -> Option<App> {
-    let mut keys = Keys::new();
-    change(&mut keys.settings);
-    TestService::start_with(&Spec, backend, keys, Peers::default()).await.map(App)
-}
-
-const SERVICE_NAME: &str = "qiancheng.demand.v1.DemandService";
-const CITY: &str = "421200";
-const COUNTY: &str = "421221";
-const OTHER_COUNTY: &str = "421222";
+use common::*;
 
 /// Generous bound on anything that waits on the network: a hang fails the test, a slow machine
 /// does not.
@@ -59,18 +36,6 @@ async fn within<F: Future>(what: F) -> F::Output {
 }
 
 impl App {
-    async fn client(&self) -> DemandServiceClient<Channel> {
-        DemandServiceClient::new(self.server.channel().await)
-    }
-    fn admin(&self) -> String {
-        self.keys.token(Role::CityAdmin, Some(CITY), None)
-    }
-    fn officer(&self, county: &str) -> String {
-        self.keys.token(Role::CountyOfficer, Some(county), None)
-    }
-    fn enterprise(&self, credit_code: &str) -> String {
-        self.keys.token(Role::Enterprise, None, Some(credit_code))
-    }
     fn provider(&self) -> String {
         self.keys.token(Role::Provider, None, Some(&fixtures::uscc("52421221MJ0000001")))
     }
@@ -91,51 +56,6 @@ impl App {
             Role::Enterprise => self.enterprise(&fixtures::uscc("91421221MA4RLE001")),
             other => self.keys.token(other, None, None),
         }
-    }
-
-    /// Registers an enterprise in `county` and returns its credit code.
-    async fn enterprise_in(&self, seed: &str, county: &str) -> String {
-        let code = fixtures::uscc(&format!("91{county}MA4{seed}"));
-        self.client()
-            .await
-            .create_enterprise(authed(
-                CreateEnterpriseRequest {
-                    enterprise: Some(Enterprise {
-                        credit_code: code.clone(),
-                        display_name: format!("咸宁{seed}制造有限公司"),
-                        region_code: county.into(),
-                        industry: Industry::EquipmentManufacturing as i32,
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-                &self.admin(),
-            ))
-            .await
-            .expect("enterprise registered");
-        code
-    }
-
-    /// Files `vacancy` as `token`.
-    async fn file(&self, vacancy: Vacancy, token: &str) -> Result<Vacancy, tonic::Status> {
-        self.client()
-            .await
-            .create_vacancy(authed(CreateVacancyRequest { vacancy: Some(vacancy), request_id: String::new() }, token))
-            .await
-            .map(|r| r.into_inner().vacancy.expect("vacancy"))
-    }
-
-    /// Files and publishes a welding vacancy of `credit_code` as the city.
-    async fn published(&self, credit_code: &str) -> Vacancy {
-        let draft = self.file(welder(credit_code), &self.admin()).await.expect("created");
-        self.client()
-            .await
-            .publish_vacancy(authed(PublishVacancyRequest { name: draft.name, ..Default::default() }, &self.admin()))
-            .await
-            .expect("published")
-            .into_inner()
-            .vacancy
-            .expect("vacancy")
     }
 
     /// Records a worker's need as `token`.
@@ -399,43 +319,6 @@ impl Logs {
     }
     fn bytes(&self) -> Vec<u8> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-}
-
-fn welder(credit_code: &str) -> Vacancy {
-    Vacancy {
-        enterprise_credit_code: credit_code.into(),
-        post: "焊接操作工".into(),
-        occupation_code: "6-18-02-04".into(),
-        occupation_name: "焊工".into(),
-        skill_level: SkillLevel::SkillLevel4 as i32,
-        headcount: 12,
-        pay_min_fen: 450_000,
-        pay_max_fen: 650_000,
-        requirements: "持证优先".into(),
-        work_region_code: COUNTY.into(),
-        needed_by: Some(Date { year: 2030, month: 3, day: 1 }),
-        survey_method: SurveyMethod::DoorToDoor as i32,
-        ..Default::default()
-    }
-}
-
-fn worker(id_number: &str, county: &str) -> WorkerNeedInput {
-    WorkerNeedInput {
-        person_name: "张三丰".into(),
-        id_number: id_number.into(),
-        phone: "13807151234".into(),
-        region_code: county.into(),
-        target_group: TargetGroup::RuralMigrant as i32,
-        wanted_industry: Industry::EquipmentManufacturing as i32,
-        wanted_occupation_code: "6-18-02-04".into(),
-        wanted_occupation_name: "焊工".into(),
-        wanted_pay_min_fen: 500_000,
-        held_occupation_code: "6-18-02-04".into(),
-        held_skill_level: SkillLevel::SkillLevel5 as i32,
-        wants_training: true,
-        training_occupation_code: "6-18-02-04".into(),
-        training_skill_level: SkillLevel::SkillLevel4 as i32,
     }
 }
 

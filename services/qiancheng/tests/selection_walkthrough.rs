@@ -3,80 +3,17 @@
 //! providers apply, experts score (one recused), the ranking approves within the quota and not
 //! one trainee beyond, a disqualified provider is refused, and another county sees none of it.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::Dev;
 
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::*;
 use qiancheng_api::types::Date;
 use qiancheng_testkit::{authed, fixtures, reason};
 use tonic::Code;
-use tonic::transport::Channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 const COUNTY: &str = "421221";
-
-struct Dev {
-    child: Child,
-    dir: tempfile::TempDir,
-    demand: String,
-    selection: String,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Dev {
-    fn start() -> Dev {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(BIN)
-            .args(["dev", "--base-port", "0"])
-            .current_dir(dir.path())
-            .env_remove("QIANCHENG_DATABASE_URL")
-            .env_remove("QIANCHENG_DATA_DIR")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start dev");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut endpoints = std::collections::HashMap::new();
-        for line in lines.by_ref() {
-            let line = line.expect("utf-8");
-            let mut words = line.split_whitespace();
-            if let (Some(name @ ("demand" | "selection")), Some(addr)) = (words.next(), words.next()) {
-                endpoints.insert(name.to_owned(), addr.to_owned());
-            }
-            if line.starts_with("Press Ctrl-C") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        Dev { child, dir, demand: endpoints["demand"].clone(), selection: endpoints["selection"].clone() }
-    }
-
-    fn token(&self, args: &[&str]) -> String {
-        let output = Command::new(BIN).arg("token").args(args).current_dir(self.dir.path()).output().expect("token");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
-    }
-
-    async fn channel(addr: &str) -> Channel {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(channel) =
-                tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await
-            {
-                return channel;
-            }
-            assert!(Instant::now() < deadline, "{addr} never answered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 fn school(first17: &str, years: Vec<i32>) -> Provider {
     Provider {
@@ -139,10 +76,10 @@ fn rubric(points: [&str; 5]) -> Vec<RubricScore> {
 async fn a_county_runs_expert_review_selection_end_to_end() {
     let dev = Dev::start();
     let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
-    let mut selection = SelectionServiceClient::new(Dev::channel(&dev.selection).await);
+    let mut selection = SelectionServiceClient::new(dev.channel("selection").await);
 
     // Real demand: an enterprise's published vacancy for 30 welders.
-    fixtures::publish_welding_demand(Dev::channel(&dev.demand).await, &officer, "91421221MA4K7Y2G3", COUNTY, 30).await;
+    fixtures::publish_welding_demand(dev.channel("demand").await, &officer, "91421221MA4K7Y2G3", COUNTY, 30).await;
 
     // Three providers, one of them ineligible with the reason.
     let mut providers = Vec::new();

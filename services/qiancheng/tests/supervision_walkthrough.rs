@@ -12,9 +12,9 @@
 //! on, inside the plan's period, which ends 2027-12-31), and attendance is sent for the days the
 //! sessions are held.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::Dev;
 
 use qiancheng_api::convert::date_to_proto;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
@@ -27,74 +27,7 @@ use qiancheng_testkit::{authed, fixtures, refusal};
 use tonic::Code;
 use tonic::transport::Channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 const COUNTY: &str = "421221";
-
-struct Dev {
-    child: Child,
-    dir: tempfile::TempDir,
-    selection: String,
-    supervision: String,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Dev {
-    fn start() -> Dev {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(BIN)
-            .args(["dev", "--base-port", "0"])
-            .current_dir(dir.path())
-            .env_remove("QIANCHENG_DATABASE_URL")
-            .env_remove("QIANCHENG_DATA_DIR")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start dev");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut endpoints = std::collections::HashMap::new();
-        for line in lines.by_ref() {
-            let line = line.expect("utf-8");
-            let mut words = line.split_whitespace();
-            if let (Some(name @ ("selection" | "supervision")), Some(addr)) = (words.next(), words.next()) {
-                endpoints.insert(name.to_owned(), addr.to_owned());
-            }
-            if line.starts_with("Press Ctrl-C") {
-                break;
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        Dev {
-            child,
-            dir,
-            selection: endpoints["selection"].clone(),
-            supervision: endpoints.get("supervision").expect("dev runs supervision on its own port").clone(),
-        }
-    }
-
-    fn token(&self, args: &[&str]) -> String {
-        let output = Command::new(BIN).arg("token").args(args).current_dir(self.dir.path()).output().expect("token");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
-    }
-
-    async fn channel(addr: &str) -> Channel {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(channel) =
-                tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await
-            {
-                return channel;
-            }
-            assert!(Instant::now() < deadline, "{addr} never answered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 /// Today in China (DATE-TZ).
 fn today() -> Date {
@@ -178,8 +111,8 @@ async fn approved_project(dev: &Dev, selection: &mut SelectionServiceClient<Chan
 #[tokio::test]
 async fn a_county_supervises_a_class_from_filing_to_ledger() {
     let dev = Dev::start();
-    let mut selection = SelectionServiceClient::new(Dev::channel(&dev.selection).await);
-    let mut supervision = SupervisionServiceClient::new(Dev::channel(&dev.supervision).await);
+    let mut selection = SelectionServiceClient::new(dev.channel("selection").await);
+    let mut supervision = SupervisionServiceClient::new(dev.channel("supervision").await);
     let (provider_code, project) = approved_project(&dev, &mut selection, "0000W01").await;
     let provider = dev.token(&["--role", "PROVIDER", "--org", &provider_code]);
     let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);

@@ -1,0 +1,82 @@
+//! What the walkthroughs share: `qiancheng dev` running as its own process in a fresh folder,
+//! its endpoints as it prints them, tokens minted with the key it made, and channels to it.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tonic::transport::Channel;
+
+/// The suite's binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
+
+/// `qiancheng dev` on ports it chose, stopped when dropped.
+pub struct Dev {
+    child: Child,
+    dir: tempfile::TempDir,
+    endpoints: HashMap<String, String>,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dev {
+    /// Starts `qiancheng dev --base-port 0` and reads the endpoints it prints.
+    pub fn start() -> Dev {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(BIN)
+            .args(["dev", "--base-port", "0"])
+            .current_dir(dir.path())
+            .env_remove("QIANCHENG_DATABASE_URL")
+            .env_remove("QIANCHENG_DATA_DIR")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start dev");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut endpoints = HashMap::new();
+        for line in lines.by_ref() {
+            let line = line.expect("utf-8");
+            let mut words = line.split_whitespace();
+            if let (Some(name), Some(addr)) = (words.next(), words.next()) {
+                endpoints.insert(name.to_owned(), addr.to_owned());
+            }
+            if line.starts_with("Press Ctrl-C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Dev { child, dir, endpoints }
+    }
+
+    /// The address `dev` printed for `service`.
+    pub fn endpoint(&self, service: &str) -> &str {
+        self.endpoints.get(service).unwrap_or_else(|| panic!("dev runs {service} on its own port"))
+    }
+
+    /// Mints a token with the key `dev` made, as `qiancheng token` does in its folder.
+    pub fn token(&self, args: &[&str]) -> String {
+        let output = Command::new(BIN).arg("token").args(args).current_dir(self.dir.path()).output().expect("token");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
+    }
+
+    /// A channel to `service`, once it answers.
+    pub async fn channel(&self, service: &str) -> Channel {
+        let addr = self.endpoint(service);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(channel) =
+                tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await
+            {
+                return channel;
+            }
+            assert!(Instant::now() < deadline, "{addr} never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
