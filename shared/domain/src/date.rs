@@ -1,13 +1,23 @@
 //! Civil dates in China Standard Time and month arithmetic, rules DATE-TZ and DATE-MONTHS.
 
-use chrono::{FixedOffset, Months, NaiveDate, Utc};
+use chrono::{FixedOffset, Months, NaiveDate, TimeZone as _, Utc};
 
 use crate::error::ValueError;
 
-/// Today's civil date in China Standard Time (UTC+8, no daylight saving), DATE-TZ.
+/// China Standard Time: UTC+8, no daylight saving (DATE-TZ).
+fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// Today's civil date in China Standard Time, DATE-TZ.
 pub fn today_in_china() -> NaiveDate {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&offset).date_naive()
+    Utc::now().with_timezone(&china()).date_naive()
+}
+
+/// The civil date in China of an instant given in microseconds since the epoch, DATE-TZ; `None`
+/// for an instant chrono cannot represent.
+pub fn day_in_china(micros: i64) -> Option<NaiveDate> {
+    china().timestamp_micros(micros).single().map(|t| t.date_naive())
 }
 
 /// Parse a civil date written `YYYY-MM-DD` (exactly, zero-padded).
@@ -41,6 +51,16 @@ pub fn in_window(date: NaiveDate, start: NaiveDate, end: NaiveDate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instant_falls_on_its_day_in_china() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+        // 2026-12-01 16:00 UTC is midnight in China: the last microsecond before it is still 1 December.
+        let midnight = 1_796_140_800_000_000;
+        assert_eq!(day_in_china(midnight - 1), Some(day(2026, 12, 1)));
+        assert_eq!(day_in_china(midnight), Some(day(2026, 12, 2)));
+        assert_eq!(day_in_china(i64::MAX), None);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")

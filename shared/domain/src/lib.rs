@@ -21,7 +21,7 @@ mod uscc;
 pub mod lifecycle;
 pub mod policy;
 
-pub use date::{add_months, in_window, parse_date, today_in_china};
+pub use date::{add_months, day_in_china, in_window, parse_date, today_in_china};
 pub use error::{Error, ValueError, quote};
 pub use group::{Industry, TargetGroup};
 pub use id_number::{IdNumber, Sex};

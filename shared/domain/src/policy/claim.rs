@@ -25,8 +25,9 @@ use crate::policy::outcome::{Basis, Verdict, evaluate_outcome};
 use crate::policy::project::ProjectBasis;
 use crate::policy::set::PolicySet;
 use crate::policy::subsidy::{
-    ClaimDecision, ClaimFacts, ClaimOutcome, ClaimTrainee, KindRate, SubsidyLine, mask, out_rate, standard_rule,
-    subs_deadline, subs_line_amount_in, subs_materials, subs_uplift_in,
+    ClaimDecision, ClaimFacts, ClaimOutcome, ClaimTrainee, KindRate, SubsidyLine, class_of, last_class_end,
+    line_amount, mask, out_rate, prov_disqualified_claim_rule, standard_rule, subs_deadline, subs_eligible_rule,
+    subs_materials,
 };
 use crate::policy::tables::{MinimumWageTable, SubsidyStandardTable};
 use crate::{Error, IdNumber, Money, TargetGroup};
@@ -141,26 +142,12 @@ pub fn evaluate_claim_v2(
     wages: &MinimumWageTable,
 ) -> Result<ClaimDecision, Error> {
     let project = &facts.project;
-    let last_end = facts
-        .classes
-        .iter()
-        .map(|c| c.last_day)
-        .max()
-        .ok_or_else(|| Error::Facts("a claim needs at least one class".to_owned()))?;
-    for c in &facts.classes {
-        if c.last_day < c.first_day {
-            return Err(Error::Facts(format!("class {} ends before it starts", c.id)));
-        }
-    }
+    let last_end = last_class_end(&facts.classes)?;
 
     // Per roster entry: eligibility (with the group it is judged in) and completion.
     let mut judged = Vec::with_capacity(facts.trainees.len());
     for t in &facts.trainees {
-        let class = facts
-            .classes
-            .iter()
-            .find(|c| c.id == t.class_id)
-            .ok_or_else(|| Error::Facts(format!("trainee {} is on unknown class {}", t.person.name, t.class_id)))?;
+        let class = class_of(&facts.classes, t)?;
         let ctx = TraineeContext {
             class,
             occupation: &project.occupation,
@@ -234,14 +221,7 @@ pub fn evaluate_claim_v2(
     // Claim-level rules: a failure stops every line.
     let kinds: Vec<Basis> = rates.iter().filter(|r| r.completed > 0).map(|r| r.basis).collect();
     let mut claim_rules = vec![subs_deadline(policy, last_end, facts.filed_on)];
-    claim_rules.push(match project.provider_disqualified_on {
-        Some(on) => RuleResult::fail(
-            "PROV-DISQUALIFIED",
-            format!("承训机构{on}被取消资格,未拨付补贴不予拨付"),
-            format!("the provider was disqualified on {on}: unpaid subsidies are refused"),
-        ),
-        None => RuleResult::pass("PROV-DISQUALIFIED", "承训机构未被取消资格", "the provider is not disqualified"),
-    });
+    claim_rules.push(prov_disqualified_claim_rule(project.provider_disqualified_on));
     claim_rules.push(subs_materials(policy, &facts.materials, &kinds));
     let claim_stop = claim_rules.iter().find(|r| !r.passed).cloned();
     let basis = match kinds.as_slice() {
@@ -319,12 +299,7 @@ pub fn evaluate_claim_v2(
         if let Some(v) = &j.verdict {
             rules.extend(v.rules.iter().cloned());
         }
-        rules.push(match &person_stop {
-            None => RuleResult::pass("SUBS-ELIGIBLE", "学员符合补贴条件", "the trainee qualifies for a line"),
-            Some(code) => {
-                RuleResult::fail("SUBS-ELIGIBLE", format!("因{code}不予补贴"), format!("not paid because of {code}"))
-            }
-        });
+        rules.push(subs_eligible_rule(person_stop.as_deref()));
         let kind = rate_of(j.basis);
         if let Some((rate_rule, tier_rule)) = kind_rules.get(j.basis.rate_name_en()) {
             rules.push(rate_rule.clone());
@@ -343,18 +318,7 @@ pub fn evaluate_claim_v2(
             .or_else(|| standard.is_none().then(|| "SUBS-STANDARD".to_owned()));
         let paid = kind.and_then(|k| k.tier.zip(k.tier_percent));
         let (amount, multiplier) = match (&stopped_by, standard, paid) {
-            (None, Some(s), Some((tier, tier_percent))) => {
-                let (multiplier, uplift_rule) = subs_uplift_in(policy, tier, tier_percent, &j.trainee.uplifts);
-                rules.push(uplift_rule);
-                let (amount, cap_rule) = subs_line_amount_in(policy, s.standard_fen, multiplier, tier);
-                rules.push(cap_rule);
-                rules.push(RuleResult::pass(
-                    "SUBS-ROUND",
-                    format!("{}元×{multiplier}%,四舍五入到分:{amount}元", s.standard_fen),
-                    format!("{} yuan × {multiplier}%, rounded half up to the fen: {amount} yuan", s.standard_fen),
-                ));
-                (amount, multiplier)
-            }
+            (None, Some(s), Some(paid)) => line_amount(policy, s.standard_fen, paid, &j.trainee.uplifts, &mut rules),
             _ => (Money::ZERO, 0),
         };
         rules.push(RuleResult::pass(

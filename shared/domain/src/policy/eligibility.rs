@@ -161,12 +161,8 @@ fn local_hint(id: Option<&IdNumber>) -> (String, String) {
 /// code is shown as a hint for the officer; it neither proves nor refuses. Under edition 1 the
 /// rule is not in force and passes saying so.
 pub fn elig_local(policy: &PolicySet, trainee: &TraineeFacts, id: Option<&IdNumber>) -> RuleResult {
-    if !policy.enforces("ELIG-LOCAL") {
-        return RuleResult::pass(
-            "ELIG-LOCAL",
-            format!("政策版本{}无此规则", policy.version),
-            format!("not a rule of policy set {}", policy.version),
-        );
+    if let Some(passed) = policy.not_enforced("ELIG-LOCAL") {
+        return passed;
     }
     let (hint_zh, hint_en) = local_hint(id);
     match &trainee.local_basis {

@@ -450,12 +450,6 @@ pub enum Basis {
 }
 
 impl Basis {
-    /// The basis for a target group under policy set v1: certificates for in-service workers
-    /// (PROJ-BASIS). [`crate::policy::PolicySet::basis_for`] gives the basis under any set.
-    pub fn for_group(group: TargetGroup) -> Self {
-        if group.is_in_service() { Basis::Certificate } else { Basis::Employment }
-    }
-
     /// The Chinese name of the rate of this basis.
     pub fn rate_name_zh(self) -> &'static str {
         match self {

@@ -235,12 +235,8 @@ pub struct InServiceBasis {
 /// urgently needed occupation, and its catalog item records that basis. Projects for other
 /// trainees pass. Not a rule of edition 1: it passes saying so.
 pub fn proj_inservice(policy: &PolicySet, for_in_service: bool, basis: Option<&InServiceBasis>) -> RuleResult {
-    if !policy.enforces("PROJ-INSERVICE") {
-        return RuleResult::pass(
-            "PROJ-INSERVICE",
-            format!("政策版本{}无此规则", policy.version),
-            format!("not a rule of policy set {}", policy.version),
-        );
+    if let Some(passed) = policy.not_enforced("PROJ-INSERVICE") {
+        return passed;
     }
     if !for_in_service {
         return RuleResult::pass("PROJ-INSERVICE", "非在岗职工培训项目", "not a project for in-service workers");

@@ -73,10 +73,7 @@ impl ReplayFacts {
                 }
                 set.clone()
             }
-            (None, Some(v)) => PolicySet::builtin(v).ok_or_else(|| Error::UnknownPolicyVersion {
-                version: v.clone(),
-                known: PolicySet::BUILT_IN_VERSIONS.join(", "),
-            })?,
+            (None, Some(v)) => return PolicySet::recorded(v, self.policy_digest.as_deref()),
             (None, None) => {
                 return Err(Error::Facts(format!(
                     "the facts name no policy set: give policy_version ({} for a new decision, {} to replay one made \

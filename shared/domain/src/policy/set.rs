@@ -752,6 +752,18 @@ impl PolicySet {
         RULE_CODES.contains(&code) && (self.v2_rules() || !RULE_CODES_NEW_IN_V2.contains(&code))
     }
 
+    /// The passing result of rule `code` under a set that does not enforce it, saying so; `None`
+    /// when the set enforces it and the rule must be decided.
+    pub fn not_enforced(&self, code: &str) -> Option<crate::policy::decision::RuleResult> {
+        (!self.enforces(code)).then(|| {
+            crate::policy::decision::RuleResult::pass(
+                code,
+                format!("政策版本{}无此规则", self.version),
+                format!("not a rule of policy set {}", self.version),
+            )
+        })
+    }
+
     /// Whether `date` is inside the set's validity.
     pub fn in_force_on(&self, date: NaiveDate) -> bool {
         self.valid_from <= date && date <= self.valid_to

@@ -389,12 +389,8 @@ pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
 /// when it has trainees judged by employment (`kinds`). Not a rule of edition 1: it passes
 /// saying so.
 pub fn subs_materials(policy: &PolicySet, listed: &[ClaimMaterial], kinds: &[Basis]) -> RuleResult {
-    if !policy.enforces("SUBS-MATERIALS") {
-        return RuleResult::pass(
-            "SUBS-MATERIALS",
-            format!("政策版本{}无此规则", policy.version),
-            format!("not a rule of policy set {}", policy.version),
-        );
+    if let Some(passed) = policy.not_enforced("SUBS-MATERIALS") {
+        return passed;
     }
     let mut required = vec![ClaimMaterial::Annex4, ClaimMaterial::Ledger];
     if kinds.contains(&Basis::Certificate) {
@@ -553,6 +549,67 @@ pub(crate) fn mask(raw: &str) -> String {
     }
 }
 
+/// The last day of a claim's classes, once each class is known to end on or after its start.
+pub(crate) fn last_class_end(classes: &[ClassFacts]) -> Result<NaiveDate, Error> {
+    for c in classes {
+        if c.last_day < c.first_day {
+            return Err(Error::Facts(format!("class {} ends before it starts", c.id)));
+        }
+    }
+    classes.iter().map(|c| c.last_day).max().ok_or_else(|| Error::Facts("a claim needs at least one class".to_owned()))
+}
+
+/// The class of a claim that a trainee's roster entry names.
+pub(crate) fn class_of<'a>(classes: &'a [ClassFacts], trainee: &ClaimTrainee) -> Result<&'a ClassFacts, Error> {
+    classes.iter().find(|c| c.id == trainee.class_id).ok_or_else(|| {
+        Error::Facts(format!("trainee {} is on unknown class {}", trainee.person.name, trainee.class_id))
+    })
+}
+
+/// PROV-DISQUALIFIED at claim time: a provider disqualified on `on` is paid nothing more.
+pub(crate) fn prov_disqualified_claim_rule(on: Option<NaiveDate>) -> RuleResult {
+    match on {
+        Some(on) => RuleResult::fail(
+            "PROV-DISQUALIFIED",
+            format!("承训机构{on}被取消资格,未拨付补贴不予拨付"),
+            format!("the provider was disqualified on {on}: unpaid subsidies are refused"),
+        ),
+        None => RuleResult::pass("PROV-DISQUALIFIED", "承训机构未被取消资格", "the provider is not disqualified"),
+    }
+}
+
+/// SUBS-ELIGIBLE: a line is paid unless a rule of the trainee (`stop`) failed.
+pub(crate) fn subs_eligible_rule(stop: Option<&str>) -> RuleResult {
+    match stop {
+        None => RuleResult::pass("SUBS-ELIGIBLE", "学员符合补贴条件", "the trainee qualifies for a line"),
+        Some(code) => {
+            RuleResult::fail("SUBS-ELIGIBLE", format!("因{code}不予补贴"), format!("not paid because of {code}"))
+        }
+    }
+}
+
+/// A paid line's amount: the standard × the tier's percent raised by the trainee's uplifts
+/// (SUBS-UPLIFT), capped (SUBS-CAP), rounded half up once (SUBS-ROUND); each rule is added to
+/// `rules`. Returns the amount and the multiplier.
+pub(crate) fn line_amount(
+    policy: &PolicySet,
+    standard_fen: Money,
+    (tier, tier_percent): (Tier, u32),
+    uplifts: &[Uplift],
+    rules: &mut Vec<RuleResult>,
+) -> (Money, u32) {
+    let (multiplier, uplift_rule) = subs_uplift_in(policy, tier, tier_percent, uplifts);
+    rules.push(uplift_rule);
+    let (amount, cap_rule) = subs_line_amount_in(policy, standard_fen, multiplier, tier);
+    rules.push(cap_rule);
+    rules.push(RuleResult::pass(
+        "SUBS-ROUND",
+        format!("{standard_fen}元×{multiplier}%,四舍五入到分:{amount}元"),
+        format!("{standard_fen} yuan × {multiplier}%, rounded half up to the fen: {amount} yuan"),
+    ));
+    (amount, multiplier)
+}
+
 /// SUBS-STANDARD: the standard in force on the class's first day for the project's occupation
 /// and level, or a refusal naming what has none.
 pub(crate) fn standard_rule(
@@ -594,28 +651,13 @@ pub(crate) fn evaluate_claim_v1(
     wages: &MinimumWageTable,
 ) -> Result<ClaimDecision, Error> {
     let project = &facts.project;
-    let last_end = facts
-        .classes
-        .iter()
-        .map(|c| c.last_day)
-        .max()
-        .ok_or_else(|| Error::Facts("a claim needs at least one class".to_owned()))?;
-    for c in &facts.classes {
-        if c.last_day < c.first_day {
-            return Err(Error::Facts(format!("class {} ends before it starts", c.id)));
-        }
-    }
+    let last_end = last_class_end(&facts.classes)?;
 
     // Claim-level rules.
-    let mut claim_rules = vec![subs_deadline(policy, last_end, facts.filed_on)];
-    claim_rules.push(match project.provider_disqualified_on {
-        Some(on) => RuleResult::fail(
-            "PROV-DISQUALIFIED",
-            format!("承训机构{on}被取消资格,未拨付补贴不予拨付"),
-            format!("the provider was disqualified on {on}: unpaid subsidies are refused"),
-        ),
-        None => RuleResult::pass("PROV-DISQUALIFIED", "承训机构未被取消资格", "the provider is not disqualified"),
-    });
+    let mut claim_rules = vec![
+        subs_deadline(policy, last_end, facts.filed_on),
+        prov_disqualified_claim_rule(project.provider_disqualified_on),
+    ];
 
     // Per-trainee evaluations.
     struct Judged<'a> {
@@ -627,11 +669,7 @@ pub(crate) fn evaluate_claim_v1(
     }
     let mut judged = Vec::with_capacity(facts.trainees.len());
     for t in &facts.trainees {
-        let class = facts
-            .classes
-            .iter()
-            .find(|c| c.id == t.class_id)
-            .ok_or_else(|| Error::Facts(format!("trainee {} is on unknown class {}", t.person.name, t.class_id)))?;
+        let class = class_of(&facts.classes, t)?;
         let eligibility =
             evaluate_trainee_eligibility(policy, class, &project.occupation, project.level, &t.person, facts.filed_on);
         let completion = evaluate_completion(policy, class.hours, t.attended_hours, t.assessment_passed);
@@ -700,12 +738,7 @@ pub(crate) fn evaluate_claim_v1(
         rules.extend(j.eligibility.rules.iter().cloned());
         rules.extend(j.completion.rules.iter().cloned());
         let person_stop = rules.iter().find(|r| !r.passed).map(|r| r.code.clone());
-        rules.push(match &person_stop {
-            None => RuleResult::pass("SUBS-ELIGIBLE", "学员符合补贴条件", "the trainee qualifies for a line"),
-            Some(code) => {
-                RuleResult::fail("SUBS-ELIGIBLE", format!("因{code}不予补贴"), format!("not paid because of {code}"))
-            }
-        });
+        rules.push(subs_eligible_rule(person_stop.as_deref()));
         let standard = standards.lookup(&project.occupation, project.level, j.class.first_day);
         rules.push(standard_rule(&project.occupation, project.level, j.class.first_day, standard));
         let fund = subs_fund(policy, person.group);
@@ -717,17 +750,7 @@ pub(crate) fn evaluate_claim_v1(
             .or_else(|| standard.is_none().then(|| "SUBS-STANDARD".to_owned()));
         let (amount, multiplier) = match (&stopped_by, standard, tier_percent, rate) {
             (None, Some(s), Some(tier), Some(r)) => {
-                let tier_name = policy.tiers.tier_of(r);
-                let (multiplier, uplift_rule) = subs_uplift_in(policy, tier_name, tier, &j.trainee.uplifts);
-                rules.push(uplift_rule);
-                let (amount, cap_rule) = subs_line_amount_in(policy, s.standard_fen, multiplier, tier_name);
-                rules.push(cap_rule);
-                rules.push(RuleResult::pass(
-                    "SUBS-ROUND",
-                    format!("{}元×{multiplier}%,四舍五入到分:{amount}元", s.standard_fen),
-                    format!("{} yuan × {multiplier}%, rounded half up to the fen: {amount} yuan", s.standard_fen),
-                ));
-                (amount, multiplier)
+                line_amount(policy, s.standard_fen, (policy.tiers.tier_of(r), tier), &j.trainee.uplifts, &mut rules)
             }
             _ => (Money::ZERO, 0),
         };
