@@ -64,6 +64,7 @@ use prost_reflect::{
 use qiancheng_api::codec::RawCodec;
 use qiancheng_api::{RPCS, RpcInfo};
 use qiancheng_platform::ServiceSpec;
+use qiancheng_platform::audit::fnv1a;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::db::Db;
 use qiancheng_platform::service::Peers;
@@ -1093,7 +1094,7 @@ async fn campaign(target: &'static Target, requests: usize, seed: u64) -> Report
             if total.requests == requests {
                 break 'rounds;
             }
-            let rpc_seed = splitmix(seed ^ fnv(rpc.path));
+            let rpc_seed = splitmix(seed ^ fnv1a(rpc.path));
             let input = pool.get_message_by_name(rpc.request).expect("the request type is in the descriptor set");
             let output = pool
                 .get_service_by_name(rpc.service)
@@ -1242,7 +1243,8 @@ impl Seen {
             if pages.len() < 16 {
                 pages.push(request.encode_to_vec());
             } else {
-                pages[usize::try_from(fnv(&show_message(&request)) % 16).expect("an index")] = request.encode_to_vec();
+                pages[usize::try_from(fnv1a(&show_message(&request)) % 16).expect("an index")] =
+                    request.encode_to_vec();
             }
         }
     }
@@ -1261,7 +1263,7 @@ fn keep(values: &mut Vec<String>, value: &str) {
     if values.len() < KEEP {
         values.push(value.to_owned());
     } else {
-        values[usize::try_from(fnv(value) % KEEP as u64).expect("an index")] = value.to_owned();
+        values[usize::try_from(fnv1a(value) % KEEP as u64).expect("an index")] = value.to_owned();
     }
 }
 
@@ -1346,10 +1348,6 @@ fn splitmix(seed: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 const REGIONS: &[&str] = &["421200", "421202", "421221", "421222", "421223", "421224", "421281"];

@@ -2,10 +2,10 @@
 //! officers only their county, city administrators everything, auditors read everything. Every
 //! authenticated caller reads the public board and the statistics.
 
-use qiancheng_domain::RegionCode;
 use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::call::id_of;
 use sqlx::AnyPool;
 
 use crate::store::vacancy::{self, VacancyRecord};
@@ -46,8 +46,8 @@ pub async fn readable_vacancy(
 ) -> Result<VacancyRecord, Error> {
     let scope = enterprise_read_scope(principal)?;
     let id = id_of(name, "vacancies", field)?;
-    let record = vacancy::find(pool, id).await?.ok_or_else(|| missing(&scope, name))?;
-    check(&scope, record.region, &record.enterprise_credit_code)?;
+    let record = vacancy::find(pool, id).await?.ok_or_else(|| scope.missing(name))?;
+    scope.check(record.region, &record.enterprise_credit_code)?;
     Ok(record)
 }
 
@@ -60,26 +60,15 @@ pub async fn readable_worker_need(
 ) -> Result<WorkerNeedRecord, Error> {
     let scope = worker_read_scope(principal)?;
     let id = id_of(name, "workerNeeds", field)?;
-    let record = worker_need::find(pool, id).await?.ok_or_else(|| missing(&scope, name))?;
-    check(&scope, record.region, "")?;
+    let record = worker_need::find(pool, id).await?.ok_or_else(|| scope.missing(name))?;
+    scope.check(record.region, "")?;
     Ok(record)
 }
-
-/// Refuses a row outside `scope` (see [`Scope::check`]).
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
-    scope.check(region, org)
-}
-
-/// What a caller learns of a missing resource (see [`Scope::missing`]).
-pub fn missing(scope: &Scope, name: &str) -> Error {
-    scope.missing(name)
-}
-
-pub use qiancheng_platform::call::id_of;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qiancheng_domain::RegionCode;
 
     fn principal(roles: &[Role], region: Option<RegionCode>, org: Option<&str>) -> Principal {
         Principal { subject: "t".into(), roles: roles.to_vec(), region, org: org.map(str::to_owned) }

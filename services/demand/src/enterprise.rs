@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::demand::*;
 use qiancheng_domain::{Industry, RegionCode, Uscc};
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
@@ -59,7 +60,7 @@ pub async fn create_enterprise(
     else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check(&scope, region, credit_code.as_str())?;
+    scope.check(region, credit_code.as_str())?;
     let record = EnterpriseRecord {
         credit_code: credit_code.as_str().to_owned(),
         display_name,
@@ -89,14 +90,13 @@ pub async fn create_enterprise(
 /// GetEnterprise.
 pub async fn get_enterprise(s: &Shared, call: Call<GetEnterpriseRequest>) -> Result<GetEnterpriseResponse, Error> {
     let scope = access::enterprise_read_scope(&call.principal)?;
-    let credit_code = access::id_of(&call.message.name, "enterprises", "name")?;
+    let credit_code = id_of(&call.message.name, "enterprises", "name")?;
     // Permission before existence: an enterprise asking for another's credit code learns nothing.
     if matches!(&scope, Scope::Org(own) if own != credit_code) {
         return Err(Error::denied("an enterprise sees only itself"));
     }
-    let record =
-        enterprise::find(s.db.pool(), credit_code).await?.ok_or_else(|| access::missing(&scope, &call.message.name))?;
-    access::check(&scope, record.region, &record.credit_code)?;
+    let record = enterprise::find(s.db.pool(), credit_code).await?.ok_or_else(|| scope.missing(&call.message.name))?;
+    scope.check(record.region, &record.credit_code)?;
     Ok(GetEnterpriseResponse { enterprise: Some(record.to_proto()) })
 }
 
@@ -127,16 +127,15 @@ pub async fn update_enterprise(
 ) -> Result<UpdateEnterpriseResponse, Error> {
     let scope = access::enterprise_write_scope(&call.principal)?;
     let input = call.message.enterprise.clone().unwrap_or_default();
-    let credit_code = access::id_of(&input.name, "enterprises", "enterprise.name")?.to_owned();
+    let credit_code = id_of(&input.name, "enterprises", "enterprise.name")?.to_owned();
     let mask = UpdateMask::parse(
         call.message.update_mask.as_ref(),
         &["display_name", "industry", "key_project", "key_project_name", "expected_production_date"],
     )?;
     write::run(s, &call, async |change| {
-        let mut record = enterprise::find(&mut *change.tx, &credit_code)
-            .await?
-            .ok_or_else(|| access::missing(&scope, &input.name))?;
-        access::check(&scope, record.region, &record.credit_code)?;
+        let mut record =
+            enterprise::find(&mut *change.tx, &credit_code).await?.ok_or_else(|| scope.missing(&input.name))?;
+        scope.check(record.region, &record.credit_code)?;
         record.stamp.check(&input.etag)?;
         // Apply the masked fields onto the stored enterprise, then validate the result as a whole.
         let mut merged = record.to_proto();

@@ -16,7 +16,7 @@ use qiancheng_platform::{Call, Error, Shared};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
-use crate::access::{self, Scope};
+use crate::access::Scope;
 use crate::store::vacancy::{self, VacancyRecord};
 
 /// Published demand for one county, industry, occupation and level.
@@ -125,10 +125,6 @@ pub fn summarize(mut demand: Vec<Demand>, workers: &[Skills]) -> Vec<NeedRow> {
     rows
 }
 
-fn count(n: i64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
 fn demand_row(row: &AnyRow) -> Result<Demand, Error> {
     Ok(Demand {
         region: db::parsed(row, "work_region_code", RegionCode::parse)?,
@@ -160,13 +156,8 @@ pub async fn summarize_training_needs(
     call: Call<SummarizeTrainingNeedsRequest>,
 ) -> Result<SummarizeTrainingNeedsResponse, Error> {
     let principal = &call.principal;
-    let scope = if principal.has_any(&[Role::CityAdmin, Role::Auditor, Role::Service]) {
-        Scope::All
-    } else if principal.has(Role::CountyOfficer) {
-        access::worker_read_scope(principal)?
-    } else {
-        return Err(Error::denied("training-need summaries are for officers, auditors and the suite's services"));
-    };
+    let scope = Scope::of(principal, &[Role::CityAdmin, Role::Auditor, Role::Service], None)
+        .ok_or_else(|| Error::denied("training-need summaries are for officers, auditors and the suite's services"))?;
     let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
@@ -188,10 +179,10 @@ pub async fn summarize_training_needs(
             occupation_code: r.demand.occupation_code.clone(),
             occupation_name: r.demand.occupation_name.clone(),
             skill_level: convert::skill_level_to_proto(Some(r.demand.level)),
-            headcount_wanted: count(r.demand.headcount),
-            workers_qualified: count(r.qualified),
-            gap: count(r.gap()),
-            workers_willing: count(r.willing),
+            headcount_wanted: convert::int32(r.demand.headcount),
+            workers_qualified: convert::int32(r.qualified),
+            gap: convert::int32(r.gap()),
+            workers_willing: convert::int32(r.willing),
         })
         .collect();
     needs.sort_by(|a, b| {
@@ -245,18 +236,18 @@ pub async fn get_demand_statistics(
     }
     let willing = crate::store::worker_need::count_willing(s.db.pool()).await?;
     Ok(GetDemandStatisticsResponse {
-        total_vacancies: count(by_key.values().map(|(n, _)| n).sum()),
-        total_headcount: count(by_key.values().map(|(_, h)| h).sum()),
+        total_vacancies: convert::int32(by_key.values().map(|(n, _)| n).sum()),
+        total_headcount: convert::int32(by_key.values().map(|(_, h)| h).sum()),
         statistics: by_key
             .into_iter()
             .map(|((region, industry), (vacancies, headcount))| DemandStatistic {
                 region_code: region.code().to_owned(),
                 industry: convert::industry_to_proto(industry),
-                vacancies: count(vacancies),
-                headcount: count(headcount),
+                vacancies: convert::int32(vacancies),
+                headcount: convert::int32(headcount),
             })
             .collect(),
-        workers_willing_to_train: count(willing),
+        workers_willing_to_train: convert::int32(willing),
     })
 }
 

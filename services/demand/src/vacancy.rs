@@ -11,6 +11,7 @@ use qiancheng_api::{ResponseStream, Rpc as _, convert};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc};
 use qiancheng_platform::auth::Principal;
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey};
 use qiancheng_platform::mask::UpdateMask;
@@ -68,10 +69,10 @@ impl Content {
     }
 }
 
-/// Validates the content fields of `input`, naming fields under `prefix` (`vacancy.`); a new
-/// needed-by date (`needed_by_changed`) must not have passed.
-fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> Result<Content, Error> {
-    let mut v = Violations::default();
+/// Validates the content fields of `input`, naming fields under `prefix` (`vacancy.`) and
+/// recording every bad one in `v`; a new needed-by date (`needed_by_changed`) must not have
+/// passed. `None` when any field is bad.
+fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool, v: &mut Violations) -> Option<Content> {
     let field = |name: &str| format!("{prefix}{name}");
     let post = v.value(&field("post"), convert::text(&input.post, 100));
     let occupation_code = v.value(&field("occupation_code"), OccupationCode::parse(&input.occupation_code));
@@ -103,7 +104,9 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> R
     if needed_by_changed && needed_by.is_some_and(|d| d < qiancheng_domain::today_in_china()) {
         v.add(&field("needed_by"), "DEMAND-NEEDED-BY", "the needed-by date has passed");
     }
-    v.finish()?;
+    if !v.is_empty() {
+        return None;
+    }
     match (post, occupation_code, occupation_name, skill_level, requirements, work_region, needed_by, survey_method) {
         (
             Some(post),
@@ -114,7 +117,7 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> R
             Some(work_region),
             Some(needed_by),
             Some(survey_method),
-        ) => Ok(Content {
+        ) => Some(Content {
             post,
             occupation_code,
             occupation_name,
@@ -127,19 +130,26 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool) -> R
             needed_by,
             survey_method,
         }),
-        _ => unreachable!("every missing value was recorded as a violation, and finish() refused them"),
+        _ => None,
     }
 }
 
-/// Stores `record` as it now is and notes the audit entry of `action`.
-async fn record_change(change: &mut Change, record: &VacancyRecord, action: &str, reason: &str) -> Result<(), Error> {
+/// Keeps each of `records` as it now is as its revision and notes the audit entry of `action`.
+async fn record_changes(
+    change: &mut Change,
+    records: &[VacancyRecord],
+    action: &str,
+    reason: &str,
+) -> Result<(), Error> {
     let actor = change.actor().to_owned();
-    vacancy::insert_revision(&mut change.tx, record, action, reason, &actor).await?;
-    change.audit(
-        &format!("vacancy.{action}"),
-        record.name(),
-        serde_json::json!({ "revision": record.stamp.revision, "state": record.state.code(), "reason": reason }),
-    );
+    vacancy::insert_revisions(&mut change.tx, records, action, reason, &actor).await?;
+    for record in records {
+        change.audit(
+            &format!("vacancy.{action}"),
+            record.name(),
+            serde_json::json!({ "revision": record.stamp.revision, "state": record.state.code(), "reason": reason }),
+        );
+    }
     Ok(())
 }
 
@@ -148,15 +158,11 @@ async fn record_change(change: &mut Change, record: &VacancyRecord, action: &str
 fn check_new(scope: &Scope, input: &Vacancy, prefix: &str) -> Result<(Uscc, Content), Error> {
     let mut v = Violations::default();
     let credit_code = v.value(&format!("{prefix}enterprise_credit_code"), Uscc::parse(&input.enterprise_credit_code));
-    let content = match (validate_content(input, prefix, true), v.finish()) {
-        (Ok(content), Ok(())) => content,
-        (Err(Error::InvalidArgument(mut more)), Err(Error::InvalidArgument(first))) => {
-            more.splice(0..0, first);
-            return Err(Error::InvalidArgument(more));
-        }
-        (Err(error), _) | (Ok(_), Err(error)) => return Err(error),
+    let content = validate_content(input, prefix, true, &mut v);
+    v.finish()?;
+    let (Some(credit_code), Some(content)) = (credit_code, content) else {
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    let credit_code = credit_code.expect("a missing credit code was refused above");
     if matches!(scope, Scope::Org(own) if own != credit_code.as_str()) {
         return Err(Error::denied("an enterprise files only its own vacancies"));
     }
@@ -171,7 +177,7 @@ fn draft(scope: &Scope, owner: Option<&EnterpriseRecord>, content: Content) -> R
             "the enterprise the vacancy names is not registered; create it first",
         )
     })?;
-    access::check(scope, owner.region, &owner.credit_code)?;
+    scope.check(owner.region, &owner.credit_code)?;
     let mut record = VacancyRecord {
         id: new_id(),
         enterprise_credit_code: owner.credit_code.clone(),
@@ -205,7 +211,7 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
         let owner = enterprise::find(&mut *change.tx, credit_code.as_str()).await?;
         let record = draft(&scope, owner.as_ref(), content)?;
         vacancy::insert(&mut change.tx, &record).await?;
-        record_change(change, &record, "create", "").await?;
+        record_changes(change, std::slice::from_ref(&record), "create", "").await?;
         Ok(CreateVacancyResponse { vacancy: Some(record.to_proto()) })
     })
     .await
@@ -247,9 +253,9 @@ async fn load_for_change(
     etag: &str,
 ) -> Result<VacancyRecord, Error> {
     let scope = access::enterprise_write_scope(principal)?;
-    let id = access::id_of(name, "vacancies", "name")?;
-    let record = vacancy::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
-    access::check(&scope, record.region, &record.enterprise_credit_code)?;
+    let id = id_of(name, "vacancies", "name")?;
+    let record = vacancy::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
+    scope.check(record.region, &record.enterprise_credit_code)?;
     record.stamp.check(etag)?;
     Ok(record)
 }
@@ -299,10 +305,13 @@ pub async fn update_vacancy(s: &Shared, call: Call<UpdateVacancyRequest>) -> Res
                 _ => merged.survey_method = input.survey_method,
             }
         }
-        validate_content(&merged, "vacancy.", mask.names("needed_by"))?.apply(&mut record);
+        let mut v = Violations::default();
+        let content = validate_content(&merged, "vacancy.", mask.names("needed_by"), &mut v);
+        v.finish()?;
+        content.expect("a bad field was refused above").apply(&mut record);
         record.stamp.touch();
         vacancy::update(&mut change.tx, &record).await?;
-        record_change(change, &record, "update", &reason).await?;
+        record_changes(change, std::slice::from_ref(&record), "update", &reason).await?;
         Ok(UpdateVacancyResponse { vacancy: Some(record.to_proto()) })
     })
     .await
@@ -321,7 +330,7 @@ async fn transition(
     record.state = record.state.to(to)?;
     record.stamp.touch();
     vacancy::update(&mut change.tx, &record).await?;
-    record_change(change, &record, action, reason).await?;
+    record_changes(change, std::slice::from_ref(&record), action, reason).await?;
     Ok(record.to_proto())
 }
 
@@ -639,15 +648,7 @@ async fn store_chunk(
     }
     tally.imported += i32::try_from(fresh.len()).unwrap_or(i32::MAX);
     vacancy::insert_many(&mut change.tx, &fresh).await?;
-    let actor = principal.subject.clone();
-    vacancy::insert_revisions(&mut change.tx, &fresh, "create", "", &actor).await?;
-    for record in &fresh {
-        change.audit(
-            "vacancy.create",
-            record.name(),
-            serde_json::json!({ "revision": record.stamp.revision, "state": record.state.code(), "reason": "" }),
-        );
-    }
+    record_changes(&mut change, &fresh, "create", "").await?;
     let responses: Vec<(IdempotencyKey, CreateVacancyResponse)> = fresh_keys
         .into_iter()
         .map(|(at, key)| (key, CreateVacancyResponse { vacancy: Some(fresh[at].to_proto()) }))

@@ -8,6 +8,7 @@
 use qiancheng_api::convert;
 use qiancheng_api::demand::*;
 use qiancheng_domain::{IdNumber, PhoneNumber, RegionCode, TargetGroup, ValueError};
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
@@ -112,7 +113,7 @@ pub async fn create_worker_need(
     let (Some(person_name), Some(id_number), Some(phone)) = (person_name, id_number, phone) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check(&scope, record.region, "")?;
+    scope.check(record.region, "")?;
     let person = SealedPerson {
         id_number_hash: s.pii.lookup_hash(id_number.as_str()),
         id_number_cipher: s.pii.encrypt(id_number.as_str())?,
@@ -197,7 +198,7 @@ pub async fn update_worker_need(
 ) -> Result<UpdateWorkerNeedResponse, Error> {
     let scope = access::worker_write_scope(&call.principal)?;
     let m = &call.message;
-    let id = access::id_of(&m.name, "workerNeeds", "name")?;
+    let id = id_of(&m.name, "workerNeeds", "name")?;
     let mask = UpdateMask::parse(
         m.update_mask.as_ref(),
         &[
@@ -215,15 +216,14 @@ pub async fn update_worker_need(
         ],
     )?;
     write::run(s, &call, async |change| {
-        let mut record =
-            worker_need::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, &m.name))?;
-        access::check(&scope, record.region, "")?;
+        let mut record = worker_need::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(&m.name))?;
+        scope.check(record.region, "")?;
         record.stamp.check(&m.etag)?;
         let mut v = Violations::default();
         apply_need(&m.worker_need.clone().unwrap_or_default(), &mut record, Some(mask.paths()), &mut v);
         v.finish()?;
         // The new county must be inside the officer's scope too.
-        access::check(&scope, record.region, "")?;
+        scope.check(record.region, "")?;
         record.stamp.touch();
         worker_need::update(&mut change.tx, &record).await?;
         change.audit("worker_need.update", record.name(), serde_json::json!({ "fields": mask.paths() }));

@@ -178,19 +178,13 @@ fn uscc(first17: &str) -> String {
 struct Server {
     child: tokio::process::Child,
     addr: String,
-    _dir: PathBuf,
 }
 
 impl Server {
     /// Starts `qiancheng serve demand` on `database_url` and waits for the address it bound.
     /// Another binary (an earlier build) gets a port chosen here, and is waited for by its
     /// health check.
-    async fn start(
-        database_url: &str,
-        minter: &TokenMinter,
-        dir: PathBuf,
-        binary: Option<&std::path::Path>,
-    ) -> Result<Self, String> {
+    async fn start(database_url: &str, minter: &TokenMinter, binary: Option<&std::path::Path>) -> Result<Self, String> {
         let exe = match binary {
             Some(path) => path.to_path_buf(),
             None => std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?,
@@ -229,7 +223,7 @@ impl Server {
                     Channel::from_shared(format!("http://{bind}")).map_err(|e| e.to_string())?.connect().await
                     && tonic_health::pb::health_client::HealthClient::new(channel).check(health).await.is_ok()
                 {
-                    return Ok(Self { child, addr: bind, _dir: dir });
+                    return Ok(Self { child, addr: bind });
                 }
                 if Instant::now() > deadline {
                     return Err("the server did not become healthy".to_owned());
@@ -254,7 +248,7 @@ impl Server {
         .ok_or("the server did not say where it serves")?;
         // Keep reading its output so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self { child, addr, _dir: dir })
+        Ok(Self { child, addr })
     }
 
     /// The server's resident memory now and at its peak, KiB.
@@ -305,7 +299,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     let minter = TokenMinter::generate().map_err(|e| e.to_string())?;
     let admin = minter.mint("load-admin", &[Role::CityAdmin], Some("421200"), None, 3600).map_err(|e| e.to_string())?;
     let url = fresh_database(args.database_url.as_deref(), dir.path(), "service").await?;
-    let server = Server::start(&url, &minter, dir.path().to_path_buf(), args.server_binary.as_deref()).await?;
+    let server = Server::start(&url, &minter, args.server_binary.as_deref()).await?;
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
         let channel = Channel::from_shared(format!("http://{}", server.addr))
@@ -369,7 +363,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     println!("seeded 1 enterprise and {} published vacancies", names.len());
 
     let mut rows: Vec<(Figures, Option<&str>)> = Vec::new();
-    let health = HealthRequest::bytes();
+    let health: Bytes = tonic_health::pb::HealthCheckRequest { service: String::new() }.encode_to_vec().into();
     let baseline = drive(
         "grpc.health.v1.Health/Check",
         &channels,
@@ -537,15 +531,6 @@ async fn import(channel: &Channel, token: &str, credit_code: &str, rows: usize) 
     }
 }
 
-/// The health check request, encoded.
-struct HealthRequest;
-
-impl HealthRequest {
-    fn bytes() -> Bytes {
-        tonic_health::pb::HealthCheckRequest { service: String::new() }.encode_to_vec().into()
-    }
-}
-
 mod ceiling {
     //! Plain sqlx, the ceiling of the write path: the rows the service would write, without
     //! validation, idempotency lookups, audit chaining or the gRPC path.
@@ -558,7 +543,6 @@ mod ceiling {
 
     pub struct Ceiling {
         pool: AnyPool,
-        postgres: bool,
         credit_code: String,
     }
 
@@ -593,7 +577,7 @@ mod ceiling {
             .execute(&pool)
             .await
             .map_err(|e| e.to_string())?;
-            Ok(Self { pool, postgres: url.starts_with("postgres"), credit_code: credit_code.to_owned() })
+            Ok(Self { pool, credit_code: credit_code.to_owned() })
         }
 
         /// Rows a second: each vacancy row and one audit row in a transaction of their own, from
@@ -733,7 +717,6 @@ mod ceiling {
                 .map_err(|e| e.report())?;
                 tx.commit().await.map_err(|e| e.to_string())?;
             }
-            let _ = self.postgres;
             Ok(rows as f64 / started.elapsed().as_secs_f64())
         }
     }

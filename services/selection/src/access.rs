@@ -7,6 +7,7 @@ use qiancheng_domain::RegionCode;
 use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::call::id_of;
 use sqlx::AnyConnection;
 
 use crate::store::application::ApplicationRecord;
@@ -93,7 +94,7 @@ pub fn check_officer_region(principal: &Principal, scope: &Scope, region: Region
     if region.is_city() && !principal.has(Role::CityAdmin) {
         return Err(Error::denied("city-wide records are for city administrators"));
     }
-    check(scope, region, "")
+    scope.check(region, "")
 }
 
 /// Reads a provider the caller may see in `scope` (request field `field` names it), or says
@@ -108,8 +109,8 @@ pub async fn provider_in_scope(
     if matches!(scope, Scope::Org(own) if own != code) {
         return Err(Error::denied("a provider sees and changes only itself"));
     }
-    let record = provider::find(conn, code).await?.ok_or_else(|| missing(scope, name))?;
-    check(scope, record.region, &record.credit_code)?;
+    let record = provider::find(conn, code).await?.ok_or_else(|| scope.missing(name))?;
+    scope.check(record.region, &record.credit_code)?;
     Ok(record)
 }
 
@@ -138,18 +139,6 @@ pub async fn may_read_application(
     }
     Ok(false)
 }
-
-/// Refuses a row outside `scope` (see [`Scope::check`]).
-pub fn check(scope: &Scope, region: RegionCode, org: &str) -> Result<(), Error> {
-    scope.check(region, org)
-}
-
-/// What a caller learns of a missing resource (see [`Scope::missing`]).
-pub fn missing(scope: &Scope, name: &str) -> Error {
-    scope.missing(name)
-}
-
-pub use qiancheng_platform::call::id_of;
 
 #[cfg(test)]
 mod tests {

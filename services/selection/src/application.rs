@@ -21,6 +21,7 @@ use qiancheng_domain::policy::project::{proj_inservice, proj_plan};
 use qiancheng_domain::policy::provider::{evaluate_provider_eligibility, prov_disqualified};
 use qiancheng_domain::{RegionCode, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
@@ -234,7 +235,7 @@ async fn recorded(
 /// auditors.
 pub async fn get_application(s: &Shared, call: Call<GetApplicationRequest>) -> Result<GetApplicationResponse, Error> {
     let name = &call.message.name;
-    let id = access::id_of(name, "applications", "name")?;
+    let id = id_of(name, "applications", "name")?;
     let mut conn = s.db.pool().acquire().await?;
     let Some(record) = application::find(&mut conn, id).await? else {
         // Permission before existence: only callers who see everything learn that it is missing.
@@ -289,7 +290,7 @@ pub async fn list_applications(
 
 /// Loads the calling provider's own application inside `change`, checking its etag.
 async fn load_own(change: &mut Change, org: &str, name: &str, etag: &str) -> Result<ApplicationRecord, Error> {
-    let id = access::id_of(name, "applications", "name")?;
+    let id = id_of(name, "applications", "name")?;
     let record = application::find(&mut change.tx, id).await?.ok_or_else(access::application_refused)?;
     if record.provider_credit_code != org {
         return Err(Error::denied("a provider changes only its own applications"));
@@ -412,8 +413,8 @@ async fn officer_transition(
     (action, reason): (&str, &str),
 ) -> Result<Application, Error> {
     let scope = access::officer_scope(principal)?;
-    let id = access::id_of(name, "applications", "name")?;
-    let mut record = application::find(&mut change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
+    let id = id_of(name, "applications", "name")?;
+    let mut record = application::find(&mut change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     let round =
         round::find(&mut *change.tx, &record.round_id).await?.ok_or_else(|| Error::corrupt("application round"))?;
     access::check_officer_region(principal, &scope, round.region)?;

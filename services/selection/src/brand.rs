@@ -51,7 +51,7 @@ pub async fn register_brand(s: &Shared, call: Call<RegisterBrandRequest>) -> Res
     let (Some(display_name), Some(occupation_name), Some(region)) = (display_name, occupation_name, region) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check(&scope, region, "")?;
+    scope.check(region, "")?;
     let record = BrandRecord {
         id: new_id(),
         display_name,

@@ -12,8 +12,8 @@ use qiancheng_domain::lifecycle::{CatalogItemState, Lifecycle as _};
 use qiancheng_domain::policy::project::TrainingMode as Mode;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
-use qiancheng_platform::idempotency::{self, IdempotencyKey};
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
@@ -151,22 +151,6 @@ pub async fn create_catalog_item(
     .await
 }
 
-/// The stored answer to `call`, when a request with its `request_id` was served before: a
-/// retry is answered without asking the demand service again.
-async fn served_before(
-    s: &Shared,
-    call: &Call<DraftCatalogFromDemandRequest>,
-) -> Result<Option<DraftCatalogFromDemandResponse>, Error> {
-    let key = IdempotencyKey::of(&s.pii, &call.principal.subject, &call.message)?;
-    if key.is_none() {
-        return Ok(None);
-    }
-    let mut tx = s.db.pool().begin().await?;
-    let replayed = idempotency::replay(&mut tx, key.as_ref()).await?;
-    tx.rollback().await?;
-    Ok(replayed)
-}
-
 /// The rows with people to train of the demand service's training-need summary of `region`
 /// (every county when `None`), each with the demand it states, and the summary's date.
 async fn training_needs(s: &Shared, region: Option<RegionCode>) -> Result<(Vec<(TrainingNeed, Subject)>, i64), Error> {
@@ -240,9 +224,10 @@ pub async fn draft_catalog_from_demand(
         (_, region) => region,
     };
     if let Some(region) = region {
-        access::check(&scope, region, "")?;
+        scope.check(region, "")?;
     }
-    if let Some(response) = served_before(s, &call).await? {
+    // A retry is answered without asking the demand service again.
+    if let Some(response) = write::served(s, &call).await? {
         return Ok(response);
     }
     // The summary is read before the write transaction opens: no lock is held across a call.
@@ -287,7 +272,7 @@ pub async fn draft_catalog_from_demand(
 /// GetCatalogItem: a published item for every caller, others for the officers of its county.
 pub async fn get_catalog_item(s: &Shared, call: Call<GetCatalogItemRequest>) -> Result<GetCatalogItemResponse, Error> {
     let name = &call.message.name;
-    let id = access::id_of(name, "catalogItems", "name")?;
+    let id = id_of(name, "catalogItems", "name")?;
     let record = catalog::find(s.db.pool(), id).await?.ok_or_else(|| Error::NotFound(name.clone()))?;
     let service = call.principal.has(Role::Service);
     if record.state != CatalogItemState::Published
@@ -331,8 +316,8 @@ async fn load_for_change(
     etag: &str,
 ) -> Result<CatalogItemRecord, Error> {
     let scope = access::officer_scope(principal)?;
-    let id = access::id_of(name, "catalogItems", "name")?;
-    let record = catalog::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
+    let id = id_of(name, "catalogItems", "name")?;
+    let record = catalog::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     access::check_officer_region(principal, &scope, record.region)?;
     record.stamp.check(etag)?;
     Ok(record)

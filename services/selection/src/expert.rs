@@ -51,7 +51,7 @@ async fn load_for_officer(
     (id, name): (&str, &str),
 ) -> Result<(ApplicationRecord, RoundRecord), Error> {
     let scope = access::officer_scope(principal)?;
-    let application = application::find(&mut change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
+    let application = application::find(&mut change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     let round = round_of(change, &application.round_id).await?;
     access::check_officer_region(principal, &scope, round.region)?;
     Ok((application, round))

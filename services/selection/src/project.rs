@@ -6,6 +6,7 @@
 
 use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::{Call, Error, Shared};
@@ -17,7 +18,7 @@ use crate::store::project::{self, ProjectRecord};
 /// they train, or whose round it was) and the city's.
 pub async fn get_project(s: &Shared, call: Call<GetProjectRequest>) -> Result<GetProjectResponse, Error> {
     let name = &call.message.name;
-    let id = access::id_of(name, "projects", "name")?;
+    let id = id_of(name, "projects", "name")?;
     let record = project::find(s.db.pool(), id).await?.ok_or_else(|| access::missing_public(&call.principal, name))?;
     access::check_public(&call.principal, &[record.region, record.training_region])?;
     Ok(GetProjectResponse { project: Some(record.to_proto()) })

@@ -21,6 +21,7 @@ use qiancheng_domain::policy::provider::{
 };
 use qiancheng_domain::{OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
@@ -162,7 +163,7 @@ pub async fn register_provider(
     let (Some(code), Some(editable)) = (code, editable) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
-    access::check(&scope, editable.region, code.as_str())?;
+    scope.check(editable.region, code.as_str())?;
     write::run(s, &call, async |change| {
         if provider::find(&mut change.tx, code.as_str()).await?.is_some() {
             return Err(Error::exists("PROVIDER_EXISTS", format!("providers/{} is already registered", code.as_str())));
@@ -230,7 +231,7 @@ pub async fn list_providers(s: &Shared, call: Call<ListProvidersRequest>) -> Res
 /// Loads a provider the caller may change inside `change`, after taking its turn, checking its
 /// etag.
 async fn load_for_change(change: &mut Change, scope: &Scope, name: &str, etag: &str) -> Result<ProviderRecord, Error> {
-    if let Ok(code) = access::id_of(name, "providers", "provider") {
+    if let Ok(code) = id_of(name, "providers", "provider") {
         change.serialize_on(&turn::provider(code)).await?;
     }
     let record = access::provider_in_scope(&mut change.tx, scope, name, "provider").await?;
@@ -279,7 +280,7 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
         }
         let e = validated(&merged)?;
         // The county scopes officers' access: moving a provider is for an officer of both counties.
-        access::check(&scope, e.region, &record.credit_code)?;
+        scope.check(e.region, &record.credit_code)?;
         // PROV-*: a provider keeps its name and bank account up to date; the facts its
         // eligibility rests on (county, kind and conditions, tax, legal status) are the bureau's.
         let changed: Vec<&str> = [
@@ -509,17 +510,14 @@ pub async fn disqualify_provider(
 /// project approved and its own (PROV-DISQUALIFIED, PROJ-SELECTION).
 pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Result<CheckStandingResponse, Error> {
     let principal = &call.principal;
-    let scope = if principal.has_any(&[Role::Service, Role::CityAdmin, Role::Auditor]) {
-        Scope::All
-    } else {
-        access::officer_scope(principal)?
-    };
+    let scope = Scope::of(principal, &[Role::Service, Role::CityAdmin, Role::Auditor], None)
+        .ok_or_else(|| Error::denied("this call is for county officers and city administrators"))?;
     let m = &call.message;
     let mut conn = s.db.pool().acquire().await?;
     let record = access::provider_in_scope(&mut conn, &scope, &m.provider, "provider").await?;
     let mut rules = vec![prov_disqualified(&record.facts(None), today_in_china())];
     if !m.project.is_empty() {
-        let project_id = access::id_of(&m.project, "projects", "project")?;
+        let project_id = id_of(&m.project, "projects", "project")?;
         let owner = project::find(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
         rules.push(match owner {
             Some(owner) if owner == record.credit_code => PolicyRule::pass(

@@ -9,7 +9,8 @@ use qiancheng_platform::auth::Role;
 use qiancheng_platform::{Call, Error, Shared};
 
 use crate::access;
-use crate::store::{project, to_i32};
+use crate::store::project;
+use qiancheng_api::convert::int32;
 
 /// GetSelectionReport: the city and auditors every county, a county officer their own.
 pub async fn get_selection_report(
@@ -20,14 +21,14 @@ pub async fn get_selection_report(
     let region =
         convert::region_filter(&call.message.region_code).map_err(|e| Error::invalid_value("region_code", e))?;
     if let Some(region) = region {
-        access::check(&scope, region, "")?;
+        scope.check(region, "")?;
     }
     let statistics = project::statistics(s.db.pool(), region.map_or("", |r| r.code()), scope.sql()).await?;
     let mut report = GetSelectionReportResponse::default();
     let mut covered: Vec<Industry> = Vec::new();
     for row in statistics {
-        report.total_projects += to_i32(row.projects);
-        report.total_approved_headcount += to_i32(row.headcount);
+        report.total_projects += int32(row.projects);
+        report.total_approved_headcount += int32(row.headcount);
         if row.industry.is_key() && !covered.contains(&row.industry) {
             covered.push(row.industry);
         }
@@ -36,11 +37,11 @@ pub async fn get_selection_report(
             industry: convert::industry_to_proto(row.industry),
             occupation_code: row.occupation_code,
             method: row.method.to_proto(),
-            projects: to_i32(row.projects),
-            approved_headcount: to_i32(row.headcount),
+            projects: int32(row.projects),
+            approved_headcount: int32(row.headcount),
         });
     }
-    report.key_industries_covered = to_i32(i64::try_from(covered.len()).unwrap_or(i64::MAX));
+    report.key_industries_covered = int32(i64::try_from(covered.len()).unwrap_or(i64::MAX));
     report.key_industries_missing = Industry::ALL
         .iter()
         .filter(|i| i.is_key() && !covered.contains(i))

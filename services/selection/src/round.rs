@@ -33,6 +33,7 @@ use qiancheng_domain::policy::selection::{
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{RegionCode, today_in_china};
 use qiancheng_platform::auth::Principal;
+use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::{new_id, now_micros};
@@ -110,7 +111,7 @@ pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<
 /// GetRound: any authenticated caller; a county officer only their county's and the city's.
 pub async fn get_round(s: &Shared, call: Call<GetRoundRequest>) -> Result<GetRoundResponse, Error> {
     let name = &call.message.name;
-    let id = access::id_of(name, "rounds", "name")?;
+    let id = id_of(name, "rounds", "name")?;
     let record = round::find(s.db.pool(), id).await?.ok_or_else(|| access::missing_public(&call.principal, name))?;
     access::check_public(&call.principal, &[record.region])?;
     Ok(GetRoundResponse { round: Some(record.to_proto()) })
@@ -138,9 +139,9 @@ pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<Li
 /// read of it then stays as read until the change commits.
 async fn load_for_change(change: &mut Change, principal: &Principal, name: &str) -> Result<RoundRecord, Error> {
     let scope = access::officer_scope(principal)?;
-    let id = access::id_of(name, "rounds", "name")?;
+    let id = id_of(name, "rounds", "name")?;
     change.serialize_on(&turn::round(id)).await?;
-    let record = round::find(&mut *change.tx, id).await?.ok_or_else(|| access::missing(&scope, name))?;
+    let record = round::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     access::check_officer_region(principal, &scope, record.region)?;
     Ok(record)
 }
@@ -340,6 +341,17 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
     for code in &providers {
         change.serialize_on(&turn::provider(code)).await?;
     }
+    // Each provider and catalog item is read once, however many applications name it.
+    let mut provider_records = BTreeMap::new();
+    for code in providers {
+        let found = provider::find(&mut change.tx, &code).await?;
+        provider_records.insert(code, found.ok_or_else(|| Error::corrupt("application of an unknown provider"))?);
+    }
+    let mut items = BTreeMap::new();
+    for id in submitted.iter().map(|a| a.catalog_item_id.clone()).collect::<BTreeSet<_>>() {
+        let found = catalog::find(&mut *change.tx, &id).await?;
+        items.insert(id, found.ok_or_else(|| Error::corrupt("application of an unknown catalog item"))?);
+    }
     let mut candidates = Vec::with_capacity(submitted.len());
     for application in submitted {
         let scoring = if record.method == Method::ExpertReview {
@@ -347,17 +359,12 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         } else {
             Scoring::Officers(given.get(&application.id).copied().unwrap_or_default())
         };
-        let provider = provider::find(&mut change.tx, &application.provider_credit_code)
-            .await?
-            .ok_or_else(|| Error::corrupt("application of an unknown provider"))?;
-        let item = catalog::find(&mut *change.tx, &application.catalog_item_id)
-            .await?
-            .ok_or_else(|| Error::corrupt("application of an unknown catalog item"))?;
+        let provider = &provider_records[&application.provider_credit_code];
         candidates.push(Candidate {
             scoring,
             provider: provider.facts(None),
             provider_region: provider.region,
-            item,
+            item: items[&application.catalog_item_id].clone(),
             application,
         });
     }

@@ -56,24 +56,6 @@ pub fn sees_personal_data(principal: &Principal) -> bool {
     principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::Provider, Role::Service])
 }
 
-/// What a caller learns of a class that does not exist: callers who see everything learn that it
-/// is missing; scoped callers are refused as for a class outside their scope.
-pub fn missing(scope: &Scope, name: &str) -> Error {
-    match scope {
-        Scope::All => Error::NotFound(name.to_owned()),
-        Scope::Region(_) | Scope::Org(_) => Error::denied("the class is outside the caller's county or organisation"),
-    }
-}
-
-/// Refuses a class outside `scope`.
-pub fn check(scope: &Scope, class: &ClassRecord) -> Result<(), Error> {
-    if scope.admits(class.region, &class.provider_credit_code) {
-        Ok(())
-    } else {
-        Err(Error::denied("the class is outside the caller's county or organisation"))
-    }
-}
-
 pub use qiancheng_platform::call::id_of;
 
 /// The class and child ids of `classes/{class}/{collection}/{id}`, as request field `field`.
@@ -107,8 +89,8 @@ pub async fn class_by_id<'c>(
     id: &str,
     name: &str,
 ) -> Result<ClassRecord, Error> {
-    let record = class::find(executor, id).await?.ok_or_else(|| missing(scope, name))?;
-    check(scope, &record)?;
+    let record = class::find(executor, id).await?.ok_or_else(|| scope.missing(name))?;
+    scope.check(record.region, &record.provider_credit_code)?;
     Ok(record)
 }
 

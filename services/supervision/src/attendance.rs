@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{FixedOffset, NaiveDate, TimeZone as _};
+use chrono::NaiveDate;
 use prost::Message as _;
 use qiancheng_api::supervision::*;
 use qiancheng_api::{ResponseStream, Rpc as _, convert};
@@ -45,12 +45,6 @@ pub const MAX_EVENTS_PER_CHUNK: usize = 1_000;
 pub const MAX_EVENTS_PER_STREAM: usize = 200_000;
 /// The most hours of one session.
 const MAX_SESSION_HOURS: i32 = 12;
-
-/// The day an instant falls on in China (DATE-TZ), if it is one.
-fn day_in_china(micros: i64) -> Option<NaiveDate> {
-    let offset = FixedOffset::east_opt(8 * 3600)?;
-    offset.timestamp_micros(micros).single().map(|t| t.date_naive())
-}
 
 /// CreateSessions: adds teaching sessions to a class that runs.
 pub async fn create_sessions(
@@ -87,15 +81,7 @@ pub async fn create_sessions(
     let actor = call.principal.subject.clone();
     write::run(s, &call, async |change| {
         let class = access::class_in(&mut *change.tx, &scope, &m.class, "class").await?;
-        if !class.running() {
-            return Err(Error::precondition(
-                "CLASS_STATE",
-                format!(
-                    "a {} class takes no more sessions",
-                    qiancheng_domain::lifecycle::Lifecycle::words(class.state)
-                ),
-            ));
-        }
+        class.require_running("take more sessions")?;
         if let Some((i, _)) =
             parsed.iter().enumerate().find(|(_, (day, ..))| *day < class.first_day || *day > class.last_day)
         {
@@ -279,8 +265,8 @@ fn parse_event(s: &Supervision, class_id: &str, index: usize, event: &CheckIn) -
         },
         _ => return Err(refused(id, "REQUIRED", "trainee", "give exactly one of trainee and id_number")),
     };
-    let Some(day) =
-        day_in_china(event.checked_in_micros).filter(|d| (2000..=9999).contains(&chrono::Datelike::year(d)))
+    let Some(day) = qiancheng_domain::day_in_china(event.checked_in_micros)
+        .filter(|d| (2000..=9999).contains(&chrono::Datelike::year(d)))
     else {
         return Err(refused(id, "ATTENDANCE_DATE", "checked_in_micros", "not an instant of the years 2000 to 9999"));
     };
@@ -361,12 +347,7 @@ async fn store_chunk(
     let mut change = write::Change::open(s, &principal.subject).await?;
     change.serialize_on(&format!("class/{class_id}")).await?;
     let class = access::class_by_id(&mut *change.tx, scope, class_id, &message.class).await?;
-    if !class.running() {
-        return Err(Error::precondition(
-            "CLASS_STATE",
-            format!("a {} class takes no attendance", qiancheng_domain::lifecycle::Lifecycle::words(class.state)),
-        ));
-    }
+    class.require_running("take attendance")?;
     let held: HashMap<String, SessionRecord> =
         sessions::of_class(&mut *change.tx, &class.id).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
     let members = trainee::roster_members(&mut change.tx, &class.id).await?;
@@ -412,7 +393,8 @@ async fn store_chunk(
         let mut kept = vec![true; rows.len()];
         match attempt {
             Ok(()) => {}
-            Err(error) if store::is_duplicate(&error) => {
+            // A trainee's attendance of a session stored already.
+            Err(error) if qiancheng_platform::db::is_unique_violation(&error) => {
                 let touched: HashSet<&str> = rows.iter().map(|r| r.session_id.as_str()).collect();
                 let touched: Vec<&str> = touched.into_iter().collect();
                 let stored = store::attended_pairs(&mut change.tx, &class.id, &touched).await?;
@@ -553,15 +535,7 @@ pub async fn correct_attendance(
     write::run(s, &call, async |change| {
         change.serialize_on(&format!("class/{class_id}")).await?;
         let class = access::class_by_id(&mut *change.tx, &scope, class_id, &format!("classes/{class_id}")).await?;
-        if !class.running() {
-            return Err(Error::precondition(
-                "CLASS_STATE",
-                format!(
-                    "the attendance of a {} class is final",
-                    qiancheng_domain::lifecycle::Lifecycle::words(class.state)
-                ),
-            ));
-        }
+        class.require_running("have its attendance changed")?;
         let session = sessions::find(&mut *change.tx, &class.id, session_id)
             .await?
             .ok_or_else(|| Error::NotFound(m.session.clone()))?;

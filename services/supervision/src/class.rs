@@ -351,15 +351,6 @@ pub async fn get_class(s: &Supervision, call: Call<GetClassRequest>) -> Result<G
     Ok(GetClassResponse { class: Some(class.to_proto()) })
 }
 
-/// A class state a filter names; `None` for any.
-fn state_filter(value: i32) -> Result<Option<State>, ValueError> {
-    match ClassState::try_from(value) {
-        Ok(ClassState::Unspecified) => Ok(None),
-        Ok(state) => Ok(state.as_str_name().strip_prefix("CLASS_STATE_").and_then(State::parse)),
-        Err(_) => Err(ValueError::new("CLASS_STATE", format!("{value} is not a class state"))),
-    }
-}
-
 /// ListClasses: the classes in the caller's scope.
 pub async fn list_classes(s: &Supervision, call: Call<ListClassesRequest>) -> Result<ListClassesResponse, Error> {
     let scope = access::read_scope(&call.principal)?;
@@ -367,7 +358,7 @@ pub async fn list_classes(s: &Supervision, call: Call<ListClassesRequest>) -> Re
     let mut v = Violations::default();
     let project =
         if m.project.is_empty() { Some("") } else { v.value("project", convert::resource_id(&m.project, "projects")) };
-    let state = v.value("state", state_filter(m.state)).flatten();
+    let state = v.value("state", store::state_from_proto(m.state)).flatten();
     v.finish()?;
     let project = project.unwrap_or_default();
     let state_code = state.map_or("", |s| s.code());

@@ -65,12 +65,7 @@ pub async fn record_assessments(
     write::run(s, &call, async |change| {
         change.serialize_on(&format!("class/{class_id}")).await?;
         let class = access::class_in(&mut *change.tx, &scope, &m.class, "class").await?;
-        if !class.running() {
-            return Err(Error::precondition(
-                "CLASS_STATE",
-                format!("a {} class takes no more assessment results", class.state.words()),
-            ));
-        }
+        class.require_running("take more assessment results")?;
         let mut people: HashMap<String, TraineeRecord> =
             trainee::of_class(&mut *change.tx, &class.id).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
         let mut changed = Vec::new();
@@ -245,7 +240,8 @@ pub async fn record_skill_evaluation(
         evaluations::insert(&mut change.tx, &record).await?;
         if class.state == ClassState::Completed && person.state == TraineeState::NotCompleted {
             let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
-            let attended = attendance::totals(&mut *change.tx, &class.id).await?.get(&person.id).copied().unwrap_or(0);
+            let attended = attendance::totals_of(&mut *change.tx, &[&person.id]).await?.get(&person.id).copied();
+            let attended = attended.unwrap_or(0);
             decide(&policy, &class, &mut person, attended, true)?;
             trainee::update(&mut change.tx, &person).await?;
         }

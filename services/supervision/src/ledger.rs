@@ -71,10 +71,12 @@ async fn snapshot(s: &Supervision, class_id: &str, name: &str, scope: &access::S
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
     }
     let class = access::class_by_id(&mut *tx, scope, class_id, name).await?;
+    let people = trainee::of_class_sealed(&mut *tx, &class.id).await?;
+    let sealed = people.iter().map(|(t, sealed)| (t.id.clone(), sealed.clone())).collect();
     let snapshot = Snapshot {
         sessions: sessions::of_class(&mut *tx, &class.id).await?,
-        trainees: trainee::of_class(&mut *tx, &class.id).await?,
-        sealed: trainee::sealed_of_class(&mut *tx, &class.id).await?.into_iter().collect(),
+        trainees: people.into_iter().map(|(t, _)| t).collect(),
+        sealed,
         marks: attendance::marks(&mut *tx, &class.id).await?,
         evaluations: evaluations::of_class(&mut *tx, &class.id).await?,
         changes: changes::of_class(&mut *tx, &class.id).await?,
@@ -214,16 +216,16 @@ pub async fn list_project_trainees(
     let rows = trainee::of_project(pool, project_id, &page.after, page.fetch_limit()).await?;
     let (people, next_page_token) =
         page.finish_rows(rows, "id", |row| Ok((TraineeRecord::from_row(row)?, trainee::sealed_of_row(row)?)))?;
+    // Only the classes and the attendance of the people on this page are read.
     let class_ids: HashSet<&str> = people.iter().map(|(t, _)| t.class_id.as_str()).collect();
     let mut class_of = HashMap::new();
-    let mut totals = HashMap::new();
-    for class in classes::of_project(pool, project_id).await? {
-        if class_ids.contains(class.id.as_str()) {
-            totals.extend(attendance::totals(pool, &class.id).await?);
+    for id in class_ids {
+        if let Some(class) = classes::find(pool, id).await? {
             class_of.insert(class.id.clone(), class);
         }
     }
     let ids: Vec<&str> = people.iter().map(|(t, _)| t.id.as_str()).collect();
+    let totals = attendance::totals_of(pool, &ids).await?;
     let mut evaluations_of: HashMap<String, Vec<EvaluationRecord>> = HashMap::new();
     for evaluation in evaluations::of_trainees(pool, &ids).await? {
         evaluations_of.entry(evaluation.trainee_id.clone()).or_default().push(evaluation);

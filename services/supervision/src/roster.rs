@@ -17,7 +17,7 @@ use qiancheng_api::convert;
 use qiancheng_api::supervision::*;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState as ChangeState, TraineeState as State};
 use qiancheng_domain::policy::class::class_headcount;
-use qiancheng_domain::{IdNumber, PhoneNumber, ValueError};
+use qiancheng_domain::{IdNumber, PhoneNumber};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::new_id;
@@ -66,12 +66,7 @@ async fn lock_class(change: &mut Change, scope: &Scope, class_id: &str, name: &s
     change.serialize_on(&format!("project/{}", class.project_id)).await?;
     change.serialize_on(&format!("class/{}", class.id)).await?;
     let class = access::class_by_id(&mut *change.tx, scope, class_id, name).await?;
-    if !class.running() {
-        return Err(Error::precondition(
-            "CLASS_STATE",
-            format!("the roster of a {} class cannot change", class.state.words()),
-        ));
-    }
+    class.require_running("have its roster changed")?;
     Ok(class)
 }
 
@@ -161,8 +156,8 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
                 return Err(Error::exists("ROSTER_DUPLICATE", "the person is on this roster already"));
             }
             let judged = admit(s, change, &class, candidate, today).await?;
-            let digest = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?.digest();
-            let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &digest);
+            // `admit` judged under the set the class was filed under, whose digest the class keeps.
+            let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
             let state = if started { State::Proposed } else { State::Active };
             let mut person = candidate.trainee(&class.id, (state, 0), (judged.decision.outcome.group, decision), today);
             if !started {
@@ -252,8 +247,8 @@ pub async fn decide_roster_change(
                 let sealed = trainee::sealed(&mut change.tx, &person.id).await?;
                 let candidate = candidate_of(s, &person, &sealed)?;
                 let judged = admit(s, change, &class, &candidate, today).await?;
-                let digest = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?.digest();
-                person.eligibility = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &digest);
+                person.eligibility =
+                    StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
                 person.judged_group = judged.decision.outcome.group;
                 person.state = person.state.to(State::Active)?;
                 person.added_on = today;
@@ -291,15 +286,6 @@ pub async fn decide_roster_change(
     .await
 }
 
-/// A change state a filter names; `None` for any.
-fn change_state_filter(value: i32) -> Result<Option<ChangeState>, ValueError> {
-    match RosterChangeState::try_from(value) {
-        Ok(RosterChangeState::Unspecified) => Ok(None),
-        Ok(state) => Ok(state.as_str_name().strip_prefix("ROSTER_CHANGE_STATE_").and_then(ChangeState::parse)),
-        Err(_) => Err(ValueError::new("ROSTER_CHANGE_STATE", format!("{value} is not a roster change state"))),
-    }
-}
-
 /// ListRosterChanges: a class's roster changes.
 pub async fn list_roster_changes(
     s: &Supervision,
@@ -307,7 +293,7 @@ pub async fn list_roster_changes(
 ) -> Result<ListRosterChangesResponse, Error> {
     let scope = access::read_scope(&call.principal)?;
     let m = &call.message;
-    let state = change_state_filter(m.state).map_err(|e| Error::invalid_value("state", e))?;
+    let state = changes::state_from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
     let class = access::class_in(s.db.pool(), &scope, &m.class, "class").await?;
     let page = PageRequest::parse(
         m.page_size,
@@ -316,8 +302,9 @@ pub async fn list_roster_changes(
     )?;
     let rows = changes::list(s.db.pool(), &class.id, &page.after, state, page.fetch_limit()).await?;
     let (records, next_page_token) = page.finish_rows(rows, "id", RosterChangeRecord::from_row)?;
+    let named: Vec<&str> = records.iter().map(|r| r.trainee_id.as_str()).filter(|id| !id.is_empty()).collect();
     let people: HashMap<String, TraineeRecord> =
-        trainee::of_class(s.db.pool(), &class.id).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+        trainee::with_ids(s.db.pool(), &named).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
     Ok(ListRosterChangesResponse {
         changes: records
             .iter()

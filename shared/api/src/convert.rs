@@ -126,6 +126,11 @@ pub fn optional_text(value: &str, max: usize) -> Result<String, ValueError> {
     Ok(value.to_owned())
 }
 
+/// A stored count as the wire's `int32`, clamped at its maximum.
+pub fn int32(value: i64) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
 /// The longest id a resource name may carry (ids are ULIDs or credit codes; 64 leaves room).
 pub const MAX_RESOURCE_ID_CHARS: usize = 64;
 
@@ -148,6 +153,29 @@ pub fn resource_id<'a>(name: &'a str, collection: &str) -> Result<&'a str, Value
             )
         },
     )
+}
+
+/// Converts a lifecycle state to and from its proto enum, whose values are named
+/// `{prefix}{code}` (`ROUND_STATE_OPEN`); a filter that is not a state is refused with `rule`.
+#[macro_export]
+macro_rules! proto_states {
+    ($state:ty, $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
+        /// A state as its proto value.
+        pub fn state_to_proto(state: $state) -> i32 {
+            use $crate::__domain::lifecycle::Lifecycle as _;
+            <$proto>::from_str_name(&format!(concat!($prefix, "{}"), state.code())).map_or(0, |s| s as i32)
+        }
+
+        /// A proto state filter as a state; `None` for UNSPECIFIED (any state).
+        pub fn state_from_proto(value: i32) -> Result<Option<$state>, $crate::__domain::ValueError> {
+            use $crate::__domain::lifecycle::Lifecycle as _;
+            let bad = || $crate::__domain::ValueError::new($rule, $what);
+            match <$proto>::try_from(value).map_err(|_| bad())? {
+                <$proto>::Unspecified => Ok(None),
+                known => known.as_str_name().strip_prefix($prefix).and_then(<$state>::parse).map(Some).ok_or_else(bad),
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@ use std::pin::Pin;
 pub mod codec;
 pub mod convert;
 
+// For the macros of this crate, which name domain types from a caller's crate.
+#[doc(hidden)]
+pub use qiancheng_domain as __domain;
+
 /// Every string a message carries, nested messages included: the one place a request's text is
 /// checked as a whole (no control characters, a length limit) before any handler sees it.
 pub trait Texts {

@@ -12,7 +12,7 @@
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 
-use crate::db::{Backend, Tx};
+use crate::db::Tx;
 use crate::error::Error;
 
 /// How many chains there are (fixed by the platform's migrations).
@@ -28,19 +28,19 @@ pub struct AuditEntry<'a> {
     /// On which resource (`vacancies/01h…`).
     pub resource: &'a str,
     /// Details as JSON; never plaintext personal data.
-    pub detail: serde_json::Value,
+    pub detail: &'a serde_json::Value,
     /// The policy-set version in force.
     pub policy_version: &'a str,
 }
 
+/// The 64-bit FNV-1a hash of `text`: a stable spread of names over chains and lock ids.
+pub fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The chain a resource's rows go to: 1 + (64-bit FNV-1a of the resource name mod [`CHAINS`]).
 pub fn chain_of(resource: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in resource.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    1 + i64::try_from(hash % u64::try_from(CHAINS).unwrap_or(1)).unwrap_or(0)
+    1 + i64::try_from(fnv1a(resource) % u64::try_from(CHAINS).unwrap_or(1)).unwrap_or(0)
 }
 
 /// The hash of a row: its content chained to the hash of the row before.
@@ -63,14 +63,6 @@ fn row_hash(
     hex::encode(hasher.finalize())
 }
 
-/// Appends `entry` to its resource's chain inside `tx`; returns the chain and sequence number.
-/// The chain's head row stays locked until the transaction ends (see [`record_many`]).
-pub async fn record(tx: &mut Tx, backend: Backend, entry: AuditEntry<'_>) -> Result<(i64, i64), Error> {
-    let chain = chain_of(entry.resource);
-    let seqs = record_many(tx, backend, std::slice::from_ref(&entry)).await?;
-    Ok((chain, seqs.first().copied().unwrap_or_default()))
-}
-
 /// A row about to be appended.
 struct Row<'a> {
     chain: i64,
@@ -87,7 +79,7 @@ struct Row<'a> {
 /// ascending chain order, and its rows go in with multi-row inserts: a bulk change costs a few
 /// round trips, not a few per entry. The heads stay locked until the transaction ends, so a
 /// change records its entries last, and writers never wait for each other's chains in a cycle.
-pub async fn record_many(tx: &mut Tx, backend: Backend, entries: &[AuditEntry<'_>]) -> Result<Vec<i64>, Error> {
+pub async fn record_many(tx: &mut Tx, entries: &[AuditEntry<'_>]) -> Result<Vec<i64>, Error> {
     let mut by_chain: std::collections::BTreeMap<i64, Vec<usize>> = std::collections::BTreeMap::new();
     for (i, entry) in entries.iter().enumerate() {
         by_chain.entry(chain_of(entry.resource)).or_default().push(i);
@@ -151,7 +143,6 @@ pub async fn record_many(tx: &mut Tx, backend: Backend, entries: &[AuditEntry<'_
             .audit_length
             .record(u64::try_from(last).unwrap_or(0), &[opentelemetry::KeyValue::new("chain", chain)]);
     }
-    let _ = backend;
     Ok(seqs)
 }
 

@@ -298,6 +298,19 @@ pub fn placeholders(first: usize, count: usize) -> String {
 /// A query being bound, as [`insert_many`] hands it to a row's binder.
 pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
+/// Binds a record's [`Stamp`](crate::stamp::Stamp) into a query, as the `revision`,
+/// `create_time_micros` and `update_time_micros` columns a stored record ends with.
+pub trait BindStamp {
+    /// The query with the stamp's revision, create time and update time bound, in that order.
+    fn bind_stamp(self, stamp: &crate::stamp::Stamp) -> Self;
+}
+
+impl BindStamp for AnyQuery<'_> {
+    fn bind_stamp(self, stamp: &crate::stamp::Stamp) -> Self {
+        self.bind(stamp.revision).bind(stamp.create_time_micros).bind(stamp.update_time_micros)
+    }
+}
+
 /// Most parameters one multi-row statement binds (well inside SQLite's and PostgreSQL's limits,
 /// and small enough that binding stays cheap).
 const PARAMETERS_PER_STATEMENT: usize = 1_000;
@@ -376,6 +389,28 @@ impl Table {
         let query = key.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (_, value)| q.bind(*value));
         query.fetch_all(executor).await?.iter().map(decode).collect()
     }
+
+    /// Every row whose `column` holds one of `values` (at most a page of them: one query), in
+    /// the order of `order_by`, decoded by `decode`.
+    pub async fn among<'c, T>(
+        &self,
+        executor: impl Reader<'c>,
+        (column, values): (&str, &[&str]),
+        order_by: &str,
+        decode: fn(&AnyRow) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {column} IN ({}) ORDER BY {order_by}",
+            self.columns,
+            self.name,
+            placeholders(1, values.len())
+        );
+        let query = values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, value| q.bind(*value));
+        query.fetch_all(executor).await?.iter().map(decode).collect()
+    }
 }
 
 /// Runs an optimistic update of one row: `query` binds the changed columns, and its statement
@@ -397,6 +432,11 @@ pub async fn update_stamped(
         .execute(&mut **tx)
         .await?;
     changed_one(result, what)
+}
+
+/// Whether a database error is a unique-key violation (two writers created the same thing).
+pub fn is_unique_violation(error: &Error) -> bool {
+    matches!(error, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
 }
 
 /// Checks that an optimistic update changed its one row; none means another change to the row

@@ -57,12 +57,10 @@ impl Violations {
         }
     }
 
-    /// Records that `field` breaks `rule`; a field already refused keeps its first violation, so
-    /// that one bad field is named once.
+    /// Records that `field` breaks `rule` (a field refused twice is named once, by its first
+    /// violation, when the status is made: [`invalid_argument`]).
     pub fn add(&mut self, field: &str, rule: &str, description: impl Into<String>) {
-        if !self.0.iter().any(|v| v.field == field) {
-            self.0.push(FieldViolation::new(field, rule, description));
-        }
+        self.0.push(FieldViolation::new(field, rule, description));
     }
 
     /// Whether nothing was recorded.

@@ -93,20 +93,12 @@ pub async fn replay_many<R: prost::Message + Default>(
             batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&first.caller).bind(first.method), |q, k| {
                 q.bind(k.request_id.as_str())
             });
+        let asked: std::collections::HashMap<&str, &IdempotencyKey> =
+            batch.iter().map(|k| (k.request_id.as_str(), *k)).collect();
         for row in query.fetch_all(&mut **tx).await? {
             let id: String = row.try_get("request_id")?;
-            let hash: String = row.try_get("request_hash")?;
-            let Some(key) = batch.iter().find(|k| k.request_id == id) else { continue };
-            let answer = if hash == key.request_hash {
-                let response: String = row.try_get("response")?;
-                STANDARD
-                    .decode(response)
-                    .ok()
-                    .and_then(|bytes| R::decode(bytes.as_slice()).ok())
-                    .ok_or_else(|| Error::corrupt("idempotency response"))
-            } else {
-                Err(Error::RequestIdReused)
-            };
+            let Some(key) = asked.get(id.as_str()) else { continue };
+            let answer = stored_answer(&row, key);
             found.insert(id, answer);
         }
     }
@@ -139,8 +131,8 @@ pub async fn remember_many<R: prost::Message>(tx: &mut Tx, served: &[(&Idempoten
 
 /// The stored response to `key`, if the request was already served; an error if the id was
 /// used for a different request.
-pub async fn replay<R: prost::Message + Default>(
-    tx: &mut Tx,
+pub async fn replay<'c, R: prost::Message + Default>(
+    executor: impl crate::db::Reader<'c>,
     key: Option<&IdempotencyKey>,
 ) -> Result<Option<R>, Error> {
     let Some(key) = key else { return Ok(None) };
@@ -150,32 +142,28 @@ pub async fn replay<R: prost::Message + Default>(
     .bind(&key.caller)
     .bind(key.method)
     .bind(&key.request_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(executor)
     .await?;
-    let Some(row) = row else { return Ok(None) };
+    row.map(|row| stored_answer(&row, key)).transpose()
+}
+
+/// The response stored in `row` for `key`: `REQUEST_ID_REUSED` when the id was used for
+/// another request.
+fn stored_answer<R: prost::Message + Default>(row: &sqlx::any::AnyRow, key: &IdempotencyKey) -> Result<R, Error> {
     let hash: String = row.try_get("request_hash")?;
     if hash != key.request_hash {
         return Err(Error::RequestIdReused);
     }
     let response: String = row.try_get("response")?;
-    let bytes = STANDARD.decode(response).map_err(|_| Error::corrupt("idempotency response"))?;
-    R::decode(bytes.as_slice()).map(Some).map_err(|_| Error::corrupt("idempotency response"))
+    STANDARD
+        .decode(response)
+        .ok()
+        .and_then(|bytes| R::decode(bytes.as_slice()).ok())
+        .ok_or_else(|| Error::corrupt("idempotency response"))
 }
 
 /// Stores `response` as the answer to `key`, inside the transaction of the change.
 pub async fn remember<R: prost::Message>(tx: &mut Tx, key: Option<&IdempotencyKey>, response: &R) -> Result<(), Error> {
     let Some(key) = key else { return Ok(()) };
-    sqlx::query(
-        "INSERT INTO idempotency (caller, method, request_id, request_hash, response, created_micros) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&key.caller)
-    .bind(key.method)
-    .bind(&key.request_id)
-    .bind(&key.request_hash)
-    .bind(STANDARD.encode(response.encode_to_vec()))
-    .bind(crate::time::now_micros())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    remember_many(tx, &[(key, response)]).await
 }

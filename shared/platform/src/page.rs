@@ -72,17 +72,22 @@ impl PageRequest {
         key: &str,
         decode: impl Fn(&AnyRow) -> Result<T, Error>,
     ) -> Result<(Vec<T>, String), Error> {
-        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
-        let next = if rows.len() > size {
-            rows.truncate(size);
-            match rows.last() {
-                Some(last) => self.token(&last.try_get::<String, _>(key)?),
-                None => String::new(),
-            }
-        } else {
-            String::new()
+        let next = match self.cut(&mut rows) {
+            Some(last) => self.token(&last.try_get::<String, _>(key)?),
+            None => String::new(),
         };
         Ok((crate::db::decode_rows(&rows, decode).0, next))
+    }
+
+    /// Cuts the fetched rows to the page and returns its last row when another page follows.
+    fn cut<'r, T>(&self, rows: &'r mut Vec<T>) -> Option<&'r T> {
+        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
+        if rows.len() > size {
+            rows.truncate(size);
+            rows.last()
+        } else {
+            None
+        }
     }
 
     /// The token of the page after the row whose key is `last_key`.
@@ -92,13 +97,7 @@ impl PageRequest {
 
     /// Cuts the fetched rows to the page and returns the token of the next page.
     pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> String) -> String {
-        let size = usize::try_from(self.size).unwrap_or(usize::MAX);
-        if rows.len() > size {
-            rows.truncate(size);
-            rows.last().map(|last| self.token(&key(last))).unwrap_or_default()
-        } else {
-            String::new()
-        }
+        self.cut(rows).map(|last| self.token(&key(last))).unwrap_or_default()
     }
 }
 

@@ -125,11 +125,6 @@ impl Peer {
         Ok(Self { name, channel: connect(url, deadline)?, credentials, deadline })
     }
 
-    /// The peer's short name.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// A channel for a generated client that signs each call with a service token, sets the
     /// call's deadline (`grpc-timeout`), and traces it as a CLIENT span whose context the peer
     /// continues.
@@ -177,10 +172,5 @@ impl Peers {
                 Settings::peer_variable(name)
             ))),
         })
-    }
-
-    /// Every configured peer.
-    pub fn iter(&self) -> impl Iterator<Item = &Peer> {
-        self.0.values()
     }
 }

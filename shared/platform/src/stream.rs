@@ -126,11 +126,6 @@ pub enum ChunkEnd {
 }
 
 impl ChunkEnd {
-    /// Whether the stream ended before the client closed it.
-    pub fn is_early(&self) -> bool {
-        matches!(self, Self::Malformed(_) | Self::Broken(_))
-    }
-
     /// The status an intake ends with when its stream ended early, saying what is `kept` and
     /// how to resume: `INVALID_ARGUMENT MALFORMED_REQUEST` for a message that does not decode
     /// (as a unary call would be answered), `ABORTED STREAM_ENDED` for a broken or idle stream.

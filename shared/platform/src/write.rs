@@ -138,11 +138,11 @@ impl Change {
                 actor: &self.actor,
                 action: &n.action,
                 resource: &n.resource,
-                detail: n.detail.clone(),
+                detail: &n.detail,
                 policy_version: n.policy_version.as_deref().unwrap_or(&self.policy_version),
             })
             .collect();
-        audit::record_many(&mut self.tx, self.backend, &entries).await?;
+        audit::record_many(&mut self.tx, &entries).await?;
         for n in &noted {
             crate::telemetry::metrics::count_change(&n.action);
         }
@@ -150,19 +150,9 @@ impl Change {
     }
 }
 
-/// A 64-bit lock id for `key` (FNV-1a).
+/// A 64-bit lock id for `key`.
 fn lock_id(key: &str) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    i64::from_ne_bytes(hash.to_ne_bytes())
-}
-
-/// Whether a database error is a unique-key violation (two writers created the same thing).
-fn is_unique_violation(error: &Error) -> bool {
-    matches!(error, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    i64::from_ne_bytes(audit::fnv1a(key).to_ne_bytes())
 }
 
 /// Records one audit entry in a transaction of its own: for a lookup that must leave a trace
@@ -179,6 +169,14 @@ pub async fn audit_alone(
     change.commit().await
 }
 
+/// The stored response of the first call with `call`'s `request_id`, if it was served before
+/// (read from the pool, no transaction): for a handler that would otherwise do slow work, such
+/// as asking a peer, before [`run`] replays it anyway.
+pub async fn served<M: Rpc>(shared: &Shared, call: &Call<M>) -> Result<Option<M::Response>, Error> {
+    let key = IdempotencyKey::of(&shared.pii, &call.principal.subject, &call.message)?;
+    idempotency::replay(shared.db.pool(), key.as_ref()).await
+}
+
 /// Runs `change` for `call` as one idempotent, audited transaction (see the module docs) and
 /// returns its response, or the stored response of the first call with the same `request_id`.
 pub async fn run<M, F>(shared: &Shared, call: &Call<M>, change: F) -> Result<M::Response, Error>
@@ -190,14 +188,14 @@ where
     match attempt(shared, call, key.as_ref(), change).await {
         // The same request_id raced in twice: the first to commit stored its response, which the
         // second now answers with (or refuses, for another request under the same id).
-        Err(error) if key.is_some() && is_unique_violation(&error) => {
+        Err(error) if key.is_some() && crate::db::is_unique_violation(&error) => {
             let (mut tx, _turn) = shared.db.begin_write().await?;
-            match idempotency::replay::<M::Response>(&mut tx, key.as_ref()).await? {
+            match idempotency::replay::<M::Response>(&mut *tx, key.as_ref()).await? {
                 Some(response) => Ok(response),
                 None => Err(Error::Conflict("a concurrent change came first; read again and retry".to_owned())),
             }
         }
-        Err(error) if is_unique_violation(&error) => {
+        Err(error) if crate::db::is_unique_violation(&error) => {
             Err(Error::Conflict("a concurrent change created it first; read again and retry".to_owned()))
         }
         other => other,
@@ -223,15 +221,15 @@ where
     );
     async move {
         let mut open = Change::open(shared, &call.principal.subject).await?;
-        if let Some(response) = idempotency::replay::<M::Response>(&mut open.tx, key).await? {
+        if let Some(response) = idempotency::replay::<M::Response>(&mut *open.tx, key).await? {
             open.tx.rollback().await?;
             crate::telemetry::metrics::count_replay(M::METHOD);
             return Ok(response);
         }
         let response = change(&mut open).await?;
-        open.record_audit().await?;
         idempotency::remember(&mut open.tx, key, &response).await?;
-        open.tx.commit().await?;
+        // The audit entries go last: they lock their chains' heads until the commit.
+        open.commit().await?;
         Ok(response)
     }
     .instrument(span)

@@ -25,19 +25,15 @@ const THING: &str = "things/one";
 
 async fn write_on(db: &Db, resource: &str, n: usize) {
     let (mut tx, _turn) = db.begin_write().await.expect("begin");
-    audit::record(
-        &mut tx,
-        db.backend(),
-        AuditEntry {
-            actor: "officer-1",
-            action: "test.write",
-            resource,
-            detail: serde_json::json!({ "n": n }),
-            policy_version: "xianning-2025-5/v1",
-        },
-    )
-    .await
-    .expect("record");
+    let detail = serde_json::json!({ "n": n });
+    let entry = AuditEntry {
+        actor: "officer-1",
+        action: "test.write",
+        resource,
+        detail: &detail,
+        policy_version: "xianning-2025-5/v1",
+    };
+    audit::record_many(&mut tx, &[entry]).await.expect("record");
     tx.commit().await.expect("commit");
 }
 

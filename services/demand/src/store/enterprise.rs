@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::demand::Enterprise;
 use qiancheng_domain::{Industry, RegionCode};
-use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -138,9 +138,7 @@ pub async fn insert(tx: &mut Tx, record: &EnterpriseRecord, created_by: &str) ->
     .bind(flag_value(record.key_project))
     .bind(&record.key_project_name)
     .bind(record.expected_production_date.map(|d| d.to_string()))
-    .bind(record.stamp.revision)
-    .bind(record.stamp.create_time_micros)
-    .bind(record.stamp.update_time_micros)
+    .bind_stamp(&record.stamp)
     .bind(created_by)
     .execute(&mut **tx)
     .await?;

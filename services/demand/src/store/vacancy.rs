@@ -6,7 +6,7 @@ use qiancheng_api::convert;
 use qiancheng_api::demand::{PublishedVacancy, SurveyMethod, Vacancy, VacancyRevision, VacancyState as ProtoState};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
 use qiancheng_domain::{Industry, RegionCode, SkillLevel};
-use qiancheng_platform::db::{self, Reader, Tx};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Tx};
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -109,7 +109,7 @@ impl VacancyRecord {
             needed_by: Some(convert::date_to_proto(self.needed_by)),
             survey_method: SurveyMethod::from_str_name(&format!("SURVEY_METHOD_{}", self.survey_method))
                 .map_or(0, |m| m as i32),
-            state: state_to_proto(self.state) as i32,
+            state: state_to_proto(self.state),
             revision: self.stamp.revision_i32(),
             industry: convert::industry_to_proto(self.industry),
             create_time_micros: self.stamp.create_time_micros,
@@ -138,21 +138,7 @@ impl VacancyRecord {
     }
 }
 
-/// A state as its proto value.
-pub fn state_to_proto(state: VacancyState) -> ProtoState {
-    ProtoState::from_str_name(&format!("VACANCY_STATE_{}", state.code())).unwrap_or(ProtoState::Unspecified)
-}
-
-/// A proto state filter as a state; `None` for UNSPECIFIED (any state).
-pub fn state_from_proto(value: i32) -> Result<Option<VacancyState>, qiancheng_domain::ValueError> {
-    let bad = || qiancheng_domain::ValueError::new("VACANCY-STATE", "not a vacancy state");
-    match ProtoState::try_from(value).map_err(|_| bad())? {
-        ProtoState::Unspecified => Ok(None),
-        known => {
-            known.as_str_name().strip_prefix("VACANCY_STATE_").and_then(VacancyState::parse).map(Some).ok_or_else(bad)
-        }
-    }
-}
+qiancheng_api::proto_states!(VacancyState, ProtoState, "VACANCY_STATE_", "VACANCY-STATE", "not a vacancy state");
 
 /// Reads a vacancy by id.
 pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<VacancyRecord>, Error> {
@@ -288,9 +274,7 @@ pub async fn insert_many(tx: &mut Tx, records: &[VacancyRecord]) -> Result<(), E
             .bind(needed_by.as_str())
             .bind(record.survey_method.as_str())
             .bind(record.state.code())
-            .bind(record.stamp.revision)
-            .bind(record.stamp.create_time_micros)
-            .bind(record.stamp.update_time_micros)
+            .bind_stamp(&record.stamp)
     })
     .await
 }
@@ -315,17 +299,6 @@ pub async fn update(tx: &mut Tx, record: &VacancyRecord) -> Result<(), Error> {
     .bind(&record.survey_method)
     .bind(record.state.code());
     db::update_stamped(tx, query, &record.stamp, &record.id, "the vacancy").await
-}
-
-/// Keeps `record` as it is now as its revision, made by `actor` doing `action` for `reason`.
-pub async fn insert_revision(
-    tx: &mut Tx,
-    record: &VacancyRecord,
-    action: &str,
-    reason: &str,
-    actor: &str,
-) -> Result<(), Error> {
-    insert_revisions(tx, std::slice::from_ref(record), action, reason, actor).await
 }
 
 /// Keeps each of `records` as it is now as its revision (bulk import).

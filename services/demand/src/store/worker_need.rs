@@ -6,7 +6,7 @@ use qiancheng_api::convert;
 use qiancheng_api::demand::WorkerNeed;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
-use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -212,9 +212,7 @@ pub async fn insert(
     .bind(&record.name_masked)
     .bind(&record.phone_masked);
     bind_content(query, record)
-        .bind(record.stamp.revision)
-        .bind(record.stamp.create_time_micros)
-        .bind(record.stamp.update_time_micros)
+        .bind_stamp(&record.stamp)
         .bind(&person.id_number_hash)
         .bind(&person.id_number_cipher)
         .bind(&person.name_cipher)

@@ -16,7 +16,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
 use super::catalog::mode_to_proto;
-use super::{json, to_i32};
+use super::json;
+use qiancheng_api::convert::int32;
 
 /// 附件2 项目备案表, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +106,13 @@ const COLUMNS: &str = "id, round_id, catalog_item_id, provider_credit_code, prov
 /// The table and the columns a record decodes from.
 const TABLE: Table = Table { name: "application", columns: COLUMNS };
 
-proto_states!(ApplicationState, ProtoState, "APPLICATION_STATE_", "PROJ-PLAN", "not an application state");
+qiancheng_api::proto_states!(
+    ApplicationState,
+    ProtoState,
+    "APPLICATION_STATE_",
+    "PROJ-PLAN",
+    "not an application state"
+);
 
 impl ApplicationRecord {
     /// Decodes a row of the table.
@@ -156,7 +163,7 @@ impl ApplicationRecord {
             catalog_item: format!("catalogItems/{}", self.catalog_item_id),
             provider_credit_code: self.provider_credit_code.clone(),
             provider_name: self.provider_name.clone(),
-            headcount: to_i32(self.headcount),
+            headcount: int32(self.headcount),
             training_region_code: self.training_region.code().to_owned(),
             in_service_trainees: self.in_service_trainees,
             filing: Some(Filing {

@@ -15,7 +15,8 @@ use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{BindStamp as _, Reader, json, to_i32};
+use super::{BindStamp as _, Reader, json};
+use qiancheng_api::convert::int32;
 
 /// A catalog item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +87,13 @@ pub fn mode_to_proto(mode: Option<Mode>) -> i32 {
     ProtoMode::from_str_name(&format!("TRAINING_MODE_{}", mode_code(mode))).map_or(0, |m| m as i32)
 }
 
-proto_states!(CatalogItemState, ProtoState, "CATALOG_ITEM_STATE_", "PROJ-CATALOG", "not a catalog item state");
+qiancheng_api::proto_states!(
+    CatalogItemState,
+    ProtoState,
+    "CATALOG_ITEM_STATE_",
+    "PROJ-CATALOG",
+    "not a catalog item state"
+);
 
 impl CatalogItemRecord {
     /// Decodes a row of the table.
@@ -122,16 +129,16 @@ impl CatalogItemRecord {
         CatalogItem {
             name: self.name(),
             lineage: format!("catalogItems/{}", self.lineage),
-            version: to_i32(self.version),
+            version: int32(self.version),
             region_code: self.region.code().to_owned(),
             industry: convert::industry_to_proto(self.industry),
             occupation_code: self.occupation_code.clone(),
             occupation_name: self.occupation_name.clone(),
             skill_level: convert::skill_level_to_proto(Some(self.level)),
-            headcount: to_i32(self.headcount),
+            headcount: int32(self.headcount),
             skill_requirements: self.skill_requirements.clone(),
             content: self.content.clone(),
-            hours: to_i32(self.hours),
+            hours: int32(self.hours),
             mode: mode_to_proto(self.mode),
             answers: self.answers.clone(),
             state: state_to_proto(self.state),

@@ -3,28 +3,6 @@
 //! with the transaction they run in (or a connection of the pool, for reads); nothing here
 //! checks access, and the only rules here are the ones a record states about itself.
 
-/// Converts a lifecycle state to and from its proto enum, whose values are named
-/// `{prefix}{code}` (`ROUND_STATE_OPEN`); a filter that is not a state is refused with `rule`.
-macro_rules! proto_states {
-    ($state:ty, $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
-        /// A state as its proto value.
-        pub fn state_to_proto(state: $state) -> i32 {
-            use qiancheng_domain::lifecycle::Lifecycle as _;
-            <$proto>::from_str_name(&format!(concat!($prefix, "{}"), state.code())).map_or(0, |s| s as i32)
-        }
-
-        /// A proto state filter as a state; `None` for UNSPECIFIED (any state).
-        pub fn state_from_proto(value: i32) -> Result<Option<$state>, qiancheng_domain::ValueError> {
-            use qiancheng_domain::lifecycle::Lifecycle as _;
-            let bad = || qiancheng_domain::ValueError::new($rule, $what);
-            match <$proto>::try_from(value).map_err(|_| bad())? {
-                <$proto>::Unspecified => Ok(None),
-                known => known.as_str_name().strip_prefix($prefix).and_then(<$state>::parse).map(Some).ok_or_else(bad),
-            }
-        }
-    };
-}
-
 pub mod application;
 pub mod brand;
 pub mod catalog;
@@ -36,7 +14,7 @@ pub mod round;
 
 use qiancheng_api::selection;
 use qiancheng_domain::policy::{Decision, RuleResult};
-use qiancheng_platform::{Error, Stamp};
+use qiancheng_platform::Error;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -71,25 +49,7 @@ pub mod turn {
     pub const DEMAND_DRAFTS: &str = "catalog/drafts-from-demand";
 }
 
-/// Binds a record's [`Stamp`] into a query, as the `revision`, `create_time_micros` and
-/// `update_time_micros` columns that end the selection's tables.
-pub trait BindStamp {
-    /// The query with the stamp's revision, create time and update time bound, in that order.
-    fn bind_stamp(self, stamp: &Stamp) -> Self;
-}
-
-impl BindStamp for sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
-    fn bind_stamp(self, stamp: &Stamp) -> Self {
-        self.bind(stamp.revision).bind(stamp.create_time_micros).bind(stamp.update_time_micros)
-    }
-}
-
-pub use qiancheng_platform::db::Reader;
-
-/// Clamps a stored count to the wire's `int32`.
-pub fn to_i32(value: i64) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
+pub use qiancheng_platform::db::{BindStamp, Reader};
 
 /// A value kept as JSON text (nested facts read and written whole).
 pub fn json<T: Serialize>(value: &T, what: &str) -> Result<String, Error> {

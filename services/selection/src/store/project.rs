@@ -12,10 +12,11 @@ use qiancheng_platform::db::{self, Table, Tx};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
+use super::Reader;
 use super::application::ApplicationRecord;
 use super::catalog::CatalogItemRecord;
 use super::round::{Method, RoundRecord};
-use super::{Reader, to_i32};
+use qiancheng_api::convert::int32;
 
 /// An approved project (项目) as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +149,7 @@ impl ProjectRecord {
             occupation_code: self.occupation_code.clone(),
             occupation_name: self.occupation_name.clone(),
             skill_level: convert::skill_level_to_proto(Some(self.level)),
-            approved_headcount: to_i32(self.approved_headcount),
+            approved_headcount: int32(self.approved_headcount),
             basis: EvaluationBasis::from_str_name(&format!("EVALUATION_BASIS_{}", self.basis)).map_or(0, |b| b as i32),
             method: self.method.to_proto(),
             cross_region_consent: self.cross_region_consent.clone(),

@@ -9,7 +9,7 @@ use qiancheng_platform::db::{self, Tx};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row as _};
 
-use super::to_i32;
+use qiancheng_api::convert::int32;
 
 /// A region's quota for a year, with what decided rounds have approved against it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,11 +58,11 @@ impl QuotaRecord {
         Quota {
             name: format!("quotas/{}", self.key()),
             region_code: self.region.code().to_owned(),
-            year: to_i32(self.year),
-            trainees: to_i32(self.trainees),
+            year: int32(self.year),
+            trainees: int32(self.trainees),
             basis: self.basis.clone(),
-            approved: to_i32(self.approved),
-            remaining: to_i32(self.remaining()),
+            approved: int32(self.approved),
+            remaining: int32(self.remaining()),
             update_time_micros: self.update_time_micros,
         }
     }

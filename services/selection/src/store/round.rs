@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{BindStamp as _, Reader, json, rule_to_proto, to_i32};
+use super::{BindStamp as _, Reader, json, rule_to_proto};
+use qiancheng_api::convert::int32;
 
 /// How a round selects (七(二)): 遴选, 揭榜领题, 专家评审 or 综合评议.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +106,9 @@ impl StoredRank {
     fn to_proto(&self) -> RankedApplication {
         RankedApplication {
             application: format!("applications/{}", self.application_id),
-            rank: to_i32(self.rank),
+            rank: int32(self.rank),
             score: self.score.map(|s| s.normalize().to_string()).unwrap_or_default(),
-            headcount: to_i32(self.headcount),
+            headcount: int32(self.headcount),
             approved: self.approved,
             rules: self.rules.iter().map(rule_to_proto).collect(),
             expert_scores: self
@@ -121,7 +122,7 @@ impl StoredRank {
                 })
                 .collect(),
             submitted_micros: self.submitted_micros,
-            approved_headcount: to_i32(self.approved_headcount()),
+            approved_headcount: int32(self.approved_headcount()),
             reduction: self.reduction.as_ref().map(|r| ProtoReduction {
                 application: format!("applications/{}", r.application_id),
                 headcount: i32::try_from(r.headcount).unwrap_or(i32::MAX),
@@ -180,7 +181,7 @@ fn quota_mode_to_proto(mode: Option<QuotaMode>) -> i32 {
     mode.and_then(|m| ProtoMode::from_str_name(&format!("QUOTA_MODE_{}", m.code()))).map_or(0, |m| m as i32)
 }
 
-proto_states!(RoundState, ProtoState, "ROUND_STATE_", "PROJ-SELECTION", "not a round state");
+qiancheng_api::proto_states!(RoundState, ProtoState, "ROUND_STATE_", "PROJ-SELECTION", "not a round state");
 
 impl RoundRecord {
     /// Decodes a row of the table.
@@ -219,10 +220,10 @@ impl RoundRecord {
             title: self.title.clone(),
             region_code: self.region.code().to_owned(),
             method: self.method.to_proto(),
-            quota: to_i32(self.quota),
+            quota: int32(self.quota),
             deadline: Some(convert::date_to_proto(self.deadline)),
             state: state_to_proto(self.state),
-            approved_headcount: to_i32(self.approved_headcount),
+            approved_headcount: int32(self.approved_headcount),
             ranking: self.ranking.iter().map(StoredRank::to_proto).collect(),
             policy_version: self.policy_version.clone(),
             create_time_micros: self.stamp.create_time_micros,

@@ -69,12 +69,6 @@ pub async fn insert_many(tx: &mut Tx, rows: &[AttendanceRow]) -> Result<(), Erro
     .await
 }
 
-/// Whether an error is a unique-key violation (a trainee's attendance of a session stored
-/// already).
-pub fn is_duplicate(error: &Error) -> bool {
-    matches!(error, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
-}
-
 /// Ids an `IN` list of one query takes.
 const IDS_PER_QUERY: usize = 1_000;
 
@@ -150,6 +144,22 @@ pub async fn totals<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Has
     .bind(class_id)
     .fetch_all(executor)
     .await?;
+    rows.iter().map(|row| Ok((row.try_get("trainee_id")?, row.try_get::<i64, _>("hours")?))).collect()
+}
+
+/// The hours counted for each of `trainee_ids` that attended anything (a page of a roster, or
+/// one trainee), in one query: the page size is far below any backend's parameter limit.
+pub async fn totals_of<'c>(executor: impl Reader<'c>, trainee_ids: &[&str]) -> Result<HashMap<String, i64>, Error> {
+    if trainee_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT trainee_id, CAST(SUM(hours) AS BIGINT) AS hours FROM attendance WHERE trainee_id IN ({}) \
+         GROUP BY trainee_id",
+        db::placeholders(1, trainee_ids.len())
+    );
+    let query = trainee_ids.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, id| q.bind(*id));
+    let rows = query.fetch_all(executor).await?;
     rows.iter().map(|row| Ok((row.try_get("trainee_id")?, row.try_get::<i64, _>("hours")?))).collect()
 }
 

@@ -10,7 +10,7 @@ use qiancheng_domain::policy::RuleResult;
 use qiancheng_domain::policy::facts::{ClassFacts, KeyProject, KeyProjectLibrary};
 use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
-use qiancheng_platform::db::{self, Reader, Tx};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Tx};
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -146,10 +146,7 @@ pub fn mode_to_proto(mode: Option<TrainingMode>) -> i32 {
     }
 }
 
-/// A class state as its proto value.
-pub fn state_to_proto(state: ClassState) -> i32 {
-    proto::ClassState::from_str_name(&format!("CLASS_STATE_{}", state.code())).map_or(0, |s| s as i32)
-}
+qiancheng_api::proto_states!(ClassState, proto::ClassState, "CLASS_STATE_", "CLASS_STATE", "not a class state");
 
 /// A key project as the API shows it.
 pub fn key_project_to_proto(project: &KeyProject) -> proto::KeyProject {
@@ -251,6 +248,12 @@ impl ClassRecord {
         matches!(self.state, ClassState::Filed | ClassState::Acknowledged)
     }
 
+    /// Refuses (`CLASS_STATE`) unless the class still runs; `doing` says what was asked
+    /// (`take attendance`).
+    pub fn require_running(&self, doing: &str) -> Result<(), qiancheng_domain::lifecycle::Transition> {
+        self.state.require(&[ClassState::Filed, ClassState::Acknowledged], doing)
+    }
+
     /// The class as the API shows it.
     pub fn to_proto(&self) -> proto::Class {
         proto::Class {
@@ -335,18 +338,6 @@ pub async fn list(
     .await?)
 }
 
-/// The classes of a project, their ids, dates and filing days (for the project's roster).
-pub async fn of_project(pool: &sqlx::AnyPool, project_id: &str) -> Result<Vec<ClassRecord>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {} FROM training_class c WHERE c.project_id = $1 ORDER BY c.id",
-        columns()
-    )))
-    .bind(project_id)
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(ClassRecord::from_row).collect()
-}
-
 /// The number of trainees on the current roster of each class of `project_id` (CLASS-HEADCOUNT),
 /// `except` one class.
 pub async fn headcounts(tx: &mut Tx, project_id: &str, except: &str) -> Result<Vec<u32>, Error> {
@@ -397,9 +388,7 @@ pub async fn insert(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
     .bind(&record.stop_reason)
     .bind(date_text(record.completed_on))
     .bind(&record.filed_by)
-    .bind(record.stamp.revision)
-    .bind(record.stamp.create_time_micros)
-    .bind(record.stamp.update_time_micros)
+    .bind_stamp(&record.stamp)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -144,19 +144,5 @@ pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<V
 
 /// Every result of the trainees `ids` (a page of a project's roster).
 pub async fn of_trainees(pool: &sqlx::AnyPool, ids: &[&str]) -> Result<Vec<EvaluationRecord>, Error> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM skill_evaluation WHERE trainee_id IN ({}) ORDER BY create_time_micros, id",
-            db::placeholders(1, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(pool).await? {
-            found.push(EvaluationRecord::from_row(&row)?);
-        }
-    }
-    Ok(found)
+    TABLE.among(pool, ("trainee_id", ids), "create_time_micros, id", EvaluationRecord::from_row).await
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::policy::project::{FindingKind, FindingSeverity, InspectionOutcome};
-use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -231,9 +231,7 @@ pub async fn insert(tx: &mut Tx, r: &InspectionRecord) -> Result<(), Error> {
         .bind(outcome_code(r.outcome))
         .bind(r.referral.code())
         .bind(&r.referral_message)
-        .bind(r.stamp.revision)
-        .bind(r.stamp.create_time_micros)
-        .bind(r.stamp.update_time_micros)
+        .bind_stamp(&r.stamp)
         .execute(&mut **tx)
         .await?;
     Ok(())

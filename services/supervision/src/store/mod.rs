@@ -99,7 +99,4 @@ pub fn date_proto(date: Option<NaiveDate>) -> Option<Date> {
     date.map(convert::date_to_proto)
 }
 
-/// A count as the API shows it.
-pub fn int32(value: i64) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
+pub use qiancheng_api::convert::int32;

@@ -5,7 +5,7 @@
 use qiancheng_api::supervision as proto;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState};
-use qiancheng_platform::db::{self, Reader, Table, Tx};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -115,10 +115,13 @@ impl RosterChangeRecord {
     }
 }
 
-/// A change state as its proto value.
-pub fn state_to_proto(state: RosterChangeState) -> i32 {
-    proto::RosterChangeState::from_str_name(&format!("ROSTER_CHANGE_STATE_{}", state.code())).map_or(0, |s| s as i32)
-}
+qiancheng_api::proto_states!(
+    RosterChangeState,
+    proto::RosterChangeState,
+    "ROSTER_CHANGE_STATE_",
+    "ROSTER_CHANGE_STATE",
+    "not a roster change state"
+);
 
 /// Stores a new change.
 pub async fn insert(tx: &mut Tx, record: &RosterChangeRecord) -> Result<(), Error> {
@@ -135,9 +138,7 @@ pub async fn insert(tx: &mut Tx, record: &RosterChangeRecord) -> Result<(), Erro
     .bind(&record.decided_by)
     .bind(&record.decision_note)
     .bind(record.roster_version)
-    .bind(record.stamp.revision)
-    .bind(record.stamp.create_time_micros)
-    .bind(record.stamp.update_time_micros)
+    .bind_stamp(&record.stamp)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -11,7 +11,7 @@ use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
 use qiancheng_domain::policy::facts::LocalBasisKind;
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
-use qiancheng_platform::db::{self, Reader, Table, Tx, flag_value};
+use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -121,10 +121,13 @@ pub fn local_basis_to_proto(basis: Option<LocalBasisKind>) -> i32 {
     basis.map_or(0, |b| proto::LocalBasis::from_str_name(&format!("LOCAL_BASIS_{}", b.code())).map_or(0, |v| v as i32))
 }
 
-/// A trainee state as its proto value.
-pub fn state_to_proto(state: TraineeState) -> i32 {
-    proto::TraineeState::from_str_name(&format!("TRAINEE_STATE_{}", state.code())).map_or(0, |s| s as i32)
-}
+qiancheng_api::proto_states!(
+    TraineeState,
+    proto::TraineeState,
+    "TRAINEE_STATE_",
+    "TRAINEE_STATE",
+    "not a trainee state"
+);
 
 impl TraineeRecord {
     /// Decodes a row of [`COLUMNS`].
@@ -247,9 +250,7 @@ pub async fn insert_many(tx: &mut Tx, trainees: &[(TraineeRecord, SealedPerson)]
             .bind(&t.declared.local_basis_evidence)
             .bind(&t.declared.prehire_enterprise);
         bind_progress(query, t)
-            .bind(t.stamp.revision)
-            .bind(t.stamp.create_time_micros)
-            .bind(t.stamp.update_time_micros)
+            .bind_stamp(&t.stamp)
             .bind(&sealed.id_number_cipher)
             .bind(&sealed.name_cipher)
             .bind(&sealed.phone_cipher)
@@ -313,29 +314,23 @@ pub async fn list_at_version(
     .await?)
 }
 
-/// The sealed persons of a class's trainees, by trainee id.
-pub async fn sealed_of_class<'c>(
+/// The trainees `ids` (a page's worth), by id.
+pub async fn with_ids<'c>(executor: impl Reader<'c>, ids: &[&str]) -> Result<Vec<TraineeRecord>, Error> {
+    TABLE.among(executor, ("id", ids), "id", TraineeRecord::from_row).await
+}
+
+/// Every trainee of a class with their sealed person, by id.
+pub async fn of_class_sealed<'c>(
     executor: impl Reader<'c>,
     class_id: &str,
-) -> Result<Vec<(String, SealedPerson)>, Error> {
-    let rows = sqlx::query(
-        "SELECT id, id_number_cipher, name_cipher, phone_cipher FROM trainee WHERE class_id = $1 ORDER BY id",
-    )
+) -> Result<Vec<(TraineeRecord, SealedPerson)>, Error> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, id_number_cipher, name_cipher, phone_cipher FROM trainee WHERE class_id = $1 ORDER BY id"
+    )))
     .bind(class_id)
     .fetch_all(executor)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("id")?,
-                SealedPerson {
-                    id_number_cipher: row.try_get("id_number_cipher")?,
-                    name_cipher: row.try_get("name_cipher")?,
-                    phone_cipher: row.try_get("phone_cipher")?,
-                },
-            ))
-        })
-        .collect()
+    rows.iter().map(|row| Ok((TraineeRecord::from_row(row)?, sealed_of_row(row)?))).collect()
 }
 
 /// The sealed person of one trainee.
