@@ -143,15 +143,7 @@ pub async fn may_read_application(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn principal(roles: &[Role], region: Option<&str>, org: Option<&str>) -> Principal {
-        Principal {
-            subject: "t".into(),
-            roles: roles.to_vec(),
-            region: region.map(|r| RegionCode::parse(r).expect("a region")),
-            org: org.map(str::to_owned),
-        }
-    }
+    use qiancheng_testkit::principal;
 
     #[test]
     fn a_county_officer_reads_public_records_of_their_county_and_the_city_only() {

@@ -97,17 +97,9 @@ pub async fn class_by_id<'c>(
 #[cfg(test)]
 mod tests {
     use qiancheng_domain::RegionCode;
+    use qiancheng_testkit::principal;
 
     use super::*;
-
-    fn principal(roles: &[Role], region: Option<&str>, org: Option<&str>) -> Principal {
-        Principal {
-            subject: "t".into(),
-            roles: roles.to_vec(),
-            region: region.map(|r| RegionCode::parse(r).expect("a region")),
-            org: org.map(str::to_owned),
-        }
-    }
 
     #[test]
     fn each_role_reads_what_is_its_own() {

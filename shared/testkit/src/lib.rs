@@ -318,6 +318,17 @@ pub fn reason(status: &tonic::Status) -> String {
     tonic_types::StatusExt::get_error_details(status).error_info().map(|i| i.reason.clone()).unwrap_or_default()
 }
 
+/// A caller holding `roles`, working in `region` for organisation `org`, as the gate would
+/// admit it: for unit tests of access rules.
+pub fn principal(roles: &[Role], region: Option<&str>, org: Option<&str>) -> qiancheng_platform::auth::Principal {
+    qiancheng_platform::auth::Principal {
+        subject: "t".into(),
+        roles: roles.to_vec(),
+        region: region.map(|r| qiancheng_domain::RegionCode::parse(r).expect("a region")),
+        org: org.map(str::to_owned),
+    }
+}
+
 /// Sends `bodies` as they are (well formed or not) as the messages of a call of `path` with
 /// `token`, and returns the messages answered, as they came, with the status the call ended with
 /// when it was not OK: what a hostile client sees of any RPC.
