@@ -10,6 +10,9 @@
 //! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
 //! encrypted at rest, looked up by keyed hash, masked in responses).
 
+// The record derive names this crate by its path, from here as from a service.
+extern crate self as qiancheng_platform;
+
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -23,6 +26,7 @@ pub mod idempotency;
 pub mod mask;
 pub mod page;
 pub mod pii;
+pub mod record;
 pub mod server;
 pub mod service;
 pub mod stamp;
@@ -30,6 +34,10 @@ pub mod stream;
 pub mod telemetry;
 pub mod time;
 pub mod write;
+
+// For the macros of this crate, which name domain types from a caller's crate.
+#[doc(hidden)]
+pub use qiancheng_domain as __domain;
 
 pub use call::Call;
 pub use error::Error;
