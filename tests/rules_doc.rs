@@ -33,7 +33,7 @@ const RULES_DOC: &str = include_str!("../docs/RULES.md");
 
 /// Calls and macros whose code-looking arguments are reason codes (the last path segment, or
 /// the whole tail for `ValueError::new`).
-const REASON_HEADS: [&str; 14] = [
+const REASON_HEADS: [&str; 16] = [
     "invalid",
     "precondition",
     "exists",
@@ -48,6 +48,8 @@ const REASON_HEADS: [&str; 14] = [
     "proto_states!",
     "lifecycle!",
     "coded_enum!",
+    "proto_enum!",
+    "reason_or",
 ];
 
 /// Codes the scan must find whatever else changes: if it finds none of these, the scanner is

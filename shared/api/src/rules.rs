@@ -75,7 +75,7 @@ pub struct Rules {
 }
 
 impl Rules {
-    fn code(&self, default: &'static str) -> &'static str {
+    fn reason_or(&self, default: &'static str) -> &'static str {
         self.rule.unwrap_or(default)
     }
 }
@@ -93,15 +93,15 @@ pub fn text(value: &str, rules: &Rules, prefix: &str, name: &str, out: &mut Vec<
                 "must look like {collection}/{{id}}, the id 1 to {} letters, digits, - or _",
                 crate::convert::MAX_RESOURCE_ID_CHARS
             );
-            push(out, prefix, name, rules.code("RESOURCE-NAME"), why);
+            push(out, prefix, name, rules.reason_or("RESOURCE-NAME"), why);
         }
         return;
     }
     let trimmed = value.trim();
     if rules.required && trimmed.is_empty() {
-        push(out, prefix, name, rules.code("REQUIRED"), "a value is required".to_owned());
+        push(out, prefix, name, rules.reason_or("REQUIRED"), "a value is required".to_owned());
     } else if rules.max_length > 0 && trimmed.chars().count() > rules.max_length {
-        push(out, prefix, name, rules.code("TEXT-LENGTH"), format!("at most {} characters", rules.max_length));
+        push(out, prefix, name, rules.reason_or("TEXT-LENGTH"), format!("at most {} characters", rules.max_length));
     }
 }
 
@@ -116,32 +116,33 @@ pub fn number(value: i64, rules: &Rules, prefix: &str, name: &str, out: &mut Vec
             (None, Some(max)) => format!("must be at most {max}"),
             (None, None) => "a value is required".to_owned(),
         };
-        push(out, prefix, name, rules.code(if below || above { "RANGE" } else { "REQUIRED" }), why);
+        let rule = if below || above { rules.reason_or("RANGE") } else { rules.reason_or("REQUIRED") };
+        push(out, prefix, name, rule, why);
     }
 }
 
 /// An enum field: `known` says whether the value is one the enum defines.
 pub fn enumerated(value: i32, known: bool, rules: &Rules, prefix: &str, name: &str, out: &mut Vec<FieldViolation>) {
     if !known {
-        push(out, prefix, name, rules.code("ENUM"), format!("{value} is not one of the field's values"));
+        push(out, prefix, name, rules.reason_or("ENUM"), format!("{value} is not one of the field's values"));
     } else if rules.required && value == 0 {
-        push(out, prefix, name, rules.code("REQUIRED"), "a value is required".to_owned());
+        push(out, prefix, name, rules.reason_or("REQUIRED"), "a value is required".to_owned());
     }
 }
 
 /// A message field: present, when required.
 pub fn present(present: bool, rules: &Rules, prefix: &str, name: &str, out: &mut Vec<FieldViolation>) {
     if rules.required && !present {
-        push(out, prefix, name, rules.code("REQUIRED"), "a value is required".to_owned());
+        push(out, prefix, name, rules.reason_or("REQUIRED"), "a value is required".to_owned());
     }
 }
 
 /// A repeated field: at least one item when required, at most `max_items`.
 pub fn items(count: usize, rules: &Rules, prefix: &str, name: &str, out: &mut Vec<FieldViolation>) {
     if rules.required && count == 0 {
-        push(out, prefix, name, rules.code("REQUIRED"), "at least one item is required".to_owned());
+        push(out, prefix, name, rules.reason_or("REQUIRED"), "at least one item is required".to_owned());
     } else if rules.max_items > 0 && count > rules.max_items {
-        push(out, prefix, name, rules.code("TOO-MANY"), format!("at most {} items", rules.max_items));
+        push(out, prefix, name, rules.reason_or("TOO-MANY"), format!("at most {} items", rules.max_items));
     }
 }
 
