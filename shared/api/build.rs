@@ -196,6 +196,7 @@ fn rpc_code(pool: &DescriptorPool) -> Result<String, Box<dyn std::error::Error>>
         code.push_str(&texts_impl(&message));
         code.push_str(&validate_impl(&message, &rules, &mut with_rules)?);
         code.push_str(&fields_impl(&message));
+        code.push_str(&report_impl(&message));
     }
     for proto_enum in pool.all_enums().filter(|e| e.package_name().starts_with("qiancheng.")) {
         let path = rust_path(proto_enum.full_name()).replace("$crate", "crate");
@@ -505,5 +506,23 @@ fn fields_impl(message: &MessageDescriptor) -> String {
          #[allow(clippy::clone_on_copy, clippy::match_single_binding)]\n\
          impl crate::Fields for {path} {{\n    fn copy_field(&mut self, {from}: &Self, {field}: &str) -> bool {{\n        \
          match {field} {{\n{arms}            _ => return false,\n        }}\n        #[allow(unreachable_code)]\n        true\n    }}\n}}\n\n"
+    )
+}
+
+/// `impl From<AuditChainReport> for <Message>` for a message that is only a report of the audit
+/// chain (every service's `VerifyAuditChainResponse`), so one platform handler answers for all.
+fn report_impl(message: &MessageDescriptor) -> String {
+    let fields: Vec<_> = message.fields().collect();
+    let only_report = matches!(fields.as_slice(), [field]
+        if field.name() == "report"
+            && matches!(field.kind(), Kind::Message(m) if m.full_name() == "qiancheng.type.v1.AuditChainReport"));
+    if !only_report {
+        return String::new();
+    }
+    let path = rust_path(message.full_name()).replace("$crate", "crate");
+    format!(
+        "impl From<crate::qiancheng::r#type::v1::AuditChainReport> for {path} {{\n    \
+         fn from(report: crate::qiancheng::r#type::v1::AuditChainReport) -> Self {{\n        \
+         Self {{ report: Some(report) }}\n    }}\n}}\n\n"
     )
 }

@@ -1,6 +1,6 @@
 //! What the demand adds up to: the training-need summary by county, industry, occupation and
 //! level that the selection service builds its catalog from (二(二) "用什么、学什么"), the public
-//! demand board, statistics by county and industry, and the audit-chain check.
+//! demand board and statistics by county and industry.
 
 use std::collections::BTreeMap;
 
@@ -224,16 +224,6 @@ pub async fn get_demand_statistics(
             .collect(),
         workers_willing_to_train: convert::int32(willing),
     })
-}
-
-/// VerifyAuditChain.
-pub async fn verify_audit_chain(
-    s: &Shared,
-    call: Call<VerifyAuditChainRequest>,
-) -> Result<VerifyAuditChainResponse, Error> {
-    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
-    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
-    Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
 }
 
 #[cfg(test)]

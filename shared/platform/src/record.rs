@@ -344,6 +344,8 @@ pub struct RecordSql {
     pub select_list: String,
     /// The names a read's columns are selected as, in order.
     pub read_names: Vec<&'static str>,
+    /// `SELECT … FROM … WHERE key = $1`: a read by key.
+    pub find: String,
     /// `INSERT INTO t (…) VALUES (…)` for one record.
     pub insert: String,
     /// The columns an insert writes, comma separated.
@@ -357,7 +359,7 @@ pub struct RecordSql {
 impl RecordSql {
     /// The SQL of a record of `table` (read through `from`, its rows named `alias`), keyed by
     /// `key`, with the columns `columns`; `stamped` records update optimistically.
-    pub fn new(table: &str, alias: &str, key: &str, stamped: bool, columns: &[ColumnDef]) -> Self {
+    pub fn new(table: &str, (alias, from): (&str, &str), key: &str, stamped: bool, columns: &[ColumnDef]) -> Self {
         let read: Vec<&ColumnDef> = columns.iter().filter(|c| c.read).collect();
         let select_list = read
             .iter()
@@ -384,6 +386,7 @@ impl RecordSql {
             update.push_str(&format!(" AND revision = ${}", updated.len() + 2));
         }
         Self {
+            find: format!("SELECT {select_list} FROM {from} WHERE {alias}.{key} = $1"),
             select_list,
             read_names: read.iter().map(|c| c.name).collect(),
             insert_count: inserted.len(),
@@ -461,7 +464,7 @@ pub fn make_sql<R: Record>(cell: &'static OnceLock<RecordSql>, stamped: bool) ->
     cell.get_or_init(|| {
         let mut columns = Vec::new();
         R::describe(&mut columns);
-        RecordSql::new(R::TABLE, R::ALIAS, R::KEY, stamped, &columns)
+        RecordSql::new(R::TABLE, (R::ALIAS, R::FROM), R::KEY, stamped, &columns)
     })
 }
 
@@ -561,7 +564,9 @@ fn key_column<R: Record>() -> String {
 
 /// The record of `R` whose key is `key`.
 pub async fn find<'c, R: Record>(executor: impl Reader<'c>, key: impl Into<Bind>) -> Result<Option<R>, Error> {
-    first(executor, Filter::new().eq(&key_column::<R>(), key)).await
+    let query = key.into().bind(sqlx::query(sqlx::AssertSqlSafe(R::sql().find.as_str())));
+    let row = query.fetch_optional(executor).await?;
+    row.as_ref().map(|row| decode::<R, _>(row)).transpose()
 }
 
 /// The first record of `R` that `filter` admits, in key order.
@@ -784,7 +789,8 @@ mod tests {
             ColumnDef { update: false, ..ColumnDef::stored("create_time_micros") },
             ColumnDef::stored("update_time_micros"),
         ];
-        let sql = RecordSql::new("thing", "t", "id", true, &columns);
+        let sql = RecordSql::new("thing", ("t", "thing t"), "id", true, &columns);
+        assert_eq!(sql.find, format!("SELECT {} FROM thing t WHERE t.id = $1", sql.select_list));
         assert_eq!(
             sql.select_list,
             "t.id AS id, t.title AS title, e.display_name AS owner, t.filed_by AS filed_by, t.revision AS revision, \
