@@ -273,9 +273,18 @@ fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
     let dir = tempfile::tempdir().expect("tempdir");
     let serve_help = qiancheng(dir.path()).args(["serve", "--help"]).output().expect("help");
     let text = String::from_utf8_lossy(&serve_help.stdout);
-    for variable in
-        ["QIANCHENG_AUTH_PUBLIC_KEYS", "QIANCHENG_DATA_KEY", "QIANCHENG_PEER_<NAME>_URL", "QIANCHENG_ADMIN_ADDR"]
-    {
+    for variable in [
+        "QIANCHENG_AUTH_PUBLIC_KEYS",
+        "QIANCHENG_DATA_KEY",
+        "QIANCHENG_PEER_<NAME>_URL",
+        "QIANCHENG_ADMIN_ADDR",
+        "QIANCHENG_AUTH_LEEWAY_SECS",
+        "QIANCHENG_OIDC_JWKS",
+        "QIANCHENG_OIDC_ROLE_MAP",
+        "QIANCHENG_TLS_CERT_FILE",
+        "QIANCHENG_TLS_CLIENT_AUTH",
+        "QIANCHENG_TLS_CLIENT_SERVICES",
+    ] {
         assert!(text.contains(variable), "serve --help names {variable}:\n{text}");
     }
     let dev_help = qiancheng(dir.path()).args(["dev", "--help"]).output().expect("help");
