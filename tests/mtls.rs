@@ -12,7 +12,6 @@ use std::time::Duration;
 use qiancheng_api::demand::SummarizeTrainingNeedsRequest;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
-use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::client::ServiceCredentials;
 use qiancheng_platform::config::{Settings, TlsClientAuth};
@@ -94,15 +93,6 @@ async fn summary(app: &App, ca: &TestCa, identity: Option<&Issued>, token: Optio
     DemandServiceClient::new(channel).summarize_training_needs(request).await.map(drop)
 }
 
-fn welding() -> DraftCatalogFromDemandRequest {
-    DraftCatalogFromDemandRequest {
-        content: "焊接安全与实操".into(),
-        hours: 120,
-        mode: TrainingMode::Offline as i32,
-        ..Default::default()
-    }
-}
-
 async fn two_services_talk_over_mutual_tls_with_the_certificate_standing_in_for_the_token(app: &App) {
     let officer = app.demand.keys.token(Role::CountyOfficer, Some(COUNTY), None);
     let to_demand = tls_channel(app.demand.server.addr.port(), &app.ca, Some(&app.gateway)).await.expect("mTLS");
@@ -113,7 +103,7 @@ async fn two_services_talk_over_mutual_tls_with_the_certificate_standing_in_for_
     let to_selection =
         tls_channel(app.selection.server.addr.port(), &app.ca, None).await.expect("TLS, no certificate needed");
     let drafts = SelectionServiceClient::new(to_selection)
-        .draft_catalog_from_demand(authed(welding(), &officer))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("selection reads demand's summary over mutual TLS")
         .into_inner();

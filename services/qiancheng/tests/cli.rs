@@ -13,7 +13,6 @@ use qiancheng_api::demand::{
     CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, GetVacancyRequest, ListPublishedVacanciesRequest,
 };
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
-use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_api::types::Industry;
 use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tonic_health::pb::health_client::HealthClient;
@@ -418,15 +417,7 @@ async fn two_services_as_their_own_processes(backend: Backend) {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let drafts = SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("selection reads demand's summary with its own service token")
         .into_inner();
@@ -689,15 +680,7 @@ async fn telemetry_follows_the_conventions_across_two_serve_processes() {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("a call that crosses services");
     let refused = DemandServiceClient::new(channel(&demand_addr).await)
@@ -1061,15 +1044,7 @@ async fn two_serve_processes_over_mutual_tls(backend: Backend) {
     fixtures::publish_welding_demand(to_demand, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let to_selection = tls_channel(&selection_addr, &ca, None).await.expect("TLS");
     let drafts = SelectionServiceClient::new(to_selection)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("selection reaches demand over mutual TLS with its certificate")
         .into_inner();

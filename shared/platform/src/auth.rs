@@ -983,6 +983,19 @@ mod tests {
         assert!(m.authenticator().verify(&enterprise, now).is_err());
     }
 
+    /// A city administrator's claims issued at `iat`, expiring at `exp`.
+    fn city_admin(iat: i64, exp: i64) -> Claims {
+        Claims {
+            sub: "a".into(),
+            roles: vec![Role::CityAdmin],
+            region: Some("421200".into()),
+            org: None,
+            iat,
+            exp,
+            iss: ISSUER.into(),
+        }
+    }
+
     fn signed(m: &TokenMinter, claims: &Claims) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
         let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("json")));
@@ -994,15 +1007,7 @@ mod tests {
     fn lifetimes_are_bounded_and_issue_times_are_not_in_the_future() {
         let m = minter();
         let now = chrono::Utc::now().timestamp();
-        let claims = |iat: i64, exp: i64| Claims {
-            sub: "a".into(),
-            roles: vec![Role::CityAdmin],
-            region: Some("421200".into()),
-            org: None,
-            iat,
-            exp,
-            iss: ISSUER.into(),
-        };
+        let claims = city_admin;
         let auth = m.authenticator();
         assert!(auth.verify(&signed(&m, &claims(now, now + 3600)), now).is_ok());
         let year_9999 = signed(&m, &claims(now, 253_402_300_799));
@@ -1140,15 +1145,7 @@ mod tests {
     fn the_leeway_tolerates_an_issuer_clock_ahead_but_never_extends_an_expiry() {
         let m = minter();
         let now = chrono::Utc::now().timestamp();
-        let claims = |iat: i64, exp: i64| Claims {
-            sub: "a".into(),
-            roles: vec![Role::Auditor],
-            region: None,
-            org: None,
-            iat,
-            exp,
-            iss: ISSUER.into(),
-        };
+        let claims = city_admin;
         let ahead = signed(&m, &claims(now + 100, now + 600));
         assert!(m.authenticator().verify(&ahead, now).is_err(), "100 s ahead is past the default 60 s");
         let lenient = m.authenticator().with_leeway(120);

@@ -530,6 +530,17 @@ pub mod fixtures {
         vacancy.name
     }
 
+    /// What a county officer sends selection to draft welding items of the catalog from the
+    /// demand of their own county (80 hours, offline).
+    pub fn welding_catalog() -> qiancheng_api::selection::DraftCatalogFromDemandRequest {
+        qiancheng_api::selection::DraftCatalogFromDemandRequest {
+            content: "焊接安全与实操".into(),
+            hours: 80,
+            mode: qiancheng_api::selection::TrainingMode::Offline as i32,
+            ..Default::default()
+        }
+    }
+
     /// A valid unified social credit code starting with `first17`.
     pub fn uscc(first17: &str) -> String {
         "0123456789ABCDEFGHJKLMNPQRTUWXY"
