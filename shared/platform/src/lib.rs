@@ -12,6 +12,9 @@
 //! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
 //! encrypted at rest, looked up by keyed hash, masked in responses).
 
+// The record derive names this crate by its path, from here as from a service.
+extern crate self as qiancheng_platform;
+
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -26,6 +29,7 @@ pub mod mask;
 pub mod oidc;
 pub mod page;
 pub mod pii;
+pub mod record;
 pub mod server;
 pub mod service;
 pub mod stamp;
@@ -34,6 +38,10 @@ pub mod telemetry;
 pub mod time;
 pub mod tls;
 pub mod write;
+
+// For the macros of this crate, which name domain types from a caller's crate.
+#[doc(hidden)]
+pub use qiancheng_domain as __domain;
 
 pub use call::Call;
 pub use error::Error;
