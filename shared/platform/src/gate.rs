@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use qiancheng_api::RpcInfo;
 
+use tokio_rustls::rustls::pki_types::CertificateDer;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use crate::auth::{Authenticator, Principal, Refusal};
@@ -71,10 +72,9 @@ fn bearer(headers: &http::HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The leaf certificate a client presented over TLS, verified by the handshake.
-fn client_certificate<B>(request: &http::Request<B>) -> Option<Vec<u8>> {
-    let info = request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>()?;
-    info.peer_certs()?.first().map(|certificate| certificate.to_vec())
+/// The certificates a client presented over TLS, leaf first, verified by the handshake.
+fn client_certificates<B>(request: &http::Request<B>) -> Option<Arc<Vec<CertificateDer<'static>>>> {
+    request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>()?.peer_certs()
 }
 
 /// Verifies the call's token (or, with no token, the client certificate where it may stand in
@@ -86,13 +86,16 @@ fn admit<B>(auth: &Authenticator, rpc: &RpcInfo, request: &http::Request<B>) -> 
             Err(Refusal::Refused(error)) => return Admission::Refused(error),
             Err(Refusal::UnknownKey) => return Admission::AfterKeyRefresh(token.to_owned()),
         },
-        None => match client_certificate(request).filter(|_| auth.accepts_certificates()) {
-            Some(certificate) => match auth.certificate_principal(&certificate) {
-                Ok(principal) => principal,
-                Err(error) => return Admission::Refused(error),
-            },
-            None => return Admission::Refused(Error::Unauthenticated("missing bearer token".to_owned())),
-        },
+        None => {
+            let certificates = client_certificates(request).filter(|_| auth.accepts_certificates());
+            match certificates.as_ref().and_then(|c| c.first()) {
+                Some(leaf) => match auth.certificate_principal(leaf) {
+                    Ok(principal) => principal,
+                    Err(error) => return Admission::Refused(error),
+                },
+                None => return Admission::Refused(Error::Unauthenticated("missing bearer token".to_owned())),
+            }
+        }
     };
     match authorise(rpc, principal) {
         Ok(principal) => Admission::Admitted(principal),

@@ -349,6 +349,15 @@ impl IdentityProvider {
             ))
         })?;
         tracing::info!(issuer = %provider.config.issuer, jwks = %provider.config.jwks, keys = ?keys.ids(), "identity provider keys read");
+        if let JwksSource::Url(url) = &provider.config.jwks
+            && url.scheme_str() == Some("http")
+            && !url
+                .host()
+                .is_some_and(|h| h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
+        {
+            // Whoever can change the keys in transit can sign any person's token.
+            tracing::warn!(jwks = %url, "the identity provider's keys are read over plain http; use https");
+        }
         *provider.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
         Ok(provider)
     }
