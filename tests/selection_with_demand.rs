@@ -141,7 +141,7 @@ async fn a_refusal_of_the_demand_service_keeps_its_code(app: &App) {
     ] {
         let routes = tonic::service::Routes::new(RefusingDemand { code, reason: why });
         let demand =
-            RunningServer::start(RefusingDemand::NAME, routes, &keys.settings, keys.minter.authenticator(), None).await;
+            RunningServer::start(RefusingDemand::NAME, routes, &keys.settings, keys.authenticator(), None).await;
         let selection = selection_calling(app.backend, keys, demand.addr).await.expect("the backend of the test");
         let refused =
             draft(&selection, welding_drafts(""), &officer(&selection, COUNTY)).await.expect_err("demand refuses");

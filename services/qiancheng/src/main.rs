@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use qiancheng_platform::auth::{Role, TokenMinter};
+use qiancheng_platform::auth::{Authenticator, Role, SERVICE_SUBJECT_PREFIX, TokenMinter};
 use qiancheng_platform::config::{Settings, VARIABLES};
 
 fn variables_help() -> String {
@@ -55,7 +55,8 @@ enum Command {
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
         service: String,
     },
-    /// Mint a development token signed with the development key.
+    /// Mint a development token signed with the development key: a person's token, or with
+    /// --role SERVICE and a service's own --key-file, that service's token.
     Token {
         /// A role the token holds (repeat for several).
         #[arg(long = "role", required = true, value_parser = parse_role)]
@@ -66,9 +67,10 @@ enum Command {
         /// Organisation credit code; providers and enterprises need one.
         #[arg(long)]
         org: Option<String>,
-        /// Who the token speaks for.
-        #[arg(long, default_value = "dev-user")]
-        subject: String,
+        /// Who the token speaks for (default dev-user; for a SERVICE token, service:NAME where NAME
+        /// is the key file's name without its extension, selection.key → service:selection).
+        #[arg(long)]
+        subject: Option<String>,
         /// Hours the token is valid.
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
@@ -103,6 +105,11 @@ enum Command {
         /// The gRPC service to ask about; empty asks about the server as a whole.
         #[arg(long, default_value = "")]
         service: String,
+        /// The name the server's certificate is checked for when the configuration names TLS
+        /// files (QIANCHENG_TLS_CERT_FILE or QIANCHENG_TLS_CA_FILE): the port is then asked
+        /// over TLS, presenting this service's certificate.
+        #[arg(long, default_value = "localhost")]
+        tls_server_name: String,
     },
     /// Measure the request path: start `serve demand` as a child process on a fresh database,
     /// seed it, drive chosen RPCs over raw gRPC at a given concurrency and print calls/s, p50,
@@ -125,7 +132,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Token { roles, region, org, subject, ttl_hours, key_file, create_key } => {
-            token(&roles, region.as_deref(), org.as_deref(), &subject, ttl_hours, key_file, create_key)
+            token(&roles, region.as_deref(), org.as_deref(), subject, ttl_hours, key_file, create_key)
         }
         Command::PublicKey { key_file } => public_key(key_file),
         command => run_async(command),
@@ -165,16 +172,41 @@ fn token(
     roles: &[Role],
     region: Option<&str>,
     org: Option<&str>,
-    subject: &str,
+    subject: Option<String>,
     ttl_hours: i64,
     key_file: Option<PathBuf>,
     create_key: bool,
 ) -> Result<(), String> {
+    // A SERVICE identity comes only from that service's own key (DESIGN.md, Security).
+    let service = roles.contains(&Role::Service);
+    if service && roles.len() > 1 {
+        return Err("a SERVICE token holds SERVICE alone: a service's key asserts nothing else".to_owned());
+    }
+    let service_key = match (&key_file, service) {
+        (None, true) => {
+            return Err("the development key signs people's tokens only: a SERVICE token is signed by that \
+                        service's own key (--key-file, whose public half goes in the callee's \
+                        QIANCHENG_SERVICE_PUBLIC_KEYS)"
+                .to_owned());
+        }
+        (Some(path), true) => path.file_stem().map(|s| s.to_string_lossy().to_lowercase()),
+        (_, false) => None,
+    };
+    let subject = match (subject, &service_key) {
+        (Some(subject), _) => subject,
+        (None, Some(name)) => format!("{SERVICE_SUBJECT_PREFIX}{name}"),
+        (None, None) => "dev-user".to_owned(),
+    };
     let minter = signing_key(key_file, create_key)?;
-    let token = minter.mint(subject, roles, region, org, ttl_hours * 3600).map_err(|e| e.to_string())?;
-    // The token is checked as a server would check it, so a bad region or missing organisation
-    // is reported now rather than at the first call.
-    minter.authenticator().verify(&token, chrono_now()).map_err(|e| format!("the token would be refused: {e}"))?;
+    let token = minter.mint(&subject, roles, region, org, ttl_hours * 3600).map_err(|e| e.to_string())?;
+    // The token is checked as a server trusting this key would check it, so a bad region or
+    // missing organisation is reported now rather than at the first call.
+    let check = match subject.strip_prefix(SERVICE_SUBJECT_PREFIX).filter(|_| service) {
+        Some(name) => Authenticator::new(Vec::new()).with_service_key(name, minter.verifying_key()),
+        None if service => return Err(format!("a SERVICE token's subject is {SERVICE_SUBJECT_PREFIX}NAME")),
+        None => minter.authenticator(),
+    };
+    check.verify(&token, chrono_now()).map_err(|e| format!("the token would be refused: {e}"))?;
     println!("{token}");
     Ok(())
 }
@@ -196,7 +228,9 @@ fn run_async(command: Command) -> Result<(), String> {
             Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
             Command::Serve { service } => services::serve(settings, &service).await,
             Command::Migrate { service } => services::migrate(settings, &service).await,
-            Command::Health { addr, service } => return services::health(&addr, &service).await,
+            Command::Health { addr, service, tls_server_name } => {
+                return services::health(&settings, &addr, &service, &tls_server_name).await;
+            }
             Command::Load(args) => return load::run(args).await,
             Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } => Ok(()),
         }

@@ -18,6 +18,7 @@ use qiancheng_platform::pii::PiiCipher;
 use qiancheng_platform::server::{ServerConfig, serve as serve_routes, shutdown_signal};
 use qiancheng_platform::service::{Peer, Peers};
 use qiancheng_platform::stream::StreamLimits;
+use qiancheng_platform::tls::{ClientTls, ServerTls, TlsConnect};
 use qiancheng_platform::{ServiceSpec, Shared};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -62,8 +63,8 @@ async fn open_db(spec: &dyn ServiceSpec, settings: &Settings) -> Result<Db, Erro
     })
 }
 
-/// The peers `spec` calls, at the URLs of `urls`, signed with `credentials`. A peer without a
-/// URL is left out: the calls that need it answer `UNAVAILABLE` naming the variable to set.
+/// The peers `spec` calls, at the URLs of `urls`, with `credentials`. A peer without a URL is
+/// left out: the calls that need it answer `UNAVAILABLE` naming the variable to set.
 fn peers(
     spec: &dyn ServiceSpec,
     settings: &Settings,
@@ -78,10 +79,14 @@ fn peers(
         };
         let credentials = credentials.ok_or_else(|| {
             Error::Config(format!(
-                "{} needs QIANCHENG_SERVICE_SIGNING_KEY_FILE to sign its calls to {name}",
+                "{} needs QIANCHENG_SERVICE_SIGNING_KEY_FILE to sign its calls to {name} (or an https URL and \
+                 QIANCHENG_TLS_CERT_FILE, where {name} lets the certificate stand in for a token)",
                 Settings::peer_variable(name)
             ))
         })?;
+        if settings.tls_cert_file.is_some() && url.starts_with("http://") {
+            tracing::warn!(service = spec.name(), peer = name, %url, "TLS is configured but this peer is called in plaintext");
+        }
         peers.push(Peer::connect(name, url, credentials.clone(), settings.peer_timeout())?);
     }
     Ok(Peers::new(peers))
@@ -92,17 +97,15 @@ fn peers(
 pub async fn serve(settings: Settings, name: &str) -> Result<(), Error> {
     let spec = spec(name)?;
     let _telemetry = qiancheng_platform::telemetry::init(spec.name(), &settings.log_format)?;
-    let auth = Authenticator::from_settings(&settings)?;
+    let auth = Authenticator::configured(&settings).await?;
     if let Some(path) = settings.auth_revocations.clone() {
         watch_revocations(auth.clone(), path).await?;
     }
     let pii = PiiCipher::from_base64(settings.data_key.as_deref().ok_or_else(|| {
         Error::Config("QIANCHENG_DATA_KEY is required: it encrypts personal data at rest".to_owned())
     })?)?;
-    let credentials = match &settings.service_signing_key_file {
-        Some(path) => Some(ServiceCredentials::new(TokenMinter::load(path)?, spec.name())),
-        None => None,
-    };
+    let credentials = service_credentials(spec, &settings)?;
+    let tls = ServerTls::from_settings(&settings)?;
     let policy = policy_set(&settings)?;
     let peers = peers(spec, &settings, &settings.peers, credentials.as_ref())?;
     let db = open_db(spec, &settings).await?;
@@ -115,10 +118,30 @@ pub async fn serve(settings: Settings, name: &str) -> Result<(), Error> {
         let admin = qiancheng_platform::admin::start(admin, readiness.clone()).await?;
         tracing::info!(service = spec.name(), %admin, "admin port: /metrics /livez /readyz");
     }
-    tracing::info!(service = spec.name(), %addr, policy = %policy.version, "serving");
+    tracing::info!(service = spec.name(), %addr, policy = %policy.version, tls = tls.is_some(), "serving");
     let streams = StreamLimits::new(&settings);
     let shared = Shared { db, pii, policy: Arc::new(policy), peers, streams };
-    run_service(spec, shared, &settings, auth, listener, readiness, shutdown_signal()).await
+    run_service(spec, shared, &settings, auth, listener, readiness, tls, shutdown_signal()).await
+}
+
+/// The identity `spec` calls its peers with: a token signed by its own key
+/// (`QIANCHENG_SERVICE_SIGNING_KEY_FILE`), over TLS to https peers, or, without a key, its client
+/// certificate alone; `None` when it has neither.
+fn service_credentials(spec: &dyn ServiceSpec, settings: &Settings) -> Result<Option<ServiceCredentials>, Error> {
+    let https =
+        settings.peers.iter().any(|(name, url)| spec.peers().contains(&name.as_str()) && url.starts_with("https://"));
+    let tls = if https { Some(ClientTls::from_settings(settings)?) } else { None };
+    Ok(match (&settings.service_signing_key_file, tls) {
+        (Some(path), tls) => {
+            let credentials = ServiceCredentials::new(TokenMinter::load(path)?, spec.name());
+            Some(match tls {
+                Some(tls) => credentials.with_tls(tls),
+                None => credentials,
+            })
+        }
+        (None, Some(tls)) if tls.presents_certificate() => Some(ServiceCredentials::certificate_only(spec.name(), tls)),
+        (None, _) => None,
+    })
 }
 
 /// Loads the revocations file now (a bad file stops the start) and again every 30 seconds.
@@ -148,7 +171,10 @@ pub async fn migrate(settings: Settings, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs every service on SQLite under the data folder until Ctrl-C.
+/// Runs every service on SQLite under the data folder until Ctrl-C, in plaintext. The
+/// development key signs people's tokens; each service signs its calls to its peers with a key
+/// of its own, made at start and trusted for that service alone, so a token of the development
+/// key cannot speak for a service.
 pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(), Error> {
     let _telemetry = qiancheng_platform::telemetry::init("dev", &settings.log_format)?;
     std::fs::create_dir_all(&settings.data_dir)
@@ -156,7 +182,18 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     let minter = TokenMinter::load_or_create(&settings.signing_key_file())?;
     let pii = PiiCipher::load_or_create(&settings.data_dir.join("dev-data.key"))?;
     settings.auth_public_keys = vec![minter.public_key_base64()];
+    if settings.tls_cert_file.is_some() || settings.tls_ca_file.is_some() {
+        tracing::warn!("dev serves and calls in plaintext: QIANCHENG_TLS_* are ignored");
+    }
+    (settings.tls_cert_file, settings.tls_key_file, settings.tls_ca_file) = (None, None, None);
+    settings.tls_client_auth = Default::default();
+    settings.tls_client_services.clear();
     let policy = Arc::new(policy_set(&settings)?);
+    let mut auth = Authenticator::configured(&settings).await?;
+    let service_keys = SERVICES.iter().map(|_| TokenMinter::generate()).collect::<Result<Vec<_>, _>>()?;
+    for (spec, key) in SERVICES.iter().zip(&service_keys) {
+        auth = auth.with_service_key(spec.name(), key.verifying_key());
+    }
 
     // Every listener is bound first, so each service knows its peers' addresses.
     let mut listeners = Vec::new();
@@ -181,9 +218,9 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     println!("Qiancheng development suite (data in {}, policy set {})", settings.data_dir.display(), policy.version);
-    for (spec, listener, addr) in listeners {
+    for ((spec, listener, addr), key) in listeners.into_iter().zip(service_keys) {
         println!("  {:<12} {addr}   ({})", spec.name(), redact(&settings.database_url_for(spec.name())));
-        let credentials = ServiceCredentials::new(minter.clone(), spec.name());
+        let credentials = ServiceCredentials::new(key, spec.name());
         let db = open_db(spec, &settings).await?;
         let shared = Shared {
             db,
@@ -193,14 +230,14 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
             streams: StreamLimits::new(&settings),
         };
         let settings = settings.clone();
-        let auth = minter.authenticator();
+        let auth = auth.clone();
         let readiness = readiness.clone();
         let mut stopped = stopped.clone();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
             };
-            if let Err(error) = run_service(spec, shared, &settings, auth, listener, readiness, shutdown).await {
+            if let Err(error) = run_service(spec, shared, &settings, auth, listener, readiness, None, shutdown).await {
                 tracing::error!(service = spec.name(), error = %error.report(), "service stopped");
             }
         }));
@@ -228,6 +265,7 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_service(
     spec: &'static dyn ServiceSpec,
     shared: Shared,
@@ -235,25 +273,43 @@ async fn run_service(
     auth: Authenticator,
     listener: TcpListener,
     readiness: Readiness,
+    tls: Option<Arc<ServerTls>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let db = shared.db.clone();
     let routes = spec.routes(shared, settings);
-    let config = ServerConfig { service_name: spec.grpc_name(), settings, auth, db: Some(db.clone()), readiness };
+    let config = ServerConfig { service_name: spec.grpc_name(), settings, auth, db: Some(db.clone()), readiness, tls };
     let result = serve_routes(config, routes, listener, shutdown).await;
     db.close().await;
     result
 }
 
 /// Asks the server at `addr` for the health of `service` and succeeds only when it is SERVING.
-pub async fn health(addr: &str, service: &str) -> Result<(), String> {
+/// When the configuration names a TLS certificate or CA (the service's own environment, in its
+/// container), the port is asked over TLS as a peer would ask it: verifying the certificate for
+/// `server_name` and presenting this service's own.
+pub async fn health(settings: &Settings, addr: &str, service: &str, server_name: &str) -> Result<(), String> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| format!("{addr} is not an address: {e}"))?
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(3));
-    let channel = endpoint.connect().await.map_err(|e| format!("cannot reach {addr}: {e}"))?;
+    let connected = if settings.tls_cert_file.is_some() || settings.tls_ca_file.is_some() {
+        let (host, port) = addr
+            .rsplit_once(':')
+            .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+            .ok_or_else(|| format!("{addr} is not host:port"))?;
+        let tls = ClientTls::from_settings(settings).map_err(|e| e.report())?;
+        let connector =
+            TlsConnect::new(tls, host, port).and_then(|c| c.checking_name(server_name)).map_err(|e| e.report())?;
+        let origin: http::Uri =
+            format!("https://{server_name}:{port}").parse().map_err(|e| format!("{server_name} is not a name: {e}"))?;
+        endpoint.origin(origin).connect_with_connector(connector).await
+    } else {
+        endpoint.connect().await
+    };
+    let channel = connected.map_err(|e| format!("cannot reach {addr}: {e}"))?;
     let status = HealthClient::new(channel)
         .check(HealthCheckRequest { service: service.to_owned() })
         .await

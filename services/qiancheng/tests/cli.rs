@@ -13,7 +13,6 @@ use qiancheng_api::demand::{
     CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, GetVacancyRequest, ListPublishedVacanciesRequest,
 };
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
-use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_api::types::Industry;
 use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tonic_health::pb::health_client::HealthClient;
@@ -273,9 +272,18 @@ fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
     let dir = tempfile::tempdir().expect("tempdir");
     let serve_help = qiancheng(dir.path()).args(["serve", "--help"]).output().expect("help");
     let text = String::from_utf8_lossy(&serve_help.stdout);
-    for variable in
-        ["QIANCHENG_AUTH_PUBLIC_KEYS", "QIANCHENG_DATA_KEY", "QIANCHENG_PEER_<NAME>_URL", "QIANCHENG_ADMIN_ADDR"]
-    {
+    for variable in [
+        "QIANCHENG_AUTH_PUBLIC_KEYS",
+        "QIANCHENG_DATA_KEY",
+        "QIANCHENG_PEER_<NAME>_URL",
+        "QIANCHENG_ADMIN_ADDR",
+        "QIANCHENG_AUTH_LEEWAY_SECS",
+        "QIANCHENG_OIDC_JWKS",
+        "QIANCHENG_OIDC_ROLE_MAP",
+        "QIANCHENG_TLS_CERT_FILE",
+        "QIANCHENG_TLS_CLIENT_AUTH",
+        "QIANCHENG_TLS_CLIENT_SERVICES",
+    ] {
         assert!(text.contains(variable), "serve --help names {variable}:\n{text}");
     }
     let dev_help = qiancheng(dir.path()).args(["dev", "--help"]).output().expect("help");
@@ -409,15 +417,7 @@ async fn two_services_as_their_own_processes(backend: Backend) {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let drafts = SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("selection reads demand's summary with its own service token")
         .into_inner();
@@ -680,15 +680,7 @@ async fn telemetry_follows_the_conventions_across_two_serve_processes() {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
         .await
         .expect("a call that crosses services");
     let refused = DemandServiceClient::new(channel(&demand_addr).await)
@@ -846,4 +838,240 @@ async fn a_service_whose_database_goes_away_is_not_ready_and_recovers_without_a_
     wait_health(&addr, ServingStatus::Serving).await;
     assert!(http_get(&admin, "/readyz").await.starts_with("HTTP/1.1 200"));
     assert!(demand.terminate().await.success());
+}
+
+/// `qiancheng dev` signs each service's calls with that service's own key: the development key,
+/// which signs people's tokens, cannot speak for a service. Tried as a new user would: a token
+/// of the development key for `service:demand` with role SERVICE reading supervision's trainees.
+#[tokio::test]
+async fn dev_refuses_a_service_token_signed_with_the_development_key() {
+    use qiancheng_api::supervision::ListProjectTraineesRequest;
+    use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+    use qiancheng_platform::auth::{Role, TokenMinter};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut dev = Running::spawn(qiancheng(dir.path()).args(["dev", "--base-port", "0"]));
+    let line = dev.wait_for("the supervision endpoint", |l| l.trim_start().starts_with("supervision ")).await;
+    let endpoint = line.split_whitespace().nth(1).expect("an address").to_owned();
+    dev.wait_for("the Ctrl-C hint", |l| l.starts_with("Press Ctrl-C")).await;
+    wait_health(&endpoint, ServingStatus::Serving).await;
+
+    let dev_key = TokenMinter::load(&dir.path().join("data/dev-signing.key")).expect("the key dev made");
+    let forged = dev_key.mint("service:demand", &[Role::Service], None, None, 600).expect("mint");
+    let refused = SupervisionServiceClient::new(channel(&endpoint).await)
+        .list_project_trainees(authed(
+            ListProjectTraineesRequest { project: "projects/p1".into(), ..Default::default() },
+            &forged,
+        ))
+        .await
+        .expect_err("the development key speaks for no service");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert!(refused.message().contains("SERVICE identity comes only from"), "{}", refused.message());
+
+    // `qiancheng token` will not mint it either, and says why.
+    let output = qiancheng(dir.path())
+        .args(["token", "--role", "SERVICE", "--subject", "service:demand"])
+        .output()
+        .expect("run");
+    assert!(!output.status.success(), "a SERVICE token of the development key is not minted");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("own key"), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(dev.terminate().await.success());
+}
+
+/// The province's identity provider, as its operators would wire it: an RS256 key published in
+/// a JWKS at a URL, tokens with the province's own claim names mapped by configuration alone,
+/// and a key rotated at the provider trusted without restarting the service.
+async fn serve_trusts_the_identity_provider_and_a_rotated_key(backend: Backend) {
+    use qiancheng_testkit::idp::{IdpKey, JwksServer, Route, jwks, now};
+    let Some(database) = TestDatabase::create(backend).await else { return };
+    const ISSUER: &str = "https://tyrz.hubei.gov.cn/idp";
+    let idp = JwksServer::start().await;
+    let first = IdpKey::rs256("hb-2025-01", 0);
+    idp.set("/oauth2/jwks", Route::Body(jwks(&[&first])));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut demand, addr) = serve(
+        dir.path(),
+        "demand",
+        &[
+            ("QIANCHENG_DATABASE_URL", database.url.clone()),
+            ("QIANCHENG_OIDC_ISSUER", ISSUER.to_owned()),
+            ("QIANCHENG_OIDC_AUDIENCE", "qiancheng".to_owned()),
+            ("QIANCHENG_OIDC_JWKS", idp.url("/oauth2/jwks")),
+            ("QIANCHENG_OIDC_JWKS_MIN_REFRESH_SECS", "0".to_owned()),
+            ("QIANCHENG_OIDC_JWKS_REFRESH_SECS", "1".to_owned()),
+            ("QIANCHENG_OIDC_SUBJECT_CLAIM", "user_id".to_owned()),
+            ("QIANCHENG_OIDC_ROLES_CLAIM", "role_codes".to_owned()),
+            ("QIANCHENG_OIDC_REGION_CLAIM", "xzqhdm".to_owned()),
+            ("QIANCHENG_OIDC_ROLE_MAP", "RSJ_XQ=COUNTY_OFFICER,RSJ_SJ=CITY_ADMIN".to_owned()),
+        ],
+    )
+    .await;
+    wait_health(&addr, ServingStatus::Serving).await;
+    let province = |key: &IdpKey, user: u64, roles: &str| {
+        key.sign(&serde_json::json!({
+            "iss": ISSUER, "aud": "qiancheng", "iat": now(), "exp": now() + 1800,
+            "user_id": user, "role_codes": roles, "xzqhdm": "421221000000",
+        }))
+    };
+
+    // A county officer of the province files demand with the provider's token.
+    let officer = province(&first, 4_200_117, "RSJ_XQ,GR_YH");
+    fixtures::publish_welding_demand(channel(&addr).await, &officer, "91421221MA4K7Y2G3", "421221", 6).await;
+    let mut client = DemandServiceClient::new(channel(&addr).await);
+    let board = client
+        .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &officer))
+        .await
+        .expect("the provider's token is accepted and mapped");
+    assert_eq!(board.into_inner().vacancies.len(), 1);
+
+    // The provider rotates: a new key is published, then the old one withdrawn.
+    let second = IdpKey::rs256("hb-2025-02", 1);
+    idp.set("/oauth2/jwks", Route::Body(jwks(&[&first, &second])));
+    let rotated = province(&second, 4_200_118, "RSJ_SJ");
+    client
+        .list_vacancies(authed(qiancheng_api::demand::ListVacanciesRequest::default(), &rotated))
+        .await
+        .expect("a token of the rotated key is trusted without a restart");
+    // A key withdrawn at the provider is dropped at the next scheduled reading (every second
+    // here), its tokens refused from then on.
+    idp.set("/oauth2/jwks", Route::Body(jwks(&[&second])));
+    let withdrawn = province(&first, 4_200_119, "RSJ_SJ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer =
+            client.list_vacancies(authed(qiancheng_api::demand::ListVacanciesRequest::default(), &withdrawn)).await;
+        match answer {
+            Err(refused) => {
+                assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+                break;
+            }
+            Ok(_) => assert!(Instant::now() < deadline, "a withdrawn key is dropped without a restart"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Whoever holds the provider still cannot speak for a service of the suite.
+    let service = second.sign(&serde_json::json!({
+        "iss": ISSUER, "aud": "qiancheng", "iat": now(), "exp": now() + 600,
+        "user_id": "service:selection", "role_codes": "SERVICE",
+    }));
+    let refused = client
+        .summarize_training_needs(authed(qiancheng_api::demand::SummarizeTrainingNeedsRequest::default(), &service))
+        .await
+        .expect_err("the provider asserting SERVICE");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert!(idp.hits("/oauth2/jwks") >= 3, "read at start, for the new key id, and on schedule");
+    assert!(demand.terminate().await.success());
+}
+
+#[tokio::test]
+async fn serve_trusts_the_identity_provider_and_a_rotated_key_on_sqlite() {
+    serve_trusts_the_identity_provider_and_a_rotated_key(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn serve_trusts_the_identity_provider_and_a_rotated_key_on_postgres() {
+    serve_trusts_the_identity_provider_and_a_rotated_key(Backend::Postgres).await;
+}
+
+/// A channel over TLS to `addr` (a port on 127.0.0.1) trusting `ca`, presenting `identity`.
+async fn tls_channel(
+    addr: &str,
+    ca: &qiancheng_testkit::pki::TestCa,
+    identity: Option<&qiancheng_testkit::pki::Issued>,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    let port = addr.rsplit(':').next().expect("a port");
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem())).domain_name("localhost");
+    if let Some(issued) = identity {
+        tls = tls.identity(Identity::from_pem(&issued.cert_pem, &issued.key_pem));
+    }
+    tonic::transport::Endpoint::from_shared(format!("https://localhost:{port}"))?
+        .tls_config(tls)?
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+}
+
+/// The production topology over mutual TLS: demand and selection as `serve` processes with
+/// certificates of the suite's CA; demand asks every client for one, and lets selection's stand
+/// in for its service token, so selection runs with no signing key. A client without a
+/// certificate is refused; `qiancheng health` asks over TLS with the service's own files.
+async fn two_serve_processes_over_mutual_tls(backend: Backend) {
+    use qiancheng_testkit::pki::{TestCa, TlsFiles};
+    let (Some(demand_db), Some(selection_db)) =
+        (TestDatabase::create(backend).await, TestDatabase::create(backend).await)
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = TestCa::new("Xianning HRSS test CA");
+    let demand_files = TlsFiles::write(dir.path(), "demand", &ca.issue(Some("demand"), "demand.qiancheng"), &ca);
+    let selection_files =
+        TlsFiles::write(dir.path(), "selection", &ca.issue(Some("selection"), "selection.qiancheng"), &ca);
+    let issuer_key = dir.path().join("issuer.key");
+    let officer = mint(dir.path(), &issuer_key, &["--role", "COUNTY_OFFICER", "--region", "421221"]);
+    let tls_env = |files: &TlsFiles, client_auth: &str| {
+        vec![
+            ("QIANCHENG_TLS_CERT_FILE", files.cert.display().to_string()),
+            ("QIANCHENG_TLS_KEY_FILE", files.key.display().to_string()),
+            ("QIANCHENG_TLS_CA_FILE", files.ca.display().to_string()),
+            ("QIANCHENG_TLS_CLIENT_AUTH", client_auth.to_owned()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &issuer_key)),
+        ]
+    };
+    let mut demand_env = tls_env(&demand_files, "required");
+    demand_env.push(("QIANCHENG_DATABASE_URL", demand_db.url.clone()));
+    demand_env.push(("QIANCHENG_TLS_CLIENT_SERVICES", "selection".to_owned()));
+    let (mut demand, demand_addr) = serve(dir.path(), "demand", &demand_env).await;
+    let demand_port = demand_addr.rsplit(':').next().expect("port").to_owned();
+    let mut selection_env = tls_env(&selection_files, "optional");
+    selection_env.push(("QIANCHENG_DATABASE_URL", selection_db.url.clone()));
+    selection_env.push(("QIANCHENG_PEER_DEMAND_URL", format!("https://localhost:{demand_port}")));
+    let (mut selection, selection_addr) = serve(dir.path(), "selection", &selection_env).await;
+
+    // `qiancheng health` in demand's environment asks over mutual TLS.
+    let mut health = qiancheng(dir.path());
+    health.args(["health", "--addr", &demand_addr]);
+    for (key, value) in tls_env(&demand_files, "required") {
+        health.env(key, value);
+    }
+    let answered = health.output().expect("health");
+    assert!(answered.status.success(), "{}", String::from_utf8_lossy(&answered.stderr));
+    assert_eq!(String::from_utf8_lossy(&answered.stdout).trim(), "SERVING");
+
+    let gateway = ca.issue(None, "gateway.qiancheng");
+    let to_demand = tls_channel(&demand_addr, &ca, Some(&gateway)).await.expect("mutual TLS with the suite's CA");
+    fixtures::publish_welding_demand(to_demand, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
+    let to_selection = tls_channel(&selection_addr, &ca, None).await.expect("TLS");
+    let drafts = SelectionServiceClient::new(to_selection)
+        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
+        .await
+        .expect("selection reaches demand over mutual TLS with its certificate")
+        .into_inner();
+    assert_eq!(drafts.catalog_items.iter().map(|i| i.headcount).collect::<Vec<_>>(), [8]);
+
+    // A client without a certificate, or with one of another CA, never reaches the service.
+    let foreign = TestCa::new("another CA").issue(Some("selection"), "selection.qiancheng");
+    for (what, identity) in [("no certificate", None), ("another CA's certificate", Some(&foreign))] {
+        let reached = match tls_channel(&demand_addr, &ca, identity).await {
+            Err(_) => false,
+            Ok(channel) => DemandServiceClient::new(channel)
+                .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &officer))
+                .await
+                .is_ok(),
+        };
+        assert!(!reached, "a client with {what} is refused");
+    }
+    assert!(selection.terminate().await.success());
+    assert!(demand.terminate().await.success());
+}
+
+#[tokio::test]
+async fn two_serve_processes_talk_over_mutual_tls_on_sqlite() {
+    two_serve_processes_over_mutual_tls(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_serve_processes_talk_over_mutual_tls_on_postgres() {
+    two_serve_processes_over_mutual_tls(Backend::Postgres).await;
 }

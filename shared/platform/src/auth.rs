@@ -1,25 +1,31 @@
-//! Authentication: bearer tokens (JWT, EdDSA over Ed25519) verified into a [`Principal`] with
-//! roles, region and organisation, and the checks handlers make with it.
+//! Authentication (DESIGN.md, Security): bearer tokens (JWT) verified by `jsonwebtoken` into a
+//! [`Principal`] with roles, region and organisation, and the checks handlers make with it.
 //!
-//! Production verifies against configured public keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, several for
-//! rotation). Development makes a key pair once, keeps the private half in the data folder, and
-//! `qiancheng token` mints tokens for any role with it.
+//! People's tokens come from the suite's own issuer keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, Ed25519,
+//! several for rotation) or from the people's identity provider ([`crate::oidc`]: OIDC, RS256,
+//! ES256 or EdDSA keys from a JWKS, claims mapped by configuration). A service of the suite calls
+//! with a token signed by its own key, or, where configured, with its client certificate
+//! ([`crate::tls`]); nothing else may assert `SERVICE`. Development makes a key pair once, keeps
+//! the private half in the data folder, and `qiancheng token` mints people's tokens with it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use qiancheng_domain::{RegionCode, Uscc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tonic::Request;
 
+use crate::config::Settings;
 use crate::error::Error;
+use crate::oidc::{IdentityProvider, ProviderConfig};
 
 /// Who may call what (DESIGN.md, Security).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -267,15 +273,33 @@ impl Scope {
     }
 }
 
-/// Verifies bearer tokens.
+/// Verifies bearer tokens, and the client certificates that may stand in for a service's token.
+///
+/// Three kinds of key are trusted, each only for what it may assert (DESIGN.md, Security):
+/// - the suite's own issuer keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, the development key): people's
+///   roles, in tokens whose issuer is [`ISSUER`];
+/// - the people's identity provider ([`IdentityProvider`]: OIDC, keys from a JWKS): people's
+///   roles, read through the configured claim mapping;
+/// - each calling service's own key (`QIANCHENG_SERVICE_PUBLIC_KEYS`), or its client
+///   certificate where configured (`QIANCHENG_TLS_CLIENT_SERVICES`): that service's `SERVICE`
+///   identity and nothing else.
+///
+/// Neither issuer of people's tokens may assert `SERVICE`: whoever holds the people's identity
+/// provider cannot speak for a service of the suite.
 #[derive(Clone)]
 pub struct Authenticator {
-    /// The token issuer's keys: they may assert any role.
-    issuers: Vec<VerifyingKey>,
+    /// The suite's own issuer keys: they may assert any person's role.
+    issuers: Vec<DecodingKey>,
     /// Each calling service's own key, by service name: it may assert only that service.
-    services: Vec<(String, VerifyingKey)>,
+    services: Vec<(String, DecodingKey)>,
+    /// The people's identity provider, if one is configured.
+    provider: Option<Arc<IdentityProvider>>,
+    /// Services whose verified client certificate stands in for their token.
+    certificate_services: Arc<BTreeSet<String>>,
     /// The longest lifetime (`exp - iat`) a token may have.
     max_lifetime_secs: i64,
+    /// How far ahead of this server's clock an issue time (`iat`) or start (`nbf`) may lie.
+    leeway_secs: i64,
     /// Tokens verified before, by the SHA-256 of the token, until they expire.
     cache: Arc<RwLock<HashMap<[u8; 32], Verified>>>,
     /// Revoked subjects: their tokens issued before the instant are refused, cached or not.
@@ -290,6 +314,66 @@ struct Verified {
     expires_at: i64,
 }
 
+/// Whose key signed a token, which decides what the token may assert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Signer {
+    /// One of the suite's own issuer keys.
+    Suite,
+    /// The people's identity provider.
+    Provider,
+    /// The named service's own key.
+    Service(String),
+}
+
+/// What a token whose signature verified asserts, before the suite's trust rules are applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Asserted {
+    /// Who is calling.
+    pub subject: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+    /// Region code, if any.
+    pub region: Option<String>,
+    /// Organisation credit code, if any.
+    pub org: Option<String>,
+    /// `iat`, seconds since the epoch.
+    pub issued_at: Option<i64>,
+    /// `nbf`, seconds since the epoch.
+    pub not_before: Option<i64>,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl From<Claims> for Asserted {
+    fn from(claims: Claims) -> Self {
+        Self {
+            subject: claims.sub,
+            roles: claims.roles,
+            region: claims.region,
+            org: claims.org,
+            issued_at: Some(claims.iat),
+            not_before: None,
+            expires_at: claims.exp,
+        }
+    }
+}
+
+/// Why a token was not verified.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Refused, with the reason a client is told.
+    Refused(Error),
+    /// Signed under a key id the identity provider's key set does not hold (yet): worth one
+    /// refresh of the key set before refusing.
+    UnknownKey,
+}
+
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Self {
+        Refusal::Refused(error)
+    }
+}
+
 /// Most verified tokens kept; past it, expired entries go, then the whole cache if need be.
 pub const TOKEN_CACHE_ENTRIES: usize = 50_000;
 
@@ -298,20 +382,32 @@ impl fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("issuers", &self.issuers.len())
             .field("services", &self.services.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field("provider", &self.provider)
+            .field("certificate_services", &self.certificate_services)
             .field("max_lifetime_secs", &self.max_lifetime_secs)
+            .field("leeway_secs", &self.leeway_secs)
             .finish()
     }
 }
 
 pub use crate::config::DEFAULT_MAX_TOKEN_LIFETIME_SECS;
-/// How far in the future an issue time may lie (clocks drift).
+/// How far in the future an issue time may lie unless configured otherwise (clocks drift).
 pub const ISSUED_AT_LEEWAY_SECS: i64 = 60;
 
-/// The issuer written into and required of every token.
+/// The issuer written into and required of the suite's own tokens.
 pub const ISSUER: &str = "qiancheng";
 
-/// The longest token the suite reads; the suite's own are a few hundred bytes.
-pub const MAX_TOKEN_BYTES: usize = 4096;
+/// The subject prefix of a service of the suite (`service:selection`): only a service's own key
+/// or certificate asserts it.
+pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
+
+/// The signature algorithms accepted: EdDSA (the suite's own keys), RS256 and ES256 (identity
+/// providers). SM2 is not among them: no maintained Rust JWT library supports it (docs/OPERATIONS.md).
+pub const ACCEPTED_ALGORITHMS: [Algorithm; 3] = [Algorithm::EdDSA, Algorithm::RS256, Algorithm::ES256];
+
+/// The longest token the suite reads; the suite's own are a few hundred bytes, an identity
+/// provider's RS256 tokens with their claims one or two kilobytes.
+pub const MAX_TOKEN_BYTES: usize = 8192;
 
 /// The most header bytes a call may carry (tokens past [`MAX_TOKEN_BYTES`] still reach the gate).
 pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
@@ -319,18 +415,59 @@ pub const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 /// The longest subject a token may name.
 pub const MAX_SUBJECT_CHARS: usize = 128;
 
+/// The issuer of a token, read before its signature is checked only to choose the keys to try.
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
+struct IssuerOnly {
+    iss: Option<String>,
+}
+
+/// What a client is told when the library refuses a signed token's claims.
+pub(crate) fn claims_refused(error: &jsonwebtoken::errors::Error) -> Error {
+    use jsonwebtoken::errors::ErrorKind as Kind;
+    Error::Unauthenticated(match error.kind() {
+        Kind::InvalidIssuer => "token issuer is not trusted".to_owned(),
+        Kind::InvalidAudience => "token audience is not one this suite accepts".to_owned(),
+        Kind::MissingRequiredClaim(claim) => format!("token has no {claim} claim"),
+        Kind::InvalidSignature => "token signature does not verify".to_owned(),
+        Kind::InvalidAlgorithm => "token algorithm does not match its key".to_owned(),
+        _ => "token claims are not valid".to_owned(),
+    })
+}
+
+/// A validation for `algorithm` that checks the signature, the issuer and the claims the library
+/// knows, and leaves times to [`Authenticator`], which checks them against the clock it is given
+/// (so that one rule, with one leeway, holds for every issuer and the cache).
+pub(crate) fn validation(algorithm: Algorithm, issuer: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iss"]);
+    validation
+}
+
+fn unauthenticated(why: impl Into<String>) -> Error {
+    Error::Unauthenticated(why.into())
+}
+
+/// The error a client is told for a verification that did not succeed.
+fn refused(result: Result<Principal, Refusal>) -> Result<Principal, Error> {
+    result.map_err(|refusal| match refusal {
+        Refusal::Refused(error) => error,
+        Refusal::UnknownKey => unauthenticated("token key id is not among the identity provider's keys"),
+    })
 }
 
 impl Authenticator {
-    /// Trusts tokens signed by any of the issuer `keys`, for any role.
+    /// Trusts tokens signed by any of the issuer `keys`, for any person's role.
     pub fn new(keys: Vec<VerifyingKey>) -> Self {
         Self {
-            issuers: keys,
+            issuers: keys.iter().map(|k| DecodingKey::from_ed_der(k.as_bytes())).collect(),
             services: Vec::new(),
+            provider: None,
+            certificate_services: Arc::default(),
             max_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            leeway_secs: ISSUED_AT_LEEWAY_SECS,
             cache: Arc::default(),
             revoked: Arc::default(),
         }
@@ -376,10 +513,33 @@ impl Authenticator {
 
     /// Verifies a compact JWT, answering from the cache for a token verified before and not yet
     /// expired (a signature check is the dearest step of a call); revocation is checked either
-    /// way.
+    /// way. A token under a key id the identity provider has not published (yet) is refused:
+    /// [`Authenticator::verify_refreshing`] first fetches the provider's keys again.
     pub fn verify(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+        refused(self.try_verify(token, now_secs))
+    }
+
+    /// [`Authenticator::verify`], refreshing the identity provider's keys once (no more often
+    /// than the provider allows) when the token names a key id they do not hold: a key rotated
+    /// in at the provider is trusted without a restart.
+    pub async fn verify_refreshing(&self, token: &str, now_secs: i64) -> Result<Principal, Error> {
+        match self.try_verify(token, now_secs) {
+            Err(Refusal::UnknownKey) => {
+                if let Some(provider) = &self.provider
+                    && provider.refresh_for_unknown_key().await
+                {
+                    self.forget_verified();
+                }
+                self.verify(token, now_secs)
+            }
+            other => refused(other),
+        }
+    }
+
+    /// Verifies `token` as [`Authenticator::verify`] does, telling an unknown key id apart.
+    pub(crate) fn try_verify(&self, token: &str, now_secs: i64) -> Result<Principal, Refusal> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(Error::Unauthenticated(format!("token is longer than {MAX_TOKEN_BYTES} bytes")));
+            return Err(unauthenticated(format!("token is longer than {MAX_TOKEN_BYTES} bytes")).into());
         }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cached = self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&digest).cloned();
@@ -399,14 +559,20 @@ impl Authenticator {
             }
         };
         if self.is_revoked(&verified.principal.subject, verified.issued_at) {
-            return Err(Error::Unauthenticated("token has been revoked".to_owned()));
+            return Err(unauthenticated("token has been revoked").into());
         }
         Ok(verified.principal)
     }
 
+    /// Drops every cached verification: the keys changed, and a token of a key withdrawn must
+    /// not outlive it in the cache.
+    fn forget_verified(&self) {
+        self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
     /// Also trusts `key` for calls made as the suite's service `name`, and for nothing else.
     pub fn with_service_key(mut self, name: &str, key: VerifyingKey) -> Self {
-        self.services.push((name.to_owned(), key));
+        self.services.push((name.to_owned(), DecodingKey::from_ed_der(key.as_bytes())));
         self
     }
 
@@ -414,6 +580,52 @@ impl Authenticator {
     pub fn with_max_lifetime(mut self, secs: i64) -> Self {
         self.max_lifetime_secs = secs;
         self
+    }
+
+    /// Tolerates issue and start times up to `secs` ahead of this server's clock.
+    pub fn with_leeway(mut self, secs: i64) -> Self {
+        self.leeway_secs = secs;
+        self
+    }
+
+    /// Also trusts people's tokens of `provider`, mapped by its claim mapping, and reads the
+    /// provider's keys again on its schedule from now on (in the tokio runtime this is called
+    /// in, as [`IdentityProvider::connect`] is).
+    pub fn with_provider(mut self, provider: Arc<IdentityProvider>) -> Self {
+        self.provider = Some(provider);
+        self.spawn_key_refresh();
+        self
+    }
+
+    /// Lets a verified client certificate naming one of `services` stand in for that service's
+    /// token (`QIANCHENG_TLS_CLIENT_SERVICES`).
+    pub fn with_certificate_services(mut self, services: impl IntoIterator<Item = String>) -> Self {
+        self.certificate_services = Arc::new(services.into_iter().map(|s| s.to_lowercase()).collect());
+        self
+    }
+
+    /// Whether some client certificate may stand in for a token here.
+    pub fn accepts_certificates(&self) -> bool {
+        !self.certificate_services.is_empty()
+    }
+
+    /// The caller a verified client certificate stands for: the `SERVICE` identity of the
+    /// service it names (`spiffe://qiancheng/service/<name>`, [`crate::tls`]), when that
+    /// service's certificate may stand in for its token here. A revocation of the service's
+    /// subject refuses certificates issued (`notBefore`) before it.
+    pub fn certificate_principal(&self, certificate: &[u8]) -> Result<Principal, Error> {
+        let named = crate::tls::CertificateIdentity::read(certificate)?;
+        if !self.certificate_services.contains(&named.service) {
+            return Err(unauthenticated(format!(
+                "the client certificate of service {} does not stand in for a token here; send a bearer token",
+                named.service
+            )));
+        }
+        let subject = format!("{SERVICE_SUBJECT_PREFIX}{}", named.service);
+        if self.is_revoked(&subject, named.not_before) {
+            return Err(unauthenticated("the client certificate has been revoked"));
+        }
+        Ok(Principal { subject, roles: vec![Role::Service], region: None, org: None })
     }
 
     /// Trusts the base64 Ed25519 public keys of the configuration.
@@ -424,82 +636,157 @@ impl Authenticator {
         keys.iter().map(|k| decode_public_key(k)).collect::<Result<_, _>>().map(Self::new)
     }
 
-    /// The authenticator the configuration describes: issuer keys, each service's own key
-    /// (`QIANCHENG_SERVICE_PUBLIC_KEYS`), and the longest token lifetime.
-    pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, Error> {
-        let mut auth = Self::from_base64_keys(&settings.auth_public_keys)?
-            .with_max_lifetime(settings.auth_max_token_lifetime_secs);
+    /// The authenticator the configuration describes, without the identity provider (see
+    /// [`Authenticator::configured`]): issuer keys, each service's own key
+    /// (`QIANCHENG_SERVICE_PUBLIC_KEYS`), the services whose certificates stand in for their
+    /// tokens, the longest token lifetime and the leeway.
+    pub fn from_settings(settings: &Settings) -> Result<Self, Error> {
+        let issuers = if settings.auth_public_keys.is_empty() && settings.oidc_issuer.is_some() {
+            // Every person's token comes from the identity provider.
+            Self::new(Vec::new())
+        } else {
+            Self::from_base64_keys(&settings.auth_public_keys).map_err(|e| match e {
+                Error::Config(why) => Error::Config(format!("{why} (set it, or QIANCHENG_OIDC_ISSUER)")),
+                other => other,
+            })?
+        };
+        let mut auth = issuers
+            .with_max_lifetime(settings.auth_max_token_lifetime_secs)
+            .with_leeway(settings.auth_leeway_secs)
+            .with_certificate_services(settings.tls_client_services.iter().cloned());
         for (name, key) in &settings.service_public_keys {
             auth = auth.with_service_key(name, decode_public_key(key)?);
         }
         Ok(auth)
     }
 
+    /// [`Authenticator::from_settings`] with the identity provider the configuration names, its
+    /// keys fetched now (a provider that cannot be reached stops the start, saying why) and
+    /// refreshed every `QIANCHENG_OIDC_JWKS_REFRESH_SECS` in the background.
+    pub async fn configured(settings: &Settings) -> Result<Self, Error> {
+        let auth = Self::from_settings(settings)?;
+        let Some(config) = ProviderConfig::from_settings(settings)? else { return Ok(auth) };
+        let provider = Arc::new(IdentityProvider::connect(config).await?);
+        Ok(auth.with_provider(provider))
+    }
+
+    /// Reads the identity provider's keys on its schedule, for as long as the runtime runs; a
+    /// change of keys empties the token cache.
+    fn spawn_key_refresh(&self) {
+        let Some(provider) = self.provider.clone() else { return };
+        let auth = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(provider.refresh_interval()).await;
+                if provider.refresh().await {
+                    auth.forget_verified();
+                }
+            }
+        });
+    }
+
     /// Verifies a compact JWT and returns its principal with its issue and expiry times.
-    fn verify_uncached(&self, token: &str, now_secs: i64) -> Result<Verified, Error> {
-        let unauthenticated = |why: &str| Error::Unauthenticated(why.to_owned());
-        let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(unauthenticated("token is not a compact JWT"));
-        };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(header)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| unauthenticated("token header is not valid"))?;
-        if header.alg != "EdDSA" {
-            return Err(unauthenticated("token algorithm must be EdDSA"));
+    fn verify_uncached(&self, token: &str, now_secs: i64) -> Result<Verified, Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("token is not a compact JWT"))?;
+        if !ACCEPTED_ALGORITHMS.contains(&header.alg) {
+            return Err(unauthenticated(format!(
+                "token algorithm {:?} is not accepted; one of EdDSA, RS256, ES256",
+                header.alg
+            ))
+            .into());
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
+        // The issuer only chooses which keys to try: nothing read here is trusted until a
+        // signature verifies.
+        let issuer = jsonwebtoken::dangerous::insecure_decode::<IssuerOnly>(token)
             .ok()
-            .and_then(|b| Signature::from_slice(&b).ok())
-            .ok_or_else(|| unauthenticated("token signature is not valid"))?;
-        let signed = &token[..token.len() - token.rsplit('.').next().map_or(0, str::len) - 1];
-        // An issuer's key may assert anything; a service's own key only that service.
-        let signer = if self.issuers.iter().any(|k| k.verify(signed.as_bytes(), &signature).is_ok()) {
-            None
-        } else if let Some((name, _)) =
-            self.services.iter().find(|(_, k)| k.verify(signed.as_bytes(), &signature).is_ok())
-        {
-            Some(name.as_str())
+            .and_then(|data| data.claims.iss)
+            .ok_or_else(|| unauthenticated("token names no issuer"))?;
+        let (signer, asserted) = if issuer == ISSUER {
+            self.verify_own(token, header.alg)?
+        } else if let Some(provider) = self.provider.as_ref().filter(|p| p.issuer() == issuer) {
+            (Signer::Provider, provider.verify(token, &header)?)
         } else {
-            return Err(unauthenticated("token signature does not verify"));
+            return Err(unauthenticated("token issuer is not trusted").into());
         };
-        let claims: Claims = URL_SAFE_NO_PAD
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| unauthenticated("token claims are not valid"))?;
-        if claims.iss != ISSUER {
-            return Err(unauthenticated("token issuer is not qiancheng"));
+        Ok(self.admit(signer, asserted, now_secs)?)
+    }
+
+    /// Verifies a token of the suite's own issuer against its issuer keys, then the services'
+    /// own keys.
+    fn verify_own(&self, token: &str, algorithm: Algorithm) -> Result<(Signer, Asserted), Error> {
+        if algorithm != Algorithm::EdDSA {
+            return Err(unauthenticated("the suite's own tokens are signed with EdDSA"));
         }
-        if claims.exp <= now_secs {
+        let mut validation = validation(Algorithm::EdDSA, ISSUER);
+        // The suite's own tokens name no audience: every service of the suite reads them.
+        validation.validate_aud = false;
+        let keys =
+            self.issuers.iter().map(|key| (None, key)).chain(self.services.iter().map(|(name, key)| (Some(name), key)));
+        for (service, key) in keys {
+            match jsonwebtoken::decode::<Claims>(token, key, &validation) {
+                Ok(data) => {
+                    let signer = service.map_or(Signer::Suite, |name| Signer::Service(name.clone()));
+                    return Ok((signer, data.claims.into()));
+                }
+                Err(error) if matches!(error.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => {}
+                Err(error) => return Err(claims_refused(&error)),
+            }
+        }
+        Err(unauthenticated("token signature does not verify"))
+    }
+
+    /// Applies the suite's trust rules to what a verified token asserts.
+    fn admit(&self, signer: Signer, claims: Asserted, now_secs: i64) -> Result<Verified, Error> {
+        if claims.expires_at <= now_secs {
             return Err(unauthenticated("token has expired"));
         }
-        if claims.iat > now_secs + ISSUED_AT_LEEWAY_SECS {
+        let Some(issued_at) = claims.issued_at else {
+            return Err(unauthenticated("token has no issue time (iat)"));
+        };
+        // Clocks drift: an issuer's clock a little ahead of this server's is tolerated. An
+        // expiry is never extended: the issuer chose the lifetime.
+        if issued_at > now_secs + self.leeway_secs {
             return Err(unauthenticated("token is issued in the future"));
         }
-        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime_secs {
+        if claims.not_before.is_some_and(|nbf| nbf > now_secs + self.leeway_secs) {
+            return Err(unauthenticated("token is not valid yet (nbf)"));
+        }
+        if claims.expires_at.saturating_sub(issued_at) > self.max_lifetime_secs {
             return Err(unauthenticated("token lives longer than the suite trusts"));
         }
-        if let Some(service) = signer
-            && (claims.roles != [Role::Service]
-                || claims.sub != format!("service:{service}")
-                || claims.region.is_some()
-                || claims.org.is_some())
-        {
-            return Err(unauthenticated("a service's key signs only that service's own calls"));
+        match &signer {
+            // A service's own key asserts that service and nothing else.
+            Signer::Service(service) => {
+                if claims.roles != [Role::Service]
+                    || claims.subject != format!("{SERVICE_SUBJECT_PREFIX}{service}")
+                    || claims.region.is_some()
+                    || claims.org.is_some()
+                {
+                    return Err(unauthenticated("a service's key signs only that service's own calls"));
+                }
+            }
+            // An issuer of people's tokens never speaks for a service of the suite.
+            Signer::Suite | Signer::Provider => {
+                if claims.roles.contains(&Role::Service) {
+                    return Err(unauthenticated(
+                        "a SERVICE identity comes only from that service's own key or client certificate, \
+                         never from an issuer of people's tokens",
+                    ));
+                }
+                if claims.subject.starts_with(SERVICE_SUBJECT_PREFIX) {
+                    return Err(unauthenticated(format!(
+                        "subjects starting {SERVICE_SUBJECT_PREFIX} belong to the services of the suite"
+                    )));
+                }
+            }
         }
         if claims.roles.is_empty() {
             return Err(unauthenticated("token holds no role"));
         }
         // The subject goes into audit entries and access lines: a short printable name.
-        if claims.sub.is_empty()
-            || claims.sub.chars().count() > MAX_SUBJECT_CHARS
-            || claims.sub.chars().any(char::is_control)
+        if claims.subject.is_empty()
+            || claims.subject.chars().count() > MAX_SUBJECT_CHARS
+            || claims.subject.chars().any(char::is_control)
         {
             return Err(Error::Unauthenticated(format!(
                 "token subject must be 1 to {MAX_SUBJECT_CHARS} characters with no control character"
@@ -525,9 +812,9 @@ impl Authenticator {
             return Err(unauthenticated("a provider's or enterprise's token must name its organisation"));
         }
         Ok(Verified {
-            principal: Principal { subject: claims.sub, roles: claims.roles, region, org },
-            issued_at: claims.iat,
-            expires_at: claims.exp,
+            principal: Principal { subject: claims.subject, roles: claims.roles, region, org },
+            issued_at,
+            expires_at: claims.expires_at,
         })
     }
 }
@@ -536,6 +823,7 @@ impl Authenticator {
 #[derive(Clone)]
 pub struct TokenMinter {
     key: SigningKey,
+    encoding: EncodingKey,
 }
 
 impl fmt::Debug for TokenMinter {
@@ -545,11 +833,17 @@ impl fmt::Debug for TokenMinter {
 }
 
 impl TokenMinter {
+    fn from_key(key: SigningKey) -> Result<Self, Error> {
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        let der = key.to_pkcs8_der().map_err(|e| Error::Config(format!("cannot encode a signing key: {e}")))?;
+        Ok(Self { encoding: EncodingKey::from_ed_der(der.as_bytes()), key })
+    }
+
     /// A new random key.
     pub fn generate() -> Result<Self, Error> {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| Error::Config(format!("no randomness: {e}")))?;
-        Ok(Self { key: SigningKey::from_bytes(&seed) })
+        Self::from_key(SigningKey::from_bytes(&seed))
     }
 
     /// Loads the key kept at `path`, or makes one and keeps it there (mode 0600).
@@ -575,7 +869,12 @@ impl TokenMinter {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| Error::Config(format!("{} is not a base64 Ed25519 key", path.display())))?;
-        Ok(Self { key: SigningKey::from_bytes(&bytes) })
+        Self::from_key(SigningKey::from_bytes(&bytes))
+    }
+
+    /// The public half.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
     }
 
     /// The public half, base64, as `QIANCHENG_AUTH_PUBLIC_KEYS` takes it.
@@ -583,12 +882,12 @@ impl TokenMinter {
         STANDARD.encode(self.key.verifying_key().to_bytes())
     }
 
-    /// An authenticator that trusts this key.
+    /// An authenticator that trusts this key as an issuer of people's tokens.
     pub fn authenticator(&self) -> Authenticator {
         Authenticator::new(vec![self.key.verifying_key()])
     }
 
-    /// Mints a token valid for `ttl_secs`.
+    /// Mints a token of the suite's own issuer valid for `ttl_secs`.
     pub fn mint(
         &self,
         subject: &str,
@@ -607,11 +906,8 @@ impl TokenMinter {
             exp: now + ttl_secs,
             iss: ISSUER.to_owned(),
         };
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
-        let payload = serde_json::to_vec(&claims).map_err(|e| Error::Config(e.to_string()))?;
-        let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-        let signature = self.key.sign(signed.as_bytes());
-        Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::EdDSA), &claims, &self.encoding)
+            .map_err(|e| Error::Config(format!("cannot sign a token: {e}")))
     }
 }
 
@@ -641,6 +937,8 @@ pub fn write_secret(path: &Path, content: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::Signer as _;
 
     fn minter() -> TokenMinter {
         TokenMinter::generate().expect("random")
@@ -685,6 +983,19 @@ mod tests {
         assert!(m.authenticator().verify(&enterprise, now).is_err());
     }
 
+    /// A city administrator's claims issued at `iat`, expiring at `exp`.
+    fn city_admin(iat: i64, exp: i64) -> Claims {
+        Claims {
+            sub: "a".into(),
+            roles: vec![Role::CityAdmin],
+            region: Some("421200".into()),
+            org: None,
+            iat,
+            exp,
+            iss: ISSUER.into(),
+        }
+    }
+
     fn signed(m: &TokenMinter, claims: &Claims) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","typ":"JWT"}"#);
         let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("json")));
@@ -696,15 +1007,7 @@ mod tests {
     fn lifetimes_are_bounded_and_issue_times_are_not_in_the_future() {
         let m = minter();
         let now = chrono::Utc::now().timestamp();
-        let claims = |iat: i64, exp: i64| Claims {
-            sub: "a".into(),
-            roles: vec![Role::CityAdmin],
-            region: Some("421200".into()),
-            org: None,
-            iat,
-            exp,
-            iss: ISSUER.into(),
-        };
+        let claims = city_admin;
         let auth = m.authenticator();
         assert!(auth.verify(&signed(&m, &claims(now, now + 3600)), now).is_ok());
         let year_9999 = signed(&m, &claims(now, 253_402_300_799));
@@ -815,7 +1118,74 @@ mod tests {
         let again = TokenMinter::load_or_create(&path).expect("load");
         assert_eq!(first.public_key_base64(), again.public_key_base64());
         let auth = Authenticator::from_base64_keys(&[first.public_key_base64()]).expect("key");
-        let token = again.mint("s", &[Role::Service], None, None, 60).expect("mint");
+        let token = again.mint("s", &[Role::Auditor], None, None, 60).expect("mint");
         assert!(auth.verify(&token, chrono::Utc::now().timestamp()).is_ok());
+    }
+
+    #[test]
+    fn an_issuer_key_cannot_assert_a_service_of_the_suite() {
+        // Tried as a new user would: the development key mints `service:demand` with SERVICE.
+        let issuer = minter();
+        let demand = minter();
+        let auth = issuer.authenticator().with_service_key("demand", demand.verifying_key());
+        let now = chrono::Utc::now().timestamp();
+        let forged = issuer.mint("service:demand", &[Role::Service], None, None, 60).expect("mint");
+        let refused = auth.verify(&forged, now).expect_err("the issuer's key speaks for no service");
+        assert!(refused.to_string().contains("SERVICE identity comes only from"), "{refused}");
+        let mixed = issuer.mint("officer", &[Role::CityAdmin, Role::Service], Some("421200"), None, 60).expect("mint");
+        assert!(auth.verify(&mixed, now).is_err(), "nor beside a person's role");
+        let posing = issuer.mint("service:demand", &[Role::Auditor], None, None, 60).expect("mint");
+        let refused = auth.verify(&posing, now).expect_err("a person posing as a service by name");
+        assert!(refused.to_string().contains("belong to the services"), "{refused}");
+        let own = demand.mint("service:demand", &[Role::Service], None, None, 60).expect("mint");
+        assert_eq!(auth.verify(&own, now).expect("the service's own key").roles, [Role::Service]);
+    }
+
+    #[test]
+    fn the_leeway_tolerates_an_issuer_clock_ahead_but_never_extends_an_expiry() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let claims = city_admin;
+        let ahead = signed(&m, &claims(now + 100, now + 600));
+        assert!(m.authenticator().verify(&ahead, now).is_err(), "100 s ahead is past the default 60 s");
+        let lenient = m.authenticator().with_leeway(120);
+        assert!(lenient.verify(&ahead, now).is_ok(), "and within a leeway of 120 s");
+        let strict = m.authenticator().with_leeway(0);
+        assert!(strict.verify(&signed(&m, &claims(now + 1, now + 600)), now).is_err(), "no leeway at all");
+        let expired = signed(&m, &claims(now - 600, now - 1));
+        assert!(lenient.verify(&expired, now).is_err(), "an expiry is not extended by the leeway");
+    }
+
+    #[test]
+    fn tokens_of_unknown_issuers_and_algorithms_are_refused() {
+        let m = minter();
+        let now = chrono::Utc::now().timestamp();
+        let auth = m.authenticator();
+        let foreign = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::EdDSA),
+            &serde_json::json!({"sub": "a", "roles": ["AUDITOR"], "iat": now, "exp": now + 60, "iss": "elsewhere"}),
+            &m.encoding,
+        )
+        .expect("sign");
+        assert!(auth.verify(&foreign, now).expect_err("another issuer").to_string().contains("issuer"));
+        let hmac = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "a", "roles": ["AUDITOR"], "iat": now, "exp": now + 60, "iss": ISSUER}),
+            &EncodingKey::from_secret(m.public_key_base64().as_bytes()),
+        )
+        .expect("sign");
+        let refused = auth.verify(&hmac, now).expect_err("a shared-secret token keyed with the public key");
+        assert!(refused.to_string().contains("not accepted"), "{refused}");
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let body = URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"sub":"a","roles":["AUDITOR"],"iat":{now},"exp":{},"iss":"qiancheng"}}"#, now + 60));
+        assert!(auth.verify(&format!("{header}.{body}."), now).is_err(), "an unsigned token");
+        let no_iat = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::EdDSA),
+            &serde_json::json!({"sub": "a", "roles": ["AUDITOR"], "exp": now + 60, "iss": ISSUER}),
+            &m.encoding,
+        )
+        .expect("sign");
+        assert!(auth.verify(&no_iat, now).is_err(), "a token without an issue time has no bounded lifetime");
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::Role;
 use crate::error::Error;
 
 /// The longest token lifetime trusted unless configured otherwise: a working day and a half.
@@ -45,6 +46,48 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "file of revoked subjects, one `subject issued_before_secs` a line: their older tokens are refused (re-read every 30 s)",
     ),
     ("QIANCHENG_AUTH_MAX_TOKEN_HOURS", "longest lifetime of a bearer token that is trusted (default 36)"),
+    (
+        "QIANCHENG_AUTH_LEEWAY_SECS",
+        "how far ahead of this server's clock a token's issue time (iat) or start (nbf) may lie; an expiry is never extended (default 60)",
+    ),
+    (
+        "QIANCHENG_OIDC_ISSUER",
+        "issuer (iss) of the people's identity provider, exactly as its tokens name it: its tokens are then trusted for people's roles, never for SERVICE (default off)",
+    ),
+    (
+        "QIANCHENG_OIDC_AUDIENCE",
+        "comma-separated audiences (aud): a token of the identity provider must name one of them (required with QIANCHENG_OIDC_ISSUER)",
+    ),
+    (
+        "QIANCHENG_OIDC_JWKS",
+        "the identity provider's public keys (EdDSA, RS256, ES256): a JWKS file, or an http:// or https:// URL; redirects are followed on the same host only (required with QIANCHENG_OIDC_ISSUER)",
+    ),
+    (
+        "QIANCHENG_OIDC_JWKS_REFRESH_SECS",
+        "how often the JWKS is read again, so rotated keys are trusted without a restart (default 300)",
+    ),
+    (
+        "QIANCHENG_OIDC_JWKS_MIN_REFRESH_SECS",
+        "a token naming a key id the JWKS does not hold reads the JWKS again at once, but no more often than this (default 10)",
+    ),
+    (
+        "QIANCHENG_OIDC_CA_FILE",
+        "PEM CA certificates an https JWKS URL is verified against (default: the system's trust store)",
+    ),
+    ("QIANCHENG_OIDC_SUBJECT_CLAIM", "claim naming the caller (default sub); a dotted path reaches into objects"),
+    (
+        "QIANCHENG_OIDC_ROLES_CLAIM",
+        "claim holding the caller's roles: a list, or one string separated by spaces or commas (default roles; Keycloak: realm_access.roles)",
+    ),
+    (
+        "QIANCHENG_OIDC_REGION_CLAIM",
+        "claim holding the region code (default region; a 9- or 12-digit division code ending in zeros is read as its 6-digit code)",
+    ),
+    ("QIANCHENG_OIDC_ORG_CLAIM", "claim holding the organisation's unified social credit code (default org)"),
+    (
+        "QIANCHENG_OIDC_ROLE_MAP",
+        "comma-separated VALUE=ROLE pairs from the provider's role values to the suite's roles (hrss-city-admin=CITY_ADMIN,…); unset, values are read as the suite's role names; unmapped values are ignored; SERVICE cannot be mapped",
+    ),
     ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
     (
         "QIANCHENG_POLICY_SET",
@@ -52,12 +95,32 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "QIANCHENG_PEER_<NAME>_URL",
-        "http://host:port of the peer service NAME (QIANCHENG_PEER_DEMAND_URL for selection's calls to demand, …)",
+        "http://host:port, or https://host:port for TLS, of the peer service NAME (QIANCHENG_PEER_DEMAND_URL for selection's calls to demand, …)",
     ),
     ("QIANCHENG_PEER_TIMEOUT_MS", "deadline of each call to a peer service in milliseconds (default 5000)"),
     (
         "QIANCHENG_SERVICE_SIGNING_KEY_FILE",
         "Ed25519 private key this service signs its calls to peers with (its public key goes in their QIANCHENG_AUTH_PUBLIC_KEYS)",
+    ),
+    (
+        "QIANCHENG_TLS_CERT_FILE",
+        "PEM certificate chain of this service: with QIANCHENG_TLS_KEY_FILE the gRPC port serves TLS only, and calls to https peers present it as the client certificate; re-read when the file changes (default off: plaintext; dev is always plaintext)",
+    ),
+    (
+        "QIANCHENG_TLS_KEY_FILE",
+        "PEM private key (PKCS#8, PKCS#1 or SEC1) of QIANCHENG_TLS_CERT_FILE; re-read when the file changes",
+    ),
+    (
+        "QIANCHENG_TLS_CA_FILE",
+        "PEM CA certificates that peers' server certificates and, with QIANCHENG_TLS_CLIENT_AUTH, clients' certificates must chain to (peers default to the system's trust store); re-read when the file changes",
+    ),
+    (
+        "QIANCHENG_TLS_CLIENT_AUTH",
+        "none, optional or required: whether a client must present a certificate chaining to QIANCHENG_TLS_CA_FILE (required: mutual TLS; optional: those presented are verified) (default none)",
+    ),
+    (
+        "QIANCHENG_TLS_CLIENT_SERVICES",
+        "comma-separated services whose client certificate (SAN URI spiffe://qiancheng/service/NAME) stands in for their service token on calls without one (default none)",
     ),
     ("QIANCHENG_REQUEST_TIMEOUT_MS", "per-request timeout in milliseconds (default 10000)"),
     (
@@ -76,6 +139,19 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "when set, traces go to this OTLP/gRPC collector (W3C trace context)"),
     ("OTEL_SERVICE_NAME", "service name reported to the collector (default qiancheng-<service>)"),
 ];
+
+/// Whether a TLS server asks its clients for a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsClientAuth {
+    /// Clients present no certificate.
+    #[default]
+    None,
+    /// A client may present one; one presented must chain to the CA.
+    Optional,
+    /// Every client presents one chaining to the CA (mutual TLS).
+    Required,
+}
 
 /// Settings of one service process.
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +177,40 @@ pub struct Settings {
     pub auth_max_token_lifetime_secs: i64,
     /// File holding the development signing key.
     pub auth_signing_key_file: Option<PathBuf>,
+    /// How far ahead an issue or start time may lie, seconds.
+    pub auth_leeway_secs: i64,
+    /// Issuer of the people's identity provider; `None`: no provider.
+    pub oidc_issuer: Option<String>,
+    /// Audiences a provider's token must name one of.
+    pub oidc_audience: Vec<String>,
+    /// The provider's JWKS: a file path or an http(s) URL.
+    pub oidc_jwks: Option<String>,
+    /// How often the JWKS is read again, seconds.
+    pub oidc_jwks_refresh_secs: u64,
+    /// Least time between reads of the JWKS caused by unknown key ids, seconds.
+    pub oidc_jwks_min_refresh_secs: u64,
+    /// CA certificates an https JWKS URL is verified against.
+    pub oidc_ca_file: Option<PathBuf>,
+    /// Claim naming the caller.
+    pub oidc_subject_claim: String,
+    /// Claim holding the roles.
+    pub oidc_roles_claim: String,
+    /// Claim holding the region code.
+    pub oidc_region_claim: String,
+    /// Claim holding the organisation's credit code.
+    pub oidc_org_claim: String,
+    /// The provider's role values mapped to the suite's roles; empty: values are role names.
+    pub oidc_role_map: BTreeMap<String, Role>,
+    /// This service's TLS certificate chain (PEM).
+    pub tls_cert_file: Option<PathBuf>,
+    /// This service's TLS private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+    /// CA certificates peers and clients are verified against (PEM).
+    pub tls_ca_file: Option<PathBuf>,
+    /// Whether clients must present a certificate.
+    pub tls_client_auth: TlsClientAuth,
+    /// Services whose client certificate stands in for their token.
+    pub tls_client_services: Vec<String>,
     /// Base64 data-encryption key.
     pub data_key: Option<String>,
     /// Policy-set file; `None` means the built-in set.
@@ -140,6 +250,23 @@ impl Default for Settings {
             service_public_keys: BTreeMap::new(),
             auth_revocations: None,
             auth_max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+            auth_leeway_secs: crate::auth::ISSUED_AT_LEEWAY_SECS,
+            oidc_issuer: None,
+            oidc_audience: Vec::new(),
+            oidc_jwks: None,
+            oidc_jwks_refresh_secs: 300,
+            oidc_jwks_min_refresh_secs: 10,
+            oidc_ca_file: None,
+            oidc_subject_claim: "sub".to_owned(),
+            oidc_roles_claim: "roles".to_owned(),
+            oidc_region_claim: "region".to_owned(),
+            oidc_org_claim: "org".to_owned(),
+            oidc_role_map: BTreeMap::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_ca_file: None,
+            tls_client_auth: TlsClientAuth::None,
+            tls_client_services: Vec::new(),
             data_key: None,
             policy_set: None,
             peers: BTreeMap::new(),
@@ -219,6 +346,7 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_AUTH_SIGNING_KEY_FILE") {
             settings.auth_signing_key_file = Some(PathBuf::from(v));
         }
+        settings.load_identity_and_tls(&lookup)?;
         if let Some(v) = lookup("QIANCHENG_DATA_KEY").filter(|v| !v.is_empty()) {
             settings.data_key = Some(v);
         }
@@ -268,7 +396,120 @@ impl Settings {
         if settings.concurrency_limit == 0 {
             return Err(Error::Config("QIANCHENG_CONCURRENCY_LIMIT must be at least 1".into()));
         }
+        settings.check_identity_and_tls()?;
         Ok(settings)
+    }
+
+    /// Reads the identity provider's and TLS variables (`QIANCHENG_AUTH_LEEWAY_SECS`,
+    /// `QIANCHENG_OIDC_*`, `QIANCHENG_TLS_*`).
+    fn load_identity_and_tls(&mut self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), Error> {
+        let present = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let list = |v: String| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        let number =
+            |key: &str, v: &str| v.trim().parse().map_err(|_| Error::Config(format!("{key}={v} is not valid")));
+        if let Some(v) = present("QIANCHENG_AUTH_LEEWAY_SECS") {
+            self.auth_leeway_secs = number("QIANCHENG_AUTH_LEEWAY_SECS", &v)?;
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_ISSUER") {
+            self.oidc_issuer = Some(v.trim().to_owned());
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_AUDIENCE") {
+            self.oidc_audience = list(v);
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_JWKS") {
+            self.oidc_jwks = Some(v.trim().to_owned());
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_JWKS_REFRESH_SECS") {
+            self.oidc_jwks_refresh_secs = u64::try_from(number("QIANCHENG_OIDC_JWKS_REFRESH_SECS", &v)?)
+                .map_err(|_| Error::Config("QIANCHENG_OIDC_JWKS_REFRESH_SECS must be positive".into()))?;
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_JWKS_MIN_REFRESH_SECS") {
+            self.oidc_jwks_min_refresh_secs = u64::try_from(number("QIANCHENG_OIDC_JWKS_MIN_REFRESH_SECS", &v)?)
+                .map_err(|_| Error::Config("QIANCHENG_OIDC_JWKS_MIN_REFRESH_SECS must not be negative".into()))?;
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_CA_FILE") {
+            self.oidc_ca_file = Some(PathBuf::from(v));
+        }
+        for (key, claim) in [
+            ("QIANCHENG_OIDC_SUBJECT_CLAIM", &mut self.oidc_subject_claim),
+            ("QIANCHENG_OIDC_ROLES_CLAIM", &mut self.oidc_roles_claim),
+            ("QIANCHENG_OIDC_REGION_CLAIM", &mut self.oidc_region_claim),
+            ("QIANCHENG_OIDC_ORG_CLAIM", &mut self.oidc_org_claim),
+        ] {
+            if let Some(v) = present(key) {
+                *claim = v.trim().to_owned();
+            }
+        }
+        if let Some(v) = present("QIANCHENG_OIDC_ROLE_MAP") {
+            self.oidc_role_map.clear();
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (value, role) = pair
+                    .rsplit_once('=')
+                    .ok_or_else(|| Error::Config(format!("QIANCHENG_OIDC_ROLE_MAP: {pair} is not VALUE=ROLE")))?;
+                let role = role.trim().parse().map_err(|e| Error::Config(format!("QIANCHENG_OIDC_ROLE_MAP: {e}")))?;
+                self.oidc_role_map.insert(value.trim().to_owned(), role);
+            }
+        }
+        if let Some(v) = present("QIANCHENG_TLS_CERT_FILE") {
+            self.tls_cert_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = present("QIANCHENG_TLS_KEY_FILE") {
+            self.tls_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = present("QIANCHENG_TLS_CA_FILE") {
+            self.tls_ca_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = present("QIANCHENG_TLS_CLIENT_AUTH") {
+            self.tls_client_auth = match v.trim().to_lowercase().as_str() {
+                "none" => TlsClientAuth::None,
+                "optional" => TlsClientAuth::Optional,
+                "required" => TlsClientAuth::Required,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "QIANCHENG_TLS_CLIENT_AUTH={v}: one of none, optional, required"
+                    )));
+                }
+            };
+        }
+        if let Some(v) = present("QIANCHENG_TLS_CLIENT_SERVICES") {
+            self.tls_client_services = list(v.to_lowercase());
+        }
+        Ok(())
+    }
+
+    /// Refuses identity and TLS settings that cannot work together, naming the variables.
+    fn check_identity_and_tls(&self) -> Result<(), Error> {
+        let refuse = |why: &str| Err(Error::Config(why.to_owned()));
+        if !(0..=3600).contains(&self.auth_leeway_secs) {
+            return refuse("QIANCHENG_AUTH_LEEWAY_SECS must be 0 to 3600");
+        }
+        if self.oidc_issuer.as_deref() == Some(crate::auth::ISSUER) {
+            return refuse("QIANCHENG_OIDC_ISSUER cannot be `qiancheng`: that issuer is the suite's own");
+        }
+        if self.oidc_issuer.is_some() && (self.oidc_audience.is_empty() || self.oidc_jwks.is_none()) {
+            // Without an audience, a token the provider issued to any other application would do.
+            return refuse("QIANCHENG_OIDC_ISSUER needs QIANCHENG_OIDC_AUDIENCE and QIANCHENG_OIDC_JWKS");
+        }
+        if self.oidc_role_map.values().any(|r| *r == Role::Service) {
+            return refuse(
+                "QIANCHENG_OIDC_ROLE_MAP cannot map to SERVICE: the identity provider speaks for people only",
+            );
+        }
+        if self.oidc_jwks_refresh_secs == 0 {
+            return refuse("QIANCHENG_OIDC_JWKS_REFRESH_SECS must be at least 1");
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return refuse("QIANCHENG_TLS_CERT_FILE and QIANCHENG_TLS_KEY_FILE go together");
+        }
+        if self.tls_client_auth != TlsClientAuth::None && (self.tls_ca_file.is_none() || self.tls_cert_file.is_none()) {
+            return refuse(
+                "QIANCHENG_TLS_CLIENT_AUTH needs QIANCHENG_TLS_CERT_FILE, QIANCHENG_TLS_KEY_FILE and QIANCHENG_TLS_CA_FILE",
+            );
+        }
+        if !self.tls_client_services.is_empty() && self.tls_client_auth == TlsClientAuth::None {
+            return refuse("QIANCHENG_TLS_CLIENT_SERVICES needs QIANCHENG_TLS_CLIENT_AUTH (optional or required)");
+        }
+        Ok(())
     }
 
     /// The deadline of each call to a peer.
@@ -324,6 +565,64 @@ mod tests {
     fn a_bad_value_is_an_error_naming_the_variable() {
         let error = Settings::load_from(&env(&[("QIANCHENG_CONCURRENCY_LIMIT", "many")])).expect_err("not a number");
         assert!(error.to_string().contains("QIANCHENG_CONCURRENCY_LIMIT"));
+    }
+
+    #[test]
+    fn the_identity_provider_and_tls_are_read_from_their_variables() {
+        let settings = Settings::load_from(&env(&[
+            ("QIANCHENG_OIDC_ISSUER", "https://sso.example/realms/hrss"),
+            ("QIANCHENG_OIDC_AUDIENCE", "qiancheng, portal"),
+            ("QIANCHENG_OIDC_JWKS", "https://sso.example/realms/hrss/certs"),
+            ("QIANCHENG_OIDC_ROLES_CLAIM", "realm_access.roles"),
+            ("QIANCHENG_OIDC_ROLE_MAP", "hrss-admin=CITY_ADMIN, hrss-county=county_officer"),
+            ("QIANCHENG_AUTH_LEEWAY_SECS", "30"),
+            ("QIANCHENG_TLS_CERT_FILE", "/run/tls/tls.crt"),
+            ("QIANCHENG_TLS_KEY_FILE", "/run/tls/tls.key"),
+            ("QIANCHENG_TLS_CA_FILE", "/run/tls/ca.crt"),
+            ("QIANCHENG_TLS_CLIENT_AUTH", "Required"),
+            ("QIANCHENG_TLS_CLIENT_SERVICES", "Selection, supervision"),
+        ]))
+        .expect("valid");
+        assert_eq!(settings.oidc_audience, ["qiancheng", "portal"]);
+        assert_eq!(settings.oidc_roles_claim, "realm_access.roles");
+        assert_eq!(settings.oidc_subject_claim, "sub", "unset claims keep their defaults");
+        assert_eq!(settings.oidc_role_map.get("hrss-county"), Some(&Role::CountyOfficer));
+        assert_eq!(settings.auth_leeway_secs, 30);
+        assert_eq!(settings.tls_client_auth, TlsClientAuth::Required);
+        assert_eq!(settings.tls_client_services, ["selection", "supervision"]);
+    }
+
+    #[test]
+    fn identity_and_tls_settings_that_cannot_work_are_refused_naming_the_variables() {
+        for (pairs, named) in [
+            (vec![("QIANCHENG_OIDC_ISSUER", "https://sso.example")], "QIANCHENG_OIDC_AUDIENCE"),
+            (
+                vec![
+                    ("QIANCHENG_OIDC_ISSUER", "qiancheng"),
+                    ("QIANCHENG_OIDC_AUDIENCE", "a"),
+                    ("QIANCHENG_OIDC_JWKS", "k"),
+                ],
+                "QIANCHENG_OIDC_ISSUER",
+            ),
+            (vec![("QIANCHENG_OIDC_ROLE_MAP", "svc=SERVICE")], "QIANCHENG_OIDC_ROLE_MAP"),
+            (vec![("QIANCHENG_OIDC_ROLE_MAP", "admin")], "QIANCHENG_OIDC_ROLE_MAP"),
+            (vec![("QIANCHENG_OIDC_ROLE_MAP", "admin=MAYOR")], "QIANCHENG_OIDC_ROLE_MAP"),
+            (vec![("QIANCHENG_AUTH_LEEWAY_SECS", "7200")], "QIANCHENG_AUTH_LEEWAY_SECS"),
+            (vec![("QIANCHENG_TLS_CERT_FILE", "c")], "QIANCHENG_TLS_KEY_FILE"),
+            (
+                vec![
+                    ("QIANCHENG_TLS_CERT_FILE", "c"),
+                    ("QIANCHENG_TLS_KEY_FILE", "k"),
+                    ("QIANCHENG_TLS_CLIENT_AUTH", "required"),
+                ],
+                "QIANCHENG_TLS_CA_FILE",
+            ),
+            (vec![("QIANCHENG_TLS_CLIENT_AUTH", "sometimes")], "QIANCHENG_TLS_CLIENT_AUTH"),
+            (vec![("QIANCHENG_TLS_CLIENT_SERVICES", "selection")], "QIANCHENG_TLS_CLIENT_AUTH"),
+        ] {
+            let error = Settings::load_from(&env(&pairs)).expect_err("refused");
+            assert!(error.to_string().contains(named), "{pairs:?}: {error}");
+        }
     }
 
     #[test]

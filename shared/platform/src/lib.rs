@@ -6,6 +6,8 @@
 //! [`telemetry`] (`tracing`, OTLP export, W3C trace context), [`db`] (sqlx `Any`: SQLite by
 //! default, PostgreSQL by URL, migrations at start), [`server`] (health, reflection and the
 //! tower layers every server carries), [`auth`] (JWT bearer tokens into a [`auth::Principal`]),
+//! [`oidc`] (the people's identity provider: JWKS keys, claim mapping), [`tls`] (TLS and mutual
+//! TLS with certificates read again when they change),
 //! [`error`] (`google.rpc.Status` with `ErrorInfo` and `BadRequest`), [`idempotency`] (safe
 //! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
 //! encrypted at rest, looked up by keyed hash, masked in responses).
@@ -24,6 +26,7 @@ pub mod error;
 pub mod gate;
 pub mod idempotency;
 pub mod mask;
+pub mod oidc;
 pub mod page;
 pub mod pii;
 pub mod record;
@@ -33,6 +36,7 @@ pub mod stamp;
 pub mod stream;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod write;
 
 // For the macros of this crate, which name domain types from a caller's crate.

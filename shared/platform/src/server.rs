@@ -5,9 +5,12 @@
 //! `RESOURCE_EXHAUSTED` instead of queueing it, the gate that verifies tokens and declared roles
 //! ([`crate::gate`]), a message-size limit (set on each generated
 //! server by [`Settings::max_message_bytes`](crate::config::Settings)), W3C trace context, and a
-//! graceful shutdown that reports `NOT_SERVING` and drains calls in flight.
+//! graceful shutdown that reports `NOT_SERVING` and drains calls in flight. With a certificate
+//! configured the port serves TLS only, mutual TLS where configured ([`crate::tls`]).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -24,6 +27,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::gate::GateLayer;
 use crate::telemetry::ServerLayer;
+use crate::tls::ServerTls;
 
 /// What a server needs besides its routes.
 #[derive(Debug, Clone)]
@@ -38,6 +42,8 @@ pub struct ServerConfig<'a> {
     pub db: Option<Db>,
     /// Readiness, shared with the admin port's `/readyz`.
     pub readiness: Readiness,
+    /// TLS of the port, if any (`None`: plaintext).
+    pub tls: Option<Arc<ServerTls>>,
 }
 
 /// Serves `routes` on `listener` until `shutdown` completes, then drains calls in flight.
@@ -49,7 +55,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let ServerConfig { service_name, settings, auth, db, readiness } = config;
+    let ServerConfig { service_name, settings, auth, db, readiness, tls } = config;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status(service_name, ServingStatus::Serving).await;
     health.set_service_status("", ServingStatus::Serving).await;
@@ -114,7 +120,7 @@ pub async fn serve(
         }
     };
 
-    let serving = Server::builder()
+    let router = Server::builder()
         .load_shed(true)
         // Room for headers past hyper's 16 KiB, so that an oversized token is refused by the gate
         // with a reason (`UNAUTHENTICATED`), not by the transport with a bare HTTP 431.
@@ -126,15 +132,22 @@ pub async fn serve(
                 .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit))
                 .layer(GateLayer::new(auth, settings.request_timeout())),
         )
-        .add_routes(routes)
+        .add_routes(routes);
+    let serving: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> = match tls {
+        // The TLS handshake is made by `tls::incoming`, with the certificate current at each
+        // connection; the client's verified certificate reaches the gate as `TlsConnectInfo`.
+        Some(tls) => Box::pin(router.serve_with_incoming_shutdown(crate::tls::incoming(listener, tls), draining)),
         // TCP_NODELAY: replies are written whole, and Nagle's algorithm would hold the last
         // segment of a larger reply back until the client's delayed acknowledgement (~40 ms).
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(std::time::Duration::from_secs(60))),
-            draining,
-        );
+        None => Box::pin(
+            router.serve_with_incoming_shutdown(
+                TcpIncoming::from(listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(std::time::Duration::from_secs(60))),
+                draining,
+            ),
+        ),
+    };
     tokio::select! {
         result = serving => result.map_err(|e| Error::Config(format!("server: {e}"))),
         () = drain_deadline => {

@@ -115,14 +115,15 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A peer called `name` at `url`, reached lazily, each call bounded by `deadline`.
+    /// A peer called `name` at `url` (over TLS when it is `https://`, with the credentials' TLS
+    /// settings), reached lazily, each call bounded by `deadline`.
     pub fn connect(
         name: &'static str,
         url: &str,
         credentials: ServiceCredentials,
         deadline: Duration,
     ) -> Result<Self, Error> {
-        Ok(Self { name, channel: connect(url, deadline)?, credentials, deadline })
+        Ok(Self { name, channel: connect(url, deadline, credentials.tls())?, credentials, deadline })
     }
 
     /// A channel for a generated client that signs each call with a service token, sets the

@@ -1,6 +1,7 @@
 //! Test support for the suite: a fresh database per test (a SQLite file in a temporary folder,
 //! or a new PostgreSQL database when `QIANCHENG_TEST_DATABASE_URL` is set), a real gRPC server
-//! on `127.0.0.1:0`, and tokens for any role.
+//! on `127.0.0.1:0` (over TLS when the test's settings name a certificate), and tokens for any
+//! role, each calling service's signed with a key of its own as in production.
 //!
 //! [`backend_tests!`] runs each scenario once per backend. The PostgreSQL run is skipped (and
 //! says so) when no URL is configured, unless `QIANCHENG_REQUIRE_POSTGRES=1`, as CI sets it, in
@@ -9,11 +10,13 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+pub mod idp;
+pub mod pki;
 pub mod selection;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
 use std::sync::Arc;
 
 use qiancheng_domain::policy::PolicySet;
@@ -24,6 +27,7 @@ use qiancheng_platform::db::Db;
 use qiancheng_platform::pii::PiiCipher;
 use qiancheng_platform::service::{Peer, Peers};
 use qiancheng_platform::stream::StreamLimits;
+use qiancheng_platform::tls::{ClientTls, ServerTls};
 use qiancheng_platform::{ServiceSpec, Shared};
 use sqlx::{AssertSqlSafe, Connection as _};
 use tokio::net::TcpListener;
@@ -120,11 +124,17 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The callers a test's services know by their own keys: `test` (the test itself calling as a
+/// service) and the services of the plan.
+pub const SERVICE_CALLERS: &[&str] = &["test", "demand", "selection", "supervision", "outcome", "subsidy"];
+
 /// Keys and settings shared by a test's services.
 #[derive(Debug, Clone)]
 pub struct Keys {
-    /// Signs the test's tokens.
+    /// Signs the test's people's tokens (an issuer key: it may not assert `SERVICE`).
     pub minter: TokenMinter,
+    /// Each caller of [`SERVICE_CALLERS`] signs its `SERVICE` tokens with its own key.
+    pub service_keys: BTreeMap<&'static str, TokenMinter>,
     /// Encrypts personal data.
     pub pii: PiiCipher,
     /// Settings with defaults.
@@ -141,8 +151,10 @@ impl Keys {
         for (i, b) in key.iter_mut().enumerate() {
             *b = u8::try_from(i).unwrap_or(0) ^ 0x5a;
         }
+        let generate = || TokenMinter::generate().expect("randomness for a signing key");
         Self {
-            minter: TokenMinter::generate().expect("randomness for a signing key"),
+            minter: generate(),
+            service_keys: SERVICE_CALLERS.iter().map(|name| (*name, generate())).collect(),
             pii: PiiCipher::new(&key),
             settings: Settings::default(),
             policy: PolicySet::current(),
@@ -155,19 +167,57 @@ impl Keys {
         self.peer_for("test", name, addr)
     }
 
-    /// The peer `name` at `addr`, called as the suite's service `caller` (`service:<caller>`),
-    /// as a service calls its peers in production.
+    /// The peer `name` at `addr`, called as the suite's service `caller` (`service:<caller>`)
+    /// with a token of its own key, as a service calls its peers in production; over TLS when
+    /// the settings name a CA file.
     pub fn peer_for(&self, caller: &str, name: &'static str, addr: SocketAddr) -> Peer {
-        let credentials = ServiceCredentials::new(self.minter.clone(), caller);
-        Peer::connect(name, &format!("http://{addr}"), credentials, self.settings.peer_timeout())
-            .expect("a peer URL of a local address")
+        let credentials = ServiceCredentials::new(self.service_key(caller).clone(), caller);
+        let (credentials, url) = match &self.settings.tls_ca_file {
+            Some(_) => {
+                let tls = ClientTls::from_settings(&self.settings).expect("the test's TLS files");
+                (credentials.with_tls(tls), format!("https://{addr}"))
+            }
+            None => (credentials, format!("http://{addr}")),
+        };
+        Peer::connect(name, &url, credentials, self.settings.peer_timeout()).expect("a peer URL of a local address")
     }
 
-    /// A token for `role`, with the region and organisation its scope needs.
+    /// The own key of the calling service `caller`, one of [`SERVICE_CALLERS`].
+    pub fn service_key(&self, caller: &str) -> &TokenMinter {
+        self.service_keys
+            .get(caller)
+            .unwrap_or_else(|| panic!("{caller} is not among the test callers {SERVICE_CALLERS:?}: add it there"))
+    }
+
+    /// A token for `role`, with the region and organisation its scope needs; a `SERVICE` token
+    /// is the test's own caller (`service:test`), signed with its own key, and names no region or
+    /// organisation (a service has neither, and its key asserts nothing else).
     pub fn token(&self, role: Role, region: Option<&str>, org: Option<&str>) -> String {
+        if role == Role::Service {
+            return self
+                .service_key("test")
+                .mint("service:test", &[role], None, None, 3600)
+                .expect("mint a test token");
+        }
         self.minter
             .mint(&format!("test-{}", role.as_str().to_lowercase()), &[role], region, org, 3600)
             .expect("mint a test token")
+    }
+
+    /// What a test's services trust, as a served service would: the issuer key for people, each
+    /// caller's own key for its `SERVICE` calls, and the certificates the settings let stand in
+    /// for tokens.
+    pub fn authenticator(&self) -> Authenticator {
+        let mut auth = self
+            .minter
+            .authenticator()
+            .with_leeway(self.settings.auth_leeway_secs)
+            .with_max_lifetime(self.settings.auth_max_token_lifetime_secs)
+            .with_certificate_services(self.settings.tls_client_services.iter().cloned());
+        for (name, key) in &self.service_keys {
+            auth = auth.with_service_key(name, key.verifying_key());
+        }
+        auth
     }
 }
 
@@ -188,7 +238,7 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Serves `routes` with the suite's server builder, trusting tokens of `auth`; readiness
-    /// follows `db` when given.
+    /// follows `db` when given; over TLS when `settings` name a certificate.
     pub async fn start(
         service_name: &'static str,
         routes: Routes,
@@ -199,6 +249,7 @@ impl RunningServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
+        let tls = ServerTls::from_settings(settings).expect("the test's TLS files");
         let settings = settings.clone();
         let task = tokio::spawn(async move {
             let shutdown = async {
@@ -211,6 +262,7 @@ impl RunningServer {
                     auth,
                     db,
                     readiness: Default::default(),
+                    tls,
                 },
                 routes,
                 listener,
@@ -286,14 +338,9 @@ impl TestService {
             streams: StreamLimits::new(&keys.settings),
         };
         let routes = spec.routes(shared, &keys.settings);
-        let server = RunningServer::start(
-            spec.grpc_name(),
-            routes,
-            &keys.settings,
-            keys.minter.authenticator(),
-            Some(db.clone()),
-        )
-        .await;
+        let server =
+            RunningServer::start(spec.grpc_name(), routes, &keys.settings, keys.authenticator(), Some(db.clone()))
+                .await;
         Some(Self { server, db, keys, database })
     }
 
@@ -481,6 +528,17 @@ pub mod fixtures {
             .await
             .expect("the vacancy is published");
         vacancy.name
+    }
+
+    /// What a county officer sends selection to draft welding items of the catalog from the
+    /// demand of their own county (80 hours, offline).
+    pub fn welding_catalog() -> qiancheng_api::selection::DraftCatalogFromDemandRequest {
+        qiancheng_api::selection::DraftCatalogFromDemandRequest {
+            content: "焊接安全与实操".into(),
+            hours: 80,
+            mode: qiancheng_api::selection::TrainingMode::Offline as i32,
+            ..Default::default()
+        }
     }
 
     /// A valid unified social credit code starting with `first17`.
