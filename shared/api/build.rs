@@ -10,8 +10,9 @@
 //!   built from the request by `TryFrom` (the platform's `Call`: caller and message), and mapping
 //!   the result once to a gRPC status;
 //! - `impl Validate for <Message>`: the checks each field declares with the
-//!   `qiancheng.type.v1.field` option (required, length, range, items, resource name, rule code),
-//!   descending into nested messages that declare any;
+//!   `qiancheng.type.v1.field` option (required, length, range, items, resource name, county or
+//!   region code, a real date and one not before today, rule code), descending into nested
+//!   messages that declare any;
 //! - `impl Fields for <Message>`: copying one top-level field by name from another message of the
 //!   type, which is how an update applies the paths of its `update_mask`.
 
@@ -272,6 +273,8 @@ struct DeclaredRules {
     max_items: u32,
     rule: String,
     resource: String,
+    code: String,
+    from_today: bool,
 }
 
 impl DeclaredRules {
@@ -279,7 +282,7 @@ impl DeclaredRules {
         let option_str = |s: &str| if s.is_empty() { "None".to_owned() } else { format!("Some({s:?})") };
         let option_i64 = |n: Option<i64>| n.map_or("None".to_owned(), |n| format!("Some({n})"));
         format!(
-            "crate::rules::Rules {{ required: {}, max_length: {}, min: {}, max: {}, max_items: {}, rule: {}, resource: {} }}",
+            "crate::rules::Rules {{ required: {}, max_length: {}, min: {}, max: {}, max_items: {}, rule: {}, resource: {}, code: {}, from_today: {} }}",
             self.required,
             self.max_length,
             option_i64(self.min),
@@ -287,6 +290,8 @@ impl DeclaredRules {
             self.max_items,
             option_str(&self.rule),
             option_str(&self.resource),
+            option_str(&self.code),
+            self.from_today,
         )
     }
 }
@@ -315,6 +320,8 @@ impl FieldRulesReader {
             max_items: get("max_items").and_then(|v| v.as_u32()).unwrap_or(0),
             rule: get("rule").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
             resource: get("resource").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            code: get("code").and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            from_today: get("from_today").and_then(|v| v.as_bool()).unwrap_or(false),
         })
     }
 }
@@ -385,6 +392,9 @@ fn validate_impl(
         let optional = field.supports_presence() && !matches!(field.kind(), Kind::Message(_));
         let repeated = field.cardinality() == Cardinality::Repeated;
         if let Some(declared) = &declared {
+            if !matches!(declared.code.as_str(), "" | "county" | "region") {
+                return Err(format!("{}: a code is county or region, not {}", field.full_name(), declared.code).into());
+            }
             let r = declared.source();
             // `{value}` is the field's value, `{reference}` a reference to it, `{at}` its name.
             let check = match field.kind() {
@@ -417,8 +427,12 @@ fn validate_impl(
                         .replace("{at}", &format!("&format!(\"{name}[{{i}}]\")"));
                     writeln!(lines, "for (i, v) in self.{rust}.iter().enumerate() {{ {each} }}")?;
                 }
-            } else if let Kind::Message(_) = field.kind() {
-                writeln!(lines, "crate::rules::present(self.{rust}.is_some(), &RULES, prefix, \"{name}\", out);")?;
+            } else if let Kind::Message(m) = field.kind() {
+                if m.full_name() == "qiancheng.type.v1.Date" {
+                    writeln!(lines, "crate::rules::date(self.{rust}.as_ref(), &RULES, prefix, \"{name}\", out);")?;
+                } else {
+                    writeln!(lines, "crate::rules::present(self.{rust}.is_some(), &RULES, prefix, \"{name}\", out);")?;
+                }
             } else if optional {
                 if let Some(check) = &check {
                     let one = check

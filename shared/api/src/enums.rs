@@ -5,8 +5,11 @@
 use qiancheng_domain::lifecycle::{
     ApplicationState, CatalogItemState, ClassState, RosterChangeState, RoundState, TraineeState, VacancyState,
 };
+use qiancheng_domain::policy::QuotaMode;
 use qiancheng_domain::policy::facts::LocalBasisKind;
-use qiancheng_domain::policy::project::TrainingMode;
+use qiancheng_domain::policy::project::{ProjectBasis, TrainingMode};
+use qiancheng_domain::policy::provider::{Misconduct, ProviderKind};
+use qiancheng_domain::policy::selection::SelectionMethod;
 use qiancheng_domain::{Industry, SkillLevel, TargetGroup};
 
 use crate::{demand, selection, supervision, types};
@@ -23,6 +26,11 @@ crate::proto_enum!(ClassState => supervision::ClassState, "CLASS_STATE_", "CLASS
 crate::proto_enum!(TraineeState => supervision::TraineeState, "TRAINEE_STATE_", "TRAINEE_STATE", "a trainee state");
 crate::proto_enum!(RosterChangeState => supervision::RosterChangeState, "ROSTER_CHANGE_STATE_", "ROSTER_CHANGE_STATE", "a roster change state");
 crate::proto_enum!(LocalBasisKind => supervision::LocalBasis, "LOCAL_BASIS_", "ELIG-LOCAL", "a local basis");
+crate::proto_enum!(ProviderKind => selection::ProviderKind, "PROVIDER_KIND_", "PROV-KIND", "the kind of provider");
+crate::proto_enum!(Misconduct => selection::MisconductKind, "MISCONDUCT_KIND_", "PROV-DISQUALIFIED", "a misconduct");
+crate::proto_enum!(QuotaMode => selection::QuotaMode, "QUOTA_MODE_", "PROJ-SELECTION", "a quota mode");
+crate::proto_enum!(SelectionMethod => selection::SelectionMethod, "SELECTION_METHOD_", "PROJ-SELECTION", "a selection method");
+crate::proto_enum!(ProjectBasis => selection::EvaluationBasis, "EVALUATION_BASIS_", "PROJ-BASIS", "an evaluation basis");
 
 #[cfg(test)]
 mod tests {
@@ -60,5 +68,18 @@ mod tests {
         round_trips::<TraineeState>();
         round_trips::<RosterChangeState>();
         round_trips::<LocalBasisKind>();
+        round_trips::<ProviderKind>();
+        round_trips::<Misconduct>();
+        round_trips::<QuotaMode>();
+        round_trips::<SelectionMethod>();
+    }
+
+    #[test]
+    fn a_project_is_shown_by_its_rate_and_a_mixed_basis_by_none() {
+        let shown = |basis: ProjectBasis| -> i32 { basis.into_proto() };
+        assert_eq!(shown(ProjectBasis::CertificateRate), selection::EvaluationBasis::CertificateRate as i32);
+        assert_eq!(shown(ProjectBasis::EmploymentRate), selection::EvaluationBasis::EmploymentRate as i32);
+        assert_eq!(shown(ProjectBasis::Mixed), 0, "projects are judged by one rate; only trainees are mixed");
+        assert_eq!(ProjectBasis::from_proto(2).expect("a basis"), Some(ProjectBasis::CertificateRate));
     }
 }

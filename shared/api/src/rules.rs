@@ -72,10 +72,14 @@ pub struct Rules {
     pub rule: Option<&'static str>,
     /// The collection a resource name belongs to.
     pub resource: Option<&'static str>,
+    /// The kind of code a string holds when given: `county` or `region`.
+    pub code: Option<&'static str>,
+    /// A date no earlier than today (in China).
+    pub from_today: bool,
 }
 
 impl Rules {
-    fn reason_or(&self, default: &'static str) -> &'static str {
+    fn reason_or<'a>(&self, default: &'a str) -> &'a str {
         self.rule.unwrap_or(default)
     }
 }
@@ -102,6 +106,33 @@ pub fn text(value: &str, rules: &Rules, prefix: &str, name: &str, out: &mut Vec<
         push(out, prefix, name, rules.reason_or("REQUIRED"), "a value is required".to_owned());
     } else if rules.max_length > 0 && trimmed.chars().count() > rules.max_length {
         push(out, prefix, name, rules.reason_or("TEXT-LENGTH"), format!("at most {} characters", rules.max_length));
+    } else if let Some(code) = rules.code.filter(|_| !value.is_empty()) {
+        let parsed = match code {
+            "county" => crate::convert::county(value).map(drop),
+            _ => qiancheng_domain::RegionCode::parse(value).map(drop),
+        };
+        if let Err(error) = parsed {
+            push(out, prefix, name, rules.reason_or(error.rule), error.reason);
+        }
+    }
+}
+
+/// A `qiancheng.type.v1.Date` field: present when required, a real date, and not before today
+/// when the field says so.
+pub fn date(
+    value: Option<&crate::types::Date>,
+    rules: &Rules,
+    prefix: &str,
+    name: &str,
+    out: &mut Vec<FieldViolation>,
+) {
+    match crate::convert::date(value) {
+        Ok(None) => present(false, rules, prefix, name, out),
+        Ok(Some(day)) if rules.from_today && day < qiancheng_domain::today_in_china() => {
+            push(out, prefix, name, rules.reason_or("DATE"), "the date cannot be before today".to_owned());
+        }
+        Ok(Some(_)) => {}
+        Err(error) => push(out, prefix, name, rules.reason_or(error.rule), error.reason),
     }
 }
 
@@ -193,5 +224,32 @@ mod tests {
         assert_eq!(run(|o| text("classes/a b", &name, "", "class", o))[0].1, "RESOURCE-NAME");
         let two = Rules { max_items: 2, ..Rules::default() };
         assert_eq!(run(|o| items(3, &two, "", "teachers", o))[0].1, "TOO-MANY");
+    }
+
+    #[test]
+    fn codes_are_checked_when_given() {
+        let county = Rules { code: Some("county"), ..Rules::default() };
+        assert!(run(|o| text("", &county, "", "region_code", o)).is_empty(), "optional and absent");
+        assert!(run(|o| text("421221", &county, "", "region_code", o)).is_empty());
+        assert_eq!(run(|o| text("421200", &county, "", "region_code", o))[0].1, "REGION-CODE", "the city");
+        let region = Rules { code: Some("region"), rule: Some("PROJ-X"), ..Rules::default() };
+        assert!(run(|o| text("421200", &region, "", "region_code", o)).is_empty());
+        assert_eq!(run(|o| text("999999", &region, "", "region_code", o))[0].1, "PROJ-X", "the field's code");
+    }
+
+    #[test]
+    fn dates_are_real_present_when_required_and_from_today_when_asked() {
+        use crate::types::Date;
+        let rules = Rules { required: true, from_today: true, ..Rules::default() };
+        assert_eq!(run(|o| date(None, &rules, "", "deadline", o))[0].1, "REQUIRED");
+        let past = Date { year: 2020, month: 1, day: 1 };
+        assert_eq!(
+            run(|o| date(Some(&past), &rules, "round.", "deadline", o)),
+            [("round.deadline".into(), "DATE".into())]
+        );
+        let impossible = Date { year: 2099, month: 2, day: 30 };
+        assert_eq!(run(|o| date(Some(&impossible), &Rules::default(), "", "day", o))[0].1, "DATE");
+        assert!(run(|o| date(Some(&past), &Rules::default(), "", "day", o)).is_empty(), "the past is a date");
+        assert!(run(|o| date(Some(&Date { year: 2099, month: 12, day: 31 }), &rules, "", "deadline", o)).is_empty());
     }
 }

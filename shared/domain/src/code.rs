@@ -54,6 +54,50 @@ impl Code for crate::policy::project::TrainingMode {
     }
 }
 
+/// Implements [`Code`] for an enum by listing each value with its code.
+macro_rules! code_table {
+    ($ty:ty { $($value:ident => $code:literal),+ $(,)? }) => {
+        impl Code for $ty {
+            fn all() -> &'static [Self] {
+                &[$(<$ty>::$value),+]
+            }
+            fn code_of(self) -> &'static str {
+                match self {
+                    $(<$ty>::$value => $code),+
+                }
+            }
+        }
+    };
+}
+
+code_table!(crate::policy::provider::ProviderKind {
+    University => "UNIVERSITY",
+    VocationalSchool => "VOCATIONAL_SCHOOL",
+    PrivateTrainingSchool => "PRIVATE_TRAINING_SCHOOL",
+    EmployerCertifier => "EMPLOYER_CERTIFIER",
+    IndustryAssociation => "INDUSTRY_ASSOCIATION",
+    PublicTrainingInstitution => "PUBLIC_TRAINING_INSTITUTION",
+    PublicTrainingBase => "PUBLIC_TRAINING_BASE",
+    HighSkillTrainingBase => "HIGH_SKILL_TRAINING_BASE",
+    MasterStudio => "MASTER_STUDIO",
+    LabourBrandLeader => "LABOUR_BRAND_LEADER",
+    ParkLeadingEnterprise => "PARK_LEADING_ENTERPRISE",
+    Other => "OTHER",
+});
+code_table!(crate::policy::provider::Misconduct { Subcontracting => "SUBCONTRACTING", Fraud => "FRAUD" });
+code_table!(crate::policy::set::QuotaMode { Strict => "STRICT", Fit => "FIT" });
+code_table!(crate::policy::project::ProjectBasis {
+    CertificateRate => "CERTIFICATE_RATE",
+    EmploymentRate => "EMPLOYMENT_RATE",
+    Mixed => "MIXED",
+});
+code_table!(crate::policy::selection::SelectionMethod {
+    Selection => "SELECTION",
+    OpenChallenge => "OPEN_CHALLENGE",
+    ExpertReview => "EXPERT_REVIEW",
+    ComprehensiveEvaluation => "COMPREHENSIVE_EVALUATION",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +113,24 @@ mod tests {
         assert_eq!(RegionCode::from_code("嘉鱼县"), None, "a code, not a name");
         assert_eq!(ClassState::from_code("FILED"), Some(ClassState::Filed));
         assert_eq!(ClassState::from_code("filed"), None);
+    }
+
+    #[test]
+    fn coded_enums_store_the_names_they_are_serialized_by() {
+        use crate::policy::project::ProjectBasis;
+        use crate::policy::provider::ProviderKind;
+        use crate::policy::set::QuotaMode;
+        fn serialized<T: serde::Serialize>(value: T) -> String {
+            serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+        for kind in ProviderKind::all() {
+            assert_eq!(kind.code_of(), serialized(kind), "{kind:?}");
+        }
+        for basis in ProjectBasis::all() {
+            assert_eq!(basis.code_of(), serialized(basis), "{basis:?}");
+        }
+        for mode in QuotaMode::all() {
+            assert_eq!((mode.code_of(), mode.code_of()), (serialized(mode).as_str(), mode.code()));
+        }
     }
 }

@@ -183,6 +183,20 @@ impl Principal {
         self.org.as_deref() == Some(credit_code)
     }
 
+    /// The organisation (credit code) a caller holding `role` (a provider, an enterprise) acts
+    /// for: the one rule for every call a provider or an enterprise makes on its own records. A
+    /// caller without the role, or whose token names no organisation (or an empty one), acts for
+    /// none and is refused (`PERMISSION_DENIED`), never taken to act for "no organisation".
+    pub fn own_org(&self, role: Role) -> Result<&str, Error> {
+        match self.org.as_deref() {
+            Some(org) if self.has(role) && !org.is_empty() => Ok(org),
+            _ => Err(Error::PermissionDenied(format!(
+                "this call is for a {} acting for its own organisation",
+                role.as_str()
+            ))),
+        }
+    }
+
     /// Whether the caller holds one of the roles an RPC declares (`allowed_roles`).
     pub fn holds_any_of(&self, declared: &[qiancheng_api::types::Role]) -> bool {
         declared.iter().filter_map(|r| Role::from_proto(*r)).any(|r| self.has(r))
@@ -212,9 +226,10 @@ pub enum Scope {
 impl Scope {
     /// The scope of `principal` under the suite's one rule of reach: a holder of one of
     /// `everything` sees every row, a county officer their county, a holder of `own` (a provider
-    /// or an enterprise) its own organisation; `None` when the caller holds none of these.
-    /// County-officer tokens always name a county (the authenticator refuses others), so the
-    /// fallback, an organisation scope matching nothing, is for a token never accepted.
+    /// or an enterprise) its own organisation ([`Principal::own_org`]); `None` when the caller
+    /// holds none of these, or holds `own` without an organisation. County-officer tokens always
+    /// name a county (the authenticator refuses others), so the fallback, an organisation scope
+    /// matching nothing, is for a token never accepted.
     pub fn of(principal: &Principal, everything: &[Role], own: Option<Role>) -> Option<Scope> {
         if principal.has_any(everything) {
             Some(Scope::All)
@@ -223,8 +238,8 @@ impl Scope {
                 Some(region) if !region.is_city() => Scope::Region(region),
                 _ => Scope::Org(String::new()),
             })
-        } else if own.is_some_and(|role| principal.has(role)) {
-            Some(Scope::Org(principal.org.clone().unwrap_or_default()))
+        } else if let Some(role) = own.filter(|role| principal.has(*role)) {
+            principal.own_org(role).ok().map(|org| Scope::Org(org.to_owned()))
         } else {
             None
         }
@@ -263,12 +278,13 @@ impl Scope {
         }
     }
 
-    /// Whether a row of `region` and organisation `org` is inside the scope.
+    /// Whether a row of `region` and organisation `org` is inside the scope; an organisation
+    /// scope with no organisation admits nothing, as in SQL (`record::Filter::within`).
     pub fn admits(&self, region: RegionCode, org: &str) -> bool {
         match self {
             Scope::All => true,
             Scope::Region(own) => own.contains(region),
-            Scope::Org(own) => own == org,
+            Scope::Org(own) => !own.is_empty() && own == org,
         }
     }
 }
@@ -1034,10 +1050,32 @@ mod tests {
         assert_eq!(Scope::of(&officer, &all, Some(Role::Provider)), Some(Scope::Region(county)));
         let city_officer = principal(&[Role::CountyOfficer], Some("421200"), None);
         assert_eq!(Scope::of(&city_officer, &all, None), Some(Scope::Org(String::new())), "matches nothing");
+        assert!(!Scope::Org(String::new()).admits(county, ""), "not even a row of no organisation");
         let provider = principal(&[Role::Provider], None, Some("P1"));
         assert_eq!(Scope::of(&provider, &all, Some(Role::Provider)), Some(Scope::Org("P1".into())));
         assert_eq!(Scope::of(&provider, &all, Some(Role::Enterprise)), None);
         assert_eq!(Scope::of(&provider, &all, None), None);
+        for org in [None, Some("")] {
+            let nameless = principal(&[Role::Provider], None, org);
+            assert_eq!(Scope::of(&nameless, &all, Some(Role::Provider)), None, "{org:?}: acts for no organisation");
+        }
+    }
+
+    #[test]
+    fn a_provider_acts_only_for_the_organisation_its_token_names() {
+        let principal = |roles: &[Role], _: Option<&str>, org: Option<&str>| Principal {
+            subject: "t".into(),
+            roles: roles.to_vec(),
+            region: None,
+            org: org.map(str::to_owned),
+        };
+        let provider = principal(&[Role::Provider], None, Some("P1"));
+        assert_eq!(provider.own_org(Role::Provider).expect("its own"), "P1");
+        assert!(matches!(provider.own_org(Role::Enterprise), Err(Error::PermissionDenied(_))), "not its role");
+        for org in [None, Some("")] {
+            let nameless = principal(&[Role::Provider], None, org);
+            assert!(matches!(nameless.own_org(Role::Provider), Err(Error::PermissionDenied(_))), "{org:?}");
+        }
     }
 
     #[test]

@@ -169,6 +169,16 @@ impl Column for qiancheng_domain::Money {
     }
 }
 
+impl Column for rust_decimal::Decimal {
+    /// A decimal (a score) is stored as its text, so that it reads back exactly.
+    fn read<C: Cells + ?Sized>(cells: &C, at: usize, name: &'static str) -> Result<Self, Error> {
+        required(cells.text(at)?, name)?.parse().map_err(|_| Error::corrupt(name))
+    }
+    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        query.bind(self.to_string())
+    }
+}
+
 /// A value that may be absent, stored as the empty text or `NULL` (read) and the empty text
 /// (written) for a text column, or `NULL` for an integer one.
 pub trait Absent: Column {
@@ -204,6 +214,9 @@ impl Absent for NaiveDate {
     const AS_EMPTY_TEXT: bool = true;
 }
 impl Absent for OccupationCode {
+    const AS_EMPTY_TEXT: bool = true;
+}
+impl Absent for rust_decimal::Decimal {
     const AS_EMPTY_TEXT: bool = true;
 }
 impl Absent for i64 {
@@ -250,6 +263,11 @@ code_columns!(
     qiancheng_domain::Industry,
     qiancheng_domain::policy::facts::LocalBasisKind,
     qiancheng_domain::policy::project::TrainingMode,
+    qiancheng_domain::policy::project::ProjectBasis,
+    qiancheng_domain::policy::provider::ProviderKind,
+    qiancheng_domain::policy::provider::Misconduct,
+    qiancheng_domain::policy::selection::SelectionMethod,
+    qiancheng_domain::policy::QuotaMode,
     qiancheng_domain::lifecycle::VacancyState,
     qiancheng_domain::lifecycle::CatalogItemState,
     qiancheng_domain::lifecycle::RoundState,
@@ -259,15 +277,15 @@ code_columns!(
     qiancheng_domain::lifecycle::RosterChangeState,
 );
 
-/// Reads a document stored as JSON text (`#[column(json)]`); the empty text reads as the
-/// type's default, for columns added after rows existed.
+/// Reads a document stored as JSON text (`#[column(json)]`); the empty text and `NULL` read as
+/// the type's default, for columns added after rows existed (nullable ones too).
 pub fn read_json<T, C>(cells: &C, at: usize, name: &'static str) -> Result<T, Error>
 where
     T: serde::de::DeserializeOwned + Default,
     C: Cells + ?Sized,
 {
     match cells.text(at)? {
-        None => Err(Error::corrupt(name)),
+        None => Ok(T::default()),
         Some(text) if text.is_empty() => Ok(T::default()),
         Some(text) => serde_json::from_str(&text).map_err(|_| Error::corrupt(name)),
     }
@@ -354,6 +372,8 @@ pub struct RecordSql {
     pub insert_count: usize,
     /// `UPDATE t SET … WHERE key = $n` (and `AND revision = $n+1` for a stamped record).
     pub update: String,
+    /// `DELETE FROM t WHERE key = $1` (and `AND revision = $2` for a stamped record).
+    pub delete: String,
 }
 
 impl RecordSql {
@@ -385,6 +405,7 @@ impl RecordSql {
         if stamped {
             update.push_str(&format!(" AND revision = ${}", updated.len() + 2));
         }
+        let delete = format!("DELETE FROM {table} WHERE {key} = $1{}", if stamped { " AND revision = $2" } else { "" });
         Self {
             find: format!("SELECT {select_list} FROM {from} WHERE {alias}.{key} = $1"),
             select_list,
@@ -393,6 +414,7 @@ impl RecordSql {
             insert,
             insert_columns,
             update,
+            delete,
         }
     }
 }
@@ -749,6 +771,18 @@ pub async fn update<R: Record>(tx: &mut Tx, record: &R) -> Result<(), Error> {
     crate::db::changed_one(result, R::WHAT)
 }
 
+/// Removes a record as it was read: a stamped record only if nobody changed it since (`ABORTED
+/// CONCURRENT_CHANGE`), so that a change made meanwhile is never lost with it.
+pub async fn delete<R: Record>(tx: &mut Tx, record: &R) -> Result<(), Error> {
+    let query = record.key().bind(sqlx::query(sqlx::AssertSqlSafe(R::sql().delete.as_str())));
+    let query = match record.stamp() {
+        Some(stamp) => query.bind(stamp.revision),
+        None => query,
+    };
+    let result = query.execute(&mut **tx).await?;
+    crate::db::changed_one(result, R::WHAT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -805,6 +839,7 @@ mod tests {
             sql.update,
             "UPDATE thing SET title = $1, revision = $2, update_time_micros = $3 WHERE id = $4 AND revision = $5"
         );
+        assert_eq!(sql.delete, "DELETE FROM thing WHERE id = $1 AND revision = $2");
     }
 
     #[test]
@@ -818,6 +853,12 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")
         );
         assert_eq!(Option::<NaiveDate>::read(row.as_slice(), 4, "none").expect("empty"), None);
+        let points = rust_decimal::Decimal::new(295, 1);
+        let scored: Vec<serde_json::Value> = serde_json::from_str(r#"["29.5", ""]"#).expect("json");
+        assert_eq!(Option::<rust_decimal::Decimal>::read(scored.as_slice(), 0, "score").expect("text"), Some(points));
+        assert_eq!(Option::<rust_decimal::Decimal>::read(scored.as_slice(), 1, "score").expect("empty"), None);
+        let nothing: Option<Vec<String>> = read_json(row.as_slice(), 2, "null").expect("a NULL document");
+        assert_eq!(nothing, None, "a NULL document reads as its default");
         assert!(matches!(NaiveDate::read(row.as_slice(), 0, "day"), Err(Error::Corrupt(_))));
         assert!(matches!(qiancheng_domain::RegionCode::read(row.as_slice(), 0, "region"), Err(Error::Corrupt(_))));
     }

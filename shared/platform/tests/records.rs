@@ -159,6 +159,31 @@ async fn an_update_is_optimistic_and_leaves_fixed_columns_alone(app: &App) {
     assert_eq!(read.filed_by, "provider-1", "a fixed column is written once");
 }
 
+async fn a_delete_is_optimistic_too(app: &App) {
+    store(app, &[thing(4), thing(5)]).await;
+    let mut stale = record::find::<Thing>(app.db.pool(), "t004").await.expect("read").expect("found");
+    let mut changed = stale.clone();
+    changed.title = "changed meanwhile".into();
+    changed.stamp.touch();
+    {
+        let (mut tx, _turn) = app.db.begin_write().await.expect("begin");
+        record::update(&mut tx, &changed).await.expect("update");
+        tx.commit().await.expect("commit");
+    }
+    {
+        let (mut tx, _turn) = app.db.begin_write().await.expect("begin");
+        assert!(matches!(record::delete(&mut tx, &stale).await, Err(Error::Conflict(_))), "changed since it was read");
+    }
+    stale = record::find::<Thing>(app.db.pool(), "t004").await.expect("read").expect("still there");
+    {
+        let (mut tx, _turn) = app.db.begin_write().await.expect("begin");
+        record::delete(&mut tx, &stale).await.expect("delete");
+        tx.commit().await.expect("commit");
+    }
+    assert!(record::find::<Thing>(app.db.pool(), "t004").await.expect("read").is_none());
+    assert!(record::find::<Thing>(app.db.pool(), "t005").await.expect("read").is_some(), "only the one");
+}
+
 async fn pages_come_whole_in_key_order_on_both_read_paths(app: &App) {
     let things: Vec<Thing> = (10..133).map(thing).collect();
     store(app, &things).await;
@@ -226,6 +251,7 @@ backend_tests!(
     start =>
     a_record_reads_back_as_it_was_written,
     an_update_is_optimistic_and_leaves_fixed_columns_alone,
+    a_delete_is_optimistic_too,
     pages_come_whole_in_key_order_on_both_read_paths,
     a_corrupt_row_is_left_out_of_its_page_and_the_token_moves_past_it,
     integer_keys_page_as_numbers,

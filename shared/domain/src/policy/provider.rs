@@ -63,6 +63,16 @@ impl ProviderKind {
     }
 }
 
+/// What a provider was found doing that disqualifies it (八(四) "发现承训机构转包、分包或弄虚作假
+/// 骗取补贴的,取消其承训资格"), PROV-DISQUALIFIED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misconduct {
+    /// 转包、分包.
+    Subcontracting,
+    /// 弄虚作假骗取补贴.
+    Fraud,
+}
+
 /// An officer's recorded override of a pilot credit code whose check character fails.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PilotOverride {

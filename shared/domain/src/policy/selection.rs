@@ -16,6 +16,20 @@ use crate::Error;
 use crate::policy::decision::{Decision, RuleResult};
 use crate::policy::set::{PolicySet, QuotaMode};
 
+/// How a round selects (七(二) "采取遴选、揭榜领题、专家评审、综合评议等方式"): the one method a round
+/// is scored by (PROJ-SELECTION).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionMethod {
+    /// 遴选.
+    Selection,
+    /// 揭榜领题.
+    OpenChallenge,
+    /// 专家评审: the one method scored by experts.
+    ExpertReview,
+    /// 综合评议.
+    ComprehensiveEvaluation,
+}
+
 /// One expert's score of an application.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExpertScore {
