@@ -8,11 +8,12 @@ use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
+use qiancheng_platform::record::{self, Filter};
 use sqlx::AnyConnection;
 
 use crate::store::application::ApplicationRecord;
+use crate::store::expert::AssignmentRecord;
 use crate::store::provider::{self, ProviderRecord};
-use crate::store::round::RoundRecord;
 
 /// What officers may change: the city everything, a county officer their county.
 pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
@@ -39,14 +40,6 @@ pub fn provider_read_scope(principal: &Principal) -> Result<Scope, Error> {
 pub fn provider_write_scope(principal: &Principal) -> Result<Scope, Error> {
     Scope::of(principal, &[Role::CityAdmin], Some(Role::Provider))
         .ok_or_else(|| Error::denied("only the provider and its officers change its record"))
-}
-
-/// The caller's own credit code, if the caller is a provider.
-pub fn provider_org(principal: &Principal) -> Result<String, Error> {
-    match (&principal.org, principal.has(Role::Provider)) {
-        (Some(org), true) => Ok(org.clone()),
-        _ => Err(Error::denied("this call is for providers, on their own applications")),
-    }
 }
 
 /// Whether the caller reads drafts and other internal records of `region` (officers of it,
@@ -88,6 +81,14 @@ pub fn missing_public(principal: &Principal, name: &str) -> Error {
     }
 }
 
+/// Narrows a list of public records to those a confined county officer reads: whose `columns`
+/// name their county or the city (see [`confined_county`]); everyone else reads them all.
+pub fn public_within(principal: &Principal, filter: Filter, columns: &[&str]) -> Filter {
+    let Some(own) = confined_county(principal) else { return filter };
+    let either = columns.iter().map(|c| format!("{c} IN (?, ?)")).collect::<Vec<_>>().join(" OR ");
+    filter.and(&format!("({either})"), columns.iter().flat_map(|_| [own.code().into(), RegionCode::CITY.code().into()]))
+}
+
 /// Refuses an officer who does not act for `region`: a county officer acts for their county,
 /// only city administrators for the city.
 pub fn check_officer_region(principal: &Principal, scope: &Scope, region: RegionCode) -> Result<(), Error> {
@@ -119,22 +120,22 @@ pub fn application_refused() -> Error {
     Error::denied("the application is outside the caller's county, organisation or assignments")
 }
 
-/// Whether the caller may read `application` of `round`: the provider, officers of the round's
-/// county, the city, auditors, and assigned experts who are not recused.
+/// Whether the caller may read `application`: the provider, officers of the round's county,
+/// the city, auditors, and assigned experts who are not recused.
 pub async fn may_read_application(
     conn: &mut AnyConnection,
     principal: &Principal,
     application: &ApplicationRecord,
-    round: &RoundRecord,
 ) -> Result<bool, Error> {
     if principal.has(Role::Provider) && principal.is_org(&application.provider_credit_code) {
         return Ok(true);
     }
-    if reads_internal(principal, round.region) {
+    if reads_internal(principal, application.round_region) {
         return Ok(true);
     }
     if principal.has(Role::Expert) {
-        let assignment = crate::store::expert::find(conn, &application.id, &principal.subject).await?;
+        let id = AssignmentRecord::id_of(&application.id, &principal.subject);
+        let assignment = record::find::<AssignmentRecord>(conn, id).await?;
         return Ok(assignment.is_some_and(|a| !a.recused));
     }
     Ok(false)
@@ -154,6 +155,32 @@ mod tests {
         assert!(check_public(&officer, &[RegionCode::CITY]).is_ok());
         assert!(check_public(&officer, &[other]).is_err());
         assert!(check_public(&principal(&[Role::Auditor], None, None), &[other]).is_ok());
+    }
+
+    #[test]
+    fn a_provider_without_an_organisation_acts_on_nothing() {
+        // Selection asks the platform's one rule (`Principal::own_org`) wherever a provider acts
+        // for itself: drafting, changing, submitting and listing its applications.
+        let own = |p: &Principal| p.own_org(Role::Provider).map(str::to_owned);
+        assert_eq!(own(&principal(&[Role::Provider], None, Some("P"))).expect("its own"), "P");
+        for org in [None, Some("")] {
+            let nameless = principal(&[Role::Provider], None, org);
+            assert!(matches!(own(&nameless), Err(Error::PermissionDenied(_))), "{org:?}");
+            assert!(provider_read_scope(&nameless).is_err() && provider_write_scope(&nameless).is_err());
+        }
+        assert!(own(&principal(&[Role::CountyOfficer], Some("421221"), Some("P"))).is_err());
+    }
+
+    #[test]
+    fn a_confined_officer_lists_their_county_and_the_city() {
+        let columns = ["r.region_code"];
+        let officer = principal(&[Role::CountyOfficer], Some("421221"), None);
+        let confined = format!("{:?}", public_within(&officer, Filter::new(), &columns));
+        assert!(
+            confined.contains("r.region_code IN (?, ?)") && confined.contains("421221") && confined.contains("421200")
+        );
+        let auditor = principal(&[Role::Auditor], None, None);
+        assert_eq!(format!("{:?}", public_within(&auditor, Filter::new(), &columns)), format!("{:?}", Filter::new()));
     }
 
     #[test]

@@ -14,97 +14,118 @@
 //! submitted to a round being closed or decided) and, where the provider's standing is checked,
 //! the provider's (`store::turn`); the application itself is updated optimistically.
 
+use chrono::NaiveDate;
 use qiancheng_api::selection::*;
-use qiancheng_api::{Rpc, convert};
+use qiancheng_api::{FromProto as _, IntoProto as _, Rpc, convert};
+use qiancheng_domain::RegionCode;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _};
-use qiancheng_domain::policy::project::{proj_inservice, proj_plan};
+use qiancheng_domain::policy::project::{TrainingMode, proj_inservice, proj_plan};
 use qiancheng_domain::policy::provider::{evaluate_provider_eligibility, prov_disqualified};
-use qiancheng_domain::{RegionCode, today_in_china};
+use qiancheng_domain::today_in_china;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
 
 use crate::access::{self, Scope};
-use crate::store::application::{self, ApplicationRecord, FilingForm, ListScope, PlanForm};
-use crate::store::catalog::{self, CatalogItemRecord, mode_from_proto};
-use crate::store::round::{self, RoundRecord};
+use crate::store::application::{self, ApplicationRecord, FilingForm, PlanForm};
+use crate::store::catalog::CatalogItemRecord;
+use crate::store::round::RoundRecord;
 use crate::store::{provider, turn};
-
-/// Longest text of a filing's short fields (title, venue, contact).
-const SHORT_TEXT: usize = 200;
-/// Longest text of a plan's parts.
-const LONG_TEXT: usize = 10_000;
 
 /// The fields of an application an update may name.
 const EDITABLE: [&str; 5] = ["headcount", "training_region_code", "in_service_trainees", "filing", "plan"];
 
-/// What a provider writes in an application, validated.
-struct Content {
-    headcount: i64,
-    training_region: RegionCode,
-    in_service_trainees: bool,
-    filing: FilingForm,
-    plan: PlanForm,
+impl From<&ApplicationRecord> for Application {
+    /// The application as the API shows it, with the history read with it.
+    fn from(record: &ApplicationRecord) -> Self {
+        let (f, p) = (&record.filing, &record.plan);
+        Application {
+            name: record.name(),
+            round: format!("rounds/{}", record.round_id),
+            catalog_item: format!("catalogItems/{}", record.catalog_item_id),
+            provider_credit_code: record.provider_credit_code.clone(),
+            provider_name: record.provider_name.clone(),
+            headcount: convert::int32(record.headcount),
+            training_region_code: record.training_region.into_proto(),
+            in_service_trainees: record.in_service_trainees,
+            filing: Some(Filing {
+                project_title: f.project_title.clone(),
+                planned_start: f.planned_start.into_proto(),
+                planned_end: f.planned_end.into_proto(),
+                venue: f.venue.clone(),
+                contact: f.contact.clone(),
+            }),
+            plan: Some(Plan {
+                application_summary: p.application_summary.clone(),
+                teaching_plan: p.teaching_plan.clone(),
+                safety_content: p.safety_content.clone(),
+                training_mode: p.training_mode.into_proto(),
+                assessment_method: p.assessment_method.clone(),
+                employment_measures: p.employment_measures.clone(),
+            }),
+            state: record.state.into_proto(),
+            cross_region_consent: !record.consent_reference.is_empty(),
+            history: (record.history.iter())
+                .map(|e| ApplicationEvent {
+                    action: e.action.clone(),
+                    actor: e.actor.clone(),
+                    reason: e.reason.clone(),
+                    time_micros: e.time_micros,
+                })
+                .collect(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+        }
+    }
 }
 
-fn validate_content(a: &Application, v: &mut Violations) -> Option<Content> {
-    let headcount = i64::from(a.headcount);
-    if headcount < 1 {
-        v.add("application.headcount", "PROJ-QUOTA", "ask for at least one trainee");
-    }
-    let training_region = v.value("application.training_region_code", convert::county(&a.training_region_code));
-    let f = a.filing.clone().unwrap_or_default();
-    let project_title =
-        v.value("application.filing.project_title", convert::optional_text(&f.project_title, SHORT_TEXT));
-    let planned_start = v.value("application.filing.planned_start", convert::date(f.planned_start.as_ref()));
-    let planned_end = v.value("application.filing.planned_end", convert::date(f.planned_end.as_ref()));
-    if let (Some(Some(start)), Some(Some(end))) = (planned_start, planned_end)
-        && end < start
-    {
-        v.add("application.filing.planned_end", "DATE", "the planned last day cannot be before the first");
-    }
-    let venue = v.value("application.filing.venue", convert::optional_text(&f.venue, SHORT_TEXT));
-    let contact = v.value("application.filing.contact", convert::optional_text(&f.contact, SHORT_TEXT));
-    let p = a.plan.clone().unwrap_or_default();
-    let plan = PlanForm {
-        application_summary: v
-            .value("application.plan.application_summary", convert::optional_text(&p.application_summary, LONG_TEXT))?,
-        teaching_plan: v
-            .value("application.plan.teaching_plan", convert::optional_text(&p.teaching_plan, LONG_TEXT))?,
-        safety_content: v
-            .value("application.plan.safety_content", convert::optional_text(&p.safety_content, LONG_TEXT))?,
-        training_mode: v.value("application.plan.training_mode", mode_from_proto(p.training_mode))?,
-        assessment_method: v
-            .value("application.plan.assessment_method", convert::optional_text(&p.assessment_method, LONG_TEXT))?,
-        employment_measures: v
-            .value("application.plan.employment_measures", convert::optional_text(&p.employment_measures, LONG_TEXT))?,
-    };
-    Some(Content {
-        headcount,
-        training_region: training_region?,
-        in_service_trainees: a.in_service_trainees,
-        filing: FilingForm {
-            project_title: project_title?,
-            planned_start: planned_start?,
-            planned_end: planned_end?,
-            venue: venue?,
-            contact: contact?,
-        },
-        plan,
-    })
-}
-
-/// Validates `input` as a whole: every bad field is named at once.
-fn validated(input: &Application) -> Result<Content, Error> {
+/// Writes what a provider states in `a` onto `record`, refusing the application as a whole: the
+/// rules its fields declare first, then the dates and the county they hold.
+fn apply(a: &Application, record: &mut ApplicationRecord) -> Result<(), Error> {
     let mut v = Violations::default();
-    let content = validate_content(input, &mut v);
+    v.declared(a, "application.");
     v.finish()?;
-    Ok(content.expect("every missing value was recorded as a violation, and finish() refused them"))
+    let (f, p) = (a.filing.clone().unwrap_or_default(), a.plan.clone().unwrap_or_default());
+    let mut v = Violations::default();
+    let planned_start = v.value("application.filing.planned_start", NaiveDate::from_proto(f.planned_start.as_ref()));
+    let planned_end = v.value("application.filing.planned_end", NaiveDate::from_proto(f.planned_end.as_ref()));
+    let region = v.value("application.training_region_code", convert::county(&a.training_region_code));
+    v.finish()?;
+    let (Some(planned_start), Some(planned_end), Some(region)) = (planned_start, planned_end, region) else {
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
+    };
+    // PROJ-CROSS-REGION: a consent is the consent of one training county; another needs its own.
+    if region != record.training_region {
+        record.consent_reference = String::new();
+    }
+    record.headcount = i64::from(a.headcount);
+    record.training_region = region;
+    record.in_service_trainees = a.in_service_trainees;
+    let text = |t: &str| t.trim().to_owned();
+    record.filing = FilingForm {
+        project_title: text(&f.project_title),
+        planned_start,
+        planned_end,
+        venue: text(&f.venue),
+        contact: text(&f.contact),
+    };
+    record.plan = PlanForm {
+        application_summary: text(&p.application_summary),
+        teaching_plan: text(&p.teaching_plan),
+        safety_content: text(&p.safety_content),
+        // The proto's rule refused a number that is no mode.
+        training_mode: TrainingMode::from_proto(p.training_mode).ok().flatten(),
+        assessment_method: text(&p.assessment_method),
+        employment_measures: text(&p.employment_measures),
+    };
+    Ok(())
 }
 
 /// The headcount against the catalog item's (PROJ-CATALOG) and the round's quota (PROJ-QUOTA).
@@ -138,12 +159,31 @@ async fn round_and_item(
     record: &ApplicationRecord,
 ) -> Result<(RoundRecord, CatalogItemRecord), Error> {
     change.serialize_on(&turn::round(&record.round_id)).await?;
-    let round =
-        round::find(&mut *change.tx, &record.round_id).await?.ok_or_else(|| Error::corrupt("application round"))?;
-    let item = catalog::find(&mut *change.tx, &record.catalog_item_id)
-        .await?
-        .ok_or_else(|| Error::corrupt("application catalog item"))?;
-    Ok((round, item))
+    let round = record::find::<RoundRecord>(&mut *change.tx, record.round_id.as_str()).await?;
+    let item = record::find::<CatalogItemRecord>(&mut *change.tx, record.catalog_item_id.as_str()).await?;
+    round.zip(item).ok_or_else(|| Error::corrupt("an application's round or catalog item"))
+}
+
+/// A draft of provider `org` for round and catalog item `ids`, before its content is written.
+fn drafted((round_id, item_id): (&str, &str), org: &str) -> ApplicationRecord {
+    ApplicationRecord {
+        id: new_id(),
+        round_id: round_id.to_owned(),
+        catalog_item_id: item_id.to_owned(),
+        provider_credit_code: org.to_owned(),
+        provider_name: String::new(),
+        headcount: 0,
+        training_region: RegionCode::CITY,
+        in_service_trainees: false,
+        filing: FilingForm::default(),
+        plan: PlanForm::default(),
+        state: ApplicationState::Draft,
+        consent_reference: String::new(),
+        submitted_micros: 0,
+        round_region: RegionCode::CITY,
+        history: Vec::new(),
+        stamp: Stamp::new(),
+    }
 }
 
 /// CreateApplication: a provider drafts an application for a published catalog item of an
@@ -152,19 +192,15 @@ pub async fn create_application(
     s: &Shared,
     call: Call<CreateApplicationRequest>,
 ) -> Result<CreateApplicationResponse, Error> {
-    let org = access::provider_org(&call.principal)?;
+    let org = call.principal.own_org(Role::Provider)?.to_owned();
     let input = call.message.application.clone().unwrap_or_default();
     if !input.provider_credit_code.is_empty() && input.provider_credit_code != org {
         return Err(Error::denied("a provider applies only for itself"));
     }
-    let mut v = Violations::default();
-    let round_id = v.value("application.round", convert::resource_id(&input.round, "rounds"));
-    let item_id = v.value("application.catalog_item", convert::resource_id(&input.catalog_item, "catalogItems"));
-    let content = validate_content(&input, &mut v);
-    v.finish()?;
-    let (Some(round_id), Some(item_id), Some(content)) = (round_id, item_id, content) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    let round_id = id_of(&input.round, "rounds", "application.round")?;
+    let item_id = id_of(&input.catalog_item, "catalogItems", "application.catalog_item")?;
+    let mut record = drafted((round_id, item_id), &org);
+    apply(&input, &mut record)?;
     write::run(s, &call, async |change| {
         change.serialize_on(&turn::round(round_id)).await?;
         change.serialize_on(&turn::provider(&org)).await?;
@@ -173,12 +209,11 @@ pub async fn create_application(
         })?;
         // PROV-DISQUALIFIED: a disqualified provider cannot apply.
         Error::unless_passed(prov_disqualified(&provider.facts(None), today_in_china()))?;
-        let round =
-            round::find(&mut *change.tx, round_id).await?.ok_or_else(|| Error::NotFound(input.round.clone()))?;
+        let round = record::find::<RoundRecord>(&mut *change.tx, round_id).await?;
+        let round = round.ok_or_else(|| Error::NotFound(input.round.clone()))?;
         check_open(&round, "does not take")?;
-        let item = catalog::find(&mut *change.tx, item_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(input.catalog_item.clone()))?;
+        let item = record::find::<CatalogItemRecord>(&mut *change.tx, item_id).await?;
+        let item = item.ok_or_else(|| Error::NotFound(input.catalog_item.clone()))?;
         if item.no_longer_published().is_some() {
             return Err(Error::precondition("CATALOG_ITEM_STATE", "applications are for published catalog items"));
         }
@@ -190,25 +225,10 @@ pub async fn create_application(
                 format!("the round of {} takes catalog items of that county or the city", round.region.code()),
             ));
         }
-        check_headcount(content.headcount, &item, &round)?;
-        let record = ApplicationRecord {
-            id: new_id(),
-            round_id: round.id.clone(),
-            catalog_item_id: item.id.clone(),
-            provider_credit_code: provider.credit_code.clone(),
-            provider_name: provider.display_name.clone(),
-            headcount: content.headcount,
-            training_region: content.training_region,
-            in_service_trainees: content.in_service_trainees,
-            filing: content.filing,
-            plan: content.plan,
-            state: ApplicationState::Draft,
-            consent_reference: String::new(),
-            submitted_micros: 0,
-            stamp: Stamp::new(),
-            history: Vec::new(),
-        };
-        application::insert(&mut change.tx, &record).await?;
+        check_headcount(record.headcount, &item, &round)?;
+        record.provider_name = provider.display_name.clone();
+        record.round_region = round.region;
+        record::insert(&mut change.tx, &record).await?;
         let detail = serde_json::json!({ "round": round.name(), "catalog_item": item.name(),
             "headcount": record.headcount, "training_region": record.training_region.code() });
         let application = recorded(change, record, ("create", ""), detail).await?;
@@ -226,9 +246,15 @@ async fn recorded(
     detail: serde_json::Value,
 ) -> Result<Application, Error> {
     let actor = change.actor().to_owned();
-    application::append_event(&mut change.tx, &record.id, action, &actor, reason).await?;
+    application::append_event(&mut change.tx, &record.id, (action, &actor, reason)).await?;
     change.audit(&format!("application.{action}"), record.name(), detail);
-    Ok(application::with_history(&mut change.tx, record).await?.to_proto())
+    Ok(Application::from(&shown(&mut change.tx, record).await?))
+}
+
+/// `record` with its history, as a response shows it.
+async fn shown(conn: &mut sqlx::AnyConnection, record: ApplicationRecord) -> Result<ApplicationRecord, Error> {
+    let shown = application::with_history(conn, vec![record]).await?.pop();
+    shown.ok_or_else(|| Error::corrupt("an application read with its history"))
 }
 
 /// GetApplication: the provider, officers of the round's county, assigned experts, the city,
@@ -237,17 +263,15 @@ pub async fn get_application(s: &Shared, call: Call<GetApplicationRequest>) -> R
     let name = &call.message.name;
     let id = id_of(name, "applications", "name")?;
     let mut conn = s.db.pool().acquire().await?;
-    let Some(record) = application::find(&mut conn, id).await? else {
+    let Some(record) = record::find::<ApplicationRecord>(&mut *conn, id).await? else {
         // Permission before existence: only callers who see everything learn that it is missing.
         let sees_all = call.principal.has_any(&[Role::CityAdmin, Role::Auditor]);
         return Err(if sees_all { Error::NotFound(name.clone()) } else { access::application_refused() });
     };
-    let round = round::find(&mut *conn, &record.round_id).await?.ok_or_else(|| Error::corrupt("application round"))?;
-    if !access::may_read_application(&mut conn, &call.principal, &record, &round).await? {
+    if !access::may_read_application(&mut conn, &call.principal, &record).await? {
         return Err(access::application_refused());
     }
-    let record = application::with_history(&mut conn, record).await?;
-    Ok(GetApplicationResponse { application: Some(record.to_proto()) })
+    Ok(GetApplicationResponse { application: Some(Application::from(&shown(&mut conn, record).await?)) })
 }
 
 /// ListApplications: the provider its own, a county officer the rounds of their county, an
@@ -257,41 +281,32 @@ pub async fn list_applications(
     call: Call<ListApplicationsRequest>,
 ) -> Result<ListApplicationsResponse, Error> {
     let principal = &call.principal;
-    let scope = if principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
-        ListScope::All
-    } else if principal.has(Role::CountyOfficer) {
-        match access::officer_scope(principal)? {
-            Scope::Region(region) => ListScope::Region(region),
-            _ => ListScope::Nothing,
-        }
-    } else if principal.has(Role::Provider) {
-        ListScope::Provider(access::provider_org(principal)?)
-    } else if principal.has(Role::Expert) {
-        ListScope::Expert(principal.subject.clone())
-    } else {
-        return Err(Error::denied("applications are for their provider, officers, experts and auditors"));
+    let reach = match Scope::of(principal, &[Role::CityAdmin, Role::Auditor], Some(Role::Provider)) {
+        Some(scope) => Filter::new().within(&scope, "r.region_code", Some("a.provider_credit_code")),
+        // A provider whose token names no organisation acts for none (`Principal::own_org`).
+        None if principal.has(Role::Expert) && !principal.has(Role::Provider) => Filter::new().and(
+            "EXISTS (SELECT 1 FROM expert_assignment e WHERE e.application_id = a.id AND e.expert = ? AND e.recused = 0)",
+            [principal.subject.as_str().into()],
+        ),
+        None => return Err(Error::denied("applications are for their provider, officers, experts and auditors")),
     };
     let m = &call.message;
-    let mut v = Violations::default();
-    let round_id = if m.round.is_empty() { None } else { v.value("round", convert::resource_id(&m.round, "rounds")) };
-    let state = v.value("state", application::state_from_proto(m.state)).flatten();
-    v.finish()?;
-    let filter = (round_id.unwrap_or_default(), state.map_or("", |s| s.code()));
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("applications|{}|{}", filter.0, filter.1))?;
-    let mut conn = s.db.pool().acquire().await?;
-    let rows = application::list(&mut conn, &page.after, filter, &scope, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", ApplicationRecord::from_row)?;
-    let mut applications = Vec::with_capacity(records.len());
-    for record in records {
-        applications.push(application::with_history(&mut conn, record).await?.to_proto());
-    }
-    Ok(ListApplicationsResponse { applications, next_page_token })
+    let round_id = if m.round.is_empty() { None } else { Some(id_of(&m.round, "rounds", "round")?) };
+    let state = ApplicationState::from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
+    let state = state.map(|s| s.code());
+    let query = format!("applications|{}|{}", round_id.unwrap_or_default(), state.unwrap_or_default());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
+    let filter = reach.eq_given("a.round_id", round_id).eq_given("a.state", state);
+    let (records, next_page_token) = record::page::<ApplicationRecord>(&s.db, filter, &page).await?;
+    let records = application::with_history(&mut *s.db.pool().acquire().await?, records).await?;
+    Ok(ListApplicationsResponse { applications: records.iter().map(Application::from).collect(), next_page_token })
 }
 
 /// Loads the calling provider's own application inside `change`, checking its etag.
 async fn load_own(change: &mut Change, org: &str, name: &str, etag: &str) -> Result<ApplicationRecord, Error> {
     let id = id_of(name, "applications", "name")?;
-    let record = application::find(&mut change.tx, id).await?.ok_or_else(access::application_refused)?;
+    let found = record::find::<ApplicationRecord>(&mut *change.tx, id).await?;
+    let record = found.ok_or_else(access::application_refused)?;
     if record.provider_credit_code != org {
         return Err(Error::denied("a provider changes only its own applications"));
     }
@@ -311,42 +326,26 @@ pub async fn update_application(
     s: &Shared,
     call: Call<UpdateApplicationRequest>,
 ) -> Result<UpdateApplicationResponse, Error> {
-    let org = access::provider_org(&call.principal)?;
+    let org = call.principal.own_org(Role::Provider)?.to_owned();
     let input = call.message.application.clone().unwrap_or_default();
     let mask = UpdateMask::parse(call.message.update_mask.as_ref(), &EDITABLE)?;
     if mask.paths().len() == EDITABLE.len() {
         // A full replacement is validated before anything is read, as it always was.
-        validated(&input)?;
+        let mut editable = Application::default();
+        mask.merge(&mut editable, &input);
+        apply(&editable, &mut drafted(("", ""), &org))?;
     }
     write::run(s, &call, async |change| {
         let mut record = load_own(change, &org, &input.name, &input.etag).await?;
         check_editable(&record)?;
-        let mut merged = record.to_proto();
-        for path in mask.paths() {
-            match path.as_str() {
-                "headcount" => merged.headcount = input.headcount,
-                "training_region_code" => merged.training_region_code = input.training_region_code.clone(),
-                "in_service_trainees" => merged.in_service_trainees = input.in_service_trainees,
-                "filing" => merged.filing = input.filing.clone(),
-                _ => merged.plan = input.plan.clone(),
-            }
-        }
-        let content = validated(&merged)?;
+        let mut merged = Application::from(&record);
+        mask.merge(&mut merged, &input);
+        apply(&merged, &mut record)?;
         let (round, item) = round_and_item(change, &record).await?;
-        check_headcount(content.headcount, &item, &round)?;
+        check_headcount(record.headcount, &item, &round)?;
         check_open(&round, "no longer takes")?;
-        // PROJ-CROSS-REGION: a consent is the consent of one training county; another county
-        // needs its own.
-        if content.training_region != record.training_region {
-            record.consent_reference = String::new();
-        }
-        record.headcount = content.headcount;
-        record.training_region = content.training_region;
-        record.in_service_trainees = content.in_service_trainees;
-        record.filing = content.filing;
-        record.plan = content.plan;
         record.stamp.touch();
-        application::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         let detail = serde_json::json!({ "revision": record.stamp.revision, "headcount": record.headcount,
             "training_region": record.training_region.code(), "fields": mask.paths() });
         let application = recorded(change, record, ("update", ""), detail).await?;
@@ -363,7 +362,7 @@ pub async fn submit_application(
     s: &Shared,
     call: Call<SubmitApplicationRequest>,
 ) -> Result<SubmitApplicationResponse, Error> {
-    let org = access::provider_org(&call.principal)?;
+    let org = call.principal.own_org(Role::Provider)?.to_owned();
     let m = &call.message;
     write::run(s, &call, async |change| {
         let mut record = load_own(change, &org, &m.name, &m.etag).await?;
@@ -371,9 +370,8 @@ pub async fn submit_application(
         let (round, item) = round_and_item(change, &record).await?;
         check_open(&round, "no longer takes")?;
         change.serialize_on(&turn::provider(&record.provider_credit_code)).await?;
-        let provider = provider::find(&mut change.tx, &record.provider_credit_code)
-            .await?
-            .ok_or_else(|| Error::corrupt("application provider"))?;
+        let provider = provider::find(&mut change.tx, &record.provider_credit_code).await?;
+        let provider = provider.ok_or_else(|| Error::corrupt("application provider"))?;
         // PROJ-CATALOG: an item superseded or withdrawn since the draft takes no more applications.
         if let Some(gone) = item.no_longer_published() {
             return Err(Error::Refused(gone));
@@ -395,7 +393,7 @@ pub async fn submit_application(
         record.state = record.state.to(ApplicationState::Submitted)?;
         record.stamp.touch();
         record.submitted_micros = record.stamp.update_time_micros;
-        application::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         let detail = serde_json::json!({ "policy_version": eligibility.policy_version });
         let application = recorded(change, record, (action, ""), detail).await?;
         Ok(SubmitApplicationResponse { application: Some(application) })
@@ -414,13 +412,12 @@ async fn officer_transition(
 ) -> Result<Application, Error> {
     let scope = access::officer_scope(principal)?;
     let id = id_of(name, "applications", "name")?;
-    let mut record = application::find(&mut change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
-    let round =
-        round::find(&mut *change.tx, &record.round_id).await?.ok_or_else(|| Error::corrupt("application round"))?;
-    access::check_officer_region(principal, &scope, round.region)?;
+    let found = record::find::<ApplicationRecord>(&mut *change.tx, id).await?;
+    let mut record = found.ok_or_else(|| scope.missing(name))?;
+    access::check_officer_region(principal, &scope, record.round_region)?;
     record.state = record.state.to(to)?;
     record.stamp.touch();
-    application::update(&mut change.tx, &record).await?;
+    record::update(&mut change.tx, &record).await?;
     recorded(change, record, (action, reason), serde_json::json!({ "reason": reason })).await
 }
 
@@ -433,9 +430,8 @@ async fn officer_step<M: Rpc>(
     (to, action): (ApplicationState, &str),
     respond: fn(Application) -> M::Response,
 ) -> Result<M::Response, Error> {
-    let reason = convert::text(reason, 1000).map_err(|e| Error::invalid_value("reason", e))?;
     write::run(s, call, async |change| {
-        let application = officer_transition(change, &call.principal, name, to, (action, &reason)).await?;
+        let application = officer_transition(change, &call.principal, name, to, (action, reason.trim())).await?;
         Ok(respond(application))
     })
     .await
@@ -477,15 +473,9 @@ pub async fn record_cross_region_consent(
     }
     let sees_all = principal.has(Role::CityAdmin);
     let m = &call.message;
-    let mut v = Violations::default();
-    let id = v.value("application", convert::resource_id(&m.application, "applications"));
-    let reference = v.value("reference", convert::text(&m.reference, 500));
-    v.finish()?;
-    let (Some(id), Some(reference)) = (id, reference) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    let id = id_of(&m.application, "applications", "application")?;
     write::run(s, &call, async |change| {
-        let Some(mut record) = application::find(&mut change.tx, id).await? else {
+        let Some(mut record) = record::find::<ApplicationRecord>(&mut *change.tx, id).await? else {
             return Err(if sees_all { Error::NotFound(m.application.clone()) } else { access::application_refused() });
         };
         // PROJ-CROSS-REGION: the consent is the training county's to give.
@@ -494,18 +484,17 @@ pub async fn record_cross_region_consent(
         }
         let open = [ApplicationState::Draft, ApplicationState::Submitted, ApplicationState::Returned];
         record.state.require(&open, "take a consent; it is decided")?;
-        let provider = provider::find(&mut change.tx, &record.provider_credit_code)
-            .await?
-            .ok_or_else(|| Error::corrupt("application provider"))?;
+        let provider = provider::find(&mut change.tx, &record.provider_credit_code).await?;
+        let provider = provider.ok_or_else(|| Error::corrupt("application provider"))?;
         if provider.region.contains(record.training_region) {
             return Err(Error::precondition(
                 "NO_CONSENT_NEEDED",
                 "the training is in the provider's own county: no cross-region consent is needed",
             ));
         }
-        record.consent_reference = reference;
+        record.consent_reference = m.reference.trim().to_owned();
         record.stamp.touch();
-        application::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         let detail = serde_json::json!({ "rule": "PROJ-CROSS-REGION", "training_region": record.training_region.code(),
             "reference": record.consent_reference });
         let reference = record.consent_reference.clone();

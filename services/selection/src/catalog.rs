@@ -4,64 +4,72 @@
 //! published), and withdrawn. An item may record the basis in-service projects on it need: its
 //! key industry and the reference naming the occupation urgently needed (PROJ-INSERVICE).
 
-use qiancheng_api::convert;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{SummarizeTrainingNeedsRequest, TrainingNeed};
 use qiancheng_api::selection::*;
+use qiancheng_api::{FromProto as _, IntoProto as _, convert};
 use qiancheng_domain::lifecycle::{CatalogItemState, Lifecycle as _};
-use qiancheng_domain::policy::project::TrainingMode as Mode;
+use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
 
 use crate::access::{self, Scope};
-use crate::store::catalog::{self, CatalogItemRecord, mode_from_proto};
+use crate::store::catalog::CatalogItemRecord;
 use crate::store::turn;
 
-/// Largest headcount one item may state.
-pub const MAX_HEADCOUNT: i64 = 100_000;
-
-/// The content fields an officer edits, validated.
-struct Content {
-    headcount: i64,
-    skill_requirements: String,
-    content: String,
-    hours: i64,
-    mode: Option<Mode>,
-    answers: Vec<String>,
-    /// PROJ-INSERVICE: the reference naming the occupation urgently needed, if any.
-    urgent_occupation_reference: String,
+impl From<&CatalogItemRecord> for CatalogItem {
+    /// The item as the API shows it.
+    fn from(record: &CatalogItemRecord) -> Self {
+        CatalogItem {
+            name: record.name(),
+            lineage: format!("catalogItems/{}", record.lineage),
+            version: convert::int32(record.version),
+            region_code: record.region.into_proto(),
+            industry: record.industry.into_proto(),
+            occupation_code: record.occupation_code.clone(),
+            occupation_name: record.occupation_name.clone(),
+            skill_level: record.level.into_proto(),
+            headcount: convert::int32(record.headcount),
+            skill_requirements: record.skill_requirements.clone(),
+            content: record.content.clone(),
+            hours: convert::int32(record.hours),
+            mode: record.mode.into_proto(),
+            answers: record.answers.clone(),
+            state: record.state.into_proto(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+            urgent_occupation_reference: record.urgent_occupation_reference.clone(),
+        }
+    }
 }
 
-fn validate_content(item: &CatalogItem, v: &mut Violations) -> Option<Content> {
-    let headcount = i64::from(item.headcount);
-    if !(1..=MAX_HEADCOUNT).contains(&headcount) {
-        v.add("catalog_item.headcount", "PROJ-CATALOG", format!("headcount must be 1 to {MAX_HEADCOUNT}"));
+/// Writes the content an officer states in `item` (its declared rules checked) onto `record`;
+/// demand references and the in-service basis left empty keep the record's (a revision keeps
+/// the published version's).
+fn write_content(item: &CatalogItem, record: &mut CatalogItemRecord) {
+    record.headcount = i64::from(item.headcount);
+    record.skill_requirements = item.skill_requirements.trim().to_owned();
+    record.content = item.content.trim().to_owned();
+    record.hours = i64::from(item.hours);
+    // The proto's rule refused a number that is no mode.
+    record.mode = TrainingMode::from_proto(item.mode).ok().flatten();
+    let answers: Vec<String> = item.answers.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
+    if !answers.is_empty() {
+        record.answers = answers;
     }
-    if !(0..=2000).contains(&item.hours) {
-        v.add("catalog_item.hours", "PROJ-CATALOG", "hours must be 0 to 2000");
+    // PROJ-INSERVICE: the reference naming the occupation urgently needed, if any.
+    let reference = item.urgent_occupation_reference.trim();
+    if !reference.is_empty() {
+        record.urgent_occupation_reference = reference.to_owned();
     }
-    if item.answers.len() > 200 || item.answers.iter().any(|a| a.chars().count() > 500) {
-        v.add("catalog_item.answers", "PROJ-CATALOG", "at most 200 references of at most 500 characters");
-    }
-    Some(Content {
-        headcount,
-        skill_requirements: v
-            .value("catalog_item.skill_requirements", convert::optional_text(&item.skill_requirements, 2000))?,
-        content: v.value("catalog_item.content", convert::optional_text(&item.content, 5000))?,
-        hours: i64::from(item.hours),
-        mode: v.value("catalog_item.mode", mode_from_proto(item.mode))?,
-        answers: item.answers.iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
-        urgent_occupation_reference: v.value(
-            "catalog_item.urgent_occupation_reference",
-            convert::optional_text(&item.urgent_occupation_reference, 500),
-        )?,
-    })
 }
 
 /// What identifies the demand an item answers: its region, industry, occupation and level.
@@ -74,8 +82,8 @@ struct Subject {
 }
 
 impl Subject {
-    /// The first version of a draft item on this subject with `content`.
-    fn draft(self, content: Content) -> CatalogItemRecord {
+    /// The first version of a draft item on this subject, made by `actor`, its content empty.
+    fn draft(self, actor: &str) -> CatalogItemRecord {
         let id = new_id();
         CatalogItemRecord {
             lineage: id.clone(),
@@ -86,14 +94,15 @@ impl Subject {
             occupation_code: self.occupation_code,
             occupation_name: self.occupation_name,
             level: self.level,
-            headcount: content.headcount,
-            skill_requirements: content.skill_requirements,
-            content: content.content,
-            hours: content.hours,
-            mode: content.mode,
-            answers: content.answers,
-            urgent_occupation_reference: content.urgent_occupation_reference,
+            headcount: 0,
+            skill_requirements: String::new(),
+            content: String::new(),
+            hours: 0,
+            mode: None,
+            answers: Vec::new(),
             state: CatalogItemState::Draft,
+            urgent_occupation_reference: String::new(),
+            created_by: actor.to_owned(),
             stamp: Stamp::new(),
         }
     }
@@ -101,8 +110,7 @@ impl Subject {
 
 /// Stores a new item (or version) and notes the audit entry of `action`.
 async fn insert(change: &mut Change, record: &CatalogItemRecord, action: &str) -> Result<(), Error> {
-    let actor = change.actor().to_owned();
-    catalog::insert(&mut change.tx, record, &actor).await?;
+    record::insert(&mut change.tx, record).await?;
     audit(change, record, action, "");
     Ok(())
 }
@@ -122,22 +130,23 @@ pub async fn create_catalog_item(
 ) -> Result<CreateCatalogItemResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let item = call.message.catalog_item.clone().unwrap_or_default();
+    // What a draft is about; a revision keeps it, so these rules are the draft's alone.
     let mut v = Violations::default();
     let region = v.value("catalog_item.region_code", RegionCode::parse(&item.region_code));
-    let industry = v.value("catalog_item.industry", convert::industry(item.industry));
+    let industry = v.value("catalog_item.industry", Industry::required(item.industry));
     let occupation = v.value("catalog_item.occupation_code", OccupationCode::parse(&item.occupation_code));
     let occupation_name = v.value("catalog_item.occupation_name", convert::text(&item.occupation_name, 100));
-    let level = v.value("catalog_item.skill_level", convert::required_skill_level(item.skill_level));
-    let content = validate_content(&item, &mut v);
+    let level = v.value("catalog_item.skill_level", SkillLevel::required(item.skill_level));
     v.finish()?;
-    let (Some(region), Some(industry), Some(occupation), Some(occupation_name), Some(level), Some(content)) =
-        (region, industry, occupation, occupation_name, level, content)
+    let (Some(region), Some(industry), Some(occupation), Some(occupation_name), Some(level)) =
+        (region, industry, occupation, occupation_name, level)
     else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     access::check_officer_region(&call.principal, &scope, region)?;
     let subject = Subject { region, industry, occupation_code: occupation.as_str().to_owned(), occupation_name, level };
-    let record = subject.draft(content);
+    let mut record = subject.draft(&call.principal.subject);
+    write_content(&item, &mut record);
     // PROJ-CATALOG: a draft states everything a published item must, so review is all that
     // stands between it and the catalog (a published item is never edited, only revised).
     let complete = record.publishable();
@@ -146,7 +155,7 @@ pub async fn create_catalog_item(
     }
     write::run(s, &call, async |change| {
         insert(change, &record, "catalog_item.create").await?;
-        Ok(CreateCatalogItemResponse { catalog_item: Some(record.to_proto()) })
+        Ok(CreateCatalogItemResponse { catalog_item: Some(CatalogItem::from(&record)) })
     })
     .await
 }
@@ -177,10 +186,10 @@ async fn training_needs(s: &Shared, region: Option<RegionCode>) -> Result<(Vec<(
 
 /// The demand of one summary row, as the subject of a draft; `None` if it does not parse.
 fn subject_of(need: &TrainingNeed) -> Option<Subject> {
-    let (Ok(region), Ok(industry), Ok(Some(level)), Ok(_)) = (
+    let (Ok(region), Ok(industry), Ok(level), Ok(_)) = (
         RegionCode::parse(&need.region_code),
-        convert::industry(need.industry),
-        convert::skill_level(need.skill_level),
+        Industry::required(need.industry),
+        SkillLevel::required(need.skill_level),
         OccupationCode::parse(&need.occupation_code),
     ) else {
         return None;
@@ -202,22 +211,7 @@ pub async fn draft_catalog_from_demand(
 ) -> Result<DraftCatalogFromDemandResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let m = &call.message;
-    let mut v = Violations::default();
-    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    let mode = v.value("mode", mode_from_proto(m.mode)).flatten();
-    // PROJ-CATALOG: the drafts are complete items, ready for review and publication.
-    if m.content.trim().is_empty() {
-        v.add("content", "PROJ-CATALOG", "say what the training teaches");
-    }
-    let content = v.value("content", convert::optional_text(&m.content, 5000));
-    if !(1..=2000).contains(&m.hours) {
-        v.add("hours", "PROJ-CATALOG", "hours must be 1 to 2000");
-    }
-    if mode.is_none() {
-        v.add("mode", "PROJ-CATALOG", "say how the training is given");
-    }
-    v.finish()?;
-    let content = content.unwrap_or_default();
+    let region = convert::region_filter(&m.region_code).map_err(|e| Error::invalid_value("region_code", e))?;
     // Officers draft for their county; only the city drafts for every county at once.
     let region = match (&scope, region) {
         (Scope::Region(own), None) => Some(*own),
@@ -237,32 +231,29 @@ pub async fn draft_catalog_from_demand(
         change.serialize_on(turn::DEMAND_DRAFTS).await?;
         let mut drafts = Vec::new();
         for (need, subject) in needs {
-            let answered = catalog::answers_demand(
-                &mut change.tx,
-                subject.region,
-                subject.industry,
-                &subject.occupation_code,
-                subject.level,
-            )
-            .await?;
-            if answered {
+            let answering = Filter::new()
+                .eq("c.region_code", subject.region.code())
+                .eq("c.industry", subject.industry.code())
+                .eq("c.occupation_code", subject.occupation_code.as_str())
+                .eq("c.skill_level", subject.level.code())
+                .among("c.state", [CatalogItemState::Draft.code(), CatalogItemState::Published.code()]);
+            if record::count::<CatalogItemRecord>(&mut *change.tx, answering).await? > 0 {
                 continue;
             }
-            let content = Content {
-                headcount: i64::from(need.gap),
-                skill_requirements: format!("达到{}{}职业技能标准", need.occupation_name, subject.level.name_zh()),
-                content: content.clone(),
-                hours: i64::from(m.hours),
-                mode,
-                answers: vec![format!(
-                    "岗位需求汇总({}): 需求{}人, 已具备{}人, 缺口{}人, 有培训意愿{}人",
-                    as_of_micros, need.headcount_wanted, need.workers_qualified, need.gap, need.workers_willing
-                )],
-                urgent_occupation_reference: String::new(),
-            };
-            let record = subject.draft(content);
+            let level = subject.level.name_zh();
+            let mut record = subject.draft(change.actor());
+            record.headcount = i64::from(need.gap);
+            record.skill_requirements = format!("达到{}{level}职业技能标准", need.occupation_name);
+            record.content = m.content.trim().to_owned();
+            record.hours = i64::from(m.hours);
+            // The proto's rule required a mode.
+            record.mode = TrainingMode::from_proto(m.mode).ok().flatten();
+            record.answers = vec![format!(
+                "岗位需求汇总({}): 需求{}人, 已具备{}人, 缺口{}人, 有培训意愿{}人",
+                as_of_micros, need.headcount_wanted, need.workers_qualified, need.gap, need.workers_willing
+            )];
             insert(change, &record, "catalog_item.draft_from_demand").await?;
-            drafts.push(record.to_proto());
+            drafts.push(CatalogItem::from(&record));
         }
         Ok(DraftCatalogFromDemandResponse { catalog_items: drafts, demand_as_of_micros: as_of_micros })
     })
@@ -273,7 +264,8 @@ pub async fn draft_catalog_from_demand(
 pub async fn get_catalog_item(s: &Shared, call: Call<GetCatalogItemRequest>) -> Result<GetCatalogItemResponse, Error> {
     let name = &call.message.name;
     let id = id_of(name, "catalogItems", "name")?;
-    let record = catalog::find(s.db.pool(), id).await?.ok_or_else(|| Error::NotFound(name.clone()))?;
+    let found = record::find::<CatalogItemRecord>(s.db.pool(), id).await?;
+    let record = found.ok_or_else(|| Error::NotFound(name.clone()))?;
     let service = call.principal.has(Role::Service);
     if record.state != CatalogItemState::Published
         && !service
@@ -281,7 +273,7 @@ pub async fn get_catalog_item(s: &Shared, call: Call<GetCatalogItemRequest>) -> 
     {
         return Err(Error::denied("unpublished catalog items are for the officers of their county"));
     }
-    Ok(GetCatalogItemResponse { catalog_item: Some(record.to_proto()) })
+    Ok(GetCatalogItemResponse { catalog_item: Some(CatalogItem::from(&record)) })
 }
 
 /// ListCatalogItems: the public catalog (published items) for every caller; items in other
@@ -294,18 +286,18 @@ pub async fn list_catalog_items(
     let mut v = Violations::default();
     let region =
         if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let wanted = v.value("state", catalog::state_from_proto(m.state)).flatten().unwrap_or(CatalogItemState::Published);
+    let wanted =
+        v.value("state", CatalogItemState::from_proto(m.state)).flatten().unwrap_or(CatalogItemState::Published);
     v.finish()?;
     let scope =
         if wanted == CatalogItemState::Published { Scope::All } else { access::officer_read_scope(&call.principal)? };
-    let region = region.map_or("", |r| r.code());
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("catalog|{}|{region}", wanted.code()))?;
-    let rows = catalog::list(s.db.pool(), &page.after, (wanted, region), scope.sql(), page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", CatalogItemRecord::from_row)?;
-    Ok(ListCatalogItemsResponse {
-        catalog_items: records.iter().map(CatalogItemRecord::to_proto).collect(),
-        next_page_token,
-    })
+    let region = region.map(|r| r.code());
+    let query = format!("catalog|{}|{}", wanted.code(), region.unwrap_or_default());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
+    let filter = Filter::new().eq("c.state", wanted.code()).eq_given("c.region_code", region);
+    let filter = filter.within(&scope, "c.region_code", None);
+    let (records, next_page_token) = record::page::<CatalogItemRecord>(&s.db, filter, &page).await?;
+    Ok(ListCatalogItemsResponse { catalog_items: records.iter().map(CatalogItem::from).collect(), next_page_token })
 }
 
 /// Loads an item the officer acts for inside `change`, checking its etag.
@@ -317,7 +309,7 @@ async fn load_for_change(
 ) -> Result<CatalogItemRecord, Error> {
     let scope = access::officer_scope(principal)?;
     let id = id_of(name, "catalogItems", "name")?;
-    let record = catalog::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::find::<CatalogItemRecord>(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     access::check_officer_region(principal, &scope, record.region)?;
     record.stamp.check(etag)?;
     Ok(record)
@@ -332,9 +324,9 @@ async fn transition(
 ) -> Result<CatalogItem, Error> {
     record.state = record.state.to(to)?;
     record.stamp.touch();
-    catalog::update_state(&mut change.tx, &record).await?;
+    record::update(&mut change.tx, &record).await?;
     audit(change, &record, action, reason);
-    Ok(record.to_proto())
+    Ok(CatalogItem::from(&record))
 }
 
 /// PublishCatalogItem: a complete draft (PROJ-CATALOG) enters the catalog, superseding the
@@ -349,7 +341,15 @@ pub async fn publish_catalog_item(
         record.state.to(CatalogItemState::Published)?;
         Error::unless_passed(record.publishable())?;
         // PROJ-CATALOG: a published item is never edited; its new version replaces it.
-        let superseded = catalog::supersede_published(&mut change.tx, &record.lineage).await?;
+        let published =
+            Filter::new().eq("c.lineage", record.lineage.as_str()).eq("c.state", CatalogItemState::Published.code());
+        let mut superseded = 0;
+        if let Some(mut old) = record::first::<CatalogItemRecord>(&mut *change.tx, published).await? {
+            old.state = old.state.to(CatalogItemState::Superseded)?;
+            old.stamp.touch();
+            record::update(&mut change.tx, &old).await?;
+            superseded = 1;
+        }
         let reason = format!("superseded {superseded}");
         let item = transition(change, record, CatalogItemState::Published, ("catalog_item.publish", &reason)).await?;
         Ok(PublishCatalogItemResponse { catalog_item: Some(item) })
@@ -364,37 +364,27 @@ pub async fn revise_catalog_item(
     call: Call<ReviseCatalogItemRequest>,
 ) -> Result<ReviseCatalogItemResponse, Error> {
     let input = call.message.catalog_item.clone().unwrap_or_default();
-    let mut v = Violations::default();
-    let content = validate_content(&input, &mut v);
-    v.finish()?;
-    let content = content.expect("every missing value was recorded as a violation, and finish() refused them");
     write::run(s, &call, async |change| {
         let published = load_for_change(change, &call.principal, &input.name, "").await?;
         published.state.require(&[CatalogItemState::Published], "be revised; edit a draft by creating it again")?;
-        if catalog::has_draft(&mut change.tx, &published.lineage).await? {
+        let of_lineage = Filter::new().eq("c.lineage", published.lineage.as_str());
+        let drafts = of_lineage.clone().eq("c.state", CatalogItemState::Draft.code());
+        if record::count::<CatalogItemRecord>(&mut *change.tx, drafts).await? > 0 {
             return Err(Error::precondition("REVISION_PENDING", "a draft revision of this item already exists"));
         }
-        let latest = catalog::latest_version(&mut change.tx, &published.lineage).await?;
-        let record = CatalogItemRecord {
+        // Versions are numbered 1, 2, … and none is ever removed: the next is one more than their count.
+        let versions = record::count::<CatalogItemRecord>(&mut *change.tx, of_lineage).await?;
+        let mut record = CatalogItemRecord {
             id: new_id(),
-            version: latest + 1,
-            headcount: content.headcount,
-            skill_requirements: content.skill_requirements,
-            content: content.content,
-            hours: content.hours,
-            mode: content.mode,
-            answers: if content.answers.is_empty() { published.answers.clone() } else { content.answers },
-            urgent_occupation_reference: if content.urgent_occupation_reference.is_empty() {
-                published.urgent_occupation_reference.clone()
-            } else {
-                content.urgent_occupation_reference
-            },
+            version: versions + 1,
             state: CatalogItemState::Draft,
+            created_by: change.actor().to_owned(),
             stamp: Stamp::new(),
             ..published
         };
+        write_content(&input, &mut record);
         insert(change, &record, "catalog_item.revise").await?;
-        Ok(ReviseCatalogItemResponse { catalog_item: Some(record.to_proto()) })
+        Ok(ReviseCatalogItemResponse { catalog_item: Some(CatalogItem::from(&record)) })
     })
     .await
 }
@@ -405,10 +395,10 @@ pub async fn withdraw_catalog_item(
     call: Call<WithdrawCatalogItemRequest>,
 ) -> Result<WithdrawCatalogItemResponse, Error> {
     let m = &call.message;
-    let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
+    let reason = m.reason.trim();
     write::run(s, &call, async |change| {
         let record = load_for_change(change, &call.principal, &m.name, "").await?;
-        let item = transition(change, record, CatalogItemState::Withdrawn, ("catalog_item.withdraw", &reason)).await?;
+        let item = transition(change, record, CatalogItemState::Withdrawn, ("catalog_item.withdraw", reason)).await?;
         Ok(WithdrawCatalogItemResponse { catalog_item: Some(item) })
     })
     .await

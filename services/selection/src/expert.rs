@@ -9,22 +9,23 @@
 //! round is decided, and two officers assigning experts to one application take turns; the
 //! assignment itself is updated and withdrawn optimistically.
 
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
 use qiancheng_domain::Uscc;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
 use qiancheng_domain::policy::RuleResult;
+use qiancheng_domain::policy::selection::SelectionMethod;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
 use rust_decimal::Decimal;
 
 use crate::access;
-use crate::store::application::{self, ApplicationRecord};
-use crate::store::expert::{self, AssignmentRecord, RubricLine};
-use crate::store::round::{self, Method, RoundRecord};
+use crate::store::application::ApplicationRecord;
+use crate::store::expert::{AssignmentRecord, RubricLine};
+use crate::store::round::RoundRecord;
 use crate::store::{parse_points, turn};
 
 /// The scoring rubric (评分细则): each criterion and its maximum points, 100 in all.
@@ -37,21 +38,42 @@ pub const OWN_ORGANISATION: &str = "own organisation";
 /// The states of a round whose assignments may still change.
 const UNDECIDED: [RoundState; 2] = [RoundState::Open, RoundState::Closed];
 
-/// Every assignment of an application, as the API shows them.
-async fn assignments(change: &mut Change, application_id: &str) -> Result<Vec<Assignment>, Error> {
-    let records = expert::of_application(&mut change.tx, application_id).await?;
-    Ok(records.iter().map(AssignmentRecord::to_proto).collect())
+impl From<&AssignmentRecord> for Assignment {
+    /// The assignment as the API shows it.
+    fn from(record: &AssignmentRecord) -> Self {
+        Assignment {
+            application: format!("applications/{}", record.application_id),
+            expert: record.expert.clone(),
+            recused: record.recused,
+            recusal_reason: record.recusal_reason.clone(),
+            score: record.score.map(|s| s.normalize().to_string()).unwrap_or_default(),
+            round: format!("rounds/{}", record.round_id),
+        }
+    }
 }
 
-/// Loads, inside `change`, the application `id` (named `name`) of a round the officer acts for,
-/// with its round.
+/// Every assignment of an application, as the API shows them.
+async fn assignments(change: &mut Change, application_id: &str) -> Result<Vec<Assignment>, Error> {
+    let of = Filter::new().eq("e.application_id", application_id);
+    let records = record::all::<AssignmentRecord>(&mut *change.tx, of, "e.expert").await?;
+    Ok(records.iter().map(Assignment::from).collect())
+}
+
+/// The application named `name` (`applications/{id}`), or the error a field naming it gets.
+fn application_id(name: &str) -> Result<&str, Error> {
+    qiancheng_platform::call::id_of(name, "applications", "application")
+}
+
+/// Loads, inside `change`, the application `name` of a round the officer acts for, with its
+/// round.
 async fn load_for_officer(
     change: &mut Change,
     principal: &Principal,
-    (id, name): (&str, &str),
+    name: &str,
 ) -> Result<(ApplicationRecord, RoundRecord), Error> {
     let scope = access::officer_scope(principal)?;
-    let application = application::find(&mut change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
+    let found = record::find::<ApplicationRecord>(&mut *change.tx, application_id(name)?).await?;
+    let application = found.ok_or_else(|| scope.missing(name))?;
     let round = round_of(change, &application.round_id).await?;
     access::check_officer_region(principal, &scope, round.region)?;
     Ok((application, round))
@@ -60,7 +82,8 @@ async fn load_for_officer(
 /// The round `id` of a stored application or assignment, read after taking its turn.
 async fn round_of(change: &mut Change, id: &str) -> Result<RoundRecord, Error> {
     change.serialize_on(&turn::round(id)).await?;
-    round::find(&mut *change.tx, id).await?.ok_or_else(|| Error::corrupt("the round of an application"))
+    let round = record::find::<RoundRecord>(&mut *change.tx, id).await?;
+    round.ok_or_else(|| Error::corrupt("the round of an application"))
 }
 
 /// AssignExperts: officers of the round's county assign experts to a submitted application;
@@ -70,34 +93,25 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
     access::officer_scope(&call.principal)?;
     let m = &call.message;
     let mut v = Violations::default();
-    let id = v.value("application", convert::resource_id(&m.application, "applications"));
-    if m.experts.is_empty() {
-        v.add("experts", "PROJ-SELECTION", "name at least one expert");
-    }
     let mut experts: Vec<(String, String)> = Vec::with_capacity(m.experts.len());
     for (i, e) in m.experts.iter().enumerate() {
-        let subject = v.value(&format!("experts[{i}].expert"), convert::text(&e.expert, 200));
+        let subject = e.expert.trim().to_owned();
         let organisation = if e.organisation.trim().is_empty() {
             Some(String::new())
         } else {
-            v.value(
-                &format!("experts[{i}].organisation"),
-                Uscc::parse_pilot(e.organisation.trim()).map(|c| c.as_str().to_owned()),
-            )
+            let code = Uscc::parse_pilot(e.organisation.trim()).map(|c| c.as_str().to_owned());
+            v.value(&format!("experts[{i}].organisation"), code)
         };
-        if let (Some(subject), Some(organisation)) = (subject, organisation) {
-            if experts.iter().any(|(s, _)| *s == subject) {
-                v.add(&format!("experts[{i}].expert"), "PROJ-SELECTION", "each expert is named once");
-            } else {
-                experts.push((subject, organisation));
-            }
+        if experts.iter().any(|(s, _)| *s == subject) {
+            v.add(&format!("experts[{i}].expert"), "PROJ-SELECTION", "each expert is named once");
+        } else if let Some(organisation) = organisation {
+            experts.push((subject, organisation));
         }
     }
     v.finish()?;
-    let id = id.expect("every missing value was recorded as a violation, and finish() refused them");
     write::run(s, &call, async |change| {
-        let (application, round) = load_for_officer(change, &call.principal, (id, &m.application)).await?;
-        if round.method != Method::ExpertReview {
+        let (application, round) = load_for_officer(change, &call.principal, &m.application).await?;
+        if round.method != SelectionMethod::ExpertReview {
             return Err(Error::precondition(
                 "ROUND_METHOD",
                 "experts are assigned only in a round under expert review",
@@ -107,12 +121,14 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
         application.state.require(&[ApplicationState::Submitted], "be assigned experts; only submitted ones")?;
         let mut added = Vec::new();
         for (expert, organisation) in experts {
-            if expert::find(&mut change.tx, &application.id, &expert).await?.is_some() {
+            let id = AssignmentRecord::id_of(&application.id, &expert);
+            if record::find::<AssignmentRecord>(&mut *change.tx, id.as_str()).await?.is_some() {
                 continue;
             }
             // PROJ-SELECTION: an expert from the applicant's own organisation is recused.
             let own = !organisation.is_empty() && organisation == application.provider_credit_code;
             let record = AssignmentRecord {
+                id,
                 application_id: application.id.clone(),
                 expert,
                 organisation,
@@ -123,7 +139,7 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
                 rubric: Vec::new(),
                 stamp: Stamp::new(),
             };
-            expert::insert(&mut change.tx, &record).await?;
+            record::insert(&mut change.tx, &record).await?;
             added.push(serde_json::json!({ "expert": record.expert, "recused": own }));
         }
         change.audit("application.assign_experts", application.name(), serde_json::json!({ "added": added }));
@@ -137,24 +153,18 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
 pub async fn unassign_expert(s: &Shared, call: Call<UnassignExpertRequest>) -> Result<UnassignExpertResponse, Error> {
     access::officer_scope(&call.principal)?;
     let m = &call.message;
-    let mut v = Violations::default();
-    let id = v.value("application", convert::resource_id(&m.application, "applications"));
-    let expert = v.value("expert", convert::text(&m.expert, 200));
-    let reason = v.value("reason", convert::text(&m.reason, 500));
-    v.finish()?;
-    let (Some(id), Some(expert), Some(reason)) = (id, expert, reason) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    let (expert, reason) = (m.expert.trim(), m.reason.trim());
     write::run(s, &call, async |change| {
-        let (application, round) = load_for_officer(change, &call.principal, (id, &m.application)).await?;
+        let (application, round) = load_for_officer(change, &call.principal, &m.application).await?;
         round.state.require(&UNDECIDED, "change its assignments; it is decided")?;
-        let assignment = expert::find(&mut change.tx, &application.id, &expert)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("the assignment of {expert} to {}", m.application)))?;
+        let id = AssignmentRecord::id_of(&application.id, expert);
+        let assignment = record::find::<AssignmentRecord>(&mut *change.tx, id).await?;
+        let assignment =
+            assignment.ok_or_else(|| Error::NotFound(format!("the assignment of {expert} to {}", m.application)))?;
         if assignment.score.is_some() {
             return Err(Error::precondition("ALREADY_SCORED", "a score once given stays with the application"));
         }
-        expert::delete(&mut change.tx, &assignment).await?;
+        record::delete(&mut change.tx, &assignment).await?;
         change.audit(
             "application.unassign_expert",
             application.name(),
@@ -177,23 +187,20 @@ pub async fn list_assignments(
     require_expert(&call.principal)?;
     let m = &call.message;
     let page = PageRequest::parse(m.page_size, &m.page_token, "assignments")?;
-    let rows = expert::of_expert(s.db.pool(), &call.principal.subject, &page.after, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "application_id", AssignmentRecord::from_row)?;
-    Ok(ListAssignmentsResponse {
-        assignments: records.iter().map(AssignmentRecord::to_proto).collect(),
-        next_page_token,
-    })
+    let own = Filter::new().eq("e.expert", call.principal.subject.as_str());
+    let (records, next_page_token) = record::page::<AssignmentRecord>(&s.db, own, &page).await?;
+    Ok(ListAssignmentsResponse { assignments: records.iter().map(Assignment::from).collect(), next_page_token })
 }
 
-/// Loads, inside `change`, the calling expert's assignment to application `id`, with its round.
+/// Loads, inside `change`, the calling expert's assignment to application `name`, with its round.
 async fn load_own(
     change: &mut Change,
     principal: &Principal,
-    id: &str,
+    name: &str,
 ) -> Result<(AssignmentRecord, RoundRecord), Error> {
-    let record = expert::find(&mut change.tx, id, &principal.subject)
-        .await?
-        .ok_or_else(|| Error::denied("the expert is not assigned to this application"))?;
+    let id = AssignmentRecord::id_of(application_id(name)?, &principal.subject);
+    let found = record::find::<AssignmentRecord>(&mut *change.tx, id).await?;
+    let record = found.ok_or_else(|| Error::denied("the expert is not assigned to this application"))?;
     let round = round_of(change, &record.round_id).await?;
     Ok((record, round))
 }
@@ -206,9 +213,9 @@ async fn record_change(
     detail: serde_json::Value,
 ) -> Result<Assignment, Error> {
     record.stamp.touch();
-    expert::update(&mut change.tx, record).await?;
+    record::update(&mut change.tx, record).await?;
     change.audit(action, format!("applications/{}", record.application_id), detail);
-    Ok(record.to_proto())
+    Ok(Assignment::from(&*record))
 }
 
 /// DeclareConflict: an assigned expert who has not scored declares a conflict of interest and
@@ -219,15 +226,9 @@ pub async fn declare_conflict(
 ) -> Result<DeclareConflictResponse, Error> {
     require_expert(&call.principal)?;
     let m = &call.message;
-    let mut v = Violations::default();
-    let id = v.value("application", convert::resource_id(&m.application, "applications"));
-    let reason = v.value("reason", convert::text(&m.reason, 500));
-    v.finish()?;
-    let (Some(id), Some(reason)) = (id, reason) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    let reason = m.reason.trim();
     write::run(s, &call, async |change| {
-        let (mut record, round) = load_own(change, &call.principal, id).await?;
+        let (mut record, round) = load_own(change, &call.principal, &m.application).await?;
         if record.recused {
             return Err(Error::precondition(
                 "ALREADY_RECUSED",
@@ -288,12 +289,10 @@ pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<
     require_expert(&call.principal)?;
     let m = &call.message;
     let mut v = Violations::default();
-    let id = v.value("application", convert::resource_id(&m.application, "applications"));
     let lines = rubric(&m.rubric, &mut v);
     v.finish()?;
-    let id = id.expect("every missing value was recorded as a violation, and finish() refused them");
     write::run(s, &call, async |change| {
-        let (mut record, round) = load_own(change, &call.principal, id).await?;
+        let (mut record, round) = load_own(change, &call.principal, &m.application).await?;
         if record.recused {
             return Err(Error::precondition(
                 "EXPERT_RECUSED",
@@ -303,9 +302,8 @@ pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<
         round
             .state
             .require(&[RoundState::Closed], "be scored; experts score once it is closed, until it is decided")?;
-        let application = application::find(&mut change.tx, &record.application_id)
-            .await?
-            .ok_or_else(|| Error::corrupt("an assignment's application"))?;
+        let application = record::find::<ApplicationRecord>(&mut *change.tx, record.application_id.as_str()).await?;
+        let application = application.ok_or_else(|| Error::corrupt("an assignment's application"))?;
         application.state.require(&[ApplicationState::Submitted], "be scored; only submitted ones")?;
         // PROJ-SELECTION: an expert of the applicant's own organisation is recused, whatever the
         // officer typed when assigning: the token's organisation decides.

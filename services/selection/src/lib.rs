@@ -9,9 +9,11 @@
 //!
 //! One handler module per resource, each function named after its RPC: [`provider`],
 //! [`catalog`], [`quota`], [`round`], [`application`], [`expert`], [`project`], [`brand`],
-//! [`report`]. Handlers check access ([`access`]), validate at the edge, gather facts through
-//! [`store`], let the policy core (`qiancheng_domain::policy`) decide, and write through the
-//! store inside the platform's one idempotent write; they never import each other. New decisions
+//! [`report`]. Requests arrive with the field rules `selection.proto` declares already checked;
+//! handlers check access ([`access`]) and what only they can (domain values, rules of the plan),
+//! read and write the records [`store`] declares through the platform's `record` functions, let
+//! the policy core (`qiancheng_domain::policy`) decide, and show records through `From` impls of
+//! their own, inside the platform's one idempotent write; they never import each other. New decisions
 //! are made under the policy set the service is given (`xianning-2025-5/v2` by default); each
 //! decision records its version (and a decided round the set's digest and quota mode).
 //!

@@ -4,42 +4,62 @@
 //! cross-region consent and how it will be judged (PROJ-BASIS). Projects are made by
 //! DecideRound; here they are read.
 
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_api::{IntoProto as _, convert};
 use qiancheng_platform::call::id_of;
-use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Shared};
 
 use crate::access;
-use crate::store::project::{self, ProjectRecord};
+use crate::store::project::ProjectRecord;
+
+impl From<&ProjectRecord> for Project {
+    /// The project as the API shows it.
+    fn from(record: &ProjectRecord) -> Self {
+        Project {
+            name: record.name(),
+            application: format!("applications/{}", record.application_id),
+            round: format!("rounds/{}", record.round_id),
+            catalog_item: format!("catalogItems/{}", record.catalog_item_id),
+            provider_credit_code: record.provider_credit_code.clone(),
+            provider_name: record.provider_name.clone(),
+            region_code: record.region.into_proto(),
+            training_region_code: record.training_region.into_proto(),
+            industry: record.industry.into_proto(),
+            occupation_code: record.occupation_code.clone(),
+            occupation_name: record.occupation_name.clone(),
+            skill_level: record.level.into_proto(),
+            approved_headcount: convert::int32(record.approved_headcount),
+            basis: record.basis.into_proto(),
+            method: record.method.into_proto(),
+            cross_region_consent: record.cross_region_consent.clone(),
+            create_time_micros: record.create_time_micros,
+        }
+    }
+}
 
 /// GetProject: any authenticated caller; a county officer only projects of their county (where
 /// they train, or whose round it was) and the city's.
 pub async fn get_project(s: &Shared, call: Call<GetProjectRequest>) -> Result<GetProjectResponse, Error> {
     let name = &call.message.name;
-    let id = id_of(name, "projects", "name")?;
-    let record = project::find(s.db.pool(), id).await?.ok_or_else(|| access::missing_public(&call.principal, name))?;
+    let found = record::find::<ProjectRecord>(s.db.pool(), id_of(name, "projects", "name")?).await?;
+    let record = found.ok_or_else(|| access::missing_public(&call.principal, name))?;
     access::check_public(&call.principal, &[record.region, record.training_region])?;
-    Ok(GetProjectResponse { project: Some(record.to_proto()) })
+    Ok(GetProjectResponse { project: Some(Project::from(&record)) })
 }
 
 /// ListProjects: any authenticated caller (a county officer: their county's projects and the
 /// city's); filters by training county and provider.
 pub async fn list_projects(s: &Shared, call: Call<ListProjectsRequest>) -> Result<ListProjectsResponse, Error> {
-    let confined = access::confined_county(&call.principal);
     let m = &call.message;
-    let mut v = Violations::default();
-    let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    let provider = m.provider_credit_code.trim();
-    if provider.chars().count() > 18 {
-        v.add("provider_credit_code", "PROV-USCC", "a credit code has 18 characters");
-    }
-    v.finish()?;
-    let filter = (region.map_or("", |r| r.code()), provider);
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("projects|{}|{}", filter.0, filter.1))?;
-    let confined = confined.map_or("", |c| c.code());
-    let rows = project::list(s.db.pool(), &page.after, filter, confined, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", ProjectRecord::from_row)?;
-    Ok(ListProjectsResponse { projects: records.iter().map(ProjectRecord::to_proto).collect(), next_page_token })
+    let region = convert::region_filter(&m.region_code).map_err(|e| Error::invalid_value("region_code", e))?;
+    let (region, provider) = (region.map(|r| r.code()), m.provider_credit_code.trim());
+    let query = format!("projects|{}|{provider}", region.unwrap_or_default());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
+    let filter =
+        Filter::new().eq_given("pr.training_region_code", region).eq_given("pr.provider_credit_code", Some(provider));
+    let filter = access::public_within(&call.principal, filter, &["pr.training_region_code", "pr.region_code"]);
+    let (records, next_page_token) = record::page::<ProjectRecord>(&s.db, filter, &page).await?;
+    Ok(ListProjectsResponse { projects: records.iter().map(Project::from).collect(), next_page_token })
 }

@@ -11,27 +11,31 @@
 //! do the applications it makes, so a provider disqualified or found ineligible meanwhile cannot
 //! apply; the row itself is updated optimistically.
 
+use chrono::NaiveDate;
 use qiancheng_api::selection::*;
-use qiancheng_api::{Rpc, convert};
+use qiancheng_api::{FromProto as _, IntoProto as _, Rpc, convert};
 use qiancheng_domain::lifecycle::ApplicationState;
 use qiancheng_domain::policy::RuleResult as PolicyRule;
 use qiancheng_domain::policy::decision::Decision as PolicyDecision;
 use qiancheng_domain::policy::provider::{
-    self as rules, KindJustification as Justification, PilotOverride, ProviderKind, prov_disqualified,
+    self as rules, KindJustification as Justification, Misconduct, PilotOverride, ProviderKind, prov_disqualified,
 };
-use qiancheng_domain::{OccupationCode, RegionCode, Uscc, today_in_china};
+use qiancheng_domain::{Code as _, OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
+use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
 
 use crate::access::{self, Scope};
 use crate::store::application;
-use crate::store::provider::{self, BankAccountRecord, Conditions, ProviderRecord, ViolationRecord, kind_from_proto};
-use crate::store::{decision_to_proto, project, turn};
+use crate::store::project::ProjectRecord;
+use crate::store::provider::{self, BankAccountRecord, Conditions, ProviderRecord, ViolationRecord};
+use crate::store::turn;
 
 /// The fields of a provider an update may name.
 const EDITABLE: [&str; 7] = [
@@ -53,10 +57,72 @@ fn mask_account(number: &str) -> String {
     masked
 }
 
+impl From<&ProviderRecord> for Provider {
+    /// The provider as the API shows it, without its eligibility (see [`shown`]).
+    fn from(record: &ProviderRecord) -> Self {
+        let c = &record.conditions;
+        Provider {
+            name: record.name(),
+            credit_code: record.credit_code.clone(),
+            display_name: record.display_name.clone(),
+            region_code: record.region.into_proto(),
+            pays_tax_locally: record.pays_tax_locally,
+            independent_legal_person: record.independent_legal_person,
+            kind: record.kind.into_proto(),
+            conditions: Some(KindConditions {
+                related_occupations: c.related_occupations.clone(),
+                subsidised_training_qualification: c.subsidised_training_qualification,
+                passed_all_annual_inspections: c.passed_all_annual_inspections,
+                subsidised_training_years: c.subsidised_training_years.clone(),
+                certification_in_good_standing: c.certification_in_good_standing,
+                own_venue: c.own_venue,
+                own_equipment: c.own_equipment,
+                own_teachers: c.own_teachers,
+                annual_inspection_passed: c.annual_inspection_passed,
+                public_function_recognition: c.public_function_recognition.clone(),
+            }),
+            bank_account: Some(BankAccount {
+                holder: record.bank.holder.clone(),
+                bank: record.bank.bank.clone(),
+                number: record.bank.number.clone(),
+            }),
+            violations: record
+                .violations
+                .iter()
+                .map(|v| Violation {
+                    occurred_on: Some(v.occurred_on.into_proto()),
+                    description: v.description.clone(),
+                    recorded_by: v.recorded_by.clone(),
+                })
+                .collect(),
+            credit_code_check_passed: record.check_passed,
+            pilot_override_by: record.pilot_override.as_ref().map(|o| o.officer.clone()).unwrap_or_default(),
+            disqualified_on: record.disqualified_on.into_proto(),
+            disqualification_finding: record.disqualification_finding.clone(),
+            eligibility: None,
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+            kind_justification: record.kind_justification.as_ref().map(|j| KindJustification {
+                note: j.note.clone(),
+                officer: j.officer.clone(),
+                recorded_on: Some(j.recorded_on.into_proto()),
+            }),
+        }
+    }
+}
+
+/// The provider as the API shows it, with its eligibility under the service's policy set today
+/// (PROV-*) and its bank account in full.
+fn shown(s: &Shared, record: &ProviderRecord) -> Provider {
+    let eligibility = rules::evaluate_provider_eligibility(&s.policy, &record.facts(None), today_in_china());
+    Provider { eligibility: Some((&eligibility).into_proto()), ..Provider::from(record) }
+}
+
 /// The provider as `principal` may see it: the bank account in full only for the provider
 /// itself, its officers, the city and finance (who record and pay into it); masked for auditors.
 fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Provider {
-    let mut provider = record.to_proto(&s.policy);
+    let mut provider = shown(s, record);
     let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer])
         || principal.is_org(&provider.credit_code);
     if !full && let Some(account) = provider.bank_account.as_mut() {
@@ -65,86 +131,74 @@ fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Pro
     provider
 }
 
-/// The editable facts of a provider, validated.
-struct Editable {
-    display_name: String,
-    region: RegionCode,
-    pays_tax_locally: bool,
-    independent_legal_person: bool,
-    kind: ProviderKind,
-    conditions: Conditions,
-    bank: BankAccountRecord,
-}
-
-impl Editable {
-    /// Writes the facts onto `record`.
-    fn apply(self, record: &mut ProviderRecord) {
-        record.display_name = self.display_name;
-        record.region = self.region;
-        record.pays_tax_locally = self.pays_tax_locally;
-        record.independent_legal_person = self.independent_legal_person;
-        record.kind = self.kind;
-        record.conditions = self.conditions;
-        record.bank = self.bank;
+/// A provider with credit code `code` (passing its check or not), registered by `actor`, before
+/// its facts are written.
+fn registered((code, check_passed): (&str, bool), actor: &str) -> ProviderRecord {
+    ProviderRecord {
+        credit_code: code.to_owned(),
+        display_name: String::new(),
+        region: RegionCode::CITY,
+        pays_tax_locally: false,
+        independent_legal_person: false,
+        kind: ProviderKind::Other,
+        conditions: Conditions::default(),
+        bank: BankAccountRecord::default(),
+        check_passed,
+        pilot_override: None,
+        kind_justification: None,
+        disqualified_on: None,
+        misconduct: None,
+        disqualification_finding: String::new(),
+        created_by: actor.to_owned(),
+        violations: Vec::new(),
+        stamp: Stamp::new(),
     }
 }
 
-fn validate(p: &Provider, v: &mut Violations) -> Option<Editable> {
-    let display_name = v.value("provider.display_name", convert::text(&p.display_name, 200));
+/// Writes the editable facts of `p` onto `record`, refusing the provider as a whole: its
+/// declared field rules, the county, the kind, the occupations of its majors and the account
+/// number (SUBS-PAY), every bad field named at once.
+fn apply(p: &Provider, record: &mut ProviderRecord) -> Result<(), Error> {
+    let mut v = Violations::default();
+    v.declared(p, "provider.");
     let region = v.value("provider.region_code", convert::county(&p.region_code));
-    let kind = v.value("provider.kind", kind_from_proto(p.kind));
+    let kind = v.value("provider.kind", ProviderKind::required(p.kind));
     let c = p.conditions.clone().unwrap_or_default();
     let mut related = Vec::new();
     for (i, code) in c.related_occupations.iter().enumerate() {
-        if let Some(code) =
-            v.value(&format!("provider.conditions.related_occupations[{i}]"), OccupationCode::parse(code))
-        {
-            related.push(code.as_str().to_owned());
-        }
+        let at = format!("provider.conditions.related_occupations[{i}]");
+        related.extend(v.value(&at, OccupationCode::parse(code)).map(|code| code.as_str().to_owned()));
     }
-    if let Some(year) = c.subsidised_training_years.iter().find(|y| !(2000..=2100).contains(*y)) {
-        v.add("provider.conditions.subsidised_training_years", "PROV-KIND", format!("{year} is not a year"));
-    }
-    let recognition = v.value(
-        "provider.conditions.public_function_recognition",
-        convert::optional_text(&c.public_function_recognition, 500),
-    );
     let bank = p.bank_account.clone().unwrap_or_default();
-    let holder = v.value("provider.bank_account.holder", convert::text(&bank.holder, 200));
-    let bank_name = v.value("provider.bank_account.bank", convert::text(&bank.bank, 200));
     let number: String = bank.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     // SUBS-PAY: subsidies are paid into an account the bank can take.
     if !(8..=32).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
         v.add("provider.bank_account.number", "SUBS-PAY", "a bank account number has 8 to 32 digits");
     }
-    Some(Editable {
-        display_name: display_name?,
-        region: region?,
-        pays_tax_locally: p.pays_tax_locally,
-        independent_legal_person: p.independent_legal_person,
-        kind: kind?,
-        conditions: Conditions {
-            related_occupations: related,
-            subsidised_training_qualification: c.subsidised_training_qualification,
-            passed_all_annual_inspections: c.passed_all_annual_inspections,
-            subsidised_training_years: c.subsidised_training_years.clone(),
-            certification_in_good_standing: c.certification_in_good_standing,
-            own_venue: c.own_venue,
-            own_equipment: c.own_equipment,
-            own_teachers: c.own_teachers,
-            annual_inspection_passed: c.annual_inspection_passed,
-            public_function_recognition: recognition?,
-        },
-        bank: BankAccountRecord { holder: holder?, bank: bank_name?, number },
-    })
-}
-
-/// Validates `input` as a whole: every bad field is named at once.
-fn validated(input: &Provider) -> Result<Editable, Error> {
-    let mut v = Violations::default();
-    let editable = validate(input, &mut v);
     v.finish()?;
-    Ok(editable.expect("every missing value was recorded as a violation, and finish() refused them"))
+    let (Some(region), Some(kind)) = (region, kind) else {
+        unreachable!("every missing value was recorded as a violation, and finish() refused them")
+    };
+    record.display_name = p.display_name.trim().to_owned();
+    record.region = region;
+    record.pays_tax_locally = p.pays_tax_locally;
+    record.independent_legal_person = p.independent_legal_person;
+    record.kind = kind;
+    record.conditions = Conditions {
+        related_occupations: related,
+        subsidised_training_qualification: c.subsidised_training_qualification,
+        passed_all_annual_inspections: c.passed_all_annual_inspections,
+        subsidised_training_years: c.subsidised_training_years,
+        certification_in_good_standing: c.certification_in_good_standing,
+        own_venue: c.own_venue,
+        own_equipment: c.own_equipment,
+        own_teachers: c.own_teachers,
+        annual_inspection_passed: c.annual_inspection_passed,
+        public_function_recognition: c.public_function_recognition.trim().to_owned(),
+    };
+    record.bank =
+        BankAccountRecord { holder: bank.holder.trim().to_owned(), bank: bank.bank.trim().to_owned(), number };
+    Ok(())
 }
 
 /// RegisterProvider: the facts eligibility rests on are recorded by the county bureau, not
@@ -155,48 +209,25 @@ pub async fn register_provider(
 ) -> Result<RegisterProviderResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let input = call.message.provider.clone().unwrap_or_default();
-    let mut v = Violations::default();
     // PROV-USCC: a pilot code failing its check is kept, ineligible until an officer's override.
-    let code = v.value("provider.credit_code", Uscc::parse_pilot(&input.credit_code));
-    let editable = validate(&input, &mut v);
-    v.finish()?;
-    let (Some(code), Some(editable)) = (code, editable) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
-    scope.check(editable.region, code.as_str())?;
+    let code = Uscc::parse_pilot(&input.credit_code).map_err(|e| Error::invalid_value("provider.credit_code", e))?;
+    let mut record = registered((code.as_str(), code.check_passed()), &call.principal.subject);
+    apply(&input, &mut record)?;
+    scope.check(record.region, code.as_str())?;
     write::run(s, &call, async |change| {
-        if provider::find(&mut change.tx, code.as_str()).await?.is_some() {
-            return Err(Error::exists("PROVIDER_EXISTS", format!("providers/{} is already registered", code.as_str())));
+        if record::find::<ProviderRecord>(&mut *change.tx, code.as_str()).await?.is_some() {
+            return Err(Error::exists("PROVIDER_EXISTS", format!("{} is already registered", record.name())));
         }
-        let mut record = ProviderRecord {
-            credit_code: code.as_str().to_owned(),
-            display_name: String::new(),
-            region: editable.region,
-            pays_tax_locally: false,
-            independent_legal_person: false,
-            kind: editable.kind,
-            conditions: Conditions::default(),
-            bank: BankAccountRecord::default(),
-            check_passed: code.check_passed(),
-            pilot_override: None,
-            kind_justification: None,
-            disqualified_on: None,
-            misconduct: String::new(),
-            disqualification_finding: String::new(),
-            violations: Vec::new(),
-            stamp: Stamp::new(),
-        };
-        editable.apply(&mut record);
-        provider::insert(&mut change.tx, &record, &call.principal.subject).await?;
+        record::insert(&mut change.tx, &record).await?;
         let eligibility = rules::evaluate_provider_eligibility(&s.policy, &record.facts(None), today_in_china());
         let failed: Vec<&str> = eligibility.rules.iter().filter(|r| !r.passed).map(|r| r.code.as_str()).collect();
         change.audit(
             "provider.register",
             record.name(),
-            serde_json::json!({ "region": record.region.code(), "kind": provider::kind_code(record.kind),
+            serde_json::json!({ "region": record.region.code(), "kind": record.kind.code_of(),
                 "eligible": eligibility.outcome, "failed": failed }),
         );
-        Ok(RegisterProviderResponse { provider: Some(record.to_proto(&s.policy)) })
+        Ok(RegisterProviderResponse { provider: Some(shown(s, &record)) })
     })
     .await
 }
@@ -214,17 +245,12 @@ pub async fn list_providers(s: &Shared, call: Call<ListProvidersRequest>) -> Res
     let scope = access::provider_read_scope(&call.principal)?;
     let m = &call.message;
     let region = convert::region_filter(&m.region_code).map_err(|e| Error::invalid_value("region_code", e))?;
-    let region = region.map_or("", |r| r.code());
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("providers|{region}"))?;
-    let mut codes = provider::list_codes(s.db.pool(), &page.after, region, scope.sql(), page.fetch_limit()).await?;
-    let next_page_token = page.finish(&mut codes, Clone::clone);
-    let mut conn = s.db.pool().acquire().await?;
-    let mut providers = Vec::with_capacity(codes.len());
-    for code in codes {
-        if let Some(record) = provider::find(&mut conn, &code).await? {
-            providers.push(for_reader(&record, s, &call.principal));
-        }
-    }
+    let region = region.map(|r| r.code());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("providers|{}", region.unwrap_or_default()))?;
+    let filter = Filter::new().eq_given("p.region_code", region).within(&scope, "p.region_code", Some("p.credit_code"));
+    let (records, next_page_token) = record::page::<ProviderRecord>(&s.db, filter, &page).await?;
+    let records = provider::with_violations(&mut *s.db.pool().acquire().await?, records).await?;
+    let providers = records.iter().map(|r| for_reader(r, s, &call.principal)).collect();
     Ok(ListProvidersResponse { providers, next_page_token })
 }
 
@@ -249,9 +275,9 @@ async fn record_change(
     detail: impl FnOnce(&ProviderRecord) -> serde_json::Value,
 ) -> Result<Provider, Error> {
     record.stamp.touch();
-    provider::update(&mut change.tx, record).await?;
+    record::update(&mut change.tx, record).await?;
     change.audit(action, record.name(), detail(record));
-    Ok(record.to_proto(&s.policy))
+    Ok(shown(s, record))
 }
 
 /// UpdateProvider: the fields named in the update mask (every editable one when none is
@@ -262,35 +288,26 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
     let mask = UpdateMask::parse(call.message.update_mask.as_ref(), &EDITABLE)?;
     if mask.paths().len() == EDITABLE.len() {
         // A full replacement is validated before anything is read, as it always was.
-        validated(&input)?;
+        apply(&input, &mut registered(("", false), ""))?;
     }
     write::run(s, &call, async |change| {
-        let mut record = load_for_change(change, &scope, &input.name, &input.etag).await?;
-        let mut merged = record.to_proto(&s.policy);
-        for path in mask.paths() {
-            match path.as_str() {
-                "display_name" => merged.display_name = input.display_name.clone(),
-                "region_code" => merged.region_code = input.region_code.clone(),
-                "pays_tax_locally" => merged.pays_tax_locally = input.pays_tax_locally,
-                "independent_legal_person" => merged.independent_legal_person = input.independent_legal_person,
-                "kind" => merged.kind = input.kind,
-                "conditions" => merged.conditions = input.conditions.clone(),
-                _ => merged.bank_account = input.bank_account.clone(),
-            }
-        }
-        let e = validated(&merged)?;
+        let record = load_for_change(change, &scope, &input.name, &input.etag).await?;
+        let mut merged = Provider::from(&record);
+        mask.merge(&mut merged, &input);
+        let mut updated = record.clone();
+        apply(&merged, &mut updated)?;
         // The county scopes officers' access: moving a provider is for an officer of both counties.
-        scope.check(e.region, &record.credit_code)?;
+        scope.check(updated.region, &record.credit_code)?;
         // PROV-*: a provider keeps its name and bank account up to date; the facts its
         // eligibility rests on (county, kind and conditions, tax, legal status) are the bureau's.
         let changed: Vec<&str> = [
-            ("display_name", e.display_name != record.display_name),
-            ("region_code", e.region != record.region),
-            ("kind", e.kind != record.kind),
-            ("conditions", e.conditions != record.conditions),
-            ("pays_tax_locally", e.pays_tax_locally != record.pays_tax_locally),
-            ("independent_legal_person", e.independent_legal_person != record.independent_legal_person),
-            ("bank_account", e.bank != record.bank),
+            ("display_name", updated.display_name != record.display_name),
+            ("region_code", updated.region != record.region),
+            ("kind", updated.kind != record.kind),
+            ("conditions", updated.conditions != record.conditions),
+            ("pays_tax_locally", updated.pays_tax_locally != record.pays_tax_locally),
+            ("independent_legal_person", updated.independent_legal_person != record.independent_legal_person),
+            ("bank_account", updated.bank != record.bank),
         ]
         .into_iter()
         .filter_map(|(field, differs)| differs.then_some(field))
@@ -301,15 +318,14 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
         }
         let bank_before = mask_account(&record.bank.number);
         // PROV-KIND: a justification is of the kind it was recorded for.
-        if e.kind != record.kind {
-            record.kind_justification = None;
+        if updated.kind != record.kind {
+            updated.kind_justification = None;
         }
-        e.apply(&mut record);
         let detail = |r: &ProviderRecord| {
             serde_json::json!({ "version": r.stamp.revision, "changed": changed,
                 "bank_account": { "before": bank_before, "after": mask_account(&r.bank.number) } })
         };
-        let provider = record_change(s, change, &mut record, "provider.update", detail).await?;
+        let provider = record_change(s, change, &mut updated, "provider.update", detail).await?;
         Ok(UpdateProviderResponse { provider: Some(provider) })
     })
     .await
@@ -322,20 +338,22 @@ pub async fn record_violation(
 ) -> Result<RecordViolationResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let m = &call.message;
-    let mut v = Violations::default();
-    let occurred_on = v.value("occurred_on", convert::required_date(m.occurred_on.as_ref()));
-    let description = v.value("description", convert::text(&m.description, 1000));
-    if occurred_on.is_some_and(|d| d > today_in_china()) {
-        v.add("occurred_on", "PROV-CLEAN", "a violation cannot be in the future");
+    let occurred_on =
+        NaiveDate::required(m.occurred_on.as_ref()).map_err(|e| Error::invalid_value("occurred_on", e))?;
+    if occurred_on > today_in_china() {
+        return Err(Error::invalid("occurred_on", "PROV-CLEAN", "a violation cannot be in the future"));
     }
-    v.finish()?;
-    let (Some(occurred_on), Some(description)) = (occurred_on, description) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
     write::run(s, &call, async |change| {
         let mut record = load_for_change(change, &scope, &m.provider, "").await?;
-        let violation = ViolationRecord { occurred_on, description, recorded_by: change.actor().to_owned() };
-        provider::insert_violation(&mut change.tx, &record.credit_code, &violation).await?;
+        let violation = ViolationRecord {
+            id: new_id(),
+            provider_credit_code: record.credit_code.clone(),
+            occurred_on,
+            description: m.description.trim().to_owned(),
+            recorded_by: change.actor().to_owned(),
+            time_micros: now_micros(),
+        };
+        record::insert(&mut change.tx, &violation).await?;
         record.violations.push(violation);
         let detail = |_: &ProviderRecord| serde_json::json!({ "occurred_on": occurred_on.to_string() });
         let provider = record_change(s, change, &mut record, "provider.violation", detail).await?;
@@ -393,10 +411,9 @@ async fn record_officer_note<M: Rpc>(
     respond: fn(Provider) -> M::Response,
 ) -> Result<M::Response, Error> {
     let scope = access::officer_scope(&call.principal)?;
-    let note = convert::text(note, 1000).map_err(|e| Error::invalid_value("note", e))?;
     write::run(s, call, async |change| {
         let mut record = load_for_change(change, &scope, provider, "").await?;
-        let (action, rule) = on.apply(&mut record, change.actor().to_owned(), note)?;
+        let (action, rule) = on.apply(&mut record, change.actor().to_owned(), note.trim().to_owned())?;
         let detail = |_: &ProviderRecord| serde_json::json!({ "rule": rule });
         Ok(respond(record_change(s, change, &mut record, action, detail).await?))
     })
@@ -433,7 +450,7 @@ pub async fn evaluate_provider_eligibility(
     let scope = access::provider_read_scope(&call.principal)?;
     let m = &call.message;
     let mut v = Violations::default();
-    let as_of = v.value("as_of", convert::date(m.as_of.as_ref())).flatten();
+    let as_of = v.value("as_of", NaiveDate::from_proto(m.as_of.as_ref())).flatten();
     let occupation = v.value("occupation_code", convert::optional_occupation(&m.occupation_code)).flatten();
     v.finish()?;
     let mut conn = s.db.pool().acquire().await?;
@@ -443,7 +460,7 @@ pub async fn evaluate_provider_eligibility(
         &record.facts(occupation.as_ref().map(OccupationCode::as_str)),
         as_of.unwrap_or_else(today_in_china),
     );
-    Ok(EvaluateProviderEligibilityResponse { decision: Some(decision_to_proto(&decision)) })
+    Ok(EvaluateProviderEligibilityResponse { decision: Some((&decision).into_proto()) })
 }
 
 /// DisqualifyProvider: the provider loses its qualification (PROV-DISQUALIFIED, 八(四)) and its
@@ -464,40 +481,37 @@ pub async fn disqualify_provider(
     };
     let m = &call.message;
     let mut v = Violations::default();
-    let misconduct = match MisconductKind::try_from(m.misconduct) {
-        Ok(MisconductKind::Subcontracting) => "SUBCONTRACTING",
-        Ok(MisconductKind::Fraud) => "FRAUD",
-        _ => {
-            v.add("misconduct", "PROV-DISQUALIFIED", "say whether the provider subcontracted or cheated");
-            ""
-        }
-    };
-    let finding = v.value("finding", convert::text(&m.finding, 2000));
-    let found_on = v.value("found_on", convert::date(m.found_on.as_ref())).flatten().unwrap_or_else(today_in_china);
+    let misconduct = v.value("misconduct", Misconduct::required(m.misconduct));
+    let found_on =
+        v.value("found_on", NaiveDate::from_proto(m.found_on.as_ref())).flatten().unwrap_or_else(today_in_china);
     if found_on > today_in_china() {
         v.add("found_on", "PROV-DISQUALIFIED", "a finding cannot be in the future");
     }
     v.finish()?;
-    let finding = finding.expect("every missing value was recorded as a violation, and finish() refused them");
     write::run(s, &call, async |change| {
         let mut record = load_for_change(change, &scope, &m.provider, "").await?;
         if record.disqualified_on.is_some() {
-            return Err(Error::precondition("ALREADY_DISQUALIFIED", format!("{} is already disqualified", record.name())));
+            return Err(Error::precondition(
+                "ALREADY_DISQUALIFIED",
+                format!("{} is already disqualified", record.name()),
+            ));
         }
         record.disqualified_on = Some(found_on);
-        record.misconduct = misconduct.to_owned();
-        record.disqualification_finding = finding;
+        record.misconduct = misconduct;
+        record.disqualification_finding = m.finding.trim().to_owned();
         // PROV-DISQUALIFIED: its open applications go no further.
         let why = format!("PROV-DISQUALIFIED: {}", record.disqualification_finding);
         let actor = change.actor().to_owned();
         let open = [ApplicationState::Draft, ApplicationState::Submitted, ApplicationState::Returned];
         let mut rejected = Vec::new();
-        for mut application in application::of_provider(&mut change.tx, &record.credit_code, &open).await? {
+        let of_provider = ("a.provider_credit_code", record.credit_code.as_str());
+        for mut application in application::in_states(&mut change.tx, of_provider, &open).await? {
             let step = ("reject", actor.as_str(), why.as_str());
             application::transition(&mut change.tx, &mut application, ApplicationState::Rejected, step).await?;
             rejected.push(application.name());
         }
         let detail = |_: &ProviderRecord| {
+            let misconduct = misconduct.map(Misconduct::code_of);
             serde_json::json!({ "misconduct": misconduct, "found_on": found_on.to_string(), "rejected": rejected })
         };
         let provider = record_change(s, change, &mut record, "provider.disqualify", detail).await?;
@@ -518,7 +532,7 @@ pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Res
     let mut rules = vec![prov_disqualified(&record.facts(None), today_in_china())];
     if !m.project.is_empty() {
         let project_id = id_of(&m.project, "projects", "project")?;
-        let owner = project::find(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
+        let owner = record::find::<ProjectRecord>(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
         rules.push(match owner {
             Some(owner) if owner == record.credit_code => PolicyRule::pass(
                 "PROJ-SELECTION",
@@ -533,5 +547,5 @@ pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Res
     }
     let decision =
         PolicyDecision { outcome: rules.iter().all(|r| r.passed), policy_version: s.policy.version.clone(), rules };
-    Ok(CheckStandingResponse { good_standing: decision.outcome, decision: Some(decision_to_proto(&decision)) })
+    Ok(CheckStandingResponse { good_standing: decision.outcome, decision: Some((&decision).into_proto()) })
 }

@@ -4,58 +4,74 @@
 //! Setting a quota and deciding a round of its county and year take the quota's turn
 //! (`store::turn::quota`), so a quota is never lowered below what a concurrent decision approves.
 
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_api::{IntoProto as _, convert};
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::policy::selection::proj_quota_year;
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::now_micros;
 use qiancheng_platform::{Call, Error, Shared, write};
 
 use crate::access;
-use crate::store::quota::{self, QuotaRecord};
+use crate::store::quota::QuotaRecord;
 use crate::store::turn;
 
-/// Largest yearly quota one region may hold.
-pub const MAX_TRAINEES: i64 = 10_000_000;
-
-/// The years a quota may be set for.
+/// The years a quota may be set for (the proto's rule on `Quota.year` says the same).
 const YEARS: std::ops::RangeInclusive<i32> = 2025..=2100;
+
+impl From<&QuotaRecord> for Quota {
+    /// The quota as the API shows it, with what is approved against it.
+    fn from(record: &QuotaRecord) -> Self {
+        Quota {
+            name: format!("quotas/{}", record.id),
+            region_code: record.region.into_proto(),
+            year: convert::int32(record.year),
+            trainees: convert::int32(record.trainees),
+            basis: record.basis.clone(),
+            approved: convert::int32(record.approved),
+            remaining: convert::int32(record.remaining()),
+            update_time_micros: record.update_time_micros,
+        }
+    }
+}
 
 /// SetQuota: the city sets a region's quota for a year, never below what is already approved.
 pub async fn set_quota(s: &Shared, call: Call<SetQuotaRequest>) -> Result<SetQuotaResponse, Error> {
     call.principal.require_any(&[Role::CityAdmin])?;
     let input = call.message.quota.clone().unwrap_or_default();
-    let mut v = Violations::default();
-    let region = v.value("quota.region_code", RegionCode::parse(&input.region_code));
-    if !YEARS.contains(&input.year) {
-        v.add("quota.year", "PROJ-QUOTA", "a year from 2025");
-    }
-    let trainees = i64::from(input.trainees);
-    if !(0..=MAX_TRAINEES).contains(&trainees) {
-        v.add("quota.trainees", "PROJ-QUOTA", format!("trainees must be 0 to {MAX_TRAINEES}"));
-    }
-    let basis = v.value("quota.basis", convert::text(&input.basis, 1000));
-    v.finish()?;
-    let (Some(region), Some(basis)) = (region, basis) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    let region = RegionCode::parse(&input.region_code).map_err(|e| Error::invalid_value("quota.region_code", e))?;
+    let (year, trainees) = (i64::from(input.year), i64::from(input.trainees));
+    let id = QuotaRecord::id_of(region, year);
     write::run(s, &call, async |change| {
-        let year = i64::from(input.year);
         change.serialize_on(&turn::quota(region, year)).await?;
-        let approved = quota::approved_in(&mut change.tx, region, year).await?;
+        // A round is decided only against its year's quota (PROJ-QUOTA), so a region and year
+        // without one has nothing approved yet.
+        let stored = record::find::<QuotaRecord>(&mut *change.tx, id.as_str()).await?;
+        let approved = stored.as_ref().map_or(0, |q| q.approved);
         // PROJ-QUOTA: what decided rounds approved stays approved; the quota never falls below it.
         let within = proj_quota_year(u64::try_from(trainees).unwrap_or(0), u64::try_from(approved).unwrap_or(0));
         Error::unless_passed(within)?;
-        let record = QuotaRecord { region, year, trainees, basis, approved, update_time_micros: now_micros() };
-        quota::upsert(&mut change.tx, &record, &call.principal.subject).await?;
-        let quota = record.to_proto();
+        let set = QuotaRecord {
+            id: id.clone(),
+            region,
+            year,
+            trainees,
+            basis: input.basis.trim().to_owned(),
+            set_by: call.principal.subject.clone(),
+            update_time_micros: now_micros(),
+            approved,
+        };
+        match stored {
+            Some(_) => record::update(&mut change.tx, &set).await?,
+            None => record::insert(&mut change.tx, &set).await?,
+        }
+        let quota = Quota::from(&set);
         change.audit(
             "quota.set",
             &quota.name,
-            serde_json::json!({ "trainees": trainees, "approved": approved, "basis": record.basis }),
+            serde_json::json!({ "trainees": trainees, "approved": approved, "basis": set.basis }),
         );
         Ok(SetQuotaResponse { quota: Some(quota) })
     })
@@ -66,15 +82,13 @@ pub async fn set_quota(s: &Shared, call: Call<SetQuotaRequest>) -> Result<SetQuo
 /// city's.
 pub async fn list_quotas(s: &Shared, call: Call<ListQuotasRequest>) -> Result<ListQuotasResponse, Error> {
     access::officer_read_scope(&call.principal)?;
-    let confined = access::confined_county(&call.principal);
     let m = &call.message;
     if m.year != 0 && !YEARS.contains(&m.year) {
         return Err(Error::invalid("year", "PROJ-QUOTA", "a year from 2025"));
     }
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("quotas|{}", m.year))?;
-    let mut conn = s.db.pool().acquire().await?;
-    let confined = confined.map_or("", |c| c.code());
-    let mut quotas = quota::list(&mut conn, &page.after, i64::from(m.year), confined, page.fetch_limit()).await?;
-    let next_page_token = page.finish(&mut quotas, QuotaRecord::key);
-    Ok(ListQuotasResponse { quotas: quotas.iter().map(QuotaRecord::to_proto).collect(), next_page_token })
+    let of_year = (m.year != 0).then_some(i64::from(m.year));
+    let filter = access::public_within(&call.principal, Filter::new().eq_given("q.year", of_year), &["q.region_code"]);
+    let (quotas, next_page_token) = record::page::<QuotaRecord>(&s.db, filter, &page).await?;
+    Ok(ListQuotasResponse { quotas: quotas.iter().map(Quota::from).collect(), next_page_token })
 }

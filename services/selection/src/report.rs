@@ -2,15 +2,14 @@
 //! method, how many of the city's 5+4 key industries (一 工作目标) the projects cover, and the
 //! check of the service's audit chain (八(三) 全程留痕).
 
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_api::{IntoProto as _, convert};
 use qiancheng_domain::Industry;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::{Call, Error, Shared};
 
 use crate::access;
 use crate::store::project;
-use qiancheng_api::convert::int32;
 
 /// GetSelectionReport: the city and auditors every county, a county officer their own.
 pub async fn get_selection_report(
@@ -23,30 +22,30 @@ pub async fn get_selection_report(
     if let Some(region) = region {
         scope.check(region, "")?;
     }
-    let statistics = project::statistics(s.db.pool(), region.map_or("", |r| r.code()), scope.sql()).await?;
     let mut report = GetSelectionReportResponse::default();
     let mut covered: Vec<Industry> = Vec::new();
-    for row in statistics {
-        report.total_projects += int32(row.projects);
-        report.total_approved_headcount += int32(row.headcount);
+    // The grouping is by training county: each row is inside the caller's scope and filter, or not.
+    let wanted = |r: &project::Statistic| {
+        scope.admits(r.training_region, "") && region.is_none_or(|wanted| wanted == r.training_region)
+    };
+    for row in project::statistics(s.db.pool()).await?.into_iter().filter(wanted) {
+        report.total_projects += convert::int32(row.projects);
+        report.total_approved_headcount += convert::int32(row.headcount);
         if row.industry.is_key() && !covered.contains(&row.industry) {
             covered.push(row.industry);
         }
         report.statistics.push(SelectionStatistic {
-            region_code: row.training_region.code().to_owned(),
-            industry: convert::industry_to_proto(row.industry),
+            region_code: row.training_region.into_proto(),
+            industry: row.industry.into_proto(),
             occupation_code: row.occupation_code,
-            method: row.method.to_proto(),
-            projects: int32(row.projects),
-            approved_headcount: int32(row.headcount),
+            method: row.method.into_proto(),
+            projects: convert::int32(row.projects),
+            approved_headcount: convert::int32(row.headcount),
         });
     }
-    report.key_industries_covered = int32(i64::try_from(covered.len()).unwrap_or(i64::MAX));
-    report.key_industries_missing = Industry::ALL
-        .iter()
-        .filter(|i| i.is_key() && !covered.contains(i))
-        .map(|i| convert::industry_to_proto(*i))
-        .collect();
+    report.key_industries_covered = convert::int32(i64::try_from(covered.len()).unwrap_or(i64::MAX));
+    report.key_industries_missing =
+        Industry::ALL.iter().filter(|i| i.is_key() && !covered.contains(i)).map(|i| i.into_proto()).collect();
     Ok(report)
 }
 

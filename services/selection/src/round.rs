@@ -21,21 +21,22 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike as _, NaiveDate};
-use qiancheng_api::convert;
 use qiancheng_api::selection::*;
+use qiancheng_api::{FromProto as _, IntoProto, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
 use qiancheng_domain::policy::project::{proj_cross_region, proj_inservice};
 use qiancheng_domain::policy::provider::{ProviderFacts, prov_disqualified};
 use qiancheng_domain::policy::selection::{
-    ExpertScore, QuotaReduction as Reduction, RoundCandidate, RoundFacts, RoundOutcome,
+    ExpertScore, QuotaReduction as Reduction, RoundCandidate, RoundFacts, RoundOutcome, SelectionMethod,
     decide_round as decide_round_rule, proj_selection_score,
 };
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
-use qiancheng_domain::{RegionCode, today_in_china};
+use qiancheng_domain::{Code as _, RegionCode, today_in_china};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
@@ -43,49 +44,86 @@ use rust_decimal::Decimal;
 
 use crate::access;
 use crate::store::application::{self, ApplicationRecord};
-use crate::store::catalog::{self, CatalogItemRecord};
-use crate::store::project::{self, ProjectRecord};
-use crate::store::quota::{self, QuotaRecord};
-use crate::store::round::{self, Method, RoundRecord, StoredRank};
-use crate::store::{expert, parse_points, provider, turn};
+use crate::store::catalog::CatalogItemRecord;
+use crate::store::expert::AssignmentRecord;
+use crate::store::project::ProjectRecord;
+use crate::store::provider::{self, ProviderRecord};
+use crate::store::quota::QuotaRecord;
+use crate::store::round::{RoundRecord, StoredRank};
+use crate::store::{parse_points, turn};
 
-/// Largest quota a round may hold.
-pub const MAX_QUOTA: i64 = 1_000_000;
+impl From<&StoredRank> for RankedApplication {
+    /// One application's place as a decided round shows it, with the scores it was ranked on.
+    fn from(rank: &StoredRank) -> Self {
+        RankedApplication {
+            application: format!("applications/{}", rank.application_id),
+            rank: convert::int32(rank.rank),
+            score: rank.score.map(|s| s.normalize().to_string()).unwrap_or_default(),
+            headcount: convert::int32(rank.headcount),
+            approved: rank.approved,
+            rules: rank.rules.iter().map(IntoProto::into_proto).collect(),
+            expert_scores: (rank.expert_scores.iter())
+                .map(|e| ExpertScoreRecord {
+                    expert: e.expert.clone(),
+                    organisation: e.organisation.clone(),
+                    recused: e.conflict_declared,
+                    score: e.score.normalize().to_string(),
+                })
+                .collect(),
+            submitted_micros: rank.submitted_micros,
+            approved_headcount: convert::int32(rank.approved_headcount()),
+            reduction: rank.reduction.as_ref().map(|r| QuotaReduction {
+                application: format!("applications/{}", r.application_id),
+                headcount: i32::try_from(r.headcount).unwrap_or(i32::MAX),
+                reason: r.reason.clone(),
+                officer: r.officer.clone(),
+            }),
+        }
+    }
+}
+
+impl From<&RoundRecord> for Round {
+    /// The round as the API shows it.
+    fn from(record: &RoundRecord) -> Self {
+        Round {
+            name: record.name(),
+            title: record.title.clone(),
+            region_code: record.region.into_proto(),
+            method: record.method.into_proto(),
+            quota: convert::int32(record.quota),
+            deadline: Some(record.deadline.into_proto()),
+            state: record.state.into_proto(),
+            approved_headcount: convert::int32(record.approved_headcount),
+            ranking: record.ranking.iter().map(RankedApplication::from).collect(),
+            policy_version: record.policy_version.clone(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+            quota_mode: record.quota_mode.into_proto(),
+            policy_digest: record.policy_digest.clone(),
+        }
+    }
+}
 
 /// CreateRound: opens a round for a county (or, for city administrators, the city).
 pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<CreateRoundResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let input = call.message.round.clone().unwrap_or_default();
     let mut v = Violations::default();
-    let title = v.value("round.title", convert::text(&input.title, 200));
     let region = v.value("round.region_code", RegionCode::parse(&input.region_code));
-    let method = Method::from_proto(input.method);
-    if method.is_none() {
-        v.add(
-            "round.method",
-            "PROJ-SELECTION",
-            "a round uses one method: selection, open challenge, expert review or comprehensive evaluation",
-        );
-    }
-    let quota = i64::from(input.quota);
-    if !(1..=MAX_QUOTA).contains(&quota) {
-        v.add("round.quota", "PROJ-QUOTA", format!("the quota must be 1 to {MAX_QUOTA} trainees"));
-    }
-    let deadline = v.value("round.deadline", convert::required_date(input.deadline.as_ref()));
-    if deadline.is_some_and(|d| d < today_in_china()) {
-        v.add("round.deadline", "DATE", "the deadline cannot be before today");
-    }
+    let method = v.value("round.method", SelectionMethod::required(input.method));
+    let deadline = v.value("round.deadline", NaiveDate::required(input.deadline.as_ref()));
     v.finish()?;
-    let (Some(title), Some(region), Some(method), Some(deadline)) = (title, region, method, deadline) else {
+    let (Some(region), Some(method), Some(deadline)) = (region, method, deadline) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     access::check_officer_region(&call.principal, &scope, region)?;
     let record = RoundRecord {
         id: new_id(),
-        title,
+        title: input.title.trim().to_owned(),
         region,
         method,
-        quota,
+        quota: i64::from(input.quota),
         deadline,
         state: RoundState::Open,
         approved_headcount: 0,
@@ -93,17 +131,18 @@ pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<
         policy_version: String::new(),
         policy_digest: String::new(),
         quota_mode: None,
+        created_by: call.principal.subject.clone(),
         stamp: Stamp::new(),
     };
     write::run(s, &call, async |change| {
-        round::insert(&mut change.tx, &record, &call.principal.subject).await?;
+        record::insert(&mut change.tx, &record).await?;
         change.audit(
             "round.create",
             record.name(),
-            serde_json::json!({ "region": record.region.code(), "method": record.method.code(), "quota": record.quota,
+            serde_json::json!({ "region": record.region.code(), "method": record.method.code_of(), "quota": record.quota,
                 "deadline": record.deadline.to_string() }),
         );
-        Ok(CreateRoundResponse { round: Some(record.to_proto()) })
+        Ok(CreateRoundResponse { round: Some(Round::from(&record)) })
     })
     .await
 }
@@ -112,27 +151,28 @@ pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<
 pub async fn get_round(s: &Shared, call: Call<GetRoundRequest>) -> Result<GetRoundResponse, Error> {
     let name = &call.message.name;
     let id = id_of(name, "rounds", "name")?;
-    let record = round::find(s.db.pool(), id).await?.ok_or_else(|| access::missing_public(&call.principal, name))?;
+    let found = record::find::<RoundRecord>(s.db.pool(), id).await?;
+    let record = found.ok_or_else(|| access::missing_public(&call.principal, name))?;
     access::check_public(&call.principal, &[record.region])?;
-    Ok(GetRoundResponse { round: Some(record.to_proto()) })
+    Ok(GetRoundResponse { round: Some(Round::from(&record)) })
 }
 
 /// ListRounds: any authenticated caller (a county officer sees their county's and the city's);
 /// filters by region (a county or the city) and state.
 pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<ListRoundsResponse, Error> {
-    let confined = access::confined_county(&call.principal);
     let m = &call.message;
     let mut v = Violations::default();
     let region =
         if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let state = v.value("state", round::state_from_proto(m.state)).flatten();
+    let state = v.value("state", RoundState::from_proto(m.state)).flatten();
     v.finish()?;
-    let filter = (region.map_or("", |r| r.code()), state.map_or("", |s| s.code()));
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("rounds|{}|{}", filter.0, filter.1))?;
-    let confined = confined.map_or("", |c| c.code());
-    let rows = round::list(s.db.pool(), &page.after, filter, confined, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", RoundRecord::from_row)?;
-    Ok(ListRoundsResponse { rounds: records.iter().map(RoundRecord::to_proto).collect(), next_page_token })
+    let (region, state) = (region.map(|r| r.code()), state.map(|s| s.code()));
+    let query = format!("rounds|{}|{}", region.unwrap_or_default(), state.unwrap_or_default());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
+    let filter = Filter::new().eq_given("r.region_code", region).eq_given("r.state", state);
+    let filter = access::public_within(&call.principal, filter, &["r.region_code"]);
+    let (records, next_page_token) = record::page::<RoundRecord>(&s.db, filter, &page).await?;
+    Ok(ListRoundsResponse { rounds: records.iter().map(Round::from).collect(), next_page_token })
 }
 
 /// Loads a round the officer acts for inside `change`, after taking the round's turn: what is
@@ -141,7 +181,7 @@ async fn load_for_change(change: &mut Change, principal: &Principal, name: &str)
     let scope = access::officer_scope(principal)?;
     let id = id_of(name, "rounds", "name")?;
     change.serialize_on(&turn::round(id)).await?;
-    let record = round::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::find::<RoundRecord>(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     access::check_officer_region(principal, &scope, record.region)?;
     Ok(record)
 }
@@ -152,9 +192,9 @@ pub async fn close_round(s: &Shared, call: Call<CloseRoundRequest>) -> Result<Cl
         let mut record = load_for_change(change, &call.principal, &call.message.name).await?;
         record.state = record.state.to(RoundState::Closed)?;
         record.stamp.touch();
-        round::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         change.audit("round.close", record.name(), serde_json::json!({}));
-        Ok(CloseRoundResponse { round: Some(record.to_proto()) })
+        Ok(CloseRoundResponse { round: Some(Round::from(&record)) })
     })
     .await
 }
@@ -163,10 +203,8 @@ pub async fn close_round(s: &Shared, call: Call<CloseRoundRequest>) -> Result<Cl
 fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<String, Decimal> {
     let mut by_application = BTreeMap::new();
     for (i, s) in scores.iter().enumerate() {
-        let Ok(id) = convert::resource_id(&s.application, "applications") else {
-            v.add(&format!("officer_scores[{i}].application"), "RESOURCE-NAME", "must look like applications/{id}");
-            continue;
-        };
+        // The proto's rule checked the application's name.
+        let Ok(id) = convert::resource_id(&s.application, "applications") else { continue };
         let Some(score) = parse_points(&s.score, Decimal::ONE_HUNDRED) else {
             v.add(
                 &format!("officer_scores[{i}].score"),
@@ -182,23 +220,21 @@ fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<Strin
     by_application
 }
 
-/// The officer's reductions (核减) asked for, validated: each names an application once, with a
-/// headcount of at least 1 and a reason; `officer` makes them.
+/// The officer's reductions (核减) asked for (their fields checked by the proto's rules): each
+/// names an application once; `officer` makes them.
 fn reductions(asked: &[QuotaReduction], officer: &str, v: &mut Violations) -> Vec<Reduction> {
     let mut out: Vec<Reduction> = Vec::with_capacity(asked.len());
     for (i, r) in asked.iter().enumerate() {
-        let field = |name: &str| format!("reductions[{i}].{name}");
-        let id = v.value(&field("application"), convert::resource_id(&r.application, "applications"));
-        let headcount = u32::try_from(r.headcount).ok().filter(|n| *n >= 1);
-        if headcount.is_none() {
-            v.add(&field("headcount"), "PROJ-SELECTION", "a reduced headcount is at least 1 trainee");
-        }
-        let reason = v.value(&field("reason"), convert::text(&r.reason, 500));
-        let (Some(id), Some(headcount), Some(reason)) = (id, headcount, reason) else { continue };
+        let (Ok(id), Ok(headcount)) =
+            (convert::resource_id(&r.application, "applications"), u32::try_from(r.headcount))
+        else {
+            continue;
+        };
         if out.iter().any(|o| o.application_id == id) {
-            v.add(&field("application"), "PROJ-SELECTION", "each application is reduced once");
+            v.add(&format!("reductions[{i}].application"), "PROJ-SELECTION", "each application is reduced once");
             continue;
         }
+        let reason = r.reason.trim().to_owned();
         out.push(Reduction { application_id: id.to_owned(), headcount, reason, officer: officer.to_owned() });
     }
     out
@@ -301,11 +337,13 @@ struct Facts {
 /// whose scores are missing or misplaced (PROJ-SELECTION) or whose county has no quota for the
 /// year (PROJ-QUOTA). The caller holds the round's and the quota's turns.
 async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<String, Decimal>) -> Result<Facts, Error> {
-    let submitted = application::of_round(&mut change.tx, &record.id, &[ApplicationState::Submitted]).await?;
+    let of_round = ("a.round_id", record.id.as_str());
+    let submitted = application::in_states(&mut change.tx, of_round, &[ApplicationState::Submitted]).await?;
     // PROJ-QUOTA: the round approves within its own quota and within what is left of its
     // county's quota for the year of its deadline, so no number of rounds can exceed the latter.
     let year = i64::from(record.deadline.year());
-    let year_quota = quota::find(&mut change.tx, record.region, year).await?.ok_or_else(|| {
+    let year_quota = record::find::<QuotaRecord>(&mut *change.tx, QuotaRecord::id_of(record.region, year)).await?;
+    let year_quota = year_quota.ok_or_else(|| {
         Error::Refused(RuleResult::fail(
             "PROJ-QUOTA",
             format!("{}{year}年度名额尚未下达", record.region.name()),
@@ -313,7 +351,7 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         ))
     })?;
     // PROJ-SELECTION: every submitted application is scored by the round's method.
-    if record.method == Method::ExpertReview {
+    if record.method == SelectionMethod::ExpertReview {
         if !given.is_empty() {
             return Err(Error::invalid(
                 "officer_scores",
@@ -342,31 +380,33 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         change.serialize_on(&turn::provider(code)).await?;
     }
     // Each provider and catalog item is read once, however many applications name it.
-    let mut provider_records = BTreeMap::new();
-    for code in providers {
-        let found = provider::find(&mut change.tx, &code).await?;
-        provider_records.insert(code, found.ok_or_else(|| Error::corrupt("application of an unknown provider"))?);
-    }
-    let mut items = BTreeMap::new();
-    for id in submitted.iter().map(|a| a.catalog_item_id.clone()).collect::<BTreeSet<_>>() {
-        let found = catalog::find(&mut *change.tx, &id).await?;
-        items.insert(id, found.ok_or_else(|| Error::corrupt("application of an unknown catalog item"))?);
-    }
+    let named = Filter::new().among("p.credit_code", providers.iter().map(String::as_str));
+    let named = record::all::<ProviderRecord>(&mut *change.tx, named, "").await?;
+    let provider_records: BTreeMap<String, ProviderRecord> = (provider::with_violations(&mut change.tx, named).await?)
+        .into_iter()
+        .map(|p| (p.credit_code.clone(), p))
+        .collect();
+    let item_ids: BTreeSet<&str> = submitted.iter().map(|a| a.catalog_item_id.as_str()).collect();
+    let items: BTreeMap<String, CatalogItemRecord> =
+        record::all::<CatalogItemRecord>(&mut *change.tx, Filter::new().among("c.id", item_ids), "")
+            .await?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect();
     let mut candidates = Vec::with_capacity(submitted.len());
     for application in submitted {
-        let scoring = if record.method == Method::ExpertReview {
+        let scoring = if record.method == SelectionMethod::ExpertReview {
             Scoring::Experts(expert_scores(change, &application).await?)
         } else {
             Scoring::Officers(given.get(&application.id).copied().unwrap_or_default())
         };
-        let provider = &provider_records[&application.provider_credit_code];
-        candidates.push(Candidate {
-            scoring,
-            provider: provider.facts(None),
-            provider_region: provider.region,
-            item: items[&application.catalog_item_id].clone(),
-            application,
-        });
+        let provider = provider_records.get(&application.provider_credit_code);
+        let item = items.get(&application.catalog_item_id);
+        let (Some(provider), Some(item)) = (provider, item) else {
+            return Err(Error::corrupt("an application of an unknown provider or catalog item"));
+        };
+        let (provider, provider_region, item) = (provider.facts(None), provider.region, item.clone());
+        candidates.push(Candidate { scoring, provider, provider_region, item, application });
     }
     Ok(Facts { candidates, year_quota })
 }
@@ -374,7 +414,8 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
 /// The experts' scores of `application`, recused experts included; refuses while an expert who
 /// is not recused has not scored (PROJ-SELECTION).
 async fn expert_scores(change: &mut Change, application: &ApplicationRecord) -> Result<Vec<ExpertScore>, Error> {
-    let assignments = expert::of_application(&mut change.tx, &application.id).await?;
+    let of_application = Filter::new().eq("e.application_id", application.id.as_str());
+    let assignments = record::all::<AssignmentRecord>(&mut *change.tx, of_application, "e.expert").await?;
     if let Some(pending) = assignments.iter().find(|a| !a.recused && a.score.is_none()) {
         return Err(Error::precondition(
             "PROJ-SELECTION",
@@ -415,7 +456,7 @@ async fn persist(
         let approved_headcount = i64::from(r.approved_headcount);
         if r.approved {
             let project = ProjectRecord::approve(&new_id(), (&a, approved_headcount), (record, &item), policy, now);
-            project::insert(&mut change.tx, &project).await?;
+            record::insert(&mut change.tx, &project).await?;
             let why = match &r.reduction {
                 // 核减: the history says by how much and why.
                 Some(reduced) => {
@@ -425,7 +466,7 @@ async fn persist(
             };
             let step = ("approve", actor.as_str(), why.as_str());
             application::transition(&mut change.tx, &mut a, ApplicationState::Approved, step).await?;
-            projects.push(project.to_proto());
+            projects.push(Project::from(&project));
         } else {
             let failed = r.rules.iter().find(|rule| !rule.passed).map_or("PROJ-SELECTION", |rule| rule.code.as_str());
             let step = ("reject", actor.as_str(), failed);
@@ -473,7 +514,8 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
         let actor = change.actor().to_owned();
         let not_submitted = [ApplicationState::Draft, ApplicationState::Returned];
         let mut unsubmitted = Vec::new();
-        for mut a in application::of_round(&mut change.tx, &record.id, &not_submitted).await? {
+        let of_round = ("a.round_id", record.id.as_str());
+        for mut a in application::in_states(&mut change.tx, of_round, &not_submitted).await? {
             let step = ("reject", actor.as_str(), "not submitted when the round was decided");
             application::transition(&mut change.tx, &mut a, ApplicationState::Rejected, step).await?;
             unsubmitted.push(a.id);
@@ -483,12 +525,12 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
         record.policy_digest = s.policy.digest();
         record.quota_mode = Some(mode);
         record.stamp.touch();
-        round::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         let year = &facts.year_quota;
         change.audit(
             "round.decide",
             record.name(),
-            serde_json::json!({ "method": record.method.code(), "quota": record.quota, "year_quota": year.trainees,
+            serde_json::json!({ "method": record.method.code_of(), "quota": record.quota, "year_quota": year.trainees,
                 "year_remaining_before": year.remaining(), "approved_headcount": record.approved_headcount,
                 "quota_mode": mode.code(), "policy_digest": record.policy_digest, "summary": summary,
                 "reductions": reduced.iter().map(|r| serde_json::json!({ "application": r.application_id,
@@ -496,7 +538,7 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
                 "ranked": record.ranking.len(), "approved": projects.iter().map(|p| &p.application).collect::<Vec<_>>(),
                 "rejected_unsubmitted": unsubmitted }),
         );
-        Ok(DecideRoundResponse { round: Some(record.to_proto()), projects })
+        Ok(DecideRoundResponse { round: Some(Round::from(&record)), projects })
     })
     .await
 }
@@ -528,6 +570,7 @@ mod tests {
             answers: Vec::new(),
             state: qiancheng_domain::lifecycle::CatalogItemState::Published,
             urgent_occupation_reference: String::new(),
+            created_by: String::new(),
             stamp: Stamp::new(),
         };
         item.stamp.revision = 2;
@@ -546,8 +589,9 @@ mod tests {
                 state: ApplicationState::Submitted,
                 consent_reference: String::new(),
                 submitted_micros,
-                stamp: Stamp::new(),
+                round_region: county,
                 history: Vec::new(),
+                stamp: Stamp::new(),
             },
             scoring: Scoring::Officers(Decimal::from(score)),
             provider: ProviderFacts {

@@ -748,6 +748,32 @@ async fn prov_kind_v2_conditions_annual_inspection_and_public_bases(app: &App) {
     );
 }
 
+async fn a_provider_stored_before_its_documents_were_written_reads_back(app: &App) {
+    let stored = app.register(school("52421221MJ0000020"), &app.officer(COUNTY)).await.expect("registered");
+    // Rows written before the override, the justification and disqualification were recorded
+    // hold NULL in those columns: they read as none.
+    sqlx::query(
+        "UPDATE provider SET pilot_override = NULL, kind_justification = NULL, disqualified_on = NULL \
+         WHERE credit_code = $1",
+    )
+    .bind(&stored.credit_code)
+    .execute(app.db.pool())
+    .await
+    .expect("an older row");
+    let mut client = app.client().await;
+    let read = client
+        .get_provider(authed(GetProviderRequest { name: stored.name.clone() }, &app.officer(COUNTY)))
+        .await
+        .expect("read")
+        .into_inner()
+        .provider
+        .expect("provider");
+    assert_eq!((read.disqualified_on, read.kind_justification, read.etag), (None, None, stored.etag));
+    let listed =
+        client.list_providers(authed(ListProvidersRequest::default(), &app.admin())).await.expect("list").into_inner();
+    assert!(listed.providers.iter().any(|p| p.name == stored.name), "and is listed");
+}
+
 backend_tests!(start =>
     an_eligible_school_and_an_ineligible_one_with_its_reasons,
     a_pilot_code_needs_an_officers_recorded_override,
@@ -760,4 +786,5 @@ backend_tests!(start =>
     the_audit_chain_verifies,
     prov_kind_another_kind_needs_an_officers_justification_and_passes_with_one,
     prov_kind_v2_conditions_annual_inspection_and_public_bases,
+    a_provider_stored_before_its_documents_were_written_reads_back,
 );

@@ -228,6 +228,28 @@ impl IntoProto<String> for &OccupationCode {
     }
 }
 
+impl IntoProto<types::RuleResult> for &qiancheng_domain::policy::RuleResult {
+    fn into_proto(self) -> types::RuleResult {
+        types::RuleResult {
+            code: self.code.clone(),
+            passed: self.passed,
+            reason_zh: self.reason_zh.clone(),
+            reason_en: self.reason_en.clone(),
+        }
+    }
+}
+
+/// A decision as the selection service shows it (its own message: see `selection.proto`).
+impl IntoProto<crate::selection::Decision> for &qiancheng_domain::policy::Decision<bool> {
+    fn into_proto(self) -> crate::selection::Decision {
+        crate::selection::Decision {
+            outcome: self.outcome,
+            policy_version: self.policy_version.clone(),
+            rules: self.rules.iter().map(IntoProto::into_proto).collect(),
+        }
+    }
+}
+
 /// A proto enum a coded domain enum is shown as: its value names are the domain codes behind a
 /// prefix (`TRAINING_MODE_` + `OFFLINE`).
 pub trait ProtoEnumOf<D> {

@@ -147,6 +147,9 @@ pub mod qiancheng {
         /// Version 1.
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/qiancheng.selection.v1.rs"));
+            // Once the service's own messages, now `qiancheng.type.v1`'s (same numbers on the
+            // wire): clients that name them here keep compiling.
+            pub use super::super::r#type::v1::{RuleResult, TrainingMode};
         }
     }
     /// The supervision service.

@@ -1,7 +1,8 @@
-//! The selection service's storage: one module per resource, each with its record type, its
-//! columns, row decoding and queries, and the record as the API shows it. Handlers call these
-//! with the transaction they run in (or a connection of the pool, for reads); nothing here
-//! checks access, and the only rules here are the ones a record states about itself.
+//! The selection service's storage: one module per resource, each with its records, declared
+//! once (`#[derive(Record)]`), and the queries the platform's `record` functions do not already
+//! give. Handlers call these with the transaction they run in (or a connection of the pool, for
+//! reads); nothing here checks access or shows a record to the API, and the only rules here are
+//! the ones a record states about itself.
 
 pub mod application;
 pub mod brand;
@@ -12,11 +13,7 @@ pub mod provider;
 pub mod quota;
 pub mod round;
 
-use qiancheng_api::selection;
-use qiancheng_domain::policy::{Decision, RuleResult};
-use qiancheng_platform::Error;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 /// The keys concurrent changes take turns on ([`qiancheng_platform::write::Change::serialize_on`]),
 /// one per invariant that spans rows. On PostgreSQL writers run concurrently and each row is
@@ -49,13 +46,6 @@ pub mod turn {
     pub const DEMAND_DRAFTS: &str = "catalog/drafts-from-demand";
 }
 
-pub use qiancheng_platform::db::{BindStamp, Reader};
-
-/// A value kept as JSON text (nested facts read and written whole).
-pub fn json<T: Serialize>(value: &T, what: &str) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::corrupt(format!("{what}: {e}")))
-}
-
 /// A score of 0 to `max` points with at most two decimals, as officers and experts give them
 /// (PROJ-SELECTION) and as they are kept.
 pub fn parse_points(text: &str, max: Decimal) -> Option<Decimal> {
@@ -65,25 +55,6 @@ pub fn parse_points(text: &str, max: Decimal) -> Option<Decimal> {
     }
     let value: Decimal = text.parse().ok()?;
     (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
-}
-
-/// A policy-core rule as the API shows it.
-pub fn rule_to_proto(rule: &RuleResult) -> selection::RuleResult {
-    selection::RuleResult {
-        code: rule.code.clone(),
-        passed: rule.passed,
-        reason_zh: rule.reason_zh.clone(),
-        reason_en: rule.reason_en.clone(),
-    }
-}
-
-/// A policy-core decision as the API shows it.
-pub fn decision_to_proto(decision: &Decision<bool>) -> selection::Decision {
-    selection::Decision {
-        outcome: decision.outcome,
-        policy_version: decision.policy_version.clone(),
-        rules: decision.rules.iter().map(rule_to_proto).collect(),
-    }
 }
 
 #[cfg(test)]

@@ -2,24 +2,22 @@
 //! under it and the subsidy claimed for it need (PROJ-BASIS), and the figures the selection
 //! report adds up.
 
-use qiancheng_api::convert;
-use qiancheng_api::selection::{EvaluationBasis, Project};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::outcome::Basis;
+use qiancheng_domain::policy::project::ProjectBasis;
+use qiancheng_domain::policy::selection::SelectionMethod;
 use qiancheng_domain::{Industry, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Table, Tx};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row as _};
+use qiancheng_platform::record::{self, Columns, Record};
+use sqlx::AnyPool;
 
-use super::Reader;
 use super::application::ApplicationRecord;
 use super::catalog::CatalogItemRecord;
-use super::round::{Method, RoundRecord};
-use qiancheng_api::convert::int32;
+use super::round::RoundRecord;
 
 /// An approved project (项目) as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "project", alias = "pr", what = "the project")]
 pub struct ProjectRecord {
     /// Id (ULID).
     pub id: String,
@@ -34,8 +32,10 @@ pub struct ProjectRecord {
     /// The provider's name, as it applied.
     pub provider_name: String,
     /// The round's county, or the city.
+    #[column(name = "region_code")]
     pub region: RegionCode,
     /// The county where the training happens.
+    #[column(name = "training_region_code")]
     pub training_region: RegionCode,
     /// Industry of the catalog item.
     pub industry: Industry,
@@ -44,35 +44,18 @@ pub struct ProjectRecord {
     /// Occupation name.
     pub occupation_name: String,
     /// Skill level.
+    #[column(name = "skill_level")]
     pub level: SkillLevel,
     /// Approved headcount.
     pub approved_headcount: i64,
-    /// How it is judged (`CERTIFICATE_RATE`, `EMPLOYMENT_RATE`).
-    pub basis: String,
+    /// How it is judged: its certificate rate or its employment rate.
+    pub basis: ProjectBasis,
     /// The round's method.
-    pub method: Method,
+    pub method: SelectionMethod,
     /// The cross-region consent's reference, if any.
     pub cross_region_consent: String,
     /// Approved, microseconds.
     pub create_time_micros: i64,
-}
-
-const COLUMNS: &str = "id, application_id, round_id, catalog_item_id, provider_credit_code, provider_name, region_code, \
-    training_region_code, industry, occupation_code, occupation_name, skill_level, approved_headcount, basis, method, \
-    cross_region_consent, create_time_micros";
-
-/// The table and the columns a record decodes from.
-const TABLE: Table = Table { name: "project", columns: COLUMNS };
-
-/// PROJ-BASIS: how `policy` judges a project of in-service trainees (its certificate rate) or of
-/// others (its employment rate). The group decides it through the set, so that under v2 a group
-/// trained "按照在岗职工有关政策" (pre-hire) is judged by certificates too.
-fn basis_of(policy: &PolicySet, in_service_trainees: bool) -> &'static str {
-    let group = if in_service_trainees { TargetGroup::InServiceWorker } else { TargetGroup::OtherEligible };
-    match policy.basis_for(group) {
-        Basis::Certificate => "CERTIFICATE_RATE",
-        Basis::Employment => "EMPLOYMENT_RATE",
-    }
 }
 
 impl ProjectRecord {
@@ -85,6 +68,14 @@ impl ProjectRecord {
         policy: &PolicySet,
         now: i64,
     ) -> Self {
+        // PROJ-BASIS: the group decides the basis through the set, so that under v2 a group
+        // trained "按照在岗职工有关政策" (pre-hire) is judged by certificates too.
+        let group =
+            if application.in_service_trainees { TargetGroup::InServiceWorker } else { TargetGroup::OtherEligible };
+        let basis = match policy.basis_for(group) {
+            Basis::Certificate => ProjectBasis::CertificateRate,
+            Basis::Employment => ProjectBasis::EmploymentRate,
+        };
         Self {
             id: id.to_owned(),
             application_id: application.id.clone(),
@@ -99,124 +90,21 @@ impl ProjectRecord {
             occupation_name: item.occupation_name.clone(),
             level: item.level,
             approved_headcount,
-            basis: basis_of(policy, application.in_service_trainees).to_owned(),
+            basis,
             method: round.method,
             cross_region_consent: application.consent_reference.clone(),
             create_time_micros: now,
         }
     }
 
-    /// Decodes a row of the table.
-    pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            application_id: row.try_get("application_id")?,
-            round_id: row.try_get("round_id")?,
-            catalog_item_id: row.try_get("catalog_item_id")?,
-            provider_credit_code: row.try_get("provider_credit_code")?,
-            provider_name: row.try_get("provider_name")?,
-            region: db::parsed(row, "region_code", RegionCode::parse)?,
-            training_region: db::parsed(row, "training_region_code", RegionCode::parse)?,
-            industry: db::parsed(row, "industry", Industry::parse)?,
-            occupation_code: row.try_get("occupation_code")?,
-            occupation_name: row.try_get("occupation_name")?,
-            level: db::parsed(row, "skill_level", SkillLevel::parse)?,
-            approved_headcount: row.try_get("approved_headcount")?,
-            basis: row.try_get("basis")?,
-            method: db::parsed(row, "method", |m| Method::parse(m).ok_or(()))?,
-            cross_region_consent: row.try_get("cross_region_consent")?,
-            create_time_micros: row.try_get("create_time_micros")?,
-        })
-    }
-
     /// The resource name.
     pub fn name(&self) -> String {
         format!("projects/{}", self.id)
     }
-
-    /// The project as the API shows it.
-    pub fn to_proto(&self) -> Project {
-        Project {
-            name: self.name(),
-            application: format!("applications/{}", self.application_id),
-            round: format!("rounds/{}", self.round_id),
-            catalog_item: format!("catalogItems/{}", self.catalog_item_id),
-            provider_credit_code: self.provider_credit_code.clone(),
-            provider_name: self.provider_name.clone(),
-            region_code: self.region.code().to_owned(),
-            training_region_code: self.training_region.code().to_owned(),
-            industry: convert::industry_to_proto(self.industry),
-            occupation_code: self.occupation_code.clone(),
-            occupation_name: self.occupation_name.clone(),
-            skill_level: convert::skill_level_to_proto(Some(self.level)),
-            approved_headcount: int32(self.approved_headcount),
-            basis: EvaluationBasis::from_str_name(&format!("EVALUATION_BASIS_{}", self.basis)).map_or(0, |b| b as i32),
-            method: self.method.to_proto(),
-            cross_region_consent: self.cross_region_consent.clone(),
-            create_time_micros: self.create_time_micros,
-        }
-    }
-}
-
-/// Reads a project by id.
-pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<ProjectRecord>, Error> {
-    TABLE.find(executor, &[("id", id)], ProjectRecord::from_row).await
-}
-
-/// A page of projects after id `after`, trained in `region` and of provider `provider` (empty:
-/// any), of county `confined` (trained there or selected there) and the city (empty: every
-/// region).
-pub async fn list(
-    pool: &sqlx::AnyPool,
-    after: &str,
-    (region, provider): (&str, &str),
-    confined: &str,
-    limit: i64,
-) -> Result<Vec<AnyRow>, Error> {
-    Ok(sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM project WHERE id > $1 AND ($2 = '' OR training_region_code = $2) \
-         AND ($3 = '' OR provider_credit_code = $3) \
-         AND ($4 = '' OR training_region_code = $4 OR region_code = $4 OR region_code = $5) ORDER BY id LIMIT $6"
-    )))
-    .bind(after)
-    .bind(region)
-    .bind(provider)
-    .bind(confined)
-    .bind(RegionCode::CITY.code())
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// Stores a new project.
-pub async fn insert(tx: &mut Tx, record: &ProjectRecord) -> Result<(), Error> {
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO project ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-    )))
-    .bind(&record.id)
-    .bind(&record.application_id)
-    .bind(&record.round_id)
-    .bind(&record.catalog_item_id)
-    .bind(&record.provider_credit_code)
-    .bind(&record.provider_name)
-    .bind(record.region.code())
-    .bind(record.training_region.code())
-    .bind(record.industry.code())
-    .bind(&record.occupation_code)
-    .bind(&record.occupation_name)
-    .bind(record.level.code())
-    .bind(record.approved_headcount)
-    .bind(&record.basis)
-    .bind(record.method.code())
-    .bind(&record.cross_region_consent)
-    .bind(record.create_time_micros)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Projects and approved headcount for one training county, industry, occupation and method.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Columns)]
 pub struct Statistic {
     /// County of the training.
     pub training_region: RegionCode,
@@ -225,39 +113,22 @@ pub struct Statistic {
     /// Occupation code.
     pub occupation_code: String,
     /// Method.
-    pub method: Method,
+    pub method: SelectionMethod,
     /// Projects.
     pub projects: i64,
     /// Approved headcount.
     pub headcount: i64,
 }
 
-/// Projects and approved headcount by training county, industry, occupation and method, of
-/// training county `region` (empty: any), inside `scope` (see `Scope::sql`), in that order.
-pub async fn statistics(pool: &sqlx::AnyPool, region: &str, scope: (&str, &str)) -> Result<Vec<Statistic>, Error> {
-    let rows = sqlx::query(
-        "SELECT training_region_code, industry, occupation_code, method, COUNT(*) AS projects, \
-         CAST(SUM(approved_headcount) AS BIGINT) AS headcount FROM project \
-         WHERE ($1 = '' OR training_region_code = $1) \
-         AND ($2 = 'ALL' OR ($2 = 'REGION' AND training_region_code = $3)) \
+/// Projects and approved headcount by training county, industry, occupation and method, in
+/// that order.
+pub async fn statistics(pool: &AnyPool) -> Result<Vec<Statistic>, Error> {
+    record::select(
+        pool,
+        "SELECT training_region_code, industry, occupation_code, method, COUNT(*), \
+         CAST(SUM(approved_headcount) AS BIGINT) FROM project \
          GROUP BY training_region_code, industry, occupation_code, method \
          ORDER BY training_region_code, industry, occupation_code, method",
     )
-    .bind(region)
-    .bind(scope.0)
-    .bind(scope.1)
-    .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Statistic {
-                training_region: db::parsed(row, "training_region_code", RegionCode::parse)?,
-                industry: db::parsed(row, "industry", Industry::parse)?,
-                occupation_code: row.try_get("occupation_code")?,
-                method: db::parsed(row, "method", |m| Method::parse(m).ok_or(()))?,
-                projects: row.try_get("projects")?,
-                headcount: row.try_get("headcount")?,
-            })
-        })
-        .collect()
+    .await
 }
