@@ -474,8 +474,11 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     println!("\nserver memory: {} MiB resident now, {} MiB at its peak", rss / 1024, peak / 1024);
 
     // Read ceilings: plain sqlx on the service's own database, from this process.
-    let reads: Vec<&Figures> =
-        rows.iter().map(|(f, _)| f).filter(|f| f.name.starts_with("GetVacancy (found)") || f.name.starts_with("ListVacancies")).collect();
+    let reads: Vec<&Figures> = rows
+        .iter()
+        .map(|(f, _)| f)
+        .filter(|f| f.name.starts_with("GetVacancy (found)") || f.name.starts_with("ListVacancies"))
+        .collect();
     if !reads.is_empty() {
         let ids: Vec<String> = names.iter().filter_map(|n| n.strip_prefix("vacancies/").map(str::to_owned)).collect();
         let reader = ceiling::Reader::open(&url).await?;
@@ -487,7 +490,12 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
             } else {
                 ("ListVacancies vs SELECT a page of 50 rows", reader.pages(in_flight, args.calls / 4).await?, "≥ 50%")
             };
-            println!("| {what}, {in_flight} readers | {:.0} | {:.0} | {:.0}% | {target} |", ours.per_second(), plain, 100.0 * ours.per_second() / plain);
+            println!(
+                "| {what}, {in_flight} readers | {:.0} | {:.0} | {:.0}% | {target} |",
+                ours.per_second(),
+                plain,
+                100.0 * ours.per_second() / plain
+            );
         }
     }
 

@@ -12,9 +12,9 @@
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 
-use crate::db::Tx;
 use crate::auth::Role;
 use crate::call::Call;
+use crate::db::Tx;
 use crate::error::Error;
 use crate::service::Shared;
 
