@@ -59,6 +59,7 @@ mod handlers {
     pub use crate::quota::*;
     pub use crate::report::*;
     pub use crate::round::*;
+    pub use qiancheng_platform::audit::verify_audit_chain;
 }
 
 qiancheng_api::selection_service!(Selection, handlers);

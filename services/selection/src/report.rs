@@ -1,11 +1,10 @@
 //! Reports of selection: projects and approved headcount by county, industry, occupation and
-//! method, how many of the city's 5+4 key industries (一 工作目标) the projects cover, and the
-//! check of the service's audit chain (八(三) 全程留痕).
+//! method, and how many of the city's 5+4 key industries (一 工作目标) the projects cover. The
+//! check of the service's audit chain (八(三) 全程留痕) is the platform's, as every service's.
 
 use qiancheng_api::selection::*;
 use qiancheng_api::{IntoProto as _, convert};
 use qiancheng_domain::Industry;
-use qiancheng_platform::auth::Role;
 use qiancheng_platform::{Call, Error, Shared};
 
 use crate::access;
@@ -47,14 +46,4 @@ pub async fn get_selection_report(
     report.key_industries_missing =
         Industry::ALL.iter().filter(|i| i.is_key() && !covered.contains(i)).map(|i| i.into_proto()).collect();
     Ok(report)
-}
-
-/// VerifyAuditChain: the city and auditors check the service's audit chain.
-pub async fn verify_audit_chain(
-    s: &Shared,
-    call: Call<VerifyAuditChainRequest>,
-) -> Result<VerifyAuditChainResponse, Error> {
-    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
-    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
-    Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
 }
