@@ -114,6 +114,9 @@ pub async fn create_worker_need(
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     scope.check(record.region, "")?;
+    // Rows not yet moved to the newest data key carry an older key's hash: the duplicate check
+    // consults each (one person, one record, across keys).
+    let person_hashes = s.pii.lookup_hashes(id_number.as_str());
     let person = SealedPerson {
         id_number_hash: s.pii.lookup_hash(id_number.as_str()),
         id_number_cipher: s.pii.encrypt(id_number.as_str())?,
@@ -121,7 +124,7 @@ pub async fn create_worker_need(
         phone_cipher: s.pii.encrypt(phone.as_str())?,
     };
     let created = write::run(s, &call, async |change| {
-        if let Some((existing, region)) = worker_need::find_by_person(&mut change.tx, &person.id_number_hash).await? {
+        if let Some((existing, region)) = worker_need::find_by_person(&mut change.tx, &person_hashes).await? {
             // What an officer may learn: that the person is recorded already (one person, one
             // record), and where only if that record is theirs to read. The lookup itself is
             // audited below.

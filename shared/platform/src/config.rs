@@ -45,7 +45,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "file of revoked subjects, one `subject issued_before_secs` a line: their older tokens are refused (re-read every 30 s)",
     ),
     ("QIANCHENG_AUTH_MAX_TOKEN_HOURS", "longest lifetime of a bearer token that is trusted (default 36)"),
-    ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
+    (
+        "QIANCHENG_DATA_KEY",
+        "base64 32-byte original data key (id v1, AES-256-GCM and HMAC-SHA-256) sealing personal data at rest; serve needs it or QIANCHENG_DATA_KEYS",
+    ),
+    (
+        "QIANCHENG_DATA_KEYS",
+        "further data keys, oldest first, as comma-separated ID:PROFILE:BASE64 (PROFILE standard, or gm for SM4-GCM and HMAC-SM3); the last seals new values, every one still decrypts (docs/CRYPTOGRAPHY.md)",
+    ),
     (
         "QIANCHENG_POLICY_SET",
         "TOML file of the policy set new decisions are made under (default: the built-in xianning-2025-5/v2; v1 stays loadable for replay)",
@@ -101,8 +108,10 @@ pub struct Settings {
     pub auth_max_token_lifetime_secs: i64,
     /// File holding the development signing key.
     pub auth_signing_key_file: Option<PathBuf>,
-    /// Base64 data-encryption key.
+    /// Base64 original data key (`v1`).
     pub data_key: Option<String>,
+    /// Further data keys, `ID:PROFILE:BASE64` entries, oldest first.
+    pub data_keys: Option<String>,
     /// Policy-set file; `None` means the built-in set.
     pub policy_set: Option<PathBuf>,
     /// URLs of peer services by short name (`demand`).
@@ -141,6 +150,7 @@ impl Default for Settings {
             auth_revocations: None,
             auth_max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
             data_key: None,
+            data_keys: None,
             policy_set: None,
             peers: BTreeMap::new(),
             peer_timeout_ms: 5_000,
@@ -221,6 +231,9 @@ impl Settings {
         }
         if let Some(v) = lookup("QIANCHENG_DATA_KEY").filter(|v| !v.is_empty()) {
             settings.data_key = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_DATA_KEYS").filter(|v| !v.is_empty()) {
+            settings.data_keys = Some(v);
         }
         if let Some(v) = lookup("QIANCHENG_POLICY_SET").filter(|v| !v.is_empty()) {
             settings.policy_set = Some(PathBuf::from(v));

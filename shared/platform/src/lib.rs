@@ -7,8 +7,9 @@
 //! default, PostgreSQL by URL, migrations at start), [`server`] (health, reflection and the
 //! tower layers every server carries), [`auth`] (JWT bearer tokens into a [`auth::Principal`]),
 //! [`error`] (`google.rpc.Status` with `ErrorInfo` and `BadRequest`), [`idempotency`] (safe
-//! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
-//! encrypted at rest, looked up by keyed hash, masked in responses).
+//! retries by `request_id`), [`audit`] (the hash-chained audit table), [`pii`] (personal data
+//! encrypted at rest, looked up by keyed hash, masked in responses) and [`rekey`] (moving it to
+//! the newest data key).
 
 pub mod admin;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod idempotency;
 pub mod mask;
 pub mod page;
 pub mod pii;
+pub mod rekey;
 pub mod server;
 pub mod service;
 pub mod stamp;

@@ -21,7 +21,7 @@ use qiancheng_platform::auth::{Authenticator, Role, TokenMinter};
 use qiancheng_platform::client::ServiceCredentials;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Db;
-use qiancheng_platform::pii::PiiCipher;
+use qiancheng_platform::pii::{DataKey, PiiCipher};
 use qiancheng_platform::service::{Peer, Peers};
 use qiancheng_platform::stream::StreamLimits;
 use qiancheng_platform::{ServiceSpec, Shared};
@@ -137,16 +137,30 @@ impl Keys {
     /// A fresh random signing key and a fixed personal-data key (tests compare ciphertexts'
     /// absence, never their value).
     pub fn new() -> Self {
+        Self {
+            minter: TokenMinter::generate().expect("randomness for a signing key"),
+            pii: PiiCipher::new(&Self::original_data_key()),
+            settings: Settings::default(),
+            policy: PolicySet::current(),
+        }
+    }
+
+    /// The fixed original data key (`v1`) of every test.
+    fn original_data_key() -> [u8; 32] {
         let mut key = [0u8; 32];
         for (i, b) in key.iter_mut().enumerate() {
             *b = u8::try_from(i).unwrap_or(0) ^ 0x5a;
         }
-        Self {
-            minter: TokenMinter::generate().expect("randomness for a signing key"),
-            pii: PiiCipher::new(&key),
-            settings: Settings::default(),
-            policy: PolicySet::current(),
-        }
+        key
+    }
+
+    /// The same keys with `newer` data keys after the original one, the last sealing new
+    /// values: the configuration of a service after a key rotation.
+    pub fn with_newer_data_keys(mut self, newer: Vec<DataKey>) -> Self {
+        let mut keys = vec![DataKey::original(Self::original_data_key())];
+        keys.extend(newer);
+        self.pii = PiiCipher::with_keys(keys).expect("distinct test data keys");
+        self
     }
 
     /// The peer `name` at `addr`, called with a `SERVICE` token (subject `service:test`) signed
@@ -264,6 +278,9 @@ pub struct TestService {
     pub db: Db,
     /// The keys its tokens are signed with.
     pub keys: Keys,
+    /// Its personal-data cipher, which knows whether its database has settled on the newest
+    /// data key ([`qiancheng_platform::rekey::observe`]).
+    pub pii: PiiCipher,
     database: TestDatabase,
 }
 
@@ -277,10 +294,26 @@ impl TestService {
     /// Starts `spec` on `backend` with `keys` and `peers`.
     pub async fn start_with(spec: &dyn ServiceSpec, backend: Backend, keys: Keys, peers: Peers) -> Option<Self> {
         let database = TestDatabase::create(backend).await?;
+        Some(Self::serve(spec, database, keys, peers).await)
+    }
+
+    /// Stops the service and starts `spec` again on the same database with `keys` and `peers`,
+    /// as an operator's restart with a new configuration (another data key) would.
+    pub async fn restart(self, spec: &dyn ServiceSpec, keys: Keys, peers: Peers) -> Self {
+        let Self { server, db, database, .. } = self;
+        server.stop().await;
+        db.close().await;
+        Self::serve(spec, database, keys, peers).await
+    }
+
+    /// Serves `spec` over `database`.
+    async fn serve(spec: &dyn ServiceSpec, database: TestDatabase, keys: Keys, peers: Peers) -> Self {
         let db = Db::connect(&database.url, None, spec.migrator()).await.expect("connect and migrate");
+        let pii = keys.pii.for_database();
+        qiancheng_platform::rekey::observe(&db, &pii).await.expect("the database's data key is configured");
         let shared = Shared {
             db: db.clone(),
-            pii: keys.pii.clone(),
+            pii: pii.clone(),
             policy: Arc::new(keys.policy.clone()),
             peers,
             streams: StreamLimits::new(&keys.settings),
@@ -294,7 +327,7 @@ impl TestService {
             Some(db.clone()),
         )
         .await;
-        Some(Self { server, db, keys, database })
+        Self { server, db, keys, pii, database }
     }
 
     /// A channel to the service.

@@ -1,6 +1,7 @@
 //! Workers' employment and training needs as stored. The resident ID number, name and phone are
 //! kept encrypted, with a keyed hash of the ID number beside them; the masked forms are what
-//! responses show. Nothing here reads the encrypted columns back.
+//! responses show. Nothing here reads the encrypted columns back; `qiancheng reencrypt demand`
+//! moves them to the newest data key ([`SEALED`]).
 
 use qiancheng_api::convert;
 use qiancheng_api::demand::WorkerNeed;
@@ -60,6 +61,14 @@ pub struct SealedPerson {
     /// Encrypted phone.
     pub phone_cipher: String,
 }
+
+/// The sealed columns and the lookup hash of the table, for re-encryption.
+pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::rekey::SealedTable {
+    table: "worker_need",
+    key: "id",
+    ciphers: &["id_number_cipher", "name_cipher", "phone_cipher"],
+    hashes: &[("id_number_hash", "id_number_cipher")],
+};
 
 /// The columns [`WorkerNeedRecord::from_row`] reads; never the encrypted ones.
 pub const COLUMNS: &str = "id, id_number_masked, name_masked, phone_masked, region_code, target_group, wanted_industry, \
@@ -130,12 +139,15 @@ pub async fn find<'c>(executor: impl Reader<'c>, id: &str) -> Result<Option<Work
     TABLE.find(executor, &[("id", id)], WorkerNeedRecord::from_row).await
 }
 
-/// The id and county of the need recorded for the person whose ID number hashes to `hash`.
-pub async fn find_by_person(tx: &mut Tx, hash: &str) -> Result<Option<(String, RegionCode)>, Error> {
-    let row = sqlx::query("SELECT id, region_code FROM worker_need WHERE id_number_hash = $1")
-        .bind(hash)
-        .fetch_optional(&mut **tx)
-        .await?;
+/// The id and county of the need recorded for the person whose ID number hashes to one of
+/// `hashes` (its hash under each data key a row may still be stored under).
+pub async fn find_by_person(tx: &mut Tx, hashes: &[String]) -> Result<Option<(String, RegionCode)>, Error> {
+    let sql = format!(
+        "SELECT id, region_code FROM worker_need WHERE id_number_hash IN ({}) ORDER BY id LIMIT 1",
+        db::placeholders(1, hashes.len())
+    );
+    let query = hashes.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, hash| q.bind(hash.as_str()));
+    let row = query.fetch_optional(&mut **tx).await?;
     row.map(|row| Ok((row.try_get("id")?, db::parsed(&row, "region_code", RegionCode::parse)?))).transpose()
 }
 
