@@ -847,3 +847,286 @@ async fn a_service_whose_database_goes_away_is_not_ready_and_recovers_without_a_
     assert!(http_get(&admin, "/readyz").await.starts_with("HTTP/1.1 200"));
     assert!(demand.terminate().await.success());
 }
+
+/// The suite as separate processes: demand, selection (calling demand) and supervision (calling
+/// selection), each with its own database, keys and log.
+struct Suite {
+    dir: tempfile::TempDir,
+    _databases: Vec<TestDatabase>,
+    envs: std::collections::BTreeMap<&'static str, Vec<(&'static str, String)>>,
+    running: std::collections::BTreeMap<&'static str, (Running, String)>,
+    issuer: qiancheng_platform::auth::TokenMinter,
+}
+
+/// Each call to a peer is given this deadline; a caller whose peer is gone answers within it.
+const PEER_DEADLINE: Duration = Duration::from_secs(3);
+
+impl Suite {
+    /// Starts the three services on `backend`; `None` when the backend is not configured.
+    async fn start(backend: Backend) -> Option<Self> {
+        let mut databases = Vec::new();
+        for _ in 0..3 {
+            databases.push(TestDatabase::create(backend).await?);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |name: &str| dir.path().join(format!("{name}.key"));
+        mint(dir.path(), &key("issuer"), &["--role", "CITY_ADMIN", "--region", "421200"]);
+        for service in ["selection", "supervision"] {
+            mint(dir.path(), &key(service), &["--role", "SERVICE"]);
+        }
+        let issuer = qiancheng_platform::auth::TokenMinter::load(&key("issuer")).expect("issuer key");
+        let common = |url: &str| {
+            vec![
+                ("QIANCHENG_DATABASE_URL", url.to_owned()),
+                ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key("issuer"))),
+                ("QIANCHENG_PEER_TIMEOUT_MS", PEER_DEADLINE.as_millis().to_string()),
+            ]
+        };
+        let mut envs = std::collections::BTreeMap::new();
+        let mut demand = common(&databases[0].url);
+        demand.push((
+            "QIANCHENG_SERVICE_PUBLIC_KEYS",
+            format!("selection={}", public_key(dir.path(), &key("selection"))),
+        ));
+        envs.insert("demand", demand);
+        let mut selection = common(&databases[1].url);
+        selection.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", key("selection").display().to_string()));
+        selection.push((
+            "QIANCHENG_SERVICE_PUBLIC_KEYS",
+            format!("supervision={}", public_key(dir.path(), &key("supervision"))),
+        ));
+        envs.insert("selection", selection);
+        let mut supervision = common(&databases[2].url);
+        supervision.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", key("supervision").display().to_string()));
+        envs.insert("supervision", supervision);
+        let mut suite = Self { dir, _databases: databases, envs, running: Default::default(), issuer };
+        // Each caller learns where its peer listens from the port the peer really bound.
+        suite.launch("demand", "127.0.0.1:0").await;
+        let demand = suite.addr("demand");
+        suite
+            .envs
+            .get_mut("selection")
+            .expect("selection")
+            .push(("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand}")));
+        suite.launch("selection", "127.0.0.1:0").await;
+        let selection = suite.addr("selection");
+        suite
+            .envs
+            .get_mut("supervision")
+            .expect("supervision")
+            .push(("QIANCHENG_PEER_SELECTION_URL", format!("http://{selection}")));
+        suite.launch("supervision", "127.0.0.1:0").await;
+        Some(suite)
+    }
+
+    /// Starts `service` listening on `bind` and waits until it serves.
+    async fn launch(&mut self, service: &'static str, bind: &str) {
+        let mut env = self.envs[service].clone();
+        env.push(("QIANCHENG_BIND_ADDR", bind.to_owned()));
+        let (running, addr) = serve(self.dir.path(), service, &env).await;
+        wait_health(&addr, ServingStatus::Serving).await;
+        self.running.insert(service, (running, addr));
+    }
+
+    fn addr(&self, service: &str) -> String {
+        self.running.get(service).map(|(_, addr)| addr.clone()).unwrap_or_else(|| panic!("{service} runs"))
+    }
+
+    /// Kills `service` with SIGKILL (no draining, as a crash or an evicted pod), and returns the
+    /// address it listened on.
+    fn kill(&mut self, service: &str) -> String {
+        let (mut running, addr) = self.running.remove(service).unwrap_or_else(|| panic!("{service} runs"));
+        running.child.kill().expect("SIGKILL");
+        running.child.wait().expect("reaped");
+        addr
+    }
+
+    fn token(&self, role: qiancheng_platform::auth::Role, region: Option<&str>, org: Option<&str>) -> String {
+        self.issuer.mint("ops-test", &[role], region, org, 3600).expect("token")
+    }
+}
+
+/// A call that needs a peer that is gone: `UNAVAILABLE`, reason `PEER_UNAVAILABLE`, the peer
+/// named, within the peer deadline.
+fn assert_fails_fast<T: std::fmt::Debug>(result: Result<T, tonic::Status>, peer: &str, took: Duration) {
+    let status = result.expect_err("the call needs the stopped peer");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert_eq!(qiancheng_testkit::reason(&status), "PEER_UNAVAILABLE", "{status:?}");
+    assert!(status.message().contains(peer), "the reason names {peer}: {}", status.message());
+    assert!(took < PEER_DEADLINE + Duration::from_secs(1), "answered in {took:?}, within the peer deadline");
+}
+
+/// Retries `call` until it succeeds (a peer that came back is reconnected to by the caller's
+/// channel without a restart), for at most 30 seconds.
+async fn eventually<T, F: std::future::Future<Output = Result<T, tonic::Status>>>(
+    what: &str,
+    mut call: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match call().await {
+            Ok(value) => return value,
+            Err(status) => {
+                assert!(Instant::now() < deadline, "{what} never succeeded again: {status:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Failure of one service at a time: SIGKILL one process and the others keep serving what does
+/// not need it, its callers answer `UNAVAILABLE` naming it within the peer deadline, and when it
+/// comes back (same address, same database) calls succeed again with no one restarted.
+async fn one_service_fails_at_a_time(backend: Backend) {
+    use qiancheng_api::selection::{GetProviderRequest, Quota, SetQuotaRequest};
+    use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+    use qiancheng_api::supervision::{
+        Class, CreateClassRequest, GetClassRequest, LocalBasis, Teacher, TraineeInput, TrainingMode as Mode,
+    };
+    use qiancheng_platform::auth::Role;
+    let Some(mut suite) = Suite::start(backend).await else { return };
+    let county = "421221";
+    let officer = suite.token(Role::CountyOfficer, Some(county), None);
+    let admin = suite.token(Role::CityAdmin, Some("421200"), None);
+    fixtures::publish_welding_demand(channel(&suite.addr("demand")).await, &officer, "91421221MA4K7Y2G3", county, 8)
+        .await;
+    let selection = |addr: String| async move { SelectionServiceClient::new(channel(&addr).await) };
+    for region in ["421200", county] {
+        let quota = Quota {
+            region_code: region.into(),
+            year: 2099,
+            trainees: 1000,
+            basis: "年度培训任务".into(),
+            ..Default::default()
+        };
+        selection(suite.addr("selection"))
+            .await
+            .set_quota(authed(SetQuotaRequest { quota: Some(quota), request_id: String::new() }, &admin))
+            .await
+            .expect("quota");
+    }
+    let approve = qiancheng_testkit::selection::ProjectToApprove {
+        county,
+        seed: "0000009",
+        headcount: 60,
+        hours: 100,
+        deadline: qiancheng_api::types::Date { year: 2099, month: 12, day: 31 },
+    };
+    let (provider, project) = qiancheng_testkit::selection::approve_project(
+        &mut selection(suite.addr("selection")).await,
+        &officer,
+        |code| suite.token(Role::Provider, None, Some(code)),
+        approve,
+    )
+    .await;
+    let provider_token = suite.token(Role::Provider, None, Some(&provider));
+
+    // The calls that cross services, and one of each service's own.
+    let draft = |addr: String| {
+        let officer = officer.clone();
+        async move {
+            let started = Instant::now();
+            let result = SelectionServiceClient::new(channel(&addr).await)
+                .draft_catalog_from_demand(authed(
+                    DraftCatalogFromDemandRequest {
+                        content: "焊接安全与实操".into(),
+                        hours: 80,
+                        mode: TrainingMode::Offline as i32,
+                        ..Default::default()
+                    },
+                    &officer,
+                ))
+                .await;
+            (result, started.elapsed())
+        }
+    };
+    let first_day = qiancheng_domain::today_in_china() + chrono::Days::new(60);
+    let next_person = std::sync::atomic::AtomicU32::new(0);
+    let file = |addr: String| {
+        let n = next_person.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let class = Class {
+            project: project.clone(),
+            title: "焊工培训".into(),
+            first_day: Some(qiancheng_api::convert::date_to_proto(first_day + chrono::Days::new(u64::from(n) * 70))),
+            last_day: Some(qiancheng_api::convert::date_to_proto(
+                first_day + chrono::Days::new(u64::from(n) * 70 + 50),
+            )),
+            theory_hours: 40,
+            practice_hours: 60,
+            mode: Mode::Offline as i32,
+            venue: "嘉鱼县实训基地".into(),
+            teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
+            ..Default::default()
+        };
+        let roster = vec![TraineeInput {
+            person_name: format!("学员{n}"),
+            id_number: fixtures::id_number(&format!("42120219900101{:03}", 100 + n)),
+            phone: format!("138{n:08}"),
+            target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
+            local_basis: LocalBasis::HouseholdRegistration as i32,
+            local_basis_evidence: "户口簿".into(),
+            ..Default::default()
+        }];
+        let token = provider_token.clone();
+        async move {
+            let started = Instant::now();
+            let result = SupervisionServiceClient::new(channel(&addr).await)
+                .create_class(authed(
+                    CreateClassRequest { class: Some(class), roster, request_id: String::new() },
+                    &token,
+                ))
+                .await;
+            (result, started.elapsed())
+        }
+    };
+    let (drafted, _) = draft(suite.addr("selection")).await;
+    drafted.expect("selection reads demand");
+    let (filed, _) = file(suite.addr("supervision")).await;
+    let class = filed.expect("supervision asks selection").into_inner().class.expect("class");
+
+    // Demand goes down.
+    let demand_addr = suite.kill("demand");
+    let (drafted, took) = draft(suite.addr("selection")).await;
+    assert_fails_fast(drafted, "demand", took);
+    selection(suite.addr("selection"))
+        .await
+        .get_provider(authed(GetProviderRequest { name: format!("providers/{provider}") }, &officer))
+        .await
+        .expect("selection serves what does not need demand");
+    let (filed, _) = file(suite.addr("supervision")).await;
+    filed.expect("supervision and selection do not need demand to file a class");
+    wait_health(&suite.addr("selection"), ServingStatus::Serving).await;
+
+    // Demand comes back on its address and database; selection reaches it again unrestarted.
+    suite.launch("demand", &demand_addr).await;
+    eventually("selection's call to demand", || async { draft(suite.addr("selection")).await.0 }).await;
+
+    // Selection goes down: supervision's filing needs it, its reads do not; demand is untouched.
+    let selection_addr = suite.kill("selection");
+    let (filed, took) = file(suite.addr("supervision")).await;
+    assert_fails_fast(filed, "selection", took);
+    SupervisionServiceClient::new(channel(&suite.addr("supervision")).await)
+        .get_class(authed(GetClassRequest { name: class.name.clone() }, &admin))
+        .await
+        .expect("supervision serves what does not need selection");
+    DemandServiceClient::new(channel(&suite.addr("demand")).await)
+        .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &officer))
+        .await
+        .expect("demand does not need selection");
+
+    suite.launch("selection", &selection_addr).await;
+    eventually("supervision's call to selection", || async { file(suite.addr("supervision")).await.0 }).await;
+    for (_, (mut running, _)) in std::mem::take(&mut suite.running) {
+        assert!(running.terminate().await.success());
+    }
+}
+
+#[tokio::test]
+async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_until_it_returns_on_postgres() {
+    one_service_fails_at_a_time(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_until_it_returns_on_sqlite() {
+    one_service_fails_at_a_time(Backend::Sqlite).await;
+}
