@@ -2,7 +2,7 @@
 //!
 //! `dev` runs every service in one process on the embedded default (SQLite files under
 //! `./data`), `serve` runs one service from configuration, `token` mints a development token,
-//! `migrate` applies a service's migrations, `reencrypt` moves a service's personal data to the
+//! `migrate` applies a service's migrations, `backup` copies a SQLite database online, `reencrypt` moves a service's personal data to the
 //! newest data key, `data-key` makes one, and `policy` replays a subsidy decision from facts.
 
 // Skip notices and command-line errors are meant for a person reading the terminal.
@@ -118,6 +118,17 @@ enum Command {
         /// standard (AES-256-GCM, HMAC-SHA-256) or gm (SM4-GCM, HMAC-SM3).
         #[arg(long, default_value = "gm")]
         profile: String,
+    },
+    /// Write an online, consistent copy of a service's SQLite database to a new file while the
+    /// service runs (SQLite's VACUUM INTO). PostgreSQL databases are backed up with pg_dump
+    /// (docs/OPERATIONS.md, "Backup and restore").
+    Backup {
+        /// The service whose database to copy.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
+        service: String,
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
     },
     /// Apply a service's database migrations and exit.
     Migrate {
@@ -235,6 +246,7 @@ fn run_async(command: Command) -> Result<(), String> {
             Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
             Command::Serve { service } => services::serve(settings, &service).await,
             Command::Migrate { service } => services::migrate(settings, &service).await,
+            Command::Backup { service, to } => services::backup(settings, &service, &to).await,
             Command::Reencrypt { service, batch_size, pause_ms, max_batches } => {
                 let options = qiancheng_platform::rekey::Options {
                     batch_size,

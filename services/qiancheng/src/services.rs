@@ -230,6 +230,51 @@ pub async fn migrate(settings: Settings, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Copies `name`'s SQLite database to `to` while the service runs: `VACUUM INTO` reads the
+/// database in one transaction (writers go on; the copy is the database as of one commit), and
+/// the copy is checked with `PRAGMA quick_check` before it is reported.
+pub async fn backup(settings: Settings, name: &str, to: &std::path::Path) -> Result<(), Error> {
+    let spec = spec(name)?;
+    let url = settings.database_url_for(name);
+    if !url.starts_with("sqlite:") {
+        return Err(Error::Config(format!(
+            "{} is not SQLite: back a PostgreSQL database up with pg_dump --format=custom (docs/OPERATIONS.md)",
+            redact(&url)
+        )));
+    }
+    if to.exists() {
+        return Err(Error::Config(format!("{} exists already; name a new file", to.display())));
+    }
+    // The copy holds personal data, sealed or not: readable by the service's user only, from the
+    // start (VACUUM INTO fills an empty file).
+    create_private(to)?;
+    let db = open_db(spec, &settings).await?;
+    let target = to.display().to_string().replace('\'', "''");
+    let copied = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'"))).execute(db.pool()).await;
+    db.close().await;
+    copied?;
+    let mut copy = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{}?mode=ro", to.display()))
+        .await
+        .map_err(|e| Error::Config(format!("the copy at {} does not open: {e}", to.display())))?;
+    let verdict: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&mut copy).await?;
+    let _ = sqlx::Connection::close(copy).await;
+    if verdict != "ok" {
+        return Err(Error::Config(format!("the copy at {} fails its check: {verdict}", to.display())));
+    }
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    println!("{name}: backed up to {} ({bytes} bytes, checked)", to.display());
+    Ok(())
+}
+
+/// Creates `path` empty, readable and writable by its owner only.
+fn create_private(path: &std::path::Path) -> Result<(), Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))
+}
+
 /// Runs every service on SQLite under the data folder until Ctrl-C.
 pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(), Error> {
     let _telemetry = qiancheng_platform::telemetry::init("dev", &settings.log_format)?;

@@ -1130,3 +1130,319 @@ async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_
 async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_until_it_returns_on_sqlite() {
     one_service_fails_at_a_time(Backend::Sqlite).await;
 }
+
+/// A worker's need for person `n` of county 嘉鱼 (421221), the fields the rules require.
+fn worker_need(n: u32) -> qiancheng_api::demand::WorkerNeedInput {
+    qiancheng_api::demand::WorkerNeedInput {
+        person_name: format!("劳动者{n}"),
+        id_number: fixtures::id_number(&format!("42122119850101{:03}", 100 + n)),
+        phone: format!("139{n:08}"),
+        region_code: "421221".into(),
+        target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
+        ..Default::default()
+    }
+}
+
+/// Records person `n`'s need as `token`.
+async fn create_worker_need(addr: &str, token: &str, n: u32) -> Result<(), tonic::Status> {
+    DemandServiceClient::new(channel(addr).await)
+        .create_worker_need(authed(
+            qiancheng_api::demand::CreateWorkerNeedRequest {
+                worker_need: Some(worker_need(n)),
+                request_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .map(drop)
+}
+
+/// Counts demand's worker_need rows sealed under the original key and under `key` (every column
+/// of a row under one key, or the test fails).
+async fn worker_rows_by_key(url: &str, key: &str) -> (usize, usize) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    let rows = sqlx::query("SELECT id_number_cipher, name_cipher, phone_cipher, id_number_hash FROM worker_need")
+        .fetch_all(&pool)
+        .await
+        .expect("rows");
+    pool.close().await;
+    let (mut original, mut newest) = (0, 0);
+    for row in rows {
+        use sqlx::Row as _;
+        let values: Vec<String> = (0..4).map(|i| row.get::<String, _>(i)).collect();
+        if values[..3].iter().all(|c| c.starts_with("v1:")) && !values[3].contains(':') {
+            original += 1;
+        } else if values[..3].iter().all(|c| c.starts_with(&format!("sm4-gcm:{key}:")))
+            && values[3].starts_with(&format!("hmac-sm3:{key}:"))
+        {
+            newest += 1;
+        } else {
+            panic!("a row is under no one key: {values:?}");
+        }
+    }
+    (original, newest)
+}
+
+/// The 国密 profile from the command line, on demand's worker_need: new needs are sealed with
+/// SM4 once a gm key is added, `qiancheng reencrypt demand` killed (SIGKILL) halfway and run
+/// again moves every row, duplicates are refused throughout, and a person recorded twice under
+/// two keys (as a replica without the new key could do) stops the move until it is resolved.
+async fn reencrypt_from_the_command_line(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    let admin = mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let made =
+        qiancheng(dir.path()).args(["data-key", "--id", "2026-gm", "--profile", "gm"]).output().expect("data-key");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let gm = String::from_utf8(made.stdout).expect("utf-8").trim().to_owned();
+    assert!(gm.starts_with("2026-gm:gm:"), "{gm}");
+    let env = |keys: Option<&str>| {
+        let mut env = vec![
+            ("QIANCHENG_DATABASE_URL", database.url.clone()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key)),
+        ];
+        if let Some(keys) = keys {
+            env.push(("QIANCHENG_DATA_KEYS", keys.to_owned()));
+        }
+        env
+    };
+    let reencrypt = |args: &[&str]| {
+        let mut command = qiancheng(dir.path());
+        command.args(["reencrypt", "demand"]).args(args).env("QIANCHENG_DATA_KEY", DATA_KEY);
+        for (name, value) in env(Some(&gm)) {
+            command.env(name, value);
+        }
+        command
+    };
+
+    // Twelve needs under the original key, then four under the 国密 key.
+    let (mut before, addr) = serve(dir.path(), "demand", &env(None)).await;
+    for n in 0..12 {
+        create_worker_need(&addr, &admin, n).await.expect("recorded");
+    }
+    assert!(before.terminate().await.success());
+    let (mut demand, addr) = serve(dir.path(), "demand", &env(Some(&gm))).await;
+    for n in 12..16 {
+        create_worker_need(&addr, &admin, n).await.expect("recorded");
+    }
+    assert_eq!(worker_rows_by_key(&database.url, "2026-gm").await, (12, 4), "new needs are sealed with SM4");
+    let duplicates_refused = |when: &'static str| {
+        let (addr, admin) = (addr.clone(), admin.clone());
+        async move {
+            for n in [0, 7, 11, 15] {
+                let again = create_worker_need(&addr, &admin, n).await.expect_err("one person, one record");
+                assert_eq!(qiancheng_testkit::reason(&again), "WORKER_NEED_EXISTS", "{when}: person {n}");
+            }
+        }
+    };
+    duplicates_refused("mixed").await;
+
+    // Killed after its first batches, the move leaves some rows moved and every row readable.
+    let mut moving = Running::spawn(&mut reencrypt(&["--batch-size", "2", "--pause-ms", "300"]));
+    moving.wait_for("a batch moved", |l| l.contains("worker_need: moving: 4 moved")).await;
+    moving.child.kill().expect("SIGKILL");
+    moving.child.wait().expect("reaped");
+    let (original, newest) = worker_rows_by_key(&database.url, "2026-gm").await;
+    assert!(original < 12 && original > 0 && original + newest == 16, "stopped halfway: {original} left");
+    duplicates_refused("halfway").await;
+
+    // One person recorded twice across keys: the copy holds the new hash of a row not moved yet.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database.url).await.expect("connect");
+    let (unmoved, sealed): (String, String) = sqlx::query_as(
+        "SELECT id, id_number_cipher FROM worker_need WHERE id_number_hash NOT LIKE '%:%' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("an unmoved row");
+    let pii = qiancheng_platform::pii::PiiCipher::from_config(Some(DATA_KEY), Some(&gm)).expect("keys");
+    let new_hash = pii.lookup_hash(&pii.decrypt(&sealed).expect("opens"));
+    let copy = format!("{unmoved}-copy");
+    sqlx::query(
+        "INSERT INTO worker_need SELECT $1, $2, id_number_cipher, id_number_masked, name_cipher, name_masked, \
+         phone_cipher, phone_masked, region_code, target_group, wanted_industry, wanted_occupation_code, \
+         wanted_occupation_name, wanted_pay_min_fen, held_occupation_code, held_skill_level, wants_training, \
+         training_occupation_code, training_skill_level, version, created_by, create_time_micros, update_time_micros \
+         FROM worker_need WHERE id = $3",
+    )
+    .bind(&copy)
+    .bind(&new_hash)
+    .bind(&unmoved)
+    .execute(&pool)
+    .await
+    .expect("a second record of one person");
+    let stuck = reencrypt(&[]).output().expect("reencrypt");
+    assert!(!stuck.status.success(), "the move is not complete while one person is recorded twice");
+    let why = String::from_utf8_lossy(&stuck.stderr);
+    assert!(why.contains(&format!("worker_need row {unmoved}")) && why.contains("recorded twice"), "{why}");
+    sqlx::query("DELETE FROM worker_need WHERE id = $1").bind(&copy).execute(&pool).await.expect("resolved");
+
+    // Run again: every row under SM4, the database settled on the key, lookups still right.
+    let done = reencrypt(&[]).output().expect("reencrypt");
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{said}{}", String::from_utf8_lossy(&done.stderr));
+    assert!(said.contains("settled"), "{said}");
+    assert_eq!(worker_rows_by_key(&database.url, "2026-gm").await, (0, 16));
+    let settled: String =
+        sqlx::query_scalar("SELECT key_id FROM pii_settled_key").fetch_one(&pool).await.expect("settled");
+    assert_eq!(settled, "2026-gm");
+    pool.close().await;
+    duplicates_refused("settled").await;
+    assert!(demand.terminate().await.success());
+
+    // A configuration without the key the database settled on cannot serve it.
+    let output = qiancheng(dir.path())
+        .args(["serve", "demand"])
+        .env("QIANCHENG_BIND_ADDR", "127.0.0.1:0")
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
+        .envs(env(None))
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("2026-gm"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn reencrypt_killed_halfway_and_run_again_moves_every_row_to_sm4_on_sqlite() {
+    reencrypt_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn reencrypt_killed_halfway_and_run_again_moves_every_row_to_sm4_on_postgres() {
+    reencrypt_from_the_command_line(Backend::Postgres).await;
+}
+
+/// Backup and restore as docs/OPERATIONS.md tells it: a backup taken while demand takes writes
+/// (`qiancheng backup` on SQLite, `pg_dump --format=custom` on PostgreSQL), restored into a fresh
+/// database (a copy of the file, `pg_restore`), serves with its audit chain intact and every write
+/// acknowledged before the backup began.
+async fn backup_under_writes(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    let admin = mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let env = |url: &str| {
+        vec![("QIANCHENG_DATABASE_URL", url.to_owned()), ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key))]
+    };
+    let (mut demand, addr) = serve(dir.path(), "demand", &env(&database.url)).await;
+    wait_health(&addr, ServingStatus::Serving).await;
+
+    // A writer registers enterprises one after another and notes each acknowledged one.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (acknowledged, stop, admin) = (acknowledged.clone(), stop.clone(), admin.clone());
+        let mut client = DemandServiceClient::new(channel(&addr).await);
+        tokio::spawn(async move {
+            for i in 0u32.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || i > 100_000 {
+                    break;
+                }
+                let code = fixtures::uscc(&format!("91421221{i:09}"));
+                let created = client
+                    .create_enterprise(authed(
+                        CreateEnterpriseRequest {
+                            enterprise: Some(Enterprise {
+                                credit_code: code.clone(),
+                                display_name: format!("备份测试企业{i}"),
+                                region_code: "421221".into(),
+                                industry: Industry::EquipmentManufacturing as i32,
+                                ..Default::default()
+                            }),
+                            request_id: String::new(),
+                        },
+                        &admin,
+                    ))
+                    .await;
+                if created.is_ok() {
+                    acknowledged.lock().expect("lock").push(code);
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().expect("lock").len() < 20 {
+        assert!(Instant::now() < deadline, "the writer writes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before: Vec<String> = acknowledged.lock().expect("lock").clone();
+    let (backed_up, restored) = match backend {
+        Backend::Sqlite => {
+            let file = dir.path().join("demand-backup.db");
+            let output = qiancheng(dir.path())
+                .args(["backup", "demand", "--to"])
+                .arg(&file)
+                .env("QIANCHENG_DATABASE_URL", &database.url)
+                .output()
+                .expect("backup");
+            let restored = dir.path().join("restored/demand.db");
+            std::fs::create_dir_all(restored.parent().expect("folder")).expect("folder");
+            std::fs::copy(&file, &restored).expect("restore the copy");
+            (output, (format!("sqlite://{}?mode=rwc", restored.display()), None))
+        }
+        Backend::Postgres => {
+            let file = dir.path().join("demand.dump");
+            let output = Command::new("pg_dump")
+                .arg("--format=custom")
+                .arg("--file")
+                .arg(&file)
+                .arg(format!("--dbname={}", database.url))
+                .output()
+                .expect("pg_dump");
+            let fresh = TestDatabase::create(Backend::Postgres).await.expect("a fresh database");
+            let restore = Command::new("pg_restore")
+                .args(["--no-owner", "--exit-on-error"])
+                .arg(format!("--dbname={}", fresh.url))
+                .arg(&file)
+                .output()
+                .expect("pg_restore");
+            assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+            (output, (fresh.url.clone(), Some(fresh)))
+        }
+    };
+    assert!(backed_up.status.success(), "{}", String::from_utf8_lossy(&backed_up.stderr));
+    // The writer never stopped: more writes are acknowledged after the backup, too.
+    let after_backup = acknowledged.lock().expect("lock").len();
+    while acknowledged.lock().expect("lock").len() < after_backup + 5 {
+        assert!(Instant::now() < deadline, "the writer goes on writing while and after the backup is taken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.expect("the writer ends");
+    assert!(demand.terminate().await.success());
+
+    let (restored_url, _fresh) = restored;
+    let (mut restored, addr) = serve(dir.path(), "demand", &env(&restored_url)).await;
+    wait_health(&addr, ServingStatus::Serving).await;
+    let mut client = DemandServiceClient::new(channel(&addr).await);
+    let report = client
+        .verify_audit_chain(authed(qiancheng_api::demand::VerifyAuditChainRequest {}, &admin))
+        .await
+        .expect("verified")
+        .into_inner()
+        .report
+        .expect("report");
+    assert!(report.intact, "the restored audit chain is intact: {report:?}");
+    assert!(report.rows_checked >= i64::try_from(before.len()).expect("count"), "{report:?}");
+    for code in &before {
+        client
+            .get_enterprise(authed(GetEnterpriseRequest { name: format!("enterprises/{code}") }, &admin))
+            .await
+            .unwrap_or_else(|e| panic!("{code}, acknowledged before the backup, is restored: {e:?}"));
+    }
+    assert!(restored.terminate().await.success());
+}
+
+// The writer runs on a thread of its own while the backup's process is awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_writes_restores_with_an_intact_chain_and_every_acknowledged_write_on_sqlite() {
+    backup_under_writes(Backend::Sqlite).await;
+}
+
+// The writer runs on a thread of its own while the backup's process is awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_writes_restores_with_an_intact_chain_and_every_acknowledged_write_on_postgres() {
+    backup_under_writes(Backend::Postgres).await;
+}
