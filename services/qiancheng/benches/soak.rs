@@ -28,15 +28,13 @@ use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{GetVacancyRequest, ListPublishedVacanciesRequest};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{
-    DraftCatalogFromDemandRequest, GetProviderRequest, ListCatalogItemsRequest, Quota, SetQuotaRequest, TrainingMode,
+    DraftCatalogFromDemandRequest, GetProviderRequest, ListCatalogItemsRequest, TrainingMode,
 };
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
-use qiancheng_api::supervision::{
-    Class, CreateClassRequest, GetClassRequest, ListTraineesRequest, LocalBasis, Teacher, TraineeInput,
-    TrainingMode as ClassMode,
-};
+use qiancheng_api::supervision::{Class, CreateClassRequest, GetClassRequest, ListTraineesRequest};
 use qiancheng_platform::auth::{Role, TokenMinter};
-use qiancheng_testkit::selection::{ProjectToApprove, approve_project};
+use qiancheng_testkit::selection::{ProjectToApprove, approve_project, set_quotas};
+use qiancheng_testkit::supervision::person;
 use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tokio::io::AsyncBufReadExt as _;
 use tonic::transport::Channel;
@@ -230,7 +228,7 @@ async fn call(service: &str, n: u64, t: &Targets, channels: &Channels) -> Result
                         .create_class(authed(
                             CreateClassRequest {
                                 class: Some(class(&t.project, n / 10 + 1)),
-                                roster: vec![trainee(n / 10)],
+                                roster: vec![person(n / 10)],
                                 request_id: String::new(),
                             },
                             &t.provider_token,
@@ -264,35 +262,10 @@ struct Channels {
 }
 
 /// Class number `n` of the soak, starting 60 to 160 days from today (inside the plan's period,
-/// which ends 2027-12-31; each class's people are new, so classes may share dates).
+/// which ends 2027-12-31; each class's one person is new, so classes may share dates).
 fn class(project: &str, n: u64) -> Class {
     let first = qiancheng_domain::today_in_china() + chrono::Days::new(60 + n % 100);
-    Class {
-        project: project.into(),
-        title: format!("焊工培训第{n}期"),
-        first_day: Some(qiancheng_api::convert::date_to_proto(first)),
-        last_day: Some(qiancheng_api::convert::date_to_proto(first + chrono::Days::new(2))),
-        theory_hours: 40,
-        practice_hours: 60,
-        mode: ClassMode::Offline as i32,
-        venue: "嘉鱼县实训基地".into(),
-        teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
-        ..Default::default()
-    }
-}
-
-/// Person `n` of the soak, born on a day of 1980–1989 so that every `n` is a new person.
-fn trainee(n: u64) -> TraineeInput {
-    let birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).expect("a date") + chrono::Days::new(n / 900);
-    TraineeInput {
-        person_name: format!("学员{n}"),
-        id_number: fixtures::id_number(&format!("421202{}{:03}", birth.format("%Y%m%d"), 100 + n % 900)),
-        phone: format!("138{:08}", n % 100_000_000),
-        target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
-        local_basis: LocalBasis::HouseholdRegistration as i32,
-        local_basis_evidence: "户口簿".into(),
-        ..Default::default()
-    }
+    qiancheng_testkit::supervision::class(project, &format!("焊工培训第{n}期"), first, 2)
 }
 
 /// Seeds what the load reads: demand's published vacancy, an approved project and its provider,
@@ -312,19 +285,7 @@ async fn seed(served: &BTreeMap<&str, Served>, issuer: &TokenMinter) -> Targets 
     )
     .await;
     let mut selection = SelectionServiceClient::new(channel(&served["selection"].addr).await);
-    for region in ["421200", COUNTY] {
-        let quota = Quota {
-            region_code: region.into(),
-            year: 2099,
-            trainees: 1_000_000,
-            basis: "年度培训任务".into(),
-            ..Default::default()
-        };
-        selection
-            .set_quota(authed(SetQuotaRequest { quota: Some(quota), request_id: String::new() }, &admin))
-            .await
-            .expect("quota");
-    }
+    set_quotas(&mut selection, &admin, &["421200", COUNTY], 2099, 1_000_000).await;
     let project = ProjectToApprove {
         county: COUNTY,
         seed: "0000042",
@@ -339,7 +300,7 @@ async fn seed(served: &BTreeMap<&str, Served>, issuer: &TokenMinter) -> Targets 
         .create_class(authed(
             CreateClassRequest {
                 class: Some(class(&project, 0)),
-                roster: (5_000_000..5_000_030).map(trainee).collect(),
+                roster: (2_000_000..2_000_030).map(person).collect(),
                 request_id: String::new(),
             },
             &provider_token,

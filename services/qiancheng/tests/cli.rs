@@ -978,11 +978,9 @@ async fn eventually<T, F: std::future::Future<Output = Result<T, tonic::Status>>
 /// not need it, its callers answer `UNAVAILABLE` naming it within the peer deadline, and when it
 /// comes back (same address, same database) calls succeed again with no one restarted.
 async fn one_service_fails_at_a_time(backend: Backend) {
-    use qiancheng_api::selection::{GetProviderRequest, Quota, SetQuotaRequest};
+    use qiancheng_api::selection::GetProviderRequest;
     use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
-    use qiancheng_api::supervision::{
-        Class, CreateClassRequest, GetClassRequest, LocalBasis, Teacher, TraineeInput, TrainingMode as Mode,
-    };
+    use qiancheng_api::supervision::{CreateClassRequest, GetClassRequest};
     use qiancheng_platform::auth::Role;
     let Some(mut suite) = Suite::start(backend).await else { return };
     let county = "421221";
@@ -991,20 +989,15 @@ async fn one_service_fails_at_a_time(backend: Backend) {
     fixtures::publish_welding_demand(channel(&suite.addr("demand")).await, &officer, "91421221MA4K7Y2G3", county, 8)
         .await;
     let selection = |addr: String| async move { SelectionServiceClient::new(channel(&addr).await) };
-    for region in ["421200", county] {
-        let quota = Quota {
-            region_code: region.into(),
-            year: 2099,
-            trainees: 1000,
-            basis: "年度培训任务".into(),
-            ..Default::default()
-        };
-        selection(suite.addr("selection"))
-            .await
-            .set_quota(authed(SetQuotaRequest { quota: Some(quota), request_id: String::new() }, &admin))
-            .await
-            .expect("quota");
-    }
+    let regions = ["421200", county];
+    qiancheng_testkit::selection::set_quotas(
+        &mut selection(suite.addr("selection")).await,
+        &admin,
+        &regions,
+        2099,
+        1000,
+    )
+    .await;
     let approve = qiancheng_testkit::selection::ProjectToApprove {
         county,
         seed: "0000009",
@@ -1041,32 +1034,13 @@ async fn one_service_fails_at_a_time(backend: Backend) {
         }
     };
     let first_day = qiancheng_domain::today_in_china() + chrono::Days::new(60);
-    let next_person = std::sync::atomic::AtomicU32::new(0);
+    let next_person = std::sync::atomic::AtomicU64::new(0);
     let file = |addr: String| {
         let n = next_person.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let class = Class {
-            project: project.clone(),
-            title: "焊工培训".into(),
-            first_day: Some(qiancheng_api::convert::date_to_proto(first_day + chrono::Days::new(u64::from(n) * 70))),
-            last_day: Some(qiancheng_api::convert::date_to_proto(
-                first_day + chrono::Days::new(u64::from(n) * 70 + 50),
-            )),
-            theory_hours: 40,
-            practice_hours: 60,
-            mode: Mode::Offline as i32,
-            venue: "嘉鱼县实训基地".into(),
-            teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
-            ..Default::default()
-        };
-        let roster = vec![TraineeInput {
-            person_name: format!("学员{n}"),
-            id_number: fixtures::id_number(&format!("42120219900101{:03}", 100 + n)),
-            phone: format!("138{n:08}"),
-            target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
-            local_basis: LocalBasis::HouseholdRegistration as i32,
-            local_basis_evidence: "户口簿".into(),
-            ..Default::default()
-        }];
+        // Each class later than the one before, so its one person overlaps no other class.
+        let class =
+            qiancheng_testkit::supervision::class(&project, "焊工培训", first_day + chrono::Days::new(n * 60), 50);
+        let roster = vec![qiancheng_testkit::supervision::person(n)];
         let token = provider_token.clone();
         async move {
             let started = Instant::now();

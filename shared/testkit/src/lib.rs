@@ -10,6 +10,7 @@
 #![allow(clippy::print_stderr)]
 
 pub mod selection;
+pub mod supervision;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

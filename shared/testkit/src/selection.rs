@@ -180,3 +180,27 @@ pub async fn approve_project(
     assert_eq!(approved.approved_headcount, headcount);
     (code, approved.name.clone())
 }
+
+/// Gives each of `regions` a yearly quota of `trainees` for `year`, as the city administrator
+/// `admin` does before a round whose deadline falls in that year.
+pub async fn set_quotas(
+    selection: &mut SelectionServiceClient<Channel>,
+    admin: &str,
+    regions: &[&str],
+    year: i32,
+    trainees: i32,
+) {
+    for region in regions {
+        let quota = sel::Quota {
+            region_code: (*region).into(),
+            year,
+            trainees,
+            basis: "年度培训任务".into(),
+            ..Default::default()
+        };
+        selection
+            .set_quota(authed(sel::SetQuotaRequest { quota: Some(quota), request_id: String::new() }, admin))
+            .await
+            .expect("quota set");
+    }
+}
