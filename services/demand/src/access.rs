@@ -8,8 +8,10 @@ use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
 use sqlx::AnyPool;
 
-use crate::store::vacancy::{self, VacancyRecord};
-use crate::store::worker_need::{self, WorkerNeedRecord};
+use qiancheng_platform::record;
+
+use crate::store::vacancy::VacancyRecord;
+use crate::store::worker_need::WorkerNeedRecord;
 
 /// What enterprises and vacancies the caller may read.
 pub fn enterprise_read_scope(principal: &Principal) -> Result<Scope, Error> {
@@ -46,7 +48,7 @@ pub async fn readable_vacancy(
 ) -> Result<VacancyRecord, Error> {
     let scope = enterprise_read_scope(principal)?;
     let id = id_of(name, "vacancies", field)?;
-    let record = vacancy::find(pool, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::find::<VacancyRecord>(pool, id).await?.ok_or_else(|| scope.missing(name))?;
     scope.check(record.region, &record.enterprise_credit_code)?;
     Ok(record)
 }
@@ -60,7 +62,7 @@ pub async fn readable_worker_need(
 ) -> Result<WorkerNeedRecord, Error> {
     let scope = worker_read_scope(principal)?;
     let id = id_of(name, "workerNeeds", field)?;
-    let record = worker_need::find(pool, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::find::<WorkerNeedRecord>(pool, id).await?.ok_or_else(|| scope.missing(name))?;
     scope.check(record.region, "")?;
     Ok(record)
 }

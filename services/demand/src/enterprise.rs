@@ -3,44 +3,53 @@
 //! production.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert;
 use qiancheng_api::demand::*;
+use qiancheng_api::{FromProto as _, IntoProto as _, convert};
 use qiancheng_domain::{Industry, RegionCode, Uscc};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Shared, Stamp, write};
 
 use crate::access::{self, Scope};
-use crate::store::enterprise::{self, EnterpriseRecord};
+use crate::store::enterprise::EnterpriseRecord;
 
-/// The editable fields of an enterprise, validated.
-struct EnterpriseFields {
-    display_name: Option<String>,
-    region: Option<RegionCode>,
-    industry: Option<Industry>,
-    key_project: bool,
-    key_project_name: String,
-    expected_production_date: Option<NaiveDate>,
-}
-
-fn validate_fields(e: &Enterprise, v: &mut Violations) -> EnterpriseFields {
-    let key_project_name = v.value("enterprise.key_project_name", convert::optional_text(&e.key_project_name, 200));
-    let expected = v.value("enterprise.expected_production_date", convert::date(e.expected_production_date.as_ref()));
-    if e.key_project && key_project_name.as_deref().is_none_or(str::is_empty) {
+/// The editable fields of an enterprise, validated beyond what the proto declares: the county,
+/// and the key project's name only beside `key_project` (三(一)).
+fn validate_fields(e: &Enterprise, v: &mut Violations) -> (Option<RegionCode>, Option<Industry>, Option<NaiveDate>) {
+    let key_project_name = e.key_project_name.trim();
+    if e.key_project && key_project_name.is_empty() {
         v.add("enterprise.key_project_name", "REQUIRED", "a key-project enterprise names its key project");
     }
-    if !e.key_project && key_project_name.as_deref().is_some_and(|n| !n.is_empty()) {
+    if !e.key_project && !key_project_name.is_empty() {
         v.add("enterprise.key_project", "DEMAND-KEY-PROJECT", "a key project name needs key_project set");
     }
-    EnterpriseFields {
-        display_name: v.value("enterprise.display_name", convert::text(&e.display_name, 200)),
-        region: v.value("enterprise.region_code", convert::county(&e.region_code)),
-        industry: v.value("enterprise.industry", convert::industry(e.industry)),
-        key_project: e.key_project,
-        key_project_name: key_project_name.unwrap_or_default(),
-        expected_production_date: expected.flatten(),
+    (
+        v.value("enterprise.region_code", convert::county(&e.region_code)),
+        v.value("enterprise.industry", Industry::required(e.industry)),
+        v.value("enterprise.expected_production_date", NaiveDate::from_proto(e.expected_production_date.as_ref()))
+            .flatten(),
+    )
+}
+
+impl From<&EnterpriseRecord> for Enterprise {
+    /// The enterprise as the API shows it.
+    fn from(record: &EnterpriseRecord) -> Self {
+        Enterprise {
+            name: record.name(),
+            credit_code: record.credit_code.clone(),
+            display_name: record.display_name.clone(),
+            region_code: record.region.into_proto(),
+            industry: record.industry.into_proto(),
+            key_project: record.key_project,
+            key_project_name: record.key_project_name.clone(),
+            expected_production_date: record.expected_production_date.into_proto(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+        }
     }
 }
 
@@ -53,36 +62,35 @@ pub async fn create_enterprise(
     let input = call.message.enterprise.clone().unwrap_or_default();
     let mut v = Violations::default();
     let credit_code = v.value("enterprise.credit_code", Uscc::parse(&input.credit_code));
-    let fields = validate_fields(&input, &mut v);
+    let (region, industry, expected_production_date) = validate_fields(&input, &mut v);
     v.finish()?;
-    let (Some(credit_code), Some(display_name), Some(region), Some(industry)) =
-        (credit_code, fields.display_name, fields.region, fields.industry)
-    else {
+    let (Some(credit_code), Some(region), Some(industry)) = (credit_code, region, industry) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     scope.check(region, credit_code.as_str())?;
     let record = EnterpriseRecord {
         credit_code: credit_code.as_str().to_owned(),
-        display_name,
+        display_name: input.display_name.trim().to_owned(),
         region,
         industry,
-        key_project: fields.key_project,
-        key_project_name: fields.key_project_name,
-        expected_production_date: fields.expected_production_date,
+        key_project: input.key_project,
+        key_project_name: input.key_project_name.trim().to_owned(),
+        expected_production_date,
+        created_by: call.principal.subject.clone(),
         stamp: Stamp::new(),
     };
     write::run(s, &call, async |change| {
-        if enterprise::find(&mut *change.tx, &record.credit_code).await?.is_some() {
+        if record::find::<EnterpriseRecord>(&mut *change.tx, record.credit_code.as_str()).await?.is_some() {
             return Err(Error::exists("ENTERPRISE_EXISTS", format!("{} is already registered", record.name())));
         }
-        enterprise::insert(&mut change.tx, &record, &call.principal.subject).await?;
+        record::insert(&mut change.tx, &record).await?;
         change.audit(
             "enterprise.create",
             record.name(),
             serde_json::json!({ "region": record.region.code(), "industry": record.industry.code(),
                 "key_project": record.key_project }),
         );
-        Ok(CreateEnterpriseResponse { enterprise: Some(record.to_proto()) })
+        Ok(CreateEnterpriseResponse { enterprise: Some(Enterprise::from(&record)) })
     })
     .await
 }
@@ -95,9 +103,10 @@ pub async fn get_enterprise(s: &Shared, call: Call<GetEnterpriseRequest>) -> Res
     if matches!(&scope, Scope::Org(own) if own != credit_code) {
         return Err(Error::denied("an enterprise sees only itself"));
     }
-    let record = enterprise::find(s.db.pool(), credit_code).await?.ok_or_else(|| scope.missing(&call.message.name))?;
-    scope.check(record.region, &record.credit_code)?;
-    Ok(GetEnterpriseResponse { enterprise: Some(record.to_proto()) })
+    let found = record::find::<EnterpriseRecord>(s.db.pool(), credit_code).await?;
+    let found = found.ok_or_else(|| scope.missing(&call.message.name))?;
+    scope.check(found.region, &found.credit_code)?;
+    Ok(GetEnterpriseResponse { enterprise: Some(Enterprise::from(&found)) })
 }
 
 /// ListEnterprises.
@@ -110,14 +119,15 @@ pub async fn list_enterprises(
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     v.finish()?;
-    let page =
-        PageRequest::parse(m.page_size, &m.page_token, &format!("enterprises|{}", region.map_or("", |r| r.code())))?;
-    let rows = enterprise::list(s.db.pool(), &page.after, region, scope.sql(), page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "credit_code", EnterpriseRecord::from_row)?;
-    Ok(ListEnterprisesResponse {
-        enterprises: records.iter().map(EnterpriseRecord::to_proto).collect(),
-        next_page_token,
-    })
+    let region = region.map(|r| r.code());
+    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("enterprises|{}", region.unwrap_or_default()))?;
+    let filter = Filter::new().eq_given("enterprise.region_code", region).within(
+        &scope,
+        "enterprise.region_code",
+        Some("enterprise.credit_code"),
+    );
+    let (records, next_page_token) = record::page::<EnterpriseRecord>(&s.db, filter, &page).await?;
+    Ok(ListEnterprisesResponse { enterprises: records.iter().map(Enterprise::from).collect(), next_page_token })
 }
 
 /// UpdateEnterprise.
@@ -133,33 +143,26 @@ pub async fn update_enterprise(
         &["display_name", "industry", "key_project", "key_project_name", "expected_production_date"],
     )?;
     write::run(s, &call, async |change| {
-        let mut record =
-            enterprise::find(&mut *change.tx, &credit_code).await?.ok_or_else(|| scope.missing(&input.name))?;
-        scope.check(record.region, &record.credit_code)?;
-        record.stamp.check(&input.etag)?;
+        let found = record::find::<EnterpriseRecord>(&mut *change.tx, credit_code.as_str()).await?;
+        let mut found = found.ok_or_else(|| scope.missing(&input.name))?;
+        scope.check(found.region, &found.credit_code)?;
+        found.stamp.check(&input.etag)?;
         // Apply the masked fields onto the stored enterprise, then validate the result as a whole.
-        let mut merged = record.to_proto();
-        for path in mask.paths() {
-            match path.as_str() {
-                "display_name" => merged.display_name = input.display_name.clone(),
-                "industry" => merged.industry = input.industry,
-                "key_project" => merged.key_project = input.key_project,
-                "key_project_name" => merged.key_project_name = input.key_project_name.clone(),
-                _ => merged.expected_production_date = input.expected_production_date,
-            }
-        }
+        let mut merged = Enterprise::from(&found);
+        mask.merge(&mut merged, &input);
         let mut v = Violations::default();
-        let fields = validate_fields(&merged, &mut v);
+        v.declared(&merged, "enterprise.");
+        let (_, industry, expected_production_date) = validate_fields(&merged, &mut v);
         v.finish()?;
-        record.display_name = fields.display_name.unwrap_or(record.display_name);
-        record.industry = fields.industry.unwrap_or(record.industry);
-        record.key_project = fields.key_project;
-        record.key_project_name = fields.key_project_name;
-        record.expected_production_date = fields.expected_production_date;
-        record.stamp.touch();
-        enterprise::update(&mut change.tx, &record).await?;
-        change.audit("enterprise.update", record.name(), serde_json::json!({ "fields": mask.paths() }));
-        Ok(UpdateEnterpriseResponse { enterprise: Some(record.to_proto()) })
+        found.display_name = merged.display_name.trim().to_owned();
+        found.industry = industry.unwrap_or(found.industry);
+        found.key_project = merged.key_project;
+        found.key_project_name = merged.key_project_name.trim().to_owned();
+        found.expected_production_date = expected_production_date;
+        found.stamp.touch();
+        record::update(&mut change.tx, &found).await?;
+        change.audit("enterprise.update", found.name(), serde_json::json!({ "fields": mask.paths() }));
+        Ok(UpdateEnterpriseResponse { enterprise: Some(Enterprise::from(&found)) })
     })
     .await
 }

@@ -49,6 +49,7 @@ mod handlers {
     pub use crate::summary::*;
     pub use crate::vacancy::*;
     pub use crate::worker_need::*;
+    pub use qiancheng_platform::audit::verify_audit_chain;
 }
 
 qiancheng_api::demand_service!(Demand, handlers);

@@ -5,11 +5,12 @@
 //! occupation 40, level 25, pay 20, county 15. Each criterion says why it earned what it did.
 
 use qiancheng_api::demand::*;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Shared};
 
 use crate::access;
-use crate::store::vacancy::{self, VacancyRecord};
-use crate::store::worker_need::{self, WorkerNeedRecord};
+use crate::store::vacancy::VacancyRecord;
+use crate::store::worker_need::WorkerNeedRecord;
 
 /// Points for the occupation.
 pub const OCCUPATION_POINTS: i32 = 40;
@@ -127,12 +128,9 @@ pub async fn match_vacancies(s: &Shared, call: Call<MatchVacanciesRequest>) -> R
     if groups.is_empty() {
         return Ok(MatchVacanciesResponse::default());
     }
-    let rows = vacancy::published_in_groups(s.db.pool(), &groups).await?;
-    let mut matches: Vec<(Score, VacancyRecord)> = qiancheng_platform::db::decode_rows(&rows, VacancyRecord::from_row)
-        .0
-        .into_iter()
-        .map(|v| (score(&v, &worker), v))
-        .collect();
+    let published = Filter::new().eq("v.state", "PUBLISHED").among("substr(v.occupation_code, 1, 4)", groups);
+    let vacancies = record::list::<VacancyRecord>(s.db.pool(), published, "").await?;
+    let mut matches: Vec<(Score, VacancyRecord)> = vacancies.into_iter().map(|v| (score(&v, &worker), v)).collect();
     matches.retain(|(s, _)| s.reasons[0].points > 0);
     // Best first; equal scores by the earliest needed-by date, then by id, so the order is stable.
     matches.sort_by(|(a, va), (b, vb)| {
@@ -142,7 +140,7 @@ pub async fn match_vacancies(s: &Shared, call: Call<MatchVacanciesRequest>) -> R
     Ok(MatchVacanciesResponse {
         matches: matches
             .into_iter()
-            .map(|(s, v)| VacancyMatch { vacancy: Some(v.to_proto()), score: s.total, reasons: s.reasons })
+            .map(|(s, v)| VacancyMatch { vacancy: Some(Vacancy::from(&v)), score: s.total, reasons: s.reasons })
             .collect(),
     })
 }
@@ -153,21 +151,23 @@ pub async fn match_workers(s: &Shared, call: Call<MatchWorkersRequest>) -> Resul
     let worker_scope = access::worker_read_scope(&call.principal)?;
     let m = &call.message;
     let vacancy = access::readable_vacancy(s.db.pool(), &call.principal, &m.vacancy, "vacancy").await?;
-    let rows =
-        worker_need::in_occupation_group(s.db.pool(), group_of(&vacancy.occupation_code), worker_scope.sql()).await?;
-    let mut matches: Vec<(Score, WorkerNeedRecord)> =
-        qiancheng_platform::db::decode_rows(&rows, WorkerNeedRecord::from_row)
-            .0
-            .into_iter()
-            .map(|w| (score(&vacancy, &w), w))
-            .collect();
+    let group = group_of(&vacancy.occupation_code);
+    let in_group = Filter::new()
+        .and(
+            "(substr(worker_need.wanted_occupation_code, 1, 4) = ? OR substr(worker_need.held_occupation_code, 1, 4) = ? \
+             OR substr(worker_need.training_occupation_code, 1, 4) = ?)",
+            [group.into(), group.into(), group.into()],
+        )
+        .within(&worker_scope, "worker_need.region_code", None);
+    let workers = record::list::<WorkerNeedRecord>(s.db.pool(), in_group, "").await?;
+    let mut matches: Vec<(Score, WorkerNeedRecord)> = workers.into_iter().map(|w| (score(&vacancy, &w), w)).collect();
     matches.retain(|(s, _)| s.reasons[0].points > 0);
     matches.sort_by(|(a, wa), (b, wb)| b.total.cmp(&a.total).then(wa.id.cmp(&wb.id)));
     matches.truncate(limit(m.page_size));
     Ok(MatchWorkersResponse {
         matches: matches
             .into_iter()
-            .map(|(s, w)| WorkerMatch { worker_need: Some(w.to_proto()), score: s.total, reasons: s.reasons })
+            .map(|(s, w)| WorkerMatch { worker_need: Some(WorkerNeed::from(&w)), score: s.total, reasons: s.reasons })
             .collect(),
     })
 }
@@ -218,6 +218,8 @@ mod tests {
             wants_training: training.is_some(),
             training_occupation_code: training.map(|c| OccupationCode::parse(c).expect("code")),
             training_skill_level: None,
+            created_by: "officer".into(),
+            person: Default::default(),
             stamp: qiancheng_platform::Stamp { revision: 1, create_time_micros: 0, update_time_micros: 0 },
         }
     }

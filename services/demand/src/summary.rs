@@ -1,40 +1,25 @@
 //! What the demand adds up to: the training-need summary by county, industry, occupation and
 //! level that the selection service builds its catalog from (二(二) "用什么、学什么"), the public
-//! demand board, statistics by county and industry, and the audit-chain check.
+//! demand board and statistics by county and industry.
 
 use std::collections::BTreeMap;
 
-use qiancheng_api::convert;
 use qiancheng_api::demand::*;
+use qiancheng_api::{FromProto as _, IntoProto as _, convert};
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::auth::Role;
-use qiancheng_platform::db::{self, decode_rows};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::now_micros;
 use qiancheng_platform::{Call, Error, Shared};
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
 
 use crate::access::Scope;
 use crate::store::vacancy::{self, VacancyRecord};
+use crate::store::worker_need::WorkerNeedRecord;
 
 /// Published demand for one county, industry, occupation and level.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Demand {
-    /// Work county.
-    pub region: RegionCode,
-    /// Enterprise industry.
-    pub industry: Industry,
-    /// Occupation code.
-    pub occupation_code: String,
-    /// Occupation name.
-    pub occupation_name: String,
-    /// Level required.
-    pub level: SkillLevel,
-    /// Headcount wanted.
-    pub headcount: i64,
-}
+pub use crate::store::vacancy::PublishedDemand as Demand;
 
 /// What one worker brings to the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,29 +110,18 @@ pub fn summarize(mut demand: Vec<Demand>, workers: &[Skills]) -> Vec<NeedRow> {
     rows
 }
 
-fn demand_row(row: &AnyRow) -> Result<Demand, Error> {
-    Ok(Demand {
-        region: db::parsed(row, "work_region_code", RegionCode::parse)?,
-        industry: db::parsed(row, "industry", Industry::parse)?,
-        occupation_code: row.try_get("occupation_code")?,
-        occupation_name: row.try_get("occupation_name")?,
-        level: db::parsed(row, "skill_level", SkillLevel::parse)?,
-        headcount: row.try_get("headcount")?,
-    })
-}
-
-fn skills_row(row: &AnyRow) -> Result<Skills, Error> {
-    let held_code: String = row.try_get("held_occupation_code")?;
-    let training_code: String = row.try_get("training_occupation_code")?;
-    Ok(Skills {
-        region: db::parsed(row, "region_code", RegionCode::parse)?,
-        held: db::parsed_opt(row, "held_skill_level", SkillLevel::parse)?
-            .filter(|_| !held_code.is_empty())
-            .map(|l| (held_code, l)),
-        training: (db::flag_column(row, "wants_training")? && !training_code.is_empty())
-            .then(|| db::parsed_opt(row, "training_skill_level", SkillLevel::parse).map(|l| (training_code, l)))
-            .transpose()?,
-    })
+/// What a worker's need brings to the summary: the level held in an occupation, and the
+/// training wanted.
+fn skills(worker: &WorkerNeedRecord) -> Skills {
+    Skills {
+        region: worker.region,
+        held: worker.held_occupation_code.clone().zip(worker.held_skill_level).map(|(c, l)| (c.as_str().to_owned(), l)),
+        training: worker
+            .training_occupation_code
+            .as_ref()
+            .filter(|_| worker.wants_training)
+            .map(|c| (c.as_str().to_owned(), worker.training_skill_level)),
+    }
 }
 
 /// SummarizeTrainingNeeds.
@@ -161,10 +135,12 @@ pub async fn summarize_training_needs(
     let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
+    let industry = v.value("industry", Industry::from_proto(m.industry)).flatten();
     v.finish()?;
-    let demand = decode_rows(&vacancy::published_demand(s.db.pool()).await?, demand_row).0;
-    let workers = decode_rows(&crate::store::worker_need::skills(s.db.pool()).await?, skills_row).0;
+    let demand = vacancy::published_demand(s.db.pool()).await?;
+    let counted = Filter::new().and("(worker_need.held_occupation_code <> '' OR worker_need.wants_training = 1)", []);
+    let workers: Vec<Skills> =
+        record::list::<WorkerNeedRecord>(s.db.pool(), counted, "").await?.iter().map(skills).collect();
     let mut needs: Vec<TrainingNeed> = summarize(demand, &workers)
         .into_iter()
         .filter(|r| {
@@ -174,11 +150,11 @@ pub async fn summarize_training_needs(
                 && industry.is_none_or(|f| f == d.industry)
         })
         .map(|r| TrainingNeed {
-            region_code: r.demand.region.code().to_owned(),
-            industry: convert::industry_to_proto(r.demand.industry),
+            region_code: r.demand.region.into_proto(),
+            industry: r.demand.industry.into_proto(),
             occupation_code: r.demand.occupation_code.clone(),
             occupation_name: r.demand.occupation_name.clone(),
-            skill_level: convert::skill_level_to_proto(Some(r.demand.level)),
+            skill_level: r.demand.level.into_proto(),
             headcount_wanted: convert::int32(r.demand.headcount),
             workers_qualified: convert::int32(r.qualified),
             gap: convert::int32(r.gap()),
@@ -204,20 +180,21 @@ pub async fn list_published_vacancies(
     let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
+    let industry = v.value("industry", Industry::from_proto(m.industry)).flatten();
     let occupation = v.value("occupation_code", convert::optional_occupation(&m.occupation_code)).flatten();
     v.finish()?;
-    let filters = [
-        region.map_or("", |r| r.code()),
-        industry.map_or("", |i| i.code()),
-        occupation.as_ref().map_or("", OccupationCode::as_str),
-    ];
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("board|{}", filters.join("|")))?;
-    let rows =
-        vacancy::board(s.db.pool(), &page.after, (filters[0], filters[1], filters[2]), page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", VacancyRecord::from_row)?;
+    let filters =
+        [region.map(|r| r.code()), industry.map(|i| i.code()), occupation.as_ref().map(OccupationCode::as_str)];
+    let fingerprint = format!("board|{}", filters.map(Option::unwrap_or_default).join("|"));
+    let page = PageRequest::parse(m.page_size, &m.page_token, &fingerprint)?;
+    let board = Filter::new()
+        .eq("v.state", "PUBLISHED")
+        .eq_given("v.work_region_code", filters[0])
+        .eq_given("e.industry", filters[1])
+        .eq_given("v.occupation_code", filters[2]);
+    let (records, next_page_token) = record::page::<VacancyRecord>(&s.db, board, &page).await?;
     Ok(ListPublishedVacanciesResponse {
-        vacancies: records.iter().map(VacancyRecord::to_published).collect(),
+        vacancies: records.iter().map(PublishedVacancy::from).collect(),
         next_page_token,
     })
 }
@@ -227,38 +204,26 @@ pub async fn get_demand_statistics(
     s: &Shared,
     _call: Call<GetDemandStatisticsRequest>,
 ) -> Result<GetDemandStatisticsResponse, Error> {
-    let rows = vacancy::published_by_county_and_industry(s.db.pool()).await?;
     let mut by_key: BTreeMap<(RegionCode, Industry), (i64, i64)> = BTreeMap::new();
-    for row in &rows {
-        let region = db::parsed(row, "work_region_code", RegionCode::parse)?;
-        let industry = db::parsed(row, "industry", Industry::parse)?;
-        by_key.insert((region, industry), (row.try_get("vacancies")?, row.try_get("headcount")?));
+    for count in vacancy::published_by_county_and_industry(s.db.pool()).await? {
+        by_key.insert((count.region, count.industry), (count.vacancies, count.headcount));
     }
-    let willing = crate::store::worker_need::count_willing(s.db.pool()).await?;
+    let willing_filter = Filter::new().eq("worker_need.wants_training", 1);
+    let willing = record::count::<WorkerNeedRecord>(s.db.pool(), willing_filter).await?;
     Ok(GetDemandStatisticsResponse {
         total_vacancies: convert::int32(by_key.values().map(|(n, _)| n).sum()),
         total_headcount: convert::int32(by_key.values().map(|(_, h)| h).sum()),
         statistics: by_key
             .into_iter()
             .map(|((region, industry), (vacancies, headcount))| DemandStatistic {
-                region_code: region.code().to_owned(),
-                industry: convert::industry_to_proto(industry),
+                region_code: region.into_proto(),
+                industry: industry.into_proto(),
                 vacancies: convert::int32(vacancies),
                 headcount: convert::int32(headcount),
             })
             .collect(),
         workers_willing_to_train: convert::int32(willing),
     })
-}
-
-/// VerifyAuditChain.
-pub async fn verify_audit_chain(
-    s: &Shared,
-    call: Call<VerifyAuditChainRequest>,
-) -> Result<VerifyAuditChainResponse, Error> {
-    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
-    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
-    Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
 }
 
 #[cfg(test)]

@@ -7,28 +7,25 @@
 
 use chrono::NaiveDate;
 use qiancheng_api::demand::*;
-use qiancheng_api::{ResponseStream, Rpc as _, convert};
+use qiancheng_api::{FromProto as _, IntoProto as _, ResponseStream, Rpc as _, convert};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
-use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel, Uscc};
+use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, Uscc};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::idempotency::{self, IdempotencyKey};
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::stream::ChunkEnd;
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Shared, Stamp};
 use tonic::Streaming;
 
-use crate::MAX_MONTHLY_PAY_FEN;
 use crate::access::{self, Scope};
 use crate::store::enterprise::{self, EnterpriseRecord};
 use crate::store::vacancy::{self, VacancyRecord};
-
-/// Most headcount one vacancy may ask for.
-pub const MAX_HEADCOUNT: i64 = 10_000;
 
 /// Most rows one import stream takes; the stream is not read past it.
 pub const MAX_IMPORT_ROWS: usize = 5_000;
@@ -39,98 +36,105 @@ pub const IMPORT_CHUNK_ROWS: usize = 200;
 /// The editable content of a vacancy, validated.
 #[derive(Debug, Clone)]
 struct Content {
-    post: String,
     occupation_code: OccupationCode,
-    occupation_name: String,
-    skill_level: SkillLevel,
-    headcount: i64,
-    pay_min_fen: i64,
-    pay_max_fen: i64,
-    requirements: String,
     work_region: RegionCode,
     needed_by: NaiveDate,
     survey_method: String,
+    skill_level: SkillLevel,
 }
 
 impl Content {
-    /// Writes the content onto `record`.
-    fn apply(self, record: &mut VacancyRecord) {
-        record.post = self.post;
+    /// Writes the content of `input` onto `record`.
+    fn apply(self, input: &Vacancy, record: &mut VacancyRecord) {
+        record.post = input.post.trim().to_owned();
         record.occupation_code = self.occupation_code.as_str().to_owned();
-        record.occupation_name = self.occupation_name;
+        record.occupation_name = input.occupation_name.trim().to_owned();
         record.skill_level = self.skill_level;
-        record.headcount = self.headcount;
-        record.pay_min_fen = self.pay_min_fen;
-        record.pay_max_fen = self.pay_max_fen;
-        record.requirements = self.requirements;
+        record.headcount = i64::from(input.headcount);
+        record.pay_min_fen = input.pay_min_fen;
+        record.pay_max_fen = input.pay_max_fen;
+        record.requirements = input.requirements.trim().to_owned();
         record.work_region = self.work_region;
         record.needed_by = self.needed_by;
         record.survey_method = self.survey_method;
     }
 }
 
-/// Validates the content fields of `input`, naming fields under `prefix` (`vacancy.`) and
-/// recording every bad one in `v`; a new needed-by date (`needed_by_changed`) must not have
-/// passed. `None` when any field is bad.
+/// Validates what the proto's field rules do not (`demand.proto` declares presence, lengths and
+/// ranges, the pay range among them; the platform has checked them): the codes, and a new
+/// needed-by date (`needed_by_changed`), which must not have passed. `None` when any is bad.
 fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool, v: &mut Violations) -> Option<Content> {
     let field = |name: &str| format!("{prefix}{name}");
-    let post = v.value(&field("post"), convert::text(&input.post, 100));
     let occupation_code = v.value(&field("occupation_code"), OccupationCode::parse(&input.occupation_code));
-    let occupation_name = v.value(&field("occupation_name"), convert::text(&input.occupation_name, 100));
-    let skill_level = v.value(&field("skill_level"), convert::required_skill_level(input.skill_level));
-    let requirements = v.value(&field("requirements"), convert::optional_text(&input.requirements, 2000));
     let work_region = v.value(&field("work_region_code"), convert::county(&input.work_region_code));
-    let needed_by = v.value(&field("needed_by"), convert::required_date(input.needed_by.as_ref()));
-    let headcount = i64::from(input.headcount);
-    if !(1..=MAX_HEADCOUNT).contains(&headcount) {
-        v.add(&field("headcount"), "DEMAND-HEADCOUNT", format!("headcount must be 1 to {MAX_HEADCOUNT}"));
-    }
-    if input.pay_min_fen <= 0 {
-        v.add(&field("pay_min_fen"), "DEMAND-PAY", "monthly pay must be more than zero");
-    }
-    if input.pay_max_fen > MAX_MONTHLY_PAY_FEN {
-        v.add(&field("pay_max_fen"), "DEMAND-PAY", format!("monthly pay is at most {MAX_MONTHLY_PAY_FEN} fen"));
-    }
-    if input.pay_max_fen < input.pay_min_fen {
-        v.add(&field("pay_max_fen"), "DEMAND-PAY", "the upper end of the pay range is below the lower end");
-    }
-    let survey_method = SurveyMethod::try_from(input.survey_method)
-        .ok()
-        .filter(|m| *m != SurveyMethod::Unspecified)
-        .and_then(|m| m.as_str_name().strip_prefix("SURVEY_METHOD_").map(str::to_owned));
-    if survey_method.is_none() {
-        v.add(&field("survey_method"), "REQUIRED", "say how the vacancy was surveyed");
-    }
+    let needed_by = v.value(&field("needed_by"), NaiveDate::required(input.needed_by.as_ref()));
+    let skill_level = v.value(&field("skill_level"), SkillLevel::required(input.skill_level));
     if needed_by_changed && needed_by.is_some_and(|d| d < qiancheng_domain::today_in_china()) {
         v.add(&field("needed_by"), "DEMAND-NEEDED-BY", "the needed-by date has passed");
     }
+    let survey_method = SurveyMethod::try_from(input.survey_method)
+        .ok()
+        .and_then(|m| m.as_str_name().strip_prefix("SURVEY_METHOD_").map(str::to_owned));
     if !v.is_empty() {
         return None;
     }
-    match (post, occupation_code, occupation_name, skill_level, requirements, work_region, needed_by, survey_method) {
-        (
-            Some(post),
-            Some(occupation_code),
-            Some(occupation_name),
-            Some(skill_level),
-            Some(requirements),
-            Some(work_region),
-            Some(needed_by),
-            Some(survey_method),
-        ) => Some(Content {
-            post,
-            occupation_code,
-            occupation_name,
-            skill_level,
-            headcount,
-            pay_min_fen: input.pay_min_fen,
-            pay_max_fen: input.pay_max_fen,
-            requirements,
-            work_region,
-            needed_by,
-            survey_method,
-        }),
-        _ => None,
+    Some(Content {
+        occupation_code: occupation_code?,
+        work_region: work_region?,
+        needed_by: needed_by?,
+        survey_method: survey_method?,
+        skill_level: skill_level?,
+    })
+}
+
+impl From<&VacancyRecord> for Vacancy {
+    /// The vacancy as the API shows it.
+    fn from(record: &VacancyRecord) -> Self {
+        Vacancy {
+            name: record.name(),
+            enterprise_credit_code: record.enterprise_credit_code.clone(),
+            enterprise_name: record.enterprise_name.clone(),
+            region_code: record.region.into_proto(),
+            post: record.post.clone(),
+            occupation_code: record.occupation_code.clone(),
+            occupation_name: record.occupation_name.clone(),
+            skill_level: record.skill_level.into_proto(),
+            headcount: convert::int32(record.headcount),
+            pay_min_fen: record.pay_min_fen,
+            pay_max_fen: record.pay_max_fen,
+            requirements: record.requirements.clone(),
+            work_region_code: record.work_region.into_proto(),
+            needed_by: Some(record.needed_by.into_proto()),
+            survey_method: SurveyMethod::from_str_name(&format!("SURVEY_METHOD_{}", record.survey_method))
+                .map_or(0, |m| m as i32),
+            state: record.state.into_proto(),
+            revision: record.stamp.revision_i32(),
+            industry: record.industry.into_proto(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+        }
+    }
+}
+
+impl From<&VacancyRecord> for PublishedVacancy {
+    /// The vacancy as the public board shows it: no enterprise contact, no internal fields.
+    fn from(record: &VacancyRecord) -> Self {
+        PublishedVacancy {
+            name: record.name(),
+            enterprise_name: record.enterprise_name.clone(),
+            post: record.post.clone(),
+            occupation_code: record.occupation_code.clone(),
+            occupation_name: record.occupation_name.clone(),
+            skill_level: record.skill_level.into_proto(),
+            headcount: convert::int32(record.headcount),
+            pay_min_fen: record.pay_min_fen,
+            pay_max_fen: record.pay_max_fen,
+            requirements: record.requirements.clone(),
+            work_region_code: record.work_region.into_proto(),
+            needed_by: Some(record.needed_by.into_proto()),
+            industry: record.industry.into_proto(),
+        }
     }
 }
 
@@ -153,10 +157,12 @@ async fn record_changes(
     Ok(())
 }
 
-/// Checks a new vacancy in memory (fields under `prefix`): its content and whose it is. An
-/// enterprise filing for another learns nothing about it (permission before existence).
+/// Checks a new vacancy in memory (fields under `prefix`): its declared field rules (again, for
+/// an import row, which arrives in a stream), its content and whose it is. An enterprise filing
+/// for another learns nothing about it (permission before existence).
 fn check_new(scope: &Scope, input: &Vacancy, prefix: &str) -> Result<(Uscc, Content), Error> {
     let mut v = Violations::default();
+    v.declared(input, prefix);
     let credit_code = v.value(&format!("{prefix}enterprise_credit_code"), Uscc::parse(&input.enterprise_credit_code));
     let content = validate_content(input, prefix, true, &mut v);
     v.finish()?;
@@ -170,7 +176,11 @@ fn check_new(scope: &Scope, input: &Vacancy, prefix: &str) -> Result<(Uscc, Cont
 }
 
 /// The new draft of `owner` with `content`, once the caller may file for it.
-fn draft(scope: &Scope, owner: Option<&EnterpriseRecord>, content: Content) -> Result<VacancyRecord, Error> {
+fn draft(
+    scope: &Scope,
+    owner: Option<&EnterpriseRecord>,
+    (input, content): (&Vacancy, Content),
+) -> Result<VacancyRecord, Error> {
     let owner = owner.ok_or_else(|| {
         Error::precondition(
             "ENTERPRISE_NOT_REGISTERED",
@@ -198,7 +208,7 @@ fn draft(scope: &Scope, owner: Option<&EnterpriseRecord>, content: Content) -> R
         state: VacancyState::Draft,
         stamp: Stamp::new(),
     };
-    content.apply(&mut record);
+    content.apply(input, &mut record);
     Ok(record)
 }
 
@@ -208,11 +218,11 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
     let input = call.message.vacancy.clone().unwrap_or_default();
     let (credit_code, content) = check_new(&scope, &input, "vacancy.")?;
     write::run(s, &call, async |change| {
-        let owner = enterprise::find(&mut *change.tx, credit_code.as_str()).await?;
-        let record = draft(&scope, owner.as_ref(), content)?;
-        vacancy::insert(&mut change.tx, &record).await?;
-        record_changes(change, std::slice::from_ref(&record), "create", "").await?;
-        Ok(CreateVacancyResponse { vacancy: Some(record.to_proto()) })
+        let owner = record::find::<EnterpriseRecord>(&mut *change.tx, credit_code.as_str()).await?;
+        let created = draft(&scope, owner.as_ref(), (&input, content))?;
+        record::insert(&mut change.tx, &created).await?;
+        record_changes(change, std::slice::from_ref(&created), "create", "").await?;
+        Ok(CreateVacancyResponse { vacancy: Some(Vacancy::from(&created)) })
     })
     .await
 }
@@ -220,7 +230,7 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
 /// GetVacancy.
 pub async fn get_vacancy(s: &Shared, call: Call<GetVacancyRequest>) -> Result<GetVacancyResponse, Error> {
     let record = access::readable_vacancy(s.db.pool(), &call.principal, &call.message.name, "name").await?;
-    Ok(GetVacancyResponse { vacancy: Some(record.to_proto()) })
+    Ok(GetVacancyResponse { vacancy: Some(Vacancy::from(&record)) })
 }
 
 /// ListVacancies.
@@ -229,20 +239,20 @@ pub async fn list_vacancies(s: &Shared, call: Call<ListVacanciesRequest>) -> Res
     let m = &call.message;
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
-    let industry = v.value("industry", convert::optional_industry(m.industry)).flatten();
-    let state = v.value("state", vacancy::state_from_proto(m.state)).flatten();
+    let industry = v.value("industry", Industry::from_proto(m.industry)).flatten();
+    let state = v.value("state", VacancyState::from_proto(m.state)).flatten();
     v.finish()?;
-    let filter = vacancy::ListFilter {
-        state: state.map_or("", |s| s.code()),
-        region: region.map_or("", |r| r.code()),
-        industry: industry.map_or("", |i| i.code()),
-        enterprise: &m.enterprise_credit_code,
-    };
-    let fingerprint = format!("vacancies|{}|{}|{}|{}", filter.state, filter.region, filter.industry, filter.enterprise);
+    let (state, region, industry) = (state.map(|s| s.code()), region.map(|r| r.code()), industry.map(|i| i.code()));
+    let filter = Filter::new()
+        .eq_given("v.state", state)
+        .eq_given("v.region_code", region)
+        .eq_given("e.industry", industry)
+        .eq_given("v.enterprise_credit_code", Some(m.enterprise_credit_code.as_str()))
+        .within(&scope, "v.region_code", Some("v.enterprise_credit_code"));
+    let fingerprint = format!("vacancies|{state:?}|{region:?}|{industry:?}|{}", m.enterprise_credit_code);
     let page = PageRequest::parse(m.page_size, &m.page_token, &fingerprint)?;
-    let rows = vacancy::list(s.db.pool(), &page.after, &filter, scope.sql(), page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", VacancyRecord::from_row)?;
-    Ok(ListVacanciesResponse { vacancies: records.iter().map(VacancyRecord::to_proto).collect(), next_page_token })
+    let (records, next_page_token) = record::page::<VacancyRecord>(&s.db, filter, &page).await?;
+    Ok(ListVacanciesResponse { vacancies: records.iter().map(Vacancy::from).collect(), next_page_token })
 }
 
 /// Loads a vacancy the caller may change inside `change`, checking its etag.
@@ -254,7 +264,7 @@ async fn load_for_change(
 ) -> Result<VacancyRecord, Error> {
     let scope = access::enterprise_write_scope(principal)?;
     let id = id_of(name, "vacancies", "name")?;
-    let record = vacancy::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::find::<VacancyRecord>(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(name))?;
     scope.check(record.region, &record.enterprise_credit_code)?;
     record.stamp.check(etag)?;
     Ok(record)
@@ -280,7 +290,7 @@ pub async fn update_vacancy(s: &Shared, call: Call<UpdateVacancyRequest>) -> Res
             "survey_method",
         ],
     )?;
-    let reason = convert::optional_text(&call.message.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
+    let reason = call.message.reason.trim().to_owned();
     write::run(s, &call, async |change| {
         let mut record = load_for_change(change, &call.principal, &input.name, &input.etag).await?;
         if !matches!(record.state, VacancyState::Draft | VacancyState::Published) {
@@ -289,30 +299,17 @@ pub async fn update_vacancy(s: &Shared, call: Call<UpdateVacancyRequest>) -> Res
                 format!("a {} vacancy cannot change", record.state.words()),
             ));
         }
-        let mut merged = record.to_proto();
-        for path in mask.paths() {
-            match path.as_str() {
-                "post" => merged.post = input.post.clone(),
-                "occupation_code" => merged.occupation_code = input.occupation_code.clone(),
-                "occupation_name" => merged.occupation_name = input.occupation_name.clone(),
-                "skill_level" => merged.skill_level = input.skill_level,
-                "headcount" => merged.headcount = input.headcount,
-                "pay_min_fen" => merged.pay_min_fen = input.pay_min_fen,
-                "pay_max_fen" => merged.pay_max_fen = input.pay_max_fen,
-                "requirements" => merged.requirements = input.requirements.clone(),
-                "work_region_code" => merged.work_region_code = input.work_region_code.clone(),
-                "needed_by" => merged.needed_by = input.needed_by,
-                _ => merged.survey_method = input.survey_method,
-            }
-        }
+        let mut merged = Vacancy::from(&record);
+        mask.merge(&mut merged, &input);
         let mut v = Violations::default();
+        v.declared(&merged, "vacancy.");
         let content = validate_content(&merged, "vacancy.", mask.names("needed_by"), &mut v);
         v.finish()?;
-        content.expect("a bad field was refused above").apply(&mut record);
+        content.expect("a bad field was refused above").apply(&merged, &mut record);
         record.stamp.touch();
-        vacancy::update(&mut change.tx, &record).await?;
+        record::update(&mut change.tx, &record).await?;
         record_changes(change, std::slice::from_ref(&record), "update", &reason).await?;
-        Ok(UpdateVacancyResponse { vacancy: Some(record.to_proto()) })
+        Ok(UpdateVacancyResponse { vacancy: Some(Vacancy::from(&record)) })
     })
     .await
 }
@@ -329,9 +326,9 @@ async fn transition(
     let mut record = load_for_change(change, principal, name, etag).await?;
     record.state = record.state.to(to)?;
     record.stamp.touch();
-    vacancy::update(&mut change.tx, &record).await?;
+    record::update(&mut change.tx, &record).await?;
     record_changes(change, std::slice::from_ref(&record), action, reason).await?;
-    Ok(record.to_proto())
+    Ok(Vacancy::from(&record))
 }
 
 /// PublishVacancy.
@@ -362,11 +359,11 @@ pub async fn withdraw_vacancy(
     call: Call<WithdrawVacancyRequest>,
 ) -> Result<WithdrawVacancyResponse, Error> {
     let m = &call.message;
-    let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
+    let reason = m.reason.trim();
     write::run(s, &call, async |change| {
         let target = (m.name.as_str(), m.etag.as_str());
         let vacancy =
-            transition(change, &call.principal, target, VacancyState::Withdrawn, ("withdraw", &reason)).await?;
+            transition(change, &call.principal, target, VacancyState::Withdrawn, ("withdraw", reason)).await?;
         Ok(WithdrawVacancyResponse { vacancy: Some(vacancy) })
     })
     .await
@@ -386,8 +383,18 @@ pub async fn list_vacancy_revisions(
     } else {
         page.after.parse().map_err(|_| Error::invalid("page_token", "PAGE", "not a token of this list"))?
     };
-    let rows = vacancy::revisions(s.db.pool(), &record.id, before, page.fetch_limit()).await?;
-    let mut revisions: Vec<VacancyRevision> = qiancheng_platform::db::decode_rows(&rows, vacancy::revision_from_row).0;
+    let stored = vacancy::revisions(s.db.pool(), &record.id, before, page.fetch_limit()).await?;
+    let mut revisions: Vec<VacancyRevision> = stored
+        .iter()
+        .map(|r| VacancyRevision {
+            revision: convert::int32(r.revision),
+            vacancy: r.snapshot.as_ref().map(Vacancy::from),
+            actor: r.actor.clone(),
+            action: r.action.clone(),
+            reason: r.reason.clone(),
+            time_micros: r.time_micros,
+        })
+        .collect();
     let next_page_token = page.finish(&mut revisions, |r| r.revision.to_string());
     Ok(ListVacancyRevisionsResponse { revisions, next_page_token })
 }
@@ -628,7 +635,7 @@ async fn store_chunk(
                 continue;
             }
         }
-        match draft(scope, owners.get(c.credit_code.as_str()), c.content) {
+        match draft(scope, owners.get(c.credit_code.as_str()), (&rows[c.index].vacancy, c.content)) {
             Ok(record) => {
                 results[c.index].ok = true;
                 results[c.index].vacancy_name = record.name();
@@ -647,11 +654,11 @@ async fn store_chunk(
         tally.replayed += 1;
     }
     tally.imported += i32::try_from(fresh.len()).unwrap_or(i32::MAX);
-    vacancy::insert_many(&mut change.tx, &fresh).await?;
+    record::insert_many(&mut change.tx, &fresh).await?;
     record_changes(&mut change, &fresh, "create", "").await?;
     let responses: Vec<(IdempotencyKey, CreateVacancyResponse)> = fresh_keys
         .into_iter()
-        .map(|(at, key)| (key, CreateVacancyResponse { vacancy: Some(fresh[at].to_proto()) }))
+        .map(|(at, key)| (key, CreateVacancyResponse { vacancy: Some(Vacancy::from(&fresh[at])) }))
         .collect();
     let pairs: Vec<(&IdempotencyKey, &CreateVacancyResponse)> = responses.iter().map(|(k, r)| (k, r)).collect();
     idempotency::remember_many(&mut change.tx, &pairs).await?;

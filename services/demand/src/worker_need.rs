@@ -5,21 +5,25 @@
 //! The resident ID number, name and phone are stored encrypted with a keyed hash of the ID number
 //! beside them, so a person is recorded once; responses show them masked.
 
-use qiancheng_api::convert;
 use qiancheng_api::demand::*;
-use qiancheng_domain::{IdNumber, PhoneNumber, RegionCode, TargetGroup, ValueError};
+use qiancheng_api::types::PersonRef;
+use qiancheng_api::{FromProto as _, IntoProto, convert};
+use qiancheng_domain::{IdNumber, Industry, OccupationCode, PhoneNumber, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::pii::mask_name;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::{Call, Error, Shared, Stamp, write};
 
 use crate::access;
-use crate::store::worker_need::{self, SealedPerson, WorkerNeedRecord};
+use crate::store::worker_need::{SealedPerson, WorkerNeedRecord};
 
-/// Validates the need fields of `input` into `record` (the person fields are not touched).
+/// Turns the need fields of `input` (those `paths` names, or all) into `record`'s values (the
+/// person fields are not touched); the proto's field rules have been checked. A level held, or
+/// training wanted, needs its occupation.
 fn apply_need(input: &WorkerNeedInput, record: &mut WorkerNeedRecord, paths: Option<&[String]>, v: &mut Violations) {
     let wants = |name: &str| paths.is_none_or(|p| p.iter().any(|x| x == name));
     let field = |name: &str| format!("worker_need.{name}");
@@ -34,32 +38,25 @@ fn apply_need(input: &WorkerNeedInput, record: &mut WorkerNeedRecord, paths: Opt
         };
     }
     apply!("region_code", convert::county(&input.region_code), record.region);
-    apply!("target_group", convert::target_group(input.target_group), record.target_group);
-    apply!("wanted_industry", convert::optional_industry(input.wanted_industry), record.wanted_industry);
+    apply!("target_group", TargetGroup::required(input.target_group), record.target_group);
+    apply!("wanted_industry", Industry::from_proto(input.wanted_industry), record.wanted_industry);
     apply!(
         "wanted_occupation_code",
         convert::optional_occupation(&input.wanted_occupation_code),
         record.wanted_occupation_code
     );
-    apply!(
-        "wanted_occupation_name",
-        convert::optional_text(&input.wanted_occupation_name, 100),
-        record.wanted_occupation_name
-    );
-    apply!("wanted_pay_min_fen", non_negative_pay(input.wanted_pay_min_fen), record.wanted_pay_min_fen);
+    apply!("wanted_occupation_name", Ok(input.wanted_occupation_name.trim().to_owned()), record.wanted_occupation_name);
+    apply!("wanted_pay_min_fen", Ok(input.wanted_pay_min_fen), record.wanted_pay_min_fen);
     apply!(
         "held_occupation_code",
         convert::optional_occupation(&input.held_occupation_code),
         record.held_occupation_code
     );
-    apply!("held_skill_level", convert::skill_level(input.held_skill_level), record.held_skill_level);
+    apply!("held_skill_level", SkillLevel::from_proto(input.held_skill_level), record.held_skill_level);
     apply!("wants_training", Ok(input.wants_training), record.wants_training);
-    apply!(
-        "training_occupation_code",
-        convert::optional_occupation(&input.training_occupation_code),
-        record.training_occupation_code
-    );
-    apply!("training_skill_level", convert::skill_level(input.training_skill_level), record.training_skill_level);
+    let training = convert::optional_occupation(&input.training_occupation_code);
+    apply!("training_occupation_code", training, record.training_occupation_code);
+    apply!("training_skill_level", SkillLevel::from_proto(input.training_skill_level), record.training_skill_level);
     // A level held means nothing without the occupation it is held in.
     if record.held_skill_level.is_some() && record.held_occupation_code.is_none() {
         v.add(&field("held_occupation_code"), "REQUIRED", "a held skill level needs the occupation it is held in");
@@ -69,13 +66,32 @@ fn apply_need(input: &WorkerNeedInput, record: &mut WorkerNeedRecord, paths: Opt
     }
 }
 
-fn non_negative_pay(fen: i64) -> Result<i64, ValueError> {
-    if fen < 0 {
-        Err(ValueError::new("DEMAND-PAY", "pay cannot be negative"))
-    } else if fen > crate::MAX_MONTHLY_PAY_FEN {
-        Err(ValueError::new("DEMAND-PAY", "monthly pay is at most 10000000 fen"))
-    } else {
-        Ok(fen)
+impl From<&WorkerNeedRecord> for WorkerNeed {
+    /// The need as the API shows it, person masked.
+    fn from(record: &WorkerNeedRecord) -> Self {
+        let code = |c: &Option<OccupationCode>| c.as_ref().map(IntoProto::into_proto).unwrap_or_default();
+        WorkerNeed {
+            name: record.name(),
+            person: Some(PersonRef {
+                name: record.name_masked.clone(),
+                id_number: record.id_number_masked.clone(),
+                phone: record.phone_masked.clone(),
+            }),
+            region_code: record.region.into_proto(),
+            target_group: record.target_group.into_proto(),
+            wanted_industry: record.wanted_industry.into_proto(),
+            wanted_occupation_code: code(&record.wanted_occupation_code),
+            wanted_occupation_name: record.wanted_occupation_name.clone(),
+            wanted_pay_min_fen: record.wanted_pay_min_fen,
+            held_occupation_code: code(&record.held_occupation_code),
+            held_skill_level: record.held_skill_level.into_proto(),
+            wants_training: record.wants_training,
+            training_occupation_code: code(&record.training_occupation_code),
+            training_skill_level: record.training_skill_level.into_proto(),
+            create_time_micros: record.stamp.create_time_micros,
+            update_time_micros: record.stamp.update_time_micros,
+            etag: record.stamp.etag(),
+        }
     }
 }
 
@@ -87,13 +103,13 @@ pub async fn create_worker_need(
     let scope = access::worker_write_scope(&call.principal)?;
     let input = call.message.worker_need.clone().unwrap_or_default();
     let mut v = Violations::default();
-    let person_name = v.value("worker_need.person_name", convert::text(&input.person_name, 50));
+    let person_name = input.person_name.trim();
     let id_number = v.value("worker_need.id_number", IdNumber::parse(&input.id_number));
     let phone = v.value("worker_need.phone", PhoneNumber::parse(&input.phone));
     let mut record = WorkerNeedRecord {
         id: new_id(),
         id_number_masked: id_number.as_ref().map(IdNumber::masked).unwrap_or_default(),
-        name_masked: person_name.as_deref().map(mask_name).unwrap_or_default(),
+        name_masked: mask_name(person_name),
         phone_masked: phone.as_ref().map(PhoneNumber::masked).unwrap_or_default(),
         region: RegionCode::CITY,
         target_group: TargetGroup::OtherEligible,
@@ -106,25 +122,29 @@ pub async fn create_worker_need(
         wants_training: false,
         training_occupation_code: None,
         training_skill_level: None,
+        created_by: call.principal.subject.clone(),
+        person: SealedPerson::default(),
         stamp: Stamp::new(),
     };
     apply_need(&input, &mut record, None, &mut v);
     v.finish()?;
-    let (Some(person_name), Some(id_number), Some(phone)) = (person_name, id_number, phone) else {
+    let (Some(id_number), Some(phone)) = (id_number, phone) else {
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     scope.check(record.region, "")?;
     // Rows not yet moved to the newest data key carry an older key's hash: the duplicate check
     // consults each (one person, one record, across keys).
     let person_hashes = s.pii.lookup_hashes(id_number.as_str());
-    let person = SealedPerson {
+    record.person = SealedPerson {
         id_number_hash: s.pii.lookup_hash(id_number.as_str()),
         id_number_cipher: s.pii.encrypt(id_number.as_str())?,
-        name_cipher: s.pii.encrypt(&person_name)?,
+        name_cipher: s.pii.encrypt(person_name)?,
         phone_cipher: s.pii.encrypt(phone.as_str())?,
     };
     let created = write::run(s, &call, async |change| {
-        if let Some((existing, region)) = worker_need::find_by_person(&mut change.tx, &person_hashes).await? {
+        let same_person = Filter::new().among("worker_need.id_number_hash", &person_hashes);
+        if let Some(existing) = record::first::<WorkerNeedRecord>(&mut *change.tx, same_person).await? {
+            let (existing, region) = (existing.id, existing.region);
             // What an officer may learn: that the person is recorded already (one person, one
             // record), and where only if that record is theirs to read. The lookup itself is
             // audited below.
@@ -137,14 +157,14 @@ pub async fn create_worker_need(
                 },
             ));
         }
-        worker_need::insert(&mut change.tx, &record, &person, &call.principal.subject).await?;
+        record::insert(&mut change.tx, &record).await?;
         change.audit(
             "worker_need.create",
             record.name(),
             serde_json::json!({ "person": record.id_number_masked, "region": record.region.code(),
                 "target_group": record.target_group.code(), "wants_training": record.wants_training }),
         );
-        Ok(CreateWorkerNeedResponse { worker_need: Some(record.to_proto()) })
+        Ok(CreateWorkerNeedResponse { worker_need: Some(WorkerNeed::from(&record)) })
     })
     .await;
     if let Err(Error::AlreadyExists { reason, .. }) = &created
@@ -166,7 +186,7 @@ pub async fn create_worker_need(
 /// GetWorkerNeed.
 pub async fn get_worker_need(s: &Shared, call: Call<GetWorkerNeedRequest>) -> Result<GetWorkerNeedResponse, Error> {
     let record = access::readable_worker_need(s.db.pool(), &call.principal, &call.message.name, "name").await?;
-    Ok(GetWorkerNeedResponse { worker_need: Some(record.to_proto()) })
+    Ok(GetWorkerNeedResponse { worker_need: Some(WorkerNeed::from(&record)) })
 }
 
 /// ListWorkerNeeds.
@@ -179,19 +199,16 @@ pub async fn list_worker_needs(
     let mut v = Violations::default();
     let region = v.value("region_code", convert::region_filter(&m.region_code)).flatten();
     v.finish()?;
-    let page = PageRequest::parse(
-        m.page_size,
-        &m.page_token,
-        &format!("workerNeeds|{}|{}", region.map_or("", |r| r.code()), m.wants_training_only),
-    )?;
-    let rows =
-        worker_need::list(s.db.pool(), &page.after, region, m.wants_training_only, scope.sql(), page.fetch_limit())
-            .await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", WorkerNeedRecord::from_row)?;
-    Ok(ListWorkerNeedsResponse {
-        worker_needs: records.iter().map(WorkerNeedRecord::to_proto).collect(),
-        next_page_token,
-    })
+    let region = region.map(|r| r.code());
+    let fingerprint = format!("workerNeeds|{}|{}", region.unwrap_or_default(), m.wants_training_only);
+    let page = PageRequest::parse(m.page_size, &m.page_token, &fingerprint)?;
+    let mut filter =
+        Filter::new().eq_given("worker_need.region_code", region).within(&scope, "worker_need.region_code", None);
+    if m.wants_training_only {
+        filter = filter.eq("worker_need.wants_training", 1);
+    }
+    let (records, next_page_token) = record::page::<WorkerNeedRecord>(&s.db, filter, &page).await?;
+    Ok(ListWorkerNeedsResponse { worker_needs: records.iter().map(WorkerNeed::from).collect(), next_page_token })
 }
 
 /// UpdateWorkerNeed.
@@ -219,18 +236,21 @@ pub async fn update_worker_need(
         ],
     )?;
     write::run(s, &call, async |change| {
-        let mut record = worker_need::find(&mut *change.tx, id).await?.ok_or_else(|| scope.missing(&m.name))?;
-        scope.check(record.region, "")?;
-        record.stamp.check(&m.etag)?;
+        let found = record::find::<WorkerNeedRecord>(&mut *change.tx, id).await?;
+        let mut found = found.ok_or_else(|| scope.missing(&m.name))?;
+        scope.check(found.region, "")?;
+        found.stamp.check(&m.etag)?;
+        let input = m.worker_need.clone().unwrap_or_default();
         let mut v = Violations::default();
-        apply_need(&m.worker_need.clone().unwrap_or_default(), &mut record, Some(mask.paths()), &mut v);
+        v.declared_in(&input, "worker_need.", mask.paths());
+        apply_need(&input, &mut found, Some(mask.paths()), &mut v);
         v.finish()?;
         // The new county must be inside the officer's scope too.
-        scope.check(record.region, "")?;
-        record.stamp.touch();
-        worker_need::update(&mut change.tx, &record).await?;
-        change.audit("worker_need.update", record.name(), serde_json::json!({ "fields": mask.paths() }));
-        Ok(UpdateWorkerNeedResponse { worker_need: Some(record.to_proto()) })
+        scope.check(found.region, "")?;
+        found.stamp.touch();
+        record::update(&mut change.tx, &found).await?;
+        change.audit("worker_need.update", found.name(), serde_json::json!({ "fields": mask.paths() }));
+        Ok(UpdateWorkerNeedResponse { worker_need: Some(WorkerNeed::from(&found)) })
     })
     .await
 }

@@ -178,6 +178,128 @@ macro_rules! proto_states {
     };
 }
 
+/// A domain value as the wire shows it: a civil date as `qiancheng.type.v1.Date`, a county as
+/// its code, a coded enum as its proto enum's number. Written once here, so that no handler
+/// spells a conversion by hand.
+pub trait IntoProto<P> {
+    /// The value on the wire.
+    fn into_proto(self) -> P;
+}
+
+/// A domain value read from the wire, refused with a rule code when it is not one.
+pub trait FromProto<P>: Sized {
+    /// The value; `None` when the wire carries its empty or zero value.
+    fn from_proto(value: P) -> Result<Option<Self>, ValueError>;
+
+    /// The value, which must be there.
+    fn required(value: P) -> Result<Self, ValueError>;
+}
+
+impl IntoProto<types::Date> for NaiveDate {
+    fn into_proto(self) -> types::Date {
+        date_to_proto(self)
+    }
+}
+
+impl IntoProto<Option<types::Date>> for Option<NaiveDate> {
+    fn into_proto(self) -> Option<types::Date> {
+        self.map(date_to_proto)
+    }
+}
+
+impl FromProto<Option<&types::Date>> for NaiveDate {
+    fn from_proto(value: Option<&types::Date>) -> Result<Option<Self>, ValueError> {
+        date(value)
+    }
+    fn required(value: Option<&types::Date>) -> Result<Self, ValueError> {
+        required_date(value)
+    }
+}
+
+impl IntoProto<String> for RegionCode {
+    fn into_proto(self) -> String {
+        self.code().to_owned()
+    }
+}
+
+impl IntoProto<String> for &OccupationCode {
+    fn into_proto(self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+/// A proto enum a coded domain enum is shown as: its value names are the domain codes behind a
+/// prefix (`TRAINING_MODE_` + `OFFLINE`).
+pub trait ProtoEnumOf<D> {
+    /// The prefix of every value's name.
+    const PREFIX: &'static str;
+    /// The rule code of a value that is not one.
+    const RULE: &'static str;
+    /// What the values are, for messages (`a training mode`).
+    const WHAT: &'static str;
+}
+
+/// A coded domain enum as the number of its proto enum `P`.
+pub fn enum_to_proto<D: qiancheng_domain::Code, P: ProtoEnumOf<D> + ProtoEnumName>(value: D) -> i32 {
+    P::number_of(&format!("{}{}", P::PREFIX, value.code_of())).unwrap_or(0)
+}
+
+/// A proto enum number as a coded domain enum; `None` for the zero value, refused with the
+/// pair's rule code when it names no domain value.
+pub fn enum_from_proto<D: qiancheng_domain::Code, P: ProtoEnumOf<D> + ProtoEnumName>(
+    value: i32,
+) -> Result<Option<D>, ValueError> {
+    if value == 0 {
+        return Ok(None);
+    }
+    P::name_of(value)
+        .and_then(|name| name.strip_prefix(P::PREFIX))
+        .and_then(D::from_code)
+        .map(Some)
+        .ok_or_else(|| ValueError::new(P::RULE, format!("{value} is not {}", P::WHAT)))
+}
+
+/// The names and numbers of a generated proto enum (implemented by the build for every one).
+pub trait ProtoEnumName {
+    /// The number of the value named `name`.
+    fn number_of(name: &str) -> Option<i32>;
+    /// The name of the value numbered `value`.
+    fn name_of(value: i32) -> Option<&'static str>;
+}
+
+/// Pairs a coded domain enum with its proto enum: `IntoProto<i32>` and `FromProto<i32>` for the
+/// domain enum (and its `Option`), by value names `{prefix}{code}`, refusing a number that is not
+/// a value with `rule`.
+#[macro_export]
+macro_rules! proto_enum {
+    ($domain:ty => $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
+        impl $crate::convert::ProtoEnumOf<$domain> for $proto {
+            const PREFIX: &'static str = $prefix;
+            const RULE: &'static str = $rule;
+            const WHAT: &'static str = $what;
+        }
+        impl $crate::convert::IntoProto<i32> for $domain {
+            fn into_proto(self) -> i32 {
+                $crate::convert::enum_to_proto::<$domain, $proto>(self)
+            }
+        }
+        impl $crate::convert::IntoProto<i32> for Option<$domain> {
+            fn into_proto(self) -> i32 {
+                self.map_or(0, |v| $crate::convert::enum_to_proto::<$domain, $proto>(v))
+            }
+        }
+        impl $crate::convert::FromProto<i32> for $domain {
+            fn from_proto(value: i32) -> Result<Option<Self>, $crate::__domain::ValueError> {
+                $crate::convert::enum_from_proto::<$domain, $proto>(value)
+            }
+            fn required(value: i32) -> Result<Self, $crate::__domain::ValueError> {
+                Self::from_proto(value)?
+                    .ok_or_else(|| $crate::__domain::ValueError::new($rule, concat!($what, " is required")))
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,11 @@ use std::pin::Pin;
 
 pub mod codec;
 pub mod convert;
+mod enums;
+pub mod rules;
+
+pub use convert::{FromProto, IntoProto};
+pub use rules::{FieldViolation, Validate};
 
 // For the macros of this crate, which name domain types from a caller's crate.
 #[doc(hidden)]
@@ -35,9 +40,16 @@ impl<T> Texts for tonic::Streaming<T> {
     }
 }
 
+/// A message whose top-level fields can be copied by name: how an update applies the paths of
+/// its `update_mask` to the stored resource (generated for every message of the suite).
+pub trait Fields {
+    /// Copies the field the proto names `field` from `from`; `false` when there is none.
+    fn copy_field(&mut self, from: &Self, field: &str) -> bool;
+}
+
 /// What the suite knows of an RPC from its request message, generated from the descriptors so
 /// that no method name or role list is ever typed by hand.
-pub trait Rpc: prost::Message + Texts + Default + Clone + Send + Sync + 'static {
+pub trait Rpc: prost::Message + Texts + Validate + Default + Clone + Send + Sync + 'static {
     /// The response message.
     type Response: prost::Message + Default + Clone + Send + 'static;
     /// The protobuf package (`qiancheng.demand.v1`): the error domain.

@@ -7,6 +7,7 @@
 //! (`xianning-2025-5/v2` for new decisions, `xianning-2025-5/v1` kept for replay), returning
 //! decisions that explain themselves rule by rule. Nothing here does I/O.
 
+mod code;
 mod date;
 mod error;
 mod group;
@@ -21,6 +22,7 @@ mod uscc;
 pub mod lifecycle;
 pub mod policy;
 
+pub use code::Code;
 pub use date::{add_months, day_in_china, in_window, parse_date, today_in_china};
 pub use error::{Error, ValueError, quote};
 pub use group::{Industry, TargetGroup};

@@ -12,8 +12,11 @@
 use sha2::{Digest as _, Sha256};
 use sqlx::{AnyPool, Row as _};
 
+use crate::auth::Role;
+use crate::call::Call;
 use crate::db::Tx;
 use crate::error::Error;
+use crate::service::Shared;
 
 /// How many chains there are (fixed by the platform's migrations).
 pub const CHAINS: i64 = 16;
@@ -247,6 +250,20 @@ impl ChainReport {
             problem: self.first_broken.as_ref().map(|(_, _, why)| why.clone()).unwrap_or_default(),
         }
     }
+}
+
+/// VerifyAuditChain, as every service serves it: the city and auditors (the roles its proto
+/// declares) check the service's audit chain, and learn the first broken row. One handler for
+/// every service: each re-exports it among its handlers.
+pub async fn verify_audit_chain<S, M>(service: &S, call: Call<M>) -> Result<M::Response, Error>
+where
+    S: std::ops::Deref<Target = Shared>,
+    M: qiancheng_api::Rpc,
+    M::Response: From<qiancheng_api::types::AuditChainReport>,
+{
+    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
+    let report = verify(service.db.pool()).await?;
+    Ok(M::Response::from(report.to_proto()))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! generated server (`qiancheng_api::<service>_service!`) builds it from the tonic request, so a
 //! handler never touches transport types.
 
-use qiancheng_api::Texts;
+use qiancheng_api::{Texts, Validate};
 use tonic::Request;
 
 use crate::auth::Principal;
@@ -55,14 +55,19 @@ impl<M> Call<M> {
     }
 }
 
-impl<M: Texts> TryFrom<Request<M>> for Call<M> {
+impl<M: Texts + Validate> TryFrom<Request<M>> for Call<M> {
     type Error = Error;
 
-    /// The caller, and the message once its text is known to be acceptable.
+    /// The caller, and the message once its text is known to be acceptable and every field
+    /// holds what its proto declares (`qiancheng.type.v1.field`).
     fn try_from(request: Request<M>) -> Result<Self, Error> {
         let principal = Principal::of(&request)?;
         let message = request.into_inner();
         check_texts(&message)?;
+        let violations = message.violations();
+        if !violations.is_empty() {
+            return Err(Error::InvalidArgument(violations));
+        }
         Ok(Self { principal, message })
     }
 }

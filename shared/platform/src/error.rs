@@ -18,28 +18,7 @@ use qiancheng_domain::policy::RuleResult;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-/// One bad field of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    /// The request field, as a path (`vacancy.headcount`).
-    pub field: String,
-    /// The stable rule code the value breaks.
-    pub rule: String,
-    /// What is wrong, for a person to read.
-    pub description: String,
-}
-
-impl FieldViolation {
-    /// A violation of `rule` by `field`.
-    pub fn new(field: impl Into<String>, rule: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), rule: rule.into(), description: description.into() }
-    }
-
-    /// A domain value that failed to parse, attached to the request field it came from.
-    pub fn from_value(field: impl Into<String>, error: ValueError) -> Self {
-        Self::new(field, error.rule, error.reason)
-    }
-}
+pub use qiancheng_api::FieldViolation;
 
 /// Collects every bad field of a request, so that one answer names them all.
 #[derive(Debug, Default)]
@@ -61,6 +40,26 @@ impl Violations {
     /// violation, when the status is made: [`invalid_argument`]).
     pub fn add(&mut self, field: &str, rule: &str, description: impl Into<String>) {
         self.0.push(FieldViolation::new(field, rule, description));
+    }
+
+    /// Records every field of `message` (named under `prefix`, `vacancy.`) that breaks the rules
+    /// its proto declares: how an update checks the resource it merged from the stored one and
+    /// the fields of its mask.
+    pub fn declared(&mut self, message: &impl qiancheng_api::Validate, prefix: &str) {
+        message.check_at(prefix, &mut self.0);
+    }
+
+    /// Records, of the fields of `message` that break their declared rules, those an update's
+    /// mask names (`paths`, top-level fields of the resource under `prefix`).
+    pub fn declared_in(&mut self, message: &impl qiancheng_api::Validate, prefix: &str, paths: &[String]) {
+        let mut all = Vec::new();
+        message.check_at(prefix, &mut all);
+        self.0.extend(all.into_iter().filter(|v| {
+            let field = v.field.strip_prefix(prefix).unwrap_or(&v.field);
+            paths
+                .iter()
+                .any(|p| field == p || field.starts_with(&format!("{p}.")) || field.starts_with(&format!("{p}[")))
+        }));
     }
 
     /// Whether nothing was recorded.

@@ -11,6 +11,9 @@
 //! encrypted at rest, looked up by keyed hash, masked in responses) and [`rekey`] (moving it to
 //! the newest data key).
 
+// The record derive names this crate by its path, from here as from a service.
+extern crate self as qiancheng_platform;
+
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -24,6 +27,7 @@ pub mod idempotency;
 pub mod mask;
 pub mod page;
 pub mod pii;
+pub mod record;
 pub mod rekey;
 pub mod server;
 pub mod service;
@@ -32,6 +36,10 @@ pub mod stream;
 pub mod telemetry;
 pub mod time;
 pub mod write;
+
+// For the macros of this crate, which name domain types from a caller's crate.
+#[doc(hidden)]
+pub use qiancheng_domain as __domain;
 
 pub use call::Call;
 pub use error::Error;

@@ -29,6 +29,16 @@ impl UpdateMask {
         self.0.iter().any(|p| p == field)
     }
 
+    /// Applies the mask: copies each named field from `input` onto `stored` (the resource as
+    /// the API shows it), which the caller then validates as a whole.
+    pub fn merge<M: qiancheng_api::Fields>(&self, stored: &mut M, input: &M) {
+        for path in &self.0 {
+            // Every path was checked against the editable fields, which are the resource's own.
+            let known = stored.copy_field(input, path);
+            debug_assert!(known, "{path} is an editable field of the resource");
+        }
+    }
+
     /// The paths, as given.
     pub fn paths(&self) -> &[String] {
         &self.0
