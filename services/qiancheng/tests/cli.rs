@@ -1234,19 +1234,31 @@ async fn reencrypt_from_the_command_line(backend: Backend) {
     let pii = qiancheng_platform::pii::PiiCipher::from_config(Some(DATA_KEY), Some(&gm)).expect("keys");
     let new_hash = pii.lookup_hash(&pii.decrypt(&sealed).expect("opens"));
     let copy = format!("{unmoved}-copy");
-    sqlx::query(
-        "INSERT INTO worker_need SELECT $1, $2, id_number_cipher, id_number_masked, name_cipher, name_masked, \
-         phone_cipher, phone_masked, region_code, target_group, wanted_industry, wanted_occupation_code, \
-         wanted_occupation_name, wanted_pay_min_fen, held_occupation_code, held_skill_level, wants_training, \
-         training_occupation_code, training_skill_level, version, created_by, create_time_micros, update_time_micros \
-         FROM worker_need WHERE id = $3",
-    )
-    .bind(&copy)
-    .bind(&new_hash)
-    .bind(&unmoved)
-    .execute(&pool)
-    .await
-    .expect("a second record of one person");
+    let columns: Vec<String> = {
+        use sqlx::{Column as _, Row as _};
+        let row = sqlx::query("SELECT * FROM worker_need WHERE id = $1").bind(&unmoved).fetch_one(&pool).await;
+        row.expect("the row").columns().iter().map(|c| c.name().to_owned()).collect()
+    };
+    let values: Vec<&str> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => "$1",
+            "id_number_hash" => "$2",
+            other => other,
+        })
+        .collect();
+    let duplicate = format!(
+        "INSERT INTO worker_need ({}) SELECT {} FROM worker_need WHERE id = $3",
+        columns.join(", "),
+        values.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(duplicate))
+        .bind(&copy)
+        .bind(&new_hash)
+        .bind(&unmoved)
+        .execute(&pool)
+        .await
+        .expect("a second record of one person");
     let stuck = reencrypt(&[]).output().expect("reencrypt");
     assert!(!stuck.status.success(), "the move is not complete while one person is recorded twice");
     let why = String::from_utf8_lossy(&stuck.stderr);
