@@ -27,9 +27,7 @@ use std::time::{Duration, Instant};
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{GetVacancyRequest, ListPublishedVacanciesRequest};
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
-use qiancheng_api::selection::{
-    DraftCatalogFromDemandRequest, GetProviderRequest, ListCatalogItemsRequest, TrainingMode,
-};
+use qiancheng_api::selection::{GetProviderRequest, ListCatalogItemsRequest};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::{Class, CreateClassRequest, GetClassRequest, ListTraineesRequest};
 use qiancheng_platform::auth::{Role, TokenMinter};
@@ -190,15 +188,7 @@ async fn call(service: &str, n: u64, t: &Targets, channels: &Channels) -> Result
                 // Crosses to demand, and writes drafts.
                 0 => {
                     client
-                        .draft_catalog_from_demand(authed(
-                            DraftCatalogFromDemandRequest {
-                                content: "焊接安全与实操".into(),
-                                hours: 80,
-                                mode: TrainingMode::Offline as i32,
-                                ..Default::default()
-                            },
-                            &t.officer,
-                        ))
+                        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &t.officer))
                         .await?;
                 }
                 1 | 2 => {

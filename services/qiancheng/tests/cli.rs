@@ -13,7 +13,6 @@ use qiancheng_api::demand::{
     CreateEnterpriseRequest, Enterprise, GetEnterpriseRequest, GetVacancyRequest, ListPublishedVacanciesRequest,
 };
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
-use qiancheng_api::selection::{DraftCatalogFromDemandRequest, TrainingMode};
 use qiancheng_api::types::Industry;
 use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tonic_health::pb::health_client::HealthClient;
@@ -409,15 +408,7 @@ async fn two_services_as_their_own_processes(backend: Backend) {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let drafts = SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("selection reads demand's summary with its own service token")
         .into_inner();
@@ -680,15 +671,7 @@ async fn telemetry_follows_the_conventions_across_two_serve_processes() {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(
-            DraftCatalogFromDemandRequest {
-                content: "焊接安全与实操".into(),
-                hours: 80,
-                mode: TrainingMode::Offline as i32,
-                ..Default::default()
-            },
-            &officer,
-        ))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("a call that crosses services");
     let refused = DemandServiceClient::new(channel(&demand_addr).await)
@@ -1020,15 +1003,7 @@ async fn one_service_fails_at_a_time(backend: Backend) {
         async move {
             let started = Instant::now();
             let result = SelectionServiceClient::new(channel(&addr).await)
-                .draft_catalog_from_demand(authed(
-                    DraftCatalogFromDemandRequest {
-                        content: "焊接安全与实操".into(),
-                        hours: 80,
-                        mode: TrainingMode::Offline as i32,
-                        ..Default::default()
-                    },
-                    &officer,
-                ))
+                .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
                 .await;
             (result, started.elapsed())
         }

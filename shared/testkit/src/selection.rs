@@ -204,3 +204,14 @@ pub async fn set_quotas(
             .expect("quota set");
     }
 }
+
+/// What a county officer asks of DraftCatalogFromDemand for its welders: an 80-hour offline
+/// course in welding safety and practice (the call reads demand's training-need summary).
+pub fn welding_draft() -> sel::DraftCatalogFromDemandRequest {
+    sel::DraftCatalogFromDemandRequest {
+        content: "焊接安全与实操".into(),
+        hours: 80,
+        mode: sel::TrainingMode::Offline as i32,
+        ..Default::default()
+    }
+}
