@@ -103,7 +103,7 @@ async fn two_services_talk_over_mutual_tls_with_the_certificate_standing_in_for_
     let to_selection =
         tls_channel(app.selection.server.addr.port(), &app.ca, None).await.expect("TLS, no certificate needed");
     let drafts = SelectionServiceClient::new(to_selection)
-        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("selection reads demand's summary over mutual TLS")
         .into_inner();

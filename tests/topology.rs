@@ -112,3 +112,36 @@ fn ops_get_an_admin_port_dashboards_and_alerts_wired_to_the_metrics_the_suite_em
         assert!(prometheus.contains(&format!("{service}:9464")), "Prometheus scrapes {service}'s admin port");
     }
 }
+
+#[test]
+fn kubernetes_runs_each_service_as_its_own_deployment_with_probes_a_budget_a_migration_and_a_fence() {
+    let kustomization = read("deploy/k8s/base/kustomization.yaml");
+    for service in SERVICES {
+        assert!(kustomization.contains(&format!("- {service}.yaml")), "the base lists {service}");
+        let manifest = read(&format!("deploy/k8s/base/{service}.yaml"));
+        for part in [
+            "kind: Deployment".to_owned(),
+            format!("args: [\"serve\", \"{service}\"]"),
+            format!("args: [\"migrate\", \"{service}\"]"),
+            "kind: PodDisruptionBudget".to_owned(),
+            "kind: NetworkPolicy".to_owned(),
+            "path: /livez".to_owned(),
+            "path: /readyz".to_owned(),
+            format!("secretName: qiancheng-{service}"),
+        ] {
+            assert!(manifest.contains(&part), "{service}'s manifests have {part}");
+        }
+        assert!(!manifest.contains("kind: Secret\n"), "{service}'s secrets are referenced, never included");
+    }
+    for (caller, callee) in CALLERS {
+        let callee_manifest = read(&format!("deploy/k8s/base/{callee}.yaml"));
+        assert!(callee_manifest.contains(&format!("# {caller} calls {callee}.")), "{callee} admits {caller}");
+        let caller_manifest = read(&format!("deploy/k8s/base/{caller}.yaml"));
+        assert!(caller_manifest.contains(&format!("# It calls {callee}.")), "{caller} may reach {callee}");
+        assert!(
+            caller_manifest.contains(&format!("QIANCHENG_PEER_{}_URL", callee.to_uppercase())),
+            "{caller} knows where {callee} is"
+        );
+    }
+    assert!(read("deploy/k8s/base/namespace-policy.yaml").contains("name: default-deny"));
+}

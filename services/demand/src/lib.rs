@@ -33,7 +33,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 qiancheng_platform::service! {
     /// The demand service over what its handlers share.
-    Demand { name: NAME, server: DemandServiceServer, migrator: MIGRATOR, peers: [] }
+    Demand {
+        name: NAME,
+        server: DemandServiceServer,
+        migrator: MIGRATOR,
+        peers: [],
+        sealed: [store::worker_need::SEALED],
+    }
 }
 
 /// Every RPC's handler, by the RPC's name.

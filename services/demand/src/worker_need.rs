@@ -132,6 +132,9 @@ pub async fn create_worker_need(
         unreachable!("every missing value was recorded as a violation, and finish() refused them")
     };
     scope.check(record.region, "")?;
+    // Rows not yet moved to the newest data key carry an older key's hash: the duplicate check
+    // consults each (one person, one record, across keys).
+    let person_hashes = s.pii.lookup_hashes(id_number.as_str());
     record.person = SealedPerson {
         id_number_hash: s.pii.lookup_hash(id_number.as_str()),
         id_number_cipher: s.pii.encrypt(id_number.as_str())?,
@@ -139,7 +142,7 @@ pub async fn create_worker_need(
         phone_cipher: s.pii.encrypt(phone.as_str())?,
     };
     let created = write::run(s, &call, async |change| {
-        let same_person = Filter::new().eq("worker_need.id_number_hash", record.person.id_number_hash.as_str());
+        let same_person = Filter::new().among("worker_need.id_number_hash", &person_hashes);
         if let Some(existing) = record::first::<WorkerNeedRecord>(&mut *change.tx, same_person).await? {
             let (existing, region) = (existing.id, existing.region);
             // What an officer may learn: that the person is recorded already (one person, one

@@ -2,7 +2,8 @@
 //!
 //! `dev` runs every service in one process on the embedded default (SQLite files under
 //! `./data`), `serve` runs one service from configuration, `token` mints a development token,
-//! `migrate` applies a service's migrations, and `policy` replays a subsidy decision from facts.
+//! `migrate` applies a service's migrations, `backup` copies a SQLite database online, `reencrypt` moves a service's personal data to the
+//! newest data key, `data-key` makes one, and `policy` replays a subsidy decision from facts.
 
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
@@ -90,6 +91,47 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Move a service's sealed personal data and lookup hashes to the newest data key (the last
+    /// of QIANCHENG_DATA_KEYS) while the service runs, in batches, printing progress. Safe to
+    /// stop (Ctrl-C, SIGTERM or a kill) and to run again: it resumes after the last batch it
+    /// committed. When no row is left under another key it marks the database settled on the
+    /// newest key, and services then look people up by that key's hash alone
+    /// (docs/CRYPTOGRAPHY.md).
+    Reencrypt {
+        /// The service whose database to move.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
+        service: String,
+        /// Rows moved per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// Pause after each batch, in milliseconds, so that a busy service's writers get turns.
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
+        /// Stop after this many batches (run again to go on).
+        #[arg(long)]
+        max_batches: Option<usize>,
+    },
+    /// Print a new random data key as a QIANCHENG_DATA_KEYS entry (ID:PROFILE:BASE64); add it
+    /// last to make it the key new values are sealed under.
+    DataKey {
+        /// The key's id (lower-case letters, digits, '.', '-'), such as 2026-gm.
+        #[arg(long)]
+        id: String,
+        /// standard (AES-256-GCM, HMAC-SHA-256) or gm (SM4-GCM, HMAC-SM3).
+        #[arg(long, default_value = "gm")]
+        profile: String,
+    },
+    /// Write an online, consistent copy of a service's SQLite database to a new file while the
+    /// service runs (SQLite's VACUUM INTO). PostgreSQL databases are backed up with pg_dump
+    /// (docs/OPERATIONS.md, "Backup and restore").
+    Backup {
+        /// The service whose database to copy.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(services::names()))]
+        service: String,
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Apply a service's database migrations and exit.
     Migrate {
         /// The service whose database to migrate.
@@ -135,6 +177,7 @@ fn main() -> ExitCode {
             token(&roles, region.as_deref(), org.as_deref(), subject, ttl_hours, key_file, create_key)
         }
         Command::PublicKey { key_file } => public_key(key_file),
+        Command::DataKey { id, profile } => data_key(&id, &profile),
         command => run_async(command),
     };
     match result {
@@ -161,6 +204,13 @@ fn signing_key(key_file: Option<PathBuf>, create: bool) -> Result<TokenMinter, S
         ));
     }
     TokenMinter::load(&path).map_err(|e| e.report())
+}
+
+fn data_key(id: &str, profile: &str) -> Result<(), String> {
+    use qiancheng_platform::pii::{DataKey, Profile};
+    let profile = Profile::parse(profile).ok_or_else(|| format!("{profile} is not a profile: standard or gm"))?;
+    println!("{}", DataKey::generate(id, profile).map_err(|e| e.report())?.to_entry());
+    Ok(())
 }
 
 fn public_key(key_file: Option<PathBuf>) -> Result<(), String> {
@@ -228,11 +278,23 @@ fn run_async(command: Command) -> Result<(), String> {
             Command::Dev { host, base_port } => services::dev(settings, &host, base_port).await,
             Command::Serve { service } => services::serve(settings, &service).await,
             Command::Migrate { service } => services::migrate(settings, &service).await,
+            Command::Backup { service, to } => services::backup(settings, &service, &to).await,
+            Command::Reencrypt { service, batch_size, pause_ms, max_batches } => {
+                let options = qiancheng_platform::rekey::Options {
+                    batch_size,
+                    pause: std::time::Duration::from_millis(pause_ms),
+                    max_batches,
+                    ..Default::default()
+                };
+                services::reencrypt(settings, &service, options).await
+            }
             Command::Health { addr, service, tls_server_name } => {
                 return services::health(&settings, &addr, &service, &tls_server_name).await;
             }
             Command::Load(args) => return load::run(args).await,
-            Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } => Ok(()),
+            Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } | Command::DataKey { .. } => {
+                Ok(())
+            }
         }
         .map_err(|e| e.report())
     })

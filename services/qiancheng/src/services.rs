@@ -101,14 +101,13 @@ pub async fn serve(settings: Settings, name: &str) -> Result<(), Error> {
     if let Some(path) = settings.auth_revocations.clone() {
         watch_revocations(auth.clone(), path).await?;
     }
-    let pii = PiiCipher::from_base64(settings.data_key.as_deref().ok_or_else(|| {
-        Error::Config("QIANCHENG_DATA_KEY is required: it encrypts personal data at rest".to_owned())
-    })?)?;
+    let pii = PiiCipher::from_config(settings.data_key.as_deref(), settings.data_keys.as_deref())?;
     let credentials = service_credentials(spec, &settings)?;
     let tls = ServerTls::from_settings(&settings)?;
     let policy = policy_set(&settings)?;
     let peers = peers(spec, &settings, &settings.peers, credentials.as_ref())?;
     let db = open_db(spec, &settings).await?;
+    watch_data_keys(spec, &db, &pii).await?;
     let listener = TcpListener::bind(settings.bind_addr)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", settings.bind_addr)))?;
@@ -144,6 +143,89 @@ fn service_credentials(spec: &dyn ServiceSpec, settings: &Settings) -> Result<Op
     })
 }
 
+/// Reads which data key `db` has settled on (a database moved to a key this configuration
+/// lacks stops the start), logs the keys in use, and reads it again every 30 seconds.
+async fn watch_data_keys(spec: &dyn ServiceSpec, db: &Db, pii: &PiiCipher) -> Result<(), Error> {
+    qiancheng_platform::rekey::observe(db, pii).await?;
+    tracing::info!(
+        service = spec.name(),
+        data_key = pii.newest_key_id(),
+        profile = pii.profile().name(),
+        keys = %pii.key_ids().join(","),
+        settled = pii.is_settled(),
+        "personal data sealed under the newest data key"
+    );
+    qiancheng_platform::rekey::watch(db.clone(), pii.clone(), std::time::Duration::from_secs(30));
+    Ok(())
+}
+
+/// Moves `name`'s sealed personal data and lookup hashes to the newest data key, printing
+/// progress, until done or until SIGINT/SIGTERM (the batch in flight finishes first).
+pub async fn reencrypt(
+    settings: Settings,
+    name: &str,
+    options: qiancheng_platform::rekey::Options,
+) -> Result<(), Error> {
+    use qiancheng_platform::rekey::{self, Outcome};
+    let spec = spec(name)?;
+    let pii = PiiCipher::from_config(settings.data_key.as_deref(), settings.data_keys.as_deref())?;
+    let db = open_db(spec, &settings).await?;
+    let tables = spec.sealed_tables();
+    let target = pii.newest_key_id().to_owned();
+    println!(
+        "{name}: moving {} to data key {target} ({}, {})",
+        tables.iter().map(|t| t.table).collect::<Vec<_>>().join(", "),
+        pii.profile().cipher_algorithm(),
+        pii.profile().hash_algorithm()
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let options = qiancheng_platform::rekey::Options { policy_version: policy_set(&settings)?.version, ..options };
+    let outcome = rekey::reencrypt(&db, &pii, tables, &options, &stop, |p| {
+        let done = if p.remaining_at_start == 0 { 100 } else { (p.moved * 100 / p.remaining_at_start).min(100) };
+        let state = if p.finished { "done" } else { "moving" };
+        // Progress is for the person at the terminal; a closed pipe must not stop the move.
+        let _ = writeln!(
+            std::io::stdout(),
+            "{name}: {}: {state}: {} moved to {target} of {} to move at start ({done}%), {} rows",
+            p.table,
+            p.moved,
+            p.remaining_at_start,
+            p.total
+        );
+    })
+    .await;
+    db.close().await;
+    match outcome? {
+        Outcome::Settled { key, moved } => {
+            println!(
+                "{name}: every row is under data key {key} ({moved} moved by this run); the database is settled on it, \
+                 and services look people up by its hash alone within 30 s"
+            );
+            Ok(())
+        }
+        Outcome::Stopped { moved } => {
+            println!("{name}: stopped after {moved} rows; run the same command again to go on from there");
+            Ok(())
+        }
+        Outcome::Unsettled { remaining, conflicts } => {
+            let left: Vec<String> = remaining.iter().map(|(t, n)| format!("{t}: {n}")).collect();
+            let taken: Vec<String> = conflicts.iter().map(|(t, k)| format!("{t} row {k}")).collect();
+            Err(Error::Config(format!(
+                "the move to {target} is not complete: rows under older keys ({}), rows whose new hash another row \
+                 holds ({}); rows written meanwhile are moved by running the command again, rows whose hash is \
+                 taken are one person recorded twice and need a decision first",
+                if left.is_empty() { "none".to_owned() } else { left.join(", ") },
+                if taken.is_empty() { "none".to_owned() } else { taken.join(", ") },
+            )))
+        }
+    }
+}
+
 /// Loads the revocations file now (a bad file stops the start) and again every 30 seconds.
 async fn watch_revocations(auth: Authenticator, path: std::path::PathBuf) -> Result<(), Error> {
     let read = |path: &std::path::Path| {
@@ -171,6 +253,51 @@ pub async fn migrate(settings: Settings, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Copies `name`'s SQLite database to `to` while the service runs: `VACUUM INTO` reads the
+/// database in one transaction (writers go on; the copy is the database as of one commit), and
+/// the copy is checked with `PRAGMA quick_check` before it is reported.
+pub async fn backup(settings: Settings, name: &str, to: &std::path::Path) -> Result<(), Error> {
+    let spec = spec(name)?;
+    let url = settings.database_url_for(name);
+    if !url.starts_with("sqlite:") {
+        return Err(Error::Config(format!(
+            "{} is not SQLite: back a PostgreSQL database up with pg_dump --format=custom (docs/OPERATIONS.md)",
+            redact(&url)
+        )));
+    }
+    if to.exists() {
+        return Err(Error::Config(format!("{} exists already; name a new file", to.display())));
+    }
+    // The copy holds personal data, sealed or not: readable by the service's user only, from the
+    // start (VACUUM INTO fills an empty file).
+    create_private(to)?;
+    let db = open_db(spec, &settings).await?;
+    let target = to.display().to_string().replace('\'', "''");
+    let copied = sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{target}'"))).execute(db.pool()).await;
+    db.close().await;
+    copied?;
+    let mut copy = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("sqlite://{}?mode=ro", to.display()))
+        .await
+        .map_err(|e| Error::Config(format!("the copy at {} does not open: {e}", to.display())))?;
+    let verdict: String = sqlx::query_scalar("PRAGMA quick_check").fetch_one(&mut copy).await?;
+    let _ = sqlx::Connection::close(copy).await;
+    if verdict != "ok" {
+        return Err(Error::Config(format!("the copy at {} fails its check: {verdict}", to.display())));
+    }
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    println!("{name}: backed up to {} ({bytes} bytes, checked)", to.display());
+    Ok(())
+}
+
+/// Creates `path` empty, readable and writable by its owner only.
+fn create_private(path: &std::path::Path) -> Result<(), Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|e| Error::Config(format!("cannot create {}: {e}", path.display())))
+}
+
 /// Runs every service on SQLite under the data folder until Ctrl-C, in plaintext. The
 /// development key signs people's tokens; each service signs its calls to its peers with a key
 /// of its own, made at start and trusted for that service alone, so a token of the development
@@ -180,7 +307,7 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| Error::Config(format!("cannot create {}: {e}", settings.data_dir.display())))?;
     let minter = TokenMinter::load_or_create(&settings.signing_key_file())?;
-    let pii = PiiCipher::load_or_create(&settings.data_dir.join("dev-data.key"))?;
+    let pii = PiiCipher::load_or_create(&settings.data_dir.join("dev-data.key"), settings.data_keys.as_deref())?;
     settings.auth_public_keys = vec![minter.public_key_base64()];
     if settings.tls_cert_file.is_some() || settings.tls_ca_file.is_some() {
         tracing::warn!("dev serves and calls in plaintext: QIANCHENG_TLS_* are ignored");
@@ -222,9 +349,11 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
         println!("  {:<12} {addr}   ({})", spec.name(), redact(&settings.database_url_for(spec.name())));
         let credentials = ServiceCredentials::new(key, spec.name());
         let db = open_db(spec, &settings).await?;
+        let pii = pii.for_database();
+        watch_data_keys(spec, &db, &pii).await?;
         let shared = Shared {
             db,
-            pii: pii.clone(),
+            pii,
             policy: policy.clone(),
             peers: peers(spec, &settings, &urls, Some(&credentials))?,
             streams: StreamLimits::new(&settings),

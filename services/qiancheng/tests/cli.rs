@@ -417,7 +417,7 @@ async fn two_services_as_their_own_processes(backend: Backend) {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let drafts = SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("selection reads demand's summary with its own service token")
         .into_inner();
@@ -680,7 +680,7 @@ async fn telemetry_follows_the_conventions_across_two_serve_processes() {
 
     fixtures::publish_welding_demand(channel(&demand_addr).await, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     SelectionServiceClient::new(channel(&selection_addr).await)
-        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("a call that crosses services");
     let refused = DemandServiceClient::new(channel(&demand_addr).await)
@@ -838,6 +838,583 @@ async fn a_service_whose_database_goes_away_is_not_ready_and_recovers_without_a_
     wait_health(&addr, ServingStatus::Serving).await;
     assert!(http_get(&admin, "/readyz").await.starts_with("HTTP/1.1 200"));
     assert!(demand.terminate().await.success());
+}
+
+/// The suite as separate processes: demand, selection (calling demand) and supervision (calling
+/// selection), each with its own database, keys and log.
+struct Suite {
+    dir: tempfile::TempDir,
+    _databases: Vec<TestDatabase>,
+    envs: std::collections::BTreeMap<&'static str, Vec<(&'static str, String)>>,
+    running: std::collections::BTreeMap<&'static str, (Running, String)>,
+    issuer: qiancheng_platform::auth::TokenMinter,
+}
+
+/// Each call to a peer is given this deadline; a caller whose peer is gone answers within it.
+const PEER_DEADLINE: Duration = Duration::from_secs(3);
+
+impl Suite {
+    /// Starts the three services on `backend`; `None` when the backend is not configured.
+    async fn start(backend: Backend) -> Option<Self> {
+        let mut databases = Vec::new();
+        for _ in 0..3 {
+            databases.push(TestDatabase::create(backend).await?);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |name: &str| dir.path().join(format!("{name}.key"));
+        mint(dir.path(), &key("issuer"), &["--role", "CITY_ADMIN", "--region", "421200"]);
+        for service in ["selection", "supervision"] {
+            mint(dir.path(), &key(service), &["--role", "SERVICE"]);
+        }
+        let issuer = qiancheng_platform::auth::TokenMinter::load(&key("issuer")).expect("issuer key");
+        let common = |url: &str| {
+            vec![
+                ("QIANCHENG_DATABASE_URL", url.to_owned()),
+                ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key("issuer"))),
+                ("QIANCHENG_PEER_TIMEOUT_MS", PEER_DEADLINE.as_millis().to_string()),
+            ]
+        };
+        let mut envs = std::collections::BTreeMap::new();
+        let mut demand = common(&databases[0].url);
+        demand.push((
+            "QIANCHENG_SERVICE_PUBLIC_KEYS",
+            format!("selection={}", public_key(dir.path(), &key("selection"))),
+        ));
+        envs.insert("demand", demand);
+        let mut selection = common(&databases[1].url);
+        selection.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", key("selection").display().to_string()));
+        selection.push((
+            "QIANCHENG_SERVICE_PUBLIC_KEYS",
+            format!("supervision={}", public_key(dir.path(), &key("supervision"))),
+        ));
+        envs.insert("selection", selection);
+        let mut supervision = common(&databases[2].url);
+        supervision.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", key("supervision").display().to_string()));
+        envs.insert("supervision", supervision);
+        let mut suite = Self { dir, _databases: databases, envs, running: Default::default(), issuer };
+        // Each caller learns where its peer listens from the port the peer really bound.
+        suite.launch("demand", "127.0.0.1:0").await;
+        let demand = suite.addr("demand");
+        suite
+            .envs
+            .get_mut("selection")
+            .expect("selection")
+            .push(("QIANCHENG_PEER_DEMAND_URL", format!("http://{demand}")));
+        suite.launch("selection", "127.0.0.1:0").await;
+        let selection = suite.addr("selection");
+        suite
+            .envs
+            .get_mut("supervision")
+            .expect("supervision")
+            .push(("QIANCHENG_PEER_SELECTION_URL", format!("http://{selection}")));
+        suite.launch("supervision", "127.0.0.1:0").await;
+        Some(suite)
+    }
+
+    /// Starts `service` listening on `bind` and waits until it serves.
+    async fn launch(&mut self, service: &'static str, bind: &str) {
+        let mut env = self.envs[service].clone();
+        env.push(("QIANCHENG_BIND_ADDR", bind.to_owned()));
+        let (running, addr) = serve(self.dir.path(), service, &env).await;
+        wait_health(&addr, ServingStatus::Serving).await;
+        self.running.insert(service, (running, addr));
+    }
+
+    fn addr(&self, service: &str) -> String {
+        self.running.get(service).map(|(_, addr)| addr.clone()).unwrap_or_else(|| panic!("{service} runs"))
+    }
+
+    /// Kills `service` with SIGKILL (no draining, as a crash or an evicted pod), and returns the
+    /// address it listened on.
+    fn kill(&mut self, service: &str) -> String {
+        let (mut running, addr) = self.running.remove(service).unwrap_or_else(|| panic!("{service} runs"));
+        running.child.kill().expect("SIGKILL");
+        running.child.wait().expect("reaped");
+        addr
+    }
+
+    fn token(&self, role: qiancheng_platform::auth::Role, region: Option<&str>, org: Option<&str>) -> String {
+        self.issuer.mint("ops-test", &[role], region, org, 3600).expect("token")
+    }
+}
+
+/// A call that needs a peer that is gone: `UNAVAILABLE`, reason `PEER_UNAVAILABLE`, the peer
+/// named, within the peer deadline.
+fn assert_fails_fast<T: std::fmt::Debug>(result: Result<T, tonic::Status>, peer: &str, took: Duration) {
+    let status = result.expect_err("the call needs the stopped peer");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert_eq!(qiancheng_testkit::reason(&status), "PEER_UNAVAILABLE", "{status:?}");
+    assert!(status.message().contains(peer), "the reason names {peer}: {}", status.message());
+    assert!(took < PEER_DEADLINE + Duration::from_secs(1), "answered in {took:?}, within the peer deadline");
+}
+
+/// Retries `call` until it succeeds (a peer that came back is reconnected to by the caller's
+/// channel without a restart), for at most 30 seconds.
+async fn eventually<T, F: std::future::Future<Output = Result<T, tonic::Status>>>(
+    what: &str,
+    mut call: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match call().await {
+            Ok(value) => return value,
+            Err(status) => {
+                assert!(Instant::now() < deadline, "{what} never succeeded again: {status:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Failure of one service at a time: SIGKILL one process and the others keep serving what does
+/// not need it, its callers answer `UNAVAILABLE` naming it within the peer deadline, and when it
+/// comes back (same address, same database) calls succeed again with no one restarted.
+async fn one_service_fails_at_a_time(backend: Backend) {
+    use qiancheng_api::selection::GetProviderRequest;
+    use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+    use qiancheng_api::supervision::{CreateClassRequest, GetClassRequest};
+    use qiancheng_platform::auth::Role;
+    let Some(mut suite) = Suite::start(backend).await else { return };
+    let county = "421221";
+    let officer = suite.token(Role::CountyOfficer, Some(county), None);
+    let admin = suite.token(Role::CityAdmin, Some("421200"), None);
+    fixtures::publish_welding_demand(channel(&suite.addr("demand")).await, &officer, "91421221MA4K7Y2G3", county, 8)
+        .await;
+    let selection = |addr: String| async move { SelectionServiceClient::new(channel(&addr).await) };
+    let regions = ["421200", county];
+    qiancheng_testkit::selection::set_quotas(
+        &mut selection(suite.addr("selection")).await,
+        &admin,
+        &regions,
+        2099,
+        1000,
+    )
+    .await;
+    let approve = qiancheng_testkit::selection::ProjectToApprove {
+        county,
+        seed: "0000009",
+        headcount: 60,
+        hours: 100,
+        deadline: qiancheng_api::types::Date { year: 2099, month: 12, day: 31 },
+    };
+    let (provider, project) = qiancheng_testkit::selection::approve_project(
+        &mut selection(suite.addr("selection")).await,
+        &officer,
+        |code| suite.token(Role::Provider, None, Some(code)),
+        approve,
+    )
+    .await;
+    let provider_token = suite.token(Role::Provider, None, Some(&provider));
+
+    // The calls that cross services, and one of each service's own.
+    let draft = |addr: String| {
+        let officer = officer.clone();
+        async move {
+            let started = Instant::now();
+            let result = SelectionServiceClient::new(channel(&addr).await)
+                .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
+                .await;
+            (result, started.elapsed())
+        }
+    };
+    let first_day = qiancheng_domain::today_in_china() + chrono::Days::new(60);
+    let next_person = std::sync::atomic::AtomicU64::new(0);
+    let file = |addr: String| {
+        let n = next_person.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Each class later than the one before, so its one person overlaps no other class.
+        let class =
+            qiancheng_testkit::supervision::class(&project, "焊工培训", first_day + chrono::Days::new(n * 60), 50);
+        let roster = vec![qiancheng_testkit::supervision::person(n)];
+        let token = provider_token.clone();
+        async move {
+            let started = Instant::now();
+            let result = SupervisionServiceClient::new(channel(&addr).await)
+                .create_class(authed(
+                    CreateClassRequest { class: Some(class), roster, request_id: String::new() },
+                    &token,
+                ))
+                .await;
+            (result, started.elapsed())
+        }
+    };
+    let (drafted, _) = draft(suite.addr("selection")).await;
+    drafted.expect("selection reads demand");
+    let (filed, _) = file(suite.addr("supervision")).await;
+    let class = filed.expect("supervision asks selection").into_inner().class.expect("class");
+
+    // Demand goes down.
+    let demand_addr = suite.kill("demand");
+    let (drafted, took) = draft(suite.addr("selection")).await;
+    assert_fails_fast(drafted, "demand", took);
+    selection(suite.addr("selection"))
+        .await
+        .get_provider(authed(GetProviderRequest { name: format!("providers/{provider}") }, &officer))
+        .await
+        .expect("selection serves what does not need demand");
+    let (filed, _) = file(suite.addr("supervision")).await;
+    filed.expect("supervision and selection do not need demand to file a class");
+    wait_health(&suite.addr("selection"), ServingStatus::Serving).await;
+
+    // Demand comes back on its address and database; selection reaches it again unrestarted.
+    suite.launch("demand", &demand_addr).await;
+    eventually("selection's call to demand", || async { draft(suite.addr("selection")).await.0 }).await;
+
+    // Selection goes down: supervision's filing needs it, its reads do not; demand is untouched.
+    let selection_addr = suite.kill("selection");
+    let (filed, took) = file(suite.addr("supervision")).await;
+    assert_fails_fast(filed, "selection", took);
+    SupervisionServiceClient::new(channel(&suite.addr("supervision")).await)
+        .get_class(authed(GetClassRequest { name: class.name.clone() }, &admin))
+        .await
+        .expect("supervision serves what does not need selection");
+    DemandServiceClient::new(channel(&suite.addr("demand")).await)
+        .list_published_vacancies(authed(ListPublishedVacanciesRequest::default(), &officer))
+        .await
+        .expect("demand does not need selection");
+
+    suite.launch("selection", &selection_addr).await;
+    eventually("supervision's call to selection", || async { file(suite.addr("supervision")).await.0 }).await;
+    for (_, (mut running, _)) in std::mem::take(&mut suite.running) {
+        assert!(running.terminate().await.success());
+    }
+}
+
+#[tokio::test]
+async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_until_it_returns_on_postgres() {
+    one_service_fails_at_a_time(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn one_service_killed_leaves_the_others_serving_and_its_callers_fail_fast_until_it_returns_on_sqlite() {
+    one_service_fails_at_a_time(Backend::Sqlite).await;
+}
+
+/// A worker's need for person `n` of county 嘉鱼 (421221), the fields the rules require.
+fn worker_need(n: u32) -> qiancheng_api::demand::WorkerNeedInput {
+    qiancheng_api::demand::WorkerNeedInput {
+        person_name: format!("劳动者{n}"),
+        id_number: fixtures::id_number(&format!("42122119850101{:03}", 100 + n)),
+        phone: format!("139{n:08}"),
+        region_code: "421221".into(),
+        target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
+        ..Default::default()
+    }
+}
+
+/// Records person `n`'s need as `token`.
+async fn create_worker_need(addr: &str, token: &str, n: u32) -> Result<(), tonic::Status> {
+    DemandServiceClient::new(channel(addr).await)
+        .create_worker_need(authed(
+            qiancheng_api::demand::CreateWorkerNeedRequest {
+                worker_need: Some(worker_need(n)),
+                request_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .map(drop)
+}
+
+/// Counts demand's worker_need rows sealed under the original key and under `key` (every column
+/// of a row under one key, or the test fails).
+async fn worker_rows_by_key(url: &str, key: &str) -> (usize, usize) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    let rows = sqlx::query("SELECT id_number_cipher, name_cipher, phone_cipher, id_number_hash FROM worker_need")
+        .fetch_all(&pool)
+        .await
+        .expect("rows");
+    pool.close().await;
+    let (mut original, mut newest) = (0, 0);
+    for row in rows {
+        use sqlx::Row as _;
+        let values: Vec<String> = (0..4).map(|i| row.get::<String, _>(i)).collect();
+        if values[..3].iter().all(|c| c.starts_with("v1:")) && !values[3].contains(':') {
+            original += 1;
+        } else if values[..3].iter().all(|c| c.starts_with(&format!("sm4-gcm:{key}:")))
+            && values[3].starts_with(&format!("hmac-sm3:{key}:"))
+        {
+            newest += 1;
+        } else {
+            panic!("a row is under no one key: {values:?}");
+        }
+    }
+    (original, newest)
+}
+
+/// The 国密 profile from the command line, on demand's worker_need: new needs are sealed with
+/// SM4 once a gm key is added, `qiancheng reencrypt demand` killed (SIGKILL) halfway and run
+/// again moves every row, duplicates are refused throughout, and a person recorded twice under
+/// two keys (as a replica without the new key could do) stops the move until it is resolved.
+async fn reencrypt_from_the_command_line(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    let admin = mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let made =
+        qiancheng(dir.path()).args(["data-key", "--id", "2026-gm", "--profile", "gm"]).output().expect("data-key");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let gm = String::from_utf8(made.stdout).expect("utf-8").trim().to_owned();
+    assert!(gm.starts_with("2026-gm:gm:"), "{gm}");
+    let env = |keys: Option<&str>| {
+        let mut env = vec![
+            ("QIANCHENG_DATABASE_URL", database.url.clone()),
+            ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key)),
+        ];
+        if let Some(keys) = keys {
+            env.push(("QIANCHENG_DATA_KEYS", keys.to_owned()));
+        }
+        env
+    };
+    let reencrypt = |args: &[&str]| {
+        let mut command = qiancheng(dir.path());
+        command.args(["reencrypt", "demand"]).args(args).env("QIANCHENG_DATA_KEY", DATA_KEY);
+        for (name, value) in env(Some(&gm)) {
+            command.env(name, value);
+        }
+        command
+    };
+
+    // Twelve needs under the original key, then four under the 国密 key.
+    let (mut before, addr) = serve(dir.path(), "demand", &env(None)).await;
+    for n in 0..12 {
+        create_worker_need(&addr, &admin, n).await.expect("recorded");
+    }
+    assert!(before.terminate().await.success());
+    let (mut demand, addr) = serve(dir.path(), "demand", &env(Some(&gm))).await;
+    for n in 12..16 {
+        create_worker_need(&addr, &admin, n).await.expect("recorded");
+    }
+    assert_eq!(worker_rows_by_key(&database.url, "2026-gm").await, (12, 4), "new needs are sealed with SM4");
+    let duplicates_refused = |when: &'static str| {
+        let (addr, admin) = (addr.clone(), admin.clone());
+        async move {
+            for n in [0, 7, 11, 15] {
+                let again = create_worker_need(&addr, &admin, n).await.expect_err("one person, one record");
+                assert_eq!(qiancheng_testkit::reason(&again), "WORKER_NEED_EXISTS", "{when}: person {n}");
+            }
+        }
+    };
+    duplicates_refused("mixed").await;
+
+    // Killed after its first batches, the move leaves some rows moved and every row readable.
+    let mut moving = Running::spawn(&mut reencrypt(&["--batch-size", "2", "--pause-ms", "300"]));
+    moving.wait_for("a batch moved", |l| l.contains("worker_need: moving: 4 moved")).await;
+    moving.child.kill().expect("SIGKILL");
+    moving.child.wait().expect("reaped");
+    let (original, newest) = worker_rows_by_key(&database.url, "2026-gm").await;
+    assert!(original < 12 && original > 0 && original + newest == 16, "stopped halfway: {original} left");
+    duplicates_refused("halfway").await;
+
+    // One person recorded twice across keys: the copy holds the new hash of a row not moved yet.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database.url).await.expect("connect");
+    let (unmoved, sealed): (String, String) = sqlx::query_as(
+        "SELECT id, id_number_cipher FROM worker_need WHERE id_number_hash NOT LIKE '%:%' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("an unmoved row");
+    let pii = qiancheng_platform::pii::PiiCipher::from_config(Some(DATA_KEY), Some(&gm)).expect("keys");
+    let new_hash = pii.lookup_hash(&pii.decrypt(&sealed).expect("opens"));
+    let copy = format!("{unmoved}-copy");
+    let columns: Vec<String> = {
+        use sqlx::{Column as _, Row as _};
+        let row = sqlx::query("SELECT * FROM worker_need WHERE id = $1").bind(&unmoved).fetch_one(&pool).await;
+        row.expect("the row").columns().iter().map(|c| c.name().to_owned()).collect()
+    };
+    let values: Vec<&str> = columns
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => "$1",
+            "id_number_hash" => "$2",
+            other => other,
+        })
+        .collect();
+    let duplicate = format!(
+        "INSERT INTO worker_need ({}) SELECT {} FROM worker_need WHERE id = $3",
+        columns.join(", "),
+        values.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(duplicate))
+        .bind(&copy)
+        .bind(&new_hash)
+        .bind(&unmoved)
+        .execute(&pool)
+        .await
+        .expect("a second record of one person");
+    let stuck = reencrypt(&[]).output().expect("reencrypt");
+    assert!(!stuck.status.success(), "the move is not complete while one person is recorded twice");
+    let why = String::from_utf8_lossy(&stuck.stderr);
+    assert!(why.contains(&format!("worker_need row {unmoved}")) && why.contains("recorded twice"), "{why}");
+    sqlx::query("DELETE FROM worker_need WHERE id = $1").bind(&copy).execute(&pool).await.expect("resolved");
+
+    // Run again: every row under SM4, the database settled on the key, lookups still right.
+    let done = reencrypt(&[]).output().expect("reencrypt");
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{said}{}", String::from_utf8_lossy(&done.stderr));
+    assert!(said.contains("settled"), "{said}");
+    assert_eq!(worker_rows_by_key(&database.url, "2026-gm").await, (0, 16));
+    let settled: String =
+        sqlx::query_scalar("SELECT key_id FROM pii_settled_key").fetch_one(&pool).await.expect("settled");
+    assert_eq!(settled, "2026-gm");
+    pool.close().await;
+    duplicates_refused("settled").await;
+    assert!(demand.terminate().await.success());
+
+    // A configuration without the key the database settled on cannot serve it.
+    let output = qiancheng(dir.path())
+        .args(["serve", "demand"])
+        .env("QIANCHENG_BIND_ADDR", "127.0.0.1:0")
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
+        .envs(env(None))
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("2026-gm"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn reencrypt_killed_halfway_and_run_again_moves_every_row_to_sm4_on_sqlite() {
+    reencrypt_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn reencrypt_killed_halfway_and_run_again_moves_every_row_to_sm4_on_postgres() {
+    reencrypt_from_the_command_line(Backend::Postgres).await;
+}
+
+/// Backup and restore as docs/OPERATIONS.md tells it: a backup taken while demand takes writes
+/// (`qiancheng backup` on SQLite, `pg_dump --format=custom` on PostgreSQL), restored into a fresh
+/// database (a copy of the file, `pg_restore`), serves with its audit chain intact and every write
+/// acknowledged before the backup began.
+async fn backup_under_writes(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("issuer.key");
+    let admin = mint(dir.path(), &key, &["--role", "CITY_ADMIN", "--region", "421200"]);
+    let env = |url: &str| {
+        vec![("QIANCHENG_DATABASE_URL", url.to_owned()), ("QIANCHENG_AUTH_PUBLIC_KEYS", public_key(dir.path(), &key))]
+    };
+    let (mut demand, addr) = serve(dir.path(), "demand", &env(&database.url)).await;
+    wait_health(&addr, ServingStatus::Serving).await;
+
+    // A writer registers enterprises one after another and notes each acknowledged one.
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (acknowledged, stop, admin) = (acknowledged.clone(), stop.clone(), admin.clone());
+        let mut client = DemandServiceClient::new(channel(&addr).await);
+        tokio::spawn(async move {
+            for i in 0u32.. {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) || i > 100_000 {
+                    break;
+                }
+                let code = fixtures::uscc(&format!("91421221{i:09}"));
+                let created = client
+                    .create_enterprise(authed(
+                        CreateEnterpriseRequest {
+                            enterprise: Some(Enterprise {
+                                credit_code: code.clone(),
+                                display_name: format!("备份测试企业{i}"),
+                                region_code: "421221".into(),
+                                industry: Industry::EquipmentManufacturing as i32,
+                                ..Default::default()
+                            }),
+                            request_id: String::new(),
+                        },
+                        &admin,
+                    ))
+                    .await;
+                if created.is_ok() {
+                    acknowledged.lock().expect("lock").push(code);
+                }
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().expect("lock").len() < 20 {
+        assert!(Instant::now() < deadline, "the writer writes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before: Vec<String> = acknowledged.lock().expect("lock").clone();
+    let (backed_up, restored) = match backend {
+        Backend::Sqlite => {
+            let file = dir.path().join("demand-backup.db");
+            let output = qiancheng(dir.path())
+                .args(["backup", "demand", "--to"])
+                .arg(&file)
+                .env("QIANCHENG_DATABASE_URL", &database.url)
+                .output()
+                .expect("backup");
+            let restored = dir.path().join("restored/demand.db");
+            std::fs::create_dir_all(restored.parent().expect("folder")).expect("folder");
+            std::fs::copy(&file, &restored).expect("restore the copy");
+            (output, (format!("sqlite://{}?mode=rwc", restored.display()), None))
+        }
+        Backend::Postgres => {
+            let file = dir.path().join("demand.dump");
+            let output = Command::new("pg_dump")
+                .arg("--format=custom")
+                .arg("--file")
+                .arg(&file)
+                .arg(format!("--dbname={}", database.url))
+                .output()
+                .expect("pg_dump");
+            let fresh = TestDatabase::create(Backend::Postgres).await.expect("a fresh database");
+            let restore = Command::new("pg_restore")
+                .args(["--no-owner", "--exit-on-error"])
+                .arg(format!("--dbname={}", fresh.url))
+                .arg(&file)
+                .output()
+                .expect("pg_restore");
+            assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+            (output, (fresh.url.clone(), Some(fresh)))
+        }
+    };
+    assert!(backed_up.status.success(), "{}", String::from_utf8_lossy(&backed_up.stderr));
+    // The writer never stopped: more writes are acknowledged after the backup, too.
+    let after_backup = acknowledged.lock().expect("lock").len();
+    while acknowledged.lock().expect("lock").len() < after_backup + 5 {
+        assert!(Instant::now() < deadline, "the writer goes on writing while and after the backup is taken");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.await.expect("the writer ends");
+    assert!(demand.terminate().await.success());
+
+    let (restored_url, _fresh) = restored;
+    let (mut restored, addr) = serve(dir.path(), "demand", &env(&restored_url)).await;
+    wait_health(&addr, ServingStatus::Serving).await;
+    let mut client = DemandServiceClient::new(channel(&addr).await);
+    let report = client
+        .verify_audit_chain(authed(qiancheng_api::demand::VerifyAuditChainRequest {}, &admin))
+        .await
+        .expect("verified")
+        .into_inner()
+        .report
+        .expect("report");
+    assert!(report.intact, "the restored audit chain is intact: {report:?}");
+    assert!(report.rows_checked >= i64::try_from(before.len()).expect("count"), "{report:?}");
+    for code in &before {
+        client
+            .get_enterprise(authed(GetEnterpriseRequest { name: format!("enterprises/{code}") }, &admin))
+            .await
+            .unwrap_or_else(|e| panic!("{code}, acknowledged before the backup, is restored: {e:?}"));
+    }
+    assert!(restored.terminate().await.success());
+}
+
+// The writer runs on a thread of its own while the backup's process is awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_writes_restores_with_an_intact_chain_and_every_acknowledged_write_on_sqlite() {
+    backup_under_writes(Backend::Sqlite).await;
+}
+
+// The writer runs on a thread of its own while the backup's process is awaited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_writes_restores_with_an_intact_chain_and_every_acknowledged_write_on_postgres() {
+    backup_under_writes(Backend::Postgres).await;
 }
 
 /// `qiancheng dev` signs each service's calls with that service's own key: the development key,
@@ -1044,7 +1621,7 @@ async fn two_serve_processes_over_mutual_tls(backend: Backend) {
     fixtures::publish_welding_demand(to_demand, &officer, "91421221MA4K7Y2G3", "421221", 8).await;
     let to_selection = tls_channel(&selection_addr, &ca, None).await.expect("TLS");
     let drafts = SelectionServiceClient::new(to_selection)
-        .draft_catalog_from_demand(authed(fixtures::welding_catalog(), &officer))
+        .draft_catalog_from_demand(authed(qiancheng_testkit::selection::welding_draft(), &officer))
         .await
         .expect("selection reaches demand over mutual TLS with its certificate")
         .into_inner();

@@ -222,7 +222,8 @@ fn already_attended(event_id: &str) -> CheckInResult {
 /// The person a check-in names, as sent.
 enum Who {
     Trainee(String),
-    Person(String),
+    /// The person's ID-number hash under each data key a roster row may still carry.
+    Person(Vec<String>),
 }
 
 /// A check-in that passed the checks made in memory.
@@ -260,7 +261,7 @@ fn parse_event(s: &Supervision, class_id: &str, index: usize, event: &CheckIn) -
             _ => return Err(refused(id, "ELIG-REALNAME", "trainee", "name a trainee of the chunk's class")),
         },
         (true, false) => match qiancheng_domain::IdNumber::parse(&event.id_number) {
-            Ok(number) => Who::Person(s.pii.lookup_hash(number.as_str())),
+            Ok(number) => Who::Person(s.pii.lookup_hashes(number.as_str())),
             Err(e) => return Err(refused(id, e.rule, "id_number", e.reason)),
         },
         _ => return Err(refused(id, "REQUIRED", "trainee", "give exactly one of trainee and id_number")),
@@ -465,7 +466,7 @@ fn decide<'a>(
     // 凡补必进、不进不补: only people on the real-name roster attend.
     let member = match &p.who {
         Who::Trainee(t) => by_id.get(t.as_str()),
-        Who::Person(hash) => by_person.get(hash.as_str()),
+        Who::Person(hashes) => hashes.iter().find_map(|hash| by_person.get(hash.as_str())),
     };
     let Some(member) = member else {
         return Err(refused(id, "ELIG-REALNAME", "trainee", "the person is not on the class's real-name roster"));

@@ -266,7 +266,9 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         for hash in &hashes {
             change.serialize_on(&format!("person/{hash}")).await?;
         }
-        let history = trainee::classes_of_people(&mut change.tx, &hashes).await?;
+        // Rows not yet moved to the newest data key carry an older key's hash.
+        let lookups: Vec<&str> = filing.roster.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
+        let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
         let facts = class.facts();
         let project =
             Project { class: &facts, occupation: &class.occupation, level: class.level, key_project: class.key_project.as_ref() };

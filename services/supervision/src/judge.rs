@@ -43,8 +43,11 @@ pub struct Candidate {
     pub phone: PhoneNumber,
     /// What the entry declares of them.
     pub declared: Declared,
-    /// Keyed hash of the ID number.
+    /// Keyed hash of the ID number under the newest data key: what a new row stores.
     pub hash: String,
+    /// Its hash under every data key a stored row may still carry, the newest first: what
+    /// lookups (ELIG-OVERLAP, ELIG-ONCE, duplicates) match.
+    pub hashes: Vec<String>,
 }
 
 impl Candidate {
@@ -125,6 +128,7 @@ pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Vio
     else {
         return None;
     };
+    let hashes = pii.lookup_hashes(id.as_str());
     let hash = pii.lookup_hash(id.as_str());
     Some(Candidate {
         name,
@@ -140,6 +144,7 @@ pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Vio
             prehire_enterprise: enterprise,
         },
         hash,
+        hashes,
     })
 }
 
@@ -175,7 +180,7 @@ pub fn judge(
     candidate: &Candidate,
     history: &[PersonClass],
 ) -> Judged {
-    let theirs = history.iter().filter(|h| h.person_hash == candidate.hash && h.class_id != project.class.id);
+    let theirs = history.iter().filter(|h| candidate.hashes.contains(&h.person_hash) && h.class_id != project.class.id);
     let mut other_classes = Vec::new();
     let mut prior_subsidies = Vec::new();
     for place in theirs {

@@ -46,6 +46,17 @@ fn unsealed(pii: &PiiCipher, sealed: &SealedPerson) -> Result<PersonRef, Error> 
     })
 }
 
+/// The person's hash under the newest data key, as the contract promises it (the same for the
+/// same person everywhere): the stored one, or, for a row that re-encryption has not reached
+/// yet, one made from its sealed ID number.
+fn current_hash(pii: &PiiCipher, person: &TraineeRecord, sealed: &SealedPerson) -> Result<String, Error> {
+    if pii.is_hashed_under_newest(&person.person_hash) {
+        Ok(person.person_hash.clone())
+    } else {
+        Ok(pii.lookup_hash(&pii.decrypt(&sealed.id_number_cipher)?))
+    }
+}
+
 /// The share of `hours` in `of`, in basis points, rounded down.
 fn basis_points(hours: i64, of: u32) -> i32 {
     if of == 0 { 0 } else { int32(hours.max(0).saturating_mul(10_000) / i64::from(of)) }
@@ -244,7 +255,7 @@ pub async fn list_project_trainees(
             policy_version: class.policy_version.clone(),
             policy_digest: class.policy_digest.clone(),
             person: Some(shown),
-            person_hash: person.person_hash.clone(),
+            person_hash: current_hash(&s.pii, person, sealed)?,
             target_group: convert::target_group_to_proto(person.declared.target_group),
             judged_group: convert::target_group_to_proto(person.judged_group),
             in_service: person.declared.in_service,

@@ -106,6 +106,9 @@ impl ServiceSpec for Spec {
     fn peers(&self) -> &'static [&'static str] {
         &["selection"]
     }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        &[store::trainee::SEALED]
+    }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
         routes(shared, settings, Clock::system())
     }
@@ -128,6 +131,9 @@ impl ServiceSpec for SpecWithClock {
     }
     fn peers(&self) -> &'static [&'static str] {
         Spec.peers()
+    }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        Spec.sealed_tables()
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
         routes(shared, settings, self.0.clone())

@@ -80,7 +80,8 @@ async fn admit(
     today: NaiveDate,
 ) -> Result<judge::Judged, Error> {
     change.serialize_on(&format!("person/{}", candidate.hash)).await?;
-    let history = trainee::classes_of_people(&mut change.tx, &[candidate.hash.as_str()]).await?;
+    let lookups: Vec<&str> = candidate.hashes.iter().map(String::as_str).collect();
+    let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
     let facts = class.facts();
     let project = Project {
         class: &facts,
@@ -152,7 +153,7 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
             stamp: Stamp::new(),
         };
         let person = if let Some(candidate) = &adding {
-            if trainee::person_in_class(&mut change.tx, &class.id, &candidate.hash).await? {
+            if trainee::person_in_class(&mut change.tx, &class.id, &candidate.hashes).await? {
                 return Err(Error::exists("ROSTER_DUPLICATE", "the person is on this roster already"));
             }
             let judged = admit(s, change, &class, candidate, today).await?;
@@ -211,12 +212,14 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
 fn candidate_of(s: &Supervision, person: &TraineeRecord, sealed: &trainee::SealedPerson) -> Result<Candidate, Error> {
     let id = IdNumber::parse(&s.pii.decrypt(&sealed.id_number_cipher)?).map_err(|_| Error::corrupt("id_number"))?;
     let phone = PhoneNumber::parse(&s.pii.decrypt(&sealed.phone_cipher)?).map_err(|_| Error::corrupt("phone"))?;
+    // The stored hash may be an older data key's: the hashes are made afresh from the number.
     Ok(Candidate {
         name: s.pii.decrypt(&sealed.name_cipher)?,
+        hash: s.pii.lookup_hash(id.as_str()),
+        hashes: s.pii.lookup_hashes(id.as_str()),
         id,
         phone,
         declared: person.declared.clone(),
-        hash: person.person_hash.clone(),
     })
 }
 

@@ -88,7 +88,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "QIANCHENG_OIDC_ROLE_MAP",
         "comma-separated VALUE=ROLE pairs from the provider's role values to the suite's roles (hrss-city-admin=CITY_ADMIN,…); unset, values are read as the suite's role names; unmapped values are ignored; SERVICE cannot be mapped",
     ),
-    ("QIANCHENG_DATA_KEY", "base64 32-byte key encrypting personal data at rest (required by serve)"),
+    (
+        "QIANCHENG_DATA_KEY",
+        "base64 32-byte original data key (id v1, AES-256-GCM and HMAC-SHA-256) sealing personal data at rest; serve needs it or QIANCHENG_DATA_KEYS",
+    ),
+    (
+        "QIANCHENG_DATA_KEYS",
+        "further data keys, oldest first, as comma-separated ID:PROFILE:BASE64 (PROFILE standard, or gm for SM4-GCM and HMAC-SM3); the last seals new values, every one still decrypts (docs/CRYPTOGRAPHY.md)",
+    ),
     (
         "QIANCHENG_POLICY_SET",
         "TOML file of the policy set new decisions are made under (default: the built-in xianning-2025-5/v2; v1 stays loadable for replay)",
@@ -211,8 +218,10 @@ pub struct Settings {
     pub tls_client_auth: TlsClientAuth,
     /// Services whose client certificate stands in for their token.
     pub tls_client_services: Vec<String>,
-    /// Base64 data-encryption key.
+    /// Base64 original data key (`v1`).
     pub data_key: Option<String>,
+    /// Further data keys, `ID:PROFILE:BASE64` entries, oldest first.
+    pub data_keys: Option<String>,
     /// Policy-set file; `None` means the built-in set.
     pub policy_set: Option<PathBuf>,
     /// URLs of peer services by short name (`demand`).
@@ -268,6 +277,7 @@ impl Default for Settings {
             tls_client_auth: TlsClientAuth::None,
             tls_client_services: Vec::new(),
             data_key: None,
+            data_keys: None,
             policy_set: None,
             peers: BTreeMap::new(),
             peer_timeout_ms: 5_000,
@@ -349,6 +359,9 @@ impl Settings {
         settings.load_identity_and_tls(&lookup)?;
         if let Some(v) = lookup("QIANCHENG_DATA_KEY").filter(|v| !v.is_empty()) {
             settings.data_key = Some(v);
+        }
+        if let Some(v) = lookup("QIANCHENG_DATA_KEYS").filter(|v| !v.is_empty()) {
+            settings.data_keys = Some(v);
         }
         if let Some(v) = lookup("QIANCHENG_POLICY_SET").filter(|v| !v.is_empty()) {
             settings.policy_set = Some(PathBuf::from(v));

@@ -4,7 +4,10 @@
 //! with `REQUEST_ID_REUSED`. Ids are scoped by caller and method.
 //!
 //! Clients put what they like in a request id (a person's ID number has been seen): it is never
-//! stored as given, only as a keyed hash (HMAC under the data key), like other personal data.
+//! stored as given, only as a keyed hash (HMAC under the newest data key), like other personal
+//! data. Since the id itself is not kept, re-encryption cannot re-hash it: a retry is looked up
+//! under the hash of every configured key, so an id first used before a key was added is still
+//! recognised while the older key stays configured (`docs/CRYPTOGRAPHY.md`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -25,6 +28,8 @@ pub struct IdempotencyKey {
     caller: String,
     method: &'static str,
     request_id: String,
+    /// The id's hash under each older configured key, newest first.
+    earlier_ids: Vec<String>,
     request_hash: String,
 }
 
@@ -53,10 +58,13 @@ impl IdempotencyKey {
                 format!("request_id must be at most {MAX_REQUEST_ID_CHARS} characters"),
             ));
         }
+        let mut ids = pii.every_hash(&format!("request_id\u{0}{request_id}"));
+        let request_id = ids.remove(0);
         Ok(Some(Self {
             caller: caller.to_owned(),
             method,
-            request_id: pii.lookup_hash(&format!("request_id\u{0}{request_id}")),
+            request_id,
+            earlier_ids: ids,
             request_hash: hex::encode(Sha256::digest(request.encode_to_vec())),
         }))
     }
@@ -68,6 +76,11 @@ impl IdempotencyKey {
         &self.request_id
     }
 
+    /// The id as stored under the newest key, then under each older key.
+    fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.request_id.as_str()).chain(self.earlier_ids.iter().map(String::as_str))
+    }
+
     /// Whether `other` is the same request under the same id.
     pub fn same_request(&self, other: &IdempotencyKey) -> bool {
         self.request_hash == other.request_hash
@@ -75,31 +88,32 @@ impl IdempotencyKey {
 }
 
 /// The stored responses of `keys` (all of one caller and method) that were served before, by
-/// stored id; an id used before for another request maps to `REQUEST_ID_REUSED`. One query for
-/// a whole chunk of a bulk intake.
+/// stored id ([`IdempotencyKey::stored_id`], whichever key's hash it was found under); an id used
+/// before for another request maps to `REQUEST_ID_REUSED`. One query for a whole chunk of a bulk
+/// intake.
 pub async fn replay_many<R: prost::Message + Default>(
     tx: &mut Tx,
     keys: &[&IdempotencyKey],
 ) -> Result<std::collections::HashMap<String, Result<R, Error>>, Error> {
     let mut found = std::collections::HashMap::new();
     let Some(first) = keys.first() else { return Ok(found) };
-    for batch in keys.chunks(500) {
+    let per_key = 1 + first.earlier_ids.len();
+    for batch in keys.chunks((500 / per_key).max(1)) {
+        let asked: std::collections::HashMap<&str, &IdempotencyKey> =
+            batch.iter().flat_map(|k| k.ids().map(move |id| (id, *k))).collect();
         let sql = format!(
             "SELECT request_id, request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 \
              AND request_id IN ({})",
-            crate::db::placeholders(3, batch.len())
+            crate::db::placeholders(3, asked.len())
         );
-        let query =
-            batch.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&first.caller).bind(first.method), |q, k| {
-                q.bind(k.request_id.as_str())
-            });
-        let asked: std::collections::HashMap<&str, &IdempotencyKey> =
-            batch.iter().map(|k| (k.request_id.as_str(), *k)).collect();
+        let query = asked
+            .keys()
+            .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&first.caller).bind(first.method), |q, id| q.bind(*id));
         for row in query.fetch_all(&mut **tx).await? {
             let id: String = row.try_get("request_id")?;
             let Some(key) = asked.get(id.as_str()) else { continue };
             let answer = stored_answer(&row, key);
-            found.insert(id, answer);
+            found.insert(key.request_id.clone(), answer);
         }
     }
     Ok(found)
@@ -136,14 +150,14 @@ pub async fn replay<'c, R: prost::Message + Default>(
     key: Option<&IdempotencyKey>,
 ) -> Result<Option<R>, Error> {
     let Some(key) = key else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 AND request_id = $3",
-    )
-    .bind(&key.caller)
-    .bind(key.method)
-    .bind(&key.request_id)
-    .fetch_optional(executor)
-    .await?;
+    let ids: Vec<&str> = key.ids().collect();
+    let sql = format!(
+        "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND method = $2 AND request_id IN ({})",
+        crate::db::placeholders(3, ids.len())
+    );
+    let query =
+        ids.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&key.caller).bind(key.method), |q, id| q.bind(*id));
+    let row = query.fetch_optional(executor).await?;
     row.map(|row| stored_answer(&row, key)).transpose()
 }
 

@@ -9,8 +9,9 @@
 //! [`oidc`] (the people's identity provider: JWKS keys, claim mapping), [`tls`] (TLS and mutual
 //! TLS with certificates read again when they change),
 //! [`error`] (`google.rpc.Status` with `ErrorInfo` and `BadRequest`), [`idempotency`] (safe
-//! retries by `request_id`), [`audit`] (the hash-chained audit table) and [`pii`] (personal data
-//! encrypted at rest, looked up by keyed hash, masked in responses).
+//! retries by `request_id`), [`audit`] (the hash-chained audit table), [`pii`] (personal data
+//! encrypted at rest, looked up by keyed hash, masked in responses) and [`rekey`] (moving it to
+//! the newest data key).
 
 // The record derive names this crate by its path, from here as from a service.
 extern crate self as qiancheng_platform;
@@ -30,6 +31,7 @@ pub mod oidc;
 pub mod page;
 pub mod pii;
 pub mod record;
+pub mod rekey;
 pub mod server;
 pub mod service;
 pub mod stamp;

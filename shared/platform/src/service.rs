@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
 use crate::pii::PiiCipher;
+use crate::rekey::SealedTable;
 use crate::stream::StreamLimits;
 
 /// A service of the suite, as the binary and the testkit start it.
@@ -31,6 +32,11 @@ pub trait ServiceSpec: Send + Sync + 'static {
     fn peers(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The tables holding its sealed personal data and lookup hashes, which
+    /// `qiancheng reencrypt` moves to the newest data key ([`crate::rekey`]).
+    fn sealed_tables(&self) -> &'static [SealedTable] {
+        &[]
+    }
     /// The service's routes over `shared`, with the configured message-size limits.
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes;
 }
@@ -41,7 +47,7 @@ pub trait ServiceSpec: Send + Sync + 'static {
 /// ```text
 /// qiancheng_platform::service! {
 ///     /// The demand service over what its handlers share.
-///     Demand { name: "demand", server: DemandServiceServer, migrator: MIGRATOR, peers: [] }
+///     Demand { name: "demand", server: DemandServiceServer, migrator: MIGRATOR, peers: [], sealed: SEALED }
 /// }
 /// qiancheng_api::demand_service!(Demand, handlers);
 /// ```
@@ -49,7 +55,7 @@ pub trait ServiceSpec: Send + Sync + 'static {
 macro_rules! service {
     (
         $(#[$meta:meta])*
-        $service:ident { name: $name:expr, server: $server:ident, migrator: $migrator:expr, peers: [$($peer:expr),* $(,)?] $(,)? }
+        $service:ident { name: $name:expr, server: $server:ident, migrator: $migrator:expr, peers: [$($peer:expr),* $(,)?] $(, sealed: $sealed:expr)? $(,)? }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
@@ -79,6 +85,11 @@ macro_rules! service {
             fn peers(&self) -> &'static [&'static str] {
                 &[$($peer),*]
             }
+            $(
+                fn sealed_tables(&self) -> &'static [$crate::rekey::SealedTable] {
+                    &$sealed
+                }
+            )?
             fn routes(&self, shared: $crate::Shared, settings: &$crate::config::Settings) -> ::tonic::service::Routes {
                 ::tonic::service::Routes::new(
                     $server::new($service(::std::sync::Arc::new(shared)))

@@ -13,6 +13,7 @@
 pub mod idp;
 pub mod pki;
 pub mod selection;
+pub mod supervision;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use qiancheng_platform::auth::{Authenticator, Role, TokenMinter};
 use qiancheng_platform::client::ServiceCredentials;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::db::Db;
-use qiancheng_platform::pii::PiiCipher;
+use qiancheng_platform::pii::{DataKey, PiiCipher};
 use qiancheng_platform::service::{Peer, Peers};
 use qiancheng_platform::stream::StreamLimits;
 use qiancheng_platform::tls::{ClientTls, ServerTls};
@@ -147,18 +148,32 @@ impl Keys {
     /// A fresh random signing key and a fixed personal-data key (tests compare ciphertexts'
     /// absence, never their value).
     pub fn new() -> Self {
-        let mut key = [0u8; 32];
-        for (i, b) in key.iter_mut().enumerate() {
-            *b = u8::try_from(i).unwrap_or(0) ^ 0x5a;
-        }
         let generate = || TokenMinter::generate().expect("randomness for a signing key");
         Self {
             minter: generate(),
             service_keys: SERVICE_CALLERS.iter().map(|name| (*name, generate())).collect(),
-            pii: PiiCipher::new(&key),
+            pii: PiiCipher::new(&Self::original_data_key()),
             settings: Settings::default(),
             policy: PolicySet::current(),
         }
+    }
+
+    /// The fixed original data key (`v1`) of every test.
+    fn original_data_key() -> [u8; 32] {
+        let mut key = [0u8; 32];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::try_from(i).unwrap_or(0) ^ 0x5a;
+        }
+        key
+    }
+
+    /// The same keys with `newer` data keys after the original one, the last sealing new
+    /// values: the configuration of a service after a key rotation.
+    pub fn with_newer_data_keys(mut self, newer: Vec<DataKey>) -> Self {
+        let mut keys = vec![DataKey::original(Self::original_data_key())];
+        keys.extend(newer);
+        self.pii = PiiCipher::with_keys(keys).expect("distinct test data keys");
+        self
     }
 
     /// The peer `name` at `addr`, called with a `SERVICE` token (subject `service:test`) signed
@@ -316,6 +331,9 @@ pub struct TestService {
     pub db: Db,
     /// The keys its tokens are signed with.
     pub keys: Keys,
+    /// Its personal-data cipher, which knows whether its database has settled on the newest
+    /// data key ([`qiancheng_platform::rekey::observe`]).
+    pub pii: PiiCipher,
     database: TestDatabase,
 }
 
@@ -329,10 +347,26 @@ impl TestService {
     /// Starts `spec` on `backend` with `keys` and `peers`.
     pub async fn start_with(spec: &dyn ServiceSpec, backend: Backend, keys: Keys, peers: Peers) -> Option<Self> {
         let database = TestDatabase::create(backend).await?;
+        Some(Self::serve(spec, database, keys, peers).await)
+    }
+
+    /// Stops the service and starts `spec` again on the same database with `keys` and `peers`,
+    /// as an operator's restart with a new configuration (another data key) would.
+    pub async fn restart(self, spec: &dyn ServiceSpec, keys: Keys, peers: Peers) -> Self {
+        let Self { server, db, database, .. } = self;
+        server.stop().await;
+        db.close().await;
+        Self::serve(spec, database, keys, peers).await
+    }
+
+    /// Serves `spec` over `database`.
+    async fn serve(spec: &dyn ServiceSpec, database: TestDatabase, keys: Keys, peers: Peers) -> Self {
         let db = Db::connect(&database.url, None, spec.migrator()).await.expect("connect and migrate");
+        let pii = keys.pii.for_database();
+        qiancheng_platform::rekey::observe(&db, &pii).await.expect("the database's data key is configured");
         let shared = Shared {
             db: db.clone(),
-            pii: keys.pii.clone(),
+            pii: pii.clone(),
             policy: Arc::new(keys.policy.clone()),
             peers,
             streams: StreamLimits::new(&keys.settings),
@@ -341,7 +375,7 @@ impl TestService {
         let server =
             RunningServer::start(spec.grpc_name(), routes, &keys.settings, keys.authenticator(), Some(db.clone()))
                 .await;
-        Some(Self { server, db, keys, database })
+        Self { server, db, keys, pii, database }
     }
 
     /// A channel to the service.
@@ -528,17 +562,6 @@ pub mod fixtures {
             .await
             .expect("the vacancy is published");
         vacancy.name
-    }
-
-    /// What a county officer sends selection to draft welding items of the catalog from the
-    /// demand of their own county (80 hours, offline).
-    pub fn welding_catalog() -> qiancheng_api::selection::DraftCatalogFromDemandRequest {
-        qiancheng_api::selection::DraftCatalogFromDemandRequest {
-            content: "焊接安全与实操".into(),
-            hours: 80,
-            mode: qiancheng_api::selection::TrainingMode::Offline as i32,
-            ..Default::default()
-        }
     }
 
     /// A valid unified social credit code starting with `first17`.

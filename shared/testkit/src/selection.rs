@@ -180,3 +180,38 @@ pub async fn approve_project(
     assert_eq!(approved.approved_headcount, headcount);
     (code, approved.name.clone())
 }
+
+/// Gives each of `regions` a yearly quota of `trainees` for `year`, as the city administrator
+/// `admin` does before a round whose deadline falls in that year.
+pub async fn set_quotas(
+    selection: &mut SelectionServiceClient<Channel>,
+    admin: &str,
+    regions: &[&str],
+    year: i32,
+    trainees: i32,
+) {
+    for region in regions {
+        let quota = sel::Quota {
+            region_code: (*region).into(),
+            year,
+            trainees,
+            basis: "年度培训任务".into(),
+            ..Default::default()
+        };
+        selection
+            .set_quota(authed(sel::SetQuotaRequest { quota: Some(quota), request_id: String::new() }, admin))
+            .await
+            .expect("quota set");
+    }
+}
+
+/// What a county officer asks of DraftCatalogFromDemand for its welders: an 80-hour offline
+/// course in welding safety and practice (the call reads demand's training-need summary).
+pub fn welding_draft() -> sel::DraftCatalogFromDemandRequest {
+    sel::DraftCatalogFromDemandRequest {
+        content: "焊接安全与实操".into(),
+        hours: 80,
+        mode: sel::TrainingMode::Offline as i32,
+        ..Default::default()
+    }
+}

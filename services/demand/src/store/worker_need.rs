@@ -1,6 +1,7 @@
 //! Workers' employment and training needs as stored. The resident ID number, name and phone are
 //! kept encrypted, with a keyed hash of the ID number beside them; the masked forms are what
-//! responses show. Nothing here reads the encrypted columns back.
+//! responses show. Nothing here reads the encrypted columns back; `qiancheng reencrypt demand`
+//! moves them to the newest data key ([`SEALED`]).
 
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::Stamp;
@@ -67,6 +68,14 @@ pub struct SealedPerson {
     /// Encrypted phone.
     pub phone_cipher: String,
 }
+
+/// The sealed columns and the lookup hash of the table, for re-encryption.
+pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::rekey::SealedTable {
+    table: "worker_need",
+    key: "id",
+    ciphers: &["id_number_cipher", "name_cipher", "phone_cipher"],
+    hashes: &[("id_number_hash", "id_number_cipher")],
+};
 
 impl WorkerNeedRecord {
     /// The resource name.

@@ -106,6 +106,16 @@ const STORED: &str = "id, class_id, person_hash, id_number_masked, name_masked, 
     revision, create_time_micros, update_time_micros, id_number_cipher, name_cipher, phone_cipher";
 
 /// The condition of a trainee on the current roster.
+/// The sealed columns and the lookup hash of the table, for re-encryption
+/// (`qiancheng reencrypt supervision`).
+pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::rekey::SealedTable {
+    table: "trainee",
+    key: "id",
+    ciphers: &["id_number_cipher", "name_cipher", "phone_cipher"],
+    hashes: &[("person_hash", "id_number_cipher")],
+};
+
+/// Trainees on the current roster version.
 pub const ON_ROSTER: &str = "added_version > 0 AND removed_version = 0";
 
 /// A local basis from its stored code.
@@ -427,16 +437,16 @@ pub async fn classes_of_people(tx: &mut Tx, hashes: &[&str]) -> Result<Vec<Perso
     Ok(found)
 }
 
-/// Whether a person (by hash) is on a class's roster or proposed for it.
-pub async fn person_in_class(tx: &mut Tx, class_id: &str, hash: &str) -> Result<bool, Error> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM trainee WHERE class_id = $1 AND person_hash = $2 \
-         AND state IN ('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED')",
-    )
-    .bind(class_id)
-    .bind(hash)
-    .fetch_optional(&mut **tx)
-    .await?;
+/// Whether a person (by their hash under each data key a row may carry) is on a class's roster
+/// or proposed for it.
+pub async fn person_in_class(tx: &mut Tx, class_id: &str, hashes: &[String]) -> Result<bool, Error> {
+    let sql = format!(
+        "SELECT id FROM trainee WHERE class_id = $1 AND person_hash IN ({}) \
+         AND state IN ('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED') LIMIT 1",
+        db::placeholders(2, hashes.len())
+    );
+    let query = hashes.iter().fold(sqlx::query_scalar(AssertSqlSafe(sql)).bind(class_id), |q, h| q.bind(h.as_str()));
+    let found: Option<String> = query.fetch_optional(&mut **tx).await?;
     Ok(found.is_some())
 }
 
