@@ -1579,6 +1579,24 @@ impl<'a> Generator<'a> {
 
     /// One plausible value of `field`'s kind; `None` for a message nested too deep.
     fn plausible_single(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Option<Value> {
+        let value = self.plausible_unbounded(field, parent, depth)?;
+        // Inside what the proto declares, so that a plausible request can pass its field rules.
+        Some(match (Declared::of(field), value) {
+            (Some(rules), Value::String(text)) if rules.max_length > 0 && text.chars().count() > rules.max_length => {
+                Value::String(text.chars().take(rules.max_length).collect())
+            }
+            (Some(rules), Value::I32(n)) => Value::I32(i32::try_from(rules.clamp(i64::from(n))).unwrap_or(n)),
+            (Some(rules), Value::I64(n)) => Value::I64(rules.clamp(n)),
+            (_, value) => value,
+        })
+    }
+
+    fn plausible_unbounded(
+        &mut self,
+        field: &FieldDescriptor,
+        parent: &MessageDescriptor,
+        depth: usize,
+    ) -> Option<Value> {
         let name = field.name();
         Some(match field.kind() {
             Kind::String => Value::String(self.plausible_string(field, parent)),
@@ -1785,8 +1803,16 @@ impl<'a> Generator<'a> {
         message
     }
 
-    /// A hostile value of `field`: an empty, a huge or a hostile list, or one hostile value.
+    /// A hostile value of `field`: half the time, when the field declares rules in its proto
+    /// (`qiancheng.type.v1.field`), a value exactly at one of its boundaries or one past it;
+    /// otherwise an empty, a huge or a hostile list, or one hostile value.
     fn hostile_value(&mut self, field: &FieldDescriptor, parent: &MessageDescriptor, depth: usize) -> Value {
+        if let Some(rules) = Declared::of(field)
+            && self.rng.chance(1, 2)
+            && let Some(value) = self.at_boundary(field, &rules, parent, depth)
+        {
+            return value;
+        }
         if field.is_map() {
             let Kind::Message(entry) = field.kind() else { return Value::Map(HashMap::new()) };
             let key = map_key(self.hostile_single(&entry.map_entry_key_field(), &entry, depth));
@@ -1810,6 +1836,48 @@ impl<'a> Generator<'a> {
             };
         }
         self.hostile_single(field, parent, depth)
+    }
+
+    /// A value of `field` at a boundary its proto declares, or one past it: a text of exactly
+    /// `max_length` characters or one more, a number at `min` or `max` or one beyond, a list of
+    /// `max_items` items or one more, an empty required value.
+    fn at_boundary(
+        &mut self,
+        field: &FieldDescriptor,
+        rules: &Declared,
+        parent: &MessageDescriptor,
+        depth: usize,
+    ) -> Option<Value> {
+        let past = self.rng.chance(1, 2);
+        if field.is_list() {
+            let count = if rules.max_items > 0 {
+                rules.max_items + usize::from(past)
+            } else if rules.required {
+                0
+            } else {
+                return None;
+            };
+            let one = self.plausible_single(field, parent, depth)?;
+            return Some(Value::List(vec![one; count]));
+        }
+        let number = |bound: Option<i64>, step: i64| bound.map(|b| if past { b.saturating_add(step) } else { b });
+        match field.kind() {
+            Kind::String if rules.max_length > 0 => {
+                let length = rules.max_length + usize::from(past);
+                Some(Value::String("焊".repeat(length)))
+            }
+            Kind::String if rules.required => Some(Value::String(if past { " ".into() } else { String::new() })),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                let at = if self.rng.chance(1, 2) { number(rules.min, -1) } else { number(rules.max, 1) };
+                let at = at.or(if rules.required { Some(0) } else { None })?;
+                Some(match field.kind() {
+                    Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(at),
+                    _ => Value::I32(i32::try_from(at).unwrap_or(if at < 0 { i32::MIN } else { i32::MAX })),
+                })
+            }
+            Kind::Enum(_) if rules.required => Some(Value::EnumNumber(0)),
+            _ => None,
+        }
     }
 
     /// One hostile value of `field`'s kind: edge and absurd numbers, unknown enum numbers,
@@ -2092,6 +2160,54 @@ impl<'a> Generator<'a> {
 }
 
 const DATE: &str = "qiancheng.type.v1.Date";
+
+/// The rules a field declares with `qiancheng.type.v1.field`, as the build reads them to
+/// generate each request's checks: the campaign sends values at each boundary and one past it.
+#[derive(Debug, Clone, Default)]
+struct Declared {
+    required: bool,
+    max_length: usize,
+    min: Option<i64>,
+    max: Option<i64>,
+    max_items: usize,
+}
+
+impl Declared {
+    fn of(field: &FieldDescriptor) -> Option<Self> {
+        let extension = field.parent_pool().get_extension_by_name("qiancheng.type.v1.field")?;
+        let options = field.options();
+        if !options.has_extension(&extension) {
+            return None;
+        }
+        let value = options.get_extension(&extension);
+        let rules = value.as_message()?;
+        let get = |name: &str| rules.get_field_by_name(name);
+        let has = |name: &str| rules.has_field_by_name(name);
+        Some(Self {
+            required: get("required").and_then(|v| v.as_bool()).unwrap_or(false),
+            max_length: get("max_length").and_then(|v| v.as_u32()).map_or(0, |n| n as usize),
+            min: if has("min") { get("min").and_then(|v| v.as_i64()) } else { None },
+            max: if has("max") { get("max").and_then(|v| v.as_i64()) } else { None },
+            max_items: get("max_items").and_then(|v| v.as_u32()).map_or(0, |n| n as usize),
+        })
+    }
+
+    /// `n` inside the declared range.
+    fn clamp(&self, n: i64) -> i64 {
+        n.max(self.min.unwrap_or(i64::MIN)).min(self.max.unwrap_or(i64::MAX))
+    }
+}
+
+#[test]
+fn the_campaign_reads_the_rules_fields_declare() {
+    let pool = descriptor_pool();
+    let vacancy = pool.get_message_by_name("qiancheng.demand.v1.Vacancy").expect("the vacancy message");
+    let headcount = Declared::of(&vacancy.get_field_by_name("headcount").expect("headcount")).expect("declared");
+    assert_eq!((headcount.min, headcount.max), (Some(1), Some(10_000)));
+    let post = Declared::of(&vacancy.get_field_by_name("post").expect("post")).expect("declared");
+    assert!(post.required && post.max_length == 100);
+    assert!(Declared::of(&vacancy.get_field_by_name("name").expect("name")).is_none());
+}
 
 /// The current year, near enough for dates that lie ahead.
 fn this_year() -> i64 {
