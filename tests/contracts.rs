@@ -1,4 +1,4 @@
-//! Every protobuf package of the suite follows the conventions of DESIGN.md (API conventions),
+//! Every protobuf package of the suite follows the conventions of docs/ARCHITECTURE.md ("Conventions the contracts test enforces"),
 //! beyond what `buf lint` checks: safe retries, pagination, a comment on every RPC saying who
 //! may call it, and the suite's one habit for updates, instants, dates and money:
 //!

@@ -1,5 +1,5 @@
 //! Suite-wide checks that no single service owns: `contracts.rs` holds every protobuf package
-//! to the API conventions of DESIGN.md, `topology.rs` holds `docker-compose.yml` and the
+//! to the API conventions of docs/ARCHITECTURE.md, `topology.rs` holds `docker-compose.yml` and the
 //! `Dockerfile` to the services the suite has, `selection_with_demand.rs` tries one service
 //! calling another (selection drafting its catalog from demand), and `mtls.rs` the same two over
 //! mutual TLS. Each service's own behaviour is

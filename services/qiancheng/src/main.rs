@@ -227,7 +227,7 @@ fn token(
     key_file: Option<PathBuf>,
     create_key: bool,
 ) -> Result<(), String> {
-    // A SERVICE identity comes only from that service's own key (DESIGN.md, Security).
+    // A SERVICE identity comes only from that service's own key (docs/OPERATIONS.md, "Identity and TLS").
     let service = roles.contains(&Role::Service);
     if service && roles.len() > 1 {
         return Err("a SERVICE token holds SERVICE alone: a service's key asserts nothing else".to_owned());

@@ -1,4 +1,4 @@
-//! Who may see and change what in the selection service (DESIGN.md, Security): providers only
+//! Who may see and change what in the selection service (README.md, "Who may do what"): providers only
 //! their own, experts only their assignments, county officers their county, city administrators
 //! everything, auditors read everything. Permission comes before existence: a scoped caller
 //! asking for what does not exist is refused as for what lies outside its scope.

@@ -1,7 +1,7 @@
 //! Errors of the domain crate.
 //!
 //! [`ValueError`] is what a value type returns when a string at the edge is not a valid value; it
-//! carries the rule code of `POLICY.md` (or a value code such as `PHONE`) so a service can put it
+//! carries the rule code (docs/RULES.md), or a value code such as `PHONE`, so a service can put it
 //! into `ErrorInfo.reason` unchanged. [`Error`] is the one error enum for everything else the
 //! crate can refuse: policy sets, calendars, tables and replay facts.
 

@@ -3,7 +3,7 @@
 //! Value types are parsed once at the edge ([`IdNumber`], [`Uscc`], [`RegionCode`],
 //! [`OccupationCode`], [`SkillLevel`], [`TargetGroup`], [`Industry`], [`PhoneNumber`], [`Money`],
 //! civil dates) and code behind the edge never re-checks strings. The [`policy`] module holds
-//! every rule of `POLICY.md` as a pure function over facts and a versioned [`policy::PolicySet`]
+//! every rule of the plan (docs/RULES.md) as a pure function over facts and a versioned [`policy::PolicySet`]
 //! (`xianning-2025-5/v2` for new decisions, `xianning-2025-5/v1` kept for replay), returning
 //! decisions that explain themselves rule by rule. Nothing here does I/O.
 

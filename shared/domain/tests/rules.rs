@@ -1,4 +1,4 @@
-//! Every rule code of `POLICY.md` around claims and outcomes, with its boundary cases, and the
+//! Every rule code (docs/RULES.md) around claims and outcomes, with its boundary cases, and the
 //! property tests of the subsidy claim.
 
 use chrono::NaiveDate;

@@ -1,4 +1,4 @@
-//! Policy set v2: the dates rules (DATE-*), and the check that every rule code of POLICY.md has
+//! Policy set v2: the dates rules (DATE-*), and the check that every rule code (`policy::RULE_CODES`, docs/RULES.md) has
 //! its tests under v2 and its row in `docs/policy-facts.md`.
 
 mod common;
@@ -87,5 +87,5 @@ fn rule_codes_each_have_a_row_in_the_policy_facts_document() {
         .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
         .filter(|code| code.chars().all(|c| c.is_ascii_uppercase() || c == '-'))
         .collect();
-    assert_eq!(listed, RULE_CODES, "docs/policy-facts.md lists the codes of POLICY.md in its order");
+    assert_eq!(listed, RULE_CODES, "docs/policy-facts.md lists `policy::RULE_CODES` in their order");
 }

@@ -1,4 +1,4 @@
-//! Authentication (DESIGN.md, Security): bearer tokens (JWT) verified by `jsonwebtoken` into a
+//! Authentication (README.md, "Who may do what"; docs/OPERATIONS.md, "Identity and TLS"): bearer tokens (JWT) verified by `jsonwebtoken` into a
 //! [`Principal`] with roles, region and organisation, and the checks handlers make with it.
 //!
 //! People's tokens come from the suite's own issuer keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, Ed25519,
@@ -27,7 +27,7 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::oidc::{IdentityProvider, ProviderConfig};
 
-/// Who may call what (DESIGN.md, Security).
+/// Who may call what (README.md, "Who may do what"; docs/OPERATIONS.md, "Identity and TLS").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -291,7 +291,7 @@ impl Scope {
 
 /// Verifies bearer tokens, and the client certificates that may stand in for a service's token.
 ///
-/// Three kinds of key are trusted, each only for what it may assert (DESIGN.md, Security):
+/// Three kinds of key are trusted, each only for what it may assert (README.md, "Who may do what"; docs/OPERATIONS.md, "Identity and TLS"):
 /// - the suite's own issuer keys (`QIANCHENG_AUTH_PUBLIC_KEYS`, the development key): people's
 ///   roles, in tokens whose issuer is [`ISSUER`];
 /// - the people's identity provider ([`IdentityProvider`]: OIDC, keys from a JWKS): people's

@@ -1,6 +1,6 @@
 //! The one error type of every service, and its one mapping to what a client sees:
 //! `google.rpc.Status` with a canonical code, an `ErrorInfo` whose `reason` is a stable rule code
-//! (from POLICY.md, or a platform code such as `REQUEST_ID_REUSED`) and whose `domain` is the
+//! (a rule code of the plan, or a platform code such as `REQUEST_ID_REUSED`, each explained in docs/RULES.md) and whose `domain` is the
 //! RPC's package, and a `BadRequest` with one violation per bad field.
 //!
 //! Refusals (the caller's fault, or a rule of the plan) are logged at `info` with their reason;
@@ -73,7 +73,7 @@ impl Violations {
     }
 }
 
-/// A stable reason code: a rule code of POLICY.md or a platform code.
+/// A stable reason code: a rule code or a platform code (docs/RULES.md).
 pub type Reason = Cow<'static, str>;
 
 /// Everything a call of the suite can fail with.

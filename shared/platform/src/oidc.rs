@@ -1,4 +1,4 @@
-//! The people's identity provider (DESIGN.md, Security): a province's 政务统一身份认证, a
+//! The people's identity provider (docs/OPERATIONS.md, "Identity and TLS"): a province's 政务统一身份认证, a
 //! Keycloak realm, any OIDC issuer. Its tokens are verified by `jsonwebtoken` against the keys it
 //! publishes as a JWKS (a file, or an http(s) URL read with a small GET that follows redirects on
 //! the same host only), read again on a schedule and at once when a token names a key id not seen

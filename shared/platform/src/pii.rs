@@ -1,4 +1,4 @@
-//! Personal data at rest (DESIGN.md, Security; `docs/CRYPTOGRAPHY.md`): resident ID numbers,
+//! Personal data at rest (`docs/CRYPTOGRAPHY.md`): resident ID numbers,
 //! names and phone numbers are stored sealed with authenticated encryption, with a keyed hash
 //! beside them so that a service can look a person up and find duplicates without decrypting.
 //! Responses mask what they show.

@@ -1,4 +1,4 @@
-//! TLS for the suite's gRPC ports and the calls between services (DESIGN.md, Security): rustls
+//! TLS for the suite's gRPC ports and the calls between services (docs/OPERATIONS.md, "Identity and TLS"): rustls
 //! with ring, certificates and keys from PEM files that are read again when they change, so a
 //! renewed certificate is served and presented without a restart.
 //!

@@ -6,7 +6,7 @@
 /// The result of one rule for one subject: code, pass or fail, and why in Chinese and English.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleResult {
-    /// The rule code of `POLICY.md` (`SUBS-TIER`).
+    /// The rule code (`SUBS-TIER`, docs/RULES.md).
     pub code: String,
     /// Whether the rule let the subject through.
     pub passed: bool,

@@ -1,4 +1,4 @@
-//! The policy core: every rule of `POLICY.md` as a pure, versioned, explainable function.
+//! The policy core: every rule of docs/RULES.md as a pure, versioned, explainable function.
 //!
 //! Handlers gather facts, call a rule here with a [`PolicySet`], and store the returned
 //! [`Decision`] with its explanation. Nothing here reads a clock, a file or a database: calendars
@@ -6,7 +6,7 @@
 //!
 //! New decisions use policy set `xianning-2025-5/v2` ([`PolicySet::current`]); decisions made
 //! under `xianning-2025-5/v1` replay under it unchanged ([`PolicySet::builtin`]). Where the two
-//! differ, the set says how: a parameter for each interpretation of POLICY.md and
+//! differ, the set says how: a parameter for each interpretation (docs/RULES.md) and
 //! `rules_edition` for v2's corrections of the rules' text (see [`set`]). A service stores with
 //! each decision the set's version and digest, and decides later steps about a class under the
 //! version recorded when it was filed ([`PolicySet::recorded`]).

@@ -4,7 +4,7 @@
 //!
 //! The facts name the policy set they are decided under, and the replay dispatches by it: a
 //! built-in version (`xianning-2025-5/v1` replays a v1 decision exactly as it was made,
-//! `xianning-2025-5/v2` decides as POLICY.md v2 describes), or a whole policy object. A policy
+//! `xianning-2025-5/v2` decides as docs/RULES.md describes v2), or a whole policy object. A policy
 //! object that carries a built-in version string with other parameters is refused, and so is a
 //! recorded `policy_digest` that is not the set's: a decision can never claim a version while
 //! using other figures.
