@@ -191,6 +191,7 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
         };
         record.trainee_id = person.id.clone();
         changes::insert(&mut change.tx, &record).await?;
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if record.kind == ChangeKind::Add { "roster.add" } else { "roster.remove" },
@@ -274,6 +275,7 @@ pub async fn decide_roster_change(
         record.decision_note = note.clone();
         record.stamp.touch();
         changes::update(&mut change.tx, &record).await?;
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if m.approve { "roster.approve" } else { "roster.reject" },

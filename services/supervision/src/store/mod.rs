@@ -8,9 +8,11 @@
 pub mod attendance;
 pub mod class;
 pub mod evaluation;
+pub mod evidence;
 pub mod inspection;
 pub mod roster_change;
 pub mod session;
+pub mod signal;
 pub mod trainee;
 
 use chrono::NaiveDate;
