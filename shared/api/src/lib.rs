@@ -169,7 +169,7 @@ pub mod qiancheng {
 }
 
 pub use qiancheng::demand::v1 as demand;
+pub use qiancheng::outcome::v1 as outcome;
 pub use qiancheng::selection::v1 as selection;
 pub use qiancheng::supervision::v1 as supervision;
-pub use qiancheng::outcome::v1 as outcome;
 pub use qiancheng::r#type::v1 as types;
