@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod peer;
 pub mod roster;
 pub mod signal;
+pub mod standing;
 pub mod store;
 pub mod watch;
 
@@ -84,8 +85,14 @@ mod handlers {
 qiancheng_api::supervision_service!(Supervision, handlers);
 
 fn routes(shared: Shared, settings: &Settings, clock: Clock) -> Routes {
+    let supervision = Supervision { shared: std::sync::Arc::new(shared), clock };
+    // PROV-DISQUALIFIED: providers with running classes are checked against selection at an interval.
+    standing::start_sweeping(
+        supervision.clone(),
+        std::time::Duration::from_millis(settings.standing_sweep_interval_ms),
+    );
     Routes::new(
-        SupervisionServiceServer::new(Supervision { shared: std::sync::Arc::new(shared), clock })
+        SupervisionServiceServer::new(supervision)
             .max_decoding_message_size(settings.max_message_bytes)
             .max_encoding_message_size(settings.max_message_bytes),
     )
