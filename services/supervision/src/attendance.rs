@@ -32,6 +32,7 @@ use tonic::Streaming;
 use crate::Supervision;
 use crate::access::{self, Scope};
 use crate::store::attendance::{self as store, AttendanceRow, CorrectionRecord};
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::session::{self as sessions, SessionKind as Kind, SessionRecord};
 use crate::store::trainee;
 
@@ -537,6 +538,7 @@ pub async fn correct_attendance(
         return Err(Error::invalid("session", "REQUIRED", "a session, a trainee and a reason are required"));
     };
     let actor = call.principal.subject.clone();
+    let today = s.today();
     write::run(s, &call, async |change| {
         change.serialize_on(&format!("class/{class_id}")).await?;
         let class = access::class_by_id(&mut *change.tx, &scope, class_id, &format!("classes/{class_id}")).await?;
@@ -589,6 +591,7 @@ pub async fn correct_attendance(
             create_time_micros: now_micros(),
         };
         store::insert_correction(&mut change.tx, &record).await?;
+        feed::note(change, ChangeKind::AttendanceCorrected, &class, Some(&person.id), today, &actor).await?;
         change.audit_under(
             &class.policy_version,
             "attendance.correct",

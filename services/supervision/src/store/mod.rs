@@ -7,6 +7,7 @@
 
 pub mod attendance;
 pub mod class;
+pub mod class_change;
 pub mod evaluation;
 pub mod evidence;
 pub mod inspection;
