@@ -142,6 +142,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("QIANCHENG_STREAMS_PER_CALLER", "client streams one caller may run at once (default 2)"),
     ("QIANCHENG_DB_MAX_CONNECTIONS", "database pool size (default 10 on PostgreSQL, 4 on SQLite)"),
     ("QIANCHENG_LOG_FORMAT", "pretty or json (default pretty)"),
+    (
+        "QIANCHENG_STANDING_SWEEP_INTERVAL_MS",
+        "supervision: how often every provider with a running class is checked against selection's standing (PROV-DISQUALIFIED); 0 for never (default 300000)",
+    ),
     ("RUST_LOG", "log filter (default info)"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "when set, traces go to this OTLP/gRPC collector (W3C trace context)"),
     ("OTEL_SERVICE_NAME", "service name reported to the collector (default qiancheng-<service>)"),
@@ -244,6 +248,9 @@ pub struct Settings {
     pub db_max_connections: Option<u32>,
     /// `pretty` or `json`.
     pub log_format: String,
+    /// Supervision: how often providers with running classes are checked against selection's
+    /// standing (PROV-DISQUALIFIED), in milliseconds; 0 for never.
+    pub standing_sweep_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -289,6 +296,7 @@ impl Default for Settings {
             streams_per_caller: 2,
             db_max_connections: None,
             log_format: "pretty".to_owned(),
+            standing_sweep_interval_ms: 300_000,
         }
     }
 }
@@ -400,6 +408,10 @@ impl Settings {
         }
         if let Some(v) = lookup("QIANCHENG_LOG_FORMAT") {
             settings.log_format = v;
+        }
+        if let Some(v) = lookup("QIANCHENG_STANDING_SWEEP_INTERVAL_MS") {
+            settings.standing_sweep_interval_ms =
+                v.parse().map_err(|_| parse("QIANCHENG_STANDING_SWEEP_INTERVAL_MS", &v))?;
         }
         if settings.streams_per_caller == 0 || settings.stream_idle_timeout_ms == 0 {
             return Err(Error::Config(
