@@ -329,6 +329,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         class.roster_size = i64::from(roster_size);
         store::insert(&mut change.tx, &class).await?;
         trainee::insert_many(&mut change.tx, &stored).await?;
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit(
             "class.file",
             class.name(),
@@ -429,6 +430,15 @@ pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result
             c.stop_reason = reason.clone();
         })
         .await?;
+        // 终止培训: every trainee still active is terminated with the stop's reason.
+        let terminated = trainee::terminate_active(&mut change.tx, &class.id, today, &reason).await?;
+        change.audit_under(
+            &class.policy_version,
+            "trainee.terminate",
+            class.name(),
+            json!({ "terminated_on": today.to_string(), "reason": reason,
+                "trainees": terminated.iter().map(|t| t.id.as_str()).collect::<Vec<_>>() }),
+        );
         feed::note(change, ChangeKind::ClassStopped, &class, None, today, &actor).await?;
         Ok(StopClassResponse { class: Some(class.to_proto()) })
     })
