@@ -329,6 +329,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         class.roster_size = i64::from(roster_size);
         store::insert(&mut change.tx, &class).await?;
         trainee::insert_many(&mut change.tx, &stored).await?;
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit(
             "class.file",
             class.name(),

@@ -138,6 +138,7 @@ pub async fn record_inspection(
             stamp: Stamp::new(),
         };
         store::insert(&mut change.tx, &record).await?;
+        crate::watch::after_inspection(change, &class, &record).await?;
         change.audit_under(
             &class.policy_version,
             "inspection.record",

@@ -23,11 +23,14 @@ pub mod clock;
 pub mod completion;
 pub mod feed;
 pub mod inspection;
+pub mod integrity;
 pub mod judge;
 pub mod ledger;
 pub mod peer;
 pub mod roster;
+pub mod signal;
 pub mod store;
+pub mod watch;
 
 use chrono::NaiveDate;
 use qiancheng_api::supervision::supervision_service_server::SupervisionServiceServer;
@@ -160,6 +163,7 @@ mod handlers {
     pub use crate::inspection::*;
     pub use crate::ledger::*;
     pub use crate::roster::*;
+    pub use crate::signal::*;
 }
 
 qiancheng_api::supervision_service!(Supervision, handlers);

@@ -195,6 +195,7 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
         if record.state == ChangeState::Applied {
             feed::note(change, FeedKind::RosterChanged, &class, Some(&person.id), today, &actor).await?;
         }
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if record.kind == ChangeKind::Add { "roster.add" } else { "roster.remove" },
@@ -281,6 +282,7 @@ pub async fn decide_roster_change(
         if m.approve {
             feed::note(change, FeedKind::RosterChanged, &class, Some(&person.id), today, &officer).await?;
         }
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if m.approve { "roster.approve" } else { "roster.reject" },

@@ -9,9 +9,11 @@ pub mod attendance;
 pub mod class;
 pub mod class_change;
 pub mod evaluation;
+pub mod evidence;
 pub mod inspection;
 pub mod roster_change;
 pub mod session;
+pub mod signal;
 pub mod trainee;
 
 use chrono::NaiveDate;
