@@ -28,7 +28,7 @@ const DEV_ADMIN_PORT: u16 = 9464;
 
 /// The services this build contains, in port order.
 pub static SERVICES: &[&dyn ServiceSpec] =
-    &[&qiancheng_demand::Spec, &qiancheng_selection::Spec, &qiancheng_supervision::Spec];
+    &[&qiancheng_demand::Spec, &qiancheng_selection::Spec, &qiancheng_supervision::Spec, &qiancheng_outcome::Spec];
 
 /// The services' short names, in port order.
 pub fn names() -> Vec<&'static str> {

@@ -126,6 +126,13 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
         let mut class = access::class_in(&mut *change.tx, &scope, &m.name, "name").await?;
         class.stamp.check(&m.etag)?;
         class.state = class.state.to(ClassState::Completed)?;
+        // A class completes (结业) when its training is over: on its last day at the earliest.
+        if today < class.last_day {
+            return Err(Error::precondition(
+                "COMPLETION_EARLY",
+                format!("the class runs until {}; it completes on that day or later", class.last_day),
+            ));
+        }
         let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
         let totals = attendance::totals(&mut *change.tx, &class.id).await?;
         let evaluated: HashSet<String> =

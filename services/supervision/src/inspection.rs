@@ -33,6 +33,7 @@ use crate::store::attendance;
 use crate::store::class as classes;
 use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::inspection::{self as store, InspectionRecord, Referral};
+use crate::store::trainee;
 
 /// The finding's severity and kind, validated.
 fn finding(input: &Inspection, v: &mut Violations) -> (Option<Severity>, Kind) {
@@ -159,6 +160,15 @@ pub async fn record_inspection(
             class.stop_reason = format!("CLASS-INSPECTION: {note}");
             class.stamp.touch();
             classes::update(&mut change.tx, &class).await?;
+            let terminated =
+                trainee::terminate_active(&mut change.tx, &class.id, inspected_on, &class.stop_reason).await?;
+            change.audit_under(
+                &class.policy_version,
+                "trainee.terminate",
+                class.name(),
+                json!({ "terminated_on": inspected_on.to_string(), "reason": class.stop_reason,
+                    "trainees": terminated.iter().map(|t| t.id.as_str()).collect::<Vec<_>>() }),
+            );
             feed::note(change, ChangeKind::ClassStopped, &class, None, inspected_on, &inspector).await?;
             change.audit_under(
                 &class.policy_version,

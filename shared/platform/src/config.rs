@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::Role;
 use crate::error::Error;
+use crate::token::{ISSUED_AT_LEEWAY_SECS, ISSUER, Role};
 
 /// The longest token lifetime trusted unless configured otherwise: a working day and a half.
 pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: i64 = 36 * 3600;
@@ -266,7 +266,7 @@ impl Default for Settings {
             service_public_keys: BTreeMap::new(),
             auth_revocations: None,
             auth_max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
-            auth_leeway_secs: crate::auth::ISSUED_AT_LEEWAY_SECS,
+            auth_leeway_secs: ISSUED_AT_LEEWAY_SECS,
             oidc_issuer: None,
             oidc_audience: Vec::new(),
             oidc_jwks: None,
@@ -508,7 +508,7 @@ impl Settings {
         if !(0..=3600).contains(&self.auth_leeway_secs) {
             return refuse("QIANCHENG_AUTH_LEEWAY_SECS must be 0 to 3600");
         }
-        if self.oidc_issuer.as_deref() == Some(crate::auth::ISSUER) {
+        if self.oidc_issuer.as_deref() == Some(ISSUER) {
             return refuse("QIANCHENG_OIDC_ISSUER cannot be `qiancheng`: that issuer is the suite's own");
         }
         if self.oidc_issuer.is_some() && (self.oidc_audience.is_empty() || self.oidc_jwks.is_none()) {
