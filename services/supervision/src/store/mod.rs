@@ -6,6 +6,7 @@
 //! set's version and digest, so that an auditor can replay them (SUBS-KEEP).
 
 pub mod attendance;
+pub mod change_decision;
 pub mod class;
 pub mod class_change;
 pub mod evaluation;
