@@ -6,8 +6,8 @@
 //! tested beside it, in `services/<service>/tests`, and the binary's in `services/qiancheng/tests`.
 
 /// The services the suite has today, by short name; each must be in the production topology.
-pub const SERVICES: &[&str] = &["demand", "selection", "supervision"];
+pub const SERVICES: &[&str] = &["demand", "selection", "supervision", "subsidy"];
 
 /// The services that call another, with the one they call: each has a signing key of its own,
 /// trusted by its peer for its own SERVICE calls only.
-pub const CALLERS: &[(&str, &str)] = &[("selection", "demand"), ("supervision", "selection")];
+pub const CALLERS: &[(&str, &str)] = &[("selection", "demand"), ("supervision", "selection"), ("subsidy", "selection")];
