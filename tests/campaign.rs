@@ -843,26 +843,40 @@ impl Running {
 type Started = Vec<(&'static Target, TestService)>;
 
 /// `target` started after the services it calls, each after those it calls: every service
-/// started, `target` last.
+/// started, `target` last. A service two others call (supervision, called by subsidy, calls
+/// selection, which subsidy calls too) is started once, so that what one peer filed the other
+/// can name.
 fn with_peers<'a>(target: &'static Target, keys: &'a Keys) -> Pin<Box<dyn Future<Output = Started> + 'a>> {
     Box::pin(async move {
         let mut started = Vec::new();
+        start_into(target, keys, &mut started).await;
+        started
+    })
+}
+
+/// Starts `target` into `started` after those of its peers not started yet.
+fn start_into<'a>(
+    target: &'static Target,
+    keys: &'a Keys,
+    started: &'a mut Started,
+) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
         let mut links = Vec::new();
         for name in target.spec.peers() {
             let peer = TARGETS
                 .iter()
                 .find(|t| t.spec.name() == *name)
                 .unwrap_or_else(|| panic!("{} calls {name}, which is not in TARGETS", target.spec.name()));
-            let mut chain = with_peers(peer, keys).await;
-            let (_, service) = chain.last().expect("the peer itself");
+            if !started.iter().any(|(t, _)| t.spec.name() == *name) {
+                start_into(peer, keys, started).await;
+            }
+            let (_, service) = started.iter().find(|(t, _)| t.spec.name() == *name).expect("the peer, started");
             links.push(keys.peer(peer.spec.name(), service.server.addr));
-            started.append(&mut chain);
         }
         let service = TestService::start_with(target.spec, backend(), keys.clone(), Peers::new(links))
             .await
             .unwrap_or_else(|| panic!("QIANCHENG_CAMPAIGN_BACKEND=postgres needs {POSTGRES_URL_VAR}"));
         started.push((target, service));
-        started
     })
 }
 

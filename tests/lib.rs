@@ -10,4 +10,5 @@ pub const SERVICES: &[&str] = &["demand", "selection", "supervision", "subsidy"]
 
 /// The services that call another, with the one they call: each has a signing key of its own,
 /// trusted by its peer for its own SERVICE calls only.
-pub const CALLERS: &[(&str, &str)] = &[("selection", "demand"), ("supervision", "selection"), ("subsidy", "selection")];
+pub const CALLERS: &[(&str, &str)] =
+    &[("selection", "demand"), ("supervision", "selection"), ("subsidy", "selection"), ("subsidy", "supervision")];

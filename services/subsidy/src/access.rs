@@ -25,6 +25,22 @@ pub fn uplift_read_scope(principal: &Principal) -> Result<Scope, Error> {
     })
 }
 
+/// Whose claims the caller may read: a provider its own, a county officer their county's, the
+/// city every county's (its Scope contains the counties), finance and auditors every claim.
+pub fn claim_read_scope(principal: &Principal) -> Result<Scope, Error> {
+    Scope::of(principal, &[Role::Auditor, Role::FinanceOfficer], Some(Role::Provider))
+        .or_else(|| principal.has(Role::CityAdmin).then_some(Scope::All))
+        .ok_or_else(|| {
+            Error::denied("claims are read by their provider, the filing bureau, the city, finance and auditors")
+        })
+}
+
+/// Who may read a claim's facts, which hold ID numbers: the filing bureau's officers, the city
+/// and auditors.
+pub fn claim_facts_scope(principal: &Principal) -> Result<(), Error> {
+    principal.require_any(&[Role::CityAdmin, Role::CountyOfficer, Role::Auditor])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

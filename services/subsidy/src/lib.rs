@@ -3,15 +3,19 @@
 //!
 //! It owns the standards table (SUBS-STANDARD: rows by occupation and level with their source
 //! and effective day, never edited in place) and the uplift policies with the uplifts recorded
-//! for trainees (SUBS-UPLIFT). It reads projects from the selection service through a port
-//! ([`peer`]), so that what it is told is gathered the same way whoever answers.
+//! for trainees (SUBS-UPLIFT), and the claims providers file (附件4): the snapshot gathered from
+//! selection, supervision and outcome, stored with the time and the policy set of the classes,
+//! and calculated with the policy core (SUBS-DEADLINE, SUBS-MATERIALS, every rule of a line). It
+//! reads its peers through ports ([`peer`]), so that what it is told is gathered the same way
+//! whoever answers.
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
-//! [`uplift`]. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! [`uplift`], [`claim`]. Handlers check access ([`access`]), validate at the edge, ask peers through
 //! [`peer`] before any transaction, and write through [`store`] inside the platform's one
 //! idempotent write; they never import each other.
 
 pub mod access;
+pub mod claim;
 pub mod clock;
 pub mod peer;
 pub mod standard;
@@ -27,7 +31,7 @@ use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
 
 pub use clock::Clock;
-use peer::{SelectionGrpc, SelectionPort};
+use peer::{OutcomeNotDeployed, OutcomePort, SelectionGrpc, SelectionPort, SupervisionGrpc, SupervisionPort};
 
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "subsidy";
@@ -40,12 +44,20 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Ports {
     /// Projects (selection).
     pub selection: Arc<dyn SelectionPort>,
+    /// Rosters, classes and results (supervision).
+    pub supervision: Arc<dyn SupervisionPort>,
+    /// Acceptance and outcome evidence (outcome).
+    pub outcome: Arc<dyn OutcomePort>,
 }
 
 impl Ports {
     /// Every port over gRPC to the configured peers.
     pub fn grpc(peers: &qiancheng_platform::service::Peers) -> Self {
-        Self { selection: Arc::new(SelectionGrpc(peers.clone())) }
+        Self {
+            selection: Arc::new(SelectionGrpc(peers.clone())),
+            supervision: Arc::new(SupervisionGrpc(peers.clone())),
+            outcome: Arc::new(OutcomeNotDeployed),
+        }
     }
 }
 
@@ -74,6 +86,7 @@ impl std::ops::Deref for Subsidy {
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {
+    pub use crate::claim::*;
     pub use crate::standard::*;
     pub use crate::uplift::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
@@ -104,9 +117,13 @@ impl ServiceSpec for Spec {
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
-    /// A trainee's uplift is recorded in the project's county, as selection holds it.
+    /// Projects come from selection (a trainee's uplift is recorded in the project's county),
+    /// rosters and results from supervision.
     fn peers(&self) -> &'static [&'static str] {
-        &["selection"]
+        &["selection", "supervision"]
+    }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        &[store::claim::SEALED]
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
         routes(shared, settings, Clock::system(), None)
@@ -135,6 +152,9 @@ impl ServiceSpec for SpecWith {
     }
     fn peers(&self) -> &'static [&'static str] {
         Spec.peers()
+    }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        Spec.sealed_tables()
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
         routes(shared, settings, self.clock.clone(), self.ports.clone())

@@ -2,5 +2,6 @@
 //! queries the platform's record functions do not already give. Nothing here decides a rule or
 //! checks access.
 
+pub mod claim;
 pub mod standard;
 pub mod uplift;
