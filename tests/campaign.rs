@@ -84,6 +84,7 @@ static TARGETS: &[Target] = &[
     Target { spec: &qiancheng_demand::Spec, seed: seed_demand },
     Target { spec: &qiancheng_selection::Spec, seed: seed_selection },
     Target { spec: &qiancheng_supervision::Spec, seed: seed_supervision },
+    Target { spec: &qiancheng_outcome::Spec, seed: seed_outcome },
     Target { spec: &qiancheng_subsidy::Spec, seed: seed_subsidy },
 ];
 
@@ -633,6 +634,38 @@ fn seed_supervision<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Bo
                 }
             }
             seeded.push(("qiancheng.supervision.v1.Class", class.encode_to_vec()));
+        }
+        seeded
+    })
+}
+
+/// Minimum wages: the city's, a county's and one of a region outside 咸宁 (the roster reaches
+/// outcome through supervision's change feed, which the campaign does not drive).
+fn seed_outcome<'a>(service: &'a TestService, _: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
+    Box::pin(async move {
+        use qiancheng_api::outcome::outcome_service_client::OutcomeServiceClient;
+        use qiancheng_api::outcome::*;
+        use qiancheng_api::types::Date;
+
+        let admin = service.token(Role::CityAdmin, Some(CITY), None);
+        let mut outcome = OutcomeServiceClient::new(service.channel().await);
+        let mut seeded: Seeded = Vec::new();
+        for (region, fen) in [(CITY, 221_000), (COUNTY, 213_000), ("420106", 250_000)] {
+            let request = SetMinimumWageRequest {
+                region_code: region.into(),
+                effective_date: Some(Date { year: 2025, month: 1, day: 1 }),
+                monthly_fen: fen,
+                source: "SAMPLE notice".into(),
+                request_id: String::new(),
+            };
+            let wage = outcome
+                .set_minimum_wage(authed(request, &admin))
+                .await
+                .expect("the seed minimum wage is set")
+                .into_inner()
+                .minimum_wage
+                .expect("a minimum wage");
+            seeded.push(("qiancheng.outcome.v1.MinimumWage", wage.encode_to_vec()));
         }
         seeded
     })

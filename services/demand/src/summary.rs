@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use qiancheng_api::demand::*;
 use qiancheng_api::{FromProto as _, IntoProto as _, convert};
-use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
+use qiancheng_domain::demand::{Skills, summarize};
+use qiancheng_domain::{Industry, OccupationCode, RegionCode};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -17,98 +18,6 @@ use qiancheng_platform::{Call, Error, Shared};
 use crate::access::Scope;
 use crate::store::vacancy::{self, VacancyRecord};
 use crate::store::worker_need::WorkerNeedRecord;
-
-/// Published demand for one county, industry, occupation and level.
-pub use crate::store::vacancy::PublishedDemand as Demand;
-
-/// What one worker brings to the summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skills {
-    /// County the worker lives in.
-    pub region: RegionCode,
-    /// Occupation and level held.
-    pub held: Option<(String, SkillLevel)>,
-    /// Occupation the worker wants training in, and the level wanted (any, if none).
-    pub training: Option<(String, Option<SkillLevel>)>,
-}
-
-/// One row of the summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NeedRow {
-    /// The demand.
-    pub demand: Demand,
-    /// Qualified workers set against this row.
-    pub qualified: i64,
-    /// Willing workers set against this row.
-    pub willing: i64,
-}
-
-impl NeedRow {
-    /// The people to train.
-    pub fn gap(&self) -> i64 {
-        (self.demand.headcount - self.qualified).max(0)
-    }
-}
-
-/// Sets workers against demand, each worker at most once in the whole summary.
-///
-/// Rows of one county and occupation are served from the highest level down: a worker who
-/// qualifies for a row qualifies for every lower one, so taking any qualifying worker for the
-/// hardest row first never leaves a lower row short that could have been filled. Qualified
-/// workers fill rows up to their headcount; then workers willing to train (to the row's level or
-/// higher) are set against the remaining gaps, and any still left count on the first row they
-/// fit, so that every willing worker is counted once.
-pub fn summarize(mut demand: Vec<Demand>, workers: &[Skills]) -> Vec<NeedRow> {
-    demand.sort_by(|a, b| {
-        (a.region, &a.occupation_code, std::cmp::Reverse(a.level), a.industry).cmp(&(
-            b.region,
-            &b.occupation_code,
-            std::cmp::Reverse(b.level),
-            b.industry,
-        ))
-    });
-    let mut rows: Vec<NeedRow> = demand.into_iter().map(|d| NeedRow { demand: d, qualified: 0, willing: 0 }).collect();
-    let mut used = vec![false; workers.len()];
-    for row in &mut rows {
-        let d = &row.demand;
-        for (i, w) in workers.iter().enumerate() {
-            if row.qualified >= d.headcount {
-                break;
-            }
-            let holds = w.held.as_ref().is_some_and(|(code, level)| *code == d.occupation_code && *level >= d.level);
-            if !used[i] && w.region == d.region && holds {
-                used[i] = true;
-                row.qualified += 1;
-            }
-        }
-    }
-    let fits = |w: &Skills, d: &Demand| {
-        w.region == d.region
-            && w.training
-                .as_ref()
-                .is_some_and(|(code, level)| *code == d.occupation_code && level.is_none_or(|l| l >= d.level))
-    };
-    for row in &mut rows {
-        for (i, w) in workers.iter().enumerate() {
-            if row.willing >= row.gap() {
-                break;
-            }
-            if !used[i] && fits(w, &row.demand) {
-                used[i] = true;
-                row.willing += 1;
-            }
-        }
-    }
-    for (i, w) in workers.iter().enumerate() {
-        if !used[i]
-            && let Some(row) = rows.iter_mut().find(|r| fits(w, &r.demand))
-        {
-            used[i] = true;
-            row.willing += 1;
-        }
-    }
-    rows
-}
 
 /// What a worker's need brings to the summary: the level held in an occupation, and the
 /// training wanted.
@@ -224,88 +133,4 @@ pub async fn get_demand_statistics(
             .collect(),
         workers_willing_to_train: convert::int32(willing),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const WELDER: &str = "6-18-02-04";
-
-    fn demand(industry: Industry, level: SkillLevel, headcount: i64) -> Demand {
-        Demand {
-            region: RegionCode::parse("421221").expect("county"),
-            industry,
-            occupation_code: WELDER.into(),
-            occupation_name: "焊工".into(),
-            level,
-            headcount,
-        }
-    }
-
-    fn holder(level: SkillLevel, region: &str) -> Skills {
-        Skills {
-            region: RegionCode::parse(region).expect("county"),
-            held: Some((WELDER.into(), level)),
-            training: None,
-        }
-    }
-
-    fn trainee(level: Option<SkillLevel>) -> Skills {
-        Skills {
-            region: RegionCode::parse("421221").expect("county"),
-            held: None,
-            training: Some((WELDER.into(), level)),
-        }
-    }
-
-    #[test]
-    fn each_qualified_worker_counts_once_across_industries() {
-        let rows = summarize(
-            vec![
-                demand(Industry::EquipmentManufacturing, SkillLevel::Level4, 2),
-                demand(Industry::NewBuildingMaterials, SkillLevel::Level4, 2),
-            ],
-            &[holder(SkillLevel::Level3, "421221"), holder(SkillLevel::Level3, "421221")],
-        );
-        assert_eq!(rows.iter().map(|r| r.qualified).sum::<i64>(), 2);
-        assert_eq!(rows.iter().map(NeedRow::gap).sum::<i64>(), 2, "the city still needs two more welders");
-    }
-
-    #[test]
-    fn higher_levels_are_served_first_and_lower_holders_never_fill_them() {
-        let rows = summarize(
-            vec![demand(Industry::Other, SkillLevel::Level5, 1), demand(Industry::Other, SkillLevel::Level3, 1)],
-            &[holder(SkillLevel::Level5, "421221"), holder(SkillLevel::Level2, "421221")],
-        );
-        assert_eq!(rows[0].demand.level, SkillLevel::Level3, "the hardest row comes first");
-        assert_eq!((rows[0].qualified, rows[1].qualified), (1, 1));
-        let other_county =
-            summarize(vec![demand(Industry::Other, SkillLevel::Level5, 1)], &[holder(SkillLevel::Level1, "421222")]);
-        assert_eq!(other_county[0].qualified, 0);
-    }
-
-    #[test]
-    fn willing_workers_fill_gaps_and_are_each_counted_once() {
-        let rows = summarize(
-            vec![
-                demand(Industry::Other, SkillLevel::Level4, 1),
-                demand(Industry::EquipmentManufacturing, SkillLevel::Level5, 1),
-            ],
-            &[trainee(Some(SkillLevel::Level5)), trainee(None), trainee(None)],
-        );
-        // The Level-4 row takes the worker who would train to any level; the Level-5 trainee
-        // fills the Level-5 gap; the third worker is counted once, on the first row they fit.
-        let level4 = rows.iter().find(|r| r.demand.level == SkillLevel::Level4).expect("row");
-        let level5 = rows.iter().find(|r| r.demand.level == SkillLevel::Level5).expect("row");
-        assert_eq!((level4.willing, level5.willing), (2, 1));
-        assert_eq!(rows.iter().map(|r| r.willing).sum::<i64>(), 3);
-    }
-
-    #[test]
-    fn a_worker_who_already_qualifies_is_not_also_willing() {
-        let both = Skills { training: Some((WELDER.into(), None)), ..holder(SkillLevel::Level4, "421221") };
-        let rows = summarize(vec![demand(Industry::Other, SkillLevel::Level5, 3)], &[both]);
-        assert_eq!((rows[0].qualified, rows[0].willing, rows[0].gap()), (1, 0, 2));
-    }
 }

@@ -27,8 +27,13 @@ use tokio::sync::watch;
 const DEV_ADMIN_PORT: u16 = 9464;
 
 /// The services this build contains, in port order.
-pub static SERVICES: &[&dyn ServiceSpec] =
-    &[&qiancheng_demand::Spec, &qiancheng_selection::Spec, &qiancheng_supervision::Spec, &qiancheng_subsidy::Spec];
+pub static SERVICES: &[&dyn ServiceSpec] = &[
+    &qiancheng_demand::Spec,
+    &qiancheng_selection::Spec,
+    &qiancheng_supervision::Spec,
+    &qiancheng_outcome::Spec,
+    &qiancheng_subsidy::Spec,
+];
 
 /// Every service of the plan in port order: `dev` serves each at the base port plus its place.
 const PORT_ORDER: &[&str] = &["demand", "selection", "supervision", "outcome", "subsidy"];

@@ -24,11 +24,9 @@ use chrono::{Datelike as _, NaiveDate};
 use qiancheng_api::selection::*;
 use qiancheng_api::{FromProto as _, IntoProto, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
-use qiancheng_domain::policy::project::{proj_cross_region, proj_inservice};
-use qiancheng_domain::policy::provider::{ProviderFacts, prov_disqualified};
 use qiancheng_domain::policy::selection::{
-    ExpertScore, QuotaReduction as Reduction, RoundCandidate, RoundFacts, RoundOutcome, SelectionMethod,
-    decide_round as decide_round_rule, proj_selection_score,
+    Application, ExpertScore, QuotaReduction as Reduction, RoundFacts, RoundOutcome, Scoring, SelectionMethod,
+    decide_round as decide_round_rule, judge_application,
 };
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{Code as _, RegionCode, today_in_china};
@@ -240,71 +238,16 @@ fn reductions(asked: &[QuotaReduction], officer: &str, v: &mut Violations) -> Ve
     out
 }
 
-/// How a submitted application is scored (PROJ-SELECTION).
-#[derive(Debug, Clone)]
-enum Scoring {
-    /// By its experts (专家评审), recused experts included.
-    Experts(Vec<ExpertScore>),
-    /// By the officers (遴选, 揭榜领题, 综合评议).
-    Officers(Decimal),
-}
-
-/// One submitted application with the facts its decision rests on.
+/// One submitted application, its catalog item, and the facts it is judged on.
 #[derive(Debug, Clone)]
 struct Candidate {
     application: ApplicationRecord,
-    scoring: Scoring,
-    /// The provider as PROV-DISQUALIFIED sees it.
-    provider: ProviderFacts,
-    /// The provider's county, for PROJ-CROSS-REGION.
-    provider_region: RegionCode,
-    /// The catalog item applied for, for PROJ-CATALOG and PROJ-INSERVICE.
     item: CatalogItemRecord,
-}
-
-impl Candidate {
-    /// The application as the policy core decides it on `today` under `policy`: scored
-    /// (PROJ-SELECTION), and once scored checked again on the day of the decision: its provider
-    /// not disqualified (PROV-DISQUALIFIED), training outside the provider's county consented to
-    /// (PROJ-CROSS-REGION), the item still in the catalog (PROJ-CATALOG) and, for in-service
-    /// trainees, the item's key-industry and urgent-occupation basis (PROJ-INSERVICE).
-    fn judged(&self, policy: &PolicySet, today: NaiveDate) -> RoundCandidate {
-        let a = &self.application;
-        let (score, expert_scores, mut rules) = match &self.scoring {
-            Scoring::Experts(scores) => {
-                let decision = proj_selection_score(policy, &a.provider_credit_code, scores);
-                (decision.outcome, scores.clone(), decision.rules)
-            }
-            Scoring::Officers(score) => {
-                let rule = RuleResult::pass(
-                    "PROJ-SELECTION",
-                    format!("评议得分:{score}"),
-                    format!("officers' score: {score}"),
-                );
-                (Some(*score), Vec::new(), vec![rule])
-            }
-        };
-        if score.is_some() {
-            rules.push(prov_disqualified(&self.provider, today));
-            rules.push(proj_cross_region(self.provider_region, a.training_region, !a.consent_reference.is_empty()));
-            rules.extend(self.item.no_longer_published());
-            if a.in_service_trainees {
-                rules.push(proj_inservice(policy, true, self.item.in_service_basis().as_ref()));
-            }
-        }
-        RoundCandidate {
-            application_id: a.id.clone(),
-            score,
-            headcount: u32::try_from(a.headcount).unwrap_or(u32::MAX),
-            submitted_micros: a.submitted_micros,
-            rules,
-            expert_scores,
-        }
-    }
+    facts: Application,
 }
 
 /// Decides a round on `today` under `policy` with `quota_left` trainees and the officer's
-/// `reductions`: the candidates are judged ([`Candidate::judged`]) and the policy core ranks them
+/// `reductions`: the candidates are judged ([`judge_application`]) and the policy core ranks them
 /// and shares the quota under the set's mode (PROJ-SELECTION, PROJ-QUOTA). A reduction the core
 /// cannot apply (not a candidate, not below what it asked, a set without 核减) is the request's
 /// fault.
@@ -315,8 +258,11 @@ fn decide(
     candidates: &[Candidate],
     reductions: Vec<Reduction>,
 ) -> Result<Decision<RoundOutcome>, Error> {
-    let facts =
-        RoundFacts { candidates: candidates.iter().map(|c| c.judged(policy, today)).collect(), quota_left, reductions };
+    let facts = RoundFacts {
+        candidates: candidates.iter().map(|c| judge_application(policy, today, &c.facts)).collect(),
+        quota_left,
+        reductions,
+    };
     decide_round_rule(policy, &facts).map_err(|e| {
         let why = match e {
             qiancheng_domain::Error::Facts(why) => why,
@@ -405,8 +351,18 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         let (Some(provider), Some(item)) = (provider, item) else {
             return Err(Error::corrupt("an application of an unknown provider or catalog item"));
         };
-        let (provider, provider_region, item) = (provider.facts(None), provider.region, item.clone());
-        candidates.push(Candidate { scoring, provider, provider_region, item, application });
+        let facts = Application {
+            application_id: application.id.clone(),
+            provider_credit_code: application.provider_credit_code.clone(),
+            headcount: u32::try_from(application.headcount).unwrap_or(u32::MAX),
+            submitted_micros: application.submitted_micros,
+            scoring,
+            provider: provider.facts(None),
+            regions: (provider.region, application.training_region, !application.consent_reference.is_empty()),
+            item_withdrawn: item.no_longer_published(),
+            in_service: application.in_service_trainees.then(|| item.in_service_basis()),
+        };
+        candidates.push(Candidate { application, item: item.clone(), facts });
     }
     Ok(Facts { candidates, year_quota })
 }
@@ -541,169 +497,4 @@ pub async fn decide_round(s: &Shared, call: Call<DecideRoundRequest>) -> Result<
         Ok(DecideRoundResponse { round: Some(Round::from(&record)), projects })
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use qiancheng_domain::policy::QuotaMode;
-    use qiancheng_domain::policy::selection::RankedCandidate;
-
-    use super::*;
-    use crate::store::application::{FilingForm, PlanForm};
-
-    fn candidate(id: &str, headcount: i64, score: i64, submitted_micros: i64) -> Candidate {
-        let county = RegionCode::parse("421221").expect("county");
-        let mut item = CatalogItemRecord {
-            id: "item".into(),
-            lineage: "item".into(),
-            version: 1,
-            region: county,
-            industry: qiancheng_domain::Industry::EquipmentManufacturing,
-            occupation_code: "6-18-02-04".into(),
-            occupation_name: "焊工".into(),
-            level: qiancheng_domain::SkillLevel::Level4,
-            headcount: 100,
-            skill_requirements: String::new(),
-            content: String::new(),
-            hours: 120,
-            mode: None,
-            answers: Vec::new(),
-            state: qiancheng_domain::lifecycle::CatalogItemState::Published,
-            urgent_occupation_reference: String::new(),
-            created_by: String::new(),
-            stamp: Stamp::new(),
-        };
-        item.stamp.revision = 2;
-        Candidate {
-            application: ApplicationRecord {
-                id: id.into(),
-                round_id: "round".into(),
-                catalog_item_id: "item".into(),
-                provider_credit_code: format!("provider-{id}"),
-                provider_name: String::new(),
-                headcount,
-                training_region: county,
-                in_service_trainees: false,
-                filing: FilingForm::default(),
-                plan: PlanForm::default(),
-                state: ApplicationState::Submitted,
-                consent_reference: String::new(),
-                submitted_micros,
-                round_region: county,
-                history: Vec::new(),
-                stamp: Stamp::new(),
-            },
-            scoring: Scoring::Officers(Decimal::from(score)),
-            provider: ProviderFacts {
-                name: String::new(),
-                uscc: format!("provider-{id}"),
-                pilot_override: None,
-                pays_tax_locally: true,
-                independent_legal_person: true,
-                violations: Vec::new(),
-                kind: qiancheng_domain::policy::provider::ProviderKind::PrivateTrainingSchool,
-                kind_facts: Default::default(),
-                disqualified_on: None,
-            },
-            provider_region: county,
-            item,
-        }
-    }
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 6, 1).expect("a day")
-    }
-
-    /// The applications in rank order, each with whether it was approved and for how many.
-    fn approvals(decision: &Decision<RoundOutcome>) -> Vec<(&str, bool, u32)> {
-        decision.outcome.ranking.iter().map(|r| (r.application_id.as_str(), r.approved, r.approved_headcount)).collect()
-    }
-
-    fn asked(policy: &PolicySet, quota: u32, candidates: &[Candidate]) -> Decision<RoundOutcome> {
-        decide(policy, today(), quota, candidates, Vec::new()).expect("decided")
-    }
-
-    #[test]
-    fn proj_quota_strict_under_v1_approves_in_rank_order_until_one_does_not_fit() {
-        let policy = PolicySet::xianning_2025_5_v1();
-        let candidates = [candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)];
-        let decision = asked(&policy, 50, &candidates);
-        // 40 fit; the next asks 30 of the 10 left and does not fit, so the third (5) is not
-        // approved ahead of it.
-        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", false, 0)]);
-        assert_eq!(decision.outcome.quota_mode, QuotaMode::Strict);
-        let quota_rule = |r: &RankedCandidate| r.rules.iter().find(|rule| rule.code == "PROJ-QUOTA").map(|x| x.passed);
-        assert_eq!(
-            decision.outcome.ranking.iter().map(quota_rule).collect::<Vec<_>>(),
-            [Some(true), Some(false), Some(false)]
-        );
-    }
-
-    #[test]
-    fn proj_quota_fit_under_v2_approves_what_still_fits_after_a_larger_one_is_skipped() {
-        let policy = PolicySet::xianning_2025_5_v2();
-        let candidates = [candidate("b", 30, 80, 1), candidate("a", 40, 90, 2), candidate("c", 5, 70, 3)];
-        let decision = asked(&policy, 50, &candidates);
-        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", true, 5)]);
-        assert_eq!((decision.outcome.quota_mode, decision.outcome.approved_headcount), (QuotaMode::Fit, 45));
-    }
-
-    #[test]
-    fn proj_selection_a_reduction_approves_the_marginal_application_for_fewer() {
-        let policy = PolicySet::xianning_2025_5_v2();
-        let candidates = [candidate("a", 40, 90, 1), candidate("b", 30, 80, 2)];
-        let reduce = |headcount| {
-            vec![Reduction {
-                application_id: "b".into(),
-                headcount,
-                reason: "按剩余名额核减".into(),
-                officer: "officer".into(),
-            }]
-        };
-        let decision = decide(&policy, today(), 50, &candidates, reduce(10)).expect("decided");
-        assert_eq!(approvals(&decision), [("a", true, 40), ("b", true, 10)]);
-        let reduced = &decision.outcome.ranking[1];
-        assert_eq!(reduced.reduction.as_ref().map(|r| r.reason.as_str()), Some("按剩余名额核减"));
-        let too_many = decide(&policy, today(), 50, &candidates, reduce(30)).expect_err("not a reduction");
-        assert!(matches!(too_many, Error::InvalidArgument(_)));
-        let v1 = decide(&PolicySet::xianning_2025_5_v1(), today(), 50, &candidates, reduce(10));
-        assert!(v1.is_err(), "policy set v1 has no 核减");
-    }
-
-    #[test]
-    fn equal_scores_rank_by_submission_then_id_and_a_failed_rule_takes_no_quota() {
-        let policy = PolicySet::xianning_2025_5_v1();
-        let mut disqualified = candidate("a", 10, 90, 1);
-        disqualified.provider.disqualified_on = Some(today());
-        let decision = asked(&policy, 10, &[candidate("c", 10, 90, 2), disqualified, candidate("b", 10, 90, 2)]);
-        assert_eq!(approvals(&decision), [("a", false, 0), ("b", true, 10), ("c", false, 0)]);
-        let first = &decision.outcome.ranking[0];
-        assert!(first.rules.iter().any(|r| r.code == "PROV-DISQUALIFIED" && !r.passed));
-        assert!(first.rules.iter().all(|r| r.code != "PROJ-QUOTA"), "a candidate failing a rule asks no quota");
-    }
-
-    #[test]
-    fn an_item_no_longer_in_the_catalog_is_not_approved() {
-        let policy = PolicySet::xianning_2025_5_v2();
-        let mut withdrawn = candidate("a", 10, 90, 1);
-        withdrawn.item.state = qiancheng_domain::lifecycle::CatalogItemState::Withdrawn;
-        let decision = asked(&policy, 100, &[withdrawn]);
-        assert!(!decision.outcome.ranking[0].approved);
-        assert!(decision.outcome.ranking[0].rules.iter().any(|r| r.code == "PROJ-CATALOG" && !r.passed));
-    }
-
-    #[test]
-    fn proj_inservice_an_in_service_application_needs_its_items_basis_under_v2() {
-        let mut in_service = candidate("a", 10, 90, 1);
-        in_service.application.in_service_trainees = true;
-        let rule = |policy: &PolicySet, c: &Candidate| {
-            let judged = c.judged(policy, today());
-            judged.rules.into_iter().find(|r| r.code == "PROJ-INSERVICE").map(|r| r.passed)
-        };
-        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(false));
-        assert_eq!(rule(&PolicySet::xianning_2025_5_v1(), &in_service), Some(true), "not a rule of v1");
-        in_service.item.urgent_occupation_reference = "咸宁市急需紧缺工种目录(2025)".into();
-        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(true));
-        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &candidate("b", 10, 90, 1)), None);
-    }
 }

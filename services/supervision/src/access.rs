@@ -56,6 +56,22 @@ pub fn sees_personal_data(principal: &Principal) -> bool {
     principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::Provider, Role::Service])
 }
 
+/// Refuses a `SERVICE` caller that is not one of `readers` (by the service's name): a project's
+/// roster carries ID numbers, names and phones whole, and only the services that need them
+/// (outcome, subsidy) read it. Callers of other roles are left to the RPC's own rule.
+pub fn require_roster_reader(principal: &Principal, readers: &[String]) -> Result<(), Error> {
+    if !principal.has(Role::Service) || principal.has_any(&[Role::CityAdmin, Role::Auditor]) {
+        return Ok(());
+    }
+    let name = principal.subject.strip_prefix(qiancheng_platform::auth::SERVICE_SUBJECT_PREFIX).unwrap_or_default();
+    if !name.is_empty() && readers.iter().any(|r| r == name) {
+        return Ok(());
+    }
+    Err(Error::denied(
+        "a project's roster is read only by the services configured to need it (QIANCHENG_SUPERVISION_ROSTER_READERS)",
+    ))
+}
+
 pub use qiancheng_platform::call::id_of;
 
 /// The class and child ids of `classes/{class}/{collection}/{id}`, as request field `field`.
@@ -120,6 +136,19 @@ mod tests {
         assert!(officer_scope(&auditor).is_err() && record_scope(&auditor).is_err());
         assert!(provider_scope(&auditor).is_err());
         assert!(sees_personal_data(&principal(&[Role::Service], None, None)));
+    }
+
+    #[test]
+    fn only_named_services_read_a_roster() {
+        let readers = vec!["outcome".to_owned(), "subsidy".to_owned()];
+        let service = |subject: &str| Principal { subject: subject.into(), ..principal(&[Role::Service], None, None) };
+        assert!(require_roster_reader(&service("service:outcome"), &readers).is_ok());
+        assert!(require_roster_reader(&service("service:subsidy"), &readers).is_ok());
+        for other in ["service:demand", "service:", "outcome", "service:outcomes", "t"] {
+            assert!(require_roster_reader(&service(other), &readers).is_err(), "{other}");
+        }
+        assert!(require_roster_reader(&service("service:outcome"), &[]).is_err());
+        assert!(require_roster_reader(&principal(&[Role::CityAdmin], None, None), &[]).is_ok());
     }
 
     #[test]

@@ -32,6 +32,7 @@ use tonic::Streaming;
 use crate::Supervision;
 use crate::access::{self, Scope};
 use crate::store::attendance::{self as store, AttendanceRow, CorrectionRecord};
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::session::{self as sessions, SessionKind as Kind, SessionRecord};
 use crate::store::trainee;
 
@@ -432,6 +433,7 @@ async fn store_chunk(
                 "last_event": rows.last().map(|r| &r.event_id),
                 "sessions": rows.iter().map(|r| r.session_id.as_str()).collect::<HashSet<_>>().len() }),
         );
+        crate::watch::after_attendance(&mut change, &class, &rows).await?;
     }
     change.commit().await?;
     Ok(results.into_iter().map(Option::unwrap_or_default).collect())
@@ -533,6 +535,7 @@ pub async fn correct_attendance(
         return Err(Error::invalid("session", "REQUIRED", "a session, a trainee and a reason are required"));
     };
     let actor = call.principal.subject.clone();
+    let today = s.today();
     write::run(s, &call, async |change| {
         change.serialize_on(&format!("class/{class_id}")).await?;
         let class = access::class_by_id(&mut *change.tx, &scope, class_id, &format!("classes/{class_id}")).await?;
@@ -585,6 +588,7 @@ pub async fn correct_attendance(
             create_time_micros: now_micros(),
         };
         store::insert_correction(&mut change.tx, &record).await?;
+        feed::note(change, ChangeKind::AttendanceCorrected, &class, Some(&person.id), today, &actor).await?;
         change.audit_under(
             &class.policy_version,
             "attendance.correct",

@@ -28,6 +28,7 @@ use crate::judge::{self, Candidate, Project};
 use crate::peer;
 use crate::store::StoredDecision;
 use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherRecord};
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::trainee;
 use crate::{MAX_ROSTER, Supervision};
 
@@ -328,6 +329,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         class.roster_size = i64::from(roster_size);
         store::insert(&mut change.tx, &class).await?;
         trainee::insert_many(&mut change.tx, &stored).await?;
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit(
             "class.file",
             class.name(),
@@ -421,12 +423,14 @@ pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result
     let m = &call.message;
     let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
     let today = s.today();
+    let actor = call.principal.subject.clone();
     write::run(s, &call, async |change| {
         let class = transition(change, &scope, (&m.name, &m.etag), State::Stopped, "class.stop", |c| {
             c.stopped_on = Some(today);
             c.stop_reason = reason.clone();
         })
         .await?;
+        feed::note(change, ChangeKind::ClassStopped, &class, None, today, &actor).await?;
         Ok(StopClassResponse { class: Some(class.to_proto()) })
     })
     .await

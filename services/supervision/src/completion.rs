@@ -26,6 +26,7 @@ use crate::judge;
 use crate::store::StoredDecision;
 use crate::store::attendance;
 use crate::store::class::{self as classes, ClassRecord};
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::evaluation::{self as evaluations, CertificateKind, EvaluationRecord};
 use crate::store::trainee::{self, TraineeRecord};
 use crate::{MAX_ROSTER, Supervision};
@@ -140,6 +141,8 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
         class.completed_on = Some(today);
         class.stamp.touch();
         classes::update(&mut change.tx, &class).await?;
+        let actor = call.principal.subject.clone();
+        feed::note(change, ChangeKind::ClassCompleted, &class, None, today, &actor).await?;
         let completed: Vec<&str> =
             decided.iter().filter(|t| t.state == TraineeState::Completed).map(|t| t.id.as_str()).collect();
         let not_completed: Vec<serde_json::Value> = decided
@@ -245,6 +248,7 @@ pub async fn record_skill_evaluation(
             decide(&policy, &class, &mut person, attended, true)?;
             trainee::update(&mut change.tx, &person).await?;
         }
+        feed::note(change, ChangeKind::SkillEvaluationRecorded, &class, Some(&person.id), today, &actor).await?;
         change.audit_under(
             &class.policy_version,
             "evaluation.record",

@@ -28,6 +28,7 @@ use crate::peer::{self, Referred};
 use crate::store::StoredDecision;
 use crate::store::attendance;
 use crate::store::class as classes;
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::inspection::{self as store, InspectionRecord, Referral};
 
 /// The finding's severity and kind, validated.
@@ -136,6 +137,7 @@ pub async fn record_inspection(
             stamp: Stamp::new(),
         };
         store::insert(&mut change.tx, &record).await?;
+        crate::watch::after_inspection(change, &class, &record).await?;
         change.audit_under(
             &class.policy_version,
             "inspection.record",
@@ -152,6 +154,7 @@ pub async fn record_inspection(
             class.stop_reason = format!("CLASS-INSPECTION: {note}");
             class.stamp.touch();
             classes::update(&mut change.tx, &class).await?;
+            feed::note(change, ChangeKind::ClassStopped, &class, None, inspected_on, &inspector).await?;
             change.audit_under(
                 &class.policy_version,
                 "class.stop",

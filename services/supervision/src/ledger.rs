@@ -219,6 +219,7 @@ pub async fn list_project_trainees(
     call: Call<ListProjectTraineesRequest>,
 ) -> Result<ListProjectTraineesResponse, Error> {
     call.principal.require_any(&[Role::Service, Role::CityAdmin, Role::Auditor])?;
+    access::require_roster_reader(&call.principal, &s.options().roster_readers)?;
     let whole = call.principal.has_any(&[Role::Service, Role::CityAdmin]);
     let m = &call.message;
     let project_id = convert::resource_id(&m.project, "projects").map_err(|e| Error::invalid_value("project", e))?;

@@ -30,6 +30,7 @@ use crate::access::{self, Scope};
 use crate::judge::{self, Candidate, Project};
 use crate::store::StoredDecision;
 use crate::store::class::{self as classes, ClassRecord};
+use crate::store::class_change::{self as feed, ChangeKind as FeedKind};
 use crate::store::roster_change::{self as changes, ChangeKind, RosterChangeRecord};
 use crate::store::trainee::{self, TraineeRecord};
 
@@ -191,6 +192,10 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
         };
         record.trainee_id = person.id.clone();
         changes::insert(&mut change.tx, &record).await?;
+        if record.state == ChangeState::Applied {
+            feed::note(change, FeedKind::RosterChanged, &class, Some(&person.id), today, &actor).await?;
+        }
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if record.kind == ChangeKind::Add { "roster.add" } else { "roster.remove" },
@@ -274,6 +279,10 @@ pub async fn decide_roster_change(
         record.decision_note = note.clone();
         record.stamp.touch();
         changes::update(&mut change.tx, &record).await?;
+        if m.approve {
+            feed::note(change, FeedKind::RosterChanged, &class, Some(&person.id), today, &officer).await?;
+        }
+        crate::watch::after_roster(s, change, &class).await?;
         change.audit_under(
             &class.policy_version,
             if m.approve { "roster.approve" } else { "roster.reject" },
@@ -332,6 +341,7 @@ pub async fn terminate_trainee(
     let reason = reason.unwrap_or_default();
     let today = s.today();
     let on = on.unwrap_or(today);
+    let actor = call.principal.subject.clone();
     write::run(s, &call, async |change| {
         let class_name = format!("classes/{class_id}");
         let class = lock_class(change, &scope, class_id, &class_name).await?;
@@ -355,6 +365,7 @@ pub async fn terminate_trainee(
         person.termination_reason = reason.clone();
         person.stamp.touch();
         trainee::update(&mut change.tx, &person).await?;
+        feed::note(change, FeedKind::TraineeTerminated, &class, Some(&person.id), today, &actor).await?;
         change.audit_under(
             &class.policy_version,
             "trainee.terminate",

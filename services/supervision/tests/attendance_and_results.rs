@@ -894,9 +894,9 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
                 .map(tonic::Response::into_inner)
         }
     };
-    let first_page = list(app.service(), 3, String::new()).await.expect("listed");
+    let first_page = list(app.service_named("outcome"), 3, String::new()).await.expect("listed");
     assert_eq!(first_page.trainees.len(), 3);
-    let rest = list(app.service(), 3, first_page.next_page_token.clone()).await.expect("listed");
+    let rest = list(app.service_named("outcome"), 3, first_page.next_page_token.clone()).await.expect("listed");
     assert_eq!((rest.trainees.len(), rest.next_page_token.as_str()), (1, ""));
     let all: Vec<ProjectTrainee> = first_page.trainees.into_iter().chain(rest.trainees).collect();
     let of = |n: u32| {
@@ -937,7 +937,7 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
         .await
         .list_project_trainees(authed(
             ListProjectTraineesRequest { project: "classes/x".into(), ..Default::default() },
-            &app.service(),
+            &app.service_named("outcome"),
         ))
         .await;
     assert_eq!(refusal(bad), (Code::InvalidArgument, "RESOURCE-NAME".to_owned()));
@@ -946,7 +946,7 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
         .await
         .list_project_trainees(authed(
             ListProjectTraineesRequest { project: "projects/none".into(), ..Default::default() },
-            &app.service(),
+            &app.service_named("subsidy"),
         ))
         .await
         .expect("listed");

@@ -143,7 +143,7 @@ async fn lookups_find_everyone(app: &Rotated, round: usize) {
         .await
         .list_project_trainees(authed(
             ListProjectTraineesRequest { project: app.project.clone(), page_size: 100, page_token: String::new() },
-            &app.service(),
+            &app.service_named("outcome"),
         ))
         .await
         .expect("listed")

@@ -159,6 +159,13 @@ pub mod qiancheng {
             include!(concat!(env!("OUT_DIR"), "/qiancheng.supervision.v1.rs"));
         }
     }
+    /// The outcome service.
+    pub mod outcome {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/qiancheng.outcome.v1.rs"));
+        }
+    }
     /// The subsidy service.
     pub mod subsidy {
         /// Version 1.
@@ -169,6 +176,7 @@ pub mod qiancheng {
 }
 
 pub use qiancheng::demand::v1 as demand;
+pub use qiancheng::outcome::v1 as outcome;
 pub use qiancheng::selection::v1 as selection;
 pub use qiancheng::subsidy::v1 as subsidy;
 pub use qiancheng::supervision::v1 as supervision;

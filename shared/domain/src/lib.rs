@@ -19,6 +19,7 @@ mod region;
 mod skill;
 mod uscc;
 
+pub mod demand;
 pub mod lifecycle;
 pub mod policy;
 

@@ -79,9 +79,13 @@ fn standards(fen: i64) -> SubsidyStandardTable {
 fn wages() -> MinimumWageTable {
     // SAMPLE: which Hubei tier 咸安区 is in was not found; 2210 and 2130 are tier figures.
     MinimumWageTable::new(vec![
-        MinimumWage { region: RegionCode::CITY, effective_from: d(2021, 12, 1), monthly_fen: Money::from_fen(221_000) },
         MinimumWage {
-            region: RegionCode::Xianan,
+            region: RegionCode::CITY.into(),
+            effective_from: d(2021, 12, 1),
+            monthly_fen: Money::from_fen(221_000),
+        },
+        MinimumWage {
+            region: RegionCode::Xianan.into(),
             effective_from: d(2025, 12, 1),
             monthly_fen: Money::from_fen(213_000),
         },
@@ -594,6 +598,7 @@ fn service(route: ServiceRoute, payments: Vec<Payment>) -> OutcomeEvidence {
             start: d(2025, 10, 1),
             end: d(2026, 3, 31),
             payments,
+            work_region: None,
         }],
         ..OutcomeEvidence::default()
     }

@@ -175,6 +175,7 @@ fn service(route: ServiceRoute, payments: Vec<Payment>) -> OutcomeEvidence {
             start: d(2025, 10, 1),
             end: d(2026, 3, 31),
             payments,
+            work_region: None,
         }],
         ..OutcomeEvidence::default()
     }
@@ -242,4 +243,37 @@ fn out_emp_routes_are_all_listed_in_the_verdict() {
     assert!(!dec.outcome.positive);
     let dec = evaluate_outcome(&v1(), &c1(), &occ(), TargetGroup::ProjectEnterpriseRecruit, &ev, &wages());
     assert_eq!(dec.outcome.basis, Basis::Employment);
+}
+
+#[test]
+fn out_emp_service_is_judged_against_the_minimum_wage_where_the_work_is_done() {
+    use qiancheng_domain::policy::{MinimumWage, MinimumWageTable, WageRegion};
+    // c1 runs in 咸安区; the work is done in 武汉市武昌区, whose SAMPLE figure is 2500 yuan.
+    let wuchang = WageRegion::parse("420106").expect("code");
+    let mut entries: Vec<MinimumWage> = wages().into();
+    entries.push(MinimumWage {
+        region: WageRegion::parse("420100").expect("code"),
+        effective_from: d(2021, 1, 1),
+        monthly_fen: Money::from_fen(250_000),
+    });
+    let table = MinimumWageTable::new(entries).expect("valid");
+    let paid_at_home_minimum = || {
+        let mut ev = service(ServiceRoute::ServiceAgreement, with_lump(647_000));
+        ev.services[0].work_region = Some(wuchang.clone());
+        ev
+    };
+    // Enough at 咸宁's minimum wage, not at the minimum wage of where the work is done.
+    assert!(out_emp_service(&v2(), &c1(), &service(ServiceRoute::ServiceAgreement, with_lump(647_000)), &table).passed);
+    assert!(!out_emp_service(&v2(), &c1(), &paid_at_home_minimum(), &table).passed);
+    // Paid 2500 yuan a month there, it counts.
+    let mut ev = paid_at_home_minimum();
+    ev.services[0].payments = ["2025-10-31", "2025-11-30", "2025-12-31", "2026-01-31", "2026-02-28", "2026-03-25"]
+        .iter()
+        .map(|day| pay(day.parse().expect("day"), 250_000, &[]))
+        .collect();
+    assert!(out_emp_service(&v2(), &c1(), &ev, &table).passed);
+    // A region with no figure of its own or of its prefecture: no minimum wage, no month.
+    ev.services[0].work_region = Some(WageRegion::parse("310101").expect("code"));
+    let result = out_emp_service(&v2(), &c1(), &ev, &table);
+    assert!(!result.passed && result.reason_en.contains("no minimum wage on record"));
 }

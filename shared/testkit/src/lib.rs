@@ -153,7 +153,12 @@ impl Keys {
             minter: generate(),
             service_keys: SERVICE_CALLERS.iter().map(|name| (*name, generate())).collect(),
             pii: PiiCipher::new(&Self::original_data_key()),
-            settings: Settings::default(),
+            // A data directory of the test's own (documents a service stores), never the
+            // working directory.
+            settings: Settings {
+                data_dir: std::env::temp_dir().join(format!("qiancheng-test-{}", ulid::Ulid::new())),
+                ..Settings::default()
+            },
             policy: PolicySet::current(),
         }
     }

@@ -2,6 +2,7 @@
 //! change. A vacancy is read with its enterprise's name and industry.
 
 use chrono::NaiveDate;
+use qiancheng_domain::demand::Demand;
 use qiancheng_domain::lifecycle::VacancyState;
 use qiancheng_domain::{Industry, RegionCode, SkillLevel};
 use qiancheng_platform::db::Tx;
@@ -134,14 +135,25 @@ pub struct PublishedDemand {
 }
 
 /// Published headcount by work county, industry, occupation and level.
-pub async fn published_demand(pool: &AnyPool) -> Result<Vec<PublishedDemand>, Error> {
-    record::select(
+pub async fn published_demand(pool: &AnyPool) -> Result<Vec<Demand>, Error> {
+    let rows: Vec<PublishedDemand> = record::select(
         pool,
         "SELECT v.work_region_code, e.industry, v.occupation_code, MIN(v.occupation_name), v.skill_level, \
          CAST(SUM(v.headcount) AS BIGINT) FROM vacancy v JOIN enterprise e ON e.credit_code = v.enterprise_credit_code \
          WHERE v.state = 'PUBLISHED' GROUP BY v.work_region_code, e.industry, v.occupation_code, v.skill_level",
     )
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| Demand {
+            region: d.region,
+            industry: d.industry,
+            occupation_code: d.occupation_code,
+            occupation_name: d.occupation_name,
+            level: d.level,
+            headcount: d.headcount,
+        })
+        .collect())
 }
 
 /// Published vacancies and headcount in one work county and industry.

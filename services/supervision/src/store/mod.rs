@@ -7,10 +7,13 @@
 
 pub mod attendance;
 pub mod class;
+pub mod class_change;
 pub mod evaluation;
+pub mod evidence;
 pub mod inspection;
 pub mod roster_change;
 pub mod session;
+pub mod signal;
 pub mod trainee;
 
 use chrono::NaiveDate;

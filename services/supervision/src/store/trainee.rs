@@ -112,7 +112,7 @@ pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::r
     table: "trainee",
     key: "id",
     ciphers: &["id_number_cipher", "name_cipher", "phone_cipher"],
-    hashes: &[("person_hash", "id_number_cipher")],
+    hashes: &[("person_hash", "id_number_cipher"), ("phone_hash", "phone_cipher")],
 };
 
 /// Trainees on the current roster version.

@@ -117,9 +117,16 @@ impl App {
     pub fn auditor(&self) -> String {
         self.keys.token(Role::Auditor, None, None)
     }
-    /// Another service's token.
+    /// Another service's token (`service:test`, not a reader of rosters).
     pub fn service(&self) -> String {
         self.keys.token(Role::Service, None, None)
+    }
+    /// The token of the suite's service `name` (`service:outcome`), signed with its own key.
+    pub fn service_named(&self, name: &str) -> String {
+        self.keys
+            .service_key(name)
+            .mint(&format!("service:{name}"), &[Role::Service], None, None, 3600)
+            .expect("mint a service token")
     }
     /// A token of `role`, scoped to the county and the project's provider where it has a scope.
     pub fn token(&self, role: Role) -> String {

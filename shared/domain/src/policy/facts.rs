@@ -410,6 +410,10 @@ pub struct ServiceEngagement {
     /// Payments received.
     #[serde(default)]
     pub payments: Vec<Payment>,
+    /// The county-level region where the work is done, whose minimum wage applies
+    /// (OUT-EMP-SERVICE); absent: the class's county.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_region: Option<crate::policy::tables::WageRegion>,
 }
 
 /// The evidence of a trainee's outcome (七(四)).

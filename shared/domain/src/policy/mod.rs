@@ -54,5 +54,5 @@ pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
 pub use selection::{RoundFacts, RoundOutcome, decide_round};
 pub use set::{Fund, PolicySet, QuotaMode, RULE_CODES, RulesEdition, Tier};
 pub use subsidy::{ClaimDecision, ClaimFacts, ClaimOutcome, SubsidyLine};
-pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
+pub use tables::{MinimumWage, MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable, WageRegion};
 pub use trace::{TraceStep, subs_keep};

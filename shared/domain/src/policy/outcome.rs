@@ -276,6 +276,15 @@ impl FenFraction {
     }
 }
 
+/// Where the work of an engagement is done: its recorded region, or the class's county when it is
+/// not known (OUT-EMP-SERVICE).
+fn work_region(
+    engagement: &crate::policy::facts::ServiceEngagement,
+    class: &ClassFacts,
+) -> crate::policy::tables::WageRegion {
+    engagement.work_region.clone().unwrap_or_else(|| class.region.into())
+}
+
 /// Months of a service engagement paid at least the county's monthly minimum wage, within the
 /// counting period. A payment without a note pays for the month it was made in; a lump
 /// payment pays for the months its note names: split equally (v1), or for all of them if it
@@ -312,7 +321,7 @@ fn paid_months(
     let count = per_month
         .iter()
         .filter(|(m, _)| m.overlaps(from, to) && m.overlaps(engagement.start, engagement.end))
-        .filter(|(m, paid)| match wages.lookup(class.region, m.first_day()) {
+        .filter(|(m, paid)| match wages.lookup(work_region(engagement, class), m.first_day()) {
             Some(min) => paid.num >= u128::from(min.fen().unsigned_abs()) * paid.den,
             None => {
                 missing_wage = true;
@@ -335,7 +344,7 @@ fn paid_months_covering(
 ) -> (usize, bool) {
     let mut missing_wage = false;
     let mut minimum = |m: YearMonth| {
-        let wage = wages.lookup(class.region, m.first_day()).map(|w| i128::from(w.fen()));
+        let wage = wages.lookup(work_region(engagement, class), m.first_day()).map(|w| i128::from(w.fen()));
         missing_wage |= wage.is_none();
         wage
     };

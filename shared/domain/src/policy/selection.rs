@@ -10,11 +10,15 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
+use chrono::NaiveDate;
+
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::Error;
 use crate::policy::decision::{Decision, RuleResult};
+use crate::policy::project::{InServiceBasis, proj_cross_region, proj_inservice};
+use crate::policy::provider::{ProviderFacts, prov_disqualified};
 use crate::policy::set::{PolicySet, QuotaMode};
+use crate::{Error, RegionCode};
 
 /// How a round selects (七(二) "采取遴选、揭榜领题、专家评审、综合评议等方式"): the one method a round
 /// is scored by (PROJ-SELECTION).
@@ -403,6 +407,76 @@ pub fn decide_round(policy: &PolicySet, facts: &RoundFacts) -> Result<Decision<R
     })
 }
 
+/// How a submitted application is scored (PROJ-SELECTION).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scoring {
+    /// By its experts (专家评审), recused experts included.
+    Experts(Vec<ExpertScore>),
+    /// By the officers (遴选, 揭榜领题, 综合评议).
+    Officers(Decimal),
+}
+
+/// One submitted application with the facts its judgement on the day of the decision rests on.
+#[derive(Debug, Clone)]
+pub struct Application {
+    /// The application.
+    pub application_id: String,
+    /// The applicant's credit code (recusal under expert review).
+    pub provider_credit_code: String,
+    /// Trainees asked for.
+    pub headcount: u32,
+    /// When it was (last) submitted, microseconds since the epoch.
+    pub submitted_micros: i64,
+    /// How it is scored.
+    pub scoring: Scoring,
+    /// The provider as PROV-DISQUALIFIED sees it.
+    pub provider: ProviderFacts,
+    /// The provider's county and the county of training, and whether consent to train outside
+    /// the provider's county is recorded (PROJ-CROSS-REGION).
+    pub regions: (RegionCode, RegionCode, bool),
+    /// PROJ-CATALOG: why the catalog item applied for is no longer published, if it is not.
+    pub item_withdrawn: Option<RuleResult>,
+    /// PROJ-INSERVICE: `Some` for an application training in-service workers, with the item's
+    /// key-industry and urgent-occupation basis if it has one.
+    pub in_service: Option<Option<InServiceBasis>>,
+}
+
+/// The application as the policy core decides it on `today` under `policy`: scored
+/// (PROJ-SELECTION), and once scored checked again on the day of the decision: its provider not
+/// disqualified (PROV-DISQUALIFIED), training outside the provider's county consented to
+/// (PROJ-CROSS-REGION), the item still in the catalog (PROJ-CATALOG) and, for in-service
+/// trainees, the item's key-industry and urgent-occupation basis (PROJ-INSERVICE).
+pub fn judge_application(policy: &PolicySet, today: NaiveDate, a: &Application) -> RoundCandidate {
+    let (score, expert_scores, mut rules) = match &a.scoring {
+        Scoring::Experts(scores) => {
+            let decision = proj_selection_score(policy, &a.provider_credit_code, scores);
+            (decision.outcome, scores.clone(), decision.rules)
+        }
+        Scoring::Officers(score) => {
+            let rule =
+                RuleResult::pass("PROJ-SELECTION", format!("评议得分:{score}"), format!("officers' score: {score}"));
+            (Some(*score), Vec::new(), vec![rule])
+        }
+    };
+    if score.is_some() {
+        let (provider_region, training_region, consented) = a.regions;
+        rules.push(prov_disqualified(&a.provider, today));
+        rules.push(proj_cross_region(provider_region, training_region, consented));
+        rules.extend(a.item_withdrawn.clone());
+        if let Some(basis) = &a.in_service {
+            rules.push(proj_inservice(policy, true, basis.as_ref()));
+        }
+    }
+    RoundCandidate {
+        application_id: a.application_id.clone(),
+        score,
+        headcount: a.headcount,
+        submitted_micros: a.submitted_micros,
+        rules,
+        expert_scores,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,5 +520,137 @@ mod tests {
         assert_eq!(out.iter().map(|a| a.approved).collect::<Vec<_>>(), [true, true, false]);
         let out = proj_quota(100, &[req("a", 60), req("b", 50), req("c", 10)]);
         assert_eq!(out.iter().map(|a| a.approved).collect::<Vec<_>>(), [true, false, false]);
+    }
+
+    fn application(id: &str, headcount: u32, score: i64, submitted_micros: i64) -> Application {
+        let county = RegionCode::parse("421221").expect("county");
+        Application {
+            application_id: id.into(),
+            provider_credit_code: format!("provider-{id}"),
+            headcount,
+            submitted_micros,
+            scoring: Scoring::Officers(Decimal::from(score)),
+            provider: ProviderFacts {
+                name: String::new(),
+                uscc: format!("provider-{id}"),
+                pilot_override: None,
+                pays_tax_locally: true,
+                independent_legal_person: true,
+                violations: Vec::new(),
+                kind: crate::policy::provider::ProviderKind::PrivateTrainingSchool,
+                kind_facts: Default::default(),
+                disqualified_on: None,
+            },
+            regions: (county, county, false),
+            item_withdrawn: None,
+            in_service: None,
+        }
+    }
+
+    fn decided(
+        policy: &PolicySet,
+        quota_left: u32,
+        applications: &[Application],
+        reductions: Vec<QuotaReduction>,
+    ) -> Result<Decision<RoundOutcome>, Error> {
+        let candidates = applications.iter().map(|a| judge_application(policy, june(), a)).collect();
+        decide_round(policy, &RoundFacts { candidates, quota_left, reductions })
+    }
+
+    fn june() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).expect("a day")
+    }
+
+    /// The applications in rank order, each with whether it was approved and for how many.
+    fn approvals(decision: &Decision<RoundOutcome>) -> Vec<(&str, bool, u32)> {
+        decision.outcome.ranking.iter().map(|r| (r.application_id.as_str(), r.approved, r.approved_headcount)).collect()
+    }
+
+    #[test]
+    fn proj_quota_strict_under_v1_approves_in_rank_order_until_one_does_not_fit() {
+        let policy = PolicySet::xianning_2025_5_v1();
+        let applications = [application("b", 30, 80, 1), application("a", 40, 90, 2), application("c", 5, 70, 3)];
+        let decision = decided(&policy, 50, &applications, Vec::new()).expect("decided");
+        // 40 fit; the next asks 30 of the 10 left and does not fit, so the third (5) is not
+        // approved ahead of it.
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", false, 0)]);
+        assert_eq!(decision.outcome.quota_mode, QuotaMode::Strict);
+        let quota_rule = |r: &RankedCandidate| r.rules.iter().find(|rule| rule.code == "PROJ-QUOTA").map(|x| x.passed);
+        assert_eq!(
+            decision.outcome.ranking.iter().map(quota_rule).collect::<Vec<_>>(),
+            [Some(true), Some(false), Some(false)]
+        );
+    }
+
+    #[test]
+    fn proj_quota_fit_under_v2_approves_what_still_fits_after_a_larger_one_is_skipped() {
+        let policy = PolicySet::xianning_2025_5_v2();
+        let applications = [application("b", 30, 80, 1), application("a", 40, 90, 2), application("c", 5, 70, 3)];
+        let decision = decided(&policy, 50, &applications, Vec::new()).expect("decided");
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", false, 0), ("c", true, 5)]);
+        assert_eq!((decision.outcome.quota_mode, decision.outcome.approved_headcount), (QuotaMode::Fit, 45));
+    }
+
+    #[test]
+    fn proj_selection_a_reduction_approves_the_marginal_application_for_fewer() {
+        let policy = PolicySet::xianning_2025_5_v2();
+        let applications = [application("a", 40, 90, 1), application("b", 30, 80, 2)];
+        let reduce = |headcount| {
+            vec![QuotaReduction {
+                application_id: "b".into(),
+                headcount,
+                reason: "按剩余名额核减".into(),
+                officer: "officer".into(),
+            }]
+        };
+        let decision = decided(&policy, 50, &applications, reduce(10)).expect("decided");
+        assert_eq!(approvals(&decision), [("a", true, 40), ("b", true, 10)]);
+        let reduced = &decision.outcome.ranking[1];
+        assert_eq!(reduced.reduction.as_ref().map(|r| r.reason.as_str()), Some("按剩余名额核减"));
+        let too_many = decided(&policy, 50, &applications, reduce(30)).expect_err("not a reduction");
+        assert!(matches!(too_many, Error::Facts(_)));
+        let v1 = decided(&PolicySet::xianning_2025_5_v1(), 50, &applications, reduce(10));
+        assert!(v1.is_err(), "policy set v1 has no 核减");
+    }
+
+    #[test]
+    fn equal_scores_rank_by_submission_then_id_and_a_failed_rule_takes_no_quota() {
+        let policy = PolicySet::xianning_2025_5_v1();
+        let mut disqualified = application("a", 10, 90, 1);
+        disqualified.provider.disqualified_on = Some(june());
+        let applications = [application("c", 10, 90, 2), disqualified, application("b", 10, 90, 2)];
+        let decision = decided(&policy, 10, &applications, Vec::new()).expect("decided");
+        assert_eq!(approvals(&decision), [("a", false, 0), ("b", true, 10), ("c", false, 0)]);
+        let first = &decision.outcome.ranking[0];
+        assert!(first.rules.iter().any(|r| r.code == "PROV-DISQUALIFIED" && !r.passed));
+        assert!(first.rules.iter().all(|r| r.code != "PROJ-QUOTA"), "a candidate failing a rule asks no quota");
+    }
+
+    #[test]
+    fn an_item_no_longer_in_the_catalog_is_not_approved() {
+        let policy = PolicySet::xianning_2025_5_v2();
+        let mut withdrawn = application("a", 10, 90, 1);
+        withdrawn.item_withdrawn = Some(RuleResult::fail("PROJ-CATALOG", "已不在公布目录中", "no longer published"));
+        let decision = decided(&policy, 100, &[withdrawn], Vec::new()).expect("decided");
+        assert!(!decision.outcome.ranking[0].approved);
+        assert!(decision.outcome.ranking[0].rules.iter().any(|r| r.code == "PROJ-CATALOG" && !r.passed));
+    }
+
+    #[test]
+    fn proj_inservice_an_in_service_application_needs_its_items_basis_under_v2() {
+        let mut in_service = application("a", 10, 90, 1);
+        in_service.in_service = Some(None);
+        let rule = |policy: &PolicySet, a: &Application| {
+            let judged = judge_application(policy, june(), a);
+            judged.rules.into_iter().find(|r| r.code == "PROJ-INSERVICE").map(|r| r.passed)
+        };
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(false));
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v1(), &in_service), Some(true), "not a rule of v1");
+        in_service.in_service = Some(Some(InServiceBasis {
+            industry: crate::Industry::EquipmentManufacturing,
+            urgent_occupation_reference: Some("咸宁市急需紧缺工种目录(2025)".into()),
+        }));
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &in_service), Some(true));
+        assert_eq!(rule(&PolicySet::xianning_2025_5_v2(), &application("b", 10, 90, 1)), None);
     }
 }

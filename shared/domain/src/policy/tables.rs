@@ -98,11 +98,68 @@ impl From<SubsidyStandardTable> for Vec<SubsidyStandard> {
     }
 }
 
+/// A county-level region of China by its six-digit GB/T 2260 code (`421202`, or `420106` for
+/// 武汉市武昌区): where work is done, whose minimum wage applies (OUT-EMP-SERVICE). A trainee
+/// sent to work outside 咸宁 is paid against the minimum wage of where they work, so the region is
+/// not limited to 咸宁's; 咸宁's own are [`RegionCode`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WageRegion(String);
+
+impl WageRegion {
+    /// Parse a six-digit code, or the Chinese name of a region of 咸宁.
+    pub fn parse(raw: &str) -> Result<Self, crate::ValueError> {
+        let s = raw.trim();
+        if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') {
+            return Ok(Self(s.to_owned()));
+        }
+        RegionCode::parse(s).map(Self::from).map_err(|_| {
+            crate::ValueError::new("REGION-CODE", format!("{} is not a six-digit region code", crate::quote(s)))
+        })
+    }
+
+    /// The six-digit code.
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    /// The prefecture-level region it belongs to (`421202` → `421200`), whose figure applies
+    /// where the county has none of its own; itself for a prefecture.
+    pub fn prefecture(&self) -> Self {
+        Self(format!("{}00", &self.0[..4]))
+    }
+}
+
+impl From<RegionCode> for WageRegion {
+    fn from(region: RegionCode) -> Self {
+        Self(region.code().to_owned())
+    }
+}
+
+impl std::fmt::Display for WageRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for WageRegion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WageRegion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        WageRegion::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 /// One monthly minimum wage: a region's figure from a date on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MinimumWage {
-    /// The county, or the city for a figure that applies to every county without its own.
-    pub region: RegionCode,
+    /// The county-level region (of 咸宁 or elsewhere), or a prefecture (`421200` for 咸宁市) for
+    /// a figure that applies to each of its counties without its own.
+    pub region: WageRegion,
     /// First day in force; in force until the region's next entry.
     pub effective_from: NaiveDate,
     /// The monthly minimum wage in fen.
@@ -128,16 +185,17 @@ impl MinimumWageTable {
     }
 
     /// The monthly minimum wage in `region` on `date`: the region's latest entry in force,
-    /// falling back to the city's.
-    pub fn lookup(&self, region: RegionCode, date: NaiveDate) -> Option<Money> {
-        let latest = |r: RegionCode| {
+    /// falling back to its prefecture's (the city's, for a county of 咸宁).
+    pub fn lookup(&self, region: impl Into<WageRegion>, date: NaiveDate) -> Option<Money> {
+        let region = region.into();
+        let latest = |r: &WageRegion| {
             self.entries
                 .iter()
-                .filter(|w| w.region == r && w.effective_from <= date)
+                .filter(|w| &w.region == r && w.effective_from <= date)
                 .max_by_key(|w| w.effective_from)
                 .map(|w| w.monthly_fen)
         };
-        latest(region).or_else(|| latest(RegionCode::CITY))
+        latest(&region).or_else(|| latest(&region.prefecture()))
     }
 }
 
@@ -214,12 +272,12 @@ mod tests {
         // The 2210 and 2130 figures are Hubei tiers; which tier each county is in is a SAMPLE.
         let table = MinimumWageTable::new(vec![
             MinimumWage {
-                region: RegionCode::CITY,
+                region: RegionCode::CITY.into(),
                 effective_from: d(2021, 12, 1),
                 monthly_fen: Money::from_fen(221_000),
             },
             MinimumWage {
-                region: RegionCode::Chibi,
+                region: RegionCode::Chibi.into(),
                 effective_from: d(2025, 12, 1),
                 monthly_fen: Money::from_fen(213_000),
             },
@@ -229,5 +287,25 @@ mod tests {
         assert_eq!(table.lookup(RegionCode::Chibi, d(2025, 12, 1)), Some(Money::from_fen(213_000)));
         assert_eq!(table.lookup(RegionCode::Jiayu, d(2026, 1, 1)), Some(Money::from_fen(221_000)));
         assert_eq!(table.lookup(RegionCode::Jiayu, d(2020, 1, 1)), None);
+    }
+
+    #[test]
+    fn minimum_wage_of_a_region_outside_xianning_falls_back_to_its_prefecture_only() {
+        let wuhan = WageRegion::parse("420100").expect("code");
+        let wuchang = WageRegion::parse("420106").expect("code");
+        let table = MinimumWageTable::new(vec![
+            MinimumWage {
+                region: RegionCode::CITY.into(),
+                effective_from: d(2021, 12, 1),
+                monthly_fen: Money::from_fen(221_000),
+            },
+            MinimumWage { region: wuhan, effective_from: d(2025, 1, 1), monthly_fen: Money::from_fen(250_000) },
+        ])
+        .expect("valid");
+        assert_eq!(table.lookup(wuchang.clone(), d(2025, 6, 1)), Some(Money::from_fen(250_000)));
+        assert_eq!(table.lookup(wuchang, d(2024, 6, 1)), None, "never 咸宁's figure for work elsewhere");
+        assert_eq!(table.lookup(WageRegion::parse("310101").expect("code"), d(2025, 6, 1)), None);
+        assert!(WageRegion::parse("42120").is_err() && WageRegion::parse("abcdef").is_err());
+        assert_eq!(WageRegion::parse("咸安区").expect("a name of 咸宁").code(), "421202");
     }
 }

@@ -94,9 +94,13 @@ pub fn wages() -> qiancheng_domain::policy::MinimumWageTable {
     use qiancheng_domain::Money;
     use qiancheng_domain::policy::MinimumWage;
     qiancheng_domain::policy::MinimumWageTable::new(vec![
-        MinimumWage { region: RegionCode::CITY, effective_from: d(2021, 12, 1), monthly_fen: Money::from_fen(221_000) },
         MinimumWage {
-            region: RegionCode::Xianan,
+            region: RegionCode::CITY.into(),
+            effective_from: d(2021, 12, 1),
+            monthly_fen: Money::from_fen(221_000),
+        },
+        MinimumWage {
+            region: RegionCode::Xianan.into(),
             effective_from: d(2025, 12, 1),
             monthly_fen: Money::from_fen(213_000),
         },

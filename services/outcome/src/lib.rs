@@ -1,0 +1,153 @@
+//! The outcome service (`qiancheng.outcome.v1.OutcomeService`): whether each trainee found work
+//! (routes ①–④) or a certificate within six months of the class, the bureau's 综合评估和验收 of
+//! each project, and each project's rates, which set the subsidy tier (plan 七(四), 八(三)).
+//!
+//! The rules (OUT-*, PROJ-BASIS, ELIG-PREHIRE) are the policy core's: this service gathers the
+//! evidence and calls them ([`verdict`]). Who is watched comes from supervision ([`follow`]):
+//! a follower reads its change feed with a cursor and each changed project's real-name roster
+//! under the service's own identity. Documents go to a content-addressed store under the data
+//! directory ([`documents`]).
+//!
+//! One handler module per resource, each function named after its RPC: [`evidence`],
+//! [`review`], [`trainee`], [`verdict`], [`acceptance`], [`rate`], [`wage`].
+
+pub mod acceptance;
+pub mod access;
+pub mod clock;
+pub mod documents;
+pub mod evidence;
+pub mod follow;
+pub mod rate;
+pub mod review;
+pub mod store;
+pub mod trainee;
+pub mod verdict;
+pub mod wage;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use qiancheng_api::outcome::outcome_service_server::OutcomeServiceServer;
+use qiancheng_platform::config::Settings;
+use qiancheng_platform::{ServiceSpec, Shared};
+use tonic::service::Routes;
+
+pub use clock::Clock;
+pub use documents::Documents;
+pub use follow::{FeedPort, PeerFeed};
+
+/// The service's short name: its SQLite file, its `serve` argument, its peer name.
+pub const NAME: &str = "outcome";
+
+/// The service's own migrations (the platform's run first).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The outcome service over what its handlers share: the clock that says which day it is
+/// (DATE-TZ), the document store and the port to supervision.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    shared: Arc<Shared>,
+    clock: Clock,
+    documents: Documents,
+}
+
+impl Outcome {
+    /// Today in China, by the service's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+
+    /// The document store.
+    pub fn documents(&self) -> &Documents {
+        &self.documents
+    }
+}
+
+impl std::ops::Deref for Outcome {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// Every RPC's handler, by the RPC's name.
+mod handlers {
+    pub use crate::acceptance::*;
+    pub use crate::evidence::*;
+    pub use crate::rate::*;
+    pub use crate::review::*;
+    pub use crate::trainee::*;
+    pub use crate::verdict::*;
+    pub use crate::wage::*;
+    pub use qiancheng_platform::audit::verify_audit_chain;
+}
+
+qiancheng_api::outcome_service!(Outcome, handlers);
+
+/// The service's routes; when a runtime is running and a feed is given, the follower of
+/// supervision's change feed starts beside them.
+fn routes(shared: Shared, settings: &Settings, clock: Clock, feed: Option<Arc<dyn FeedPort>>) -> Routes {
+    let documents = Documents::under(&settings.data_dir);
+    let outcome = Outcome { shared: Arc::new(shared), clock, documents };
+    if let (Some(feed), Ok(runtime)) = (feed, tokio::runtime::Handle::try_current()) {
+        runtime.spawn(follow::run(outcome.clone(), feed, follow::INTERVAL));
+    }
+    Routes::new(
+        OutcomeServiceServer::new(outcome)
+            .max_decoding_message_size(settings.max_message_bytes)
+            .max_encoding_message_size(settings.max_message_bytes),
+    )
+}
+
+/// The outcome service as the binary starts it, on the system clock, following supervision
+/// through its peers.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec;
+
+impl ServiceSpec for Spec {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn grpc_name(&self) -> &'static str {
+        <OutcomeServiceServer<Outcome> as tonic::server::NamedService>::NAME
+    }
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+    /// Supervision's change feed and rosters; selection's projects (their provider and county).
+    fn peers(&self) -> &'static [&'static str] {
+        &["supervision", "selection"]
+    }
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+        let feed: Arc<dyn FeedPort> = Arc::new(PeerFeed::new(shared.peers.clone()));
+        routes(shared, settings, Clock::system(), Some(feed))
+    }
+}
+
+/// The outcome service on a clock and a feed of the caller's (tests and benchmarks: a class's
+/// window is months long, and a test feeds the changes it wants followed).
+#[derive(Debug, Clone)]
+pub struct SpecWith {
+    /// The clock.
+    pub clock: Clock,
+    /// The feed to follow; none starts no follower.
+    pub feed: Option<Arc<dyn FeedPort>>,
+}
+
+impl ServiceSpec for SpecWith {
+    fn name(&self) -> &'static str {
+        Spec.name()
+    }
+    fn grpc_name(&self) -> &'static str {
+        Spec.grpc_name()
+    }
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        Spec.migrator()
+    }
+    fn peers(&self) -> &'static [&'static str] {
+        Spec.peers()
+    }
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+        routes(shared, settings, self.clock.clone(), self.feed.clone())
+    }
+}
