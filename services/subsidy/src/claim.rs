@@ -368,6 +368,13 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
     let names = roster_names.clone();
     let claim_rules: Vec<qiancheng_api::types::RuleResult> = decision.rules.iter().map(|r| r.into_proto()).collect();
     write::run(s, &call, async |change| {
+        // One claim per project: a second would pay the same trainees twice.
+        let filed =
+            record::first::<ClaimRecord>(&mut *change.tx, Filter::new().eq("c.project_id", record.project_id.as_str()))
+                .await?;
+        if let Some(filed) = filed {
+            return Err(Error::exists("CLAIM_EXISTS", format!("the project is claimed already by {}", filed.name())));
+        }
         record::insert(&mut change.tx, &record).await?;
         change.audit_under(
             &record.policy_version,

@@ -244,6 +244,10 @@ async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_a
         assert!(line.trainee.starts_with("classes/"));
     }
 
+    // One claim per project: filing again is refused, nothing stored.
+    let again = file(suite, &suite.provider_token()).await.expect_err("claimed already");
+    assert_eq!((again.code(), reason(&again)), (Code::AlreadyExists, "CLAIM_EXISTS".to_owned()));
+
     // What each role reads.
     let read = |token: String| {
         let name = claim.name.clone();
@@ -268,6 +272,14 @@ async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_a
         .expect("listed")
         .into_inner();
     assert!(listed.claims.is_empty(), "another provider sees none");
+    let own = suite
+        .client()
+        .await
+        .list_claims(authed(ListClaimsRequest::default(), &suite.provider_token()))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(own.claims.len(), 1, "the provider's own, once");
 
     // The export replays to the same fen without the services.
     let facts = suite
