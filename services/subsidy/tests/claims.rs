@@ -52,7 +52,7 @@ fn morning(d: NaiveDate) -> i64 {
     d.and_hms_opt(8, 0, 0).expect("time").and_utc().timestamp_micros() - 8 * 3_600_000_000
 }
 
-/// The walkthrough's class: 23 on the roster from 2027-03-01 to 04-30, 60 sessions of 100 hours;
+/// The walkthrough's class: 23 on the roster from 2027-03-01 to 04-30, 50 sessions of 100 hours;
 /// 20 attend everything and pass, 3 attend nothing. Returns the trainees' names, the 20 first.
 async fn run_class(suite: &Suite) -> Vec<String> {
     let provider = suite.provider_token();
@@ -88,12 +88,13 @@ async fn run_class(suite: &Suite) -> Vec<String> {
         ))
         .await
         .expect("acknowledged");
-    let sessions: Vec<Session> = (0..60u64)
+    // The filed hours exactly: twenty theory sessions of 2 hours, then thirty practice ones.
+    let sessions: Vec<Session> = (0..50u64)
         .map(|i| Session {
             held_on: Some(qiancheng_api::convert::date_to_proto(day(2027, 3, 1) + Days::new(i))),
-            hours: if i < 40 { 2 } else { 1 },
-            kind: SessionKind::Practice as i32,
-            topic: "焊接实操".into(),
+            hours: 2,
+            kind: if i < 20 { SessionKind::Theory } else { SessionKind::Practice } as i32,
+            topic: "焊接工艺与实操".into(),
             ..Default::default()
         })
         .collect();
@@ -106,6 +107,8 @@ async fn run_class(suite: &Suite) -> Vec<String> {
         .expect("sessions")
         .into_inner()
         .sessions;
+    // The class is lived through: the check-ins arrive on its last day, after every session.
+    suite.supervision_clock.set(day(2027, 4, 30));
     let mut events = Vec::new();
     for (n, trainee) in trainees.iter().enumerate().take(20) {
         for (i, session) in sessions.iter().enumerate() {
@@ -148,7 +151,6 @@ async fn run_class(suite: &Suite) -> Vec<String> {
         ))
         .await
         .expect("assessed");
-    suite.supervision_clock.set(day(2027, 4, 30));
     let done = supervision
         .complete_class(authed(CompleteClassRequest { name: class.name.clone(), ..Default::default() }, &provider))
         .await

@@ -14,6 +14,7 @@ pub mod inspection;
 pub mod roster_change;
 pub mod session;
 pub mod signal;
+pub mod standing;
 pub mod trainee;
 
 use chrono::NaiveDate;
