@@ -204,13 +204,13 @@ async fn run_the_class(app: &App) -> Vec<sup::Trainee> {
         ))
         .await
         .expect("acknowledged");
-    // Fifty sessions of two hours from 1 March: twenty of theory, thirty of practice.
+    // Fifty sessions of two hours from 1 March: the 40 theory hours filed, then the 60 practice.
     let sessions: Vec<sup::Session> = (0..50)
         .map(|i| sup::Session {
             held_on: Some(qiancheng_api::convert::date_to_proto(day(2027, 3, 1) + chrono::Days::new(i))),
             hours: 2,
             kind: if i < 20 { sup::SessionKind::Theory } else { sup::SessionKind::Practice } as i32,
-            topic: "焊接工艺与实操".into(),
+            topic: if i < 20 { "焊接理论" } else { "焊接实操" }.into(),
             ..Default::default()
         })
         .collect();
@@ -223,10 +223,10 @@ async fn run_the_class(app: &App) -> Vec<sup::Trainee> {
         .expect("sessions")
         .into_inner()
         .sessions;
-    // Attendance arrives as it happens: the check-ins are sent once the sessions are held.
-    app.supervision_clock.set(day(2027, 4, 29));
     let mut trainees = filed.trainees.clone();
     trainees.sort_by_key(|t| t.person.clone().map(|p| p.phone).unwrap_or_default());
+    // The class has run: its days have come on supervision's clock, so its check-ins are taken.
+    app.supervision_clock.set(day(2027, 4, 30));
     // Person 0 misses eleven sessions: 78 of 100 hours.
     let mut events = Vec::new();
     for (n, trainee) in trainees.iter().enumerate() {
@@ -276,7 +276,6 @@ async fn run_the_class(app: &App) -> Vec<sup::Trainee> {
         ))
         .await
         .expect("assessed");
-    app.supervision_clock.set(day(2027, 4, 30));
     // Person 2 withdraws.
     supervision
         .terminate_trainee(authed(
