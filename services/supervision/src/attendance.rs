@@ -377,6 +377,9 @@ async fn store_chunk(
             Err(result) => results[index] = Some(result),
         }
     }
+    // PROV-DISQUALIFIED: a disqualified provider's check-ins are refused, and its classes stop.
+    let provider = access::provider_org(principal)?;
+    crate::standing::gate(s, &provider, crate::standing::WhenUnreachable::Proceed).await?;
     let mut change = write::Change::open(s, &principal.subject).await?;
     change.serialize_on(&format!("class/{class_id}")).await?;
     let class = access::class_by_id(&mut *change.tx, scope, class_id, &message.class).await?;

@@ -123,6 +123,9 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
     let scope = access::provider_scope(&call.principal)?;
     let m = &call.message;
     let today = s.today();
+    // PROV-DISQUALIFIED: a disqualified provider completes nothing, and its classes stop.
+    let provider = access::provider_org(&call.principal)?;
+    crate::standing::gate(s, &provider, crate::standing::WhenUnreachable::Refuse).await?;
     write::run(s, &call, async |change| {
         let class_id = access::id_of(&m.name, "classes", "name")?;
         change.serialize_on(&format!("class/{class_id}")).await?;

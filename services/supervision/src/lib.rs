@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod peer;
 pub mod roster;
 pub mod signal;
+pub mod standing;
 pub mod store;
 pub mod watch;
 
@@ -170,8 +171,14 @@ qiancheng_api::supervision_service!(Supervision, handlers);
 
 fn routes(shared: Shared, settings: &Settings, clock: Clock, options: Options) -> Routes {
     let options = std::sync::Arc::new(options);
+    let supervision = Supervision { shared: std::sync::Arc::new(shared), clock, options };
+    // PROV-DISQUALIFIED: providers with running classes are checked against selection at an interval.
+    standing::start_sweeping(
+        supervision.clone(),
+        std::time::Duration::from_millis(settings.standing_sweep_interval_ms),
+    );
     Routes::new(
-        SupervisionServiceServer::new(Supervision { shared: std::sync::Arc::new(shared), clock, options })
+        SupervisionServiceServer::new(supervision)
             .max_decoding_message_size(settings.max_message_bytes)
             .max_encoding_message_size(settings.max_message_bytes),
     )

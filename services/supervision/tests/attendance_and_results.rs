@@ -678,7 +678,9 @@ async fn a_serious_finding_stops_the_class_and_fraud_is_referred_to_selection(ap
     let inspection = serious.inspection.expect("inspection");
     assert_eq!(
         (inspection.outcome, inspection.referral),
-        (InspectionOutcome::Stop as i32, ReferralState::NotNeeded as i32)
+        (InspectionOutcome::Stop as i32, ReferralState::Accepted as i32),
+        "a serious finding that does not disqualify is a violation in selection: {}",
+        inspection.referral_message
     );
     let decision = inspection.decision.expect("decision");
     assert!(decision.rules.iter().any(|r| r.code == "CLASS-INSPECTION" && !r.passed));

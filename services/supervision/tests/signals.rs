@@ -169,7 +169,6 @@ async fn a_confirmed_signal_is_linked_to_the_next_inspection_which_finds_a_ghost
     assert_eq!(due.state, SignalState::InspectionDue as i32);
 
     // An unannounced inspection on the 2nd counts nobody present, where twelve checked in.
-    app.set_today(2027, 3, 2);
     let inspection = Inspection {
         kind: InspectionKind::Unannounced as i32,
         inspected_on: Some(date(2027, 3, 2)),
@@ -263,7 +262,6 @@ async fn shared_devices_phones_and_roster_churn_are_observed(app: &App) {
     }
 
     // Five removals proposed from the first day: ROSTER-CHURN.
-    app.set_today(2027, 3, 2);
     for t in &first_trainees[5..10] {
         app.client()
             .await

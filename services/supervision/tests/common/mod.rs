@@ -69,8 +69,14 @@ impl std::ops::Deref for App {
 /// Starts selection and supervision on `backend` (policy set v2, the clock on 2026-12-01) and
 /// seeds an approved project; `None` when the backend is not configured.
 pub async fn start(backend: Backend) -> Option<App> {
+    start_configured(backend, |_| {}).await
+}
+
+/// As [`start`], with the services' keys and settings as `configure` leaves them.
+pub async fn start_configured(backend: Backend, configure: impl FnOnce(&mut Keys)) -> Option<App> {
     let mut keys = Keys::new();
     keys.policy = PolicySet::current();
+    configure(&mut keys);
     let selection =
         TestService::start_with(&qiancheng_selection::Spec, backend, keys.clone(), Peers::default()).await?;
     let clock = Clock::fixed(day(TODAY.0, TODAY.1, TODAY.2));
