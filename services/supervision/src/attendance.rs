@@ -84,6 +84,12 @@ pub async fn create_sessions(
     write::run(s, &call, async |change| {
         let class = access::class_in(&mut *change.tx, &scope, &m.class, "class").await?;
         class.require_running("take more sessions")?;
+        if class.state == ClassState::Filed {
+            return Err(Error::precondition(
+                "CLASS_UNACKNOWLEDGED",
+                "the class's filing is not acknowledged by the county yet; sessions are added after",
+            ));
+        }
         if let Some((i, _)) =
             parsed.iter().enumerate().find(|(_, (day, ..))| *day < class.first_day || *day > class.last_day)
         {

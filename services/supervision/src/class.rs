@@ -29,6 +29,7 @@ use crate::peer;
 use crate::store::StoredDecision;
 use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherRecord};
 use crate::store::class_change::{self as feed, ChangeKind};
+use crate::store::class_return::{self as returns, ClassReturnRecord};
 use crate::store::trainee;
 use crate::{MAX_ROSTER, Supervision};
 
@@ -352,7 +353,10 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
 pub async fn get_class(s: &Supervision, call: Call<GetClassRequest>) -> Result<GetClassResponse, Error> {
     let scope = access::read_scope(&call.principal)?;
     let class = access::class_in(s.db.pool(), &scope, &call.message.name, "name").await?;
-    Ok(GetClassResponse { class: Some(class.to_proto()) })
+    let open = returns::open_of(s.db.pool(), &class.id).await?;
+    Ok(GetClassResponse {
+        class: Some(Class { open_return: open.as_ref().map(ClassReturnRecord::to_proto), ..class.to_proto() }),
+    })
 }
 
 /// ListClasses: the classes in the caller's scope.
@@ -406,6 +410,13 @@ pub async fn acknowledge_class(
     let m = &call.message;
     let officer = call.principal.subject.clone();
     write::run(s, &call, async |change| {
+        let id = access::id_of(&m.name, "classes", "name")?;
+        if returns::open_of(&mut *change.tx, id).await?.is_some() {
+            return Err(Error::precondition(
+                "CLASS_RETURNED",
+                "the filing was returned to its provider; it is acknowledged once the provider refiles it (UpdateClass)",
+            ));
+        }
         let class = transition(change, &scope, (&m.name, &m.etag), State::Acknowledged, "class.acknowledge", |c| {
             c.acknowledged_by = officer;
             c.acknowledged_micros = qiancheng_platform::time::now_micros();
@@ -441,6 +452,185 @@ pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result
         );
         feed::note(change, ChangeKind::ClassStopped, &class, None, today, &actor).await?;
         Ok(StopClassResponse { class: Some(class.to_proto()) })
+    })
+    .await
+}
+
+/// ReturnClass: an officer of the class's county returns a filing not yet acknowledged to its
+/// provider, with reasons (退回补正).
+pub async fn return_class(s: &Supervision, call: Call<ReturnClassRequest>) -> Result<ReturnClassResponse, Error> {
+    let scope = access::officer_scope(&call.principal)?;
+    let m = &call.message;
+    let mut v = Violations::default();
+    let reasons: Vec<String> = m
+        .reasons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| v.value(&format!("reasons[{i}]"), convert::text(r, 500)))
+        .collect();
+    v.finish()?;
+    let officer = call.principal.subject.clone();
+    write::run(s, &call, async |change| {
+        let id = access::id_of(&m.name, "classes", "name")?;
+        change.serialize_on(&format!("class/{id}")).await?;
+        let mut class = access::class_in(&mut *change.tx, &scope, &m.name, "name").await?;
+        class.stamp.check(&m.etag)?;
+        class.state.require(&[State::Filed], "be returned")?;
+        if returns::open_of(&mut *change.tx, &class.id).await?.is_some() {
+            return Err(Error::precondition(
+                "CLASS_RETURNED",
+                "the filing waits for its provider's correction already",
+            ));
+        }
+        let returned = ClassReturnRecord {
+            id: new_id(),
+            class_id: class.id.clone(),
+            reasons: reasons.clone(),
+            returned_by: officer.clone(),
+            return_time_micros: qiancheng_platform::time::now_micros(),
+            refile_time_micros: 0,
+        };
+        returns::insert(&mut change.tx, &returned).await?;
+        class.stamp.touch();
+        store::update(&mut change.tx, &class).await?;
+        change.audit_under(&class.policy_version, "class.return", returned.name(), json!({ "reasons": reasons }));
+        Ok(ReturnClassResponse { class: Some(Class { open_return: Some(returned.to_proto()), ..class.to_proto() }) })
+    })
+    .await
+}
+
+/// UpdateClass: the provider edits a filing not yet acknowledged, under the rules of filing;
+/// a returned filing is refiled.
+pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Result<UpdateClassResponse, Error> {
+    let org = access::provider_org(&call.principal)?;
+    let scope = Scope::Org(org.clone());
+    let m = &call.message;
+    let mask = qiancheng_platform::mask::UpdateMask::parse(
+        m.update_mask.as_ref(),
+        &["title", "first_day", "last_day", "theory_hours", "practice_hours", "mode", "venue", "teachers"],
+    )?;
+    let stored = access::class_in(s.db.pool(), &scope, &m.name, "name").await?;
+    // The masked fields onto the filing as stored, then the whole checked as a filing is.
+    let mut input = stored.to_proto();
+    mask.merge(&mut input, &m.class.clone().unwrap_or_default());
+    input.project = stored.project_name();
+    let edited = filing(s, &CreateClassRequest { class: Some(input), roster: Vec::new(), request_id: String::new() })?;
+    let told_by_selection = peer::ask_about_project(s, &stored.project_name(), &org).await?;
+    if !told_by_selection.standing.good_standing {
+        let rule = told_by_selection
+            .standing
+            .decision
+            .iter()
+            .flat_map(|d| d.rules.iter())
+            .find(|r| !r.passed)
+            .map(selection_rule)
+            .unwrap_or_else(|| {
+                qiancheng_domain::policy::RuleResult::fail(
+                    "PROV-DISQUALIFIED",
+                    "承训机构或项目不在良好状态",
+                    "the provider or the project is not in good standing",
+                )
+            });
+        return Err(Error::Refused(rule));
+    }
+    let (_, _, _, _, item) = told(&told_by_selection)?;
+    let today = s.today();
+    write::run(s, &call, async |change| {
+        change.serialize_on(&format!("project/{}", stored.project_id)).await?;
+        change.serialize_on(&format!("class/{}", stored.id)).await?;
+        let mut class = access::class_by_id(&mut *change.tx, &scope, &stored.id, &m.name).await?;
+        class.stamp.check(&m.etag)?;
+        class.state.require(&[State::Filed], "be edited")?;
+        class.title = edited.title.clone();
+        class.first_day = edited.first_day;
+        class.last_day = edited.last_day;
+        class.theory_hours = edited.theory_hours;
+        class.practice_hours = edited.practice_hours;
+        class.mode = edited.mode;
+        class.venue = edited.venue.clone();
+        class.teachers = edited.teachers.clone();
+        let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
+        // CLASS-FILING counts the lead from the day of the refiling.
+        let roster_size = u32::try_from(class.roster_size).unwrap_or(u32::MAX);
+        let filed = ClassFiling {
+            filed_on: today,
+            first_day: class.first_day,
+            last_day: class.last_day,
+            project_approved: true,
+            provider_qualified: true,
+            theory_hours: class.theory_hours,
+            practice_hours: class.practice_hours,
+            venue_stated: !class.venue.is_empty(),
+            teachers_named: !class.teachers.is_empty(),
+            roster_size,
+            mode: Some(class.mode),
+        };
+        let mut decision = evaluate_class_filing(&policy, &filed, &item);
+        let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
+        decision.rules.push(class_headcount(class.approved_headcount, &existing, roster_size));
+        decision.outcome = decision.rules.iter().all(|r| r.passed);
+        if let Some(rule) = decision.first_failure() {
+            return Err(Error::Refused(rule.clone()));
+        }
+        // ELIG-*: everyone on the roster is judged again on the new dates.
+        let people: Vec<_> = trainee::of_class_sealed(&mut *change.tx, &class.id)
+            .await?
+            .into_iter()
+            .filter(|(t, _)| t.on_roster())
+            .collect();
+        let candidates = people
+            .iter()
+            .map(|(t, sealed)| judge::stored_candidate(&s.pii, t, sealed))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut hashes: Vec<&str> = candidates.iter().map(|c| c.hash.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        for hash in &hashes {
+            change.serialize_on(&format!("person/{hash}")).await?;
+        }
+        let lookups: Vec<&str> = candidates.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
+        let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
+        let facts = class.facts();
+        let project = Project {
+            class: &facts,
+            occupation: &class.occupation,
+            level: class.level,
+            key_project: class.key_project.as_ref(),
+        };
+        for ((person, _), candidate) in people.iter().zip(&candidates) {
+            let judged = judge::judge(&policy, &project, person.added_on, candidate, &history);
+            if let Some(rule) = judged.refusal {
+                return Err(Error::Refused(qiancheng_domain::policy::RuleResult {
+                    reason_en: format!(
+                        "{} (trainee {}): {}",
+                        rule.reason_en,
+                        person.name(),
+                        "remove them or keep the dates"
+                    ),
+                    ..rule
+                }));
+            }
+        }
+        class.filing_decision = StoredDecision::of(&decision, true, &class.policy_digest);
+        class.stamp.touch();
+        store::update_filing(&mut change.tx, &class).await?;
+        let refiled = match returns::open_of(&mut *change.tx, &class.id).await? {
+            Some(mut open) => {
+                open.refile_time_micros = qiancheng_platform::time::now_micros();
+                returns::update(&mut change.tx, &open).await?;
+                Some(open.name())
+            }
+            None => None,
+        };
+        change.audit_under(
+            &class.policy_version,
+            "class.update",
+            class.name(),
+            json!({ "first_day": class.first_day.to_string(), "last_day": class.last_day.to_string(),
+                "theory_hours": class.theory_hours, "practice_hours": class.practice_hours,
+                "venue": class.venue, "teachers": class.teachers.len(), "refiled": refiled }),
+        );
+        Ok(UpdateClassResponse { class: Some(class.to_proto()) })
     })
     .await
 }

@@ -67,6 +67,12 @@ pub async fn record_assessments(
         change.serialize_on(&format!("class/{class_id}")).await?;
         let class = access::class_in(&mut *change.tx, &scope, &m.class, "class").await?;
         class.require_running("take more assessment results")?;
+        if class.state == ClassState::Filed {
+            return Err(Error::precondition(
+                "CLASS_UNACKNOWLEDGED",
+                "the class's filing is not acknowledged by the county yet; assessments are recorded after",
+            ));
+        }
         let mut people: HashMap<String, TraineeRecord> =
             trainee::of_class(&mut *change.tx, &class.id).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
         let mut changed = Vec::new();

@@ -246,3 +246,30 @@ async fn refer_if_needed(
     change.commit().await?;
     Ok(RecordInspectionResponse { inspection: Some(record.to_proto()), class: Some(class.to_proto()) })
 }
+
+/// ListInspections: inspections of one class, of one county's classes, or all the caller reads.
+pub async fn list_inspections(
+    s: &Supervision,
+    call: Call<ListInspectionsRequest>,
+) -> Result<ListInspectionsResponse, Error> {
+    let scope = access::read_scope(&call.principal)?;
+    let m = &call.message;
+    let class_id = if m.class.is_empty() {
+        String::new()
+    } else {
+        // Permission before existence: a class outside the caller's scope is refused.
+        access::class_in(s.db.pool(), &scope, &m.class, "class").await?.id
+    };
+    let page = qiancheng_platform::page::PageRequest::parse(
+        m.page_size,
+        &m.page_token,
+        &format!("inspections|{class_id}|{}", m.region_code),
+    )?;
+    let rows =
+        store::page(s.db.pool(), &page.after, scope.sql(), (&class_id, &m.region_code), page.fetch_limit()).await?;
+    let (records, next_page_token) = page.finish_rows(rows, "id", InspectionRecord::from_row)?;
+    Ok(ListInspectionsResponse {
+        inspections: records.iter().map(InspectionRecord::to_proto).collect(),
+        next_page_token,
+    })
+}

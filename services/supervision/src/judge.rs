@@ -227,3 +227,19 @@ pub fn policy_of_class(current: &PolicySet, version: &str, digest: &str) -> Resu
     PolicySet::recorded(version, Some(digest))
         .map_err(|e| Error::Config(format!("the class was filed under policy set {version}, not loadable here: {e}")))
 }
+
+/// The person of a stored trainee, from their sealed data, to be judged again (an approved
+/// addition, a refiled class). The stored hash may be an older data key's: the hashes are made
+/// afresh from the number.
+pub fn stored_candidate(pii: &PiiCipher, person: &TraineeRecord, sealed: &SealedPerson) -> Result<Candidate, Error> {
+    let id = IdNumber::parse(&pii.decrypt(&sealed.id_number_cipher)?).map_err(|_| Error::corrupt("id_number"))?;
+    let phone = PhoneNumber::parse(&pii.decrypt(&sealed.phone_cipher)?).map_err(|_| Error::corrupt("phone"))?;
+    Ok(Candidate {
+        name: pii.decrypt(&sealed.name_cipher)?,
+        hash: pii.lookup_hash(id.as_str()),
+        hashes: pii.lookup_hashes(id.as_str()),
+        id,
+        phone,
+        declared: person.declared.clone(),
+    })
+}

@@ -17,7 +17,6 @@ use qiancheng_api::convert;
 use qiancheng_api::supervision::*;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState as ChangeState, TraineeState as State};
 use qiancheng_domain::policy::class::class_headcount;
-use qiancheng_domain::{IdNumber, PhoneNumber};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
@@ -226,21 +225,6 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
     .await
 }
 
-/// The person of a proposed trainee, from what is stored, to be judged again.
-fn candidate_of(s: &Supervision, person: &TraineeRecord, sealed: &trainee::SealedPerson) -> Result<Candidate, Error> {
-    let id = IdNumber::parse(&s.pii.decrypt(&sealed.id_number_cipher)?).map_err(|_| Error::corrupt("id_number"))?;
-    let phone = PhoneNumber::parse(&s.pii.decrypt(&sealed.phone_cipher)?).map_err(|_| Error::corrupt("phone"))?;
-    // The stored hash may be an older data key's: the hashes are made afresh from the number.
-    Ok(Candidate {
-        name: s.pii.decrypt(&sealed.name_cipher)?,
-        hash: s.pii.lookup_hash(id.as_str()),
-        hashes: s.pii.lookup_hashes(id.as_str()),
-        id,
-        phone,
-        declared: person.declared.clone(),
-    })
-}
-
 /// DecideRosterChange: an officer of the class's county approves or rejects a pending change.
 pub async fn decide_roster_change(
     s: &Supervision,
@@ -283,7 +267,7 @@ pub async fn decide_roster_change(
         match (record.kind, m.approve) {
             (ChangeKind::Add, true) => {
                 let sealed = trainee::sealed(&mut change.tx, &person.id).await?;
-                let candidate = candidate_of(s, &person, &sealed)?;
+                let candidate = judge::stored_candidate(&s.pii, &person, &sealed)?;
                 let judged = admit(s, change, &class, &candidate, today).await?;
                 person.eligibility =
                     StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);

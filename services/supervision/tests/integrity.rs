@@ -427,6 +427,179 @@ async fn stopping_a_class_terminates_every_active_trainee_with_its_reason(app: &
     }
 }
 
+async fn a_filing_is_returned_corrected_refiled_and_acknowledged(app: &App) {
+    // Another class of person 7 in June, filed first.
+    let june = app.filed((2027, 6, 1), (2027, 6, 30), vec![person(7)]).await;
+    app.set_today(2026, 12, 2);
+    let mut roster = people(0, 2);
+    roster.push(person(7));
+    let class = app.filed((2027, 3, 1), (2027, 3, 31), roster).await;
+    let provider = app.provider_token();
+
+    // Nothing is taken before the county acknowledges the filing.
+    let early = app
+        .client()
+        .await
+        .create_sessions(authed(
+            CreateSessionsRequest {
+                class: class.name.clone(),
+                sessions: vec![Session {
+                    held_on: Some(date(2027, 3, 1)),
+                    hours: 4,
+                    kind: SessionKind::Theory as i32,
+                    ..Default::default()
+                }],
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await;
+    assert_eq!(refusal(early), (Code::FailedPrecondition, "CLASS_UNACKNOWLEDGED".to_owned()));
+    let trainees = in_filing_order(app, &class.name).await;
+    let assessed = app
+        .client()
+        .await
+        .record_assessments(authed(
+            RecordAssessmentsRequest {
+                class: class.name.clone(),
+                results: vec![TraineeAssessment {
+                    trainee: trainees[0].name.clone(),
+                    result: AssessmentResult::Passed as i32,
+                }],
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await;
+    assert_eq!(refusal(assessed), (Code::FailedPrecondition, "CLASS_UNACKNOWLEDGED".to_owned()));
+
+    // The county returns it with reasons; it cannot be acknowledged until it is refiled.
+    let give_back = |reasons: Vec<&str>, token: String| {
+        let request = ReturnClassRequest {
+            name: class.name.clone(),
+            reasons: reasons.into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        };
+        async move { app.client().await.return_class(authed(request, &token)).await.map(tonic::Response::into_inner) }
+    };
+    assert_eq!(refusal(give_back(vec!["x"], provider.clone()).await).0, Code::PermissionDenied);
+    assert_eq!(refusal(give_back(vec!["x"], app.officer(OTHER_COUNTY)).await).0, Code::PermissionDenied);
+    assert_eq!(refusal(give_back(Vec::new(), app.officer(COUNTY)).await).0, Code::InvalidArgument);
+    let returned =
+        give_back(vec!["师资资格证明不全", "实训场地面积未说明"], app.officer(COUNTY)).await.expect("returned");
+    let open = returned.class.expect("class").open_return.expect("an open return");
+    assert_eq!(open.reasons, ["师资资格证明不全", "实训场地面积未说明"]);
+    assert_eq!(open.refile_time_micros, 0);
+    assert_eq!(app.class(&class.name).await.open_return.map(|r| r.name), Some(open.name.clone()));
+    assert_eq!(refusal(give_back(vec!["again"], app.officer(COUNTY)).await).1, "CLASS_RETURNED");
+    let acknowledged = app
+        .client()
+        .await
+        .acknowledge_class(authed(
+            AcknowledgeClassRequest { name: class.name.clone(), ..Default::default() },
+            &app.officer(COUNTY),
+        ))
+        .await;
+    assert_eq!(refusal(acknowledged), (Code::FailedPrecondition, "CLASS_RETURNED".to_owned()));
+
+    // The provider corrects it under the rules of filing.
+    let update = |first: (i32, u32, u32), last: (i32, u32, u32), venue: &str, token: String| {
+        let mut edited = class_of(&app.project, first, last);
+        edited.venue = venue.into();
+        let request = UpdateClassRequest { name: class.name.clone(), class: Some(edited), ..Default::default() };
+        async move { app.client().await.update_class(authed(request, &token)).await.map(tonic::Response::into_inner) }
+    };
+    let venue = "嘉鱼县实训基地二号厂房(600平方米)";
+    assert_eq!(
+        refusal(update((2027, 3, 1), (2027, 3, 31), venue, app.officer(COUNTY)).await).0,
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        refusal(update((2026, 12, 2), (2027, 3, 31), venue, provider.clone()).await),
+        (Code::FailedPrecondition, "CLASS-FILING".to_owned()),
+        "not on the first day itself"
+    );
+    assert_eq!(
+        refusal(update((2027, 6, 10), (2027, 7, 10), venue, provider.clone()).await),
+        (Code::FailedPrecondition, "ELIG-OVERLAP".to_owned()),
+        "person 7 is on the June class, filed earlier"
+    );
+    assert_eq!(app.class(&class.name).await.first_day, Some(date(2027, 3, 1)), "nothing changed");
+    // Only the fields the mask names change: a first day given but not named is not taken.
+    let mut edited = class_of(&app.project, (2026, 12, 2), (2027, 4, 15));
+    edited.venue = venue.into();
+    let masked = UpdateClassRequest {
+        name: class.name.clone(),
+        class: Some(edited),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["last_day".into(), "venue".into()] }),
+        ..Default::default()
+    };
+    let refiled = app.client().await.update_class(authed(masked, &provider)).await.expect("refiled").into_inner();
+    let refiled = refiled.class.expect("class");
+    assert_eq!(
+        (refiled.venue.as_str(), refiled.first_day, refiled.last_day),
+        (venue, Some(date(2027, 3, 1)), Some(date(2027, 4, 15)))
+    );
+    assert!(refiled.filing_decision.expect("decision").outcome);
+    assert_eq!(app.class(&class.name).await.open_return, None, "refiled");
+    app.acknowledge(&class.name).await;
+    let late = update((2027, 3, 1), (2027, 4, 20), venue, provider.clone()).await;
+    assert_eq!(refusal(late), (Code::FailedPrecondition, "CLASS_STATE".to_owned()));
+    assert!(june.name != class.name);
+
+    // Inspections are listed by class and by county.
+    app.set_today(2027, 3, 2);
+    for (class, note) in [(&class, "未发现问题"), (&june, "开班前检查场地")] {
+        app.client()
+            .await
+            .record_inspection(authed(
+                RecordInspectionRequest {
+                    class: class.name.clone(),
+                    inspection: Some(Inspection {
+                        kind: InspectionKind::Announced as i32,
+                        inspected_on: Some(date(2027, 3, 2)),
+                        people_present: 3,
+                        venue_ok: true,
+                        content_ok: true,
+                        severity: FindingSeverity::None as i32,
+                        note: note.into(),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &app.officer(COUNTY),
+            ))
+            .await
+            .expect("inspected");
+    }
+    let list = |class: &str, region: &str, page_size: i32, page_token: String, token: String| {
+        let request = ListInspectionsRequest { class: class.into(), region_code: region.into(), page_size, page_token };
+        async move { app.client().await.list_inspections(authed(request, &token)).await.map(tonic::Response::into_inner) }
+    };
+    let of_class = list(&class.name, "", 0, String::new(), app.officer(COUNTY)).await.expect("listed");
+    assert_eq!(of_class.inspections.len(), 1);
+    assert!(of_class.inspections[0].name.starts_with(&class.name));
+    let first = list("", COUNTY, 1, String::new(), app.officer(COUNTY)).await.expect("listed");
+    assert_eq!(first.inspections.len(), 1);
+    let rest = list("", COUNTY, 1, first.next_page_token.clone(), app.officer(COUNTY)).await.expect("listed");
+    assert_eq!((rest.inspections.len(), rest.next_page_token.as_str()), (1, ""));
+    assert_ne!(first.inspections[0].name, rest.inspections[0].name);
+    for token in [app.auditor(), app.admin(), provider.clone()] {
+        assert_eq!(list("", "", 0, String::new(), token).await.expect("listed").inspections.len(), 2);
+    }
+    let elsewhere = list("", "", 0, String::new(), app.officer(OTHER_COUNTY)).await.expect("listed");
+    assert!(elsewhere.inspections.is_empty());
+    assert_eq!(
+        list(&class.name, "", 0, String::new(), app.officer(OTHER_COUNTY))
+            .await
+            .map(|_| ())
+            .expect_err("refused")
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(refusal(list("", "999999", 0, String::new(), app.admin()).await).0, Code::InvalidArgument);
+}
+
 backend_tests!(start =>
     changes_that_matter_to_outcome_are_fed_in_commit_order,
     only_the_configured_services_read_a_project_roster_whole,
@@ -434,4 +607,5 @@ backend_tests!(start =>
     a_class_completes_on_its_last_day_and_not_before,
     sessions_and_attendance_stay_within_what_was_filed,
     stopping_a_class_terminates_every_active_trainee_with_its_reason,
+    a_filing_is_returned_corrected_refiled_and_acknowledged,
 );

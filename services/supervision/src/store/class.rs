@@ -300,6 +300,7 @@ impl ClassRecord {
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),
+            open_return: None,
         }
     }
 }
@@ -409,5 +410,25 @@ pub async fn update(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
     .bind(date_text(record.stopped_on))
     .bind(&record.stop_reason)
     .bind(date_text(record.completed_on));
+    db::update_stamped(tx, query, &record.stamp, &record.id, "the class").await
+}
+
+/// Stores a refiled class's filing (title, dates, hours, mode, venue, teachers and the filing
+/// decision), unless it changed since it was read.
+pub async fn update_filing(tx: &mut Tx, record: &ClassRecord) -> Result<(), Error> {
+    let query = sqlx::query(
+        "UPDATE training_class SET title = $1, first_day = $2, last_day = $3, theory_hours = $4, \
+         practice_hours = $5, mode = $6, venue = $7, teachers = $8, filing_decision = $9, revision = $10, \
+         update_time_micros = $11 WHERE id = $12 AND revision = $13",
+    )
+    .bind(&record.title)
+    .bind(record.first_day.to_string())
+    .bind(record.last_day.to_string())
+    .bind(i64::from(record.theory_hours))
+    .bind(i64::from(record.practice_hours))
+    .bind(record.mode.code())
+    .bind(&record.venue)
+    .bind(serde_json::to_string(&record.teachers).unwrap_or_default())
+    .bind(record.filing_decision.json());
     db::update_stamped(tx, query, &record.stamp, &record.id, "the class").await
 }

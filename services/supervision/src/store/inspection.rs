@@ -257,3 +257,28 @@ pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Re
 pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<InspectionRecord>, Error> {
     TABLE.all(executor, &[("class_id", class_id)], "create_time_micros, id", InspectionRecord::from_row).await
 }
+
+/// A page of inspections after id `after`, of classes inside `scope`, of `class` and of county
+/// `region` when given, in id order (the order they were recorded).
+pub async fn page(
+    pool: &sqlx::AnyPool,
+    after: &str,
+    scope: (&str, &str),
+    (class, region): (&str, &str),
+    limit: i64,
+) -> Result<Vec<AnyRow>, Error> {
+    let columns = COLUMNS.split(", ").map(|c| format!("i.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM inspection i JOIN training_class c ON c.id = i.class_id WHERE i.id > $1 \
+         AND ($2 = 'ALL' OR ($2 = 'REGION' AND c.region_code = $3) OR ($2 = 'ORG' AND c.provider_credit_code = $3)) \
+         AND ($4 = '' OR i.class_id = $4) AND ($5 = '' OR c.region_code = $5) ORDER BY i.id LIMIT $6"
+    )))
+    .bind(after)
+    .bind(scope.0)
+    .bind(scope.1)
+    .bind(class)
+    .bind(region)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

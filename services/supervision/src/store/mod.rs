@@ -9,6 +9,7 @@ pub mod attendance;
 pub mod change_decision;
 pub mod class;
 pub mod class_change;
+pub mod class_return;
 pub mod evaluation;
 pub mod evidence;
 pub mod inspection;
