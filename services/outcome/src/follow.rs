@@ -20,7 +20,9 @@ use qiancheng_api::outcome as api;
 use qiancheng_api::selection::GetProjectRequest;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
-use qiancheng_api::supervision::{ClassState, ListProjectTraineesRequest, ProjectTrainee, TraineeState};
+use qiancheng_api::supervision::{
+    ClassState, ListClassChangesRequest, ListProjectTraineesRequest, ProjectTrainee, TraineeState,
+};
 use qiancheng_domain::{RegionCode, TargetGroup};
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::service::Peers;
@@ -48,6 +50,8 @@ pub struct Changes {
     pub projects: Vec<String>,
     /// Where to read from next time.
     pub cursor: String,
+    /// More changes were already there: read again at once.
+    pub more: bool,
 }
 
 /// A project's roster as the outcome service needs it.
@@ -71,9 +75,8 @@ pub trait FeedPort: Send + Sync + std::fmt::Debug + 'static {
     fn roster<'a>(&'a self, project: &'a str) -> PortFuture<'a, Roster>;
 }
 
-/// The port over gRPC: supervision's `ListProjectTrainees` and selection's `GetProject`, with
-/// the service's own SERVICE token. Supervision's change feed (`ListClassChanges`) is not served
-/// yet: until it is, [`FeedPort::changes`] answers `UNAVAILABLE` and the follower waits.
+/// The port over gRPC: supervision's `ListClassChanges` and `ListProjectTrainees` and
+/// selection's `GetProject`, with the service's own SERVICE token.
 #[derive(Debug, Clone)]
 pub struct PeerFeed {
     peers: Peers,
@@ -87,10 +90,23 @@ impl PeerFeed {
 }
 
 impl FeedPort for PeerFeed {
-    fn changes<'a>(&'a self, _cursor: &'a str) -> PortFuture<'a, Changes> {
+    fn changes<'a>(&'a self, cursor: &'a str) -> PortFuture<'a, Changes> {
         Box::pin(async move {
             let peer = self.peers.get("supervision")?;
-            Err(peer.refused(tonic::Status::unavailable("supervision serves no change feed yet (ListClassChanges)")))
+            let after: i64 = if cursor.is_empty() {
+                0
+            } else {
+                cursor.parse().map_err(|_| Error::corrupt("the cursor of supervision's change feed"))?
+            };
+            let read = SupervisionServiceClient::new(peer.channel())
+                .list_class_changes(ListClassChangesRequest { after, page_size: 1000 })
+                .await
+                .map_err(|status| peer.refused(status))?
+                .into_inner();
+            let mut projects: Vec<String> = read.changes.into_iter().map(|c| c.project).collect();
+            projects.sort();
+            projects.dedup();
+            Ok(Changes { projects, cursor: read.next_after.to_string(), more: read.more })
         })
     }
 
@@ -148,9 +164,22 @@ pub async fn run(outcome: Outcome, feed: Arc<dyn FeedPort>, interval: Duration) 
     }
 }
 
-/// One round: the changes after the stored cursor, each changed project refreshed, the cursor
-/// moved in the same transaction as the last project. Returns the projects refreshed.
+/// One round: [`follow_step`] until the feed has nothing more. Returns the projects refreshed.
 pub async fn follow_once(outcome: &Outcome, feed: &dyn FeedPort) -> Result<Vec<String>, Error> {
+    let mut refreshed = Vec::new();
+    loop {
+        let (projects, more) = follow_step(outcome, feed).await?;
+        refreshed.extend(projects);
+        if !more {
+            return Ok(refreshed);
+        }
+    }
+}
+
+/// One read of the feed: the changes after the stored cursor, each changed project refreshed,
+/// then the cursor moved. A project refreshed twice (after a failure before the cursor moved)
+/// comes out the same. Returns the projects refreshed and whether more changes wait.
+async fn follow_step(outcome: &Outcome, feed: &dyn FeedPort) -> Result<(Vec<String>, bool), Error> {
     let cursor = record::find::<FeedCursorRecord>(outcome.db.pool(), FEED).await?;
     let after = cursor.as_ref().map(|c| c.position.clone()).unwrap_or_default();
     let changes = feed.changes(&after).await?;
@@ -176,7 +205,7 @@ pub async fn follow_once(outcome: &Outcome, feed: &dyn FeedPort) -> Result<Vec<S
         }
         change.commit().await?;
     }
-    Ok(refreshed)
+    Ok((refreshed, changes.more && changes.cursor != after))
 }
 
 /// The rule that leaves a roster entry out of the rate (OUT-RATE), or none.

@@ -88,11 +88,16 @@ qiancheng_api::outcome_service!(Outcome, handlers);
 
 /// The service's routes; when a runtime is running and a feed is given, the follower of
 /// supervision's change feed starts beside them.
-fn routes(shared: Shared, settings: &Settings, clock: Clock, feed: Option<Arc<dyn FeedPort>>) -> Routes {
+fn routes(
+    shared: Shared,
+    settings: &Settings,
+    clock: Clock,
+    feed: Option<(Arc<dyn FeedPort>, std::time::Duration)>,
+) -> Routes {
     let documents = Documents::under(&settings.data_dir);
     let outcome = Outcome { shared: Arc::new(shared), clock, documents };
-    if let (Some(feed), Ok(runtime)) = (feed, tokio::runtime::Handle::try_current()) {
-        runtime.spawn(follow::run(outcome.clone(), feed, follow::INTERVAL));
+    if let (Some((feed, interval)), Ok(runtime)) = (feed, tokio::runtime::Handle::try_current()) {
+        runtime.spawn(follow::run(outcome.clone(), feed, interval));
     }
     Routes::new(
         OutcomeServiceServer::new(outcome)
@@ -122,7 +127,7 @@ impl ServiceSpec for Spec {
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
         let feed: Arc<dyn FeedPort> = Arc::new(PeerFeed::new(shared.peers.clone()));
-        routes(shared, settings, Clock::system(), Some(feed))
+        routes(shared, settings, Clock::system(), Some((feed, follow::INTERVAL)))
     }
 }
 
@@ -132,8 +137,8 @@ impl ServiceSpec for Spec {
 pub struct SpecWith {
     /// The clock.
     pub clock: Clock,
-    /// The feed to follow; none starts no follower.
-    pub feed: Option<Arc<dyn FeedPort>>,
+    /// The feed to follow and how often; none starts no follower.
+    pub feed: Option<(Arc<dyn FeedPort>, std::time::Duration)>,
 }
 
 impl ServiceSpec for SpecWith {

@@ -237,36 +237,37 @@ fn rate_change_of(r: &RateChangeRecord) -> RateChange {
     }
 }
 
-/// ListRateChanges: the feed after the cursor; the cursor returned is never empty.
+/// The most changes one read of the rate change feed returns, and how many by default.
+const FEED_MAX: i64 = 1000;
+const FEED_DEFAULT: i64 = 100;
+
+/// ListRateChanges: the feed after `after`, in feed order.
 pub async fn list_rate_changes(
     s: &Outcome,
     call: Call<ListRateChangesRequest>,
 ) -> Result<ListRateChangesResponse, Error> {
     access::read_scope(&call.principal)?;
     let m = &call.message;
-    let page = PageRequest::parse(m.page_size, &m.page_token, &format!("rateChanges|{}", m.project))?;
-    let after: i64 = if page.after.is_empty() {
-        0
-    } else {
-        page.after
-            .parse()
-            .map_err(|_| Error::invalid("page_token", "PAGE", "page_token was not issued by this list"))?
+    let after = m.after.max(0);
+    let size = match i64::from(m.page_size) {
+        n if n <= 0 => FEED_DEFAULT,
+        n => n.min(FEED_MAX),
     };
     let project = (!m.project.is_empty())
         .then(|| convert::resource_id(&m.project, "projects").map_err(|e| Error::invalid_value("project", e)))
         .transpose()?;
-    let rows = record::take::<RateChangeRecord>(
+    let mut rows = record::take::<RateChangeRecord>(
         s.db.pool(),
         Filter::new().and("rate_change.sequence > ?", [after.into()]).eq_given("rate_change.project_id", project),
         "sequence",
-        page.size,
+        size + 1,
     )
     .await?;
-    let last = rows.last().map_or(after, |r| r.sequence);
-    Ok(ListRateChangesResponse {
-        changes: rows.iter().map(rate_change_of).collect(),
-        next_page_token: page.token(&last.to_string()),
-    })
+    let limit = usize::try_from(size).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_after = rows.last().map_or(after, |r| r.sequence);
+    Ok(ListRateChangesResponse { changes: rows.iter().map(rate_change_of).collect(), next_after, more })
 }
 
 /// ListPublicFigures: every project's rates on the day, grouped; a cell of fewer than

@@ -288,9 +288,7 @@ fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
     }
     let dev_help = qiancheng(dir.path()).args(["dev", "--help"]).output().expect("help");
     let text = String::from_utf8_lossy(&dev_help.stdout);
-    for absent in ["subsidy"] {
-        assert!(!text.contains(absent), "dev --help names no {absent} service:\n{text}");
-    }
+    assert!(!text.contains("subsidy"), "dev --help names no subsidy service yet:\n{text}");
 }
 
 #[test]

@@ -8,9 +8,13 @@
 //! does; a serious inspection finding stops another class; the ledger exports whole; another
 //! provider and another county's officer see none of it.
 //!
-//! `dev` runs on the system clock, so the classes are dated from today (their first day a week
-//! on, inside the plan's period, which ends 2027-12-31), and attendance is sent for the days the
-//! sessions are held.
+//! Things happen in the order a real class lives them. Supervision's clock is set through `dev`'s
+//! clock file (`QIANCHENG_SUPERVISION_CLOCK_FILE`, a development setting) to days of the plan's
+//! period, never "today": the classes are filed on 2027-02-15 for 1 March to 30 April 2027; the
+//! attendance of each session is sent on its evening, and a check-in dated the next day is
+//! refused (ATTENDANCE_FUTURE); sessions beyond the filed hours are refused
+//! (SESSION_HOURS_FILED); completion is refused before the last day (COMPLETION_EARLY) and done
+//! on it. So the story stays valid whatever year it runs in.
 
 mod common;
 
@@ -29,9 +33,16 @@ use tonic::transport::Channel;
 
 const COUNTY: &str = "421221";
 
-/// Today in China (DATE-TZ).
-fn today() -> Date {
-    date_to_proto(qiancheng_domain::today_in_china())
+/// The day the classes are filed (supervision's clock), inside the plan's period.
+const FILED_ON: Date = Date { year: 2027, month: 2, day: 15 };
+/// The classes' first day.
+const FIRST: Date = Date { year: 2027, month: 3, day: 1 };
+/// The classes' last day.
+const LAST: Date = Date { year: 2027, month: 4, day: 30 };
+
+/// `day` as supervision's clock file writes it.
+fn clock(day: &Date) -> String {
+    format!("{:04}-{:02}-{:02}", day.year, day.month, day.day)
 }
 
 /// `n` days after `day`.
@@ -116,9 +127,9 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     let (provider_code, project) = approved_project(&dev, &mut selection, "0000W01").await;
     let provider = dev.token(&["--role", "PROVIDER", "--org", &provider_code]);
     let officer = dev.token(&["--role", "COUNTY_OFFICER", "--region", COUNTY, "--subject", "officer-jiayu"]);
-    let today = today();
-    let first = days_after(&today, 7);
-    let last = days_after(&first, 60);
+    dev.set_supervision_clock(&clock(&FILED_ON));
+    let today = FILED_ON;
+    let (first, last) = (FIRST, LAST);
 
     // A first class of five, among them the person who will also be put on the second.
     let other_class = supervision
@@ -191,7 +202,8 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         .await;
     assert_eq!(refusal(over), (Code::FailedPrecondition, "CLASS-HEADCOUNT".to_owned()));
 
-    // The county acknowledges; the provider adds 60 sessions (40 of 2 hours, 20 of 1: 100 hours).
+    // The county acknowledges; the provider adds 60 sessions (40 of 2 hours, 20 of 1: 100 hours;
+    // the first twenty theory, 40 hours, the rest practice, 60 hours: what was filed).
     supervision
         .acknowledge_class(authed(AcknowledgeClassRequest { name: main.name.clone(), ..Default::default() }, &officer))
         .await
@@ -200,7 +212,7 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         .map(|i| Session {
             held_on: Some(days_after(&first, i)),
             hours: if i < 40 { 2 } else { 1 },
-            kind: if i % 3 == 0 { SessionKind::Theory } else { SessionKind::Practice } as i32,
+            kind: if i < 20 { SessionKind::Theory } else { SessionKind::Practice } as i32,
             topic: "焊接工艺".into(),
             ..Default::default()
         })
@@ -215,6 +227,24 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         .into_inner()
         .sessions;
     assert_eq!(sessions.len(), 60);
+    // SESSION_HOURS_FILED: one hour more than the filing is refused.
+    let beyond = supervision
+        .create_sessions(authed(
+            CreateSessionsRequest {
+                class: main.name.clone(),
+                sessions: vec![Session {
+                    held_on: Some(days_after(&first, 59)),
+                    hours: 1,
+                    kind: SessionKind::Practice as i32,
+                    topic: "加课".into(),
+                    ..Default::default()
+                }],
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await;
+    assert_eq!(refusal(beyond), (Code::FailedPrecondition, "SESSION_HOURS_FILED".to_owned()));
 
     // Attendance from the sign-in devices: trainee 0 misses 21 hours (79%), trainee 1 misses 20
     // (80%), everyone else attends everything. The devices send it all, then all again.
@@ -238,7 +268,7 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     }
     let expected = events.len();
     assert_eq!(expected, 30 * 60 - 21);
-    for send in ["first", "again"] {
+    let send = async |supervision: &mut SupervisionServiceClient<Channel>, events: Vec<CheckIn>| {
         let chunks: Vec<StreamAttendanceRequest> = events
             .chunks(250)
             .map(|c| StreamAttendanceRequest { class: main.name.clone(), events: c.to_vec() })
@@ -248,18 +278,46 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
             .await
             .expect("stream")
             .into_inner();
-        let mut last = None;
+        let mut all = Vec::new();
         while let Some(ack) = acks.message().await.expect("acknowledged") {
-            last = Some(ack);
+            all.push(ack);
         }
-        let last = last.expect("acks");
-        let counts =
-            (usize::try_from(last.stored).expect("n"), usize::try_from(last.replayed).expect("n"), last.refused);
-        match send {
-            "first" => assert_eq!(counts, (expected, 0, 0)),
-            _ => assert_eq!(counts, (0, expected, 0), "sent twice, stored once"),
+        all
+    };
+    // Each evening the devices send that day's check-ins. On the first evening a device whose
+    // clock is a day ahead sends one dated tomorrow: refused on its own, ATTENDANCE_FUTURE.
+    let mut stored = 0;
+    for (i, session) in sessions.iter().enumerate() {
+        let day = session.held_on.expect("a day");
+        dev.set_supervision_clock(&clock(&day));
+        let mut of_the_day: Vec<CheckIn> = events.iter().filter(|e| e.session == session.name).cloned().collect();
+        if i == 0 {
+            let tomorrow = days_after(&day, 1);
+            of_the_day.push(CheckIn {
+                event_id: "gate-9/ahead".into(),
+                session: sessions[1].name.clone(),
+                trainee: trainees[2].name.clone(),
+                checked_in_micros: morning(&tomorrow),
+                device: "gate-9".into(),
+                ..Default::default()
+            });
+        }
+        let acks = send(&mut supervision, of_the_day).await;
+        let last = acks.last().expect("acks");
+        stored += usize::try_from(last.stored).expect("n");
+        if i == 0 {
+            let ahead = acks.iter().flat_map(|a| &a.results).find(|r| r.event_id == "gate-9/ahead").expect("result");
+            assert_eq!((ahead.status, ahead.reason.as_str()), (CheckInStatus::Refused as i32, "ATTENDANCE_FUTURE"));
+        } else {
+            assert_eq!(last.refused, 0);
         }
     }
+    assert_eq!(stored, expected);
+    // A device resends everything after a timeout: sent twice, stored once.
+    let again = send(&mut supervision, events.clone()).await;
+    let last = again.last().expect("acks");
+    let counts = (usize::try_from(last.stored).expect("n"), usize::try_from(last.replayed).expect("n"), last.refused);
+    assert_eq!(counts, (0, expected, 0), "sent twice, stored once");
 
     // Completion: everyone passed the assessment; 79% does not complete, 80% does.
     supervision
@@ -276,6 +334,12 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         ))
         .await
         .expect("assessed");
+    // COMPLETION_EARLY: not before the last day; on it, the class completes.
+    let early = supervision
+        .complete_class(authed(CompleteClassRequest { name: main.name.clone(), ..Default::default() }, &provider))
+        .await;
+    assert_eq!(refusal(early), (Code::FailedPrecondition, "COMPLETION_EARLY".to_owned()));
+    dev.set_supervision_clock(&clock(&LAST));
     let completed = supervision
         .complete_class(authed(CompleteClassRequest { name: main.name.clone(), ..Default::default() }, &provider))
         .await
@@ -297,7 +361,7 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
                 class: other_class.name.clone(),
                 inspection: Some(Inspection {
                     kind: InspectionKind::Unannounced as i32,
-                    inspected_on: Some(today),
+                    inspected_on: Some(LAST),
                     people_present: 0,
                     severity: FindingSeverity::Serious as i32,
                     finding: FindingKind::Safety as i32,
@@ -353,4 +417,17 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         let denied = supervision.get_ledger(authed(GetLedgerRequest { class: main.name.clone() }, token)).await;
         assert_eq!(denied.err().map(|s| s.code()), Some(Code::PermissionDenied));
     }
+}
+
+/// The story's days lie inside the plan's period and leave the filing lead the rules ask for, so
+/// the walkthrough stays valid whatever year it runs in (it never dates anything from "today").
+#[test]
+fn the_story_is_dated_inside_the_plan_period_whatever_year_it_runs() {
+    let policy = qiancheng_domain::policy::PolicySet::current();
+    let on = |d: &Date| qiancheng_api::convert::required_date(Some(d)).expect("a date");
+    let (filed, first, last) = (on(&FILED_ON), on(&FIRST), on(&LAST));
+    assert!(policy.in_force_on(filed) && policy.in_force_on(first) && policy.in_force_on(last));
+    assert!(filed + chrono::Days::new(u64::from(policy.filing_lead_days)) <= first, "CLASS-FILING's lead");
+    // Sixty sessions, one a day from the first day, end before the last day.
+    assert!(first + chrono::Days::new(59) < last);
 }

@@ -336,7 +336,16 @@ pub async fn record_violation(
     s: &Shared,
     call: Call<RecordViolationRequest>,
 ) -> Result<RecordViolationResponse, Error> {
-    let scope = access::officer_scope(&call.principal)?;
+    // The supervision service tells of an inspection's serious finding that does not disqualify
+    // (CLASS-INSPECTION → PROV-CLEAN); no other service records violations.
+    let scope = if call.principal.has(Role::Service) {
+        if call.principal.subject != "service:supervision" {
+            return Err(Error::denied("only the supervision service records a provider's violation"));
+        }
+        Scope::All
+    } else {
+        access::officer_scope(&call.principal)?
+    };
     let m = &call.message;
     let occurred_on =
         NaiveDate::required(m.occurred_on.as_ref()).map_err(|e| Error::invalid_value("occurred_on", e))?;

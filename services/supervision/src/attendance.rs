@@ -18,7 +18,8 @@ use prost::Message as _;
 use qiancheng_api::supervision::*;
 use qiancheng_api::{ResponseStream, Rpc as _, convert};
 use qiancheng_domain::ValueError;
-use qiancheng_domain::lifecycle::TraineeState;
+use qiancheng_domain::lifecycle::{ClassState, TraineeState};
+use qiancheng_domain::policy::session::{SessionHours, session_hours_daily, session_hours_filed};
 use qiancheng_platform::auth::Principal;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -92,7 +93,24 @@ pub async fn create_sessions(
                 format!("a session is held within the class's dates, {} to {}", class.first_day, class.last_day),
             ));
         }
-        let held = sessions::count(&mut change.tx, &class.id).await?;
+        let stored = sessions::of_class(&mut *change.tx, &class.id).await?;
+        // SESSION_HOURS_FILED, SESSION_HOURS_DAILY: what is held never exceeds what was filed.
+        let as_hours =
+            |day: NaiveDate, kind: Kind, hours: u32| SessionHours { day, practice: kind == Kind::Practice, hours };
+        let all: Vec<SessionHours> = stored
+            .iter()
+            .map(|r| as_hours(r.held_on, r.kind, r.hours))
+            .chain(parsed.iter().map(|(day, hours, kind, _)| as_hours(*day, *kind, *hours)))
+            .collect();
+        for rule in [
+            session_hours_filed(class.theory_hours, class.practice_hours, &all),
+            session_hours_daily(s.options().max_daily_hours, &all),
+        ] {
+            if !rule.passed {
+                return Err(Error::Refused(rule));
+            }
+        }
+        let held = i64::try_from(stored.len()).unwrap_or(i64::MAX);
         if held + i64::try_from(parsed.len()).unwrap_or(i64::MAX) > MAX_SESSIONS_PER_CLASS {
             return Err(Error::ResourceExhausted {
                 reason: "SESSIONS".into(),
@@ -218,6 +236,13 @@ fn already_attended(event_id: &str) -> CheckInResult {
         "trainee",
         "the trainee's attendance of this session is recorded already; correct it with CorrectAttendance",
     )
+}
+
+/// Now, as the checks of a chunk see it: the latest instant a check-in may be dated (the clock
+/// plus the leeway for device clocks) and today.
+struct Now {
+    latest_micros: i64,
+    today: NaiveDate,
 }
 
 /// The person a check-in names, as sent.
@@ -346,10 +371,19 @@ async fn store_chunk(
             Err(result) => results[index] = Some(result),
         }
     }
+    // PROV-DISQUALIFIED: a disqualified provider's check-ins are refused, and its classes stop.
+    let provider = access::provider_org(principal)?;
+    crate::standing::gate(s, &provider, crate::standing::WhenUnreachable::Proceed).await?;
     let mut change = write::Change::open(s, &principal.subject).await?;
     change.serialize_on(&format!("class/{class_id}")).await?;
     let class = access::class_by_id(&mut *change.tx, scope, class_id, &message.class).await?;
-    class.require_running("take attendance")?;
+    // Each check-in is refused on its own when the class is not running (ATTENDANCE_UNACKNOWLEDGED,
+    // ATTENDANCE_STOPPED, CLASS_STATE), dated after now (ATTENDANCE_FUTURE) or for a session whose
+    // day has not come (ATTENDANCE_NOT_YET).
+    let now = Now {
+        latest_micros: s.now_micros().saturating_add(s.options().checkin_leeway_secs.saturating_mul(1_000_000)),
+        today: s.today(),
+    };
     let held: HashMap<String, SessionRecord> =
         sessions::of_class(&mut *change.tx, &class.id).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
     let members = trainee::roster_members(&mut change.tx, &class.id).await?;
@@ -366,7 +400,7 @@ async fn store_chunk(
     let mut rows = Vec::new();
     let mut indexes = Vec::new();
     for p in &parsed {
-        match decide(p, &class, &held, &by_id, &by_person, &known, &mut in_chunk, &mut attended) {
+        match decide(p, &class, &now, &held, &by_id, &by_person, &known, &mut in_chunk, &mut attended) {
             Ok((trainee_id, hours)) => {
                 rows.push(AttendanceRow {
                     class_id: class.id.clone(),
@@ -445,6 +479,7 @@ async fn store_chunk(
 fn decide<'a>(
     p: &'a Parsed,
     class: &crate::store::class::ClassRecord,
+    now: &Now,
     held: &HashMap<String, SessionRecord>,
     by_id: &HashMap<&str, &trainee::RosterMember>,
     by_person: &HashMap<&str, &trainee::RosterMember>,
@@ -462,9 +497,42 @@ fn decide<'a>(
             refused(id, "EVENT_ID_REUSED", "event_id", "the event id was used before for another check-in")
         });
     }
+    match class.state {
+        ClassState::Acknowledged => {}
+        ClassState::Filed => {
+            return Err(refused(
+                id,
+                "ATTENDANCE_UNACKNOWLEDGED",
+                "session",
+                "the class's filing is not acknowledged by the county yet; no attendance is taken before",
+            ));
+        }
+        ClassState::Stopped => {
+            return Err(refused(id, "ATTENDANCE_STOPPED", "session", "the class was stopped; it takes no attendance"));
+        }
+        ClassState::Completed => {
+            return Err(refused(id, "CLASS_STATE", "session", "the class has completed; it takes no attendance"));
+        }
+    }
+    if p.micros > now.latest_micros {
+        return Err(refused(
+            id,
+            "ATTENDANCE_FUTURE",
+            "checked_in_micros",
+            "the check-in is dated after now (beyond the leeway for device clocks); attendance is taken as it happens",
+        ));
+    }
     let Some(session) = held.get(&p.session_id) else {
         return Err(refused(id, "ATTENDANCE_SESSION", "session", "the class has no such session"));
     };
+    if session.held_on > now.today {
+        return Err(refused(
+            id,
+            "ATTENDANCE_NOT_YET",
+            "session",
+            format!("the session is held on {}; its day has not come", session.held_on),
+        ));
+    }
     // 凡补必进、不进不补: only people on the real-name roster attend.
     let member = match &p.who {
         Who::Trainee(t) => by_id.get(t.as_str()),

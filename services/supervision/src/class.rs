@@ -430,6 +430,15 @@ pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result
             c.stop_reason = reason.clone();
         })
         .await?;
+        // 终止培训: every trainee still active is terminated with the stop's reason.
+        let terminated = trainee::terminate_active(&mut change.tx, &class.id, today, &reason).await?;
+        change.audit_under(
+            &class.policy_version,
+            "trainee.terminate",
+            class.name(),
+            json!({ "terminated_on": today.to_string(), "reason": reason,
+                "trainees": terminated.iter().map(|t| t.id.as_str()).collect::<Vec<_>>() }),
+        );
         feed::note(change, ChangeKind::ClassStopped, &class, None, today, &actor).await?;
         Ok(StopClassResponse { class: Some(class.to_proto()) })
     })

@@ -117,12 +117,22 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
     let scope = access::provider_scope(&call.principal)?;
     let m = &call.message;
     let today = s.today();
+    // PROV-DISQUALIFIED: a disqualified provider completes nothing, and its classes stop.
+    let provider = access::provider_org(&call.principal)?;
+    crate::standing::gate(s, &provider, crate::standing::WhenUnreachable::Refuse).await?;
     write::run(s, &call, async |change| {
         let class_id = access::id_of(&m.name, "classes", "name")?;
         change.serialize_on(&format!("class/{class_id}")).await?;
         let mut class = access::class_in(&mut *change.tx, &scope, &m.name, "name").await?;
         class.stamp.check(&m.etag)?;
         class.state = class.state.to(ClassState::Completed)?;
+        // A class completes (结业) when its training is over: on its last day at the earliest.
+        if today < class.last_day {
+            return Err(Error::precondition(
+                "COMPLETION_EARLY",
+                format!("the class runs until {}; it completes on that day or later", class.last_day),
+            ));
+        }
         let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
         let totals = attendance::totals(&mut *change.tx, &class.id).await?;
         let evaluated: HashSet<String> =

@@ -5,9 +5,12 @@
 //! counted present against the check-ins recorded that day, venue, content), the finding and its
 //! severity. The policy core decides what it means: a serious finding stops a class that still
 //! runs; a serious subcontracting or fraud finding (转包、分包, 弄虚作假) also refers the provider
-//! to selection. The inspection and the stop commit first; then, with no transaction open,
-//! selection is told (`DisqualifyProvider`, under a request id made from the inspection, so a
-//! retry never disqualifies twice), and what it answered is recorded on the inspection. Calling
+//! to selection, and any other serious finding (虚报人数 found at a spot check, safety) is
+//! recorded there as a violation that PROV-CLEAN reads. The inspection and the stop commit
+//! first; then, with no transaction open, selection is told (`DisqualifyProvider` or
+//! `RecordViolation`, under a request id made from the inspection, so a retry never tells it
+//! twice), and what it answered is recorded on the inspection; an accepted disqualification
+//! stops the provider's other running classes ([`crate::standing`]). Calling
 //! RecordInspection again with the same request id replays the inspection and retries a referral
 //! that did not go through.
 
@@ -30,6 +33,7 @@ use crate::store::attendance;
 use crate::store::class as classes;
 use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::inspection::{self as store, InspectionRecord, Referral};
+use crate::store::trainee;
 
 /// The finding's severity and kind, validated.
 fn finding(input: &Inspection, v: &mut Violations) -> (Option<Severity>, Kind) {
@@ -132,7 +136,9 @@ pub async fn record_inspection(
             note: note.clone(),
             decision: StoredDecision::of(&decision, decision.all_passed(), &class.policy_digest),
             outcome: decision.outcome,
-            referral: if decision.outcome == Outcome::StopAndDisqualify { Referral::Pending } else { Referral::NotNeeded },
+            // Selection is told of every serious finding: one that disqualifies as a referral, the
+            // others as a violation PROV-CLEAN reads.
+            referral: if stops { Referral::Pending } else { Referral::NotNeeded },
             referral_message: String::new(),
             stamp: Stamp::new(),
         };
@@ -154,6 +160,15 @@ pub async fn record_inspection(
             class.stop_reason = format!("CLASS-INSPECTION: {note}");
             class.stamp.touch();
             classes::update(&mut change.tx, &class).await?;
+            let terminated =
+                trainee::terminate_active(&mut change.tx, &class.id, inspected_on, &class.stop_reason).await?;
+            change.audit_under(
+                &class.policy_version,
+                "trainee.terminate",
+                class.name(),
+                json!({ "terminated_on": inspected_on.to_string(), "reason": class.stop_reason,
+                    "trainees": terminated.iter().map(|t| t.id.as_str()).collect::<Vec<_>>() }),
+            );
             feed::note(change, ChangeKind::ClassStopped, &class, None, inspected_on, &inspector).await?;
             change.audit_under(
                 &class.policy_version,
@@ -187,15 +202,29 @@ async fn refer_if_needed(
         return Ok(RecordInspectionResponse { inspection: Some(record.to_proto()), class: Some(class.to_proto()) });
     }
     let request_id = format!("supervision/{}", record.name());
-    let answer = peer::refer_provider(
-        s,
-        &class.provider_credit_code,
-        record.finding,
-        &record.note,
-        record.inspected_on,
-        &request_id,
-    )
-    .await;
+    let disqualifies = record.outcome == Outcome::StopAndDisqualify;
+    let answer = if disqualifies {
+        peer::refer_provider(
+            s,
+            &class.provider_credit_code,
+            record.finding,
+            &record.note,
+            record.inspected_on,
+            &request_id,
+        )
+        .await
+    } else {
+        peer::record_violation(s, &class.provider_credit_code, &record.note, record.inspected_on, &request_id).await
+    };
+    // PROV-DISQUALIFIED: the provider's other running classes stop with it.
+    if disqualifies && matches!(answer, Referred::Accepted(_)) {
+        crate::standing::stop_provider(
+            s,
+            &class.provider_credit_code,
+            &format!("{} 检查: {}", record.inspected_on, record.note),
+        )
+        .await?;
+    }
     let mut change = write::Change::open(s, actor).await?;
     let Some(mut record) = store::find(&mut *change.tx, class_id, inspection_id).await? else {
         return Ok(response);

@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod peer;
 pub mod roster;
 pub mod signal;
+pub mod standing;
 pub mod store;
 pub mod watch;
 
@@ -64,6 +65,11 @@ impl Supervision {
         self.clock.today()
     }
 
+    /// Now, microseconds since the epoch, by the service's clock.
+    pub fn now_micros(&self) -> i64 {
+        self.clock.now_micros()
+    }
+
     /// What the operator set for this service.
     pub fn options(&self) -> &Options {
         &self.options
@@ -78,11 +84,26 @@ pub struct Options {
     /// phones whole (ListProjectTrainees), by name: `QIANCHENG_SUPERVISION_ROSTER_READERS`,
     /// comma-separated, default `outcome,subsidy`. No other `SERVICE` caller reads it.
     pub roster_readers: Vec<String>,
+    /// How far past the service's clock a check-in may be dated, for devices whose clocks run
+    /// ahead (`QIANCHENG_SUPERVISION_CHECKIN_LEEWAY_SECS`, default 300; ATTENDANCE_FUTURE).
+    pub checkin_leeway_secs: i64,
+    /// The most hours of sessions one class holds on one day
+    /// (`QIANCHENG_SUPERVISION_MAX_DAILY_HOURS`, default 8; CLASS-SESSION-HOURS): the suite's
+    /// interpretation of a training day, not a figure of the plan.
+    pub max_daily_hours: u32,
+    /// A file the clock is read from (`QIANCHENG_SUPERVISION_CLOCK_FILE`): for development and
+    /// demonstrations only, so that a class can be lived through; never set in production.
+    pub clock_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { roster_readers: vec!["outcome".to_owned(), "subsidy".to_owned()] }
+        Self {
+            roster_readers: vec!["outcome".to_owned(), "subsidy".to_owned()],
+            checkin_leeway_secs: 300,
+            max_daily_hours: 8,
+            clock_file: None,
+        }
     }
 }
 
@@ -90,14 +111,40 @@ impl Options {
     /// The variable naming the roster readers.
     pub const ROSTER_READERS: &'static str = "QIANCHENG_SUPERVISION_ROSTER_READERS";
 
-    /// The options `env` sets, the defaults for the rest.
-    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Self {
+    /// The variable of the check-in leeway.
+    pub const CHECKIN_LEEWAY_SECS: &'static str = "QIANCHENG_SUPERVISION_CHECKIN_LEEWAY_SECS";
+    /// The variable of the daily maximum of session hours.
+    pub const MAX_DAILY_HOURS: &'static str = "QIANCHENG_SUPERVISION_MAX_DAILY_HOURS";
+    /// The variable naming the development clock file.
+    pub const CLOCK_FILE: &'static str = "QIANCHENG_SUPERVISION_CLOCK_FILE";
+
+    /// The options `env` sets, the defaults for the rest; a number that does not parse, or a
+    /// leeway outside 0 to 3600 seconds or a daily maximum outside 1 to 24 hours, is an error.
+    pub fn from_env(env: &std::collections::BTreeMap<String, String>) -> Result<Self, qiancheng_platform::Error> {
         let mut options = Self::default();
+        let invalid = |key: &str, value: &str| qiancheng_platform::Error::Config(format!("{key}={value} is not valid"));
         if let Some(readers) = env.get(Self::ROSTER_READERS) {
             options.roster_readers =
                 readers.split(',').map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty()).collect();
         }
-        options
+        if let Some(v) = env.get(Self::CHECKIN_LEEWAY_SECS) {
+            options.checkin_leeway_secs = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s| (0..=3600).contains(s))
+                .ok_or_else(|| invalid(Self::CHECKIN_LEEWAY_SECS, v))?;
+        }
+        if let Some(v) = env.get(Self::MAX_DAILY_HOURS) {
+            options.max_daily_hours = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|h| (1..=24).contains(h))
+                .ok_or_else(|| invalid(Self::MAX_DAILY_HOURS, v))?;
+        }
+        options.clock_file = env.get(Self::CLOCK_FILE).filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from);
+        Ok(options)
     }
 }
 
@@ -124,8 +171,14 @@ qiancheng_api::supervision_service!(Supervision, handlers);
 
 fn routes(shared: Shared, settings: &Settings, clock: Clock, options: Options) -> Routes {
     let options = std::sync::Arc::new(options);
+    let supervision = Supervision { shared: std::sync::Arc::new(shared), clock, options };
+    // PROV-DISQUALIFIED: providers with running classes are checked against selection at an interval.
+    standing::start_sweeping(
+        supervision.clone(),
+        std::time::Duration::from_millis(settings.standing_sweep_interval_ms),
+    );
     Routes::new(
-        SupervisionServiceServer::new(Supervision { shared: std::sync::Arc::new(shared), clock, options })
+        SupervisionServiceServer::new(supervision)
             .max_decoding_message_size(settings.max_message_bytes)
             .max_encoding_message_size(settings.max_message_bytes),
     )
@@ -154,7 +207,19 @@ impl ServiceSpec for Spec {
         &[store::trainee::SEALED]
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, Clock::system(), Options::from_env(&std::env::vars().collect()))
+        let options = Options::from_env(&std::env::vars().collect()).unwrap_or_else(|error| {
+            // Routes cannot fail: a setting that does not parse is reported and its default kept.
+            tracing::error!(%error, "supervision options: the defaults stand");
+            Options::default()
+        });
+        let clock = match &options.clock_file {
+            Some(path) => {
+                tracing::warn!(path = %path.display(), "supervision reads its clock from a file: for development only");
+                Clock::from_file(path.clone())
+            }
+            None => Clock::system(),
+        };
+        routes(shared, settings, clock, options)
     }
 }
 
@@ -215,10 +280,27 @@ mod tests {
 
     #[test]
     fn roster_readers_are_outcome_and_subsidy_unless_configured() {
-        assert_eq!(Options::from_env(&Default::default()).roster_readers, ["outcome", "subsidy"]);
-        let env = [(Options::ROSTER_READERS.to_owned(), " Outcome, ,subsidy,audit ".to_owned())].into();
-        assert_eq!(Options::from_env(&env).roster_readers, ["outcome", "subsidy", "audit"]);
-        let none = [(Options::ROSTER_READERS.to_owned(), String::new())].into();
-        assert!(Options::from_env(&none).roster_readers.is_empty());
+        let read = |key: &str, value: &str| Options::from_env(&[(key.to_owned(), value.to_owned())].into());
+        assert_eq!(Options::from_env(&Default::default()).expect("defaults"), Options::default());
+        assert_eq!(Options::default().roster_readers, ["outcome", "subsidy"]);
+        let set = read(Options::ROSTER_READERS, " Outcome, ,subsidy,audit ").expect("read");
+        assert_eq!(set.roster_readers, ["outcome", "subsidy", "audit"]);
+        assert!(read(Options::ROSTER_READERS, "").expect("read").roster_readers.is_empty());
+    }
+
+    #[test]
+    fn the_leeway_and_the_daily_maximum_are_bounded() {
+        let read = |key: &str, value: &str| Options::from_env(&[(key.to_owned(), value.to_owned())].into());
+        assert_eq!((Options::default().checkin_leeway_secs, Options::default().max_daily_hours), (300, 8));
+        assert_eq!(read(Options::CHECKIN_LEEWAY_SECS, "0").expect("read").checkin_leeway_secs, 0);
+        assert_eq!(read(Options::CHECKIN_LEEWAY_SECS, "3600").expect("read").checkin_leeway_secs, 3600);
+        assert!(
+            read(Options::CHECKIN_LEEWAY_SECS, "3601").is_err() && read(Options::CHECKIN_LEEWAY_SECS, "-1").is_err()
+        );
+        assert_eq!(read(Options::MAX_DAILY_HOURS, "1").expect("read").max_daily_hours, 1);
+        assert_eq!(read(Options::MAX_DAILY_HOURS, "24").expect("read").max_daily_hours, 24);
+        assert!(read(Options::MAX_DAILY_HOURS, "0").is_err() && read(Options::MAX_DAILY_HOURS, "25").is_err());
+        assert!(read(Options::MAX_DAILY_HOURS, "eight").is_err());
+        assert_eq!(read(Options::CLOCK_FILE, "/tmp/c").expect("read").clock_file, Some("/tmp/c".into()));
     }
 }

@@ -14,7 +14,7 @@
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{
     CatalogItem, CheckStandingRequest, CheckStandingResponse, DisqualifyProviderRequest, GetCatalogItemRequest,
-    GetProjectRequest, MisconductKind, Project,
+    GetProjectRequest, MisconductKind, Project, RecordViolationRequest,
 };
 use qiancheng_domain::policy::project::FindingKind;
 use qiancheng_platform::{Error, Shared};
@@ -118,6 +118,74 @@ pub async fn refer_provider(
                 tonic::Code::FailedPrecondition if reason == "ALREADY_DISQUALIFIED" => {
                     Referred::Accepted(format!("already disqualified: {message}"))
                 }
+                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                    Referred::Unreachable(format!("{:?}: {message}", status.code()))
+                }
+                code => Referred::Refused(format!("{code:?} {reason}: {message}")),
+            }
+        }
+    }
+}
+
+/// What selection says of a provider's standing now (PROV-DISQUALIFIED).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Not disqualified.
+    Good,
+    /// Disqualified, with selection's reason.
+    Disqualified(String),
+}
+
+/// Asks selection whether the provider `provider` may go on (`CheckStanding`, no project).
+pub async fn provider_standing(s: &Shared, provider: &str) -> Result<Standing, Error> {
+    let peer = s.peers.get(SELECTION)?;
+    let answer = SelectionServiceClient::new(peer.channel())
+        .check_standing(CheckStandingRequest { provider: format!("providers/{provider}"), project: String::new() })
+        .await
+        .map_err(|status| peer.refused(status))?
+        .into_inner();
+    if answer.good_standing {
+        return Ok(Standing::Good);
+    }
+    let why = answer
+        .decision
+        .iter()
+        .flat_map(|d| d.rules.iter())
+        .find(|r| !r.passed)
+        .map(|r| r.reason_zh.clone())
+        .unwrap_or_default();
+    Ok(Standing::Disqualified(why))
+}
+
+/// Records a serious finding that does not disqualify (虚报人数 found at a spot check, a safety
+/// failure) as a violation of the provider `provider` in selection (`RecordViolation`), which
+/// PROV-CLEAN reads, under the idempotency key `request_id`. The violation is dated the day
+/// selection is told when the inspection's day is later on selection's calendar, as a referral
+/// is; the finding keeps the inspection's day.
+pub async fn record_violation(
+    s: &Shared,
+    provider: &str,
+    note: &str,
+    found_on: chrono::NaiveDate,
+    request_id: &str,
+) -> Referred {
+    let peer = match s.peers.get(SELECTION) {
+        Ok(peer) => peer,
+        Err(error) => return Referred::Unreachable(error.to_string()),
+    };
+    let occurred_on = found_on.min(qiancheng_domain::today_in_china());
+    let request = RecordViolationRequest {
+        provider: format!("providers/{provider}"),
+        occurred_on: Some(qiancheng_api::convert::date_to_proto(occurred_on)),
+        description: format!("{found_on} 检查: {note}").chars().take(1000).collect(),
+        request_id: request_id.to_owned(),
+    };
+    match SelectionServiceClient::new(peer.channel()).record_violation(request).await {
+        Ok(_) => Referred::Accepted(String::new()),
+        Err(status) => {
+            let reason = status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default();
+            let message: String = status.message().chars().take(300).collect();
+            match status.code() {
                 tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
                     Referred::Unreachable(format!("{:?}: {message}", status.code()))
                 }

@@ -20,6 +20,7 @@ use qiancheng_domain::policy::class::class_headcount;
 use qiancheng_domain::{IdNumber, PhoneNumber};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::write::{self, Change};
 use qiancheng_platform::{Call, Error, Stamp};
@@ -29,6 +30,7 @@ use crate::Supervision;
 use crate::access::{self, Scope};
 use crate::judge::{self, Candidate, Project};
 use crate::store::StoredDecision;
+use crate::store::change_decision::ChangeDecisionsRecord;
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::class_change::{self as feed, ChangeKind as FeedKind};
 use crate::store::roster_change::{self as changes, ChangeKind, RosterChangeRecord};
@@ -192,6 +194,17 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
         };
         record.trainee_id = person.id.clone();
         changes::insert(&mut change.tx, &record).await?;
+        // An addition keeps the decision made now beside the one an officer's approval makes.
+        let decisions = (record.kind == ChangeKind::Add).then(|| ChangeDecisionsRecord {
+            change_id: record.id.clone(),
+            class_id: class.id.clone(),
+            at_proposal: Some(person.eligibility.clone()),
+            at_approval: None,
+            stamp: Stamp::new(),
+        });
+        if let Some(decisions) = &decisions {
+            record::insert(&mut change.tx, decisions).await?;
+        }
         if record.state == ChangeState::Applied {
             feed::note(change, FeedKind::RosterChanged, &class, Some(&person.id), today, &actor).await?;
         }
@@ -206,7 +219,7 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
                     .collect::<Vec<_>>() }),
         );
         Ok(ChangeRosterResponse {
-            change: Some(record.to_proto(Some(person.person_masked()))),
+            change: Some(with_decisions(record.to_proto(Some(person.person_masked())), decisions.as_ref())),
             trainee: Some(person.to_proto()),
         })
     })
@@ -250,6 +263,23 @@ pub async fn decide_roster_change(
         let mut person = trainee::find(&mut *change.tx, &class.id, &record.trainee_id)
             .await?
             .ok_or_else(|| Error::corrupt("a roster change names no trainee"))?;
+        // The proposal's decision, kept beside the approval's (a change proposed before they were
+        // kept has it on the trainee until now).
+        let mut decisions = match record::find::<ChangeDecisionsRecord>(&mut *change.tx, record.id.as_str()).await? {
+            Some(found) => Some(found),
+            None if record.kind == ChangeKind::Add => {
+                let kept = ChangeDecisionsRecord {
+                    change_id: record.id.clone(),
+                    class_id: class.id.clone(),
+                    at_proposal: Some(person.eligibility.clone()),
+                    at_approval: None,
+                    stamp: Stamp::new(),
+                };
+                record::insert(&mut change.tx, &kept).await?;
+                Some(kept)
+            }
+            None => None,
+        };
         match (record.kind, m.approve) {
             (ChangeKind::Add, true) => {
                 let sealed = trainee::sealed(&mut change.tx, &person.id).await?;
@@ -257,6 +287,11 @@ pub async fn decide_roster_change(
                 let judged = admit(s, change, &class, &candidate, today).await?;
                 person.eligibility =
                     StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
+                if let Some(decisions) = decisions.as_mut() {
+                    decisions.at_approval = Some(person.eligibility.clone());
+                    decisions.stamp.touch();
+                    record::update(&mut change.tx, decisions).await?;
+                }
                 person.judged_group = judged.decision.outcome.group;
                 person.state = person.state.to(State::Active)?;
                 person.added_on = today;
@@ -291,11 +326,21 @@ pub async fn decide_roster_change(
                 "roster_version": record.roster_version, "note": note }),
         );
         Ok(DecideRosterChangeResponse {
-            change: Some(record.to_proto(Some(person.person_masked()))),
+            change: Some(with_decisions(record.to_proto(Some(person.person_masked())), decisions.as_ref())),
             trainee: Some(person.to_proto()),
         })
     })
     .await
+}
+
+/// A roster change as the API shows it, with its eligibility decisions at the proposal and at
+/// the approval.
+fn with_decisions(mut shown: RosterChange, decisions: Option<&ChangeDecisionsRecord>) -> RosterChange {
+    if let Some(d) = decisions {
+        shown.eligibility_at_proposal = d.at_proposal.as_ref().map(StoredDecision::to_proto);
+        shown.eligibility_at_approval = d.at_approval.as_ref().map(StoredDecision::to_proto);
+    }
+    shown
 }
 
 /// ListRosterChanges: a class's roster changes.
@@ -317,10 +362,20 @@ pub async fn list_roster_changes(
     let named: Vec<&str> = records.iter().map(|r| r.trainee_id.as_str()).filter(|id| !id.is_empty()).collect();
     let people: HashMap<String, TraineeRecord> =
         trainee::with_ids(s.db.pool(), &named).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let ids = records.iter().map(|r| r.id.as_str());
+    let decisions: HashMap<String, ChangeDecisionsRecord> =
+        record::all::<ChangeDecisionsRecord>(s.db.pool(), Filter::new().among("d.change_id", ids), "")
+            .await?
+            .into_iter()
+            .map(|d| (d.change_id.clone(), d))
+            .collect();
     Ok(ListRosterChangesResponse {
         changes: records
             .iter()
-            .map(|r| r.to_proto(people.get(&r.trainee_id).map(TraineeRecord::person_masked)))
+            .map(|r| {
+                let shown = r.to_proto(people.get(&r.trainee_id).map(TraineeRecord::person_masked));
+                with_decisions(shown, decisions.get(&r.id))
+            })
             .collect(),
         next_page_token,
     })

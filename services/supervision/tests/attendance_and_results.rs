@@ -23,8 +23,9 @@ fn when(session: &Session) -> i64 {
     at(d.year, u32::try_from(d.month).expect("month"), u32::try_from(d.day).expect("day"), 8)
 }
 
-/// A class of the project (2027-03-01 to 04-30) with people `0..n`, acknowledged, with sessions
-/// on `days` (March) of `hours` hours each.
+/// A class of the project (2027-03-01 to 04-30) with people `0..n`, filed on the tests' first
+/// day (2026-12-01), acknowledged, with sessions on `days` (March) of `hours` hours each. The
+/// clock stays on the filing day: each test moves it to the days it lives through.
 async fn running(app: &App, n: u32, days: &[(u32, i32)]) -> (Class, Vec<Trainee>, Vec<Session>) {
     let class = app.filed((2027, 3, 1), (2027, 4, 30), people(0, n)).await;
     app.acknowledge(&class.name).await;
@@ -93,6 +94,8 @@ async fn sessions_are_added_within_the_class_dates(app: &App) {
 async fn attendance_arrives_as_a_stream_and_a_resend_is_stored_once(app: &App) {
     let days: Vec<(u32, i32)> = (1..=6).map(|d| (d, 2)).collect();
     let (class, trainees, sessions) = running(app, 10, &days).await;
+    // The devices upload on the evening of the sixth day.
+    app.set_today(2027, 3, 6);
     // Three chunks of 20 check-ins; the last names people by ID number, as a card reader does.
     let mut chunks = Vec::new();
     for (c, pair) in sessions.chunks(2).enumerate() {
@@ -137,6 +140,7 @@ async fn attendance_arrives_as_a_stream_and_a_resend_is_stored_once(app: &App) {
 async fn a_chunk_that_does_not_decode_ends_the_stream_after_what_came_before_is_stored(app: &App) {
     const STREAM: &str = "/qiancheng.supervision.v1.SupervisionService/StreamAttendance";
     let (class, trainees, sessions) = running(app, 2, &[(1, 2)]).await;
+    app.set_today(2027, 3, 1);
     let events: Vec<CheckIn> = trainees
         .iter()
         .enumerate()
@@ -179,6 +183,7 @@ async fn each_bad_check_in_gets_its_own_result_and_the_good_ones_are_kept(app: &
         let trainees = app.trainees(&class.name).await;
         (class, trainees, ())
     };
+    app.set_today(2027, 3, 2);
     let s1 = &sessions[0];
     let t = |i: usize| trainees[i].name.clone();
     let mut hostile = check_in("h", &s1.name, &t(2), when(s1));
@@ -218,7 +223,7 @@ async fn each_bad_check_in_gets_its_own_result_and_the_good_ones_are_kept(app: &
             ("x1", refused, "ELIG-REALNAME"),
             ("x2", refused, "ELIG-REALNAME"),
             ("x3", refused, "ATTENDANCE_SESSION"),
-            ("x4", refused, "ATTENDANCE_DATE"),
+            ("x4", refused, "ATTENDANCE_FUTURE"),
             ("x5", refused, "ATTENDANCE_DATE"),
             ("x6", refused, "ATTENDANCE_EXISTS"),
             ("ok", refused, "EVENT_ID_REUSED"),
@@ -282,12 +287,46 @@ async fn each_bad_check_in_gets_its_own_result_and_the_good_ones_are_kept(app: &
         ))
         .await
         .expect("stopped");
-    let stopped = app.stream(vec![chunk(&other.name, vec![check_in("s", &s1.name, &t(0), when(s1))])]).await;
-    assert_eq!(stopped[0].results[0].reason, "CLASS_STATE");
+    let elsewhere = format!("{}/sessions/s", other.name);
+    let stopped =
+        app.stream(vec![chunk(&other.name, vec![check_in("s", &elsewhere, &other_trainees[0].name, when(s1))])]).await;
+    assert_eq!(stopped[0].results[0].reason, "ATTENDANCE_STOPPED");
 }
 
 async fn attendance_is_corrected_explicitly_and_the_earlier_value_kept(app: &App) {
     let (class, trainees, sessions) = running(app, 2, &[(1, 2), (2, 2)]).await;
+    // ELIG-REALNAME: someone added and then removed before the first day has no attendance.
+    let extra = app
+        .client()
+        .await
+        .change_roster(authed(
+            ChangeRosterRequest {
+                class: class.name.clone(),
+                add: Some(person(5)),
+                reason: "补报名".into(),
+                ..Default::default()
+            },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("added")
+        .into_inner()
+        .trainee
+        .expect("trainee");
+    app.client()
+        .await
+        .change_roster(authed(
+            ChangeRosterRequest {
+                class: class.name.clone(),
+                remove: extra.name.clone(),
+                reason: "放弃".into(),
+                ..Default::default()
+            },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("removed");
+    app.set_today(2027, 3, 2);
     app.stream(vec![chunk(&class.name, vec![check_in("a", &sessions[0].name, &trainees[0].name, when(&sessions[0]))])])
         .await;
     let correct = |session: &str, trainee: &str, hours: i32, reason: &str, token: String| {
@@ -322,37 +361,6 @@ async fn attendance_is_corrected_explicitly_and_the_earlier_value_kept(app: &App
         refusal(correct(&sessions[0].name, &trainees[1].name, 1, "x", app.officer(OTHER_COUNTY)).await).0,
         Code::PermissionDenied
     );
-    // ELIG-REALNAME: someone removed from the roster has no attendance to correct.
-    let extra = app
-        .client()
-        .await
-        .change_roster(authed(
-            ChangeRosterRequest {
-                class: class.name.clone(),
-                add: Some(person(5)),
-                reason: "补报名".into(),
-                ..Default::default()
-            },
-            &app.provider_token(),
-        ))
-        .await
-        .expect("added")
-        .into_inner()
-        .trainee
-        .expect("trainee");
-    app.client()
-        .await
-        .change_roster(authed(
-            ChangeRosterRequest {
-                class: class.name.clone(),
-                remove: extra.name.clone(),
-                reason: "放弃".into(),
-                ..Default::default()
-            },
-            &app.provider_token(),
-        ))
-        .await
-        .expect("removed");
     assert_eq!(
         refusal(correct(&sessions[0].name, &extra.name, 1, "补记", app.provider_token()).await),
         (Code::FailedPrecondition, "ELIG-REALNAME".to_owned())
@@ -375,11 +383,32 @@ async fn attendance_is_corrected_explicitly_and_the_earlier_value_kept(app: &App
 }
 
 async fn completion_needs_80_percent_of_the_hours_and_an_assessment_or_an_evaluation(app: &App) {
-    // Sixty sessions from 1 March: forty of 2 hours, twenty of 1 hour, 100 hours in all.
+    // Sixty sessions from 1 March: forty of 2 hours, twenty of 1 hour, 100 hours in all (the
+    // first twenty theory, 40 hours; the rest practice, 60 hours: exactly what was filed).
     let class = app.filed((2027, 3, 1), (2027, 4, 30), people(0, 5)).await;
-    let days: Vec<(chrono::NaiveDate, i32)> =
-        (0..60).map(|i| (day(2027, 3, 1) + chrono::Days::new(i), if i < 40 { 2 } else { 1 })).collect();
-    let sessions = app.sessions(&class.name, &days).await;
+    // Only an acknowledged class completes, and only from its last day.
+    let complete = |etag: String| {
+        let name = class.name.clone();
+        async move {
+            app.client()
+                .await
+                .complete_class(authed(
+                    CompleteClassRequest { name, etag, request_id: String::new() },
+                    &app.provider_token(),
+                ))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    assert_eq!(refusal(complete(String::new()).await), (Code::FailedPrecondition, "CLASS_STATE".to_owned()));
+    app.acknowledge(&class.name).await;
+    let days: Vec<(chrono::NaiveDate, i32, SessionKind)> = (0..60)
+        .map(|i| {
+            let kind = if i < 20 { SessionKind::Theory } else { SessionKind::Practice };
+            (day(2027, 3, 1) + chrono::Days::new(i), if i < 40 { 2 } else { 1 }, kind)
+        })
+        .collect();
+    let sessions = app.schedule(&class.name, &days).await;
     let mut trainees = app.trainees(&class.name).await;
     trainees.sort_by_key(|t| t.person.clone().map(|p| p.phone).unwrap_or_default());
     // 0 misses ten 2-hour sessions and one 1-hour session (79 hours); 1 misses ten 2-hour
@@ -397,6 +426,9 @@ async fn completion_needs_80_percent_of_the_hours_and_an_assessment_or_an_evalua
             }
         }
     }
+    // The class is lived through: the devices upload on the evening of the last session.
+    app.set_today(2027, 4, 29);
+    assert_eq!(refusal(complete(String::new()).await), (Code::FailedPrecondition, "COMPLETION_EARLY".to_owned()));
     let chunks = events.chunks(500).map(|c| chunk(&class.name, c.to_vec())).collect();
     let acks = app.stream(chunks).await;
     assert_eq!(acks.last().expect("acks").stored, 60 * 5 - 21);
@@ -428,22 +460,6 @@ async fn completion_needs_80_percent_of_the_hours_and_an_assessment_or_an_evalua
         ))
         .await
         .expect("withdrawn");
-    let complete = |etag: String| {
-        let name = class.name.clone();
-        async move {
-            app.client()
-                .await
-                .complete_class(authed(
-                    CompleteClassRequest { name, etag, request_id: String::new() },
-                    &app.provider_token(),
-                ))
-                .await
-                .map(tonic::Response::into_inner)
-        }
-    };
-    // Only an acknowledged class completes.
-    assert_eq!(refusal(complete(String::new()).await), (Code::FailedPrecondition, "CLASS_STATE".to_owned()));
-    app.acknowledge(&class.name).await;
     assert_eq!(refusal(complete("1".into()).await).0, Code::Aborted);
     let done = complete(String::new()).await.expect("completed");
     assert_eq!(done.class.expect("class").state, ClassState::Completed as i32);
@@ -577,6 +593,7 @@ async fn a_certificate_is_recorded_once_and_on_a_day_of_the_class_or_after(app: 
 async fn a_serious_finding_stops_the_class_and_fraud_is_referred_to_selection(app: &App) {
     let (class, trainees, sessions) = running(app, 3, &[(5, 2)]).await;
     let other = app.filed((2027, 3, 1), (2027, 4, 30), people(10, 2)).await;
+    app.set_today(2027, 3, 5);
     app.stream(vec![chunk(
         &class.name,
         vec![
@@ -661,14 +678,16 @@ async fn a_serious_finding_stops_the_class_and_fraud_is_referred_to_selection(ap
     let inspection = serious.inspection.expect("inspection");
     assert_eq!(
         (inspection.outcome, inspection.referral),
-        (InspectionOutcome::Stop as i32, ReferralState::NotNeeded as i32)
+        (InspectionOutcome::Stop as i32, ReferralState::Accepted as i32),
+        "a serious finding that does not disqualify is a violation in selection: {}",
+        inspection.referral_message
     );
     let decision = inspection.decision.expect("decision");
     assert!(decision.rules.iter().any(|r| r.code == "CLASS-INSPECTION" && !r.passed));
     let refused = app
         .stream(vec![chunk(&class.name, vec![check_in("c", &sessions[0].name, &trainees[2].name, when(&sessions[0]))])])
         .await;
-    assert_eq!(refused[0].results[0].reason, "CLASS_STATE");
+    assert_eq!(refused[0].results[0].reason, "ATTENDANCE_STOPPED");
 
     // Serious fraud on another class of the provider stops it and is sent to selection.
     let fraud = finding(FindingSeverity::Serious, FindingKind::Fraud, "冒名顶替签到");
@@ -705,15 +724,6 @@ async fn a_serious_finding_stops_the_class_and_fraud_is_referred_to_selection(ap
 
 async fn the_ledger_exports_whole_and_masks_personal_data_for_auditors(app: &App) {
     let (class, trainees, sessions) = running(app, 3, &[(1, 2), (2, 2)]).await;
-    app.stream(vec![chunk(
-        &class.name,
-        vec![
-            check_in("a1", &sessions[0].name, &trainees[0].name, when(&sessions[0])),
-            check_in("a2", &sessions[1].name, &trainees[0].name, when(&sessions[1])),
-            check_in("b1", &sessions[0].name, &trainees[1].name, when(&sessions[0])),
-        ],
-    )])
-    .await;
     app.client()
         .await
         .change_roster(authed(
@@ -727,6 +737,16 @@ async fn the_ledger_exports_whole_and_masks_personal_data_for_auditors(app: &App
         ))
         .await
         .expect("added");
+    app.set_today(2027, 3, 2);
+    app.stream(vec![chunk(
+        &class.name,
+        vec![
+            check_in("a1", &sessions[0].name, &trainees[0].name, when(&sessions[0])),
+            check_in("a2", &sessions[1].name, &trainees[0].name, when(&sessions[1])),
+            check_in("b1", &sessions[0].name, &trainees[1].name, when(&sessions[0])),
+        ],
+    )])
+    .await;
     app.client()
         .await
         .correct_attendance(authed(
@@ -826,6 +846,7 @@ async fn the_ledger_exports_whole_and_masks_personal_data_for_auditors(app: &App
         ))
         .await
         .expect("assessed");
+    app.set_today(2027, 4, 30);
     app.client()
         .await
         .complete_class(authed(
@@ -840,8 +861,9 @@ async fn the_ledger_exports_whole_and_masks_personal_data_for_auditors(app: &App
 }
 
 async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
-    let days: Vec<(u32, i32)> = (1..=9).map(|d| (d, 12)).collect();
-    let (class, trainees, sessions) = running(app, 3, &days).await;
+    let (class, trainees, _) = running(app, 3, &[]).await;
+    let sessions = app.schedule(&class.name, &hundred_hours()).await;
+    app.set_today(2027, 3, 15);
     let mut events = Vec::new();
     for (n, trainee) in trainees.iter().take(2).enumerate() {
         for (i, session) in sessions.iter().enumerate() {
@@ -908,7 +930,7 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
     let (p0, p1, p2, p10) = (of(0), of(1), of(2), of(10));
     assert!(p0.completed && p1.completed && !p2.completed && !p10.completed);
     assert_eq!(p1.evaluations.len(), 1, "the certificate that completed them");
-    assert_eq!((p0.attended_hours, p0.class_hours, p2.attended_hours), (108, 100, 0));
+    assert_eq!((p0.attended_hours, p0.class_hours, p2.attended_hours), (100, 100, 0));
     assert_eq!(
         p2.completion.clone().expect("decision").rules.iter().find(|r| !r.passed).expect("failed").code,
         "CLASS-ATTENDANCE"

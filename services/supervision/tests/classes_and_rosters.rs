@@ -285,20 +285,19 @@ async fn a_prehire_class_records_elig_prehire_without_refusing_the_trainee(app: 
 async fn a_person_completed_in_an_occupation_and_level_is_refused_by_elig_once(app: &App) {
     let first = app.filed((2027, 1, 4), (2027, 1, 29), people(0, 1)).await;
     app.acknowledge(&first.name).await;
-    let session = app.sessions(&first.name, &[(day(2027, 1, 4), 12)]).await.remove(0);
+    // The whole 100 hours in January, as filed: 40 of theory, then 60 of practice, all attended.
+    let january: Vec<_> = hundred_hours()
+        .into_iter()
+        .map(|(d, hours, kind)| (day(2027, 1, chrono::Datelike::day(&d) + 3), hours, kind))
+        .collect();
+    let sessions = app.schedule(&first.name, &january).await;
     let trainee = app.trainees(&first.name).await.remove(0);
     app.set_today(2027, 1, 29);
-    // Eight sessions of 12 hours, all attended: 96 of the class's 100 hours.
-    let mut days = Vec::new();
-    for d in 5..=11 {
-        days.push((day(2027, 1, d), 12));
-    }
-    let more = app.sessions(&first.name, &days).await;
-    let mut events = vec![check_in("e0", &session.name, &trainee.name, at(2027, 1, 4, 8))];
-    for (i, s) in more.iter().enumerate() {
+    let mut events = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
         let held = s.held_on.expect("day");
         let when = at(held.year, u32::try_from(held.month).expect("m"), u32::try_from(held.day).expect("d"), 8);
-        events.push(check_in(&format!("e{}", i + 1), &s.name, &trainee.name, when));
+        events.push(check_in(&format!("e{i}"), &s.name, &trainee.name, when));
     }
     app.stream(vec![StreamAttendanceRequest { class: first.name.clone(), events }]).await;
     app.client()

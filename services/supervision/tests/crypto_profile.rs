@@ -122,7 +122,8 @@ async fn lookups_find_everyone(app: &Rotated, round: usize) {
     let refused: Vec<&str> = filed.refused.iter().map(|r| r.reason.as_str()).collect();
     assert_eq!(refused, ["ELIG-OVERLAP"; 8], "{round}");
     assert_eq!(filed.trainees.len(), 1, "{round}");
-    // Check-ins by ID number find the person on the roster.
+    // Check-ins by ID number find the person on the roster, sent on the evening of the session.
+    app.set_today(2027, 3, 2 + u32::try_from(round).expect("round"));
     let events = [3, 11]
         .iter()
         .map(|n| CheckIn {

@@ -63,11 +63,13 @@ async fn dismiss(app: &App, token: &str, signal: &Signal, reason: &str) -> Resul
 async fn sync_checkins_raise_a_signal_the_officer_dismisses_with_a_reason(app: &App) {
     // The scenario: 30 trainees check in within 5 seconds on one device.
     let (class, trainees, sessions) = running(app, people(0, 30), &[2, 3]).await;
+    app.set_today(2027, 3, 2);
     let at8 = at(2027, 3, 2, 8);
     let events = burst("sync", &sessions[0], &trainees, "gate-1", at8, SECOND / 6);
     let acks = app.stream(vec![StreamAttendanceRequest { class: class.name.clone(), events }]).await;
     assert_eq!(acks.last().expect("an ack").stored, 30);
     // A queue at a steady pace, one every 20 seconds, raises nothing more.
+    app.set_today(2027, 3, 3);
     let events = burst("queue", &sessions[1], &trainees, "gate-1", at(2027, 3, 3, 8), 20 * SECOND);
     app.stream(vec![StreamAttendanceRequest { class: class.name.clone(), events }]).await;
 
@@ -141,6 +143,7 @@ async fn sync_checkins_raise_a_signal_the_officer_dismisses_with_a_reason(app: &
 async fn a_confirmed_signal_is_linked_to_the_next_inspection_which_finds_a_ghost_session(app: &App) {
     let (class, trainees, sessions) = running(app, people(0, 12), &[2, 4]).await;
     // Twelve check-ins in twelve seconds at 08:00 on the 2nd: SYNC-CHECKIN, MEDIUM.
+    app.set_today(2027, 3, 2);
     let events = burst("b", &sessions[0], &trainees, "gate-9", at(2027, 3, 2, 8), SECOND);
     app.stream(vec![StreamAttendanceRequest { class: class.name.clone(), events }]).await;
     let signal = signals_of(app, &class.name).await.into_iter().next().expect("a signal");
@@ -166,7 +169,6 @@ async fn a_confirmed_signal_is_linked_to_the_next_inspection_which_finds_a_ghost
     assert_eq!(due.state, SignalState::InspectionDue as i32);
 
     // An unannounced inspection on the 2nd counts nobody present, where twelve checked in.
-    app.set_today(2027, 3, 2);
     let inspection = Inspection {
         kind: InspectionKind::Unannounced as i32,
         inspected_on: Some(date(2027, 3, 2)),
@@ -239,6 +241,7 @@ async fn shared_devices_phones_and_roster_churn_are_observed(app: &App) {
     assert!(signals_of(app, &second.name).await.iter().any(|s| s.code == "PHONE-SHARED"));
 
     // One device checks in both classes' trainees, 40 minutes apart, a minute between people.
+    app.set_today(2027, 3, 2);
     let events = burst("d1", &first_sessions[0], &first_trainees[..3], "tablet-7", at(2027, 3, 2, 8), 60 * SECOND);
     app.stream(vec![StreamAttendanceRequest { class: first.name.clone(), events }]).await;
     let events = burst(
@@ -259,7 +262,6 @@ async fn shared_devices_phones_and_roster_churn_are_observed(app: &App) {
     }
 
     // Five removals proposed from the first day: ROSTER-CHURN.
-    app.set_today(2027, 3, 2);
     for t in &first_trainees[5..10] {
         app.client()
             .await

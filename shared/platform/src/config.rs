@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::Role;
 use crate::error::Error;
+use crate::token::{ISSUED_AT_LEEWAY_SECS, ISSUER, Role};
 
 /// The longest token lifetime trusted unless configured otherwise: a working day and a half.
 pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: i64 = 36 * 3600;
@@ -142,6 +142,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("QIANCHENG_STREAMS_PER_CALLER", "client streams one caller may run at once (default 2)"),
     ("QIANCHENG_DB_MAX_CONNECTIONS", "database pool size (default 10 on PostgreSQL, 4 on SQLite)"),
     ("QIANCHENG_LOG_FORMAT", "pretty or json (default pretty)"),
+    (
+        "QIANCHENG_STANDING_SWEEP_INTERVAL_MS",
+        "supervision: how often every provider with a running class is checked against selection's standing (PROV-DISQUALIFIED); 0 for never (default 300000)",
+    ),
     ("RUST_LOG", "log filter (default info)"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "when set, traces go to this OTLP/gRPC collector (W3C trace context)"),
     ("OTEL_SERVICE_NAME", "service name reported to the collector (default qiancheng-<service>)"),
@@ -244,6 +248,9 @@ pub struct Settings {
     pub db_max_connections: Option<u32>,
     /// `pretty` or `json`.
     pub log_format: String,
+    /// Supervision: how often providers with running classes are checked against selection's
+    /// standing (PROV-DISQUALIFIED), in milliseconds; 0 for never.
+    pub standing_sweep_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -259,7 +266,7 @@ impl Default for Settings {
             service_public_keys: BTreeMap::new(),
             auth_revocations: None,
             auth_max_token_lifetime_secs: DEFAULT_MAX_TOKEN_LIFETIME_SECS,
-            auth_leeway_secs: crate::auth::ISSUED_AT_LEEWAY_SECS,
+            auth_leeway_secs: ISSUED_AT_LEEWAY_SECS,
             oidc_issuer: None,
             oidc_audience: Vec::new(),
             oidc_jwks: None,
@@ -289,6 +296,7 @@ impl Default for Settings {
             streams_per_caller: 2,
             db_max_connections: None,
             log_format: "pretty".to_owned(),
+            standing_sweep_interval_ms: 300_000,
         }
     }
 }
@@ -401,6 +409,10 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_LOG_FORMAT") {
             settings.log_format = v;
         }
+        if let Some(v) = lookup("QIANCHENG_STANDING_SWEEP_INTERVAL_MS") {
+            settings.standing_sweep_interval_ms =
+                v.parse().map_err(|_| parse("QIANCHENG_STANDING_SWEEP_INTERVAL_MS", &v))?;
+        }
         if settings.streams_per_caller == 0 || settings.stream_idle_timeout_ms == 0 {
             return Err(Error::Config(
                 "QIANCHENG_STREAMS_PER_CALLER and QIANCHENG_STREAM_IDLE_TIMEOUT_MS must be at least 1".into(),
@@ -496,7 +508,7 @@ impl Settings {
         if !(0..=3600).contains(&self.auth_leeway_secs) {
             return refuse("QIANCHENG_AUTH_LEEWAY_SECS must be 0 to 3600");
         }
-        if self.oidc_issuer.as_deref() == Some(crate::auth::ISSUER) {
+        if self.oidc_issuer.as_deref() == Some(ISSUER) {
             return refuse("QIANCHENG_OIDC_ISSUER cannot be `qiancheng`: that issuer is the suite's own");
         }
         if self.oidc_issuer.is_some() && (self.oidc_audience.is_empty() || self.oidc_jwks.is_none()) {

@@ -39,6 +39,7 @@ pub mod stream;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+pub mod token;
 pub mod write;
 
 // For the macros of this crate, which name domain types from a caller's crate.

@@ -27,9 +27,9 @@ use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls::ClientConfig;
 
-use crate::auth::{ACCEPTED_ALGORITHMS, Asserted, Refusal, Role, claims_refused, validation};
 use crate::config::Settings;
 use crate::error::Error;
+use crate::token::{ACCEPTED_ALGORITHMS, Asserted, Refusal, Role, claims_refused, validation};
 
 /// Where the provider's JWKS is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]

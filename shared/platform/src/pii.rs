@@ -509,6 +509,19 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// A table of a service that holds sealed values or lookup hashes.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedTable {
+    /// The table.
+    pub table: &'static str,
+    /// Its primary-key column (text), the order the move walks in.
+    pub key: &'static str,
+    /// Columns holding values sealed by [`PiiCipher::encrypt`].
+    pub ciphers: &'static [&'static str],
+    /// Columns holding a lookup hash, each with the sealed column whose plaintext it hashes.
+    pub hashes: &'static [(&'static str, &'static str)],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,19 +31,7 @@ use crate::audit::{self, AuditEntry};
 use crate::db::{Db, Tx};
 use crate::error::Error;
 use crate::pii::PiiCipher;
-
-/// A table of a service that holds sealed values or lookup hashes.
-#[derive(Debug, Clone, Copy)]
-pub struct SealedTable {
-    /// The table.
-    pub table: &'static str,
-    /// Its primary-key column (text), the order the move walks in.
-    pub key: &'static str,
-    /// Columns holding values sealed by [`PiiCipher::encrypt`].
-    pub ciphers: &'static [&'static str],
-    /// Columns holding a lookup hash, each with the sealed column whose plaintext it hashes.
-    pub hashes: &'static [(&'static str, &'static str)],
-}
+pub use crate::pii::SealedTable;
 
 /// How a run moves rows.
 #[derive(Debug, Clone)]

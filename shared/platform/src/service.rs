@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::Error;
 use crate::pii::PiiCipher;
-use crate::rekey::SealedTable;
+use crate::pii::SealedTable;
 use crate::stream::StreamLimits;
 
 /// A service of the suite, as the binary and the testkit start it.

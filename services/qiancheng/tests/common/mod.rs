@@ -34,6 +34,8 @@ impl Dev {
             .current_dir(dir.path())
             .env_remove("QIANCHENG_DATABASE_URL")
             .env_remove("QIANCHENG_DATA_DIR")
+            // Supervision's clock is the system's until a walkthrough writes this file.
+            .env("QIANCHENG_SUPERVISION_CLOCK_FILE", dir.path().join("supervision-clock"))
             .stdout(Stdio::piped())
             .spawn()
             .expect("start dev");
@@ -56,6 +58,14 @@ impl Dev {
     /// The address `dev` printed for `service`.
     pub fn endpoint(&self, service: &str) -> &str {
         self.endpoints.get(service).unwrap_or_else(|| panic!("dev runs {service} on its own port"))
+    }
+
+    /// Sets supervision's clock (a development setting): `YYYY-MM-DD` for the end of that day or
+    /// `YYYY-MM-DDTHH:MM:SS`, China time, so that a class can be lived through.
+    // Only the supervision walkthrough lives through a class.
+    #[allow(dead_code)]
+    pub fn set_supervision_clock(&self, at: &str) {
+        std::fs::write(self.dir.path().join("supervision-clock"), at).expect("write the clock file");
     }
 
     /// Mints a token with the key `dev` made, as `qiancheng token` does in its folder.

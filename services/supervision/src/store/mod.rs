@@ -6,6 +6,7 @@
 //! set's version and digest, so that an auditor can replay them (SUBS-KEEP).
 
 pub mod attendance;
+pub mod change_decision;
 pub mod class;
 pub mod class_change;
 pub mod evaluation;
@@ -14,6 +15,7 @@ pub mod inspection;
 pub mod roster_change;
 pub mod session;
 pub mod signal;
+pub mod standing;
 pub mod trainee;
 
 use chrono::NaiveDate;

@@ -111,6 +111,8 @@ impl RosterChangeRecord {
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),
+            eligibility_at_proposal: None,
+            eligibility_at_approval: None,
         }
     }
 }

@@ -474,3 +474,26 @@ pub fn sealed_of_row(row: &AnyRow) -> Result<SealedPerson, Error> {
         phone_cipher: row.try_get("phone_cipher")?,
     })
 }
+
+/// Terminates every trainee of the class who is still active (a class stopped, plan 八(四)
+/// 终止培训): each is withdrawn on `on` with `reason`. Returns those terminated.
+pub async fn terminate_active(
+    tx: &mut Tx,
+    class_id: &str,
+    on: chrono::NaiveDate,
+    reason: &str,
+) -> Result<Vec<TraineeRecord>, Error> {
+    let mut terminated = Vec::new();
+    for mut person in of_class(&mut **tx, class_id).await? {
+        if person.state != TraineeState::Active {
+            continue;
+        }
+        person.state = person.state.to(TraineeState::Withdrawn)?;
+        person.terminated_on = Some(on);
+        person.termination_reason = reason.to_owned();
+        person.stamp.touch();
+        update(tx, &person).await?;
+        terminated.push(person);
+    }
+    Ok(terminated)
+}

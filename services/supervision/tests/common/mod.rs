@@ -69,8 +69,14 @@ impl std::ops::Deref for App {
 /// Starts selection and supervision on `backend` (policy set v2, the clock on 2026-12-01) and
 /// seeds an approved project; `None` when the backend is not configured.
 pub async fn start(backend: Backend) -> Option<App> {
+    start_configured(backend, |_| {}).await
+}
+
+/// As [`start`], with the services' keys and settings as `configure` leaves them.
+pub async fn start_configured(backend: Backend, configure: impl FnOnce(&mut Keys)) -> Option<App> {
     let mut keys = Keys::new();
     keys.policy = PolicySet::current();
+    configure(&mut keys);
     let selection =
         TestService::start_with(&qiancheng_selection::Spec, backend, keys.clone(), Peers::default()).await?;
     let clock = Clock::fixed(day(TODAY.0, TODAY.1, TODAY.2));
@@ -233,15 +239,21 @@ impl App {
             .expect("class")
     }
 
-    /// Adds sessions of `hours` hours on `days` to a class.
+    /// Adds practice sessions of `hours` hours on `days` to a class.
     pub async fn sessions(&self, class: &str, days: &[(NaiveDate, i32)]) -> Vec<Session> {
+        let days: Vec<_> = days.iter().map(|(d, h)| (*d, *h, SessionKind::Practice)).collect();
+        self.schedule(class, &days).await
+    }
+
+    /// Adds sessions of `hours` hours of `kind` on `days` to a class.
+    pub async fn schedule(&self, class: &str, days: &[(NaiveDate, i32, SessionKind)]) -> Vec<Session> {
         let sessions = days
             .iter()
-            .map(|(d, hours)| Session {
+            .map(|(d, hours, kind)| Session {
                 held_on: Some(qiancheng_api::convert::date_to_proto(*d)),
                 hours: *hours,
-                kind: SessionKind::Practice as i32,
-                topic: "焊接实操".into(),
+                kind: *kind as i32,
+                topic: if *kind == SessionKind::Theory { "焊接理论" } else { "焊接实操" }.into(),
                 ..Default::default()
             })
             .collect();
@@ -304,6 +316,14 @@ pub fn class_of(project: &str, first: (i32, u32, u32), last: (i32, u32, u32)) ->
         teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
         ..Default::default()
     }
+}
+
+/// The whole filing of a class of [`class_of`], 100 hours: theory 8 hours a day on 1 to 5 March
+/// 2027 (40), practice 8 hours a day on 8 to 14 March and 4 hours on 15 March (60).
+pub fn hundred_hours() -> Vec<(NaiveDate, i32, SessionKind)> {
+    let theory = (1..=5).map(|d| (day(2027, 3, d), 8, SessionKind::Theory));
+    let practice = (8..=14).map(|d| (day(2027, 3, d), 8, SessionKind::Practice));
+    theory.chain(practice).chain([(day(2027, 3, 15), 4, SessionKind::Practice)]).collect()
 }
 
 /// A valid resident ID number of someone born on `birth` (`YYYYMMDD`), number `n` (0–899).

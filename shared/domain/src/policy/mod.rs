@@ -41,6 +41,7 @@ pub mod project;
 pub mod provider;
 pub mod replay;
 pub mod selection;
+pub mod session;
 pub mod set;
 pub mod subsidy;
 pub mod tables;
