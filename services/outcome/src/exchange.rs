@@ -1121,6 +1121,36 @@ mod tests {
         assert!(!verifies(&key, b"batch", &der));
     }
 
+    /// A batch signed by Python `gmssl` (scripts/exchange_interop.py make): its key, content and
+    /// signature (r‖s), as gmssl wrote them.
+    const GMSSL_PRIVATE: &str = "b1cbf4d1a5ae7b5a8d1c2f4e6a8b0c2d4e6f8a0b2c4d6e8f0a2b4c6d8e0f2a46";
+    const GMSSL_PUBLIC: &str = "04701b69f5dc0b779f36a8bcb1730aab74d0f2d0920dea462013635de871dc5d8a077a1eb8c912e119dd1d1cccc0ed2cad9b7801f0292a9d3055aaaa09a98e0915";
+    const GMSSL_CONTENT: &str = "7b22666f726d6174223a20227169616e6368656e672e65786368616e67652e726573756c742e7631222c202262617463685f6964223a2022474d53534c2d30303031222c20226465706172746d656e74223a202231313432313230304d423030303030313158222c2022736f75726365223a2022534f4349414c5f494e535552414e4345222c20227265636f726473223a205b5d7d";
+    const GMSSL_SIGNATURE: &str = "b81fb4c7b43754cca178fd302516c2b1745f60540e11ff9d84d59b798d174b51300677418b29f99ed0779f241ce68783426893b0023e48e1cee47b0bcc6ee4fa";
+
+    #[test]
+    fn gmssl_signatures_verify_and_gmssl_verifies_ours() {
+        assert_eq!(public_key_of(GMSSL_PRIVATE).expect("a key"), GMSSL_PUBLIC, "the same key pair as gmssl's");
+        let key = verifying_key(GMSSL_PUBLIC, DEFAULT_SIGNER_ID).expect("gmssl's key");
+        let content = hex::decode(GMSSL_CONTENT).expect("hex");
+        let signature = hex::decode(GMSSL_SIGNATURE).expect("hex");
+        assert!(verifies(&key, &content, &signature), "a gmssl signature verifies in the suite");
+        let mut flipped = content.clone();
+        flipped[5] ^= 1;
+        assert!(!verifies(&key, &flipped, &signature));
+        // The other way: the suite signs, scripts/exchange_interop.py check verifies with gmssl.
+        let (ours, public) = sign(GMSSL_PRIVATE, DEFAULT_SIGNER_ID, &content).expect("signed");
+        assert!(verifies(&key, &content, &ours));
+        if let Ok(path) = std::env::var("QIANCHENG_EXCHANGE_INTEROP_OUT") {
+            let fixture = serde_json::json!({
+                "public_key": public,
+                "content": hex::encode(&content),
+                "signature": hex::encode(&ours),
+            });
+            std::fs::write(path, fixture.to_string()).expect("written");
+        }
+    }
+
     #[test]
     fn keys_are_checked() {
         assert!(verifying_key("04", DEFAULT_SIGNER_ID).is_err());
