@@ -85,6 +85,7 @@ static TARGETS: &[Target] = &[
     Target { spec: &qiancheng_selection::Spec, seed: seed_selection },
     Target { spec: &qiancheng_supervision::Spec, seed: seed_supervision },
     Target { spec: &qiancheng_outcome::Spec, seed: seed_outcome },
+    Target { spec: &qiancheng_subsidy::Spec, seed: seed_subsidy },
 ];
 
 /// A service under the campaign.
@@ -473,6 +474,89 @@ fn seed_selection<'a>(service: &'a TestService, _: &'a [String]) -> Pin<Box<dyn 
 
 /// A class of the project selection approved (filed by its provider, the provider caller), with
 /// a roster of three and two sessions, acknowledged by the county; and one left unacknowledged.
+/// Two rows of the standards table, an uplift policy in two versions, and an uplift recorded
+/// for a trainee of selection's approved project.
+fn seed_subsidy<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
+    Box::pin(async move {
+        use qiancheng_api::subsidy::subsidy_service_client::SubsidyServiceClient;
+        use qiancheng_api::subsidy::*;
+        use qiancheng_api::types::{Date, SkillLevel};
+
+        let project = filed.iter().find(|n| n.starts_with("projects/")).expect("selection approved a project");
+        let admin = service.token(Role::CityAdmin, Some(CITY), None);
+        let officer = service.token(Role::CountyOfficer, Some(COUNTY), None);
+        let mut subsidy = SubsidyServiceClient::new(service.channel().await);
+        let mut seeded: Seeded = Vec::new();
+        for (year, fen, source, document) in [
+            (2025, 300_000, StandardSource::Provincial, ""),
+            (2026, 320_000, StandardSource::CityReference, "咸人社发〔2026〕12号"),
+        ] {
+            let standard = Standard {
+                occupation_code: "6-18-02-04".into(),
+                occupation_name: "焊工".into(),
+                skill_level: SkillLevel::SkillLevel5 as i32,
+                standard_fen: fen,
+                source: source as i32,
+                document_number: document.into(),
+                effective_from: Some(Date { year, month: 1, day: 1 }),
+                ..Default::default()
+            };
+            let standard = subsidy
+                .create_standard(authed(
+                    CreateStandardRequest { standard: Some(standard), request_id: String::new() },
+                    &admin,
+                ))
+                .await
+                .expect("the seed standard is stored")
+                .into_inner()
+                .standard
+                .expect("a standard");
+            seeded.push(("qiancheng.subsidy.v1.Standard", standard.encode_to_vec()));
+        }
+        for (year, percent) in [(2025, 250), (2026, 300)] {
+            let policy = UpliftPolicy {
+                code: "KEY-INDUSTRY".into(),
+                display_name: "重点产业紧缺工种上浮".into(),
+                document_number: "鄂人社发〔2025〕8号".into(),
+                qualifies: "重点产业链企业紧缺工种学员".into(),
+                percent,
+                effective_from: Some(Date { year, month: 1, day: 1 }),
+                ..Default::default()
+            };
+            let policy = subsidy
+                .create_uplift_policy(authed(
+                    CreateUpliftPolicyRequest { uplift_policy: Some(policy), request_id: String::new() },
+                    &admin,
+                ))
+                .await
+                .expect("the seed uplift policy is stored")
+                .into_inner()
+                .uplift_policy
+                .expect("a policy");
+            seeded.push(("qiancheng.subsidy.v1.UpliftPolicy", policy.encode_to_vec()));
+        }
+        let uplift = TraineeUplift {
+            project: project.clone(),
+            trainee: "classes/C1/trainees/T1".into(),
+            policy_code: "KEY-INDUSTRY".into(),
+            basis: "企业紧缺工种认定函".into(),
+            ..Default::default()
+        };
+        let uplift = subsidy
+            .record_trainee_uplift(authed(
+                RecordTraineeUpliftRequest { trainee_uplift: Some(uplift), request_id: String::new() },
+                &officer,
+            ))
+            .await
+            .expect("the seed uplift is recorded")
+            .into_inner()
+            .trainee_uplift
+            .expect("an uplift");
+        seeded.push(("qiancheng.subsidy.v1.TraineeUplift", uplift.encode_to_vec()));
+        seeded
+    })
+}
+
 fn seed_supervision<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
     Box::pin(async move {
         use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
@@ -792,26 +876,40 @@ impl Running {
 type Started = Vec<(&'static Target, TestService)>;
 
 /// `target` started after the services it calls, each after those it calls: every service
-/// started, `target` last.
+/// started, `target` last. A service two others call (supervision, called by subsidy, calls
+/// selection, which subsidy calls too) is started once, so that what one peer filed the other
+/// can name.
 fn with_peers<'a>(target: &'static Target, keys: &'a Keys) -> Pin<Box<dyn Future<Output = Started> + 'a>> {
     Box::pin(async move {
         let mut started = Vec::new();
+        start_into(target, keys, &mut started).await;
+        started
+    })
+}
+
+/// Starts `target` into `started` after those of its peers not started yet.
+fn start_into<'a>(
+    target: &'static Target,
+    keys: &'a Keys,
+    started: &'a mut Started,
+) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
+    Box::pin(async move {
         let mut links = Vec::new();
         for name in target.spec.peers() {
             let peer = TARGETS
                 .iter()
                 .find(|t| t.spec.name() == *name)
                 .unwrap_or_else(|| panic!("{} calls {name}, which is not in TARGETS", target.spec.name()));
-            let mut chain = with_peers(peer, keys).await;
-            let (_, service) = chain.last().expect("the peer itself");
+            if !started.iter().any(|(t, _)| t.spec.name() == *name) {
+                start_into(peer, keys, started).await;
+            }
+            let (_, service) = started.iter().find(|(t, _)| t.spec.name() == *name).expect("the peer, started");
             links.push(keys.peer(peer.spec.name(), service.server.addr));
-            started.append(&mut chain);
         }
         let service = TestService::start_with(target.spec, backend(), keys.clone(), Peers::new(links))
             .await
             .unwrap_or_else(|| panic!("QIANCHENG_CAMPAIGN_BACKEND=postgres needs {POSTGRES_URL_VAR}"));
         started.push((target, service));
-        started
     })
 }
 

@@ -6,9 +6,14 @@
 //! tested beside it, in `services/<service>/tests`, and the binary's in `services/qiancheng/tests`.
 
 /// The services the suite has today, by short name; each must be in the production topology.
-pub const SERVICES: &[&str] = &["demand", "selection", "supervision", "outcome"];
+pub const SERVICES: &[&str] = &["demand", "selection", "supervision", "outcome", "subsidy"];
 
 /// The services that call another, with the one they call: each has a signing key of its own,
 /// trusted by its peer for its own SERVICE calls only.
-pub const CALLERS: &[(&str, &str)] =
-    &[("selection", "demand"), ("supervision", "selection"), ("outcome", "supervision")];
+pub const CALLERS: &[(&str, &str)] = &[
+    ("selection", "demand"),
+    ("supervision", "selection"),
+    ("outcome", "supervision"),
+    ("subsidy", "selection"),
+    ("subsidy", "supervision"),
+];

@@ -57,10 +57,10 @@ fn each_calling_service_signs_with_a_key_its_peer_trusts_for_that_service_only()
             "{caller} knows where {callee} is"
         );
         assert!(
-            compose.contains(&format!(
-                "QIANCHENG_SERVICE_PUBLIC_KEYS: {caller}=${{QIANCHENG_{}_PUBLIC_KEY",
-                caller.to_uppercase()
-            )),
+            compose.lines().any(|l| l.trim_start().starts_with("QIANCHENG_SERVICE_PUBLIC_KEYS:")
+                && l.split([' ', ',']).any(
+                    |pair| pair.starts_with(&format!("{caller}=${{QIANCHENG_{}_PUBLIC_KEY", caller.to_uppercase()))
+                )),
             "{callee} trusts {caller}'s key for {caller}'s own calls only"
         );
     }

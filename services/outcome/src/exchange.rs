@@ -565,7 +565,7 @@ pub async fn pull_query_batch(s: &Outcome, call: Call<PullQueryBatchRequest>) ->
             }
             let Some(person) = people.get(&trainee.id) else { continue };
             if !policies.contains_key(&trainee.project_id) {
-                let policy = crate::verdict::project_policy(&mut *change.tx, &trainee.project_id).await?;
+                let policy = crate::judge::project_policy(&mut *change.tx, &trainee.project_id).await?;
                 policies.insert(trainee.project_id.clone(), policy);
             }
             let Some(Some(policy)) = policies.get(&trainee.project_id) else { continue };
@@ -1000,7 +1000,7 @@ pub async fn store_batch(
         }),
     );
     for project in &touched {
-        crate::verdict::recompute_project(change, s, project, &log_name).await?;
+        crate::judge::recompute_project(change, s, project, &log_name).await?;
     }
     Ok(PushResultBatchResponse { batch: Some(ExchangeBatch::from(&batch)), results, stored_before: false })
 }

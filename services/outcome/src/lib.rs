@@ -18,6 +18,7 @@ pub mod documents;
 pub mod evidence;
 pub mod exchange;
 pub mod follow;
+pub mod judge;
 pub mod rate;
 pub mod review;
 pub mod store;

@@ -43,8 +43,8 @@ enum Command {
         /// Address the services listen on.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
-        /// Port of the first service; the others follow it in the order `serve --help` lists
-        /// them (demand 50051, selection 50052, …). 0 picks free ports.
+        /// Port of the first service; each other keeps its place after it (demand 50051,
+        /// selection 50052, supervision 50053, outcome 50054, subsidy 50055). 0 picks free ports.
         #[arg(long, default_value_t = 50051)]
         base_port: u16,
     },

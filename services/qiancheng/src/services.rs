@@ -27,8 +27,16 @@ use tokio::sync::watch;
 const DEV_ADMIN_PORT: u16 = 9464;
 
 /// The services this build contains, in port order.
-pub static SERVICES: &[&dyn ServiceSpec] =
-    &[&qiancheng_demand::Spec, &qiancheng_selection::Spec, &qiancheng_supervision::Spec, &qiancheng_outcome::Spec];
+pub static SERVICES: &[&dyn ServiceSpec] = &[
+    &qiancheng_demand::Spec,
+    &qiancheng_selection::Spec,
+    &qiancheng_supervision::Spec,
+    &qiancheng_outcome::Spec,
+    &qiancheng_subsidy::Spec,
+];
+
+/// Every service of the plan in port order: `dev` serves each at the base port plus its place.
+const PORT_ORDER: &[&str] = &["demand", "selection", "supervision", "outcome", "subsidy"];
 
 /// The services' short names, in port order.
 pub fn names() -> Vec<&'static str> {
@@ -325,6 +333,8 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
     // Every listener is bound first, so each service knows its peers' addresses.
     let mut listeners = Vec::new();
     for (offset, spec) in SERVICES.iter().enumerate() {
+        // Each service keeps its port whichever others this build contains (subsidy 50055).
+        let offset = PORT_ORDER.iter().position(|name| *name == spec.name()).unwrap_or(offset);
         let port = if base_port == 0 { 0 } else { base_port.saturating_add(u16::try_from(offset).unwrap_or(0)) };
         let listener = TcpListener::bind((host, port))
             .await

@@ -268,7 +268,7 @@ fn token_refuses_a_county_officer_without_a_county_and_unknown_roles() {
 }
 
 #[test]
-fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
+fn help_lists_what_serve_reads_and_dev_names_each_service_s_port() {
     let dir = tempfile::tempdir().expect("tempdir");
     let serve_help = qiancheng(dir.path()).args(["serve", "--help"]).output().expect("help");
     let text = String::from_utf8_lossy(&serve_help.stdout);
@@ -288,7 +288,9 @@ fn help_lists_what_serve_reads_and_dev_names_only_services_that_exist() {
     }
     let dev_help = qiancheng(dir.path()).args(["dev", "--help"]).output().expect("help");
     let text = String::from_utf8_lossy(&dev_help.stdout);
-    assert!(!text.contains("subsidy"), "dev --help names no subsidy service yet:\n{text}");
+    for port in ["demand 50051", "outcome 50054", "subsidy 50055"] {
+        assert!(text.contains(port), "dev --help names the port of each service ({port}):\n{text}");
+    }
 }
 
 #[test]

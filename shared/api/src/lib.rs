@@ -166,10 +166,18 @@ pub mod qiancheng {
             include!(concat!(env!("OUT_DIR"), "/qiancheng.outcome.v1.rs"));
         }
     }
+    /// The subsidy service.
+    pub mod subsidy {
+        /// Version 1.
+        pub mod v1 {
+            include!(concat!(env!("OUT_DIR"), "/qiancheng.subsidy.v1.rs"));
+        }
+    }
 }
 
 pub use qiancheng::demand::v1 as demand;
 pub use qiancheng::outcome::v1 as outcome;
 pub use qiancheng::selection::v1 as selection;
+pub use qiancheng::subsidy::v1 as subsidy;
 pub use qiancheng::supervision::v1 as supervision;
 pub use qiancheng::r#type::v1 as types;

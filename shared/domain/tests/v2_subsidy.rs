@@ -542,6 +542,25 @@ fn subs_recover_a_fallen_rate_takes_back_the_uplift_outside_the_200_percent_tier
 }
 
 #[test]
+fn subs_recover_a_fallen_rate_recovers_line_by_line_after_the_cap_not_the_tier_difference() {
+    // Standard 3000 yuan, rate 14/20 = 70%: 200% is 6000, capped at 5000 a line.
+    let dec = decide(&claim(20, 14), 300_000);
+    assert_eq!(dec.outcome.lines[0].amount_fen, fen(500_000));
+    let paid_lines = dec.outcome.lines.iter().filter(|l| l.amount_fen > Money::ZERO).count() as i64;
+    // Re-verified at 13/20 = 65%: each line is worth 3000 at 100%; 2000 a line comes back, not
+    // the tier difference of 3000.
+    let fell = RecoveryCause::RateFell { new_rate: Fraction::new(13, 20).expect("rate") };
+    assert_eq!(subs_recover(&v2(), &dec.outcome, &fell).outcome, fen(paid_lines * 200_000));
+    // At the boundary, 14/20 again, nothing comes back.
+    let same = RecoveryCause::RateFell { new_rate: Fraction::new(14, 20).expect("rate") };
+    assert_eq!(subs_recover(&v2(), &dec.outcome, &same).outcome, Money::ZERO);
+    // A standard of 2500 yuan: 200% is exactly the cap, so the line loses the whole tier difference.
+    let dec = decide(&claim(20, 14), 250_000);
+    assert_eq!(dec.outcome.lines[0].amount_fen, fen(500_000));
+    assert_eq!(subs_recover(&v2(), &dec.outcome, &fell).outcome, fen(paid_lines * 250_000));
+}
+
+#[test]
 fn subs_recover_a_fallen_certificate_rate_recovers_only_its_lines() {
     let mut facts = claim(2, 2);
     for n in [20, 21] {

@@ -25,7 +25,7 @@ use crate::policy::fraction::Fraction;
 use crate::policy::outcome::{Basis, Verdict, evaluate_outcome};
 use crate::policy::set::{Fund, PolicySet, Tier};
 use crate::policy::tables::{MinimumWageTable, StandardSource, SubsidyStandard, SubsidyStandardTable};
-use crate::{Error, Money, OccupationCode, SkillLevel, TargetGroup, add_months};
+use crate::{Error, Money, OccupationCode, RegionCode, SkillLevel, TargetGroup, add_months};
 
 pub use crate::policy::project::{ProjectBasis, proj_basis};
 
@@ -382,6 +382,45 @@ pub fn subs_sod(reviewer: &str, approver: &str) -> RuleResult {
     } else {
         RuleResult::pass("SUBS-SOD", "审核与审批由不同人员完成", "reviewed and approved by different officers")
     }
+}
+
+/// SUBS-SOD, the bureau (v2): a claim is reviewed, put on notice and approved by the bureau
+/// where its classes were filed (七(五) "向备案开班人社部门申请"; the city bureau for city-level
+/// projects). `acting` is the bureau of the officer who acts; another bureau, the city's
+/// included, may read the claim but not decide it.
+pub fn subs_sod_bureau(filing: RegionCode, acting: RegionCode) -> RuleResult {
+    if filing == acting {
+        RuleResult::pass(
+            "SUBS-SOD",
+            format!("由备案开班的人社部门({})办理", filing.code()),
+            format!("handled by the filing bureau ({})", filing.code()),
+        )
+    } else {
+        RuleResult::fail(
+            "SUBS-SOD",
+            format!("补贴申请由备案开班的人社部门({})审核审批,本部门({})不得办理", filing.code(), acting.code()),
+            format!(
+                "the claim is decided by the bureau where its classes were filed ({}), not by {}",
+                filing.code(),
+                acting.code()
+            ),
+        )
+    }
+}
+
+/// SUBS-SOD for an approval (v2): by an officer of the filing bureau who did not review the
+/// claim. The first rule that fails, or the bureau's rule passed.
+pub fn subs_sod_approval(
+    filing: RegionCode,
+    reviewer: &str,
+    approver: &str,
+    approver_bureau: RegionCode,
+) -> RuleResult {
+    let bureau = subs_sod_bureau(filing, approver_bureau);
+    if !bureau.passed {
+        return bureau;
+    }
+    subs_sod(reviewer, approver)
 }
 
 /// SUBS-MATERIALS (edition 2): the claim carries the proofs review needs: 附件4 and the ledgers
@@ -804,5 +843,20 @@ mod tests {
     fn subs_sod_reviewer_cannot_approve() {
         assert!(!subs_sod("officer-1", "officer-1").passed);
         assert!(subs_sod("officer-1", "officer-2").passed);
+    }
+
+    #[test]
+    fn subs_sod_the_filing_bureau_decides_and_the_reviewer_never_approves() {
+        let county = RegionCode::parse("421221").expect("county");
+        let other = RegionCode::parse("421222").expect("county");
+        assert!(subs_sod_bureau(county, county).passed);
+        assert!(!subs_sod_bureau(county, other).passed);
+        // The city reads a county's claims but does not decide them; it decides its own.
+        assert!(!subs_sod_bureau(county, RegionCode::CITY).passed);
+        assert!(subs_sod_bureau(RegionCode::CITY, RegionCode::CITY).passed);
+        assert!(!subs_sod_bureau(RegionCode::CITY, county).passed);
+        assert!(subs_sod_approval(county, "officer-1", "officer-2", county).passed);
+        assert!(!subs_sod_approval(county, "officer-1", "officer-1", county).passed);
+        assert!(!subs_sod_approval(county, "officer-1", "officer-2", other).passed);
     }
 }

@@ -1,0 +1,162 @@
+//! The subsidy service (`qiancheng.subsidy.v1.SubsidyService`): how much each provider is owed
+//! for each project, calculated with the tables the city keeps (plan 五 补贴类别, 七(五) 补贴申领).
+//!
+//! It owns the standards table (SUBS-STANDARD: rows by occupation and level with their source
+//! and effective day, never edited in place) and the uplift policies with the uplifts recorded
+//! for trainees (SUBS-UPLIFT), and the claims providers file (附件4): the snapshot gathered from
+//! selection, supervision and outcome, stored with the time and the policy set of the classes,
+//! and calculated with the policy core (SUBS-DEADLINE, SUBS-MATERIALS, every rule of a line). It
+//! reads its peers through ports ([`peer`]), so that what it is told is gathered the same way
+//! whoever answers.
+//!
+//! One handler module per resource, each function named after its RPC: [`standard`],
+//! [`uplift`], [`claim`]. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! [`peer`] before any transaction, and write through [`store`] inside the platform's one
+//! idempotent write; they never import each other.
+
+pub mod access;
+pub mod claim;
+pub mod clock;
+pub mod peer;
+pub mod standard;
+pub mod store;
+pub mod uplift;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use qiancheng_api::subsidy::subsidy_service_server::SubsidyServiceServer;
+use qiancheng_platform::config::Settings;
+use qiancheng_platform::{ServiceSpec, Shared};
+use tonic::service::Routes;
+
+pub use clock::Clock;
+use peer::{OutcomeNotDeployed, OutcomePort, SelectionGrpc, SelectionPort, SupervisionGrpc, SupervisionPort};
+
+/// The service's short name: its SQLite file, its `serve` argument, its peer name.
+pub const NAME: &str = "subsidy";
+
+/// The service's own migrations (the platform's run first).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The peers the service reads, each behind its port.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    /// Projects (selection).
+    pub selection: Arc<dyn SelectionPort>,
+    /// Rosters, classes and results (supervision).
+    pub supervision: Arc<dyn SupervisionPort>,
+    /// Acceptance and outcome evidence (outcome).
+    pub outcome: Arc<dyn OutcomePort>,
+}
+
+impl Ports {
+    /// Every port over gRPC to the configured peers.
+    pub fn grpc(peers: &qiancheng_platform::service::Peers) -> Self {
+        Self {
+            selection: Arc::new(SelectionGrpc(peers.clone())),
+            supervision: Arc::new(SupervisionGrpc(peers.clone())),
+            outcome: Arc::new(OutcomeNotDeployed),
+        }
+    }
+}
+
+/// The subsidy service over what its handlers share, its clock (DATE-TZ) and its ports.
+#[derive(Debug, Clone)]
+pub struct Subsidy {
+    shared: Arc<Shared>,
+    clock: Clock,
+    /// What the service reads from its peers.
+    pub ports: Ports,
+}
+
+impl Subsidy {
+    /// Today in China (DATE-TZ), by the service's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today()
+    }
+}
+
+impl std::ops::Deref for Subsidy {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// Every RPC's handler, by the RPC's name.
+mod handlers {
+    pub use crate::claim::*;
+    pub use crate::standard::*;
+    pub use crate::uplift::*;
+    pub use qiancheng_platform::audit::verify_audit_chain;
+}
+
+qiancheng_api::subsidy_service!(Subsidy, handlers);
+
+fn routes(shared: Shared, settings: &Settings, clock: Clock, ports: Option<Ports>) -> Routes {
+    let ports = ports.unwrap_or_else(|| Ports::grpc(&shared.peers));
+    Routes::new(
+        SubsidyServiceServer::new(Subsidy { shared: Arc::new(shared), clock, ports })
+            .max_decoding_message_size(settings.max_message_bytes)
+            .max_encoding_message_size(settings.max_message_bytes),
+    )
+}
+
+/// The subsidy service as the binary starts it: the system clock, its peers over gRPC.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec;
+
+impl ServiceSpec for Spec {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn grpc_name(&self) -> &'static str {
+        <SubsidyServiceServer<Subsidy> as tonic::server::NamedService>::NAME
+    }
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+    /// Projects come from selection (a trainee's uplift is recorded in the project's county),
+    /// rosters and results from supervision.
+    fn peers(&self) -> &'static [&'static str] {
+        &["selection", "supervision"]
+    }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        &[store::claim::SEALED]
+    }
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+        routes(shared, settings, Clock::system(), None)
+    }
+}
+
+/// The subsidy service on a clock of the caller's and, where given, ports of its own (tests and
+/// benchmarks: a day that moves, a peer answered by the test).
+#[derive(Debug, Clone)]
+pub struct SpecWith {
+    /// The clock.
+    pub clock: Clock,
+    /// The ports; the configured peers over gRPC when absent.
+    pub ports: Option<Ports>,
+}
+
+impl ServiceSpec for SpecWith {
+    fn name(&self) -> &'static str {
+        Spec.name()
+    }
+    fn grpc_name(&self) -> &'static str {
+        Spec.grpc_name()
+    }
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        Spec.migrator()
+    }
+    fn peers(&self) -> &'static [&'static str] {
+        Spec.peers()
+    }
+    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
+        Spec.sealed_tables()
+    }
+    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+        routes(shared, settings, self.clock.clone(), self.ports.clone())
+    }
+}

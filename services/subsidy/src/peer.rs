@@ -1,0 +1,186 @@
+//! What the subsidy service reads from its peers, behind small traits (ports) so that a claim's
+//! facts are gathered the same way whoever answers: over gRPC with the service's own `SERVICE`
+//! token in production, by a test's own answers where a peer is not yet part of the suite.
+//! Peers are never called inside a database transaction. A peer's refusal keeps its code (a
+//! project that does not exist stays `NOT_FOUND`); a peer that cannot be reached is
+//! `UNAVAILABLE`.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use qiancheng_api::FromProto as _;
+use qiancheng_api::selection::GetProjectRequest;
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
+use qiancheng_api::supervision::{ListProjectTraineesRequest, ProjectTrainee};
+use qiancheng_domain::policy::facts::OutcomeEvidence;
+use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
+use qiancheng_platform::Error;
+use qiancheng_platform::service::Peers;
+
+/// What a port answers, later.
+pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// A project as the subsidy service needs it from selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectView {
+    /// `projects/{id}`.
+    pub name: String,
+    /// The provider's credit code.
+    pub provider_credit_code: String,
+    /// The county (or the city) that selected it: where its classes are filed and its claims
+    /// decided (SUBS-SOD).
+    pub region: RegionCode,
+    /// The county the project trains in (its classes' county).
+    pub training_region: RegionCode,
+    /// The occupation trained.
+    pub occupation: OccupationCode,
+    /// The level trained.
+    pub level: SkillLevel,
+}
+
+/// What the subsidy service asks the selection service.
+pub trait SelectionPort: Debug + Send + Sync {
+    /// The project `name` (`projects/{id}`).
+    fn project<'a>(&'a self, name: &'a str) -> Answer<'a, ProjectView>;
+}
+
+/// The selection service over gRPC.
+#[derive(Debug, Clone)]
+pub struct SelectionGrpc(pub Peers);
+
+/// The peer's short name.
+pub const SELECTION: &str = "selection";
+
+impl SelectionPort for SelectionGrpc {
+    fn project<'a>(&'a self, name: &'a str) -> Answer<'a, ProjectView> {
+        Box::pin(async move {
+            let peer = self.0.get(SELECTION)?;
+            let project = SelectionServiceClient::new(peer.channel())
+                .get_project(GetProjectRequest { name: name.to_owned() })
+                .await
+                .map_err(|status| peer.refused(status))?
+                .into_inner()
+                .project
+                .ok_or_else(|| Error::corrupt("selection answered GetProject without a project"))?;
+            let told = |what: &str| Error::corrupt(format!("selection's project has no valid {what}"));
+            Ok(ProjectView {
+                name: project.name.clone(),
+                provider_credit_code: project.provider_credit_code.clone(),
+                region: RegionCode::parse(&project.region_code).map_err(|_| told("county"))?,
+                training_region: RegionCode::parse(&project.training_region_code)
+                    .or_else(|_| RegionCode::parse(&project.region_code))
+                    .map_err(|_| told("training county"))?,
+                occupation: OccupationCode::parse(&project.occupation_code).map_err(|_| told("occupation"))?,
+                level: SkillLevel::required(project.skill_level).map_err(|_| told("skill level"))?,
+            })
+        })
+    }
+}
+
+/// What the subsidy service asks the supervision service.
+pub trait SupervisionPort: Debug + Send + Sync {
+    /// Every trainee ever on the real-name roster of any class of `project`, with the class,
+    /// results and the policy set the class was filed under (supervision's `ProjectTrainee`).
+    fn project_trainees<'a>(&'a self, project: &'a str) -> Answer<'a, Vec<ProjectTrainee>>;
+}
+
+/// The peer's short name.
+pub const SUPERVISION: &str = "supervision";
+
+/// The supervision service over gRPC.
+#[derive(Debug, Clone)]
+pub struct SupervisionGrpc(pub Peers);
+
+/// The most trainees one claim reads (a project of 100 classes of 100).
+const MAX_CLAIM_TRAINEES: usize = 10_000;
+
+impl SupervisionPort for SupervisionGrpc {
+    fn project_trainees<'a>(&'a self, project: &'a str) -> Answer<'a, Vec<ProjectTrainee>> {
+        Box::pin(async move {
+            let peer = self.0.get(SUPERVISION)?;
+            let mut client = SupervisionServiceClient::new(peer.channel());
+            let mut trainees = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_project_trainees(ListProjectTraineesRequest {
+                        project: project.to_owned(),
+                        page_size: 500,
+                        page_token: page_token.clone(),
+                    })
+                    .await
+                    .map_err(|status| peer.refused(status))?
+                    .into_inner();
+                trainees.extend(page.trainees);
+                if trainees.len() > MAX_CLAIM_TRAINEES {
+                    return Err(Error::ResourceExhausted {
+                        reason: "CLAIM_TOO_LARGE".into(),
+                        message: format!("a claim reads at most {MAX_CLAIM_TRAINEES} trainees"),
+                    });
+                }
+                if page.next_page_token.is_empty() {
+                    return Ok(trainees);
+                }
+                page_token = page.next_page_token;
+            }
+        })
+    }
+}
+
+/// What the outcome service holds about a project that a claim needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutcomeFacts {
+    /// The day its 综合评估和验收 was recorded; a claim is reviewed only after it.
+    pub accepted_on: Option<NaiveDate>,
+    /// Each trainee's outcome evidence (employment, business, service), by the trainee's name in
+    /// supervision (`classes/{class}/trainees/{trainee}`); certificates come from supervision.
+    pub evidence: BTreeMap<String, OutcomeEvidence>,
+}
+
+/// What the subsidy service asks the outcome service.
+pub trait OutcomePort: Debug + Send + Sync {
+    /// The project's acceptance and its trainees' outcome evidence.
+    fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts>;
+}
+
+/// The outcome service where the suite does not run one: every question is `UNAVAILABLE`, so
+/// that no claim is calculated without its outcomes.
+#[derive(Debug, Clone, Copy)]
+pub struct OutcomeNotDeployed;
+
+impl OutcomePort for OutcomeNotDeployed {
+    fn project_outcome<'a>(&'a self, _project: &'a str) -> Answer<'a, OutcomeFacts> {
+        Box::pin(async {
+            Err(Error::Peer {
+                service: "outcome",
+                status: Box::new(tonic::Status::unavailable("the outcome service is not deployed with this suite")),
+            })
+        })
+    }
+}
+
+/// Outcomes a test or a benchmark records by project, answering as the outcome service would.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedOutcomes(Arc<Mutex<BTreeMap<String, OutcomeFacts>>>);
+
+impl RecordedOutcomes {
+    /// Records what outcome holds about `project` (`projects/{id}`), replacing what it held.
+    pub fn record(&self, project: &str, facts: OutcomeFacts) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(project.to_owned(), facts);
+        }
+    }
+}
+
+impl OutcomePort for RecordedOutcomes {
+    fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
+        let found = self.0.lock().ok().and_then(|map| map.get(project).cloned());
+        Box::pin(async move { Ok(found.unwrap_or_default()) })
+    }
+}

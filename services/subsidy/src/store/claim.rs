@@ -1,0 +1,85 @@
+//! Claims (补贴申请) as stored: the snapshot the peers gave (sealed: it holds names and ID
+//! numbers), the standards it was calculated with, and the calculation with names masked.
+
+use chrono::NaiveDate;
+use qiancheng_domain::RegionCode;
+use qiancheng_domain::policy::subsidy::{ClaimFacts, ClaimMaterial, ClaimOutcome};
+use qiancheng_domain::policy::tables::SubsidyStandard;
+use qiancheng_platform::Stamp;
+use qiancheng_platform::record::Record;
+
+/// The claim's columns that hold personal data, for re-encryption under a newer data key.
+pub const SEALED: qiancheng_platform::rekey::SealedTable =
+    qiancheng_platform::rekey::SealedTable { table: "claim", key: "id", ciphers: &["facts_cipher"], hashes: &[] };
+
+/// Where a claim stands, by its stored code.
+pub const FILED: &str = "FILED";
+
+/// A claim as stored.
+#[derive(Debug, Clone, Record)]
+#[record(table = "claim", alias = "c", what = "the claim")]
+pub struct ClaimRecord {
+    /// Assigned.
+    pub id: String,
+    /// The selection project's id.
+    #[column(fixed)]
+    pub project_id: String,
+    /// The provider.
+    #[column(fixed)]
+    pub provider_credit_code: String,
+    /// The filing bureau.
+    #[column(name = "region_code", fixed)]
+    pub region: RegionCode,
+    /// Where it stands.
+    pub state: String,
+    /// The filing day.
+    #[column(fixed)]
+    pub filed_on: NaiveDate,
+    /// The proofs listed.
+    #[column(json)]
+    pub materials: Vec<ClaimMaterial>,
+    /// The policy set of the classes.
+    pub policy_version: String,
+    /// Its digest.
+    pub policy_digest: String,
+    /// When the peers were asked.
+    pub snapshot_micros: i64,
+    /// The project's acceptance day, when outcome had recorded it.
+    pub project_accepted_on: Option<NaiveDate>,
+    /// The snapshot ([`ClaimFacts`] as JSON), sealed; read back with the data key.
+    pub facts_cipher: String,
+    /// The standards table of the project's occupation as it was used.
+    #[column(json)]
+    pub standards: Vec<SubsidyStandard>,
+    /// The calculation, names and ID numbers masked.
+    #[column(json)]
+    pub outcome: Calculation,
+    /// The total, in fen.
+    pub total_fen: i64,
+    /// Who filed it.
+    #[column(fixed)]
+    pub created_by: String,
+    /// Revision and times.
+    #[column(stamp)]
+    pub stamp: Stamp,
+}
+
+impl ClaimRecord {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("claims/{}", self.id)
+    }
+
+    /// The project's resource name.
+    pub fn project(&self) -> String {
+        format!("projects/{}", self.project_id)
+    }
+}
+
+/// The calculation of a claim as stored (a document of the policy core's [`ClaimOutcome`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Calculation(pub Option<ClaimOutcome>);
+
+/// The snapshot as the policy core reads it.
+pub type Snapshot = ClaimFacts;
