@@ -309,6 +309,7 @@ pub async fn refresh(change: &mut Change, outcome: &Outcome, roster: &Roster) ->
         }
     }
     import_certificates(change, outcome, roster, &project_id).await?;
+    crate::exchange::remember_people(change, outcome, roster).await?;
     change.audit("refresh", roster.project.clone(), serde_json::json!({ "trainees": roster.trainees.len() }));
     crate::judge::recompute_project(change, outcome, &project_id, &roster.project).await
 }

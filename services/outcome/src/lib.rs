@@ -16,6 +16,7 @@ pub mod access;
 pub mod clock;
 pub mod documents;
 pub mod evidence;
+pub mod exchange;
 pub mod follow;
 pub mod judge;
 pub mod rate;
@@ -75,6 +76,7 @@ impl std::ops::Deref for Outcome {
 mod handlers {
     pub use crate::acceptance::*;
     pub use crate::evidence::*;
+    pub use crate::exchange::*;
     pub use crate::rate::*;
     pub use crate::review::*;
     pub use crate::trainee::*;

@@ -4,6 +4,7 @@
 
 pub mod acceptance;
 pub mod evidence;
+pub mod exchange;
 pub mod rate;
 pub mod trainee;
 pub mod verdict;
