@@ -73,7 +73,7 @@ pub async fn record_acceptance(
                 "a project is accepted once every class of it has completed or stopped",
             ));
         }
-        let rates = match crate::rate::rates_on(s, &project_id, decided_on).await? {
+        let rates = match crate::judge::rates_on(s, &project_id, decided_on).await? {
             Some(r) => r
                 .rates
                 .iter()

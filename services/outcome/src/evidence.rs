@@ -280,8 +280,8 @@ pub async fn record_evidence(s: &Outcome, call: Call<RecordEvidenceRequest>) -> 
     let sha256 = s.documents().put(&input.document_content).await?;
     write::run(s, &call, async |change| {
         let record = store(s, &call.principal, &trainee, &input, true, change, &sha256).await?;
-        crate::verdict::recompute_trainee(change, s, &trainee.id, &record.name()).await?;
-        let verdict = crate::verdict::current(&mut *change.tx, &trainee.id).await?;
+        crate::judge::recompute_trainee(change, s, &trainee.id, &record.name()).await?;
+        let verdict = crate::judge::current(&mut *change.tx, &trainee.id).await?;
         Ok(RecordEvidenceResponse { evidence: Some(Evidence::from(&record)), verdict })
     })
     .await

@@ -310,7 +310,7 @@ pub async fn refresh(change: &mut Change, outcome: &Outcome, roster: &Roster) ->
     }
     import_certificates(change, outcome, roster, &project_id).await?;
     change.audit("refresh", roster.project.clone(), serde_json::json!({ "trainees": roster.trainees.len() }));
-    crate::verdict::recompute_project(change, outcome, &project_id, &roster.project).await
+    crate::judge::recompute_project(change, outcome, &project_id, &roster.project).await
 }
 
 /// A person on two overlapping classes of the project counts once, in the class filed first

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod documents;
 pub mod evidence;
 pub mod follow;
+pub mod judge;
 pub mod rate;
 pub mod review;
 pub mod store;

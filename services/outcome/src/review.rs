@@ -72,8 +72,8 @@ pub async fn accept_evidence(s: &Outcome, call: Call<AcceptEvidenceRequest>) -> 
     let m = &call.message;
     write::run(s, &call, async |change| {
         let item = review(s, change, &call.principal.subject, &scope, (&m.name, &m.etag), true, &m.reason).await?;
-        crate::verdict::recompute_trainee(change, s, &item.trainee_id, &item.name()).await?;
-        let verdict = crate::verdict::current(&mut *change.tx, &item.trainee_id).await?;
+        crate::judge::recompute_trainee(change, s, &item.trainee_id, &item.name()).await?;
+        let verdict = crate::judge::current(&mut *change.tx, &item.trainee_id).await?;
         Ok(AcceptEvidenceResponse { evidence: Some(Evidence::from(&item)), verdict })
     })
     .await
@@ -176,8 +176,8 @@ pub async fn decide_reexamination(
             item.name(),
             serde_json::json!({ "result": result.as_str_name(), "reason": m.reason.trim() }),
         );
-        crate::verdict::recompute_trainee(change, s, &item.trainee_id, &format!("{} re-examined", item.name())).await?;
-        let verdict = crate::verdict::current(&mut *change.tx, &item.trainee_id).await?;
+        crate::judge::recompute_trainee(change, s, &item.trainee_id, &format!("{} re-examined", item.name())).await?;
+        let verdict = crate::judge::current(&mut *change.tx, &item.trainee_id).await?;
         Ok(DecideReexaminationResponse { evidence: Some(Evidence::from(&item)), verdict })
     })
     .await

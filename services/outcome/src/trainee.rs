@@ -44,11 +44,11 @@ async fn shown(s: &Outcome, records: &[TraineeRecord]) -> Result<Vec<Trainee>, E
     let mut policies = std::collections::HashMap::new();
     for r in records {
         if !policies.contains_key(&r.project_id) {
-            let policy = crate::verdict::project_policy(s.db.pool(), &r.project_id).await?;
+            let policy = crate::judge::project_policy(s.db.pool(), &r.project_id).await?;
             policies.insert(r.project_id.clone(), policy);
         }
         let (months, basis) = match policies.get(&r.project_id).and_then(Option::as_ref) {
-            Some(p) => (p.outcome_window_months, crate::verdict::basis_to_proto(p.basis_for(r.judged_group))),
+            Some(p) => (p.outcome_window_months, crate::judge::basis_to_proto(p.basis_for(r.judged_group))),
             None => (6, Basis::Unspecified),
         };
         out.push(trainee_of(r, months, basis));

@@ -36,7 +36,7 @@ pub async fn set_minimum_wage(s: &Outcome, call: Call<SetMinimumWageRequest>) ->
         .ok_or_else(|| Error::invalid("effective_date", "REQUIRED", "effective_date is required"))?;
     write::run(s, &call, async |change| {
         change.serialize_on("outcome/minimum_wage").await?;
-        let version = crate::verdict::wage_table(&mut *change.tx).await?.1 + 1;
+        let version = crate::judge::wage_table(&mut *change.tx).await?.1 + 1;
         let record = MinimumWageRecord {
             id: format!("{}/{effective_date}", region.code()),
             region_code: region.code().to_owned(),
@@ -68,7 +68,7 @@ pub async fn set_minimum_wage(s: &Outcome, call: Call<SetMinimumWageRequest>) ->
         projects.dedup();
         let cause = format!("minimum-wage table version {version}");
         for project in projects {
-            crate::verdict::recompute_project(change, s, &project, &cause).await?;
+            crate::judge::recompute_project(change, s, &project, &cause).await?;
         }
         Ok(SetMinimumWageResponse { minimum_wage: Some(MinimumWage::from(&record)), version })
     })
@@ -84,7 +84,7 @@ pub async fn list_minimum_wages(
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("minimumWages|{}", m.region_code))?;
     let filter = Filter::new().eq_given("minimum_wage.region_code", Some(m.region_code.trim()));
     let (records, next_page_token) = record::page::<MinimumWageRecord>(&s.db, filter, &page).await?;
-    let version = crate::verdict::wage_table(s.db.pool()).await?.1;
+    let version = crate::judge::wage_table(s.db.pool()).await?.1;
     Ok(ListMinimumWagesResponse {
         minimum_wages: records.iter().map(MinimumWage::from).collect(),
         next_page_token,

@@ -996,7 +996,126 @@ async fn a_provider_asks_once_for_a_re_examination_and_a_certificate_is_one_reco
     assert_eq!(contracts[0].signed_on, date(2027, 5, 2));
 }
 
+async fn trainees_verdicts_wages_and_the_audit_chain_read_as_each_role_may(app: &App) {
+    let trainees = run_the_class(app).await;
+    followed(app, &trainees).await;
+    let t3 = watched(&trainees[3]);
+    app.record(contract(&t3, &org(3))).await;
+    // An auditor reads the trainee with the ID number masked; another provider does not.
+    let auditor = app.outcome.keys.token(Role::Auditor, None, None);
+    let read = app
+        .outcome()
+        .await
+        .get_trainee(authed(GetTraineeRequest { name: t3.clone() }, &auditor))
+        .await
+        .expect("the auditor reads")
+        .into_inner()
+        .trainee
+        .expect("trainee");
+    let person = read.person.expect("person");
+    assert!(person.id_number.contains("****") && !person.name.contains("学员3号"), "{person:?}");
+    assert_eq!(
+        (read.basis, read.counted, read.policy_version.as_str()),
+        (Basis::Employment as i32, true, "xianning-2025-5/v2")
+    );
+    let other = app.outcome.keys.token(Role::Provider, None, Some(&org(901)));
+    let denied = app.outcome().await.get_trainee(authed(GetTraineeRequest { name: t3.clone() }, &other)).await;
+    assert_eq!(denied.expect_err("another provider").code(), Code::PermissionDenied);
+    // Verdicts: the provider lists its own, another provider none.
+    let list = |token: String| {
+        let project = app.project.clone();
+        async move {
+            app.outcome()
+                .await
+                .list_verdicts(authed(ListVerdictsRequest { project, page_size: 500, ..Default::default() }, &token))
+                .await
+                .expect("listed")
+                .into_inner()
+                .verdicts
+        }
+    };
+    let own = list(app.provider_token()).await;
+    assert_eq!(own.len(), 24, "a verdict for everyone on the project's rosters");
+    assert!(own.iter().all(|v| !v.positive && v.decision.as_ref().is_some_and(|d| !d.rules.is_empty())));
+    assert!(list(other).await.is_empty());
+    // The minimum-wage table is versioned and holds regions outside 咸宁.
+    let admin = app.admin();
+    let mut version = 0;
+    for (region, fen) in [(CITY, 221_000), ("440305", 236_000)] {
+        let set = app
+            .outcome()
+            .await
+            .set_minimum_wage(authed(
+                SetMinimumWageRequest {
+                    region_code: region.into(),
+                    effective_date: date(2025, 1, 1),
+                    monthly_fen: fen,
+                    source: "SAMPLE figure".into(),
+                    request_id: String::new(),
+                },
+                &admin,
+            ))
+            .await
+            .expect("set")
+            .into_inner();
+        assert!(set.version > version);
+        version = set.version;
+    }
+    let bad = app
+        .outcome()
+        .await
+        .set_minimum_wage(authed(
+            SetMinimumWageRequest {
+                region_code: "12345".into(),
+                effective_date: date(2025, 1, 1),
+                monthly_fen: 1,
+                source: "SAMPLE".into(),
+                request_id: String::new(),
+            },
+            &admin,
+        ))
+        .await;
+    assert_eq!(refusal(bad), (Code::InvalidArgument, "REGION-CODE".to_owned()));
+    let wages = app
+        .outcome()
+        .await
+        .list_minimum_wages(authed(ListMinimumWagesRequest::default(), &app.provider_token()))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(wages.version, version);
+    assert!(wages.minimum_wages.iter().any(|w| w.region_code == "440305" && w.monthly_fen == 236_000));
+    // Only the city keeps the table.
+    let refused = app
+        .outcome()
+        .await
+        .set_minimum_wage(authed(
+            SetMinimumWageRequest {
+                region_code: COUNTY.into(),
+                effective_date: date(2025, 1, 1),
+                monthly_fen: 200_000,
+                source: "SAMPLE".into(),
+                request_id: String::new(),
+            },
+            &app.officer("officer-a", COUNTY),
+        ))
+        .await;
+    assert_eq!(refused.expect_err("a county officer").code(), Code::PermissionDenied);
+    // Every change left an intact audit chain.
+    let report = app
+        .outcome()
+        .await
+        .verify_audit_chain(authed(VerifyAuditChainRequest {}, &auditor))
+        .await
+        .expect("verified")
+        .into_inner()
+        .report
+        .expect("report");
+    assert!(report.intact && report.rows_checked > 24, "{report:?}");
+}
+
 backend_tests!(start =>
     a_class_is_followed_judged_by_every_route_re_examined_and_accepted,
     a_provider_asks_once_for_a_re_examination_and_a_certificate_is_one_record,
+    trainees_verdicts_wages_and_the_audit_chain_read_as_each_role_may,
 );

@@ -150,6 +150,16 @@ async fn ghost(
 
 /// PERFECT-ATTENDANCE for `class`; the county is read only for a class that is perfect so far.
 async fn perfect(change: &mut Change, p: &Params, class: &ClassRecord) -> Result<Option<Observation>, Error> {
+    // Counted first: a class with too few sessions or trainees, or a mark short of its session,
+    // is not perfect, and its marks are not read.
+    let (sessions, trainees, whole) = evidence::attendance_counts(&mut change.tx, &class.id).await?;
+    let at_least = |n: i64, min: usize| usize::try_from(n).is_ok_and(|n| n >= min.max(1));
+    if !at_least(sessions, p.perfect_min_sessions)
+        || !at_least(trainees, p.perfect_min_trainees)
+        || whole < sessions.saturating_mul(trainees)
+    {
+        return Ok(None);
+    }
     let shape = evidence::attendance_shape(&mut change.tx, &class.id).await?;
     let who = (class.id.as_str(), class.region.code());
     // With no peer the detector says nothing; with one that attends fully neither: a class

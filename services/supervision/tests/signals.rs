@@ -312,8 +312,37 @@ async fn shared_devices_phones_and_roster_churn_are_observed(app: &App) {
     }
 }
 
+async fn perfect_attendance_is_observed_where_the_county_attends_less(app: &App) {
+    let days = [2, 3, 4, 5, 8];
+    let (peer, peer_trainees, peer_sessions) = running(app, people(0, 10), &days).await;
+    let (class, trainees, sessions) = running(app, people(20, 10), &days).await;
+    app.set_today(2027, 3, 8);
+    let at_day = |session: &Session| {
+        let d = session.held_on.expect("day");
+        at(d.year, u32::try_from(d.month).expect("m"), u32::try_from(d.day).expect("d"), 8)
+    };
+    // The county's other class: half of its trainees miss the first session.
+    for (i, session) in peer_sessions.iter().enumerate() {
+        let who = if i == 0 { &peer_trainees[..5] } else { &peer_trainees[..] };
+        let events = burst(&format!("p{i}"), session, who, "gate-p", at_day(session), 60 * SECOND);
+        app.stream(vec![StreamAttendanceRequest { class: peer.name.clone(), events }]).await;
+    }
+    assert!(signals_of(app, &peer.name).await.is_empty());
+    // Everyone at every session, one a minute: nothing until the fifth session, then LOW.
+    for (i, session) in sessions.iter().enumerate() {
+        assert!(signals_of(app, &class.name).await.is_empty(), "nothing before the fifth session");
+        let events = burst(&format!("c{i}"), session, &trainees, "gate-c", at_day(session), 60 * SECOND);
+        app.stream(vec![StreamAttendanceRequest { class: class.name.clone(), events }]).await;
+    }
+    let found = signals_of(app, &class.name).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].code.as_str(), found[0].severity), ("PERFECT-ATTENDANCE", SignalSeverity::Low as i32));
+    assert_eq!(found[0].evidence.iter().filter(|e| e.kind == "SESSION").count(), 5);
+}
+
 backend_tests!(start =>
     sync_checkins_raise_a_signal_the_officer_dismisses_with_a_reason,
     a_confirmed_signal_is_linked_to_the_next_inspection_which_finds_a_ghost_session,
     shared_devices_phones_and_roster_churn_are_observed,
+    perfect_attendance_is_observed_where_the_county_attends_less,
 );

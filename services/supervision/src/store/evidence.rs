@@ -246,3 +246,22 @@ pub async fn device_spans(tx: &mut Tx, class_id: &str) -> Result<Vec<(String, St
         })
         .collect()
 }
+
+/// How a class's attendance stands, counted by the database: sessions with any attendance, the
+/// roster's size, and the marks that hold a session's whole hours (PERFECT-ATTENDANCE's quick
+/// test, so that the marks themselves are read only for a class that is perfect so far).
+pub async fn attendance_counts(tx: &mut Tx, class_id: &str) -> Result<(i64, i64, i64), Error> {
+    let row = sqlx::query(
+        "SELECT \
+         CAST((SELECT COUNT(*) FROM class_session s WHERE s.class_id = $1 \
+               AND EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)) AS BIGINT) AS sessions, \
+         CAST((SELECT COUNT(*) FROM trainee t WHERE t.class_id = $1 AND t.added_version > 0 \
+               AND t.removed_version = 0) AS BIGINT) AS trainees, \
+         CAST((SELECT COUNT(*) FROM attendance a JOIN class_session s ON s.id = a.session_id \
+               WHERE a.class_id = $1 AND a.hours >= s.hours) AS BIGINT) AS whole",
+    )
+    .bind(class_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("sessions")?, row.try_get("trainees")?, row.try_get("whole")?))
+}
