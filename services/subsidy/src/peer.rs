@@ -158,7 +158,8 @@ pub struct OutcomeFacts {
 
 /// What the subsidy service asks the outcome service.
 pub trait OutcomePort: Debug + Send + Sync {
-    /// The project's acceptance and its trainees' outcome evidence.
+    /// The project's acceptance, its trainees' verdicts (or, where a test answers, their
+    /// evidence) and its pre-hire contracts.
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts>;
 }
 
@@ -313,5 +314,19 @@ impl OutcomePort for RecordedOutcomes {
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
         let found = self.0.lock().ok().and_then(|map| map.get(project).cloned());
         Box::pin(async move { Ok(found.unwrap_or_default()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supervision_trainee;
+
+    #[test]
+    fn outcome_names_supervision_roster_entries_by_their_last_segment() {
+        assert_eq!(supervision_trainee("classes/C7", "trainees/T42").as_deref(), Some("classes/C7/trainees/T42"));
+        assert_eq!(supervision_trainee("classes/C7", "classes/C7/trainees/T42"), None);
+        assert_eq!(supervision_trainee("", "trainees/T42"), None);
+        assert_eq!(supervision_trainee("classes/C7", "trainees/"), None);
+        assert_eq!(supervision_trainee("classes/C7/x", "trainees/T42"), None);
     }
 }
