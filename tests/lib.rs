@@ -16,4 +16,5 @@ pub const CALLERS: &[(&str, &str)] = &[
     ("outcome", "supervision"),
     ("subsidy", "selection"),
     ("subsidy", "supervision"),
+    ("subsidy", "outcome"),
 ];

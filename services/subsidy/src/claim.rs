@@ -175,7 +175,10 @@ fn gather(
                 roster_added_on: NaiveDate::from_proto(t.added_on.as_ref()).ok().flatten(),
                 other_classes: Vec::new(),
                 prior_subsidies: Vec::new(),
-                contract_signed_on: None,
+                contract_signed_on: outcome
+                    .prehire_signed_on
+                    .get(&format!("trainees/{}", last_segment(&t.name)))
+                    .copied(),
                 local_basis,
                 supported_groups: Vec::new(),
                 employed_on_first_day: t.in_service,
@@ -185,6 +188,7 @@ fn gather(
             skill_evaluation_passed: false,
             evidence,
             uplifts: trainee_uplifts,
+            verdict: outcome.verdicts.get(&t.name).cloned(),
         });
     }
     let rows = standard::with_ends(standards);

@@ -31,7 +31,7 @@ use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
 
 pub use clock::Clock;
-use peer::{OutcomeNotDeployed, OutcomePort, SelectionGrpc, SelectionPort, SupervisionGrpc, SupervisionPort};
+use peer::{OutcomeGrpc, OutcomePort, SelectionGrpc, SelectionPort, SupervisionGrpc, SupervisionPort};
 
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "subsidy";
@@ -56,7 +56,7 @@ impl Ports {
         Self {
             selection: Arc::new(SelectionGrpc(peers.clone())),
             supervision: Arc::new(SupervisionGrpc(peers.clone())),
-            outcome: Arc::new(OutcomeNotDeployed),
+            outcome: Arc::new(OutcomeGrpc(peers.clone())),
         }
     }
 }
@@ -118,9 +118,10 @@ impl ServiceSpec for Spec {
         &MIGRATOR
     }
     /// Projects come from selection (a trainee's uplift is recorded in the project's county),
-    /// rosters and results from supervision.
+    /// rosters and results from supervision, acceptance, verdicts and pre-hire contracts from
+    /// outcome.
     fn peers(&self) -> &'static [&'static str] {
-        &["selection", "supervision"]
+        &["selection", "supervision", "outcome"]
     }
     fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
         &[store::claim::SEALED]

@@ -14,11 +14,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use qiancheng_api::FromProto as _;
+use qiancheng_api::outcome::outcome_service_client::OutcomeServiceClient;
+use qiancheng_api::outcome::{
+    Basis as WireBasis, GetAcceptanceRequest, ListPrehireContractsRequest, ListVerdictsRequest, Route as WireRoute,
+    Verdict as OutcomeVerdict,
+};
 use qiancheng_api::selection::GetProjectRequest;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::{ListProjectTraineesRequest, ProjectTrainee};
+use qiancheng_domain::policy::decision::{Decision, RuleResult};
 use qiancheng_domain::policy::facts::OutcomeEvidence;
+use qiancheng_domain::policy::outcome::{Basis, Route, Verdict};
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::Error;
 use qiancheng_platform::service::Peers;
@@ -141,26 +148,151 @@ pub struct OutcomeFacts {
     /// Each trainee's outcome evidence (employment, business, service), by the trainee's name in
     /// supervision (`classes/{class}/trainees/{trainee}`); certificates come from supervision.
     pub evidence: BTreeMap<String, OutcomeEvidence>,
+    /// Each trainee's verdict as outcome decided it (OUT-*), by the trainee's name in supervision;
+    /// a claim counts it as it stands.
+    pub verdicts: BTreeMap<String, Decision<Verdict>>,
+    /// The day each pre-hire trainee signed the key-project enterprise's contract, by the
+    /// trainee's name in outcome (`trainees/{trainee}`, supervision's id of the roster entry).
+    pub prehire_signed_on: BTreeMap<String, NaiveDate>,
 }
 
 /// What the subsidy service asks the outcome service.
 pub trait OutcomePort: Debug + Send + Sync {
-    /// The project's acceptance and its trainees' outcome evidence.
+    /// The project's acceptance, its trainees' verdicts (or, where a test answers, their
+    /// evidence) and its pre-hire contracts.
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts>;
 }
 
-/// The outcome service where the suite does not run one: every question is `UNAVAILABLE`, so
-/// that no claim is calculated without its outcomes.
-#[derive(Debug, Clone, Copy)]
-pub struct OutcomeNotDeployed;
+/// The peer's short name.
+pub const OUTCOME: &str = "outcome";
 
-impl OutcomePort for OutcomeNotDeployed {
-    fn project_outcome<'a>(&'a self, _project: &'a str) -> Answer<'a, OutcomeFacts> {
-        Box::pin(async {
-            Err(Error::Peer {
-                service: "outcome",
-                status: Box::new(tonic::Status::unavailable("the outcome service is not deployed with this suite")),
-            })
+/// The outcome service over gRPC.
+#[derive(Debug, Clone)]
+pub struct OutcomeGrpc(pub Peers);
+
+/// Supervision's name of the trainee outcome names `trainees/{trainee}` on `classes/{class}`:
+/// outcome keeps supervision's id of the roster entry.
+pub fn supervision_trainee(class: &str, trainee: &str) -> Option<String> {
+    let class_id = class.strip_prefix("classes/").filter(|c| !c.is_empty() && !c.contains('/'))?;
+    let trainee_id = trainee.strip_prefix("trainees/").filter(|t| !t.is_empty() && !t.contains('/'))?;
+    Some(format!("classes/{class_id}/trainees/{trainee_id}"))
+}
+
+/// Outcome's verdict as the policy core's decision; `None` when outcome has not judged by a
+/// basis (nobody to count).
+fn verdict_decision(v: &OutcomeVerdict) -> Option<Decision<Verdict>> {
+    let basis = match WireBasis::try_from(v.basis).ok()? {
+        WireBasis::Employment => Basis::Employment,
+        WireBasis::Certificate => Basis::Certificate,
+        WireBasis::Unspecified => return None,
+    };
+    let route = match WireRoute::try_from(v.route).unwrap_or(WireRoute::Unspecified) {
+        WireRoute::Contract => Some(Route::Contract),
+        WireRoute::Business => Some(Route::Business),
+        WireRoute::Service => Some(Route::Service),
+        WireRoute::Registration => Some(Route::Registration),
+        WireRoute::Certificate => Some(Route::Certificate),
+        WireRoute::Unspecified => None,
+    };
+    let rules = v
+        .decision
+        .as_ref()
+        .map(|d| {
+            d.rules
+                .iter()
+                .map(|r| RuleResult {
+                    code: r.code.clone(),
+                    passed: r.passed,
+                    reason_zh: r.reason_zh.clone(),
+                    reason_en: r.reason_en.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Decision {
+        outcome: Verdict { positive: v.positive, basis, route },
+        policy_version: v.policy_version.clone(),
+        rules,
+    })
+}
+
+impl OutcomePort for OutcomeGrpc {
+    fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
+        Box::pin(async move {
+            let peer = self.0.get(OUTCOME)?;
+            let mut client = OutcomeServiceClient::new(peer.channel());
+            let project_id = project.strip_prefix("projects/").unwrap_or(project);
+            let mut facts = OutcomeFacts::default();
+            match client.get_acceptance(GetAcceptanceRequest { name: format!("acceptances/{project_id}") }).await {
+                Ok(answer) => {
+                    facts.accepted_on = answer
+                        .into_inner()
+                        .acceptance
+                        .filter(|a| a.accepted)
+                        .and_then(|a| NaiveDate::from_proto(a.decided_on.as_ref()).ok().flatten());
+                }
+                Err(status) if status.code() == tonic::Code::NotFound => {}
+                Err(status) => return Err(peer.refused(status)),
+            }
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_verdicts(ListVerdictsRequest {
+                        page_size: 500,
+                        page_token: page_token.clone(),
+                        project: project.to_owned(),
+                        class: String::new(),
+                    })
+                    .await
+                    .map_err(|status| peer.refused(status))?
+                    .into_inner();
+                for v in &page.verdicts {
+                    let name = supervision_trainee(&v.class, &v.trainee)
+                        .ok_or_else(|| Error::corrupt("outcome answered a verdict without its class or trainee"))?;
+                    if let Some(decision) = verdict_decision(v) {
+                        facts.verdicts.insert(name, decision);
+                    }
+                }
+                if facts.verdicts.len() > MAX_CLAIM_TRAINEES {
+                    return Err(Error::ResourceExhausted {
+                        reason: "CLAIM_TOO_LARGE".into(),
+                        message: format!("a claim reads at most {MAX_CLAIM_TRAINEES} trainees"),
+                    });
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_prehire_contracts(ListPrehireContractsRequest {
+                        page_size: 500,
+                        page_token: page_token.clone(),
+                        project: project.to_owned(),
+                    })
+                    .await
+                    .map_err(|status| peer.refused(status))?
+                    .into_inner();
+                for c in &page.contracts {
+                    if let Ok(Some(signed_on)) = NaiveDate::from_proto(c.signed_on.as_ref()) {
+                        let earliest = facts.prehire_signed_on.entry(c.trainee.clone()).or_insert(signed_on);
+                        *earliest = (*earliest).min(signed_on);
+                    }
+                }
+                if facts.prehire_signed_on.len() > MAX_CLAIM_TRAINEES {
+                    return Err(Error::ResourceExhausted {
+                        reason: "CLAIM_TOO_LARGE".into(),
+                        message: format!("a claim reads at most {MAX_CLAIM_TRAINEES} trainees"),
+                    });
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            Ok(facts)
         })
     }
 }
@@ -182,5 +314,19 @@ impl OutcomePort for RecordedOutcomes {
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
         let found = self.0.lock().ok().and_then(|map| map.get(project).cloned());
         Box::pin(async move { Ok(found.unwrap_or_default()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::supervision_trainee;
+
+    #[test]
+    fn outcome_names_supervision_roster_entries_by_their_last_segment() {
+        assert_eq!(supervision_trainee("classes/C7", "trainees/T42").as_deref(), Some("classes/C7/trainees/T42"));
+        assert_eq!(supervision_trainee("classes/C7", "classes/C7/trainees/T42"), None);
+        assert_eq!(supervision_trainee("", "trainees/T42"), None);
+        assert_eq!(supervision_trainee("classes/C7", "trainees/"), None);
+        assert_eq!(supervision_trainee("classes/C7/x", "trainees/T42"), None);
     }
 }

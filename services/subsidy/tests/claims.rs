@@ -211,7 +211,10 @@ async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_a
     let trainees = run_class(suite).await;
     standards(suite).await;
     let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(&suite.project, OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence });
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
+    );
 
     // SUBS-DEADLINE: six months after the last class's end (2027-10-30) is the last day.
     suite.clock.set(day(2027, 10, 31));
@@ -308,3 +311,161 @@ async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_a
 qiancheng_testkit::backend_tests!(start_suite =>
     the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_and_replays,
 );
+
+/// The same walkthrough with the real outcome service beside supervision: outcome follows the
+/// completed class from supervision's change feed, officers record the evidence of 14 of the 20
+/// who completed, the project is accepted, and subsidy reads acceptance and verdicts over gRPC
+/// with its own identity: outcome's 14/20 sets the 200% tier.
+mod with_outcome {
+    use super::*;
+    use qiancheng_api::outcome::outcome_service_client::OutcomeServiceClient;
+    use qiancheng_api::outcome::{
+        Basis, ContractEvidence, ContractKind, EvidenceInput, EvidenceKind, GetProjectRatesRequest, InsuranceEvidence,
+        ListTraineesRequest, PayerRelation, RecordAcceptanceRequest, RecordEvidenceRequest, WageEvidence,
+    };
+    use tonic::transport::Channel;
+
+    const EMPLOYER: &str = "91421221MA4K7Y003";
+
+    fn item(trainee: &str, kind: EvidenceKind) -> EvidenceInput {
+        EvidenceInput {
+            trainee: trainee.into(),
+            kind: kind as i32,
+            media_type: "application/pdf".into(),
+            document_content: format!("scan of {kind:?} for {trainee}").into_bytes(),
+            ..Default::default()
+        }
+    }
+
+    /// ① a labour contract of May 2027 and three months of insurance and wages from its employer.
+    fn route_one(trainee: &str) -> [EvidenceInput; 3] {
+        let employer = qiancheng_testkit::fixtures::uscc(EMPLOYER);
+        let months: Vec<String> = (5..8).map(|m| format!("2027-{m:02}")).collect();
+        [
+            EvidenceInput {
+                contract: Some(ContractEvidence {
+                    employer_credit_code: employer.clone(),
+                    kind: ContractKind::Labour as i32,
+                    signed_on: Some(date(2027, 5, 1)),
+                    ..Default::default()
+                }),
+                ..item(trainee, EvidenceKind::Contract)
+            },
+            EvidenceInput {
+                insurance: Some(InsuranceEvidence {
+                    employer_credit_code: employer.clone(),
+                    months: months.clone(),
+                    region_code: COUNTY.into(),
+                    ..Default::default()
+                }),
+                ..item(trainee, EvidenceKind::Insurance)
+            },
+            EvidenceInput {
+                wages: Some(WageEvidence {
+                    employer_credit_code: employer,
+                    payer_relation: PayerRelation::EmployerAccount as i32,
+                    months,
+                    amount_fen: 900_000,
+                }),
+                ..item(trainee, EvidenceKind::Wages)
+            },
+        ]
+    }
+
+    async fn outcome(suite: &Suite) -> OutcomeServiceClient<Channel> {
+        OutcomeServiceClient::new(suite.outcome.as_ref().expect("outcome runs").channel().await)
+    }
+
+    /// Waits until outcome has followed the completed class (it is never told): 23 watched, the
+    /// 3 who attended nothing left out.
+    async fn followed(suite: &Suite) {
+        let mut seen = Vec::new();
+        for _ in 0..300 {
+            let listed = outcome(suite)
+                .await
+                .list_trainees(authed(
+                    ListTraineesRequest { project: suite.project.clone(), page_size: 100, ..Default::default() },
+                    &suite.admin(),
+                ))
+                .await
+                .expect("trainees")
+                .into_inner()
+                .trainees;
+            seen = listed.iter().map(|t| t.excluded_by.clone()).collect();
+            if listed.len() == 23 && listed.iter().filter(|t| t.excluded_by == "CLASS-ATTENDANCE").count() == 3 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("outcome did not follow supervision's change feed: {seen:?}");
+    }
+
+    async fn a_real_rate_from_outcome_sets_the_tier(suite: &Suite) {
+        let trainees = run_class(suite).await;
+        standards(suite).await;
+        followed(suite).await;
+        suite.outcome_clock.set(day(2027, 10, 30));
+        let officer = suite.officer(COUNTY);
+        // Outcome names supervision's roster entry `classes/{c}/trainees/{t}` as `trainees/{t}`.
+        for name in trainees.iter().take(14) {
+            let watched = format!("trainees/{}", name.rsplit('/').next().expect("an id"));
+            for input in route_one(&watched) {
+                outcome(suite)
+                    .await
+                    .record_evidence(authed(
+                        RecordEvidenceRequest {
+                            evidence: Some(input),
+                            note: "社保系统查询".into(),
+                            request_id: String::new(),
+                        },
+                        &officer,
+                    ))
+                    .await
+                    .expect("recorded");
+            }
+        }
+        let rates = outcome(suite)
+            .await
+            .get_project_rates(authed(
+                GetProjectRatesRequest { project: suite.project.clone(), as_of: Some(date(2027, 10, 30)) },
+                &suite.admin(),
+            ))
+            .await
+            .expect("rates")
+            .into_inner();
+        let employment = rates.rates.iter().find(|r| r.basis == Basis::Employment as i32).expect("employment rate");
+        assert_eq!((employment.numerator, employment.denominator), (14, 20));
+        outcome(suite)
+            .await
+            .record_acceptance(authed(
+                RecordAcceptanceRequest {
+                    project: suite.project.clone(),
+                    accepted: true,
+                    decided_on: Some(date(2027, 10, 30)),
+                    ..Default::default()
+                },
+                &officer,
+            ))
+            .await
+            .expect("accepted");
+
+        // Nothing is recorded in the test's outcomes: everything comes from the outcome service.
+        suite.clock.set(day(2027, 10, 30));
+        let claim = file(suite, &suite.provider_token()).await.expect("filed");
+        assert_eq!(claim.project_accepted_on, Some(date(2027, 10, 30)));
+        let rate = &claim.rates[0];
+        assert_eq!((rate.positive, rate.completed, rate.tier_percent), (14, 20, 200));
+        assert_eq!(claim.total_fen, 20 * 500_000);
+        let facts = suite
+            .client()
+            .await
+            .get_claim_facts(authed(GetClaimFactsRequest { name: claim.name.clone() }, &suite.auditor()))
+            .await
+            .expect("exported")
+            .into_inner();
+        let replayed = qiancheng_domain::policy::replay::evaluate_claim_json(&facts.facts_json).expect("replays");
+        assert_eq!(replayed.outcome.total_fen.fen(), claim.total_fen, "outcome's verdicts travel with the facts");
+    }
+
+    qiancheng_testkit::backend_tests!(start_suite_with_outcome => a_real_rate_from_outcome_sets_the_tier);
+}

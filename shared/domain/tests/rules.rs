@@ -131,6 +131,7 @@ fn trainee(n: u32, group: TargetGroup, employed: bool) -> ClaimTrainee {
         skill_evaluation_passed: false,
         evidence: if employed { employed_evidence() } else { OutcomeEvidence::default() },
         uplifts: vec![],
+        verdict: None,
     }
 }
 

@@ -77,8 +77,13 @@ pub struct Suite {
     pub clock: Clock,
     /// Supervision's clock.
     pub supervision_clock: qiancheng_supervision::Clock,
-    /// What the outcome service holds, as a test records it.
+    /// What the outcome service holds, as a test records it (read by subsidy unless `outcome`
+    /// runs).
     pub outcomes: RecordedOutcomes,
+    /// The real outcome service, following supervision's change feed, where the suite runs it.
+    pub outcome: Option<TestService>,
+    /// Outcome's clock.
+    pub outcome_clock: qiancheng_outcome::Clock,
     /// The provider of the project.
     pub provider: String,
     /// The approved project, `projects/{id}`.
@@ -96,6 +101,16 @@ impl std::ops::Deref for Suite {
 /// reading selection and supervision over gRPC with its own identity and outcome from what the
 /// test records, and seeds an approved project of 30 welders (level 4, 100 hours).
 pub async fn start_suite(backend: Backend) -> Option<Suite> {
+    start_suite_on(backend, false).await
+}
+
+/// As [`start_suite`], with the real outcome service too (following supervision's change feed,
+/// its clock on 2026-12-01), which subsidy reads over gRPC with its own identity.
+pub async fn start_suite_with_outcome(backend: Backend) -> Option<Suite> {
+    start_suite_on(backend, true).await
+}
+
+async fn start_suite_on(backend: Backend, with_outcome: bool) -> Option<Suite> {
     let mut keys = Keys::new();
     keys.policy = PolicySet::current();
     let selection =
@@ -109,14 +124,36 @@ pub async fn start_suite(backend: Backend) -> Option<Suite> {
         peers,
     )
     .await?;
+    let outcome_clock = qiancheng_outcome::Clock::fixed(day(2026, 12, 1));
+    let outcome = if with_outcome {
+        let peers = Peers::new([
+            keys.peer_for("outcome", "supervision", supervision.server.addr),
+            keys.peer_for("outcome", "selection", selection.server.addr),
+        ]);
+        let feed: std::sync::Arc<dyn qiancheng_outcome::FeedPort> =
+            std::sync::Arc::new(qiancheng_outcome::PeerFeed::new(peers.clone()));
+        let spec = qiancheng_outcome::SpecWith {
+            clock: outcome_clock.clone(),
+            feed: Some((feed, std::time::Duration::from_millis(100))),
+        };
+        Some(TestService::start_with(&spec, backend, keys.clone(), peers).await?)
+    } else {
+        None
+    };
     let clock = Clock::fixed(day(2026, 12, 1));
-    let peers = Peers::new([
+    let mut peers = vec![
         keys.peer_for("subsidy", "selection", selection.server.addr),
         keys.peer_for("subsidy", "supervision", supervision.server.addr),
-    ]);
+    ];
+    if let Some(outcome) = &outcome {
+        peers.push(keys.peer_for("subsidy", "outcome", outcome.server.addr));
+    }
+    let peers = Peers::new(peers);
     let outcomes = RecordedOutcomes::default();
     let mut ports = Ports::grpc(&peers);
-    ports.outcome = std::sync::Arc::new(outcomes.clone());
+    if outcome.is_none() {
+        ports.outcome = std::sync::Arc::new(outcomes.clone());
+    }
     let spec = SpecWith { clock: clock.clone(), ports: Some(ports) };
     let subsidy = TestService::start_with(&spec, backend, keys, peers).await?;
     let mut suite = Suite {
@@ -126,6 +163,8 @@ pub async fn start_suite(backend: Backend) -> Option<Suite> {
         clock,
         supervision_clock,
         outcomes,
+        outcome,
+        outcome_clock,
         provider: String::new(),
         project: String::new(),
     };

@@ -186,8 +186,9 @@ pub fn evaluate_claim_v2(
         j.elsewhere |= !passed("ELIG-OVERLAP");
         let counted = passed("ELIG-REALNAME") && j.completed && j.plan_trainee && !j.elsewhere;
         if counted {
-            j.verdict =
-                Some(evaluate_outcome(policy, j.class, &project.occupation, j.group, &j.trainee.evidence, wages));
+            j.verdict = Some(j.trainee.verdict.clone().unwrap_or_else(|| {
+                evaluate_outcome(policy, j.class, &project.occupation, j.group, &j.trainee.evidence, wages)
+            }));
         }
     }
     let mut rates: Vec<KindRate> = Vec::new();

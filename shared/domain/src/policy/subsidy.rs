@@ -81,6 +81,11 @@ pub struct ClaimTrainee {
     /// Other uplift policies that apply.
     #[serde(default)]
     pub uplifts: Vec<Uplift>,
+    /// The verdict the outcome service decided for the trainee (OUT-*), where it decided one:
+    /// counted as it stands instead of judging `evidence` again, so that a claim's rate is the
+    /// rate outcome publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Decision<Verdict>>,
 }
 
 /// A proof a claim carries (证明材料), SUBS-MATERIALS (七(五) "附件4等相关取证和就业佐证资料").
@@ -714,8 +719,11 @@ pub(crate) fn evaluate_claim_v1(
         let completion = evaluate_completion(policy, class.hours, t.attended_hours, t.assessment_passed);
         let on_roster = eligibility.rule("ELIG-REALNAME").is_some_and(|r| r.passed);
         // OUT-RATE counts the roster's completed trainees.
-        let verdict = (on_roster && completion.outcome)
-            .then(|| evaluate_outcome(policy, class, &project.occupation, t.person.group, &t.evidence, wages));
+        let verdict = (on_roster && completion.outcome).then(|| {
+            t.verdict.clone().unwrap_or_else(|| {
+                evaluate_outcome(policy, class, &project.occupation, t.person.group, &t.evidence, wages)
+            })
+        });
         judged.push(Judged { trainee: t, class, eligibility, completion, verdict });
     }
 

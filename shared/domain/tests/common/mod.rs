@@ -160,6 +160,7 @@ pub fn roster_entry(n: u32, group: TargetGroup, employed: bool) -> qiancheng_dom
             OutcomeEvidence::default()
         },
         uplifts: vec![],
+        verdict: None,
     }
 }
 
