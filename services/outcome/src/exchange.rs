@@ -32,7 +32,7 @@ use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 
 use crate::Outcome;
 use crate::documents::Documents;
-use crate::follow::Roster;
+use crate::roster::Roster;
 use crate::store::evidence::EvidenceRecord;
 use crate::store::exchange::{
     DepartmentKeyRecord, ExchangeBatchRecord, ExchangePersonRecord, ExchangeRecordRecord, QueryBatchRecord, QueryRecord,

@@ -30,6 +30,7 @@ use qiancheng_platform::write::Change;
 use qiancheng_platform::{Error, Stamp};
 
 use crate::Outcome;
+pub use crate::roster::Roster;
 use crate::store::evidence::EvidenceRecord;
 use crate::store::trainee::TraineeRecord;
 use crate::store::wage::FeedCursorRecord;
@@ -52,19 +53,6 @@ pub struct Changes {
     pub cursor: String,
     /// More changes were already there: read again at once.
     pub more: bool,
-}
-
-/// A project's roster as the outcome service needs it.
-#[derive(Debug, Clone)]
-pub struct Roster {
-    /// `projects/{id}`.
-    pub project: String,
-    /// The provider's credit code.
-    pub provider_credit_code: String,
-    /// The training county.
-    pub region: RegionCode,
-    /// Every person ever on the roster of a class of the project.
-    pub trainees: Vec<ProjectTrainee>,
 }
 
 /// What outcome reads from supervision (and selection).

@@ -21,6 +21,7 @@ pub mod follow;
 pub mod judge;
 pub mod rate;
 pub mod review;
+pub mod roster;
 pub mod store;
 pub mod trainee;
 pub mod verdict;

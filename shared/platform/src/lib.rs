@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod call;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
