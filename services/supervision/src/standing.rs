@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _, TraineeState};
+use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _};
 use qiancheng_platform::Error;
 use qiancheng_platform::write::Change;
 use serde_json::json;
@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::Supervision;
 use crate::peer::{self, Standing};
 use crate::store::class as classes;
+use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::standing as store;
 use crate::store::trainee;
 
@@ -73,18 +74,12 @@ pub async fn stop_provider(s: &Supervision, provider: &str, why: &str) -> Result
         class.stop_reason = reason.clone();
         class.stamp.touch();
         classes::update(&mut change.tx, &class).await?;
-        let mut terminated = Vec::new();
-        for mut person in trainee::of_class(&mut *change.tx, &class.id).await? {
-            if person.state != TraineeState::Active {
-                continue;
-            }
-            person.state = person.state.to(TraineeState::Withdrawn)?;
-            person.terminated_on = Some(today);
-            person.termination_reason = reason.clone();
-            person.stamp.touch();
-            trainee::update(&mut change.tx, &person).await?;
-            terminated.push(person.name());
-        }
+        // 终止培训: every trainee still active is terminated with the stop's reason.
+        let terminated: Vec<String> = trainee::terminate_active(&mut change.tx, &class.id, today, &reason)
+            .await?
+            .iter()
+            .map(|t| t.name())
+            .collect();
         change.audit_under(
             &class.policy_version,
             "class.stop",
@@ -92,13 +87,18 @@ pub async fn stop_provider(s: &Supervision, provider: &str, why: &str) -> Result
             json!({ "state": class.state.code(), "stopped_on": today.to_string(), "reason": reason,
                 "terminated": terminated }),
         );
-        stopped.push(class.name());
+        stopped.push(class);
+    }
+    // Outcome and subsidy learn of each stop from the change feed, noted after every class's turn
+    // was taken (the feed's turn comes last in a change).
+    for class in &stopped {
+        feed::note(&mut change, ChangeKind::ClassStopped, class, None, today, ACTOR).await?;
     }
     change.commit().await?;
     if !stopped.is_empty() {
         tracing::info!(classes = stopped.len(), "a disqualified provider's classes are stopped");
     }
-    Ok(stopped)
+    Ok(stopped.iter().map(|c| c.name()).collect())
 }
 
 /// Checks every provider with a running class against selection once, stopping the classes of

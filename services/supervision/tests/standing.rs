@@ -65,6 +65,22 @@ async fn assert_stopped_for_disqualification(app: &App, classes: &[(Class, Vec<T
             assert!(t.terminated_on.is_some());
         }
     }
+    // Outcome and subsidy learn of each stop from the change feed.
+    let changes = app
+        .client()
+        .await
+        .list_class_changes(authed(ListClassChangesRequest { after: 0, page_size: 1000 }, &app.auditor()))
+        .await
+        .expect("the feed")
+        .into_inner()
+        .changes;
+    for (class, _, _) in classes {
+        assert!(
+            changes.iter().any(|c| c.class == class.name && c.kind == ClassChangeKind::ClassStopped as i32),
+            "{} is stopped in the feed",
+            class.name
+        );
+    }
 }
 
 async fn a_disqualified_provider_finds_its_running_classes_stopped_at_its_next_write(app: &App) {
