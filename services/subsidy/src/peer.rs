@@ -197,17 +197,7 @@ fn verdict_decision(v: &OutcomeVerdict) -> Option<Decision<Verdict>> {
     let rules = v
         .decision
         .as_ref()
-        .map(|d| {
-            d.rules
-                .iter()
-                .map(|r| RuleResult {
-                    code: r.code.clone(),
-                    passed: r.passed,
-                    reason_zh: r.reason_zh.clone(),
-                    reason_en: r.reason_en.clone(),
-                })
-                .collect()
-        })
+        .map(|d| d.rules.iter().map(|r| RuleResult::carried(&r.code, r.passed, &r.reason_zh, &r.reason_en)).collect())
         .unwrap_or_default();
     Some(Decision {
         outcome: Verdict { positive: v.positive, basis, route },

@@ -18,6 +18,7 @@ use qiancheng_domain::policy::facts::{KeyProject as KeyProjectFacts, KeyProjectL
 use qiancheng_domain::policy::project::{CatalogItem as CatalogFacts, TrainingMode as Mode};
 use qiancheng_domain::{OccupationCode, RegionCode, ValueError};
 use qiancheng_platform::error::Violations;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::time::new_id;
 use qiancheng_platform::{Call, Error, Stamp, write};
@@ -149,12 +150,7 @@ fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
 
 /// A rule as selection explained it.
 fn selection_rule(rule: &qiancheng_api::selection::RuleResult) -> qiancheng_domain::policy::RuleResult {
-    qiancheng_domain::policy::RuleResult {
-        code: rule.code.clone(),
-        passed: rule.passed,
-        reason_zh: rule.reason_zh.clone(),
-        reason_en: rule.reason_en.clone(),
-    }
+    qiancheng_domain::policy::RuleResult::carried(&rule.code, rule.passed, &rule.reason_zh, &rule.reason_en)
 }
 
 /// What selection said, as the class keeps it, and the catalog item as the rules see it.
@@ -296,8 +292,11 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
                     index,
                     id_number: candidate.id.masked(),
                     reason: rule.code.clone(),
-                    message: format!("{} ({}): {}", rule.reason_en, rule.code, rule.reason_zh),
-                    decision: Some(decision.to_proto()),
+                    message: {
+                        let rule = Audience::of(&call.principal).rule(&rule);
+                        format!("{} ({}): {}", rule.reason_en, rule.code, rule.reason_zh)
+                    },
+                    decision: Some(decision.to_proto(Audience::of(&call.principal))),
                 });
                 continue;
             }
@@ -342,7 +341,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         );
         Ok(CreateClassResponse {
             class: Some(class.to_proto()),
-            trainees: stored.iter().map(|(t, _)| t.to_proto()).collect(),
+            trainees: stored.iter().map(|(t, _)| t.to_proto(Audience::of(&call.principal))).collect(),
             refused,
         })
     })
@@ -600,6 +599,7 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
         for ((person, _), candidate) in people.iter().zip(&candidates) {
             let judged = judge::judge(&policy, &project, person.added_on, candidate, &history);
             if let Some(rule) = judged.refusal {
+                let rule = Audience::of(&call.principal).rule(&rule);
                 return Err(Error::Refused(qiancheng_domain::policy::RuleResult {
                     reason_en: format!(
                         "{} (trainee {}): {}",

@@ -17,6 +17,7 @@ use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _, TraineeState};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::class::evaluate_completion_in;
 use qiancheng_platform::error::Violations;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::{Call, Error, write};
 use serde_json::json;
@@ -93,7 +94,9 @@ pub async fn record_assessments(
             json!({ "results": changed.iter().map(|t| json!({ "trainee": t.id, "passed": t.assessment }))
                 .collect::<Vec<_>>() }),
         );
-        Ok(RecordAssessmentsResponse { trainees: changed.iter().map(TraineeRecord::to_proto).collect() })
+        Ok(RecordAssessmentsResponse {
+            trainees: changed.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
+        })
     })
     .await
 }
@@ -177,7 +180,7 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
         );
         Ok(CompleteClassResponse {
             class: Some(class.to_proto()),
-            trainees: decided.iter().map(TraineeRecord::to_proto).collect(),
+            trainees: decided.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
         })
     })
     .await
@@ -273,7 +276,10 @@ pub async fn record_skill_evaluation(
                 "level": record.level.code(), "issuer": issuer, "issued_on": issued_on.to_string(),
                 "trainee_state": person.state.code() }),
         );
-        Ok(RecordSkillEvaluationResponse { evaluation: Some(record.to_proto()), trainee: Some(person.to_proto()) })
+        Ok(RecordSkillEvaluationResponse {
+            evaluation: Some(record.to_proto()),
+            trainee: Some(person.to_proto(Audience::of(&call.principal))),
+        })
     })
     .await
 }

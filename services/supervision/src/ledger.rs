@@ -22,6 +22,7 @@ use qiancheng_domain::lifecycle::{ClassState, TraineeState};
 use qiancheng_domain::policy::class::{ClassLedger, LedgerRow, RosterEntry, SkillEvaluationRecord, class_ledger};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::db::Backend;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::pii::PiiCipher;
 use qiancheng_platform::{Call, Error};
@@ -170,7 +171,7 @@ pub async fn get_ledger(
         }
         parts.push(GetLedgerResponse {
             trainee: Some(LedgerTrainee {
-                trainee: Some(person.to_proto()),
+                trainee: Some(person.to_proto(Audience::of(&call.principal))),
                 person: Some(shown),
                 attendance: marks
                     .iter()
@@ -270,9 +271,9 @@ pub async fn list_project_trainees(
             added_on: Some(convert::date_to_proto(person.added_on)),
             added_in_version: int32(person.added_version),
             removed_in_version: int32(person.removed_version),
-            eligibility: Some(person.eligibility.to_proto()),
+            eligibility: Some(person.eligibility.to_proto(Audience::of(&call.principal))),
             completed: class.state == ClassState::Completed && person.state == TraineeState::Completed,
-            completion: person.completion.as_ref().map(|d| d.to_proto()),
+            completion: person.completion.as_ref().map(|d| d.to_proto(Audience::of(&call.principal))),
             attended_hours: int32(totals.get(&person.id).copied().unwrap_or(0)),
             class_hours: int32(i64::from(class.hours())),
             evaluations: evaluations_of

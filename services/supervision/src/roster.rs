@@ -18,6 +18,7 @@ use qiancheng_api::supervision::*;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState as ChangeState, TraineeState as State};
 use qiancheng_domain::policy::class::class_headcount;
 use qiancheng_platform::error::Violations;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::new_id;
@@ -55,7 +56,7 @@ pub async fn list_trainees(s: &Supervision, call: Call<ListTraineesRequest>) -> 
     let rows = trainee::list_at_version(s.db.pool(), &class.id, version, &page.after, page.fetch_limit()).await?;
     let (records, next_page_token) = page.finish_rows(rows, "id", TraineeRecord::from_row)?;
     Ok(ListTraineesResponse {
-        trainees: records.iter().map(TraineeRecord::to_proto).collect(),
+        trainees: records.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
         next_page_token,
         roster_version: i32::try_from(version).unwrap_or(i32::MAX),
     })
@@ -73,12 +74,13 @@ async fn lock_class(change: &mut Change, scope: &Scope, class_id: &str, name: &s
 }
 
 /// Judges `candidate` for `class` on `today`, refusing them with the rule that keeps them off the
-/// roster, and checks that one more trainee fits the project's approved headcount.
+/// roster (its reason as `audience` may read it), and checks that one more trainee fits the
+/// project's approved headcount.
 async fn admit(
     s: &Supervision,
     change: &mut Change,
     class: &ClassRecord,
-    candidate: &Candidate,
+    (candidate, audience): (&Candidate, Audience),
     today: NaiveDate,
 ) -> Result<judge::Judged, Error> {
     change.serialize_on(&format!("person/{}", candidate.hash)).await?;
@@ -94,7 +96,7 @@ async fn admit(
     let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
     let judged = judge::judge(&policy, &project, today, candidate, &history);
     if let Some(rule) = judged.refusal.clone() {
-        return Err(Error::Refused(rule));
+        return Err(Error::Refused(audience.rule(&rule)));
     }
     // CLASS-HEADCOUNT: every class of the project, this one with its current roster.
     let mut existing = classes::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
@@ -158,7 +160,7 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
             if trainee::person_in_class(&mut change.tx, &class.id, &candidate.hashes).await? {
                 return Err(Error::exists("ROSTER_DUPLICATE", "the person is on this roster already"));
             }
-            let judged = admit(s, change, &class, candidate, today).await?;
+            let judged = admit(s, change, &class, (candidate, Audience::of(&call.principal)), today).await?;
             // `admit` judged under the set the class was filed under, whose digest the class keeps.
             let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
             let state = if started { State::Proposed } else { State::Active };
@@ -218,8 +220,12 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
                     .collect::<Vec<_>>() }),
         );
         Ok(ChangeRosterResponse {
-            change: Some(with_decisions(record.to_proto(Some(person.person_masked())), decisions.as_ref())),
-            trainee: Some(person.to_proto()),
+            change: Some(with_decisions(
+                record.to_proto(Some(person.person_masked())),
+                decisions.as_ref(),
+                Audience::of(&call.principal),
+            )),
+            trainee: Some(person.to_proto(Audience::of(&call.principal))),
         })
     })
     .await
@@ -268,7 +274,7 @@ pub async fn decide_roster_change(
             (ChangeKind::Add, true) => {
                 let sealed = trainee::sealed(&mut change.tx, &person.id).await?;
                 let candidate = judge::stored_candidate(&s.pii, &person, &sealed)?;
-                let judged = admit(s, change, &class, &candidate, today).await?;
+                let judged = admit(s, change, &class, (&candidate, Audience::of(&call.principal)), today).await?;
                 person.eligibility =
                     StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
                 if let Some(decisions) = decisions.as_mut() {
@@ -310,8 +316,12 @@ pub async fn decide_roster_change(
                 "roster_version": record.roster_version, "note": note }),
         );
         Ok(DecideRosterChangeResponse {
-            change: Some(with_decisions(record.to_proto(Some(person.person_masked())), decisions.as_ref())),
-            trainee: Some(person.to_proto()),
+            change: Some(with_decisions(
+                record.to_proto(Some(person.person_masked())),
+                decisions.as_ref(),
+                Audience::of(&call.principal),
+            )),
+            trainee: Some(person.to_proto(Audience::of(&call.principal))),
         })
     })
     .await
@@ -319,10 +329,14 @@ pub async fn decide_roster_change(
 
 /// A roster change as the API shows it, with its eligibility decisions at the proposal and at
 /// the approval.
-fn with_decisions(mut shown: RosterChange, decisions: Option<&ChangeDecisionsRecord>) -> RosterChange {
+fn with_decisions(
+    mut shown: RosterChange,
+    decisions: Option<&ChangeDecisionsRecord>,
+    audience: Audience,
+) -> RosterChange {
     if let Some(d) = decisions {
-        shown.eligibility_at_proposal = d.at_proposal.as_ref().map(StoredDecision::to_proto);
-        shown.eligibility_at_approval = d.at_approval.as_ref().map(StoredDecision::to_proto);
+        shown.eligibility_at_proposal = d.at_proposal.as_ref().map(|d| d.to_proto(audience));
+        shown.eligibility_at_approval = d.at_approval.as_ref().map(|d| d.to_proto(audience));
     }
     shown
 }
@@ -358,7 +372,7 @@ pub async fn list_roster_changes(
             .iter()
             .map(|r| {
                 let shown = r.to_proto(people.get(&r.trainee_id).map(TraineeRecord::person_masked));
-                with_decisions(shown, decisions.get(&r.id))
+                with_decisions(shown, decisions.get(&r.id), Audience::of(&call.principal))
             })
             .collect(),
         next_page_token,
@@ -411,7 +425,7 @@ pub async fn terminate_trainee(
             person.name(),
             json!({ "terminated_on": on.to_string(), "reason": reason }),
         );
-        Ok(TerminateTraineeResponse { trainee: Some(person.to_proto()) })
+        Ok(TerminateTraineeResponse { trainee: Some(person.to_proto(Audience::of(&call.principal))) })
     })
     .await
 }

@@ -210,8 +210,38 @@ async fn roster_entries_are_refused_by_their_rules(app: &App) {
     assert!(filed.refused.iter().all(|r| r.id_number.contains("********")), "refusals show masked numbers");
     let age = filed.refused[0].decision.clone().expect("decision");
     assert!(age.rules.iter().any(|r| r.code == "ELIG-AGE" && !r.passed && r.reason_zh.contains("未满16周岁")));
+    // ELIG-OVERLAP as the provider reads it: an overlapping class filed earlier, never that class's
+    // dates (2027-03-01 to 2027-04-30) or provider; the refused decision's reason likewise.
+    let overlap = &filed.refused[2];
+    assert!(!overlap.message.contains("2027-03-01") && !overlap.message.contains("2027-04-30"), "{}", overlap.message);
+    assert!(overlap.message.contains("overlapping class filed earlier"), "{}", overlap.message);
+    let shown = overlap.decision.clone().expect("decision");
+    let rule = shown.rules.iter().find(|r| r.code == "ELIG-OVERLAP").expect("ELIG-OVERLAP");
+    assert!(!rule.passed && rule.reason_zh.contains("先于本班备案") && !rule.reason_zh.contains("2027-0"), "{rule:?}");
     let class = filed.class.expect("class");
     assert_eq!(class.roster_size, 2);
+    // ELIG-AGE: the retirement date follows from the birth date, so an auditor (who sees ID numbers
+    // masked) reads the age without it; the city reads it whole.
+    let eligibility_as = |token: String| {
+        let class = class.name.clone();
+        async move {
+            let listed = app
+                .client()
+                .await
+                .list_trainees(authed(ListTraineesRequest { class, page_size: 10, ..Default::default() }, &token))
+                .await
+                .expect("the roster is read")
+                .into_inner();
+            let rules = listed.trainees[0].eligibility.clone().expect("eligibility").rules;
+            rules.into_iter().find(|r| r.code == "ELIG-AGE").expect("ELIG-AGE")
+        }
+    };
+    let whole = eligibility_as(app.admin()).await;
+    assert!(whole.passed && whole.reason_en.contains("retirement age of"), "{whole:?}");
+    let told = eligibility_as(app.auditor()).await;
+    assert!(told.passed && told.reason_en.contains("of working age"), "{told:?}");
+    assert!(!told.reason_en.contains('-'), "no date for an auditor: {told:?}");
+    assert!(!told.reason_zh.contains("达到"), "{told:?}");
 
     // The same rules refuse a roster change, with the code and reason a client sees.
     let add = |input: TraineeInput| {
@@ -227,7 +257,12 @@ async fn roster_entries_are_refused_by_their_rules(app: &App) {
         }
     };
     assert_eq!(refusal(add(person_born("20110402", 21)).await), (Code::FailedPrecondition, "ELIG-AGE".to_owned()));
-    assert_eq!(refusal(add(person(1)).await), (Code::FailedPrecondition, "ELIG-OVERLAP".to_owned()));
+    let refused_overlap = add(person(1)).await.expect_err("refused");
+    assert_eq!(
+        (refused_overlap.code(), reason(&refused_overlap)),
+        (Code::FailedPrecondition, "ELIG-OVERLAP".to_owned())
+    );
+    assert!(!refused_overlap.message().contains("2027-03-01"), "no other class's dates: {}", refused_overlap.message());
     let fiscal = add(TraineeInput { budget_paid: true, ..person(22) }).await;
     assert_eq!(refusal(fiscal), (Code::FailedPrecondition, "ELIG-FISCAL".to_owned()));
     let local = add(TraineeInput { local_basis: 0, ..person(23) }).await;

@@ -25,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod explain;
 pub mod gate;
 pub mod idempotency;
 pub mod mask;

@@ -11,6 +11,7 @@ use qiancheng_domain::policy::facts::{ClassFacts, KeyProject, KeyProjectLibrary}
 use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::db::{self, BindStamp as _, Reader, Tx};
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -291,7 +292,8 @@ impl ClassRecord {
                 standing_rules: self.told.standing_rules.iter().map(rule_to_proto).collect(),
                 told_micros: self.told_micros,
             }),
-            filing_decision: Some(self.filing_decision.to_proto()),
+            // The filing decision judges the class, not a person: its reasons withhold nothing.
+            filing_decision: Some(self.filing_decision.to_proto(Audience::WHOLE)),
             acknowledged_by: self.acknowledged_by.clone(),
             acknowledged_micros: self.acknowledged_micros,
             stopped_on: date_proto(self.stopped_on),

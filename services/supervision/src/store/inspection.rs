@@ -6,6 +6,7 @@ use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::policy::project::{FindingKind, FindingSeverity, InspectionOutcome};
 use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -198,7 +199,8 @@ impl InspectionRecord {
                 })
             },
             note: self.note.clone(),
-            decision: Some(self.decision.to_proto()),
+            // An inspection's decision judges the class: its reasons withhold nothing.
+            decision: Some(self.decision.to_proto(Audience::WHOLE)),
             outcome: enum_value(format!("INSPECTION_OUTCOME_{}", outcome_code(self.outcome)), |n| {
                 proto::InspectionOutcome::from_str_name(n).map(|v| v as i32)
             }),

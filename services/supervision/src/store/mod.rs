@@ -25,6 +25,7 @@ use qiancheng_api::supervision as proto;
 use qiancheng_api::types::Date;
 use qiancheng_domain::policy::{Decision, RuleResult};
 use qiancheng_platform::Error;
+use qiancheng_platform::explain::Audience;
 use serde::{Deserialize, Serialize};
 
 /// A decision as stored: its outcome, the policy set it was made under (version and digest),
@@ -73,13 +74,14 @@ impl StoredDecision {
         serde_json::from_str(text).map(Some).map_err(|_| Error::corrupt(column.to_owned()))
     }
 
-    /// The decision as the API shows it.
-    pub fn to_proto(&self) -> proto::Decision {
+    /// The decision as the API shows it to `audience` (a reason about another class or a birth
+    /// date only to those who may know it, `qiancheng_platform::explain`).
+    pub fn to_proto(&self, audience: Audience) -> proto::Decision {
         proto::Decision {
             outcome: self.outcome,
             policy_version: self.policy_version.clone(),
             policy_digest: self.policy_digest.clone(),
-            rules: self.rules.iter().map(rule_to_proto).collect(),
+            rules: self.rules.iter().map(|r| rule_to_proto(&audience.rule(r))).collect(),
             decided_micros: self.decided_micros,
         }
     }

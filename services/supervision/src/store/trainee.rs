@@ -12,6 +12,7 @@ use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
 use qiancheng_domain::policy::facts::LocalBasisKind;
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
 use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::{Error, Stamp};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row as _};
@@ -199,8 +200,8 @@ impl TraineeRecord {
         }
     }
 
-    /// The trainee as the API shows it, person masked.
-    pub fn to_proto(&self) -> proto::Trainee {
+    /// The trainee as the API shows it to `audience`, person masked.
+    pub fn to_proto(&self, audience: Audience) -> proto::Trainee {
         proto::Trainee {
             name: self.name(),
             person: Some(self.person_masked()),
@@ -216,13 +217,13 @@ impl TraineeRecord {
             added_in_version: int32(self.added_version),
             removed_in_version: int32(self.removed_version),
             added_on: Some(convert::date_to_proto(self.added_on)),
-            eligibility: Some(self.eligibility.to_proto()),
+            eligibility: Some(self.eligibility.to_proto(audience)),
             assessment: match self.assessment {
                 None => proto::AssessmentResult::Unspecified as i32,
                 Some(true) => proto::AssessmentResult::Passed as i32,
                 Some(false) => proto::AssessmentResult::Failed as i32,
             },
-            completion: self.completion.as_ref().map(StoredDecision::to_proto),
+            completion: self.completion.as_ref().map(|d| d.to_proto(audience)),
             terminated_on: date_proto(self.terminated_on),
             termination_reason: self.termination_reason.clone(),
             create_time_micros: self.stamp.create_time_micros,

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDate;
 
-use crate::policy::decision::{Decision, RuleResult};
+use crate::policy::decision::{Decision, Discloses, RuleResult};
 use crate::policy::facts::{ClassFacts, KeyProject, TraineeFacts};
 use crate::policy::set::PolicySet;
 use crate::{IdNumber, OccupationCode, SkillLevel, TargetGroup, add_months};
@@ -100,6 +100,11 @@ fn elig_age_to_the_day(policy: &PolicySet, id: &IdNumber, first_day: NaiveDate) 
             "ELIG-AGE",
             format!("开班首日{first_day}未满{}周岁({adult_on}满{}周岁)", policy.min_age, policy.min_age),
             format!("under {} on the first day {first_day} (turns {} on {adult_on})", policy.min_age, policy.min_age),
+        )
+        .withholding(
+            Discloses::BirthDate,
+            format!("开班首日{first_day}未满{}周岁", policy.min_age),
+            format!("under {} on the first day {first_day}", policy.min_age),
         );
     }
     let (Some(months), Some(retires_on)) =
@@ -118,12 +123,22 @@ fn elig_age_to_the_day(policy: &PolicySet, id: &IdNumber, first_day: NaiveDate) 
             "ELIG-AGE",
             format!("法定退休年龄{age_zh},已于{retires_on}达到,开班首日{first_day}不在劳动年龄内"),
             format!("the retirement age of {age_en} was reached on {retires_on}, not after the first day {first_day}"),
+        )
+        .withholding(
+            Discloses::BirthDate,
+            format!("开班首日{first_day}已达法定退休年龄,不在劳动年龄内"),
+            format!("at or above the retirement age on the first day {first_day}"),
         );
     }
     RuleResult::pass(
         "ELIG-AGE",
         format!("开班首日{age}周岁,法定退休年龄{age_zh}({retires_on}达到),处于劳动年龄内"),
         format!("aged {age} on the first day; the retirement age of {age_en} is reached on {retires_on}"),
+    )
+    .withholding(
+        Discloses::BirthDate,
+        format!("开班首日{age}周岁,处于劳动年龄内"),
+        format!("aged {age} on the first day, of working age"),
     )
 }
 
@@ -289,6 +304,13 @@ pub fn elig_group_in(
     )
 }
 
+/// ELIG-OVERLAP as told to those who may not learn another provider's classes (a provider):
+/// that there is an overlapping class filed earlier, without its dates or provider.
+const OVERLAP_WITHHELD_ZH: &str =
+    "已在时间重叠、先于本班备案的其他班次名单中,一人只算一名学员(详情请向县级人社部门了解)";
+const OVERLAP_WITHHELD_EN: &str =
+    "already on an overlapping class filed earlier: one person is one trainee (the county bureau has the details)";
+
 /// ELIG-OVERLAP: the person is on no other class whose dates overlap this one. Under edition 2
 /// only a class filed earlier stops them (the class filed first keeps the person); another
 /// class whose filing date is unknown, or this class's, counts as filed earlier.
@@ -299,6 +321,11 @@ pub fn elig_overlap(trainee: &TraineeFacts, class: &ClassFacts) -> RuleResult {
             "ELIG-OVERLAP",
             format!("同时在{}至{}的其他班次名单中", o.from, o.to),
             format!("also on another class from {} to {}", o.from, o.to),
+        )
+        .withholding(
+            Discloses::OtherClass,
+            "同时在时间重叠的其他班次名单中(详情请向县级人社部门了解)",
+            "also on another class of overlapping dates (the county bureau has the details)",
         ),
         None => RuleResult::pass("ELIG-OVERLAP", "无时间重叠的其他班次", "no overlapping class"),
     }
@@ -330,6 +357,7 @@ pub fn elig_overlap_in(policy: &PolicySet, trainee: &TraineeFacts, class: &Class
                     o.from, o.to
                 ),
             )
+            .withholding(Discloses::OtherClass, OVERLAP_WITHHELD_ZH, OVERLAP_WITHHELD_EN)
         }
         None => RuleResult::pass(
             "ELIG-OVERLAP",
@@ -660,6 +688,40 @@ mod tests {
     fn elig_group_is_recorded() {
         let t = trainee(id_for("19900101", "123"));
         assert!(eval(&t).rule("ELIG-GROUP").expect("evaluated").reason_zh.contains("农村转移就业劳动者"));
+    }
+
+    #[test]
+    fn reasons_that_disclose_another_class_or_a_birth_date_carry_a_form_without_it() {
+        let mut t = trainee(id_for("19900101", "123"));
+        t.other_classes = vec![DateRange { from: d(2025, 9, 30), to: d(2025, 10, 15), filed_on: None }];
+        let overlap = eval(&t).rule("ELIG-OVERLAP").expect("evaluated").clone();
+        assert!(overlap.reason_zh.contains("2025-09-30"), "officers read the dates: {overlap:?}");
+        let withheld = overlap.shown(|_| false);
+        assert!(!withheld.passed && withheld.withheld.is_none());
+        assert!(!withheld.reason_zh.contains("2025") && !withheld.reason_en.contains("2025"), "{withheld:?}");
+        assert_eq!(overlap.shown(|d| d == Discloses::OtherClass), overlap);
+
+        // Edition 2 counts age to the day and names the dates (edition 1 names none).
+        let v2 = PolicySet::xianning_2025_5_v2();
+        let first_day = d(2025, 10, 1);
+        let adult = IdNumber::parse(&id_for("19900101", "123")).expect("id");
+        let age = elig_age(&v2, Some(&adult), first_day);
+        assert_eq!(age.withheld.as_ref().map(|w| w.discloses), Some(Discloses::BirthDate));
+        assert!(age.reason_en.contains("is reached on 20"), "the full reason names the retirement date: {age:?}");
+        let masked = age.shown(|d| d != Discloses::BirthDate);
+        assert!(masked.passed && !masked.reason_en.contains('-') && !masked.reason_zh.contains('-'), "{masked:?}");
+        let young = IdNumber::parse(&id_for("20100101", "123")).expect("id");
+        let refused = elig_age(&v2, Some(&young), first_day);
+        assert!(!refused.passed && refused.reason_en.contains("2026-01-01"), "{refused:?}");
+        let refused = refused.shown(|_| false);
+        assert!(!refused.passed && !refused.reason_en.contains("2026-01-01"), "{refused:?}");
+        let old = IdNumber::parse(&id_for("19550101", "123")).expect("id");
+        let retired = elig_age(&v2, Some(&old), first_day).shown(|_| false);
+        assert!(
+            !retired.passed && !retired.reason_en.contains("2015") && !retired.reason_zh.contains("2015"),
+            "{retired:?}"
+        );
+        assert!(eval(&t).rule("ELIG-FISCAL").expect("evaluated").withheld.is_none(), "nothing to withhold");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub mod trace;
 
 pub use calendar::HolidayCalendar;
 pub use claim::evaluate_claim;
-pub use decision::{Decision, RuleResult};
+pub use decision::{Decision, Discloses, RuleResult, Withheld};
 pub use fraction::Fraction;
 pub use payment::{PaymentDecision, PaymentFacts, PaymentOutcome, subs_pay};
 pub use selection::{RoundFacts, RoundOutcome, decide_round};
