@@ -473,7 +473,7 @@ async fn store_chunk(
                 "last_event": rows.last().map(|r| &r.event_id),
                 "sessions": rows.iter().map(|r| r.session_id.as_str()).collect::<HashSet<_>>().len() }),
         );
-        crate::watch::after_attendance(&mut change, &class, &rows).await?;
+        crate::watch::after_attendance(s, &mut change, &class, &rows).await?;
     }
     change.commit().await?;
     Ok(results.into_iter().map(Option::unwrap_or_default).collect())

@@ -75,6 +75,41 @@ impl Default for Params {
     }
 }
 
+impl Params {
+    /// The parameters `text` sets over the defaults: `name=value` pairs separated by commas, the
+    /// names of the fields (`sync_min_trainees=12,sync_window_micros=5000000`). An unknown name,
+    /// a value that is not a whole number, or a value out of its range (windows and counts above
+    /// zero, the permille from 1 to 1000) is an error naming it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut p = Self::default();
+        for pair in text.split(',').map(str::trim).filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').ok_or_else(|| format!("{pair}: expected name=value"))?;
+            let (name, value) = (name.trim(), value.trim());
+            let number: i64 = value.parse().map_err(|_| format!("{name}: {value} is not a whole number"))?;
+            let (low, high) = if name == "perfect_county_below_permille" { (1, 1000) } else { (1, i64::MAX) };
+            if !(low..=high).contains(&number) {
+                return Err(format!("{name}: {number} is outside {low}..={high}"));
+            }
+            let count = usize::try_from(number).map_err(|_| format!("{name}: {number} is too large"))?;
+            match name {
+                "sync_window_micros" => p.sync_window_micros = number,
+                "sync_min_trainees" => p.sync_min_trainees = count,
+                "device_overlap_micros" => p.device_overlap_micros = number,
+                "phone_min_people" => p.phone_min_people = count,
+                "churn_min_changes" => p.churn_min_changes = count,
+                "replacement_window_days" => p.replacement_window_days = number,
+                "replacement_min_additions" => p.replacement_min_additions = count,
+                "perfect_min_sessions" => p.perfect_min_sessions = count,
+                "perfect_min_trainees" => p.perfect_min_trainees = count,
+                "perfect_county_below_permille" => p.perfect_county_below_permille = number,
+                "perfect_min_peer_classes" => p.perfect_min_peer_classes = count,
+                _ => return Err(format!("{name}: not a parameter of the integrity signals")),
+            }
+        }
+        Ok(p)
+    }
+}
+
 /// How much a signal asks of an officer's attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -576,6 +611,24 @@ mod tests {
     use super::*;
 
     const SECOND: i64 = 1_000_000;
+
+    #[test]
+    fn parameters_are_set_by_name_over_the_defaults_and_refused_out_of_range() {
+        assert_eq!(Params::parse(""), Ok(Params::default()));
+        let set =
+            Params::parse(" sync_min_trainees=12 , sync_window_micros=5000000,perfect_county_below_permille=1000")
+                .expect("valid");
+        assert_eq!(
+            (set.sync_min_trainees, set.sync_window_micros, set.perfect_county_below_permille),
+            (12, 5_000_000, 1000)
+        );
+        assert_eq!(set.phone_min_people, Params::default().phone_min_people, "the rest keep their defaults");
+        for bad in
+            ["sync_min_trainees=0", "perfect_county_below_permille=1001", "nonsense=3", "phone_min_people=x", "phone"]
+        {
+            assert!(Params::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn checkin(n: usize, class: &str, provider: &str, micros: i64) -> CheckInFact {
         CheckInFact {

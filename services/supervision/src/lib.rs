@@ -94,6 +94,10 @@ pub struct Options {
     /// A file the clock is read from (`QIANCHENG_SUPERVISION_CLOCK_FILE`): for development and
     /// demonstrations only, so that a class can be lived through; never set in production.
     pub clock_file: Option<std::path::PathBuf>,
+    /// The thresholds of the integrity signals (`QIANCHENG_SUPERVISION_SIGNAL_PARAMS`, `name=value`
+    /// pairs over the defaults of [`integrity::Params`], docs/integrity.md): the suite's
+    /// interpretation, not figures of the plan.
+    pub signals: integrity::Params,
 }
 
 impl Default for Options {
@@ -103,6 +107,7 @@ impl Default for Options {
             checkin_leeway_secs: 300,
             max_daily_hours: 8,
             clock_file: None,
+            signals: integrity::Params::default(),
         }
     }
 }
@@ -117,6 +122,8 @@ impl Options {
     pub const MAX_DAILY_HOURS: &'static str = "QIANCHENG_SUPERVISION_MAX_DAILY_HOURS";
     /// The variable naming the development clock file.
     pub const CLOCK_FILE: &'static str = "QIANCHENG_SUPERVISION_CLOCK_FILE";
+    /// The variable of the integrity signals' thresholds.
+    pub const SIGNAL_PARAMS: &'static str = "QIANCHENG_SUPERVISION_SIGNAL_PARAMS";
 
     /// The options `env` sets, the defaults for the rest; a number that does not parse, or a
     /// leeway outside 0 to 3600 seconds or a daily maximum outside 1 to 24 hours, is an error.
@@ -142,6 +149,10 @@ impl Options {
                 .ok()
                 .filter(|h| (1..=24).contains(h))
                 .ok_or_else(|| invalid(Self::MAX_DAILY_HOURS, v))?;
+        }
+        if let Some(v) = env.get(Self::SIGNAL_PARAMS) {
+            options.signals = integrity::Params::parse(v)
+                .map_err(|why| qiancheng_platform::Error::Config(format!("{}: {why}", Self::SIGNAL_PARAMS)))?;
         }
         options.clock_file = env.get(Self::CLOCK_FILE).filter(|v| !v.trim().is_empty()).map(std::path::PathBuf::from);
         Ok(options)
@@ -302,5 +313,13 @@ mod tests {
         assert!(read(Options::MAX_DAILY_HOURS, "0").is_err() && read(Options::MAX_DAILY_HOURS, "25").is_err());
         assert!(read(Options::MAX_DAILY_HOURS, "eight").is_err());
         assert_eq!(read(Options::CLOCK_FILE, "/tmp/c").expect("read").clock_file, Some("/tmp/c".into()));
+    }
+
+    #[test]
+    fn the_signal_thresholds_are_settings() {
+        let read = |value: &str| Options::from_env(&[(Options::SIGNAL_PARAMS.to_owned(), value.to_owned())].into());
+        assert_eq!(read("sync_min_trainees=30").expect("read").signals.sync_min_trainees, 30);
+        let refused = read("sync_min_trainees=0").expect_err("out of range").to_string();
+        assert!(refused.contains(Options::SIGNAL_PARAMS) && refused.contains("sync_min_trainees"), "{refused}");
     }
 }

@@ -27,16 +27,16 @@ use crate::store::evidence;
 use crate::store::inspection::{self as inspections, InspectionRecord};
 use crate::store::signal::{self as signals, SignalRecord, SignalState};
 
-/// The suite's parameters (docs/integrity.md).
-pub fn params() -> Params {
-    Params::default()
-}
-
 /// After a chunk of check-ins of `class` is stored: SYNC-CHECKIN for each session and device it
 /// touched, DEVICE-SHARED for each device around its times, GHOST-SESSION for its days,
 /// PERFECT-ATTENDANCE for the class.
-pub async fn after_attendance(change: &mut Change, class: &ClassRecord, rows: &[AttendanceRow]) -> Result<(), Error> {
-    let p = params();
+pub async fn after_attendance(
+    s: &Supervision,
+    change: &mut Change,
+    class: &ClassRecord,
+    rows: &[AttendanceRow],
+) -> Result<(), Error> {
+    let p = &s.options().signals;
     let mut spans: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
     for row in rows.iter().filter(|r| r.source == FROM_DEVICE && !r.device.is_empty()) {
         let span = spans.entry((row.session_id.as_str(), row.device.as_str())).or_insert((i64::MAX, i64::MIN));
@@ -46,22 +46,22 @@ pub async fn after_attendance(change: &mut Change, class: &ClassRecord, rows: &[
         spans.into_iter().map(|((s, d), (lo, hi))| (s.to_owned(), d.to_owned(), lo, hi)).collect();
     let days: BTreeSet<chrono::NaiveDate> =
         rows.iter().filter_map(|r| qiancheng_domain::day_in_china(r.checked_in_micros)).collect();
-    let mut found = by_session_and_device(change, &p, class, &spans).await?;
+    let mut found = by_session_and_device(change, p, class, &spans).await?;
     let inspected = inspections::of_class(&mut *change.tx, &class.id).await?;
     for inspection in inspected.iter().filter(|i| days.contains(&i.inspected_on)) {
         found.extend(ghost(change, class, inspection).await?);
     }
-    found.extend(perfect(change, &p, class).await?);
+    found.extend(perfect(change, p, class).await?);
     record(change, found).await
 }
 
 /// After a roster write of `class` (a filing, a change, a decision): PHONE-SHARED for its
 /// people and ROSTER-CHURN for the class.
 pub async fn after_roster(s: &Supervision, change: &mut Change, class: &ClassRecord) -> Result<(), Error> {
-    let p = params();
-    let mut found = phones(s, change, &p, class).await?;
+    let p = &s.options().signals;
+    let mut found = phones(s, change, p, class).await?;
     let changes = evidence::changes_of(&mut change.tx, &class.id).await?;
-    found.extend(integrity::roster_churn(&p, (&class.id, class.region.code()), class.last_day, &changes));
+    found.extend(integrity::roster_churn(p, (&class.id, class.region.code()), class.last_day, &changes));
     record(change, found).await
 }
 
@@ -91,16 +91,16 @@ pub async fn after_inspection(
 /// Every signal of `class` computed again from its records (RecomputeSignals). What officers
 /// decided stays.
 pub async fn recompute(s: &Supervision, change: &mut Change, class: &ClassRecord) -> Result<Vec<SignalRecord>, Error> {
-    let p = params();
+    let p = &s.options().signals;
     let spans = evidence::device_spans(&mut change.tx, &class.id).await?;
-    let mut found = by_session_and_device(change, &p, class, &spans).await?;
+    let mut found = by_session_and_device(change, p, class, &spans).await?;
     for inspection in inspections::of_class(&mut *change.tx, &class.id).await? {
         found.extend(ghost(change, class, &inspection).await?);
     }
-    found.extend(perfect(change, &p, class).await?);
-    found.extend(phones(s, change, &p, class).await?);
+    found.extend(perfect(change, p, class).await?);
+    found.extend(phones(s, change, p, class).await?);
     let changes = evidence::changes_of(&mut change.tx, &class.id).await?;
-    found.extend(integrity::roster_churn(&p, (&class.id, class.region.code()), class.last_day, &changes));
+    found.extend(integrity::roster_churn(p, (&class.id, class.region.code()), class.last_day, &changes));
     record(change, found).await?;
     signals::of_class(&mut change.tx, &class.id).await
 }
