@@ -8,6 +8,7 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+mod forms;
 mod load;
 mod policy_cmd;
 mod services;
@@ -158,6 +159,12 @@ enum Command {
     /// p99 and memory beside a Health/Check baseline and the plain-sqlx ceiling of the writes
     /// (docs/PERFORMANCE.md). Build with --release for figures worth reading.
     Load(load::LoadArgs),
+    /// Import the plan's forms from spreadsheets (附件1 岗位需求表 into demand), writing a result
+    /// workbook with a result per row; or write a form's template (docs/forms.md).
+    Import {
+        #[command(subcommand)]
+        command: forms::ImportCommand,
+    },
     /// Replay subsidy decisions from a facts file (see docs/policy-facts.md).
     Policy {
         #[command(subcommand)]
@@ -292,6 +299,7 @@ fn run_async(command: Command) -> Result<(), String> {
                 return services::health(&settings, &addr, &service, &tls_server_name).await;
             }
             Command::Load(args) => return load::run(args).await,
+            Command::Import { command } => return forms::run(command).await,
             Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } | Command::DataKey { .. } => {
                 Ok(())
             }
