@@ -220,10 +220,9 @@ pub fn evaluation_related(
     evaluation_occupation: &OccupationCode,
     evaluation_level: SkillLevel,
 ) -> RuleResult {
-    const CODE: &str = "EVALUATION_RELATED";
     if !policy.v2_rules() {
         return RuleResult::fail(
-            CODE,
+            "EVALUATION_RELATED",
             "本政策版本下技能评价不能代替结业考核",
             "under this policy version a skill evaluation does not complete a class; the assessment is needed",
         );
@@ -244,7 +243,7 @@ pub fn evaluation_related(
             ),
         };
         return RuleResult::fail(
-            CODE,
+            "EVALUATION_RELATED",
             format!("技能评价职业{evaluation_occupation}{zh}{occupation},不计入结业"),
             format!(
                 "the evaluation's occupation {evaluation_occupation} {en} {occupation}; it does not count for \
@@ -254,7 +253,7 @@ pub fn evaluation_related(
     };
     if evaluation_level < level {
         return RuleResult::fail(
-            CODE,
+            "EVALUATION_RELATED",
             format!("技能评价等级{}低于项目等级{},不计入结业", evaluation_level.name_zh(), level.name_zh()),
             format!(
                 "the evaluation's level {} is below the project's level {}; it does not count for completion",
@@ -264,7 +263,7 @@ pub fn evaluation_related(
         );
     }
     RuleResult::pass(
-        CODE,
+        "EVALUATION_RELATED",
         format!(
             "技能评价职业{evaluation_occupation}{related_zh},等级{}不低于项目等级{},计入结业",
             evaluation_level.name_zh(),
