@@ -68,8 +68,9 @@ fn basis_points(hours: i64, of: u32) -> i32 {
     if of == 0 { 0 } else { int32(hours.max(0).saturating_mul(10_000) / i64::from(of)) }
 }
 
-/// The most bytes of one trainee part of a ledger: a row with more marks goes on in continuation
-/// parts (`LedgerTrainee.continued`), well under the message limit (4 MiB by default).
+/// The most bytes of one trainee part of a ledger (1 MiB; half the largest message when the
+/// operator sets `QIANCHENG_MAX_MESSAGE_BYTES` below 2 MiB): a row with more marks goes on in
+/// continuation parts (`LedgerTrainee.continued`).
 pub const LEDGER_PART_BYTES: usize = 1 << 20;
 
 /// One attendance mark with its evidence and its corrections, as the ledger shows it.
@@ -260,7 +261,7 @@ pub async fn get_ledger(
             continued: false,
         };
         parts.extend(
-            bounded(row, LEDGER_PART_BYTES)
+            bounded(row, s.ledger_part_bytes)
                 .into_iter()
                 .map(|part| GetLedgerResponse { trainee: Some(part), ..Default::default() }),
         );

@@ -1281,6 +1281,60 @@ async fn the_ledger_carries_the_evidence_every_completion_is_re_derived_from(app
     assert_eq!(states, [yes, no, yes], "0 and 2 complete (2 at exactly 80%); 1 fails the assessment");
 }
 
+async fn start_with_small_messages(backend: Backend) -> Option<App> {
+    // Messages of at most 8 KiB: the ledger's trainee parts are bounded at 4 KiB.
+    common::start_configured(backend, |keys| keys.settings.max_message_bytes = 8 * 1024).await
+}
+
+async fn a_ledger_row_larger_than_its_part_budget_goes_on_in_continuation_parts(app: &App) {
+    let (class, trainees, _) = running(app, 2, &[]).await;
+    let sessions = app.schedule(&class.name, &hundred_hours()).await;
+    app.set_today(2027, 3, 15);
+    for (n, trainee) in trainees.iter().enumerate() {
+        let events = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, session)| check_in(&format!("{n}-{i}"), &session.name, &trainee.name, when(session)))
+            .collect();
+        app.stream(vec![chunk(&class.name, events)]).await;
+    }
+    // Long reasons make trainee 0's row larger than 4 KiB; trainee 1's fits in one part.
+    let reason = "核查后更正学时。".repeat(60);
+    for (i, hours) in [(0, 4), (1, 4), (2, 6)] {
+        app.client()
+            .await
+            .correct_attendance(authed(
+                CorrectAttendanceRequest {
+                    session: sessions[i].name.clone(),
+                    trainee: trainees[0].name.clone(),
+                    hours,
+                    reason: reason.clone(),
+                    request_id: String::new(),
+                },
+                &app.provider_token(),
+            ))
+            .await
+            .expect("corrected");
+    }
+    let ledger = app.ledger(&class.name, &app.officer(COUNTY)).await.expect("every part within the message limit");
+    let parts: Vec<&LedgerTrainee> = ledger.iter().filter_map(|p| p.trainee.as_ref()).collect();
+    let name = |p: &LedgerTrainee| p.trainee.clone().expect("named").name;
+    let of = |n: usize| parts.iter().copied().filter(|p| name(p) == trainees[n].name).collect::<Vec<_>>();
+    let (first, second) = (of(0), of(1));
+    assert!(first.len() > 1, "trainee 0's row goes on in continuation parts");
+    assert_eq!(second.len(), 1, "trainee 1's row fits in one part");
+    assert!(!first[0].continued && first[1..].iter().all(|p| p.continued && p.person.is_none()));
+    assert!(parts.iter().all(|p| prost::Message::encoded_len(*p) <= 4 * 1024));
+    // The continuation parts follow the row at once, and the marks of all its parts add up.
+    let at = |p: &LedgerTrainee| parts.iter().position(|q| std::ptr::eq(*q, p)).expect("a part");
+    assert!(first.windows(2).all(|w| at(w[1]) == at(w[0]) + 1));
+    let marks: Vec<&AttendanceMark> = first.iter().flat_map(|p| &p.attendance).collect();
+    assert_eq!(marks.len(), 13);
+    assert_eq!(marks.iter().map(|m| m.hours).sum::<i32>(), first[0].attended_hours);
+    assert_eq!(first[0].attended_hours, 100 - 4 - 4 - 2);
+    assert_eq!(marks.iter().map(|m| m.corrections.len()).sum::<usize>(), 3);
+}
+
 backend_tests!(start =>
     sessions_are_added_within_the_class_dates,
     attendance_arrives_as_a_stream_and_a_resend_is_stored_once,
@@ -1295,3 +1349,9 @@ backend_tests!(start =>
     evaluation_related_only_the_class_occupation_or_its_minor_group_at_the_project_level_or_above,
     the_ledger_carries_the_evidence_every_completion_is_re_derived_from,
 );
+
+mod small_messages {
+    use super::*;
+
+    backend_tests!(start_with_small_messages => a_ledger_row_larger_than_its_part_budget_goes_on_in_continuation_parts);
+}
