@@ -5,8 +5,9 @@
 //! first day itself is refused with CLASS-FILING; a second class that would pass the approved
 //! headcount is refused with CLASS-HEADCOUNT; attendance for 60 sessions arrives as a stream,
 //! is sent twice and stored once; a trainee at 79% of the hours does not complete and one at 80%
-//! does; a serious inspection finding stops another class; the ledger exports whole; another
-//! provider and another county's officer see none of it.
+//! does; a serious inspection finding stops another class; the ledger exports whole, each mark
+//! with its device, method and upload; another provider and another county's officer see none of
+//! it.
 //!
 //! Things happen in the order a real class lives them. Supervision's clock is set through `dev`'s
 //! clock file (`QIANCHENG_SUPERVISION_CLOCK_FILE`, a development setting) to days of the plan's
@@ -261,6 +262,7 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
                     trainee: person.name.clone(),
                     checked_in_micros: morning(&day),
                     device: "gate-1".into(),
+                    method: CheckInMethod::Face as i32,
                     ..Default::default()
                 });
             }
@@ -395,6 +397,16 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     let rows: Vec<LedgerTrainee> = ledger.iter().filter_map(|p| p.trainee.clone()).collect();
     assert_eq!(rows.len(), 30);
     assert!(rows.iter().all(|r| r.person.clone().expect("person").id_number.len() == 18));
+    // Each mark shows its evidence: the event, the device and how it identified the trainee, who
+    // uploaded it and when; the marks add up to the trainee's hours.
+    for row in &rows {
+        assert_eq!(row.attendance.iter().map(|m| m.hours).sum::<i32>(), row.attended_hours);
+        for mark in &row.attendance {
+            assert!(mark.event_id.starts_with("gate-1/") && mark.device == "gate-1", "{mark:?}");
+            assert_eq!(mark.method, CheckInMethod::Face as i32);
+            assert!(!mark.uploaded_by.is_empty() && mark.received_micros > 0 && mark.checked_in_micros > 0);
+        }
+    }
     let summary = ledger.last().and_then(|p| p.summary.clone()).expect("summary");
     assert_eq!(usize::try_from(summary.attendance_records).expect("n"), expected);
     assert_eq!(summary.completed, 29);

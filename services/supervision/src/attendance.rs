@@ -268,6 +268,7 @@ struct Parsed {
     micros: i64,
     device: String,
     hours: u32,
+    method: store::Method,
     hash: String,
 }
 
@@ -306,6 +307,9 @@ fn parse_event(s: &Supervision, class_id: &str, index: usize, event: &CheckIn) -
     if !(0..=MAX_SESSION_HOURS).contains(&event.hours) {
         return Err(refused(id, "SESSION_HOURS", "hours", format!("0 (the whole session) to {MAX_SESSION_HOURS}")));
     }
+    let Some(method) = store::Method::of_proto(event.method) else {
+        return Err(refused(id, "ENUM", "method", "face, fingerprint, QR code or manual"));
+    };
     Ok(Parsed {
         index,
         event_id: id.to_owned(),
@@ -315,6 +319,7 @@ fn parse_event(s: &Supervision, class_id: &str, index: usize, event: &CheckIn) -
         micros: event.checked_in_micros,
         device: event.device.clone(),
         hours: u32::try_from(event.hours).unwrap_or(0),
+        method,
         hash: hex::encode(Sha256::digest(event.encode_to_vec())),
     })
 }
@@ -421,6 +426,7 @@ async fn store_chunk(
                     source: store::FROM_DEVICE,
                     recorded_by: principal.subject.clone(),
                     received_micros: received,
+                    method: p.method,
                 });
                 indexes.push(p.index);
             }
@@ -645,6 +651,7 @@ pub async fn correct_attendance(
                     source: store::FROM_CORRECTION,
                     recorded_by: actor.clone(),
                     received_micros: now_micros(),
+                    method: store::Method::Unspecified,
                 };
                 store::insert_many(&mut change.tx, &[row]).await?;
             }

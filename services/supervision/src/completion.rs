@@ -6,7 +6,10 @@
 //! stored attendance (at least `min_attendance` of the class's hours, compared exactly) and the
 //! assessment or a skill evaluation passed, under the policy set the class was filed under.
 //! Skill-evaluation results (certificates) may come later: a trainee of a completed class who had
-//! not completed is decided again when one is recorded.
+//! not completed is decided again when one is recorded that counts. An evaluation counts
+//! (EVALUATION_RELATED, decided by the policy core) only in the class's occupation or, as OUT-CERT
+//! reads a related occupation, its minor group, at the project's level or above; any other is
+//! recorded and shown with the reason it does not count.
 
 use std::collections::{HashMap, HashSet};
 
@@ -144,8 +147,14 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
         }
         let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
         let totals = attendance::totals(&mut *change.tx, &class.id).await?;
-        let evaluated: HashSet<String> =
-            evaluations::of_class(&mut *change.tx, &class.id).await?.into_iter().map(|e| e.trainee_id).collect();
+        // EVALUATION_RELATED: only an evaluation in the class's occupation or its minor group, at
+        // the project's level or above, completes; the others stay recorded and do not count.
+        let evaluated: HashSet<String> = evaluations::of_class(&mut *change.tx, &class.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.counts(&policy, &class.occupation, class.level).passed)
+            .map(|e| e.trainee_id)
+            .collect();
         let mut decided = Vec::new();
         for mut person in trainee::of_class(&mut *change.tx, &class.id).await? {
             if person.state != TraineeState::Active {
@@ -259,9 +268,12 @@ pub async fn record_skill_evaluation(
             recorded_by: actor.clone(),
             create_time_micros: now_micros(),
         };
+        let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
+        let counts = record.counts(&policy, &class.occupation, class.level);
         evaluations::insert(&mut change.tx, &record).await?;
-        if class.state == ClassState::Completed && person.state == TraineeState::NotCompleted {
-            let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
+        // Decided again only on an evaluation that counts (EVALUATION_RELATED); one in another
+        // occupation or below the project's level is recorded and changes nothing.
+        if counts.passed && class.state == ClassState::Completed && person.state == TraineeState::NotCompleted {
             let attended = attendance::totals_of(&mut *change.tx, &[&person.id]).await?.get(&person.id).copied();
             let attended = attended.unwrap_or(0);
             decide(&policy, &class, &mut person, attended, true)?;
@@ -274,10 +286,10 @@ pub async fn record_skill_evaluation(
             record.name(),
             json!({ "trainee": person.name(), "kind": record.kind.code(), "occupation": record.occupation.as_str(),
                 "level": record.level.code(), "issuer": issuer, "issued_on": issued_on.to_string(),
-                "trainee_state": person.state.code() }),
+                "trainee_state": person.state.code(), "counts": counts.passed, "counts_code": counts.code }),
         );
         Ok(RecordSkillEvaluationResponse {
-            evaluation: Some(record.to_proto()),
+            evaluation: Some(record.to_proto(&counts)),
             trainee: Some(person.to_proto(Audience::of(&call.principal))),
         })
     })

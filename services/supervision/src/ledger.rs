@@ -4,9 +4,14 @@
 //! The ledger is the whole record of a class, read in one consistent snapshot and sent as one
 //! stream: the filing with what selection said, every session, every trainee ever on the roster
 //! or proposed for it (with the versions that added and removed them), their attendance per
-//! session and share of the class's hours, results and certificates, every roster change,
-//! correction and inspection, and CLASS-LEDGER's judgement of its completeness. Personal data is
-//! whole for the roles that may see it and masked for auditors.
+//! session with its evidence (the check-in event's id, time, device and method, who uploaded it
+//! and when it was received, and each correction with its reason and who made it) and share of
+//! the class's hours, results and certificates (who recorded each, and whether it counts for
+//! completion, EVALUATION_RELATED), every roster change, correction and inspection with its spot
+//! checks, and CLASS-LEDGER's judgement of its completeness: an auditor re-derives every
+//! completion from it alone. Personal data is whole for the roles that may see it and masked for
+//! auditors; the evidence names devices and the accounts that acted, never a person's data. A
+//! trainee's part is bounded ([`LEDGER_PART_BYTES`]); a larger row goes on in continuation parts.
 //!
 //! ListProjectTrainees is the contract the outcome and subsidy services build on (documented on
 //! `ProjectTrainee` in the proto): everyone ever on the real-name roster of any class of a
@@ -15,6 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use prost::Message as _;
 use qiancheng_api::convert;
 use qiancheng_api::supervision::*;
 use qiancheng_api::types::PersonRef;
@@ -28,7 +34,6 @@ use qiancheng_platform::pii::PiiCipher;
 use qiancheng_platform::{Call, Error};
 
 use crate::Supervision;
-use crate::access;
 use crate::store::attendance;
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::evaluation::{self as evaluations, EvaluationRecord};
@@ -37,6 +42,7 @@ use crate::store::roster_change::{self as changes};
 use crate::store::session::{self as sessions, SessionRecord};
 use crate::store::trainee::{self, SealedPerson, TraineeRecord};
 use crate::store::{int32, rule_to_proto};
+use crate::{access, judge};
 
 /// The person whole, from what is sealed.
 fn unsealed(pii: &PiiCipher, sealed: &SealedPerson) -> Result<PersonRef, Error> {
@@ -61,6 +67,63 @@ fn current_hash(pii: &PiiCipher, person: &TraineeRecord, sealed: &SealedPerson) 
 /// The share of `hours` in `of`, in basis points, rounded down.
 fn basis_points(hours: i64, of: u32) -> i32 {
     if of == 0 { 0 } else { int32(hours.max(0).saturating_mul(10_000) / i64::from(of)) }
+}
+
+/// The most bytes of one trainee part of a ledger (1 MiB; half the largest message when the
+/// operator sets `QIANCHENG_MAX_MESSAGE_BYTES` below 2 MiB): a row with more marks goes on in
+/// continuation parts (`LedgerTrainee.continued`).
+pub const LEDGER_PART_BYTES: usize = 1 << 20;
+
+/// One attendance mark with its evidence and its corrections, as the ledger shows it.
+fn mark_to_proto(
+    class_id: &str,
+    m: &attendance::Mark,
+    corrections: Vec<&attendance::CorrectionRecord>,
+) -> AttendanceMark {
+    AttendanceMark {
+        session: format!("classes/{class_id}/sessions/{}", m.session_id),
+        hours: int32(m.hours),
+        corrected: m.from_correction || !corrections.is_empty(),
+        event_id: m.event_id.clone(),
+        checked_in_micros: m.checked_in_micros,
+        device: m.device.clone(),
+        method: m.method.to_proto() as i32,
+        uploaded_by: m.recorded_by.clone(),
+        received_micros: m.received_micros,
+        reported_hours: int32(m.reported_hours),
+        from_correction: m.from_correction,
+        corrections: corrections.into_iter().map(attendance::CorrectionRecord::to_proto).collect(),
+    }
+}
+
+/// A trainee's row as parts of at most about `budget` bytes each: the row itself with as many
+/// of its marks as fit, then continuation parts with only the trainee's name and more marks, in
+/// order. A row that fits is one part; a part always takes at least one mark.
+fn bounded(mut row: LedgerTrainee, budget: usize) -> Vec<LedgerTrainee> {
+    if row.encoded_len() <= budget {
+        return vec![row];
+    }
+    let name = row.trainee.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+    let marks = std::mem::take(&mut row.attendance);
+    let mut parts = vec![row];
+    let mut size = parts[0].encoded_len();
+    for mark in marks {
+        // A mark's share of its part: the mark and its field tag and length.
+        let cost = mark.encoded_len() + 8;
+        let last = parts.last_mut().expect("the row is the first part");
+        if size + cost > budget && !last.attendance.is_empty() {
+            let next = LedgerTrainee {
+                trainee: Some(Trainee { name: name.clone(), ..Default::default() }),
+                continued: true,
+                ..Default::default()
+            };
+            size = next.encoded_len();
+            parts.push(next);
+        }
+        size += cost;
+        parts.last_mut().expect("a part").attendance.push(mark);
+    }
+    parts
 }
 
 /// Everything a ledger shows, read in one snapshot.
@@ -134,6 +197,15 @@ pub async fn get_ledger(
     for evaluation in &snap.evaluations {
         evaluations_of.entry(evaluation.trainee_id.as_str()).or_default().push(evaluation);
     }
+    // Each mark carries the corrections of its session and trainee, oldest first.
+    let mut corrections_of: HashMap<(&str, &str), Vec<&attendance::CorrectionRecord>> = HashMap::new();
+    for correction in &snap.corrections {
+        corrections_of
+            .entry((correction.session_id.as_str(), correction.trainee_id.as_str()))
+            .or_default()
+            .push(correction);
+    }
+    let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
     let mut roster = Vec::new();
     let mut rows = Vec::new();
     let mut completed = 0;
@@ -169,25 +241,31 @@ pub async fn get_ledger(
         if person.state == TraineeState::Completed {
             completed += 1;
         }
-        parts.push(GetLedgerResponse {
-            trainee: Some(LedgerTrainee {
-                trainee: Some(person.to_proto(Audience::of(&call.principal))),
-                person: Some(shown),
-                attendance: marks
-                    .iter()
-                    .map(|m| AttendanceMark {
-                        session: format!("classes/{}/sessions/{}", class.id, m.session_id),
-                        hours: int32(m.hours),
-                        corrected: m.corrected,
-                    })
-                    .collect(),
-                attended_hours: int32(attended),
-                class_hours: int32(i64::from(class.hours())),
-                attendance_share_basis_points: basis_points(attended, class.hours()),
-                evaluations: theirs.iter().map(|e| e.to_proto()).collect(),
-            }),
-            ..Default::default()
-        });
+        let attendance = marks
+            .iter()
+            .map(|m| {
+                let corrections = corrections_of.remove(&(m.session_id.as_str(), m.trainee_id.as_str()));
+                mark_to_proto(&class.id, m, corrections.unwrap_or_default())
+            })
+            .collect();
+        let row = LedgerTrainee {
+            trainee: Some(person.to_proto(Audience::of(&call.principal))),
+            person: Some(shown),
+            attendance,
+            attended_hours: int32(attended),
+            class_hours: int32(i64::from(class.hours())),
+            attendance_share_basis_points: basis_points(attended, class.hours()),
+            evaluations: theirs
+                .iter()
+                .map(|e| e.to_proto(&e.counts(&policy, &class.occupation, class.level)))
+                .collect(),
+            continued: false,
+        };
+        parts.extend(
+            bounded(row, s.ledger_part_bytes)
+                .into_iter()
+                .map(|part| GetLedgerResponse { trainee: Some(part), ..Default::default() }),
+        );
     }
     let people: HashMap<&str, &TraineeRecord> = snap.trainees.iter().map(|t| (t.id.as_str(), t)).collect();
     for change in &snap.changes {
@@ -239,6 +317,11 @@ pub async fn list_project_trainees(
     }
     let ids: Vec<&str> = people.iter().map(|(t, _)| t.id.as_str()).collect();
     let totals = attendance::totals_of(pool, &ids).await?;
+    let mut policy_of = HashMap::new();
+    for class in class_of.values() {
+        policy_of
+            .insert(class.id.clone(), judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?);
+    }
     let mut evaluations_of: HashMap<String, Vec<EvaluationRecord>> = HashMap::new();
     for evaluation in evaluations::of_trainees(pool, &ids).await? {
         evaluations_of.entry(evaluation.trainee_id.clone()).or_default().push(evaluation);
@@ -276,10 +359,12 @@ pub async fn list_project_trainees(
             completion: person.completion.as_ref().map(|d| d.to_proto(Audience::of(&call.principal))),
             attended_hours: int32(totals.get(&person.id).copied().unwrap_or(0)),
             class_hours: int32(i64::from(class.hours())),
-            evaluations: evaluations_of
-                .get(&person.id)
-                .map(|e| e.iter().map(EvaluationRecord::to_proto).collect())
-                .unwrap_or_default(),
+            evaluations: match (evaluations_of.get(&person.id), policy_of.get(&class.id)) {
+                (Some(theirs), Some(policy)) => {
+                    theirs.iter().map(|e| e.to_proto(&e.counts(policy, &class.occupation, class.level))).collect()
+                }
+                _ => Vec::new(),
+            },
             terminated_on: crate::store::date_proto(person.terminated_on),
             termination_reason: person.termination_reason.clone(),
             occupation_code: class.occupation.as_str().to_owned(),
@@ -297,4 +382,48 @@ pub async fn verify_audit_chain(
     call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
     let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
     Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(marks: usize) -> LedgerTrainee {
+        LedgerTrainee {
+            trainee: Some(Trainee { name: "classes/c/trainees/t".into(), ..Default::default() }),
+            attendance: (0..marks)
+                .map(|i| AttendanceMark {
+                    session: format!("classes/c/sessions/s{i:04}"),
+                    hours: 2,
+                    event_id: format!("event-{i:04}"),
+                    device: "gate-1".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            attended_hours: int32(i64::try_from(marks).expect("n") * 2),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_row_that_fits_is_one_part() {
+        let whole = row(10);
+        assert_eq!(bounded(whole.clone(), LEDGER_PART_BYTES), vec![whole]);
+    }
+
+    #[test]
+    fn a_larger_row_goes_on_in_continuation_parts_within_the_budget_and_in_order() {
+        let whole = row(1000);
+        let budget = 4_096;
+        let parts = bounded(whole.clone(), budget);
+        assert!(parts.len() > 1);
+        assert!(parts.iter().all(|p| p.encoded_len() <= budget), "every part within the budget");
+        assert!(!parts[0].continued && parts[1..].iter().all(|p| p.continued));
+        assert_eq!(parts[0].attended_hours, whole.attended_hours);
+        assert!(parts[1..].iter().all(|p| p.attended_hours == 0 && p.person.is_none()), "only the marks go on");
+        let name = |p: &LedgerTrainee| p.trainee.clone().expect("named").name;
+        assert!(parts.iter().all(|p| name(p) == "classes/c/trainees/t"));
+        let marks: Vec<AttendanceMark> = parts.into_iter().flat_map(|p| p.attendance).collect();
+        assert_eq!(marks, whole.attendance, "every mark once, in order");
+    }
 }

@@ -57,6 +57,9 @@ pub struct Supervision {
     shared: std::sync::Arc<Shared>,
     clock: Clock,
     options: std::sync::Arc<Options>,
+    /// The most bytes of one trainee part of a ledger: [`ledger::LEDGER_PART_BYTES`], or half the
+    /// largest message when the operator set that lower.
+    ledger_part_bytes: usize,
 }
 
 impl Supervision {
@@ -182,7 +185,8 @@ qiancheng_api::supervision_service!(Supervision, handlers);
 
 fn routes(shared: Shared, settings: &Settings, clock: Clock, options: Options) -> Routes {
     let options = std::sync::Arc::new(options);
-    let supervision = Supervision { shared: std::sync::Arc::new(shared), clock, options };
+    let ledger_part_bytes = ledger::LEDGER_PART_BYTES.min(settings.max_message_bytes / 2).max(1);
+    let supervision = Supervision { shared: std::sync::Arc::new(shared), clock, options, ledger_part_bytes };
     // PROV-DISQUALIFIED: providers with running classes are checked against selection at an interval.
     standing::start_sweeping(
         supervision.clone(),

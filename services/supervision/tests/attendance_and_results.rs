@@ -975,6 +975,366 @@ async fn the_project_roster_is_what_outcome_and_subsidy_read(app: &App) {
     assert!(none.into_inner().trainees.is_empty());
 }
 
+/// A certificate of `occupation` at `level`, issued on `on`.
+fn certificate_in(number: &str, occupation: &str, level: SkillLevel, on: (i32, u32, u32)) -> SkillEvaluation {
+    SkillEvaluation {
+        occupation_code: occupation.into(),
+        skill_level: level as i32,
+        ..certificate(number, on.0, on.1, on.2)
+    }
+}
+
+/// Records `evaluation` for `trainee` as the class's provider.
+async fn evaluate(app: &App, trainee: &str, evaluation: SkillEvaluation) -> RecordSkillEvaluationResponse {
+    app.client()
+        .await
+        .record_skill_evaluation(authed(
+            RecordSkillEvaluationRequest {
+                trainee: trainee.into(),
+                evaluation: Some(evaluation),
+                request_id: String::new(),
+            },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("recorded")
+        .into_inner()
+}
+
+/// Every trainee of the class checks in at every session (the clock moves to 15 March, the last
+/// session's day).
+async fn attend_everything(app: &App, class: &Class, trainees: &[Trainee], sessions: &[Session]) {
+    app.set_today(2027, 3, 15);
+    let mut events = Vec::new();
+    for (n, trainee) in trainees.iter().enumerate() {
+        for (i, session) in sessions.iter().enumerate() {
+            events.push(check_in(&format!("{n}-{i}"), &session.name, &trainee.name, when(session)));
+        }
+    }
+    let acks = app.stream(vec![chunk(&class.name, events)]).await;
+    assert_eq!(acks.last().expect("ack").refused, 0);
+}
+
+async fn evaluation_related_only_the_class_occupation_or_its_minor_group_at_the_project_level_or_above(app: &App) {
+    // The project trains 6-18-02-04 at level 4 (中级工); nobody takes the completion assessment, so
+    // only a skill evaluation that counts completes.
+    let (class, trainees, _) = running(app, 5, &[]).await;
+    let sessions = app.schedule(&class.name, &hundred_hours()).await;
+    attend_everything(app, &class, &trainees, &sessions).await;
+    let boundaries = [
+        ("C0", "6-18-02-04", SkillLevel::SkillLevel4, true, "is the class's occupation"),
+        ("C1", "6-18-02-07", SkillLevel::SkillLevel4, true, "is in the minor group 6-18-02"),
+        ("C2", "6-18-03-04", SkillLevel::SkillLevel1, false, "outside the minor group 6-18-02"),
+        ("C3", "6-18-02-04", SkillLevel::SkillLevel3, true, "at least the project's level LEVEL_4"),
+        ("C4", "6-18-02-04", SkillLevel::SkillLevel5, false, "LEVEL_5 is below the project's level LEVEL_4"),
+    ];
+    for (n, (number, occupation, level, counts, why)) in boundaries.iter().enumerate() {
+        let recorded =
+            evaluate(app, &trainees[n].name, certificate_in(number, occupation, *level, (2027, 3, 15))).await;
+        let evaluation = recorded.evaluation.expect("stored, counting or not");
+        let rule = evaluation.counts_for_completion.expect("EVALUATION_RELATED");
+        assert_eq!((rule.code.as_str(), rule.passed), ("EVALUATION_RELATED", *counts), "{number}: {}", rule.reason_en);
+        assert!(rule.reason_en.contains(why), "{number}: {}", rule.reason_en);
+        assert!(!evaluation.recorded_by.is_empty());
+    }
+    app.set_today(2027, 4, 30);
+    let done = app
+        .client()
+        .await
+        .complete_class(authed(
+            CompleteClassRequest { name: class.name.clone(), ..Default::default() },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("completed")
+        .into_inner();
+    let state_of = |n: usize| {
+        let t = done.trainees.iter().find(|t| t.name == trainees[n].name).expect("decided");
+        let failure = t.completion.clone().expect("decided").rules.into_iter().find(|r| !r.passed).map(|r| r.code);
+        (t.state, failure)
+    };
+    let completed = (TraineeState::Completed as i32, None);
+    let not_completed = (TraineeState::NotCompleted as i32, Some("CLASS-COMPLETION".to_owned()));
+    assert_eq!(state_of(0), completed, "same occupation, same level");
+    assert_eq!(state_of(1), completed, "same minor group");
+    assert_eq!(state_of(2), not_completed, "another minor group, however high the level");
+    assert_eq!(state_of(3), completed, "a level above");
+    assert_eq!(state_of(4), not_completed, "a level below");
+
+    // After completion an evaluation that does not count decides nothing again; one that counts does.
+    let below =
+        evaluate(app, &trainees[4].name, certificate_in("C5", "6-18-02-07", SkillLevel::SkillLevel5, (2027, 4, 30)))
+            .await;
+    assert!(!below.evaluation.expect("stored").counts_for_completion.expect("rule").passed);
+    assert_eq!(below.trainee.expect("trainee").state, TraineeState::NotCompleted as i32);
+    let related =
+        evaluate(app, &trainees[4].name, certificate_in("C6", "6-18-02-07", SkillLevel::SkillLevel4, (2027, 4, 30)))
+            .await;
+    let now = related.trainee.expect("trainee");
+    assert_eq!(now.state, TraineeState::Completed as i32);
+    assert!(now.completion.expect("decision").rules.iter().all(|r| r.passed));
+
+    // The ledger and the project roster show every evaluation with whether it counts and why.
+    let ledger = app.ledger(&class.name, &app.auditor()).await.expect("ledger");
+    let row = ledger
+        .iter()
+        .filter_map(|p| p.trainee.clone())
+        .find(|r| r.trainee.clone().expect("t").name == trainees[4].name);
+    let shown: Vec<(String, bool)> = row
+        .expect("row")
+        .evaluations
+        .iter()
+        .map(|e| (e.certificate_number.clone(), e.counts_for_completion.clone().expect("rule").passed))
+        .collect();
+    assert_eq!(shown, [("C4".to_owned(), false), ("C5".to_owned(), false), ("C6".to_owned(), true)]);
+    let roster = app
+        .client()
+        .await
+        .list_project_trainees(authed(
+            ListProjectTraineesRequest { project: app.project.clone(), page_size: 10, page_token: String::new() },
+            &app.service_named("outcome"),
+        ))
+        .await
+        .expect("listed")
+        .into_inner();
+    let c2 = roster.trainees.iter().flat_map(|t| &t.evaluations).find(|e| e.certificate_number == "C2").expect("C2");
+    let rule = c2.counts_for_completion.clone().expect("rule");
+    assert!(!rule.passed && rule.reason_zh.contains("不计入结业"), "{}", rule.reason_zh);
+}
+
+/// Re-derives a trainee's completion from the ledger alone, as an auditor would: the marks'
+/// hours (each the event's report, the session's hours for 0, or its last correction's), their
+/// sum against the class's hours (CLASS-ATTENDANCE, 80%), and the assessment or an evaluation
+/// that counts (CLASS-COMPLETION).
+fn rederived(row: &LedgerTrainee, session_hours: &std::collections::HashMap<String, i32>) -> (i32, bool) {
+    let mut attended = 0;
+    for mark in &row.attendance {
+        let expected = match mark.corrections.last() {
+            Some(last) => last.hours,
+            None if mark.reported_hours == 0 => session_hours[&mark.session],
+            None => mark.reported_hours,
+        };
+        assert_eq!(mark.hours, expected, "{}: the mark's hours follow from its evidence", mark.event_id);
+        attended += mark.hours;
+    }
+    let trainee = row.trainee.clone().expect("trainee");
+    let passed = trainee.assessment == AssessmentResult::Passed as i32
+        || row.evaluations.iter().any(|e| e.counts_for_completion.clone().is_some_and(|r| r.passed));
+    (attended, attended * 100 >= 80 * row.class_hours && passed)
+}
+
+async fn the_ledger_carries_the_evidence_every_completion_is_re_derived_from(app: &App) {
+    let (class, trainees, _) = running(app, 3, &[]).await;
+    let sessions = app.schedule(&class.name, &hundred_hours()).await;
+    app.set_today(2027, 3, 15);
+    // 0 checks in by face at everything; 1 by fingerprint at everything (the first session
+    // later corrected to absent); 2 by QR code at the first nine sessions (72 hours), by hand
+    // for half of the tenth, and the last is added by a correction (4 hours): 80 hours.
+    let methods = [CheckInMethod::Face, CheckInMethod::Fingerprint, CheckInMethod::QrCode];
+    let mut events = Vec::new();
+    for (n, trainee) in trainees.iter().enumerate() {
+        for (i, session) in sessions.iter().enumerate() {
+            if n == 2 && i > 9 {
+                continue;
+            }
+            let (method, hours) = if n == 2 && i == 9 { (CheckInMethod::Manual, 4) } else { (methods[n], 0) };
+            events.push(CheckIn {
+                method: method as i32,
+                hours,
+                device: format!("gate-{n}"),
+                ..check_in(&format!("{n}-{i}"), &session.name, &trainee.name, when(session))
+            });
+        }
+    }
+    // A method outside the enum is refused on its own.
+    events.push(CheckIn {
+        method: 9,
+        ..check_in("bad-method", &sessions[0].name, &trainees[2].name, when(&sessions[0]))
+    });
+    let acks = app.stream(vec![chunk(&class.name, events)]).await;
+    let bad = acks[0].results.iter().find(|r| r.event_id == "bad-method").expect("result");
+    assert_eq!(
+        (bad.status, bad.reason.as_str(), bad.field.as_str()),
+        (CheckInStatus::Refused as i32, "ENUM", "method")
+    );
+    assert_eq!(acks.last().expect("ack").stored, 13 + 13 + 10);
+    let correct = |session: &Session, trainee: &Trainee, hours: i32, reason: &str, token: String| {
+        let request = CorrectAttendanceRequest {
+            session: session.name.clone(),
+            trainee: trainee.name.clone(),
+            hours,
+            reason: reason.into(),
+            request_id: String::new(),
+        };
+        async move { app.client().await.correct_attendance(authed(request, &token)).await.expect("corrected") }
+    };
+    correct(&sessions[0], &trainees[1], 0, "代签,本人未到", app.officer(COUNTY)).await;
+    correct(&sessions[12], &trainees[2], 4, "设备故障,补记", app.provider_token()).await;
+    app.client()
+        .await
+        .record_inspection(authed(
+            RecordInspectionRequest {
+                class: class.name.clone(),
+                inspection: Some(Inspection {
+                    kind: InspectionKind::Unannounced as i32,
+                    inspected_on: Some(date(2027, 3, 15)),
+                    people_present: 2,
+                    venue_ok: true,
+                    content_ok: true,
+                    severity: FindingSeverity::None as i32,
+                    note: "暗访,在场2人".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &app.officer(COUNTY),
+        ))
+        .await
+        .expect("inspected");
+    // 1 fails the assessment and holds a certificate of another minor group; 0 and 2 pass.
+    let results = [(0, AssessmentResult::Passed), (1, AssessmentResult::Failed), (2, AssessmentResult::Passed)]
+        .iter()
+        .map(|(n, r)| TraineeAssessment { trainee: trainees[*n].name.clone(), result: *r as i32 })
+        .collect();
+    app.client()
+        .await
+        .record_assessments(authed(
+            RecordAssessmentsRequest { class: class.name.clone(), results, request_id: String::new() },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("assessed");
+    evaluate(app, &trainees[1].name, certificate_in("L1", "6-18-03-04", SkillLevel::SkillLevel4, (2027, 3, 15))).await;
+    app.set_today(2027, 4, 30);
+    let done = app
+        .client()
+        .await
+        .complete_class(authed(
+            CompleteClassRequest { name: class.name.clone(), ..Default::default() },
+            &app.provider_token(),
+        ))
+        .await
+        .expect("completed")
+        .into_inner();
+
+    for token in [app.auditor(), app.provider_token(), app.officer(COUNTY)] {
+        let ledger = app.ledger(&class.name, &token).await.expect("ledger");
+        let masked = ledger[0].header.clone().expect("header").masked;
+        let session_hours: std::collections::HashMap<String, i32> =
+            ledger.iter().filter_map(|p| p.session.clone()).map(|s| (s.name, s.hours)).collect();
+        let rows: Vec<LedgerTrainee> = ledger.iter().filter_map(|p| p.trainee.clone()).collect();
+        assert_eq!(rows.len(), 3, "every row in one part");
+        for decided in &done.trainees {
+            let row = rows.iter().find(|r| r.trainee.clone().expect("t").name == decided.name).expect("row");
+            let (attended, completes) = rederived(row, &session_hours);
+            assert_eq!(attended, row.attended_hours);
+            assert_eq!(completes, decided.state == TraineeState::Completed as i32, "{}", decided.name);
+            let attendance_rule = decided.completion.clone().expect("decision").rules[0].clone();
+            assert!(attendance_rule.reason_en.contains(&format!("attended {attended} of 100 hours")));
+            // The evidence: who uploaded each mark, when it was received, from which device how.
+            for mark in &row.attendance {
+                assert!(!mark.uploaded_by.is_empty() && mark.received_micros > 0, "{}", mark.event_id);
+                if mark.from_correction {
+                    assert!(mark.event_id.starts_with("correction/") && mark.device.is_empty());
+                    assert_eq!(mark.method, CheckInMethod::Unspecified as i32);
+                } else {
+                    assert!(mark.device.starts_with("gate-") && mark.checked_in_micros > 0);
+                    assert_ne!(mark.method, CheckInMethod::Unspecified as i32);
+                }
+            }
+            let person = row.person.clone().expect("person");
+            assert_eq!(person.id_number.contains("********"), masked, "personal data as the role may see it");
+        }
+        let row = |n: usize| rows.iter().find(|r| r.trainee.clone().expect("t").name == trainees[n].name).expect("row");
+        let (r0, r1, r2) = (row(0), row(1), row(2));
+        assert_eq!((r0.attended_hours, r1.attended_hours, r2.attended_hours), (100, 92, 80));
+        let first = &r0.attendance[0];
+        assert_eq!((first.event_id.as_str(), first.device.as_str()), ("0-0", "gate-0"));
+        assert_eq!((first.method, first.checked_in_micros), (CheckInMethod::Face as i32, when(&sessions[0])));
+        assert!(!first.corrected && first.corrections.is_empty());
+        // 1's first session: checked in by fingerprint, corrected to absent by the officer.
+        let absent = r1.attendance.iter().find(|m| m.session == sessions[0].name).expect("mark");
+        assert_eq!((absent.hours, absent.reported_hours, absent.corrected), (0, 0, true));
+        assert_eq!(absent.method, CheckInMethod::Fingerprint as i32);
+        let correction = absent.corrections.first().expect("its correction");
+        assert_eq!((correction.previous_hours, correction.hours, correction.reason.as_str()), (8, 0, "代签,本人未到"));
+        assert!(!correction.corrected_by.is_empty() && correction.corrected_by != absent.uploaded_by);
+        // 2: half a session by hand, and the last session made by a correction.
+        let by_hand = r2.attendance.iter().find(|m| m.session == sessions[9].name).expect("mark");
+        assert_eq!((by_hand.method, by_hand.reported_hours, by_hand.hours), (CheckInMethod::Manual as i32, 4, 4));
+        let made = r2.attendance.iter().find(|m| m.session == sessions[12].name).expect("mark");
+        assert!(made.from_correction && made.corrected);
+        assert_eq!(made.corrections.first().map(|c| c.reason.as_str()), Some("设备故障,补记"));
+        // 1's certificate is another minor group's: shown, with who recorded it, not counted.
+        let certificate = r1.evaluations.first().expect("recorded");
+        assert!(!certificate.recorded_by.is_empty());
+        assert!(!certificate.counts_for_completion.clone().expect("rule").passed);
+        // The inspection with its spot checks.
+        let inspection = ledger.iter().find_map(|p| p.inspection.clone()).expect("inspection");
+        assert_eq!((inspection.people_present, inspection.signed_in), (2, 3));
+        assert!(inspection.venue_ok && inspection.content_ok && !inspection.inspector.is_empty());
+        assert_eq!(ledger.iter().filter(|p| p.correction.is_some()).count(), 2);
+    }
+    let states: Vec<i32> =
+        trainees.iter().map(|t| done.trainees.iter().find(|d| d.name == t.name).expect("decided").state).collect();
+    let (yes, no) = (TraineeState::Completed as i32, TraineeState::NotCompleted as i32);
+    assert_eq!(states, [yes, no, yes], "0 and 2 complete (2 at exactly 80%); 1 fails the assessment");
+}
+
+async fn start_with_small_messages(backend: Backend) -> Option<App> {
+    // Messages of at most 8 KiB: the ledger's trainee parts are bounded at 4 KiB.
+    common::start_configured(backend, |keys| keys.settings.max_message_bytes = 8 * 1024).await
+}
+
+async fn a_ledger_row_larger_than_its_part_budget_goes_on_in_continuation_parts(app: &App) {
+    let (class, trainees, _) = running(app, 2, &[]).await;
+    let sessions = app.schedule(&class.name, &hundred_hours()).await;
+    app.set_today(2027, 3, 15);
+    for (n, trainee) in trainees.iter().enumerate() {
+        let events = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, session)| check_in(&format!("{n}-{i}"), &session.name, &trainee.name, when(session)))
+            .collect();
+        app.stream(vec![chunk(&class.name, events)]).await;
+    }
+    // Long reasons make trainee 0's row larger than 4 KiB; trainee 1's fits in one part.
+    let reason = "核查后更正学时。".repeat(60);
+    for (i, hours) in [(0, 4), (1, 4), (2, 6)] {
+        app.client()
+            .await
+            .correct_attendance(authed(
+                CorrectAttendanceRequest {
+                    session: sessions[i].name.clone(),
+                    trainee: trainees[0].name.clone(),
+                    hours,
+                    reason: reason.clone(),
+                    request_id: String::new(),
+                },
+                &app.provider_token(),
+            ))
+            .await
+            .expect("corrected");
+    }
+    let ledger = app.ledger(&class.name, &app.officer(COUNTY)).await.expect("every part within the message limit");
+    let parts: Vec<&LedgerTrainee> = ledger.iter().filter_map(|p| p.trainee.as_ref()).collect();
+    let name = |p: &LedgerTrainee| p.trainee.clone().expect("named").name;
+    let of = |n: usize| parts.iter().copied().filter(|p| name(p) == trainees[n].name).collect::<Vec<_>>();
+    let (first, second) = (of(0), of(1));
+    assert!(first.len() > 1, "trainee 0's row goes on in continuation parts");
+    assert_eq!(second.len(), 1, "trainee 1's row fits in one part");
+    assert!(!first[0].continued && first[1..].iter().all(|p| p.continued && p.person.is_none()));
+    assert!(parts.iter().all(|p| prost::Message::encoded_len(*p) <= 4 * 1024));
+    // The continuation parts follow the row at once, and the marks of all its parts add up.
+    let at = |p: &LedgerTrainee| parts.iter().position(|q| std::ptr::eq(*q, p)).expect("a part");
+    assert!(first.windows(2).all(|w| at(w[1]) == at(w[0]) + 1));
+    let marks: Vec<&AttendanceMark> = first.iter().flat_map(|p| &p.attendance).collect();
+    assert_eq!(marks.len(), 13);
+    assert_eq!(marks.iter().map(|m| m.hours).sum::<i32>(), first[0].attended_hours);
+    assert_eq!(first[0].attended_hours, 100 - 4 - 4 - 2);
+    assert_eq!(marks.iter().map(|m| m.corrections.len()).sum::<usize>(), 3);
+}
+
 backend_tests!(start =>
     sessions_are_added_within_the_class_dates,
     attendance_arrives_as_a_stream_and_a_resend_is_stored_once,
@@ -986,4 +1346,12 @@ backend_tests!(start =>
     a_serious_finding_stops_the_class_and_fraud_is_referred_to_selection,
     the_ledger_exports_whole_and_masks_personal_data_for_auditors,
     the_project_roster_is_what_outcome_and_subsidy_read,
+    evaluation_related_only_the_class_occupation_or_its_minor_group_at_the_project_level_or_above,
+    the_ledger_carries_the_evidence_every_completion_is_re_derived_from,
 );
+
+mod small_messages {
+    use super::*;
+
+    backend_tests!(start_with_small_messages => a_ledger_row_larger_than_its_part_budget_goes_on_in_continuation_parts);
+}

@@ -44,14 +44,73 @@ pub struct AttendanceRow {
     pub recorded_by: String,
     /// When it was received, microseconds since the epoch.
     pub received_micros: i64,
+    /// How the device identified the trainee.
+    pub method: Method,
+}
+
+/// How a check-in identified the trainee, as the device said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Not said (a device that does not say, a row a correction made, a row stored before the
+    /// method was kept).
+    Unspecified,
+    /// Face recognition.
+    Face,
+    /// Fingerprint.
+    Fingerprint,
+    /// A QR code scanned.
+    QrCode,
+    /// Entered by hand.
+    Manual,
+}
+
+impl Method {
+    const ALL: [Method; 5] = [Method::Unspecified, Method::Face, Method::Fingerprint, Method::QrCode, Method::Manual];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Method::Unspecified => "UNSPECIFIED",
+            Method::Face => "FACE",
+            Method::Fingerprint => "FINGERPRINT",
+            Method::QrCode => "QR_CODE",
+            Method::Manual => "MANUAL",
+        }
+    }
+
+    /// The method of the API's enum value; `None` for a value outside it.
+    pub fn of_proto(value: i32) -> Option<Self> {
+        Some(match proto::CheckInMethod::try_from(value).ok()? {
+            proto::CheckInMethod::Unspecified => Method::Unspecified,
+            proto::CheckInMethod::Face => Method::Face,
+            proto::CheckInMethod::Fingerprint => Method::Fingerprint,
+            proto::CheckInMethod::QrCode => Method::QrCode,
+            proto::CheckInMethod::Manual => Method::Manual,
+        })
+    }
+
+    /// The API's enum value.
+    pub fn to_proto(self) -> proto::CheckInMethod {
+        match self {
+            Method::Unspecified => proto::CheckInMethod::Unspecified,
+            Method::Face => proto::CheckInMethod::Face,
+            Method::Fingerprint => proto::CheckInMethod::Fingerprint,
+            Method::QrCode => proto::CheckInMethod::QrCode,
+            Method::Manual => proto::CheckInMethod::Manual,
+        }
+    }
+
+    fn parse(code: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|m| m.code() == code).ok_or(())
+    }
 }
 
 const COLUMNS: &str = "class_id, event_id, session_id, trainee_id, checked_in_micros, device, reported_hours, hours, \
-    event_hash, source, recorded_by, received_micros";
+    event_hash, source, recorded_by, received_micros, method";
 
 /// Stores attendance rows in multi-row INSERTs.
 pub async fn insert_many(tx: &mut Tx, rows: &[AttendanceRow]) -> Result<(), Error> {
-    db::insert_many(tx, "attendance", COLUMNS, 12, rows, |query, r| {
+    db::insert_many(tx, "attendance", COLUMNS, 13, rows, |query, r| {
         query
             .bind(&r.class_id)
             .bind(&r.event_id)
@@ -65,6 +124,7 @@ pub async fn insert_many(tx: &mut Tx, rows: &[AttendanceRow]) -> Result<(), Erro
             .bind(r.source)
             .bind(&r.recorded_by)
             .bind(r.received_micros)
+            .bind(r.method.code())
     })
     .await
 }
@@ -163,7 +223,7 @@ pub async fn totals_of<'c>(executor: impl Reader<'c>, trainee_ids: &[&str]) -> R
     rows.iter().map(|row| Ok((row.try_get("trainee_id")?, row.try_get::<i64, _>("hours")?))).collect()
 }
 
-/// One trainee's counted hours of one session, and whether a correction touched it.
+/// One trainee's attendance of one session with its evidence, as the ledger shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mark {
     /// The trainee.
@@ -172,16 +232,29 @@ pub struct Mark {
     pub session_id: String,
     /// Hours counted.
     pub hours: i64,
-    /// A correction touched it.
-    pub corrected: bool,
+    /// The check-in event's id (`correction/{id}` for a row a correction made).
+    pub event_id: String,
+    /// When the device saw the trainee, microseconds since the epoch.
+    pub checked_in_micros: i64,
+    /// The device or upload.
+    pub device: String,
+    /// How the device identified the trainee.
+    pub method: Method,
+    /// The hours the event reported (0: the whole session).
+    pub reported_hours: i64,
+    /// Made by a correction where there was no check-in.
+    pub from_correction: bool,
+    /// Who sent it.
+    pub recorded_by: String,
+    /// When it was received, microseconds since the epoch.
+    pub received_micros: i64,
 }
 
-/// Every attendance row of a class.
+/// Every attendance row of a class with its evidence.
 pub async fn marks<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<Mark>, Error> {
     let rows = sqlx::query(
-        "SELECT a.trainee_id, a.session_id, a.hours, CASE WHEN a.source = 'CORRECTION' OR EXISTS (SELECT 1 FROM \
-         attendance_correction k WHERE k.session_id = a.session_id AND k.trainee_id = a.trainee_id) THEN 1 ELSE 0 END \
-         AS corrected FROM attendance a WHERE a.class_id = $1",
+        "SELECT trainee_id, session_id, hours, event_id, checked_in_micros, device, method, reported_hours, source, \
+         recorded_by, received_micros FROM attendance WHERE class_id = $1 ORDER BY trainee_id, session_id",
     )
     .bind(class_id)
     .fetch_all(executor)
@@ -192,7 +265,14 @@ pub async fn marks<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<
                 trainee_id: row.try_get("trainee_id")?,
                 session_id: row.try_get("session_id")?,
                 hours: row.try_get("hours")?,
-                corrected: flag(row.try_get::<i64, _>("corrected")?),
+                event_id: row.try_get("event_id")?,
+                checked_in_micros: row.try_get("checked_in_micros")?,
+                device: row.try_get("device")?,
+                method: db::parsed(row, "method", Method::parse)?,
+                reported_hours: row.try_get("reported_hours")?,
+                from_correction: row.try_get::<String, _>("source")? == FROM_CORRECTION,
+                recorded_by: row.try_get("recorded_by")?,
+                received_micros: row.try_get("received_micros")?,
             })
         })
         .collect()

@@ -4,6 +4,9 @@
 use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::supervision as proto;
+use qiancheng_domain::policy::PolicySet;
+use qiancheng_domain::policy::RuleResult;
+use qiancheng_domain::policy::class::evaluation_related;
 use qiancheng_domain::{OccupationCode, SkillLevel};
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Reader, Table, Tx};
@@ -89,8 +92,14 @@ impl EvaluationRecord {
         format!("classes/{}/trainees/{}/evaluations/{}", self.class_id, self.trainee_id, self.id)
     }
 
-    /// The result as the API shows it.
-    pub fn to_proto(&self) -> proto::SkillEvaluation {
+    /// EVALUATION_RELATED: whether it counts for CLASS-COMPLETION of its class, which trains
+    /// `occupation` at `level` under `policy`.
+    pub fn counts(&self, policy: &PolicySet, occupation: &OccupationCode, level: SkillLevel) -> RuleResult {
+        evaluation_related(policy, occupation, level, &self.occupation, self.level)
+    }
+
+    /// The result as the API shows it, with whether it `counts` for completion.
+    pub fn to_proto(&self, counts: &RuleResult) -> proto::SkillEvaluation {
         proto::SkillEvaluation {
             name: self.name(),
             certificate_number: self.certificate_number.clone(),
@@ -103,6 +112,8 @@ impl EvaluationRecord {
             issuer: self.issuer.clone(),
             issued_on: Some(convert::date_to_proto(self.issued_on)),
             create_time_micros: self.create_time_micros,
+            recorded_by: self.recorded_by.clone(),
+            counts_for_completion: Some(super::rule_to_proto(counts)),
         }
     }
 }

@@ -7,10 +7,11 @@
 
 use chrono::NaiveDate;
 
-use crate::SkillLevel;
 use crate::policy::decision::{Decision, RuleResult};
 use crate::policy::project::{CatalogItem, TrainingMode};
+use crate::policy::set::CertRelated;
 use crate::policy::set::PolicySet;
+use crate::{OccupationCode, SkillLevel};
 
 /// What CLASS-FILING needs to know about a class being filed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -204,6 +205,77 @@ pub fn class_completion_in(policy: &PolicySet, assessment_passed: bool, skill_ev
             "passed neither the completion assessment nor a skill evaluation",
         ),
     }
+}
+
+/// EVALUATION_RELATED: whether a skill evaluation (技能评价) counts for CLASS-COMPLETION of a class
+/// training `occupation` at `level`. Under edition 2 it counts when it is in a related occupation
+/// as OUT-CERT reads one (`cert_related`: the class's own occupation, or the same minor group
+/// 小类 `X-XX-XX`) and at the project's level or above (a higher skill level compares greater).
+/// Under edition 1 no skill evaluation completes a class: the assessment is needed. An
+/// evaluation that does not count is still recorded and shown with this reason.
+pub fn evaluation_related(
+    policy: &PolicySet,
+    occupation: &OccupationCode,
+    level: SkillLevel,
+    evaluation_occupation: &OccupationCode,
+    evaluation_level: SkillLevel,
+) -> RuleResult {
+    if !policy.v2_rules() {
+        return RuleResult::fail(
+            "EVALUATION_RELATED",
+            "本政策版本下技能评价不能代替结业考核",
+            "under this policy version a skill evaluation does not complete a class; the assessment is needed",
+        );
+    }
+    let (related_zh, related_en) = if evaluation_occupation == occupation {
+        (format!("与班次职业{occupation}相同"), format!("is the class's occupation {occupation}"))
+    } else if policy.cert_related == CertRelated::SameMinorGroup && evaluation_occupation.same_minor_group(occupation) {
+        (
+            format!("与班次职业{occupation}同属小类{}", occupation.minor_group()),
+            format!("is in the minor group {} of the class's occupation {occupation}", occupation.minor_group()),
+        )
+    } else {
+        let (zh, en) = match policy.cert_related {
+            CertRelated::SameOccupation => ("不是班次职业".to_owned(), "is not the class's occupation".to_owned()),
+            CertRelated::SameMinorGroup => (
+                format!("与班次职业不同属小类{}", occupation.minor_group()),
+                format!("is outside the minor group {} of the class's occupation", occupation.minor_group()),
+            ),
+        };
+        return RuleResult::fail(
+            "EVALUATION_RELATED",
+            format!("技能评价职业{evaluation_occupation}{zh}{occupation},不计入结业"),
+            format!(
+                "the evaluation's occupation {evaluation_occupation} {en} {occupation}; it does not count for \
+                 completion"
+            ),
+        );
+    };
+    if evaluation_level < level {
+        return RuleResult::fail(
+            "EVALUATION_RELATED",
+            format!("技能评价等级{}低于项目等级{},不计入结业", evaluation_level.name_zh(), level.name_zh()),
+            format!(
+                "the evaluation's level {} is below the project's level {}; it does not count for completion",
+                evaluation_level.code(),
+                level.code()
+            ),
+        );
+    }
+    RuleResult::pass(
+        "EVALUATION_RELATED",
+        format!(
+            "技能评价职业{evaluation_occupation}{related_zh},等级{}不低于项目等级{},计入结业",
+            evaluation_level.name_zh(),
+            level.name_zh()
+        ),
+        format!(
+            "the evaluation's occupation {evaluation_occupation} {related_en}, and its level {} is at least the \
+             project's level {}; it counts for completion",
+            evaluation_level.code(),
+            level.code()
+        ),
+    )
 }
 
 /// Whether a trainee completed the class: attendance and the assessment.
@@ -540,6 +612,61 @@ mod tests {
         assert!(evaluate_completion(&p, 100, 100, true).outcome);
         let failed = evaluate_completion(&p, 100, 100, false);
         assert_eq!(failed.first_failure().expect("fails").code, "CLASS-COMPLETION");
+    }
+
+    fn occupation(code: &str) -> OccupationCode {
+        OccupationCode::parse(code).expect("occupation")
+    }
+
+    /// The class trains 6-31-01-03 at level 4 (中级工).
+    fn related(policy: &PolicySet, code: &str, level: SkillLevel) -> RuleResult {
+        evaluation_related(policy, &occupation("6-31-01-03"), SkillLevel::Level4, &occupation(code), level)
+    }
+
+    #[test]
+    fn evaluation_related_same_occupation_at_the_project_level_counts() {
+        let p = PolicySet::xianning_2025_5_v2();
+        let r = related(&p, "6-31-01-03", SkillLevel::Level4);
+        assert!(r.passed, "{}", r.reason_en);
+        assert_eq!(r.code, "EVALUATION_RELATED");
+        assert!(r.reason_en.contains("is the class's occupation 6-31-01-03"), "{}", r.reason_en);
+    }
+
+    #[test]
+    fn evaluation_related_same_minor_group_counts_under_v2() {
+        let p = PolicySet::xianning_2025_5_v2();
+        let r = related(&p, "6-31-01-05", SkillLevel::Level4);
+        assert!(r.passed, "{}", r.reason_en);
+        assert!(r.reason_zh.contains("同属小类6-31-01"), "{}", r.reason_zh);
+    }
+
+    #[test]
+    fn evaluation_related_another_minor_group_does_not_count() {
+        let p = PolicySet::xianning_2025_5_v2();
+        let r = related(&p, "6-31-02-03", SkillLevel::Level1);
+        assert!(!r.passed);
+        assert!(r.reason_en.contains("outside the minor group 6-31-01"), "{}", r.reason_en);
+        assert!(r.reason_zh.contains("不计入结业"), "{}", r.reason_zh);
+    }
+
+    #[test]
+    fn evaluation_related_a_level_above_counts_and_one_below_does_not() {
+        let p = PolicySet::xianning_2025_5_v2();
+        assert!(related(&p, "6-31-01-03", SkillLevel::Level3).passed);
+        assert!(related(&p, "6-31-01-05", SkillLevel::Level1).passed);
+        let below = related(&p, "6-31-01-03", SkillLevel::Level5);
+        assert!(!below.passed);
+        assert!(below.reason_en.contains("LEVEL_5 is below the project's level LEVEL_4"), "{}", below.reason_en);
+    }
+
+    #[test]
+    fn evaluation_related_follows_cert_related_and_the_edition() {
+        let mut p = PolicySet::xianning_2025_5_v2();
+        p.cert_related = CertRelated::SameOccupation;
+        assert!(!related(&p, "6-31-01-05", SkillLevel::Level4).passed);
+        assert!(related(&p, "6-31-01-03", SkillLevel::Level4).passed);
+        let v1 = PolicySet::xianning_2025_5_v1();
+        assert!(!related(&v1, "6-31-01-03", SkillLevel::Level4).passed, "v1 completes by the assessment only");
     }
 
     fn filing() -> ClassFiling {
