@@ -143,6 +143,53 @@ pub fn public_key_of(private_key_hex: &str) -> Result<String, Error> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Key and signature files (docs/exchange.md, "Files"), for `qiancheng exchange sign` and `push`.
+
+/// A department's signing key from its key file: the private key as 64 hex characters (what
+/// Python `gmssl` takes; blank lines and lines starting with `#` are ignored), or PEM: PKCS#8
+/// (`BEGIN PRIVATE KEY`, as `openssl genpkey -algorithm SM2` writes it) or SEC1
+/// (`BEGIN EC PRIVATE KEY`) on the SM2 curve. Encrypted PEM is not read: decrypt it first.
+pub fn signing_key_from_file(text: &str, signer_id: &str) -> Result<SigningKey, String> {
+    use sm2::pkcs8::DecodePrivateKey as _;
+    let secret = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return Err("the key file is an encrypted PEM: decrypt it first (openssl pkcs8 -in KEY -out PLAIN)".to_owned());
+    } else if text.contains("-----BEGIN PRIVATE KEY-----") {
+        sm2::SecretKey::from_pkcs8_pem(text.trim())
+            .map_err(|e| format!("the key file is not an SM2 private key in PKCS#8 PEM: {e}"))?
+    } else if text.contains("-----BEGIN EC PRIVATE KEY-----") {
+        sm2::SecretKey::from_sec1_pem(text.trim())
+            .map_err(|e| format!("the key file is not an SM2 private key in SEC1 PEM: {e}"))?
+    } else {
+        let hex_text: String =
+            text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>().concat();
+        let bytes = hex::decode(&hex_text)
+            .ok()
+            .filter(|b| b.len() == 32)
+            .ok_or("the key file holds neither 64 hex characters (an SM2 private key) nor a PEM private key")?;
+        sm2::SecretKey::from_slice(&bytes).map_err(|_| "the key file's 32 bytes are not an SM2 private key")?
+    };
+    SigningKey::new(signer_id, &secret).map_err(|e| format!("the key cannot sign under signer id {signer_id:?}: {e}"))
+}
+
+/// Signs a result batch file's exact bytes: the signature r‖s, as a signature file holds it (hex,
+/// 128 characters, one line).
+pub fn sign_with(key: &SigningKey, content: &[u8]) -> String {
+    let signature: Signature = key.sign(content);
+    hex::encode(signature.to_bytes())
+}
+
+/// The signature in a signature file: hex (r‖s, or DER as hex), whitespace ignored; otherwise the
+/// raw bytes (DER, as `openssl pkeyutl -sign` or GmSSL's `sm2sign` write it).
+pub fn signature_from_file(bytes: &[u8]) -> Vec<u8> {
+    let text: Option<String> =
+        std::str::from_utf8(bytes).ok().map(|t| t.chars().filter(|c| !c.is_whitespace()).collect());
+    match text.and_then(|t| hex::decode(t).ok()).filter(|b| !b.is_empty()) {
+        Some(decoded) => decoded,
+        None => bytes.to_vec(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Batch files (docs/exchange.md).
 
 /// A query batch file.
@@ -620,6 +667,97 @@ pub async fn pull_query_batch(s: &Outcome, call: Call<PullQueryBatchRequest>) ->
         })
     })
     .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers, as verdicts show them.
+
+fn answer_state(answer: &str) -> ExchangeAnswerState {
+    match answer {
+        FOUND => ExchangeAnswerState::Found,
+        NO_RECORD => ExchangeAnswerState::NoRecord,
+        _ => ExchangeAnswerState::NoAnswer,
+    }
+}
+
+/// A source's name in Chinese, for reasons.
+fn source_zh(source: ExchangeSource) -> &'static str {
+    match source {
+        ExchangeSource::SocialInsurance => "社会保险",
+        ExchangeSource::Tax => "税务",
+        ExchangeSource::MarketRegulation => "市场监管",
+        ExchangeSource::CivilAffairs => "民政",
+        ExchangeSource::EmploymentRegister => "就业登记",
+        ExchangeSource::SkillRegistry => "技能评价",
+        ExchangeSource::Unspecified => "部门",
+    }
+}
+
+/// What one department answered about one trainee, from its queries about them, oldest first.
+fn answer_of(queries: &[&QueryRecord]) -> Option<ExchangeAnswer> {
+    let latest = queries.last()?;
+    let earlier = queries.len().checked_sub(2).and_then(|i| queries.get(i)).map(|q| answer_state(&q.answer));
+    let source = ExchangeSource::from_str_name(&latest.source).unwrap_or_default();
+    let state = answer_state(&latest.answer);
+    let months = latest.month_list();
+    let asked = if months.is_empty() { String::new() } else { format!("（{}）", months.join("、")) };
+    let asked_en = if months.is_empty() { String::new() } else { format!(" ({})", months.join(", ")) };
+    let (zh, en) = match state {
+        ExchangeAnswerState::Found => (
+            format!("{}部门答复有记录{asked}，已作为证据", source_zh(source)),
+            format!("{} answered with records{asked_en}, kept as evidence", source_label(source)),
+        ),
+        ExchangeAnswerState::NoRecord => (
+            format!("{}部门以签名批次明确答复：无记录{asked}", source_zh(source)),
+            format!("{} answered in a signed batch: no record{asked_en}", source_label(source)),
+        ),
+        _ => (
+            format!("已向{}部门查询{asked}，尚无答复（既未答复有记录，也未答复无记录）", source_zh(source)),
+            format!(
+                "{} was asked{asked_en} and has not answered yet: neither records nor \"no record\"",
+                source_label(source)
+            ),
+        ),
+    };
+    Some(ExchangeAnswer {
+        source: source as i32,
+        department: latest.department.clone(),
+        state: state as i32,
+        months: months.iter().map(|m| (*m).to_owned()).collect(),
+        asked_micros: latest.create_time_micros,
+        answered_micros: if state == ExchangeAnswerState::NoAnswer { 0 } else { latest.update_time_micros },
+        earlier: earlier.map_or(0, |e| e as i32),
+        reason_zh: zh,
+        reason_en: en,
+    })
+}
+
+/// What each department asked about each of `trainee_ids` answered, per trainee, one per
+/// department, in the order of the sources: "no record" said explicitly, or no answer yet.
+pub async fn answers_of(
+    pool: &sqlx::AnyPool,
+    trainee_ids: &[&str],
+) -> Result<HashMap<String, Vec<ExchangeAnswer>>, Error> {
+    let mut queries: Vec<QueryRecord> = Vec::new();
+    for chunk in trainee_ids.chunks(500) {
+        let filter = Filter::new().among("exchange_query.trainee_id", chunk.iter().copied());
+        queries.extend(record::all::<QueryRecord>(pool, filter, "id").await?);
+    }
+    let mut by_trainee: BTreeMap<(&str, &str), Vec<&QueryRecord>> = BTreeMap::new();
+    for q in &queries {
+        by_trainee.entry((q.trainee_id.as_str(), q.department.as_str())).or_default().push(q);
+    }
+    let mut answers: HashMap<String, Vec<ExchangeAnswer>> = HashMap::new();
+    for ((trainee, _), mut asked) in by_trainee {
+        asked.sort_by_key(|q| (q.create_time_micros, q.id.as_str()));
+        if let Some(answer) = answer_of(&asked) {
+            answers.entry(trainee.to_owned()).or_default().push(answer);
+        }
+    }
+    for list in answers.values_mut() {
+        list.sort_by_key(|a| (a.source, a.department.clone()));
+    }
+    Ok(answers)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1149,6 +1287,43 @@ mod tests {
             });
             std::fs::write(path, fixture.to_string()).expect("written");
         }
+    }
+
+    /// A key made by OpenSSL 3 (`openssl genpkey -algorithm SM2`), its public key, and its DER
+    /// signature of `batch` (`openssl pkeyutl -sign -rawin -digest sm3 -pkeyopt
+    /// distid:1234567812345678`: OpenSSL 3.0 signs under an empty signer id unless told).
+    const OPENSSL_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQg+I4VFWYSEZDz9etm
+9PbZgvltxgtVlZbmB9Y/ITWYfQShRANCAAQ8t0qYzBLVtfcmk0leCKy4D5s5/Q9h
+AV6FozYA1fiJ58tNe1wpuQvUf9SYto+r5kCed0J7DTXCxsoXvFa9yWLa
+-----END PRIVATE KEY-----
+";
+    const OPENSSL_PUBLIC: &str = "043cb74a98cc12d5b5f72693495e08acb80f9b39fd0f61015e85a33600d5f889e7cb4d7b5c29b90bd47fd498b68fabe6409e77427b0d35c2c6ca17bc56bdc962da";
+    const OPENSSL_SIGNATURE: &str = "304402206ca8b4c72688b3de977abd0dccb0947ff36d1e12f3917539e0ae6c771b197903022031ce40c9af34dcd1f24663ee03b131b830ca7b83c317bcc1343e8d22633c0b04";
+
+    #[test]
+    fn key_files_are_hex_or_pem_and_signature_files_hex_or_der() {
+        let from_hex = signing_key_from_file(&format!("# the tax department\n{PRIVATE}\n"), DEFAULT_SIGNER_ID)
+            .expect("a hex key file");
+        assert_eq!(public_key_hex(&from_hex), public_key_of(PRIVATE).expect("a key"));
+        let signature = signature_from_file(format!("{}\n", sign_with(&from_hex, b"batch")).as_bytes());
+        let key = verifying_key(&public_key_of(PRIVATE).expect("a key"), DEFAULT_SIGNER_ID).expect("a key");
+        assert!(verifies(&key, b"batch", &signature));
+
+        let from_pem = signing_key_from_file(OPENSSL_PEM, DEFAULT_SIGNER_ID).expect("OpenSSL's PKCS#8");
+        assert_eq!(public_key_hex(&from_pem), OPENSSL_PUBLIC);
+        let openssl = verifying_key(OPENSSL_PUBLIC, DEFAULT_SIGNER_ID).expect("a key");
+        let der = hex::decode(OPENSSL_SIGNATURE).expect("hex");
+        assert_eq!(signature_from_file(&der), der, "binary DER is read as is");
+        assert_eq!(signature_from_file(OPENSSL_SIGNATURE.as_bytes()), der, "DER as hex");
+        assert!(verifies(&openssl, b"batch", &signature_from_file(&der)), "OpenSSL's signature verifies");
+        assert!(verifies(&openssl, b"batch", &hex::decode(sign_with(&from_pem, b"batch")).expect("hex")));
+
+        for bad in ["", "abcd", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"] {
+            assert!(signing_key_from_file(bad, DEFAULT_SIGNER_ID).is_err(), "{bad:?}");
+        }
+        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert!(signing_key_from_file(encrypted, DEFAULT_SIGNER_ID).expect_err("encrypted").contains("decrypt"));
     }
 
     #[test]

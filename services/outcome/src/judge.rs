@@ -348,6 +348,7 @@ pub fn judge(
         revision: 0,
         cause: String::new(),
         decided_micros: 0,
+        exchange: Vec::new(),
     })
 }
 

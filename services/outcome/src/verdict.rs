@@ -11,7 +11,7 @@ use qiancheng_platform::{Call, Error};
 use crate::store::decode_message;
 use crate::store::evidence::EvidenceRecord;
 use crate::store::verdict::{VerdictHistoryRecord, VerdictRecord};
-use crate::{Outcome, access};
+use crate::{Outcome, access, exchange};
 
 /// GetVerdict.
 pub async fn get_verdict(s: &Outcome, call: Call<GetVerdictRequest>) -> Result<GetVerdictResponse, Error> {
@@ -20,7 +20,9 @@ pub async fn get_verdict(s: &Outcome, call: Call<GetVerdictRequest>) -> Result<G
     let record =
         record::find::<VerdictRecord>(s.db.pool(), id).await?.ok_or_else(|| scope.missing(&call.message.name))?;
     scope.check(record.region, &record.provider_credit_code)?;
-    Ok(GetVerdictResponse { verdict: Some(decode_message(&record.body, "a verdict")?) })
+    let mut verdict: Verdict = decode_message(&record.body, "a verdict")?;
+    verdict.exchange = exchange::answers_of(s.db.pool(), &[id]).await?.remove(id).unwrap_or_default();
+    Ok(GetVerdictResponse { verdict: Some(verdict) })
 }
 
 fn project_and_class_filter(project: &str, class: &str, table: &str) -> Result<Filter, Error> {
@@ -44,7 +46,13 @@ pub async fn list_verdicts(s: &Outcome, call: Call<ListVerdictsRequest>) -> Resu
         Some("verdict.provider_credit_code"),
     );
     let (records, next_page_token) = record::page::<VerdictRecord>(&s.db, filter, &page).await?;
-    let verdicts = records.iter().map(|r| decode_message(&r.body, "a verdict")).collect::<Result<_, Error>>()?;
+    let mut verdicts: Vec<Verdict> =
+        records.iter().map(|r| decode_message(&r.body, "a verdict")).collect::<Result<_, Error>>()?;
+    let ids: Vec<&str> = records.iter().map(|r| r.trainee_id.as_str()).collect();
+    let mut answers = exchange::answers_of(s.db.pool(), &ids).await?;
+    for (verdict, r) in verdicts.iter_mut().zip(&records) {
+        verdict.exchange = answers.remove(&r.trainee_id).unwrap_or_default();
+    }
     Ok(ListVerdictsResponse { verdicts, next_page_token })
 }
 

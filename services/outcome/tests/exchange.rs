@@ -257,6 +257,12 @@ async fn signed_results_move_verdicts_and_rates(app: &App) {
     assert!(!String::from_utf8_lossy(&pulled.content).contains("张"), "names are never sent");
     let again = app.pull(&app.social_insurance).await;
     assert_eq!(again.query_count, 0, "people waiting for an answer are not asked twice");
+    let waiting = app.verdict().await.exchange;
+    assert_eq!(
+        waiting.iter().map(|a| (a.source(), a.state(), a.answered_micros)).collect::<Vec<_>>(),
+        vec![(ExchangeSource::SocialInsurance, ExchangeAnswerState::NoAnswer, 0)],
+        "asked and not answered: no answer"
+    );
     let other = file.queries.iter().find(|q| q.id_number == app.other_id_number).expect("the other trainee");
 
     let months: Vec<String> = mine.months.iter().take(3).cloned().collect();
@@ -315,6 +321,22 @@ async fn signed_results_move_verdicts_and_rates(app: &App) {
     assert_eq!(rule_of("bad-month"), (false, "EX-MONTH".to_owned()));
     assert_eq!(rule_of("bad-amount"), (false, "EX-AMOUNT".to_owned()));
     assert_eq!(rule_of("none"), (true, String::new()), "an explicit no-record is kept");
+    let other_verdict = app
+        .client()
+        .await
+        .get_verdict(authed(GetVerdictRequest { name: "verdicts/t2".to_owned() }, &app.admin()))
+        .await
+        .expect("a verdict")
+        .into_inner()
+        .verdict
+        .expect("a verdict");
+    let said = other_verdict.exchange.first().cloned().expect("an answer");
+    assert_eq!((said.state(), said.earlier()), (ExchangeAnswerState::NoRecord, ExchangeAnswerState::Unspecified));
+    assert!(said.answered_micros > 0 && said.reason_zh.contains("无记录"), "{said:?}");
+    assert_eq!(
+        app.verdict().await.exchange.iter().map(|a| a.state()).collect::<Vec<_>>(),
+        vec![ExchangeAnswerState::Found]
+    );
     assert_eq!(pushed.results.last().map(|r| r.rule.as_str()), Some("EX-RECORD-ID"), "a record id once per batch");
     let batch_info = pushed.batch.clone().expect("a batch");
     assert_eq!(batch_info.accepted_count, 4);

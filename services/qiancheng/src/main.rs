@@ -3,11 +3,13 @@
 //! `dev` runs every service in one process on the embedded default (SQLite files under
 //! `./data`), `serve` runs one service from configuration, `token` mints a development token,
 //! `migrate` applies a service's migrations, `backup` copies a SQLite database online, `reencrypt` moves a service's personal data to the
-//! newest data key, `data-key` makes one, and `policy` replays a subsidy decision from facts.
+//! newest data key, `data-key` makes one, `exchange` pulls, signs and pushes a department's
+//! exchange batches as files, and `policy` replays a subsidy decision from facts.
 
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+mod exchange_cmd;
 mod forms;
 mod load;
 mod policy_cmd;
@@ -165,6 +167,12 @@ enum Command {
         #[command(subcommand)]
         command: forms::ImportCommand,
     },
+    /// Exchange data with the outcome service as a department does, through files: pull a query
+    /// batch, sign a result batch with the department's SM2 key, push it (docs/exchange.md).
+    Exchange {
+        #[command(subcommand)]
+        command: exchange_cmd::ExchangeCommand,
+    },
     /// Replay subsidy decisions from a facts file (see docs/policy-facts.md).
     Policy {
         #[command(subcommand)]
@@ -185,6 +193,9 @@ fn main() -> ExitCode {
         }
         Command::PublicKey { key_file } => public_key(key_file),
         Command::DataKey { id, profile } => data_key(&id, &profile),
+        Command::Exchange { command: exchange_cmd::ExchangeCommand::Sign { file, key_file, signer_id, out } } => {
+            exchange_cmd::sign(&file, &key_file, &signer_id, out)
+        }
         command => run_async(command),
     };
     match result {
@@ -300,6 +311,7 @@ fn run_async(command: Command) -> Result<(), String> {
             }
             Command::Load(args) => return load::run(args).await,
             Command::Import { command } => return forms::run(command).await,
+            Command::Exchange { command } => return exchange_cmd::run(&settings, command).await,
             Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } | Command::DataKey { .. } => {
                 Ok(())
             }

@@ -430,10 +430,30 @@ async fn run_service(
 pub async fn health(settings: &Settings, addr: &str, service: &str, server_name: &str) -> Result<(), String> {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = connect(settings, addr, server_name, std::time::Duration::from_secs(3)).await?;
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest { service: service.to_owned() })
+        .await
+        .map_err(|e| format!("health check failed: {}", e.message()))?
+        .into_inner()
+        .status();
+    println!("{}", status.as_str_name());
+    if status == ServingStatus::Serving { Ok(()) } else { Err(format!("{addr} is {}", status.as_str_name())) }
+}
+
+/// A channel to a running service at `addr` (host:port), over TLS when the configuration names
+/// TLS files (QIANCHENG_TLS_CERT_FILE or QIANCHENG_TLS_CA_FILE), the server's certificate checked
+/// for `server_name`; each call bounded by `timeout`.
+pub async fn connect(
+    settings: &Settings,
+    addr: &str,
+    server_name: &str,
+    timeout: std::time::Duration,
+) -> Result<tonic::transport::Channel, String> {
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| format!("{addr} is not an address: {e}"))?
         .connect_timeout(std::time::Duration::from_secs(3))
-        .timeout(std::time::Duration::from_secs(3));
+        .timeout(timeout);
     let connected = if settings.tls_cert_file.is_some() || settings.tls_ca_file.is_some() {
         let (host, port) = addr
             .rsplit_once(':')
@@ -448,15 +468,7 @@ pub async fn health(settings: &Settings, addr: &str, service: &str, server_name:
     } else {
         endpoint.connect().await
     };
-    let channel = connected.map_err(|e| format!("cannot reach {addr}: {e}"))?;
-    let status = HealthClient::new(channel)
-        .check(HealthCheckRequest { service: service.to_owned() })
-        .await
-        .map_err(|e| format!("health check failed: {}", e.message()))?
-        .into_inner()
-        .status();
-    println!("{}", status.as_str_name());
-    if status == ServingStatus::Serving { Ok(()) } else { Err(format!("{addr} is {}", status.as_str_name())) }
+    connected.map_err(|e| format!("cannot reach {addr}: {e}"))
 }
 
 /// A database URL without its password, for printing.
