@@ -391,6 +391,15 @@ fn the_index_links_every_entry_once_and_only_entries() {
     assert!(unlinked.is_empty(), "entries the index does not link: {unlinked:?}");
     let dangling: Vec<&&str> = linked.iter().filter(|l| !anchored.contains(*l)).collect();
     assert!(dangling.is_empty(), "links to no entry: {dangling:?}");
+    // The index has one row per code: a row starting with the code's link.
+    let rows: Vec<&str> = RULES_DOC
+        .lines()
+        .filter_map(|l| l.strip_prefix("| [`").and_then(|r| r.split('`').next()))
+        .filter(|code| anchored.contains(code))
+        .collect();
+    let once: BTreeSet<&str> = rows.iter().copied().collect();
+    let twice: Vec<&str> = once.iter().copied().filter(|c| rows.iter().filter(|r| *r == c).count() > 1).collect();
+    assert!(twice.is_empty(), "codes the index lists twice: {twice:?}");
 }
 
 #[test]
