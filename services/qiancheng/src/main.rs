@@ -48,6 +48,8 @@ enum Command {
         host: String,
         /// Port of the first service; each other keeps its place after it (demand 50051,
         /// selection 50052, supervision 50053, outcome 50054, subsidy 50055). 0 picks free ports.
+        /// The admin port (metrics, health) is 9464, or a free one with 0; QIANCHENG_ADMIN_ADDR
+        /// sets another, so that a second `dev` can run beside the first.
         #[arg(long, default_value_t = 50051)]
         base_port: u16,
     },

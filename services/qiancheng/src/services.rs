@@ -346,10 +346,14 @@ pub async fn dev(mut settings: Settings, host: &str, base_port: u16) -> Result<(
         listeners.iter().map(|(spec, _, addr)| (spec.name().to_owned(), format!("http://{addr}"))).collect();
 
     let readiness = Readiness::default();
+    // QIANCHENG_ADMIN_ADDR moves the admin port, so that two `dev`s can run on one machine.
     let admin_port = if base_port == 0 { 0 } else { DEV_ADMIN_PORT };
-    let admin_addr: SocketAddr = format!("{host}:{admin_port}")
-        .parse()
-        .map_err(|e| Error::Config(format!("{host} is not an address for the admin port: {e}")))?;
+    let admin_addr: SocketAddr = match settings.admin_addr {
+        Some(addr) => addr,
+        None => format!("{host}:{admin_port}")
+            .parse()
+            .map_err(|e| Error::Config(format!("{host} is not an address for the admin port: {e}")))?,
+    };
     let admin = qiancheng_platform::admin::start(admin_addr, readiness.clone()).await?;
 
     let (stop, stopped) = watch::channel(false);
