@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use qiancheng_api::outcome::outcome_service_server::OutcomeServiceServer;
+use qiancheng_platform::Shared;
 use qiancheng_platform::config::Settings;
-use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
 
 pub use clock::Clock;
@@ -101,33 +101,20 @@ fn routes(
     if let (Some((feed, interval)), Ok(runtime)) = (feed, tokio::runtime::Handle::try_current()) {
         runtime.spawn(follow::run(outcome.clone(), feed, interval));
     }
-    Routes::new(
-        OutcomeServiceServer::new(outcome)
-            .max_decoding_message_size(settings.max_message_bytes)
-            .max_encoding_message_size(settings.max_message_bytes),
-    )
+    qiancheng_platform::routes_of!(OutcomeServiceServer::new(outcome), settings)
 }
 
-/// The outcome service as the binary starts it, on the system clock, following supervision
-/// through its peers.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec;
-
-impl ServiceSpec for Spec {
-    fn name(&self) -> &'static str {
-        NAME
+qiancheng_platform::spec! {
+    /// The outcome service as the binary starts it, on the system clock, following supervision
+    /// through its peers: supervision's change feed and rosters; selection's projects (their
+    /// provider and county).
+    Spec {
+        name: NAME,
+        server: OutcomeServiceServer<Outcome>,
+        migrator: MIGRATOR,
+        peers: ["supervision", "selection"],
     }
-    fn grpc_name(&self) -> &'static str {
-        <OutcomeServiceServer<Outcome> as tonic::server::NamedService>::NAME
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
-    /// Supervision's change feed and rosters; selection's projects (their provider and county).
-    fn peers(&self) -> &'static [&'static str] {
-        &["supervision", "selection"]
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+    |shared, settings| {
         let feed: Arc<dyn FeedPort> = Arc::new(PeerFeed::new(shared.peers.clone()));
         routes(shared, settings, Clock::system(), Some((feed, follow::INTERVAL)))
     }
@@ -143,20 +130,6 @@ pub struct SpecWith {
     pub feed: Option<(Arc<dyn FeedPort>, std::time::Duration)>,
 }
 
-impl ServiceSpec for SpecWith {
-    fn name(&self) -> &'static str {
-        Spec.name()
-    }
-    fn grpc_name(&self) -> &'static str {
-        Spec.grpc_name()
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        Spec.migrator()
-    }
-    fn peers(&self) -> &'static [&'static str] {
-        Spec.peers()
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.clock.clone(), self.feed.clone())
-    }
-}
+qiancheng_platform::spec_variant!(SpecWith, Spec, |this, shared, settings| {
+    routes(shared, settings, this.clock.clone(), this.feed.clone())
+});

@@ -35,8 +35,8 @@ pub mod watch;
 
 use chrono::NaiveDate;
 use qiancheng_api::supervision::supervision_service_server::SupervisionServiceServer;
+use qiancheng_platform::Shared;
 use qiancheng_platform::config::Settings;
-use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
 
 pub use clock::Clock;
@@ -192,36 +192,21 @@ fn routes(shared: Shared, settings: &Settings, clock: Clock, options: Options) -
         supervision.clone(),
         std::time::Duration::from_millis(settings.standing_sweep_interval_ms),
     );
-    Routes::new(
-        SupervisionServiceServer::new(supervision)
-            .max_decoding_message_size(settings.max_message_bytes)
-            .max_encoding_message_size(settings.max_message_bytes),
-    )
+    qiancheng_platform::routes_of!(SupervisionServiceServer::new(supervision), settings)
 }
 
-/// The supervision service as the binary starts it, on the system clock.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec;
-
-impl ServiceSpec for Spec {
-    fn name(&self) -> &'static str {
-        NAME
+qiancheng_platform::spec! {
+    /// The supervision service as the binary starts it, on the system clock (or the development
+    /// clock file), with the options of its environment. Filing asks selection about the project
+    /// and provider; a serious subcontracting or fraud finding is sent to it.
+    Spec {
+        name: NAME,
+        server: SupervisionServiceServer<Supervision>,
+        migrator: MIGRATOR,
+        peers: ["selection"],
+        sealed: [store::trainee::SEALED],
     }
-    fn grpc_name(&self) -> &'static str {
-        <SupervisionServiceServer<Supervision> as tonic::server::NamedService>::NAME
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
-    /// Filing asks selection about the project and provider; a serious subcontracting or fraud
-    /// finding is sent to it.
-    fn peers(&self) -> &'static [&'static str] {
-        &["selection"]
-    }
-    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        &[store::trainee::SEALED]
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
+    |shared, settings| {
         let options = Options::from_env(&std::env::vars().collect()).unwrap_or_else(|error| {
             // Routes cannot fail: a setting that does not parse is reported and its default kept.
             tracing::error!(%error, "supervision options: the defaults stand");
@@ -247,47 +232,13 @@ pub struct SpecWithClock(pub Clock);
 #[derive(Debug, Clone)]
 pub struct SpecWithOptions(pub Clock, pub Options);
 
-impl ServiceSpec for SpecWithOptions {
-    fn name(&self) -> &'static str {
-        Spec.name()
-    }
-    fn grpc_name(&self) -> &'static str {
-        Spec.grpc_name()
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        Spec.migrator()
-    }
-    fn peers(&self) -> &'static [&'static str] {
-        Spec.peers()
-    }
-    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        Spec.sealed_tables()
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.0.clone(), self.1.clone())
-    }
-}
+qiancheng_platform::spec_variant!(SpecWithOptions, Spec, |this, shared, settings| {
+    routes(shared, settings, this.0.clone(), this.1.clone())
+});
 
-impl ServiceSpec for SpecWithClock {
-    fn name(&self) -> &'static str {
-        Spec.name()
-    }
-    fn grpc_name(&self) -> &'static str {
-        Spec.grpc_name()
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        Spec.migrator()
-    }
-    fn peers(&self) -> &'static [&'static str] {
-        Spec.peers()
-    }
-    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        Spec.sealed_tables()
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.0.clone(), Options::default())
-    }
-}
+qiancheng_platform::spec_variant!(SpecWithClock, Spec, |this, shared, settings| {
+    routes(shared, settings, this.0.clone(), Options::default())
+});
 
 #[cfg(test)]
 mod tests {

@@ -68,16 +68,55 @@ macro_rules! service {
             }
         }
 
-        /// The service as the binary and the tests start it.
-        #[derive(Debug, Clone, Copy)]
-        pub struct Spec;
+        $crate::spec! {
+            /// The service as the binary and the tests start it.
+            Spec {
+                name: $name,
+                server: $server<$service>,
+                migrator: $migrator,
+                peers: [$($peer),*]
+                $(, sealed: $sealed)?
+            }
+            |shared, settings| $crate::routes_of!($server::new($service(::std::sync::Arc::new(shared))), settings)
+        }
+    };
+}
 
-        impl $crate::ServiceSpec for Spec {
+/// Declares a service's `Spec` whose routes are built by the body (a service whose handlers
+/// share more than [`Shared`]: a clock, options, a follower): its name, its server type for the
+/// gRPC name, its migrations, the peers it calls and the tables that hold sealed personal data.
+///
+/// ```text
+/// qiancheng_platform::spec! {
+///     /// The supervision service as the binary starts it.
+///     Spec { name: NAME, server: SupervisionServiceServer<Supervision>, migrator: MIGRATOR,
+///            peers: ["selection"], sealed: [store::trainee::SEALED] }
+///     |shared, settings| routes(shared, settings, Clock::system(), Options::default())
+/// }
+/// ```
+#[macro_export]
+macro_rules! spec {
+    (
+        $(#[$meta:meta])*
+        $spec:ident {
+            name: $name:expr,
+            server: $server:ty,
+            migrator: $migrator:expr,
+            peers: [$($peer:expr),* $(,)?]
+            $(, sealed: $sealed:expr)? $(,)?
+        }
+        |$shared:ident, $settings:ident| $routes:expr
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $spec;
+
+        impl $crate::ServiceSpec for $spec {
             fn name(&self) -> &'static str {
                 $name
             }
             fn grpc_name(&self) -> &'static str {
-                <$server<$service> as ::tonic::server::NamedService>::NAME
+                <$server as ::tonic::server::NamedService>::NAME
             }
             fn migrator(&self) -> &'static ::sqlx::migrate::Migrator {
                 &$migrator
@@ -90,12 +129,61 @@ macro_rules! service {
                     &$sealed
                 }
             )?
-            fn routes(&self, shared: $crate::Shared, settings: &$crate::config::Settings) -> ::tonic::service::Routes {
-                ::tonic::service::Routes::new(
-                    $server::new($service(::std::sync::Arc::new(shared)))
-                        .max_decoding_message_size(settings.max_message_bytes)
-                        .max_encoding_message_size(settings.max_message_bytes),
-                )
+            fn routes(&self, $shared: $crate::Shared, $settings: &$crate::config::Settings) -> ::tonic::service::Routes {
+                $routes
+            }
+        }
+    };
+}
+
+/// The routes of a generated gRPC server (`XServiceServer::new(…)`), with the message-size limit
+/// of `settings` both ways: every service's routes are made through this one place.
+#[macro_export]
+macro_rules! routes_of {
+    ($server:expr, $settings:expr) => {
+        ::tonic::service::Routes::new(
+            $server
+                .max_decoding_message_size($settings.max_message_bytes)
+                .max_encoding_message_size($settings.max_message_bytes),
+        )
+    };
+}
+
+/// A variant of a service's spec for tests and benchmarks (another clock, other options, a peer
+/// fed by the test): everything as `$base` declares it (name, migrations, peers, sealed tables),
+/// its routes made by the closure-like body from `self`, the shared state and the settings.
+///
+/// ```text
+/// qiancheng_platform::spec_variant!(SpecWithClock, Spec, |this, shared, settings| {
+///     routes(shared, settings, this.0.clone(), Options::default())
+/// });
+/// ```
+#[macro_export]
+macro_rules! spec_variant {
+    ($variant:ty, $base:expr, |$this:ident, $shared:ident, $settings:ident| $routes:expr) => {
+        impl $crate::ServiceSpec for $variant {
+            fn name(&self) -> &'static str {
+                $crate::ServiceSpec::name(&$base)
+            }
+            fn grpc_name(&self) -> &'static str {
+                $crate::ServiceSpec::grpc_name(&$base)
+            }
+            fn migrator(&self) -> &'static ::sqlx::migrate::Migrator {
+                $crate::ServiceSpec::migrator(&$base)
+            }
+            fn peers(&self) -> &'static [&'static str] {
+                $crate::ServiceSpec::peers(&$base)
+            }
+            fn sealed_tables(&self) -> &'static [$crate::rekey::SealedTable] {
+                $crate::ServiceSpec::sealed_tables(&$base)
+            }
+            fn routes(
+                &self,
+                $shared: $crate::Shared,
+                $settings: &$crate::config::Settings,
+            ) -> ::tonic::service::Routes {
+                let $this = self;
+                $routes
             }
         }
     };
