@@ -10,6 +10,7 @@
 #![allow(clippy::print_stderr)]
 
 mod exchange_cmd;
+mod export;
 mod forms;
 mod load;
 mod policy_cmd;
@@ -169,6 +170,12 @@ enum Command {
         #[command(subcommand)]
         command: forms::ImportCommand,
     },
+    /// Export the plan's records as the offices keep them: a class's 培训台账 as an Excel
+    /// workbook, from the service's stream (docs/forms.md).
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
+    },
     /// Exchange data with the outcome service as a department does, through files: pull a query
     /// batch, sign a result batch with the department's SM2 key, push it (docs/exchange.md).
     Exchange {
@@ -313,6 +320,7 @@ fn run_async(command: Command) -> Result<(), String> {
             }
             Command::Load(args) => return load::run(args).await,
             Command::Import { command } => return forms::run(command).await,
+            Command::Export { command } => return export::run(command).await,
             Command::Exchange { command } => return exchange_cmd::run(&settings, command).await,
             Command::Policy { .. } | Command::Token { .. } | Command::PublicKey { .. } | Command::DataKey { .. } => {
                 Ok(())

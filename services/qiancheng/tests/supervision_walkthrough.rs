@@ -412,6 +412,42 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     assert_eq!(summary.completed, 29);
     assert!(summary.ledger.expect("CLASS-LEDGER").passed);
 
+    // The same ledger as the workbook an office keeps (培训台账): written from the stream by
+    // `qiancheng export ledger`, read back by a second library, every mark a row with its device;
+    // an auditor's copy has the ID numbers masked.
+    let workbook = |token: &str, file: &str| {
+        let path = std::env::temp_dir().join(format!("{}-{file}", ulid_like()));
+        let run = std::process::Command::new(common::BIN)
+            .args(["export", "ledger", &main.name])
+            .arg(&path)
+            .args(["--addr", &format!("http://{}", dev.endpoint("supervision"))])
+            .env("QIANCHENG_TOKEN", token)
+            .output()
+            .expect("run the export");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        path
+    };
+    let officer_copy = workbook(&officer, "ledger.xlsx");
+    let mut book = calamine::open_workbook_auto(&officer_copy).expect("the ledger workbook opens");
+    use calamine::Reader as _;
+    assert_eq!(book.sheet_names(), ["说明", "学员名册", "考勤记录", "课次", "名册变更", "考勤更正", "检查记录"]);
+    let roster = book.worksheet_range("学员名册").expect("roster");
+    assert_eq!(roster.rows().count(), 31, "a header and 30 trainees");
+    assert!(roster.rows().skip(1).all(|r| r[2].to_string().len() == 18), "ID numbers whole for the officer");
+    let marks = book.worksheet_range("考勤记录").expect("marks");
+    assert_eq!(marks.rows().count() - 1, expected, "one row per attendance mark");
+    assert!(marks.rows().skip(1).all(|r| r[6].to_string() == "gate-1" && r[7].to_string() == "人脸"));
+    assert_eq!(book.worksheet_range("课次").expect("sessions").rows().count(), 61);
+    let cover = book.worksheet_range("说明").expect("cover");
+    assert!(cover.rows().any(|r| r[0].to_string() == "政策版本" && r[1].to_string().starts_with("xianning-2025-5/")));
+    let auditor = dev.token(&["--role", "AUDITOR"]);
+    let auditor_copy = workbook(&auditor, "ledger-audit.xlsx");
+    let mut book = calamine::open_workbook_auto(&auditor_copy).expect("the auditor's workbook opens");
+    let roster = book.worksheet_range("学员名册").expect("roster");
+    assert!(roster.rows().skip(1).all(|r| r[2].to_string().contains('*')), "ID numbers masked for an auditor");
+    let _ = std::fs::remove_file(officer_copy);
+    let _ = std::fs::remove_file(auditor_copy);
+
     // Another provider and another county's officer see none of it.
     let (stranger_code, _) = approved_project(&dev, &mut selection, "0000W02").await;
     let stranger = dev.token(&["--role", "PROVIDER", "--org", &stranger_code]);
@@ -442,4 +478,13 @@ fn the_story_is_dated_inside_the_plan_period_whatever_year_it_runs() {
     assert!(filed + chrono::Days::new(u64::from(policy.filing_lead_days)) <= first, "CLASS-FILING's lead");
     // Sixty sessions, one a day from the first day, end before the last day.
     assert!(first + chrono::Days::new(59) < last);
+}
+
+/// A name no other run of the test uses at the same time.
+fn ulid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    )
 }
