@@ -436,10 +436,10 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     assert!(roster.rows().skip(1).all(|r| r[2].to_string().len() == 18), "ID numbers whole for the officer");
     let marks = book.worksheet_range("考勤记录").expect("marks");
     assert_eq!(marks.rows().count() - 1, expected, "one row per attendance mark");
-    assert!(marks.rows().skip(1).all(|r| r[6].to_string() == "gate-1" && r[7].to_string() == "人脸"));
+    assert!(marks.rows().skip(1).all(|r| r[6] == "gate-1" && r[7] == "人脸"));
     assert_eq!(book.worksheet_range("课次").expect("sessions").rows().count(), 61);
     let cover = book.worksheet_range("说明").expect("cover");
-    assert!(cover.rows().any(|r| r[0].to_string() == "政策版本" && r[1].to_string().starts_with("xianning-2025-5/")));
+    assert!(cover.rows().any(|r| r[0] == "政策版本" && r[1].to_string().starts_with("xianning-2025-5/")));
     let auditor = dev.token(&["--role", "AUDITOR"]);
     let auditor_copy = workbook(&auditor, "ledger-audit.xlsx");
     let mut book = calamine::open_workbook_auto(&auditor_copy).expect("the auditor's workbook opens");
