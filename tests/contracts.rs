@@ -199,6 +199,6 @@ fn only_the_public_notice_and_the_public_objection_are_open_without_an_account()
         ]
     );
     for rpc in qiancheng_api::RPCS {
-        assert!(rpc.public.is_some() != !rpc.roles.is_empty(), "{} declares roles or is public, not both", rpc.path);
+        assert!(rpc.public.is_some() == rpc.roles.is_empty(), "{} declares roles or is public, not both", rpc.path);
     }
 }
