@@ -564,6 +564,8 @@ async fn a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_o
     assert_eq!((notice.published_on, notice.ends_on), (Some(date(2027, 11, 1)), Some(date(2027, 11, 8))));
     suite.clock.set(day(2027, 11, 2));
     let second = object(suite, &name, 3).await.expect("objected");
+    // A retry with the same request_id is answered as before and stores nothing more.
+    assert_eq!(object(suite, &name, 3).await.expect("retried").name, second.name);
     let by_phone = suite
         .client()
         .await
