@@ -3,5 +3,8 @@
 //! checks access.
 
 pub mod claim;
+pub mod feed;
+pub mod objection;
+pub mod reexamination;
 pub mod standard;
 pub mod uplift;
