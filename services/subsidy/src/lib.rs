@@ -128,7 +128,14 @@ fn routes(
     follow: Option<std::time::Duration>,
 ) -> Routes {
     let ports = ports.unwrap_or_else(|| Ports::grpc(&shared.peers));
-    let calendar = Arc::new(calendar.unwrap_or_else(HolidayCalendar::bundled));
+    let calendar = Arc::new(calendar.unwrap_or_else(|| match &settings.holiday_calendar_file {
+        // Checked when the settings were read; read again here, a failure keeps the bundled years.
+        Some(file) => HolidayCalendar::bundled_with_file(file).unwrap_or_else(|why| {
+            tracing::error!(%why, "the holiday calendar file: the bundled years stand");
+            HolidayCalendar::bundled()
+        }),
+        None => HolidayCalendar::bundled(),
+    }));
     let reexamination_days = settings.subsidy_reexamination_days;
     let subsidy = Subsidy { shared: Arc::new(shared), clock, calendar, reexamination_days, ports };
     // The follower of outcome's rate changes runs beside the routes, where a runtime runs.

@@ -140,6 +140,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "days after a claim's review within which its provider may ask once for a re-examination (复核) of an excluded line or a return (default 15)",
     ),
     (
+        "QIANCHENG_HOLIDAY_CALENDAR_FILE",
+        "CSV (date,kind,name) of the national holiday calendar of years published after this build, added to the bundled 2025 and 2026 (public notice counts working days by it); checked at start-up (default none)",
+    ),
+    (
         "QIANCHENG_STREAM_IDLE_TIMEOUT_MS",
         "a client stream (bulk import) that sends nothing for this long is ended; streams have no total deadline (default 30000)",
     ),
@@ -246,6 +250,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Days after a claim's review within which its provider may ask for a re-examination (复核).
     pub subsidy_reexamination_days: u32,
+    /// A CSV of later years' holiday calendar, added to the bundled one.
+    pub holiday_calendar_file: Option<PathBuf>,
     /// Idle timeout of a client stream, milliseconds.
     pub stream_idle_timeout_ms: u64,
     /// Client streams one caller may run at once.
@@ -299,6 +305,7 @@ impl Default for Settings {
             concurrency_limit: 256,
             max_message_bytes: 4 * 1024 * 1024,
             subsidy_reexamination_days: 15,
+            holiday_calendar_file: None,
             stream_idle_timeout_ms: 30_000,
             streams_per_caller: 2,
             db_max_connections: None,
@@ -407,6 +414,13 @@ impl Settings {
         if let Some(v) = lookup("QIANCHENG_SUBSIDY_REEXAMINATION_DAYS") {
             settings.subsidy_reexamination_days =
                 v.parse().map_err(|_| parse("QIANCHENG_SUBSIDY_REEXAMINATION_DAYS", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_HOLIDAY_CALENDAR_FILE").filter(|v| !v.trim().is_empty()) {
+            let file = PathBuf::from(v);
+            // A calendar that does not read stops the start, not the first notice of the year.
+            qiancheng_domain::policy::calendar::HolidayCalendar::bundled_with_file(&file)
+                .map_err(|why| Error::Config(format!("QIANCHENG_HOLIDAY_CALENDAR_FILE: {why}")))?;
+            settings.holiday_calendar_file = Some(file);
         }
         if let Some(v) = lookup("QIANCHENG_STREAM_IDLE_TIMEOUT_MS") {
             settings.stream_idle_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_STREAM_IDLE_TIMEOUT_MS", &v))?;
@@ -595,6 +609,22 @@ mod tests {
         assert!(settings.database_url_for("demand").ends_with("demand.db?mode=rwc"));
         assert_eq!(settings.peers.get("demand").map(String::as_str), Some("http://demand:50051"));
         assert_eq!(settings.peers.len(), 2, "any number of peers, each by its own variable");
+    }
+
+    #[test]
+    fn a_later_holiday_calendar_is_read_at_start_and_a_bad_one_stops_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = dir.path().join("2027.csv");
+        std::fs::write(&good, "date,kind,name\n2027-01-01,holiday,元旦\n").expect("write");
+        let key = "QIANCHENG_HOLIDAY_CALENDAR_FILE";
+        let settings = Settings::load_from(&env(&[(key, good.to_str().expect("utf-8"))])).expect("valid");
+        assert_eq!(settings.holiday_calendar_file.as_deref(), Some(good.as_path()));
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, "date,kind,name\n2027-01-01,feast,x\n").expect("write");
+        let refused = Settings::load_from(&env(&[(key, bad.to_str().expect("utf-8"))])).expect_err("bad kind");
+        assert!(refused.to_string().contains(key), "{refused}");
+        let missing = Settings::load_from(&env(&[(key, "/nonexistent/2027.csv")])).expect_err("no file");
+        assert!(missing.to_string().contains(key), "{missing}");
     }
 
     #[test]

@@ -75,6 +75,29 @@ impl HolidayCalendar {
         Ok(Self { days, years })
     }
 
+    /// This calendar with the days of `later` added (a year published after the suite was built,
+    /// loaded from a file): a day both declare must be of the same kind.
+    pub fn merged(mut self, later: &HolidayCalendar) -> Result<Self, Error> {
+        for (date, kind) in &later.days {
+            if self.days.insert(*date, *kind).is_some_and(|k| k != *kind) {
+                return Err(Error::CalendarLine {
+                    line: 0,
+                    reason: format!("{date} is declared with another kind already"),
+                });
+            }
+        }
+        self.years.extend(later.years.iter().copied());
+        Ok(self)
+    }
+
+    /// The bundled calendar with the days of the CSV `file` (`date,kind,name`, the format of
+    /// the bundled one) added: how a later year's calendar is loaded without a code change.
+    pub fn bundled_with_file(file: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let later = Self::from_csv_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        Self::bundled().merged(&later).map_err(|e| format!("{}: {e}", file.display()))
+    }
+
     /// The years the calendar covers.
     pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
         self.years.iter().copied()
@@ -121,6 +144,19 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn a_later_year_is_loaded_beside_the_bundled_ones_and_a_contradiction_is_refused() {
+        let later = HolidayCalendar::from_csv_str("date,kind,name\n2027-01-01,holiday,元旦\n2027-02-20,workday,调休\n")
+            .expect("valid");
+        let cal = HolidayCalendar::bundled().merged(&later).expect("merged");
+        assert!(cal.is_working_day(d(2026, 12, 31)).expect("2026 still covered"));
+        assert!(!cal.is_working_day(d(2027, 1, 1)).expect("2027 covered now"));
+        assert!(cal.is_working_day(d(2027, 2, 20)).expect("a Saturday made a working day"));
+        assert!(HolidayCalendar::bundled().is_working_day(d(2027, 1, 4)).is_err(), "2027 is not bundled");
+        let contradicting = HolidayCalendar::from_csv_str("date,kind,name\n2026-10-01,workday,x\n").expect("valid");
+        assert!(HolidayCalendar::bundled().merged(&contradicting).is_err());
     }
 
     #[test]
