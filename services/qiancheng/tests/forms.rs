@@ -158,6 +158,15 @@ async fn an_office_imports_a_survey_of_500_vacancies_and_sees_its_3_bad_rows() {
     assert!(refused[1].1.contains("[DEMAND-HEADCOUNT]"), "{}", refused[1].1);
     assert!(refused[2].1.contains("[DATE] 需求时间"), "{}", refused[2].1);
     assert!(marked.iter().filter(|(_, r)| r.starts_with("已导入 vacancies/")).count() == 497);
+    // The office's own tool reads the same: openpyxl, not the library that wrote it.
+    if let Some(sheets) = common::openpyxl(&first, 10) {
+        assert_eq!(sheets[0]["name"], "导入结果");
+        assert_eq!(sheets[0]["rows"], 501);
+        let row = &sheets[0]["first"][9];
+        assert_eq!(row[0], "11");
+        assert!(row.as_array().and_then(|r| r.last()).and_then(|v| v.as_str()).is_some_and(|v| v.contains("[MONEY]")));
+        assert_eq!(sheets[1]["name"], "说明");
+    }
 
     // The same workbook again: every good row is answered as imported before, nothing stored twice.
     let second = dir.path().join("second.xlsx");

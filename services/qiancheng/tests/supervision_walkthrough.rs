@@ -440,6 +440,14 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
     assert_eq!(book.worksheet_range("课次").expect("sessions").rows().count(), 61);
     let cover = book.worksheet_range("说明").expect("cover");
     assert!(cover.rows().any(|r| r[0] == "政策版本" && r[1].to_string().starts_with("xianning-2025-5/")));
+    if let Some(sheets) = common::openpyxl(&officer_copy, 2) {
+        let names: Vec<&str> = sheets.as_array().expect("sheets").iter().filter_map(|s| s["name"].as_str()).collect();
+        assert_eq!(names, ["说明", "学员名册", "考勤记录", "课次", "名册变更", "考勤更正", "检查记录"]);
+        assert_eq!(sheets[1]["rows"], 31);
+        // A session's day is a date cell, as a person expects, not text.
+        let day = sheets[3]["first"][1][1].as_str().expect("a session's day");
+        assert!(day.ends_with(" 00:00:00") && day.starts_with("2027-"), "{day}");
+    }
     let auditor = dev.token(&["--role", "AUDITOR"]);
     let auditor_copy = workbook(&auditor, "ledger-audit.xlsx");
     let mut book = calamine::open_workbook_auto(&auditor_copy).expect("the auditor's workbook opens");

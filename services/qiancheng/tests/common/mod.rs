@@ -90,3 +90,33 @@ impl Dev {
         }
     }
 }
+
+/// The workbook at `path` as `openpyxl` (Python's own Excel library, not the one that wrote it)
+/// reads it: each sheet's name, its row count and its first `rows` rows' values as text (dates as
+/// `YYYY-MM-DD HH:MM:SS`). `QIANCHENG_PYTHON` names the interpreter (`.ci/run` makes one with
+/// openpyxl, and then a missing openpyxl fails the test); without it, `python3`, and the check is
+/// skipped with a note when openpyxl is not installed.
+// Only the tests that export or answer with workbooks read them back.
+#[allow(dead_code)]
+pub fn openpyxl(path: &std::path::Path, rows: usize) -> Option<serde_json::Value> {
+    let required = std::env::var_os("QIANCHENG_PYTHON");
+    let python = required.clone().unwrap_or_else(|| "python3".into());
+    let script = "import json, sys, openpyxl\n\
+wb = openpyxl.load_workbook(sys.argv[1])\n\
+print(json.dumps([{'name': ws.title, 'rows': ws.max_row, 'first': [[None if c is None else str(c) for c in r] \
+for r in ws.iter_rows(min_row=1, max_row=int(sys.argv[2]), values_only=True)]} for ws in wb.worksheets]))";
+    let output = Command::new(&python).args(["-c", script]).arg(path).arg(rows.to_string()).output();
+    match output {
+        Ok(out) if out.status.success() => Some(serde_json::from_slice(&out.stdout).expect("openpyxl's JSON")),
+        Ok(out) if required.is_none() && String::from_utf8_lossy(&out.stderr).contains("No module named") => {
+            eprintln!("openpyxl is not installed here: the read-back by a second library is skipped");
+            None
+        }
+        Ok(out) => panic!("openpyxl could not read {}: {}", path.display(), String::from_utf8_lossy(&out.stderr)),
+        Err(e) if required.is_none() => {
+            eprintln!("no python3 here ({e}): the read-back by openpyxl is skipped");
+            None
+        }
+        Err(e) => panic!("{python:?}: {e}"),
+    }
+}
