@@ -96,8 +96,8 @@ impl Dev {
 /// `YYYY-MM-DD HH:MM:SS`). `QIANCHENG_PYTHON` names the interpreter (`.ci/run` makes one with
 /// openpyxl, and then a missing openpyxl fails the test); without it, `python3`, and the check is
 /// skipped with a note when openpyxl is not installed.
-// Only the tests that export or answer with workbooks read them back.
-#[allow(dead_code)]
+// Only the tests that export or answer with workbooks read them back; a skip is said on stderr.
+#[allow(dead_code, clippy::print_stderr)]
 pub fn openpyxl(path: &std::path::Path, rows: usize) -> Option<serde_json::Value> {
     let required = std::env::var_os("QIANCHENG_PYTHON");
     let python = required.clone().unwrap_or_else(|| "python3".into());
