@@ -66,12 +66,7 @@ impl Outcome {
     }
 }
 
-impl std::ops::Deref for Outcome {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.shared
-    }
-}
+qiancheng_platform::deref_shared!(Outcome);
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {

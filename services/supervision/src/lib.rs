@@ -162,12 +162,7 @@ impl Options {
     }
 }
 
-impl std::ops::Deref for Supervision {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.shared
-    }
-}
+qiancheng_platform::deref_shared!(Supervision);
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {

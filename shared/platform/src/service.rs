@@ -136,6 +136,20 @@ macro_rules! spec {
     };
 }
 
+/// Lets a service whose handlers share more than [`Shared`] (a struct with a `shared:
+/// Arc<Shared>` field beside its clock or options) be used as the `Shared` it holds.
+#[macro_export]
+macro_rules! deref_shared {
+    ($service:ty) => {
+        impl ::std::ops::Deref for $service {
+            type Target = $crate::Shared;
+            fn deref(&self) -> &$crate::Shared {
+                &self.shared
+            }
+        }
+    };
+}
+
 /// The routes of a generated gRPC server (`XServiceServer::new(…)`), with the message-size limit
 /// of `settings` both ways: every service's routes are made through this one place.
 #[macro_export]
