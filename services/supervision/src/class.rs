@@ -148,6 +148,29 @@ fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
     })
 }
 
+/// PROV-DISQUALIFIED, PROJ-SELECTION: a provider or project selection does not hold in good
+/// standing is refused by selection's own rule, in its words.
+fn in_good_standing(told: &peer::Told) -> Result<(), Error> {
+    if told.standing.good_standing {
+        return Ok(());
+    }
+    let rule = told
+        .standing
+        .decision
+        .iter()
+        .flat_map(|d| d.rules.iter())
+        .find(|r| !r.passed)
+        .map(selection_rule)
+        .unwrap_or_else(|| {
+            qiancheng_domain::policy::RuleResult::fail(
+                "PROV-DISQUALIFIED",
+                "承训机构或项目不在良好状态",
+                "the provider or the project is not in good standing",
+            )
+        });
+    Err(Error::Refused(rule))
+}
+
 /// A rule as selection explained it.
 fn selection_rule(rule: &qiancheng_api::selection::RuleResult) -> qiancheng_domain::policy::RuleResult {
     qiancheng_domain::policy::RuleResult::carried(&rule.code, rule.passed, &rule.reason_zh, &rule.reason_en)
@@ -197,24 +220,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
     let org = access::provider_org(&call.principal)?;
     let filing = filing(s, &call.message)?;
     let told_by_selection = peer::ask_about_project(s, &format!("projects/{}", filing.project_id), &org).await?;
-    // PROV-DISQUALIFIED, PROJ-SELECTION: selection's own rule refuses, in its words.
-    if !told_by_selection.standing.good_standing {
-        let rule = told_by_selection
-            .standing
-            .decision
-            .iter()
-            .flat_map(|d| d.rules.iter())
-            .find(|r| !r.passed)
-            .map(selection_rule)
-            .unwrap_or_else(|| {
-                qiancheng_domain::policy::RuleResult::fail(
-                    "PROV-DISQUALIFIED",
-                    "承训机构或项目不在良好状态",
-                    "the provider or the project is not in good standing",
-                )
-            });
-        return Err(Error::Refused(rule));
-    }
+    in_good_standing(&told_by_selection)?;
     let (kept, occupation, level, region, item) = told(&told_by_selection)?;
     let today = s.today();
     let policy = s.policy.clone();
@@ -515,23 +521,7 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
     input.project = stored.project_name();
     let edited = filing(s, &CreateClassRequest { class: Some(input), roster: Vec::new(), request_id: String::new() })?;
     let told_by_selection = peer::ask_about_project(s, &stored.project_name(), &org).await?;
-    if !told_by_selection.standing.good_standing {
-        let rule = told_by_selection
-            .standing
-            .decision
-            .iter()
-            .flat_map(|d| d.rules.iter())
-            .find(|r| !r.passed)
-            .map(selection_rule)
-            .unwrap_or_else(|| {
-                qiancheng_domain::policy::RuleResult::fail(
-                    "PROV-DISQUALIFIED",
-                    "承训机构或项目不在良好状态",
-                    "the provider or the project is not in good standing",
-                )
-            });
-        return Err(Error::Refused(rule));
-    }
+    in_good_standing(&told_by_selection)?;
     let (_, _, _, _, item) = told(&told_by_selection)?;
     let today = s.today();
     write::run(s, &call, async |change| {
