@@ -700,7 +700,8 @@ fn every_service_of_the_descriptor_set_is_in_the_campaign() {
 
 #[test]
 fn every_rpc_declares_the_roles_that_may_call_it() {
-    let undeclared: Vec<&str> = RPCS.iter().filter(|r| r.roles.is_empty()).map(|r| r.path).collect();
+    let undeclared: Vec<&str> =
+        RPCS.iter().filter(|r| r.roles.is_empty() && r.public.is_none()).map(|r| r.path).collect();
     assert!(
         undeclared.is_empty(),
         "{} RPCs declare no qiancheng.type.v1.allowed_roles, so the gate lets every role call them:\n  {}",
@@ -716,7 +717,8 @@ async fn every_role_calling_every_rpc_gets_what_the_declaration_says() {
     for target in TARGETS {
         let running = Running::start(target).await;
         let rpcs = rpcs_of(target);
-        let undeclared: Vec<&str> = rpcs.iter().filter(|r| r.roles.is_empty()).map(|r| r.method).collect();
+        let undeclared: Vec<&str> =
+            rpcs.iter().filter(|r| r.roles.is_empty() && r.public.is_none()).map(|r| r.method).collect();
         if !undeclared.is_empty() {
             defects.push(Defect::about(
                 target.spec.grpc_name(),
@@ -952,7 +954,7 @@ fn callers(keys: &Keys) -> Vec<Caller> {
 /// Whether `rpc` declares `role`; an RPC that declares none is open to every role at the gate
 /// (the matrix reports it).
 fn declares(rpc: &RpcInfo, role: Role) -> bool {
-    rpc.roles.is_empty() || rpc.roles.iter().any(|r| Role::from_proto(*r) == Some(role))
+    rpc.public.is_some() || rpc.roles.is_empty() || rpc.roles.iter().any(|r| Role::from_proto(*r) == Some(role))
 }
 
 fn rpcs_of(target: &Target) -> Vec<&'static RpcInfo> {
@@ -1048,6 +1050,12 @@ fn oracle(rpc: &RpcInfo, caller: &Caller, outcome: &Outcome, before: (i64, i64),
     let mut problems = outcome.faults();
     let code = code_name(outcome.code);
     match caller.role {
+        // A public RPC (`qiancheng.type.v1.public_limit`) takes a call without a token; a token
+        // given must still be valid.
+        None if rpc.public.is_some() && caller.token.is_none() && outcome.code == Code::Unauthenticated => {
+            problems.push(format!("{} was refused UNAUTHENTICATED by a public RPC", caller.label));
+        }
+        None if rpc.public.is_some() && caller.token.is_none() => {}
         None if outcome.code != Code::Unauthenticated => {
             problems.push(format!("{} was answered {code}, not UNAUTHENTICATED", caller.label));
         }

@@ -184,3 +184,21 @@ fn instants_are_micros_dates_are_civil_dates_and_money_is_fen() {
         }
     }
 }
+
+/// An RPC open to the public without an account is a decision, not an omission: it declares
+/// `qiancheng.type.v1.public_limit` (the build refuses one that also declares roles or lacks a
+/// limit), every other RPC declares its roles, and the public ones are these.
+#[test]
+fn only_the_public_notice_and_the_public_objection_are_open_without_an_account() {
+    let public: Vec<&str> = qiancheng_api::RPCS.iter().filter(|r| r.public.is_some()).map(|r| r.path).collect();
+    assert_eq!(
+        public,
+        [
+            "/qiancheng.subsidy.v1.SubsidyService/ListClaimNotices",
+            "/qiancheng.subsidy.v1.SubsidyService/SubmitObjection",
+        ]
+    );
+    for rpc in qiancheng_api::RPCS {
+        assert!(rpc.public.is_some() == rpc.roles.is_empty(), "{} declares roles or is public, not both", rpc.path);
+    }
+}

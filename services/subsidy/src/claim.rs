@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use qiancheng_api::subsidy::*;
 use qiancheng_api::supervision::{CertificateKind as WireCertificateKind, ProjectTrainee};
-use qiancheng_api::types::PersonRef;
 use qiancheng_api::{FromProto as _, IntoProto as _};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::claim::evaluate_claim;
@@ -21,44 +20,22 @@ use qiancheng_domain::policy::facts::{
 };
 use qiancheng_domain::policy::replay::ReplayFacts;
 use qiancheng_domain::policy::subsidy::{
-    ClaimFacts, ClaimMaterial as Material, ClaimOutcome, ClaimTrainee, ProjectFacts, Uplift, subs_deadline,
+    ClaimFacts, ClaimMaterial as Material, ClaimTrainee, ProjectFacts, Uplift, subs_deadline,
 };
 use qiancheng_domain::policy::tables::{MinimumWageTable, SubsidyStandardTable};
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::page::PageRequest;
-use qiancheng_platform::pii::mask_name;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Stamp, write};
 
 use crate::Subsidy;
 use crate::access;
+use crate::claim_view::{StoredSnapshot, masked, materials_of, opened, policy_exclusions, readable, shown};
 use crate::peer::{OutcomeFacts, ProjectView};
 use crate::store::claim::{self as store, Calculation, ClaimRecord};
 use crate::store::{standard, uplift};
-
-/// A material on the wire.
-fn material_of(wire: i32) -> Option<Material> {
-    match ClaimMaterial::try_from(wire).ok()? {
-        ClaimMaterial::Annex4 => Some(Material::Annex4),
-        ClaimMaterial::Ledger => Some(Material::Ledger),
-        ClaimMaterial::CertificateEvidence => Some(Material::CertificateEvidence),
-        ClaimMaterial::EmploymentEvidence => Some(Material::EmploymentEvidence),
-        ClaimMaterial::Unspecified => None,
-    }
-}
-
-/// A material as the wire shows it.
-fn material_to_wire(material: Material) -> i32 {
-    let wire = match material {
-        Material::Annex4 => ClaimMaterial::Annex4,
-        Material::Ledger => ClaimMaterial::Ledger,
-        Material::CertificateEvidence => ClaimMaterial::CertificateEvidence,
-        Material::EmploymentEvidence => ClaimMaterial::EmploymentEvidence,
-    };
-    wire as i32
-}
 
 /// The id of a resource name's last segment (`classes/C1` → `C1`).
 fn last_segment(name: &str) -> &str {
@@ -214,111 +191,33 @@ fn gather(
     })
 }
 
-/// The calculation with names masked and ID numbers left masked, as it is stored and shown.
-fn masked(mut outcome: ClaimOutcome) -> ClaimOutcome {
-    for line in &mut outcome.lines {
-        line.trainee_name = mask_name(&line.trainee_name);
-    }
-    outcome
+/// A claim gathered from the peers and calculated, ready to store.
+struct Calculated {
+    record: ClaimRecord,
+    decision: qiancheng_domain::policy::subsidy::ClaimDecision,
+    names: Vec<String>,
 }
 
-/// The claim as the API shows it, with its lines when `with_lines`. Trainees are named by
-/// their roster entry; the person is masked (张*三) and the ID number hidden.
-fn shown(record: &ClaimRecord, trainee_names: &[String], with_lines: bool) -> Claim {
-    let outcome = record.outcome.0.as_ref();
-    let rates = outcome
-        .map(|o| {
-            o.rates
-                .iter()
-                .map(|r| KindRate {
-                    basis: format!("{:?}", r.basis).to_uppercase(),
-                    completed: i64::try_from(r.completed).unwrap_or(i64::MAX),
-                    positive: i64::try_from(r.positive).unwrap_or(i64::MAX),
-                    tier_percent: r.tier_percent.map_or(0, |p| i32::try_from(p).unwrap_or(i32::MAX)),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let lines = if with_lines {
-        outcome
-            .map(|o| {
-                o.lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| ClaimLine {
-                        trainee: trainee_names.get(i).cloned().unwrap_or_default(),
-                        class: format!("classes/{}", l.class_id),
-                        person: Some(PersonRef { name: l.trainee_name.clone(), ..Default::default() }),
-                        group: l.group.into_proto(),
-                        fund: serde_json::to_value(l.fund)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
-                        completed: l.completed,
-                        standard_fen: l.standard_fen.map_or(0, |m| m.fen()),
-                        uplift_percent: l.uplift_percent.map_or(0, |p| i32::try_from(p).unwrap_or(i32::MAX)),
-                        multiplier_percent: i32::try_from(l.multiplier_percent).unwrap_or(i32::MAX),
-                        amount_fen: l.amount_fen.fen(),
-                        stopped_by: l.stopped_by.clone().unwrap_or_default(),
-                        rules: l.rules.iter().map(|r| r.into_proto()).collect(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    Claim {
-        name: record.name(),
-        project: record.project(),
-        materials: record.materials.iter().copied().map(material_to_wire).collect(),
-        provider_credit_code: record.provider_credit_code.clone(),
-        region_code: record.region.code().to_owned(),
-        state: ClaimState::Filed as i32,
-        filed_on: Some(record.filed_on.into_proto()),
-        policy_version: record.policy_version.clone(),
-        policy_digest: record.policy_digest.clone(),
-        snapshot_time_micros: record.snapshot_micros,
-        project_accepted_on: record.project_accepted_on.into_proto(),
-        rates,
-        lines,
-        total_fen: record.total_fen,
-        rules: Vec::new(),
-        created_by: record.created_by.clone(),
-        create_time_micros: record.stamp.create_time_micros,
-        update_time_micros: record.stamp.update_time_micros,
-        etag: record.stamp.etag(),
-    }
-}
-
-/// FileClaim.
-pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<FileClaimResponse, Error> {
-    let provider = call.principal.own_org(Role::Provider)?.to_owned();
-    let input = call.message.claim.clone().unwrap_or_default();
-    let mut materials = Vec::new();
-    for (i, wire) in input.materials.iter().enumerate() {
-        match material_of(*wire) {
-            Some(m) if !materials.contains(&m) => materials.push(m),
-            Some(_) => {}
-            None => {
-                return Err(Error::invalid(
-                    format!("claim.materials[{i}]"),
-                    "SUBS-MATERIALS",
-                    "not a proof a claim lists",
-                ));
-            }
-        }
-    }
-    materials.sort();
+/// Gathers a claim of `provider` for `project_name` from the peers and the tables, checks
+/// SUBS-DEADLINE against `filed_on` and calculates it, before any transaction. `created_by`
+/// names who filed it.
+async fn calculate(
+    s: &Subsidy,
+    provider: &str,
+    project_name: &str,
+    materials: Vec<Material>,
+    filed_on: NaiveDate,
+    created_by: &str,
+) -> Result<Calculated, Error> {
     // The peers first, never inside a transaction.
-    let project = s.ports.selection.project(&input.project).await?;
+    let project = s.ports.selection.project(project_name).await?;
     if project.provider_credit_code != provider {
         return Err(Error::denied("a provider files claims for its own projects"));
     }
     let snapshot_micros = qiancheng_platform::time::now_micros();
-    let roster = s.ports.supervision.project_trainees(&input.project).await?;
-    let outcome = s.ports.outcome.project_outcome(&input.project).await?;
-    let project_id = id_of(&input.project, "projects", "claim.project")?.to_owned();
+    let roster = s.ports.supervision.project_trainees(project_name).await?;
+    let outcome = s.ports.outcome.project_outcome(project_name).await?;
+    let project_id = id_of(project_name, "projects", "claim.project")?.to_owned();
     let standards = standard::of_occupation(s.db.pool(), &project.occupation).await?;
     let mut uplifts = Vec::new();
     for recorded in uplift::of_project(s.db.pool(), &project_id).await? {
@@ -329,8 +228,7 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
     }
     // Of each policy, only the version in force on the class's first day applies.
     uplifts.sort_by(|a, b| (&a.0, &a.1, b.3).cmp(&(&b.0, &b.1, a.3)));
-    let today = s.today();
-    let mut gathered = gather(&project, &roster, &outcome, &standards, &uplifts, today, materials)?;
+    let mut gathered = gather(&project, &roster, &outcome, &standards, &uplifts, filed_on, materials)?;
     for t in &mut gathered.facts.trainees {
         let first_day = gathered.facts.classes.iter().find(|c| c.id == t.class_id).map(|c| c.first_day);
         let mut seen = std::collections::BTreeSet::new();
@@ -340,8 +238,8 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
         });
     }
     // SUBS-DEADLINE: a claim filed late is refused, nothing stored.
-    let last_end = gathered.facts.classes.iter().map(|c| c.last_day).max().unwrap_or(today);
-    Error::unless_passed(subs_deadline(&gathered.policy, last_end, today))?;
+    let last_end = gathered.facts.classes.iter().map(|c| c.last_day).max().unwrap_or(filed_on);
+    Error::unless_passed(subs_deadline(&gathered.policy, last_end, filed_on))?;
     let table = SubsidyStandardTable::new(gathered.standards.clone())
         .map_err(|e| Error::corrupt(format!("the standards table: {e}")))?;
     let decision = evaluate_claim(&gathered.policy, &gathered.facts, &table, &MinimumWageTable::default())
@@ -353,10 +251,10 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
     let record = ClaimRecord {
         id: qiancheng_platform::time::new_id(),
         project_id,
-        provider_credit_code: provider,
+        provider_credit_code: provider.to_owned(),
         region: project.region,
         state: store::FILED.to_owned(),
-        filed_on: today,
+        filed_on,
         materials: gathered.facts.materials.clone(),
         policy_version: gathered.policy.version.clone(),
         policy_digest: gathered.policy.digest(),
@@ -366,9 +264,27 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
         standards: gathered.standards.clone(),
         total_fen: decision.outcome.total_fen.fen(),
         outcome: Calculation(Some(masked(decision.outcome.clone()))),
-        created_by: call.principal.subject.clone(),
+        created_by: created_by.to_owned(),
+        exclusions: Vec::new(),
+        return_reasons: Vec::new(),
+        reviewed_by: String::new(),
+        reviewed_on: None,
+        notice_published_on: None,
+        notice_ends_on: None,
+        approved_by: String::new(),
+        approved_on: None,
         stamp: Stamp::new(),
     };
+    Ok(Calculated { record, decision, names: roster_names })
+}
+
+/// FileClaim.
+pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<FileClaimResponse, Error> {
+    let provider = call.principal.own_org(Role::Provider)?.to_owned();
+    let input = call.message.claim.clone().unwrap_or_default();
+    let materials = materials_of(&input.materials, "claim.materials")?;
+    let Calculated { record, decision, names: roster_names } =
+        calculate(s, &provider, &input.project, materials, s.today(), &call.principal.subject).await?;
     let names = roster_names.clone();
     let claim_rules: Vec<qiancheng_api::types::RuleResult> = decision.rules.iter().map(|r| r.into_proto()).collect();
     write::run(s, &call, async |change| {
@@ -393,39 +309,6 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
         Ok(FileClaimResponse { claim: Some(claim) })
     })
     .await
-}
-
-/// The sealed snapshot: the facts and the roster entry of each trainee, in line order.
-#[derive(Debug, serde::Serialize)]
-struct StoredSnapshot<'a> {
-    facts: &'a ClaimFacts,
-    trainees: &'a [String],
-}
-
-/// The sealed snapshot as read back.
-#[derive(Debug, serde::Deserialize)]
-struct OpenedSnapshot {
-    facts: ClaimFacts,
-    trainees: Vec<String>,
-}
-
-/// Opens a stored snapshot.
-fn opened(s: &Subsidy, record: &ClaimRecord) -> Result<OpenedSnapshot, Error> {
-    let json = s.pii.decrypt(&record.facts_cipher)?;
-    serde_json::from_str(&json).map_err(|_| Error::corrupt("a claim's snapshot"))
-}
-
-/// Reads a claim the caller may see.
-async fn readable(
-    s: &Subsidy,
-    call_principal: &qiancheng_platform::auth::Principal,
-    name: &str,
-) -> Result<ClaimRecord, Error> {
-    let scope = access::claim_read_scope(call_principal)?;
-    let id = id_of(name, "claims", "name")?;
-    let found = record::find::<ClaimRecord>(s.db.pool(), id).await?.ok_or_else(|| scope.missing(name))?;
-    scope.check(found.region, &found.provider_credit_code)?;
-    Ok(found)
 }
 
 /// GetClaim.
@@ -455,6 +338,8 @@ pub async fn get_claim_facts(s: &Subsidy, call: Call<GetClaimFactsRequest>) -> R
     access::claim_facts_scope(&call.principal)?;
     let found = readable(s, &call.principal, &call.message.name).await?;
     let snapshot = opened(s, &found)?;
+    // The officers' exclusions travel with the facts, so a replay gives the stored fen.
+    let exclusions = policy_exclusions(&snapshot, &found.exclusions)?;
     let facts = ReplayFacts {
         policy_version: Some(found.policy_version.clone()),
         policy_digest: Some(found.policy_digest.clone()),
@@ -466,7 +351,61 @@ pub async fn get_claim_facts(s: &Subsidy, call: Call<GetClaimFactsRequest>) -> R
         trainees: snapshot.facts.trainees,
         filed_on: snapshot.facts.filed_on,
         materials: snapshot.facts.materials,
+        exclusions,
     };
     let facts_json = serde_json::to_string_pretty(&facts).map_err(|_| Error::corrupt("a claim's facts"))?;
     Ok(GetClaimFactsResponse { facts_json, total_fen: found.total_fen })
+}
+
+/// ResubmitClaim.
+pub async fn resubmit_claim(s: &Subsidy, call: Call<ResubmitClaimRequest>) -> Result<ResubmitClaimResponse, Error> {
+    let provider = call.principal.own_org(Role::Provider)?.to_owned();
+    let m = &call.message;
+    let found = readable(s, &call.principal, &m.name).await?;
+    let materials = materials_of(&m.materials, "materials")?;
+    // Gathered again from the peers: the provider may have corrected what they hold. The
+    // deadline is counted from the day the claim was first filed.
+    let fresh = calculate(s, &provider, &found.project(), materials, found.filed_on, &found.created_by).await?;
+    write::run(s, &call, async |change| {
+        let mut record = record::find::<ClaimRecord>(&mut *change.tx, found.id.as_str())
+            .await?
+            .ok_or_else(|| Error::NotFound(found.name()))?;
+        if !call.message.etag.is_empty() {
+            record.stamp.check(&call.message.etag)?;
+        }
+        if record.state != store::RETURNED {
+            return Err(Error::precondition(
+                "CLAIM_STATE",
+                format!("only a returned claim is refiled; this one is {}", record.state.to_lowercase()),
+            ));
+        }
+        let previous_total = record.total_fen;
+        record.state = store::FILED.to_owned();
+        record.materials = fresh.record.materials.clone();
+        record.policy_version = fresh.record.policy_version.clone();
+        record.policy_digest = fresh.record.policy_digest.clone();
+        record.snapshot_micros = fresh.record.snapshot_micros;
+        record.project_accepted_on = fresh.record.project_accepted_on;
+        record.facts_cipher = fresh.record.facts_cipher.clone();
+        record.standards = fresh.record.standards.clone();
+        record.total_fen = fresh.record.total_fen;
+        record.outcome = fresh.record.outcome.clone();
+        record.exclusions = Vec::new();
+        record.return_reasons = Vec::new();
+        record.reviewed_by = String::new();
+        record.reviewed_on = None;
+        record.stamp.touch();
+        record::update(&mut change.tx, &record).await?;
+        change.audit_under(
+            &record.policy_version,
+            "claim.resubmit",
+            record.name(),
+            serde_json::json!({ "previous_total_fen": previous_total, "total_fen": record.total_fen,
+                "materials": record.materials, "snapshot_micros": record.snapshot_micros }),
+        );
+        let mut claim = shown(&record, &fresh.names, true);
+        claim.rules = fresh.decision.rules.iter().map(|r| r.into_proto()).collect();
+        Ok(ResubmitClaimResponse { claim: Some(claim) })
+    })
+    .await
 }

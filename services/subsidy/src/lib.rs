@@ -9,15 +9,26 @@
 //! reads its peers through ports ([`peer`]), so that what it is told is gathered the same way
 //! whoever answers.
 //!
+//! Review, public notice and approval (审核公示无异议, SUBS-SOD, SUBS-NOTICE): an officer of the
+//! filing bureau reviews a claim (accepting it with lines excluded, or returning it), the
+//! accepted claim goes on notice for working days by the holiday calendar, the public (without
+//! an account, through a rate-limited public RPC) and officers raise objections that officers
+//! resolve, and another officer of the bureau approves it once the notice has ended and every
+//! objection is resolved.
+//!
 //! One handler module per resource, each function named after its RPC: [`standard`],
-//! [`uplift`], [`claim`]. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
+//! objections); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
 //! [`peer`] before any transaction, and write through [`store`] inside the platform's one
 //! idempotent write; they never import each other.
 
 pub mod access;
 pub mod claim;
+pub mod claim_view;
 pub mod clock;
+pub mod objection;
 pub mod peer;
+pub mod review;
 pub mod standard;
 pub mod store;
 pub mod uplift;
@@ -26,6 +37,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use qiancheng_api::subsidy::subsidy_service_server::SubsidyServiceServer;
+use qiancheng_domain::policy::calendar::HolidayCalendar;
 use qiancheng_platform::config::Settings;
 use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
@@ -66,6 +78,8 @@ impl Ports {
 pub struct Subsidy {
     shared: Arc<Shared>,
     clock: Clock,
+    /// The national holiday calendar public notice is counted by (DATE-WORKDAYS).
+    pub calendar: Arc<HolidayCalendar>,
     /// What the service reads from its peers.
     pub ports: Ports,
 }
@@ -87,6 +101,8 @@ impl std::ops::Deref for Subsidy {
 /// Every RPC's handler, by the RPC's name.
 mod handlers {
     pub use crate::claim::*;
+    pub use crate::objection::*;
+    pub use crate::review::*;
     pub use crate::standard::*;
     pub use crate::uplift::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
@@ -94,10 +110,17 @@ mod handlers {
 
 qiancheng_api::subsidy_service!(Subsidy, handlers);
 
-fn routes(shared: Shared, settings: &Settings, clock: Clock, ports: Option<Ports>) -> Routes {
+fn routes(
+    shared: Shared,
+    settings: &Settings,
+    clock: Clock,
+    ports: Option<Ports>,
+    calendar: Option<HolidayCalendar>,
+) -> Routes {
     let ports = ports.unwrap_or_else(|| Ports::grpc(&shared.peers));
+    let calendar = Arc::new(calendar.unwrap_or_else(HolidayCalendar::bundled));
     Routes::new(
-        SubsidyServiceServer::new(Subsidy { shared: Arc::new(shared), clock, ports })
+        SubsidyServiceServer::new(Subsidy { shared: Arc::new(shared), clock, calendar, ports })
             .max_decoding_message_size(settings.max_message_bytes)
             .max_encoding_message_size(settings.max_message_bytes),
     )
@@ -124,10 +147,10 @@ impl ServiceSpec for Spec {
         &["selection", "supervision", "outcome"]
     }
     fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        &[store::claim::SEALED]
+        &[store::claim::SEALED, store::objection::SEALED]
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, Clock::system(), None)
+        routes(shared, settings, Clock::system(), None, None)
     }
 }
 
@@ -139,6 +162,8 @@ pub struct SpecWith {
     pub clock: Clock,
     /// The ports; the configured peers over gRPC when absent.
     pub ports: Option<Ports>,
+    /// The holiday calendar; the one the suite bundles when absent.
+    pub calendar: Option<HolidayCalendar>,
 }
 
 impl ServiceSpec for SpecWith {
@@ -158,6 +183,6 @@ impl ServiceSpec for SpecWith {
         Spec.sealed_tables()
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.clock.clone(), self.ports.clone())
+        routes(shared, settings, self.clock.clone(), self.ports.clone(), self.calendar.clone())
     }
 }

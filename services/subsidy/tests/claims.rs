@@ -308,8 +308,345 @@ async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_a
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+async fn review(
+    suite: &Suite,
+    token: &str,
+    name: &str,
+    decision: ReviewDecision,
+    exclusions: Vec<LineExclusion>,
+    return_reasons: Vec<String>,
+) -> Result<Claim, tonic::Status> {
+    suite
+        .client()
+        .await
+        .review_claim(authed(
+            ReviewClaimRequest {
+                name: name.to_owned(),
+                decision: decision as i32,
+                exclusions,
+                return_reasons,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().claim.expect("claim"))
+}
+
+async fn resubmit(suite: &Suite, name: &str, materials: Vec<i32>) -> Claim {
+    suite
+        .client()
+        .await
+        .resubmit_claim(authed(
+            ResubmitClaimRequest { name: name.to_owned(), materials, ..Default::default() },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("refiled")
+        .into_inner()
+        .claim
+        .expect("claim")
+}
+
+/// An objection from the public: no token at all.
+async fn object(suite: &Suite, claim: &str, n: u32) -> Result<SubmitObjectionResponse, tonic::Status> {
+    suite
+        .client()
+        .await
+        .submit_objection(tonic::Request::new(SubmitObjectionRequest {
+            claim: claim.to_owned(),
+            contact: format!("1390000{n:04}"),
+            text: format!("第{n}号学员未实际参训"),
+            request_id: format!("public-{n}"),
+        }))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn approve(suite: &Suite, token: &str, name: &str) -> Result<Claim, tonic::Status> {
+    suite
+        .client()
+        .await
+        .approve_claim(authed(ApproveClaimRequest { name: name.to_owned(), ..Default::default() }, token))
+        .await
+        .map(|r| r.into_inner().claim.expect("claim"))
+}
+
+async fn resolve(
+    suite: &Suite,
+    token: &str,
+    name: &str,
+    finding: ObjectionFinding,
+) -> Result<ResolveObjectionResponse, tonic::Status> {
+    suite
+        .client()
+        .await
+        .resolve_objection(authed(
+            ResolveObjectionRequest {
+                name: name.to_owned(),
+                finding: finding as i32,
+                finding_note: "经核查培训签到与视频记录".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn refusal(status: &tonic::Status) -> (Code, String) {
+    (status.code(), reason(status))
+}
+
+async fn a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_officer(suite: &Suite) {
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    let evidence: std::collections::BTreeMap<_, _> =
+        trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
+    // Outcome has not recorded the project's acceptance yet.
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts { evidence: evidence.clone().into_iter().collect(), ..OutcomeFacts::default() },
+    );
+    let reviewer = suite.officer(COUNTY);
+    let approver = suite.officer_named("officer-b", COUNTY);
+
+    // Friday 2027-10-29, the day before the deadline: filed with 附件4 only.
+    suite.clock.set(day(2027, 10, 29));
+    let filed = suite
+        .client()
+        .await
+        .file_claim(authed(
+            FileClaimRequest {
+                claim: Some(Claim {
+                    project: suite.project.clone(),
+                    materials: vec![ClaimMaterial::Annex4 as i32],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("filed")
+        .into_inner()
+        .claim
+        .expect("claim");
+    let name = filed.name.clone();
+    assert_eq!(filed.state, ClaimState::Filed as i32);
+
+    // No acceptance, no review; another county and the city cannot decide the county's claim.
+    let early =
+        review(suite, &reviewer, &name, ReviewDecision::Accept, vec![], vec![]).await.expect_err("no acceptance");
+    assert_eq!(refusal(&early), (Code::FailedPrecondition, "CLAIM_NOT_ACCEPTED".to_owned()));
+    for token in [suite.officer(OTHER_COUNTY), suite.admin()] {
+        let other = review(suite, &token, &name, ReviewDecision::Accept, vec![], vec![]).await.expect_err("SUBS-SOD");
+        assert_eq!(refusal(&other), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    }
+    let provider_refused = review(suite, &suite.provider_token(), &name, ReviewDecision::Accept, vec![], vec![]).await;
+    assert_eq!(provider_refused.expect_err("not an officer").code(), Code::PermissionDenied);
+
+    // Returned with a reason; the provider refiles once outcome holds the acceptance.
+    let returned =
+        review(suite, &reviewer, &name, ReviewDecision::Return, vec![], vec!["项目尚未综合评估和验收".into()])
+            .await
+            .expect("returned");
+    assert_eq!(returned.state, ClaimState::Returned as i32);
+    assert_eq!(returned.return_reasons, vec!["项目尚未综合评估和验收".to_owned()]);
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts {
+            accepted_on: Some(day(2027, 9, 1)),
+            evidence: evidence.into_iter().collect(),
+            ..OutcomeFacts::default()
+        },
+    );
+    let refiled = resubmit(suite, &name, vec![ClaimMaterial::Annex4 as i32]).await;
+    assert_eq!((refiled.state, refiled.project_accepted_on), (ClaimState::Filed as i32, Some(date(2027, 9, 1))));
+    assert_eq!(refiled.filed_on, Some(date(2027, 10, 29)), "the deadline counts from the first filing");
+    // SUBS-MATERIALS: the ledger and the employment evidence are missing.
+    let lacking = review(suite, &reviewer, &name, ReviewDecision::Accept, vec![], vec![]).await.expect_err("materials");
+    assert_eq!(refusal(&lacking), (Code::FailedPrecondition, "SUBS-MATERIALS".to_owned()));
+    review(suite, &reviewer, &name, ReviewDecision::Return, vec![], vec!["缺少培训台账和就业佐证资料".into()])
+        .await
+        .expect("returned again");
+    resubmit(suite, &name, every_material()).await;
+
+    // Accepted with one line excluded: on notice from Friday, five working days from Monday.
+    let excluded = trainees[0].clone();
+    let bad_line = review(
+        suite,
+        &reviewer,
+        &name,
+        ReviewDecision::Accept,
+        vec![LineExclusion { trainee: "classes/X/trainees/Y".into(), reason: "x".into(), ..Default::default() }],
+        vec![],
+    )
+    .await
+    .expect_err("not a line of the claim");
+    assert_eq!(bad_line.code(), Code::InvalidArgument);
+    assert_eq!(bad_fields(&bad_line), vec!["exclusions[0].trainee".to_owned()]);
+    let reviewed = review(
+        suite,
+        &reviewer,
+        &name,
+        ReviewDecision::Accept,
+        vec![LineExclusion {
+            trainee: excluded.clone(),
+            reason: "同期参加其他补贴性培训".into(),
+            ..Default::default()
+        }],
+        vec![],
+    )
+    .await
+    .expect("accepted");
+    assert_eq!(reviewed.state, ClaimState::OnNotice as i32);
+    assert_eq!(reviewed.total_fen, 19 * 500_000);
+    let notice = reviewed.notice.clone().expect("a notice");
+    assert_eq!(
+        (notice.published_on, notice.ends_on, notice.working_days),
+        (Some(date(2027, 10, 29)), Some(date(2027, 11, 5)), 5)
+    );
+    let line = reviewed.lines.iter().find(|l| l.trainee == excluded).expect("the excluded line");
+    assert_eq!((line.amount_fen, line.stopped_by.as_str()), (0, "CLAIM_LINE_EXCLUDED"));
+    assert_eq!(reviewed.exclusions.len(), 1);
+    assert_eq!(reviewed.reviewed_by, "test-county_officer");
+
+    // The export carries the exclusion and replays to the same fen.
+    let facts = suite
+        .client()
+        .await
+        .get_claim_facts(authed(GetClaimFactsRequest { name: name.clone() }, &suite.auditor()))
+        .await
+        .expect("exported")
+        .into_inner();
+    assert!(facts.facts_json.contains("\"exclusions\""));
+    let replayed = qiancheng_domain::policy::replay::evaluate_claim_json(&facts.facts_json).expect("replays");
+    assert_eq!((replayed.outcome.total_fen.fen(), facts.total_fen), (19 * 500_000, 19 * 500_000));
+
+    // The public notice, read without an account: names masked, no ID number.
+    let notices = suite
+        .client()
+        .await
+        .list_claim_notices(tonic::Request::new(ListClaimNoticesRequest::default()))
+        .await
+        .expect("public")
+        .into_inner();
+    assert_eq!(notices.claims.len(), 1);
+    let shown = &notices.claims[0];
+    assert_eq!((shown.claim.as_str(), shown.total_fen, shown.lines.len()), (name.as_str(), 19 * 500_000, 23));
+    assert!(shown.lines.iter().all(|l| l.masked_name.contains('*')), "{:?}", shown.lines);
+    assert!(shown.notice.clone().expect("window").how_to_object.contains("SubmitObjection"));
+    let bad_token = suite
+        .client()
+        .await
+        .list_claim_notices(authed(ListClaimNoticesRequest::default(), "not.a.token"))
+        .await
+        .expect_err("a token given must be valid");
+    assert_eq!(bad_token.code(), Code::Unauthenticated);
+
+    // Monday: an objection from the public, upheld: back to review, calculated again.
+    suite.clock.set(day(2027, 11, 1));
+    let first = object(suite, &name, 1).await.expect("objected");
+    assert_eq!(first.notice_ends_on, Some(date(2027, 11, 5)));
+    let upheld = resolve(suite, &reviewer, &first.name, ObjectionFinding::Upheld).await.expect("upheld");
+    let back = upheld.claim.expect("claim");
+    assert_eq!((back.state, back.total_fen, back.notice.is_none()), (ClaimState::Filed as i32, 20 * 500_000, true));
+    assert!(back.exclusions.is_empty());
+    let closed = object(suite, &name, 2).await.expect_err("not on notice");
+    assert_eq!(refusal(&closed), (Code::FailedPrecondition, "SUBS-NOTICE".to_owned()));
+    let again = resolve(suite, &reviewer, &first.name, ObjectionFinding::Dismissed).await.expect_err("resolved");
+    assert_eq!(refusal(&again), (Code::FailedPrecondition, "OBJECTION_RESOLVED".to_owned()));
+
+    // Reviewed again: a new notice from Monday ends the next Monday, across the weekend.
+    let renewed = review(suite, &reviewer, &name, ReviewDecision::Accept, vec![], vec![]).await.expect("reviewed");
+    let notice = renewed.notice.expect("a new notice");
+    assert_eq!((notice.published_on, notice.ends_on), (Some(date(2027, 11, 1)), Some(date(2027, 11, 8))));
+    suite.clock.set(day(2027, 11, 2));
+    let second = object(suite, &name, 3).await.expect("objected");
+    let by_phone = suite
+        .client()
+        .await
+        .record_objection(authed(
+            RecordObjectionRequest {
+                claim: name.clone(),
+                channel: ObjectionChannel::Phone as i32,
+                contact: "0715-8123456".into(),
+                text: "来电反映第5号学员已在职".into(),
+                request_id: String::new(),
+            },
+            &approver,
+        ))
+        .await
+        .expect("recorded")
+        .into_inner()
+        .objection
+        .expect("objection");
+
+    // Approval waits for the end of the notice and for every objection.
+    suite.clock.set(day(2027, 11, 8));
+    let during = approve(suite, &approver, &name).await.expect_err("notice runs");
+    assert_eq!(refusal(&during), (Code::FailedPrecondition, "SUBS-NOTICE".to_owned()));
+    suite.clock.set(day(2027, 11, 9));
+    let late = object(suite, &name, 4).await.expect_err("the notice ended");
+    assert_eq!(refusal(&late), (Code::FailedPrecondition, "SUBS-NOTICE".to_owned()));
+    let open = approve(suite, &approver, &name).await.expect_err("objections open");
+    assert_eq!(refusal(&open), (Code::FailedPrecondition, "SUBS-NOTICE".to_owned()));
+    for objection in [&second.name, &by_phone.name] {
+        let dismissed = resolve(suite, &approver, objection, ObjectionFinding::Dismissed).await.expect("dismissed");
+        assert_eq!(dismissed.claim.expect("claim").state, ClaimState::OnNotice as i32);
+    }
+
+    // SUBS-SOD: not the reviewer, not another county; another officer of the county approves.
+    let own = approve(suite, &reviewer, &name).await.expect_err("the reviewer");
+    assert_eq!(refusal(&own), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let foreign =
+        approve(suite, &suite.officer_named("officer-c", OTHER_COUNTY), &name).await.expect_err("another county");
+    assert_eq!(refusal(&foreign), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let approved = approve(suite, &approver, &name).await.expect("approved");
+    assert_eq!((approved.state, approved.approved_by.as_str()), (ClaimState::Approved as i32, "officer-b"));
+    assert_eq!((approved.approved_on, approved.total_fen), (Some(date(2027, 11, 9)), 20 * 500_000));
+
+    // The objections as officers and auditors read them, contacts opened.
+    let listed = suite
+        .client()
+        .await
+        .list_objections(authed(ListObjectionsRequest { claim: name.clone(), ..Default::default() }, &suite.auditor()))
+        .await
+        .expect("listed")
+        .into_inner()
+        .objections;
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().any(|o| o.contact == "13900000001" && o.finding == ObjectionFinding::Upheld as i32));
+    assert!(
+        listed
+            .iter()
+            .any(|o| o.channel == ObjectionChannel::Phone as i32 && o.finding == ObjectionFinding::Dismissed as i32)
+    );
+    assert!(listed.iter().all(|o| o.recorded_by == "public" || o.recorded_by == "officer-b"));
+    // The contact is sealed at rest.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT contact_cipher FROM claim_objection")
+        .fetch_all(suite.subsidy.db.pool())
+        .await
+        .expect("read");
+    assert!(stored.iter().all(|c| !c.contains("1390000")), "{stored:?}");
+
+    // The public RPC is rate-limited per peer: eleven calls in a row cannot all pass two windows.
+    let mut limited = 0;
+    for n in 10..21 {
+        if let Err(status) = object(suite, &name, n).await
+            && reason(&status) == "RATE_LIMITED"
+        {
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "no call was rate-limited");
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_and_replays,
+    a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_officer,
 );
 
 /// The same walkthrough with the real outcome service beside supervision: outcome follows the

@@ -68,6 +68,16 @@ pub trait Rpc: prost::Message + Texts + Validate + Default + Clone + Send + Sync
     }
 }
 
+/// How often a public RPC may be called: per peer address and for the whole process, each in a
+/// minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicLimit {
+    /// Calls one peer address may make in a minute.
+    pub per_peer_per_minute: u32,
+    /// Calls the process takes in a minute from every peer together.
+    pub per_process_per_minute: u32,
+}
+
 /// One row of [`RPCS`].
 #[derive(Debug, Clone, Copy)]
 pub struct RpcInfo {
@@ -81,6 +91,9 @@ pub struct RpcInfo {
     pub method: &'static str,
     /// The roles that may call it.
     pub roles: &'static [types::Role],
+    /// Open to the public without an account, at this rate (`qiancheng.type.v1.public_limit`);
+    /// such an RPC declares no roles.
+    pub public: Option<PublicLimit>,
     /// The client sends a stream.
     pub client_streaming: bool,
     /// The server answers with a stream.

@@ -28,6 +28,9 @@ use crate::oidc::{IdentityProvider, ProviderConfig};
 pub use crate::token::{ACCEPTED_ALGORITHMS, Claims, ISSUED_AT_LEEWAY_SECS, ISSUER, Role};
 pub(crate) use crate::token::{Asserted, Refusal, claims_refused, validation};
 
+/// The subject of the anonymous caller of a public RPC.
+pub const PUBLIC_SUBJECT: &str = "public";
+
 /// A verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -91,6 +94,17 @@ impl Principal {
     /// Whether the caller holds one of the roles an RPC declares (`allowed_roles`).
     pub fn holds_any_of(&self, declared: &[qiancheng_api::types::Role]) -> bool {
         declared.iter().filter_map(|r| Role::from_proto(*r)).any(|r| self.has(r))
+    }
+
+    /// The anonymous caller of a public RPC (`qiancheng.type.v1.public_limit`): no roles, no
+    /// region, no organisation.
+    pub fn public() -> Self {
+        Self { subject: PUBLIC_SUBJECT.to_owned(), roles: Vec::new(), region: None, org: None }
+    }
+
+    /// Whether the caller is the anonymous public.
+    pub fn is_public(&self) -> bool {
+        self.subject == PUBLIC_SUBJECT && self.roles.is_empty()
     }
 
     /// Reads the principal that the authentication layer put on the request.

@@ -12,8 +12,26 @@ use qiancheng_platform::record::Record;
 pub const SEALED: qiancheng_platform::rekey::SealedTable =
     qiancheng_platform::rekey::SealedTable { table: "claim", key: "id", ciphers: &["facts_cipher"], hashes: &[] };
 
-/// Where a claim stands, by its stored code.
+/// Where a claim stands, by its stored code: filed (or back in review), waiting for review.
 pub const FILED: &str = "FILED";
+/// Returned to its provider with reasons.
+pub const RETURNED: &str = "RETURNED";
+/// Reviewed and on public notice (SUBS-NOTICE).
+pub const ON_NOTICE: &str = "ON_NOTICE";
+/// Approved after its notice.
+pub const APPROVED: &str = "APPROVED";
+
+/// A line excluded at review, as stored: the trainee by their roster entry (no ID number), the
+/// reason and the officer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Exclusion {
+    /// The roster entry (`classes/{class}/trainees/{trainee}`).
+    pub trainee: String,
+    /// Why.
+    pub reason: String,
+    /// Who excluded it.
+    pub excluded_by: String,
+}
 
 /// A claim as stored.
 #[derive(Debug, Clone, Record)]
@@ -59,6 +77,24 @@ pub struct ClaimRecord {
     /// Who filed it.
     #[column(fixed)]
     pub created_by: String,
+    /// The lines excluded at review.
+    #[column(json)]
+    pub exclusions: Vec<Exclusion>,
+    /// Why the claim was returned, when it was.
+    #[column(json)]
+    pub return_reasons: Vec<String>,
+    /// The officer who reviewed it; empty before review.
+    pub reviewed_by: String,
+    /// The day of the review.
+    pub reviewed_on: Option<NaiveDate>,
+    /// The day its notice was published.
+    pub notice_published_on: Option<NaiveDate>,
+    /// The last day of its notice.
+    pub notice_ends_on: Option<NaiveDate>,
+    /// The officer who approved it; empty before approval.
+    pub approved_by: String,
+    /// The day of the approval.
+    pub approved_on: Option<NaiveDate>,
     /// Revision and times.
     #[column(stamp)]
     pub stamp: Stamp,

@@ -3,5 +3,6 @@
 //! checks access.
 
 pub mod claim;
+pub mod objection;
 pub mod standard;
 pub mod uplift;

@@ -154,7 +154,7 @@ async fn start_suite_on(backend: Backend, with_outcome: bool) -> Option<Suite> {
     if outcome.is_none() {
         ports.outcome = std::sync::Arc::new(outcomes.clone());
     }
-    let spec = SpecWith { clock: clock.clone(), ports: Some(ports) };
+    let spec = SpecWith { clock: clock.clone(), ports: Some(ports), calendar: Some(calendar_with_2027()) };
     let subsidy = TestService::start_with(&spec, backend, keys, peers).await?;
     let mut suite = Suite {
         subsidy,
@@ -244,7 +244,7 @@ pub async fn start(backend: Backend) -> Option<App> {
         TestService::start_with(&qiancheng_selection::Spec, backend, keys.clone(), Peers::default()).await?;
     let clock = Clock::fixed(day(2026, 12, 1));
     let peers = Peers::new([keys.peer_for("subsidy", "selection", selection.server.addr)]);
-    let spec = SpecWith { clock: clock.clone(), ports: None };
+    let spec = SpecWith { clock: clock.clone(), ports: None, calendar: None };
     let subsidy = TestService::start_with(&spec, backend, keys, peers).await?;
     let mut app = App { subsidy, selection, clock, provider: String::new(), project: String::new() };
     set_quotas(&app.selection).await;
@@ -286,5 +286,21 @@ impl App {
     /// An auditor's token.
     pub fn auditor(&self) -> String {
         self.keys.token(Role::Auditor, None, None)
+    }
+}
+
+/// The bundled holiday calendar (2025 and 2026) with 2027 covered for the tests' dates: test
+/// data, not the State Council's arrangement for 2027 (only its New Year's Day is declared; every
+/// other day of 2027 is a working day Monday to Friday).
+pub fn calendar_with_2027() -> qiancheng_domain::policy::calendar::HolidayCalendar {
+    let bundled = include_str!("../../../../shared/domain/data/cn-public-holidays.csv");
+    qiancheng_domain::policy::calendar::HolidayCalendar::from_csv_str(&format!("{bundled}\n2027-01-01,holiday,元旦\n"))
+        .expect("the test calendar is valid")
+}
+
+impl Suite {
+    /// A token of officer `who` of `county`: two officers of one bureau are two subjects.
+    pub fn officer_named(&self, who: &str, county: &str) -> String {
+        self.keys.minter.mint(who, &[Role::CountyOfficer], Some(county), None, 3600).expect("mint a test token")
     }
 }

@@ -18,7 +18,10 @@ use crate::policy::claim::evaluate_claim;
 use crate::policy::facts::ClassFacts;
 use crate::policy::outcome::{Basis, Route};
 use crate::policy::set::PolicySet;
-use crate::policy::subsidy::{ClaimDecision, ClaimFacts, ClaimMaterial, ClaimTrainee, ProjectBasis, ProjectFacts};
+use crate::policy::subsidy::{
+    ClaimDecision, ClaimFacts, ClaimMaterial, ClaimTrainee, LineExclusion, ProjectBasis, ProjectFacts,
+    subs_review_exclusions,
+};
 use crate::policy::tables::{MinimumWage, MinimumWageTable, SubsidyStandard, SubsidyStandardTable};
 
 /// A replay file: the claim's facts, the tables and which policy set to use.
@@ -53,6 +56,9 @@ pub struct ReplayFacts {
     /// The proofs the claim carries (SUBS-MATERIALS, edition 2).
     #[serde(default)]
     pub materials: Vec<ClaimMaterial>,
+    /// The lines officers excluded at review, each with its reason (CLAIM_LINE_EXCLUDED).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<LineExclusion>,
 }
 
 impl ReplayFacts {
@@ -110,7 +116,11 @@ pub fn evaluate_replay(facts: &ReplayFacts) -> Result<ClaimDecision, Error> {
         filed_on: facts.filed_on,
         materials: facts.materials.clone(),
     };
-    evaluate_claim(&policy, &claim, &standards, &wages)
+    let mut decision = evaluate_claim(&policy, &claim, &standards, &wages)?;
+    if !facts.exclusions.is_empty() {
+        decision.outcome = subs_review_exclusions(decision.outcome, &claim.trainees, &facts.exclusions)?;
+    }
+    Ok(decision)
 }
 
 /// The decision as pretty JSON (what `qiancheng policy evaluate` prints).

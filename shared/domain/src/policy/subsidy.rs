@@ -462,6 +462,55 @@ pub fn subs_materials(policy: &PolicySet, listed: &[ClaimMaterial], kinds: &[Bas
     }
 }
 
+/// An officer's exclusion of one line at review (七(五) 审核, CLAIM_LINE_EXCLUDED): the line is named by
+/// its class and the trainee's ID number as the facts hold them, with the officer's reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineExclusion {
+    /// The class of the line.
+    pub class_id: String,
+    /// The trainee's ID number as the facts hold it.
+    pub id_number: String,
+    /// Why the officer excluded it.
+    pub reason: String,
+    /// Who excluded it.
+    #[serde(default)]
+    pub excluded_by: String,
+}
+
+/// The lines an officer excluded at review go to zero, each naming CLAIM_LINE_EXCLUDED and
+/// the officer's reason; the total is the sum of the lines again (SUBS-ROUND). The rates are
+/// those of the calculation: an exclusion refuses a line's payment, it does not change what the
+/// project's trainees achieved. `trainees` are the facts' trainees, in line order. An exclusion
+/// that names no line of the claim is an error of the facts.
+pub fn subs_review_exclusions(
+    mut outcome: ClaimOutcome,
+    trainees: &[ClaimTrainee],
+    exclusions: &[LineExclusion],
+) -> Result<ClaimOutcome, Error> {
+    for exclusion in exclusions {
+        let index = trainees
+            .iter()
+            .position(|t| t.class_id == exclusion.class_id && t.person.id_number == exclusion.id_number)
+            .filter(|i| *i < outcome.lines.len())
+            .ok_or_else(|| {
+                Error::Facts(format!("an exclusion names no line of the claim (class {})", exclusion.class_id))
+            })?;
+        let line = &mut outcome.lines[index];
+        line.amount_fen = Money::ZERO;
+        line.multiplier_percent = 0;
+        line.stopped_by = Some("CLAIM_LINE_EXCLUDED".to_owned());
+        line.rules.push(RuleResult::fail(
+            "CLAIM_LINE_EXCLUDED",
+            format!("审核核减:{}", exclusion.reason),
+            format!("excluded at review: {}", exclusion.reason),
+        ));
+    }
+    outcome.total_fen = Money::checked_sum(outcome.lines.iter().map(|l| l.amount_fen))
+        .ok_or_else(|| Error::Facts("the claim's total overflows".to_owned()))?;
+    Ok(outcome)
+}
+
 /// Why money is recovered (SUBS-RECOVER, 八(四)).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -846,6 +895,61 @@ pub(crate) fn evaluate_claim_v1(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excluded_line_goes_to_zero_naming_its_exclusion_and_the_total_is_summed_again() {
+        let facts: ClaimTrainee = serde_json::from_value(serde_json::json!({
+            "class_id": "C1",
+            "person": { "name": "张三", "id_number": "X1", "group": "RURAL_MIGRANT", "budget_paid": false,
+                "employed_on_first_day": false },
+            "attended_hours": 100, "assessment_passed": true
+        }))
+        .expect("a trainee");
+        let mut other = facts.clone();
+        other.person.id_number = "X2".into();
+        let line = |amount: i64| SubsidyLine {
+            trainee_name: "张*".into(),
+            id_number_masked: "X".into(),
+            class_id: "C1".into(),
+            group: TargetGroup::RuralMigrant,
+            fund: Fund::EmploymentSubsidyFund,
+            completed: true,
+            verdict: None,
+            standard_fen: Some(Money::from_fen(300_000)),
+            uplift_percent: None,
+            multiplier_percent: 200,
+            amount_fen: Money::from_fen(amount),
+            stopped_by: None,
+            rules: Vec::new(),
+            basis: None,
+        };
+        let outcome = ClaimOutcome {
+            project_id: "P".into(),
+            basis: ProjectBasis::EmploymentRate,
+            rate: None,
+            tier_percent: None,
+            lines: vec![line(500_000), line(500_000)],
+            total_fen: Money::from_fen(1_000_000),
+            rates: Vec::new(),
+        };
+        let exclusion = LineExclusion {
+            class_id: "C1".into(),
+            id_number: "X2".into(),
+            reason: "重复".into(),
+            excluded_by: "o".into(),
+        };
+        let trainees = [facts, other];
+        let excluded =
+            subs_review_exclusions(outcome.clone(), &trainees, std::slice::from_ref(&exclusion)).expect("ok");
+        assert_eq!(excluded.total_fen, Money::from_fen(500_000));
+        assert_eq!(excluded.lines[1].amount_fen, Money::ZERO);
+        assert_eq!(excluded.lines[1].stopped_by.as_deref(), Some("CLAIM_LINE_EXCLUDED"));
+        assert!(
+            excluded.lines[1].rules.iter().any(|r| r.code == "CLAIM_LINE_EXCLUDED" && r.reason_zh.contains("重复"))
+        );
+        let unknown = LineExclusion { id_number: "X9".into(), ..exclusion };
+        assert!(subs_review_exclusions(outcome, &trainees, &[unknown]).is_err(), "names no line");
+    }
 
     #[test]
     fn subs_sod_reviewer_cannot_approve() {
