@@ -32,7 +32,9 @@ use qiancheng_platform::{Call, Error, Stamp, write};
 
 use crate::Subsidy;
 use crate::access;
-use crate::claim_view::{StoredSnapshot, masked, materials_of, opened, policy_exclusions, readable, shown};
+use crate::claim_view::{
+    OpenedSnapshot, StoredSnapshot, masked, materials_of, opened, policy_exclusions, readable, recalculated, shown,
+};
 use crate::peer::{OutcomeFacts, ProjectView};
 use crate::store::claim::{self as store, Calculation, ClaimRecord};
 use crate::store::{standard, uplift};
@@ -196,6 +198,7 @@ struct Calculated {
     record: ClaimRecord,
     decision: qiancheng_domain::policy::subsidy::ClaimDecision,
     names: Vec<String>,
+    facts: ClaimFacts,
 }
 
 /// Gathers a claim of `provider` for `project_name` from the peers and the tables, checks
@@ -275,7 +278,7 @@ async fn calculate(
         approved_on: None,
         stamp: Stamp::new(),
     };
-    Ok(Calculated { record, decision, names: roster_names })
+    Ok(Calculated { record, decision, names: roster_names, facts: gathered.facts })
 }
 
 /// FileClaim.
@@ -283,7 +286,7 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
     let provider = call.principal.own_org(Role::Provider)?.to_owned();
     let input = call.message.claim.clone().unwrap_or_default();
     let materials = materials_of(&input.materials, "claim.materials")?;
-    let Calculated { record, decision, names: roster_names } =
+    let Calculated { record, decision, names: roster_names, .. } =
         calculate(s, &provider, &input.project, materials, s.today(), &call.principal.subject).await?;
     let names = roster_names.clone();
     let claim_rules: Vec<qiancheng_api::types::RuleResult> = decision.rules.iter().map(|r| r.into_proto()).collect();
@@ -408,4 +411,77 @@ pub async fn resubmit_claim(s: &Subsidy, call: Call<ResubmitClaimRequest>) -> Re
         Ok(ResubmitClaimResponse { claim: Some(claim) })
     })
     .await
+}
+
+/// Follows a change of `project`'s rate in outcome (the claim's rate moves until payment is
+/// released): its claim, unless it is back with its provider, is gathered again from the peers
+/// and calculated with the review's exclusions. If the amount changes, the new snapshot and
+/// calculation are stored and a claim on notice or approved goes back to review: its notice and
+/// approval are void, and a new review puts it on a new notice. Returns the claim when it
+/// changed.
+pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<String>, Error> {
+    let Ok(project_id) = id_of(project, "projects", "project") else { return Ok(None) };
+    let Some(found) = record::first::<ClaimRecord>(s.db.pool(), Filter::new().eq("c.project_id", project_id)).await?
+    else {
+        return Ok(None);
+    };
+    if found.state == store::RETURNED {
+        // The provider's refiling gathers it again anyway.
+        return Ok(None);
+    }
+    if crate::payment::released(s, &found.id).await? {
+        // Released: the amount paid stands; a fall is recovered (SUBS-RECOVER), never recalculated.
+        return Ok(None);
+    }
+    let fresh = calculate(
+        s,
+        &found.provider_credit_code,
+        &found.project(),
+        found.materials.clone(),
+        found.filed_on,
+        &found.created_by,
+    )
+    .await?;
+    let snapshot = OpenedSnapshot { facts: fresh.facts.clone(), trainees: fresh.names.clone() };
+    let kept: Vec<_> = found.exclusions.iter().filter(|e| fresh.names.contains(&e.trainee)).cloned().collect();
+    let decision = recalculated(&fresh.record, &snapshot, &kept)?;
+    if decision.outcome.total_fen.fen() == found.total_fen {
+        return Ok(None);
+    }
+    let mut change = write::Change::open(s, "service:subsidy").await?;
+    let mut record = record::find::<ClaimRecord>(&mut *change.tx, found.id.as_str())
+        .await?
+        .ok_or_else(|| Error::NotFound(found.name()))?;
+    let previous_total = record.total_fen;
+    let previous_state = record.state.clone();
+    record.policy_version = fresh.record.policy_version.clone();
+    record.policy_digest = fresh.record.policy_digest.clone();
+    record.snapshot_micros = fresh.record.snapshot_micros;
+    record.project_accepted_on = fresh.record.project_accepted_on;
+    record.facts_cipher = fresh.record.facts_cipher.clone();
+    record.standards = fresh.record.standards.clone();
+    record.exclusions = kept;
+    record.total_fen = decision.outcome.total_fen.fen();
+    record.outcome = Calculation(Some(masked(decision.outcome)));
+    if record.state == store::ON_NOTICE || record.state == store::APPROVED {
+        record.state = store::FILED.to_owned();
+        record.reviewed_by = String::new();
+        record.reviewed_on = None;
+        record.notice_published_on = None;
+        record.notice_ends_on = None;
+        record.approved_by = String::new();
+        record.approved_on = None;
+    }
+    record.stamp.touch();
+    record::update(&mut change.tx, &record).await?;
+    change.audit_under(
+        &record.policy_version,
+        "claim.recalculate",
+        record.name(),
+        serde_json::json!({ "cause": "outcome rate change", "previous_total_fen": previous_total,
+            "total_fen": record.total_fen, "previous_state": previous_state, "state": record.state,
+            "snapshot_micros": record.snapshot_micros }),
+    );
+    change.commit().await?;
+    Ok(Some(record.name()))
 }

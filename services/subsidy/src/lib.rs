@@ -14,7 +14,9 @@
 //! accepted claim goes on notice for working days by the holiday calendar, the public (without
 //! an account, through a rate-limited public RPC) and officers raise objections that officers
 //! resolve, and another officer of the bureau approves it once the notice has ended and every
-//! objection is resolved.
+//! objection is resolved. A claim's rate moves until payment is released: [`follow`] reads
+//! outcome's rate change feed and sends a claim whose amount changed back through review and a
+//! new notice.
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
 //! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
@@ -26,6 +28,7 @@ pub mod access;
 pub mod claim;
 pub mod claim_view;
 pub mod clock;
+pub mod follow;
 pub mod fund;
 pub mod objection;
 pub mod payment;
@@ -125,17 +128,24 @@ fn routes(
     clock: Clock,
     ports: Option<Ports>,
     calendar: Option<HolidayCalendar>,
+    follow: Option<std::time::Duration>,
 ) -> Routes {
     let ports = ports.unwrap_or_else(|| Ports::grpc(&shared.peers));
     let calendar = Arc::new(calendar.unwrap_or_else(HolidayCalendar::bundled));
+    let subsidy = Subsidy { shared: Arc::new(shared), clock, calendar, ports };
+    // The follower of outcome's rate changes runs beside the routes, where a runtime runs.
+    if let (Some(interval), Ok(runtime)) = (follow, tokio::runtime::Handle::try_current()) {
+        runtime.spawn(follow::run(Arc::new(subsidy.clone()), interval));
+    }
     Routes::new(
-        SubsidyServiceServer::new(Subsidy { shared: Arc::new(shared), clock, calendar, ports })
+        SubsidyServiceServer::new(subsidy)
             .max_decoding_message_size(settings.max_message_bytes)
             .max_encoding_message_size(settings.max_message_bytes),
     )
 }
 
-/// The subsidy service as the binary starts it: the system clock, its peers over gRPC.
+/// The subsidy service as the binary starts it: the system clock, its peers over gRPC, the
+/// bundled holiday calendar, and the follower of outcome's rate changes.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec;
 
@@ -159,7 +169,7 @@ impl ServiceSpec for Spec {
         &[store::claim::SEALED, store::objection::SEALED]
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, Clock::system(), None, None)
+        routes(shared, settings, Clock::system(), None, None, Some(follow::INTERVAL))
     }
 }
 
@@ -173,6 +183,8 @@ pub struct SpecWith {
     pub ports: Option<Ports>,
     /// The holiday calendar; the one the suite bundles when absent.
     pub calendar: Option<HolidayCalendar>,
+    /// How often to follow outcome's rate changes; none starts no follower.
+    pub follow: Option<std::time::Duration>,
 }
 
 impl ServiceSpec for SpecWith {
@@ -192,6 +204,6 @@ impl ServiceSpec for SpecWith {
         Spec.sealed_tables()
     }
     fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.clock.clone(), self.ports.clone(), self.calendar.clone())
+        routes(shared, settings, self.clock.clone(), self.ports.clone(), self.calendar.clone(), self.follow)
     }
 }

@@ -76,6 +76,12 @@ pub fn payable(claim: &ClaimRecord) -> bool {
     claim.state == claims::APPROVED
 }
 
+/// Whether claim `claim_id`'s payment is released: from then on its amount stands and a rate
+/// change is for recovery, not recalculation.
+pub async fn released(s: &Subsidy, claim_id: &str) -> Result<bool, Error> {
+    Ok(record::find::<ClaimPaymentRecord>(s.db.pool(), claim_id).await?.is_some_and(|p| p.state == store::RELEASED))
+}
+
 /// The claim named `name`, or NOT_FOUND.
 async fn claim_named(s: &Subsidy, name: &str) -> Result<ClaimRecord, Error> {
     let id = qiancheng_platform::call::id_of(name, "claims", "name")?;
@@ -204,8 +210,11 @@ pub async fn sign_off_claim(s: &Subsidy, call: Call<SignOffClaimRequest>) -> Res
             ));
         }
         let existing = record::find::<ClaimPaymentRecord>(&mut *change.tx, claim.id.as_str()).await?;
+        // A payment returned, or signed off for an amount the claim no longer has (recalculated
+        // after a rate change and approved again), is signed off anew.
         if let Some(e) = &existing
             && e.state != store::RETURNED
+            && (e.state == store::RELEASED || e.total_fen == claim.total_fen)
         {
             return Err(Error::precondition(
                 "CLAIM_STATE",
@@ -300,6 +309,13 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
                 .find(|i| i.state != store::RESENT)
                 .ok_or_else(|| Error::corrupt("a released claim without an instruction"))?;
             return Ok(ReleasePaymentResponse { instruction: Some(shown_instruction(live)), released_now: false });
+        }
+        if !payable(&claim) || payment.total_fen != claim.total_fen {
+            return Err(Error::precondition(
+                "CLAIM_STATE",
+                "the claim changed since it was signed off (recalculated, or back in review): sign it off again once \
+                 it is approved",
+            ));
         }
         if payment.state != store::SIGNED_OFF {
             return Err(Error::precondition(

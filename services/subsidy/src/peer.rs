@@ -16,8 +16,8 @@ use chrono::NaiveDate;
 use qiancheng_api::FromProto as _;
 use qiancheng_api::outcome::outcome_service_client::OutcomeServiceClient;
 use qiancheng_api::outcome::{
-    Basis as WireBasis, GetAcceptanceRequest, ListPrehireContractsRequest, ListVerdictsRequest, Route as WireRoute,
-    Verdict as OutcomeVerdict,
+    Basis as WireBasis, GetAcceptanceRequest, ListPrehireContractsRequest, ListRateChangesRequest, ListVerdictsRequest,
+    Route as WireRoute, Verdict as OutcomeVerdict,
 };
 use qiancheng_api::selection::GetProjectRequest;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
@@ -156,11 +156,24 @@ pub struct OutcomeFacts {
     pub prehire_signed_on: BTreeMap<String, NaiveDate>,
 }
 
+/// The projects whose rates changed after a position of outcome's rate change feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateChanges {
+    /// The projects, `projects/{id}`, each once.
+    pub projects: Vec<String>,
+    /// The position to read after next time.
+    pub next_after: i64,
+    /// More changes were already there: read again at once.
+    pub more: bool,
+}
+
 /// What the subsidy service asks the outcome service.
 pub trait OutcomePort: Debug + Send + Sync {
     /// The project's acceptance, its trainees' verdicts (or, where a test answers, their
     /// evidence) and its pre-hire contracts.
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts>;
+    /// The projects whose rates changed after `after` (`ListRateChanges`).
+    fn rate_changes(&self, after: i64) -> Answer<'_, RateChanges>;
 }
 
 /// The peer's short name.
@@ -207,6 +220,21 @@ fn verdict_decision(v: &OutcomeVerdict) -> Option<Decision<Verdict>> {
 }
 
 impl OutcomePort for OutcomeGrpc {
+    fn rate_changes(&self, after: i64) -> Answer<'_, RateChanges> {
+        Box::pin(async move {
+            let peer = self.0.get(OUTCOME)?;
+            let read = OutcomeServiceClient::new(peer.channel())
+                .list_rate_changes(ListRateChangesRequest { after, page_size: 1000, project: String::new() })
+                .await
+                .map_err(|status| peer.refused(status))?
+                .into_inner();
+            let mut projects: Vec<String> = read.changes.into_iter().map(|c| c.project).collect();
+            projects.sort();
+            projects.dedup();
+            Ok(RateChanges { projects, next_after: read.next_after, more: read.more })
+        })
+    }
+
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
         Box::pin(async move {
             let peer = self.0.get(OUTCOME)?;
@@ -287,9 +315,10 @@ impl OutcomePort for OutcomeGrpc {
     }
 }
 
-/// Outcomes a test or a benchmark records by project, answering as the outcome service would.
+/// Outcomes a test or a benchmark records by project, answering as the outcome service would,
+/// with the rate changes it announces (the feed's position is the count of changes read).
 #[derive(Debug, Clone, Default)]
-pub struct RecordedOutcomes(Arc<Mutex<BTreeMap<String, OutcomeFacts>>>);
+pub struct RecordedOutcomes(Arc<Mutex<BTreeMap<String, OutcomeFacts>>>, Arc<Mutex<Vec<String>>>);
 
 impl RecordedOutcomes {
     /// Records what outcome holds about `project` (`projects/{id}`), replacing what it held.
@@ -298,9 +327,27 @@ impl RecordedOutcomes {
             map.insert(project.to_owned(), facts);
         }
     }
+
+    /// Announces a change of `project`'s rate on the feed.
+    pub fn announce_rate_change(&self, project: &str) {
+        if let Ok(mut changes) = self.1.lock() {
+            changes.push(project.to_owned());
+        }
+    }
 }
 
 impl OutcomePort for RecordedOutcomes {
+    fn rate_changes(&self, after: i64) -> Answer<'_, RateChanges> {
+        let changes = self.1.lock().map(|c| c.clone()).unwrap_or_default();
+        Box::pin(async move {
+            let from = usize::try_from(after).unwrap_or(0).min(changes.len());
+            let mut projects = changes[from..].to_vec();
+            projects.sort();
+            projects.dedup();
+            Ok(RateChanges { projects, next_after: i64::try_from(changes.len()).unwrap_or(i64::MAX), more: false })
+        })
+    }
+
     fn project_outcome<'a>(&'a self, project: &'a str) -> Answer<'a, OutcomeFacts> {
         let found = self.0.lock().ok().and_then(|map| map.get(project).cloned());
         Box::pin(async move { Ok(found.unwrap_or_default()) })

@@ -644,9 +644,57 @@ async fn a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_o
     assert!(limited > 0, "no call was rate-limited");
 }
 
+async fn a_rate_change_before_release_recalculates_the_claim_and_sends_it_back_to_review(suite: &Suite) {
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    let outcome_with = |count: usize| OutcomeFacts {
+        accepted_on: Some(day(2027, 9, 1)),
+        evidence: trainees.iter().take(count).map(|t| (t.clone(), employed())).collect(),
+        ..OutcomeFacts::default()
+    };
+    suite.outcomes.record(&suite.project, outcome_with(14));
+    suite.clock.set(day(2027, 10, 29));
+    let claim = file(suite, &suite.provider_token()).await.expect("filed");
+    let reviewed = review(suite, &suite.officer(COUNTY), &claim.name, ReviewDecision::Accept, vec![], vec![])
+        .await
+        .expect("on notice");
+    assert_eq!((reviewed.state, reviewed.total_fen), (ClaimState::OnNotice as i32, 20 * 500_000));
+
+    // Outcome re-verifies one employment away: 13/20 = 65%, the 100% tier, 3,000 yuan a trainee.
+    suite.outcomes.record(&suite.project, outcome_with(13));
+    suite.outcomes.announce_rate_change(&suite.project);
+    let mut followed = None;
+    for _ in 0..200 {
+        let read = suite
+            .client()
+            .await
+            .get_claim(authed(GetClaimRequest { name: claim.name.clone() }, &suite.auditor()))
+            .await
+            .expect("read")
+            .into_inner()
+            .claim
+            .expect("claim");
+        if read.state == ClaimState::Filed as i32 {
+            followed = Some(read);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let followed = followed.expect("the follower sent the claim back to review");
+    assert_eq!(followed.total_fen, 20 * 300_000);
+    assert_eq!(followed.rates[0].tier_percent, 100);
+    assert!(followed.notice.is_none() && followed.reviewed_by.is_empty());
+    // A new review puts it on a new notice.
+    let again = review(suite, &suite.officer(COUNTY), &claim.name, ReviewDecision::Accept, vec![], vec![])
+        .await
+        .expect("reviewed again");
+    assert_eq!((again.state, again.total_fen), (ClaimState::OnNotice as i32, 20 * 300_000));
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_and_replays,
     a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_officer,
+    a_rate_change_before_release_recalculates_the_claim_and_sends_it_back_to_review,
 );
 
 /// The same walkthrough with the real outcome service beside supervision: outcome follows the

@@ -3,6 +3,7 @@
 //! checks access.
 
 pub mod claim;
+pub mod feed;
 pub mod money;
 pub mod objection;
 pub mod standard;

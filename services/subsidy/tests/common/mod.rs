@@ -154,7 +154,12 @@ async fn start_suite_on(backend: Backend, with_outcome: bool) -> Option<Suite> {
     if outcome.is_none() {
         ports.outcome = std::sync::Arc::new(outcomes.clone());
     }
-    let spec = SpecWith { clock: clock.clone(), ports: Some(ports), calendar: Some(calendar_with_2027()) };
+    let spec = SpecWith {
+        clock: clock.clone(),
+        ports: Some(ports),
+        calendar: Some(calendar_with_2027()),
+        follow: Some(std::time::Duration::from_millis(50)),
+    };
     let subsidy = TestService::start_with(&spec, backend, keys, peers).await?;
     let mut suite = Suite {
         subsidy,
@@ -244,7 +249,7 @@ pub async fn start(backend: Backend) -> Option<App> {
         TestService::start_with(&qiancheng_selection::Spec, backend, keys.clone(), Peers::default()).await?;
     let clock = Clock::fixed(day(2026, 12, 1));
     let peers = Peers::new([keys.peer_for("subsidy", "selection", selection.server.addr)]);
-    let spec = SpecWith { clock: clock.clone(), ports: None, calendar: None };
+    let spec = SpecWith { clock: clock.clone(), ports: None, calendar: None, follow: None };
     let subsidy = TestService::start_with(&spec, backend, keys, peers).await?;
     let mut app = App { subsidy, selection, clock, provider: String::new(), project: String::new() };
     set_quotas(&app.selection).await;
