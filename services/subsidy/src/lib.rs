@@ -25,6 +25,7 @@
 //! idempotent write; they never import each other.
 
 pub mod access;
+pub mod bank;
 pub mod claim;
 pub mod claim_view;
 pub mod clock;
@@ -108,6 +109,7 @@ impl std::ops::Deref for Subsidy {
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {
+    pub use crate::bank::{get_bank_payment_file, import_bank_results, resend_payment};
     pub use crate::claim::*;
     pub use crate::fund::{list_fund_budgets, set_fund_budget};
     pub use crate::objection::*;

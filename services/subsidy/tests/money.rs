@@ -526,7 +526,148 @@ async fn a_claim_is_returned_by_finance_with_reasons(suite: &Suite) {
     assert!(signed.shortfalls.is_empty());
 }
 
+/// The walkthrough's claim approved, funded, signed off and released; its instruction.
+async fn released_claim(suite: &Suite) -> PaymentInstruction {
+    let name = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    release(suite, &county_finance, &name, "").await.expect("released").instruction.expect("instruction")
+}
+
+async fn import(suite: &Suite, content: String) -> ImportBankResultsResponse {
+    suite
+        .client()
+        .await
+        .import_bank_results(authed(
+            ImportBankResultsRequest { content: content.into_bytes(), request_id: String::new() },
+            &finance(suite, COUNTY),
+        ))
+        .await
+        .expect("imported")
+        .into_inner()
+}
+
+fn outcomes(imported: &ImportBankResultsResponse) -> Vec<(i32, BankLineOutcome)> {
+    imported.results.iter().map(|r| (r.line, BankLineOutcome::try_from(r.outcome).expect("an outcome"))).collect()
+}
+
+async fn bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both(suite: &Suite) {
+    let instruction = released_claim(suite).await;
+    let id = instruction.name.trim_start_matches("paymentInstructions/").to_owned();
+    let county_finance = finance(suite, COUNTY);
+
+    // The payment file: a header and the one instruction waiting for the bank.
+    let exported = suite
+        .client()
+        .await
+        .get_bank_payment_file(authed(GetBankPaymentFileRequest {}, &county_finance))
+        .await
+        .expect("exported")
+        .into_inner();
+    let text = String::from_utf8(exported.content).expect("UTF-8");
+    assert_eq!((exported.count, exported.total_fen), (1, 10_000_000));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("QCPAY|1|{COUNTY}|1|10000000"));
+    assert!(lines[1].starts_with(&format!("{id}|10000000|6228480012345678|")), "{}", lines[1]);
+
+    // The bank fails it (the account was closed); an unknown instruction, a wrong amount and a
+    // broken line are reported, not applied. The same file again applies nothing twice.
+    let file = format!(
+        "QCRES|1|{COUNTY}\n{id}|FAILED|10000000|账户已销户\nNOPE-1|PAID|100|R0\n{id}|PAID|9999999|R1\nbroken\n"
+    );
+    let first = import(suite, file.clone()).await;
+    assert_eq!(
+        outcomes(&first),
+        vec![
+            (2, BankLineOutcome::Failed),
+            (3, BankLineOutcome::UnknownInstruction),
+            (4, BankLineOutcome::Settled),
+            (5, BankLineOutcome::Malformed)
+        ]
+    );
+    assert_eq!((first.applied, first.reported), (1, 3));
+    let again = import(suite, file).await;
+    assert_eq!(again.applied, 0);
+    assert_eq!(outcomes(&again)[0], (2, BankLineOutcome::AppliedBefore));
+    // Another level's file is refused whole.
+    let foreign = suite
+        .client()
+        .await
+        .import_bank_results(authed(
+            ImportBankResultsRequest {
+                content: format!("QCRES|1|{OTHER_COUNTY}\n").into_bytes(),
+                request_id: String::new(),
+            },
+            &county_finance,
+        ))
+        .await
+        .expect_err("another level's file");
+    assert_eq!(refusal(&foreign), (Code::InvalidArgument, "BANK_FILE".to_owned()));
+
+    // The provider's account is corrected in selection; the failed payment is re-sent there.
+    change_account(suite, "6228480077777777").await;
+    let resend = |request_id: &str| {
+        let name = instruction.name.clone();
+        let token = county_finance.clone();
+        let request_id = request_id.to_owned();
+        async move { suite.client().await.resend_payment(authed(ResendPaymentRequest { name, request_id }, &token)).await }
+    };
+    let resent = resend("resend-1").await.expect("re-sent").into_inner();
+    let new = resent.instruction.expect("new");
+    assert_eq!(new.payee.clone().expect("payee").number, "6228480077777777");
+    assert_eq!(new.amount_fen, 10_000_000);
+    let replaced = resent.replaced.expect("replaced");
+    assert_eq!((replaced.state, replaced.resent_as.clone()), (InstructionState::Resent as i32, new.name.clone()));
+    let twice = resend("resend-2").await.expect_err("re-sent already");
+    assert_eq!(refusal(&twice), (Code::FailedPrecondition, "INSTRUCTION_STATE".to_owned()));
+
+    // The bank pays the new one; a late "paid" for the replaced one is reported, never applied:
+    // never paid to both.
+    let new_id = new.name.trim_start_matches("paymentInstructions/").to_owned();
+    let paid =
+        import(suite, format!("QCRES|1|{COUNTY}\n{new_id}|PAID|10000000|BANK-REF-9\n{id}|PAID|10000000|BANK-REF-8\n"))
+            .await;
+    assert_eq!(outcomes(&paid), vec![(2, BankLineOutcome::Paid), (3, BankLineOutcome::Settled)]);
+
+    // The ledger: fund → payable (old account) → payable (new account) → bank, balanced.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    assert_eq!(verified.movements, 3);
+    let balances: Vec<(String, i64)> = verified.balances.iter().map(|b| (b.account.clone(), b.balance_fen)).collect();
+    assert_eq!(
+        balances,
+        vec![
+            (format!("BANK:{COUNTY}"), -10_000_000),
+            (format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"), 10_000_000),
+            ("PAYABLE:6228480012345678".to_owned(), 0),
+            ("PAYABLE:6228480077777777".to_owned(), 0),
+        ]
+    );
+    let paid_list = suite
+        .client()
+        .await
+        .list_payment_instructions(authed(
+            ListPaymentInstructionsRequest { state: InstructionState::Paid as i32, ..Default::default() },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("the provider lists its own")
+        .into_inner()
+        .instructions;
+    assert_eq!(paid_list.len(), 1);
+    assert_eq!(paid_list[0].bank_reference, "BANK-REF-9");
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances,
     a_claim_is_returned_by_finance_with_reasons,
+    bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
 );

@@ -352,3 +352,24 @@ pub async fn budgets_of<'c>(
     )
     .await
 }
+
+/// A bank result line applied, by the line's own key (instruction, outcome, reference or
+/// reason): the same line again is recognised and moves nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "bank_result", alias = "br", what = "the bank result")]
+pub struct BankResultRecord {
+    /// `{instruction}|{outcome}|{reference or reason}`.
+    pub id: String,
+    /// The instruction.
+    #[column(fixed)]
+    pub instruction_id: String,
+    /// PAID or FAILED.
+    #[column(fixed)]
+    pub outcome: String,
+    /// SHA-256 of the file it came in, hex.
+    #[column(fixed)]
+    pub file_digest: String,
+    /// When applied.
+    #[column(fixed)]
+    pub create_time_micros: i64,
+}
