@@ -16,7 +16,9 @@
 //! resolve, and another officer of the bureau approves it once the notice has ended and every
 //! objection is resolved. A claim's rate moves until payment is released: [`follow`] reads
 //! outcome's rate change feed and sends a claim whose amount changed back through review and a
-//! new notice.
+//! new notice. A provider may ask once for a re-examination (复核) of an excluded line or a
+//! returned claim ([`reexamination`]), decided by an officer who took no part, and is told of
+//! its right to 行政复议.
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
 //! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
@@ -34,6 +36,7 @@ pub mod fund;
 pub mod objection;
 pub mod payment;
 pub mod peer;
+pub mod reexamination;
 pub mod review;
 pub mod standard;
 pub mod store;
@@ -89,6 +92,8 @@ pub struct Subsidy {
     clock: Clock,
     /// The national holiday calendar public notice is counted by (DATE-WORKDAYS).
     pub calendar: Arc<HolidayCalendar>,
+    /// Days after a review within which its provider may ask for a re-examination (复核).
+    pub reexamination_days: u32,
     /// What the service reads from its peers.
     pub ports: Ports,
 }
@@ -116,6 +121,7 @@ mod handlers {
     pub use crate::payment::{
         get_claim_payment, list_payment_instructions, release_payment, sign_off_claim, verify_ledger,
     };
+    pub use crate::reexamination::*;
     pub use crate::review::*;
     pub use crate::standard::*;
     pub use crate::uplift::*;
@@ -134,7 +140,8 @@ fn routes(
 ) -> Routes {
     let ports = ports.unwrap_or_else(|| Ports::grpc(&shared.peers));
     let calendar = Arc::new(calendar.unwrap_or_else(HolidayCalendar::bundled));
-    let subsidy = Subsidy { shared: Arc::new(shared), clock, calendar, ports };
+    let reexamination_days = settings.subsidy_reexamination_days;
+    let subsidy = Subsidy { shared: Arc::new(shared), clock, calendar, reexamination_days, ports };
     // The follower of outcome's rate changes runs beside the routes, where a runtime runs.
     if let (Some(interval), Ok(runtime)) = (follow, tokio::runtime::Handle::try_current()) {
         runtime.spawn(follow::run(Arc::new(subsidy.clone()), interval));

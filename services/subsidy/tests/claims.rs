@@ -564,6 +564,8 @@ async fn a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_o
     assert_eq!((notice.published_on, notice.ends_on), (Some(date(2027, 11, 1)), Some(date(2027, 11, 8))));
     suite.clock.set(day(2027, 11, 2));
     let second = object(suite, &name, 3).await.expect("objected");
+    // A retry with the same request_id is answered as before and stores nothing more.
+    assert_eq!(object(suite, &name, 3).await.expect("retried").name, second.name);
     let by_phone = suite
         .client()
         .await
@@ -691,10 +693,122 @@ async fn a_rate_change_before_release_recalculates_the_claim_and_sends_it_back_t
     assert_eq!((again.state, again.total_fen), (ClaimState::OnNotice as i32, 20 * 300_000));
 }
 
+async fn reexamine(suite: &Suite, claim: &str, trainee: &str) -> Result<Reexamination, tonic::Status> {
+    suite
+        .client()
+        .await
+        .request_reexamination(authed(
+            RequestReexaminationRequest {
+                claim: claim.to_owned(),
+                trainee: trainee.to_owned(),
+                grounds: "学员已提供补充考勤记录".into(),
+                request_id: String::new(),
+            },
+            &suite.provider_token(),
+        ))
+        .await
+        .map(|r| r.into_inner().reexamination.expect("reexamination"))
+}
+
+async fn decide(
+    suite: &Suite,
+    token: &str,
+    name: &str,
+    finding: ObjectionFinding,
+) -> Result<DecideReexaminationResponse, tonic::Status> {
+    suite
+        .client()
+        .await
+        .decide_reexamination(authed(
+            DecideReexaminationRequest {
+                name: name.to_owned(),
+                finding: finding as i32,
+                finding_note: "复核意见".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn an_excluded_line_and_a_return_are_reexamined_once_within_the_period_by_an_officer_who_took_no_part(
+    suite: &Suite,
+) {
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts {
+            accepted_on: Some(day(2027, 9, 1)),
+            evidence: trainees.iter().take(14).map(|t| (t.clone(), employed())).collect(),
+            ..OutcomeFacts::default()
+        },
+    );
+    let (reviewer, other) = (suite.officer(COUNTY), suite.officer_named("officer-b", COUNTY));
+    suite.clock.set(day(2027, 10, 29));
+    let claim = file(suite, &suite.provider_token()).await.expect("filed");
+    let excluded = trainees[0].clone();
+    review(
+        suite,
+        &reviewer,
+        &claim.name,
+        ReviewDecision::Accept,
+        vec![LineExclusion { trainee: excluded.clone(), reason: "考勤存疑".into(), ..Default::default() }],
+        vec![],
+    )
+    .await
+    .expect("accepted with a line excluded");
+
+    // Only an excluded line, and once.
+    let not_excluded = reexamine(suite, &claim.name, &trainees[1]).await.expect_err("not excluded");
+    assert_eq!(not_excluded.code(), Code::InvalidArgument);
+    let asked = reexamine(suite, &claim.name, &excluded).await.expect("asked");
+    assert_eq!((asked.decision_on, asked.appeal_rights.as_str()), (Some(date(2027, 10, 29)), ""));
+    let twice = reexamine(suite, &claim.name, &excluded).await.expect_err("once");
+    assert_eq!(refusal(&twice), (Code::AlreadyExists, "REEXAMINATION_EXISTS".to_owned()));
+
+    // Decided by an officer who took no part; upheld, the line is restored and the claim reviewed again.
+    let own = decide(suite, &reviewer, &asked.name, ObjectionFinding::Upheld).await.expect_err("the reviewer");
+    assert_eq!(refusal(&own), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let upheld = decide(suite, &other, &asked.name, ObjectionFinding::Upheld).await.expect("upheld");
+    let told = upheld.reexamination.expect("reexamination");
+    assert!(told.appeal_rights.contains("行政复议"), "{}", told.appeal_rights);
+    let back = upheld.claim.expect("claim");
+    assert_eq!((back.state, back.total_fen, back.exclusions.len()), (ClaimState::Filed as i32, 20 * 500_000, 0));
+
+    // A return, re-examined within fifteen days of the review, not after.
+    suite.clock.set(day(2027, 11, 1));
+    review(suite, &reviewer, &claim.name, ReviewDecision::Return, vec![], vec!["台账与花名册不一致".into()])
+        .await
+        .expect("returned");
+    suite.clock.set(day(2027, 11, 17));
+    let late = reexamine(suite, &claim.name, "").await.expect_err("after the period");
+    assert_eq!(refusal(&late), (Code::FailedPrecondition, "REEXAMINATION_PERIOD".to_owned()));
+    suite.clock.set(day(2027, 11, 16));
+    let asked = reexamine(suite, &claim.name, "").await.expect("the last day of the period");
+    let dismissed = decide(suite, &other, &asked.name, ObjectionFinding::Dismissed).await.expect("dismissed");
+    assert_eq!(dismissed.claim.expect("claim").state, ClaimState::Returned as i32);
+    assert!(dismissed.reexamination.expect("r").appeal_rights.contains("行政复议"));
+    let listed = suite
+        .client()
+        .await
+        .list_reexaminations(authed(
+            ListReexaminationsRequest { claim: claim.name.clone(), ..Default::default() },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("the provider reads its own")
+        .into_inner()
+        .reexaminations;
+    assert_eq!(listed.len(), 2);
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_and_replays,
     a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_officer,
     a_rate_change_before_release_recalculates_the_claim_and_sends_it_back_to_review,
+    an_excluded_line_and_a_return_are_reexamined_once_within_the_period_by_an_officer_who_took_no_part,
 );
 
 /// The same walkthrough with the real outcome service beside supervision: outcome follows the

@@ -136,6 +136,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     ("QIANCHENG_MAX_MESSAGE_BYTES", "largest request or response message (default 4194304)"),
     (
+        "QIANCHENG_SUBSIDY_REEXAMINATION_DAYS",
+        "days after a claim's review within which its provider may ask once for a re-examination (复核) of an excluded line or a return (default 15)",
+    ),
+    (
         "QIANCHENG_STREAM_IDLE_TIMEOUT_MS",
         "a client stream (bulk import) that sends nothing for this long is ended; streams have no total deadline (default 30000)",
     ),
@@ -240,6 +244,8 @@ pub struct Settings {
     pub concurrency_limit: usize,
     /// Largest message in bytes.
     pub max_message_bytes: usize,
+    /// Days after a claim's review within which its provider may ask for a re-examination (复核).
+    pub subsidy_reexamination_days: u32,
     /// Idle timeout of a client stream, milliseconds.
     pub stream_idle_timeout_ms: u64,
     /// Client streams one caller may run at once.
@@ -292,6 +298,7 @@ impl Default for Settings {
             request_timeout_ms: 10_000,
             concurrency_limit: 256,
             max_message_bytes: 4 * 1024 * 1024,
+            subsidy_reexamination_days: 15,
             stream_idle_timeout_ms: 30_000,
             streams_per_caller: 2,
             db_max_connections: None,
@@ -396,6 +403,10 @@ impl Settings {
         }
         if let Some(v) = lookup("QIANCHENG_MAX_MESSAGE_BYTES") {
             settings.max_message_bytes = v.parse().map_err(|_| parse("QIANCHENG_MAX_MESSAGE_BYTES", &v))?;
+        }
+        if let Some(v) = lookup("QIANCHENG_SUBSIDY_REEXAMINATION_DAYS") {
+            settings.subsidy_reexamination_days =
+                v.parse().map_err(|_| parse("QIANCHENG_SUBSIDY_REEXAMINATION_DAYS", &v))?;
         }
         if let Some(v) = lookup("QIANCHENG_STREAM_IDLE_TIMEOUT_MS") {
             settings.stream_idle_timeout_ms = v.parse().map_err(|_| parse("QIANCHENG_STREAM_IDLE_TIMEOUT_MS", &v))?;

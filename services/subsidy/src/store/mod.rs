@@ -6,5 +6,6 @@ pub mod claim;
 pub mod feed;
 pub mod money;
 pub mod objection;
+pub mod reexamination;
 pub mod standard;
 pub mod uplift;
