@@ -36,6 +36,7 @@ pub mod fund;
 pub mod objection;
 pub mod payment;
 pub mod peer;
+pub mod recovery;
 pub mod reexamination;
 pub mod review;
 pub mod standard;
@@ -121,6 +122,7 @@ mod handlers {
     pub use crate::payment::{
         get_claim_payment, list_payment_instructions, release_payment, sign_off_claim, verify_ledger,
     };
+    pub use crate::recovery::{list_receivables, open_recovery};
     pub use crate::reexamination::*;
     pub use crate::review::*;
     pub use crate::standard::*;

@@ -666,8 +666,106 @@ async fn bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_bot
     assert_eq!(paid_list[0].bank_reference, "BANK-REF-9");
 }
 
+async fn recover(
+    suite: &Suite,
+    token: &str,
+    claim: &str,
+    cause: RecoveryCauseKind,
+    rate: (i64, i64),
+) -> Result<Receivable, tonic::Status> {
+    suite
+        .client()
+        .await
+        .open_recovery(authed(
+            OpenRecoveryRequest {
+                claim: claim.to_owned(),
+                cause: cause as i32,
+                new_rate_positive: rate.0,
+                new_rate_completed: rate.1,
+                note: "复核:1名学员就业佐证被驳回".into(),
+                request_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().receivable.expect("receivable"))
+}
+
+async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest(suite: &Suite) {
+    let instruction = released_claim(suite).await;
+    let claim = instruction.claim.clone();
+    let officer = suite.officer(COUNTY);
+
+    // Only the filing bureau's officers open a recovery.
+    let other = recover(suite, &suite.officer(OTHER_COUNTY), &claim, RecoveryCauseKind::RateFell, (13, 20))
+        .await
+        .expect_err("another county");
+    assert_eq!(refusal(&other), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let finance_refused = recover(suite, &finance(suite, COUNTY), &claim, RecoveryCauseKind::Fraud, (0, 0)).await;
+    assert_eq!(finance_refused.expect_err("not an officer").code(), Code::PermissionDenied);
+
+    // 14/20 = 70% paid 200% of 3,000 capped at 5,000; at 13/20 = 65% a line is worth 100%,
+    // 3,000: each of the 20 lines owes 2,000 yuan (not the 3,000 of the tier difference).
+    let fell = recover(suite, &officer, &claim, RecoveryCauseKind::RateFell, (13, 20)).await.expect("opened");
+    assert_eq!(fell.amount_fen, 20 * 200_000);
+    assert_eq!(fell.outstanding_fen, 20 * 200_000);
+    assert_eq!(
+        fell.portions,
+        vec![FundAmount { fund: FundChannel::EmploymentSubsidyFund as i32, amount_fen: 20 * 200_000 }]
+    );
+    assert!(fell.rules.iter().any(|r| r.code == "SUBS-RECOVER" && r.passed));
+    assert_eq!(fell.policy_version, "xianning-2025-5/v2");
+
+    // Fraud found later recovers everything paid, less what the first receivable recovers.
+    let fraud = recover(suite, &officer, &claim, RecoveryCauseKind::Fraud, (0, 0)).await.expect("opened");
+    assert_eq!(fraud.amount_fen, 10_000_000 - 20 * 200_000);
+    let nothing = recover(suite, &officer, &claim, RecoveryCauseKind::Fraud, (0, 0)).await.expect_err("all recovered");
+    assert_eq!(refusal(&nothing), (Code::FailedPrecondition, "SUBS-RECOVER".to_owned()));
+    let bad_rate = recover(suite, &officer, &claim, RecoveryCauseKind::RateFell, (21, 20)).await.expect_err("no rate");
+    assert_eq!(bad_rate.code(), Code::InvalidArgument);
+
+    // The ledger: the fund is paid back in full by the receivables, balanced.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    let fund = verified
+        .balances
+        .iter()
+        .find(|b| b.account == format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"))
+        .expect("the fund");
+    assert_eq!(fund.balance_fen, 0);
+    let owed = verified
+        .balances
+        .iter()
+        .find(|b| b.account == format!("RECEIVABLE:{}", suite.provider))
+        .expect("the provider's receivable");
+    assert_eq!(owed.balance_fen, 10_000_000);
+
+    // The provider reads its own receivables; another provider none.
+    let list = |token: String| async move {
+        suite
+            .client()
+            .await
+            .list_receivables(authed(ListReceivablesRequest::default(), &token))
+            .await
+            .expect("listed")
+            .into_inner()
+            .receivables
+    };
+    assert_eq!(list(suite.provider_token()).await.len(), 2);
+    assert!(list(suite.provider_of(&qiancheng_testkit::fixtures::uscc("52421221MJ0000009"))).await.is_empty());
+    assert_eq!(list(finance(suite, COUNTY)).await.len(), 2);
+    assert!(list(finance(suite, OTHER_COUNTY)).await.is_empty());
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances,
     a_claim_is_returned_by_finance_with_reasons,
     bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
+    a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest,
 );

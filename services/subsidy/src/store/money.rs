@@ -373,3 +373,61 @@ pub struct BankResultRecord {
     #[column(fixed)]
     pub create_time_micros: i64,
 }
+
+/// A receivable open until settled.
+pub const OPEN: &str = "OPEN";
+
+/// A receivable (应收追回款, SUBS-RECOVER) as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "receivable", alias = "rv", what = "the receivable")]
+pub struct ReceivableRecord {
+    /// `{claim}-R{n}`.
+    pub id: String,
+    /// The claim paid.
+    #[column(fixed)]
+    pub claim_id: String,
+    /// The finance level that paid it.
+    #[column(name = "region_code", fixed)]
+    pub region: RegionCode,
+    /// The provider who owes it.
+    #[column(fixed)]
+    pub provider_credit_code: String,
+    /// The cause, as the policy core names it.
+    #[column(json, fixed)]
+    pub cause: Cause,
+    /// The officer's note of what was found.
+    #[column(fixed)]
+    pub note: String,
+    /// Per fund, what returns to it.
+    #[column(json, fixed)]
+    pub portions: Vec<FundPortion>,
+    /// The amount, in fen.
+    #[column(fixed)]
+    pub amount_fen: i64,
+    /// What is still owed, in fen.
+    pub outstanding_fen: i64,
+    /// OPEN until settled.
+    pub state: String,
+    /// The rules of the decision.
+    #[column(json, fixed)]
+    pub rules: Vec<qiancheng_domain::policy::decision::RuleResult>,
+    /// The claim's policy set.
+    #[column(fixed)]
+    pub policy_version: String,
+    /// Who opened it.
+    #[column(fixed)]
+    pub opened_by: String,
+    /// Revision and times.
+    #[column(stamp)]
+    pub stamp: Stamp,
+}
+
+/// The provider's receivable account.
+pub fn receivable_account(provider: &str) -> String {
+    format!("RECEIVABLE:{provider}")
+}
+
+/// A recovery's cause as stored (a document of the policy core's `RecoveryCause`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Cause(pub Option<qiancheng_domain::policy::subsidy::RecoveryCause>);
