@@ -474,8 +474,9 @@ fn seed_selection<'a>(service: &'a TestService, _: &'a [String]) -> Pin<Box<dyn 
 
 /// A class of the project selection approved (filed by its provider, the provider caller), with
 /// a roster of three and two sessions, acknowledged by the county; and one left unacknowledged.
-/// Two rows of the standards table, an uplift policy in two versions, and an uplift recorded
-/// for a trainee of selection's approved project.
+/// Two rows of the standards table, an uplift policy in two versions, an uplift recorded for a
+/// trainee of selection's approved project, and (where the peers hold a roster) a claim of the
+/// project, returned to its provider.
 fn seed_subsidy<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dyn Future<Output = Seeded> + 'a>> {
     Box::pin(async move {
         use qiancheng_api::subsidy::subsidy_service_client::SubsidyServiceClient;
@@ -570,6 +571,38 @@ fn seed_subsidy<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dy
             .budget
             .expect("a budget");
         seeded.push(("qiancheng.subsidy.v1.FundBudget", budget.encode_to_vec()));
+        // A claim of the project, filed by its provider, and returned with a reason, so that
+        // review, refiling, re-examination and objections name a real claim.
+        let provider = service.token(Role::Provider, None, Some(&own_org()));
+        let filed_claim = subsidy
+            .file_claim(authed(
+                FileClaimRequest {
+                    claim: Some(Claim {
+                        project: project.clone(),
+                        materials: vec![ClaimMaterial::Annex4 as i32],
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                &provider,
+            ))
+            .await;
+        if let Some(claim) = filed_claim.ok().and_then(|r| r.into_inner().claim) {
+            let returned = subsidy
+                .review_claim(authed(
+                    ReviewClaimRequest {
+                        name: claim.name.clone(),
+                        decision: ReviewDecision::Return as i32,
+                        return_reasons: vec!["缺少培训台账".into()],
+                        ..Default::default()
+                    },
+                    &officer,
+                ))
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().claim);
+            seeded.push(("qiancheng.subsidy.v1.Claim", returned.unwrap_or(claim).encode_to_vec()));
+        }
         seeded
     })
 }
@@ -923,7 +956,9 @@ fn start_into<'a>(
                 start_into(peer, keys, started).await;
             }
             let (_, service) = started.iter().find(|(t, _)| t.spec.name() == *name).expect("the peer, started");
-            links.push(keys.peer(peer.spec.name(), service.server.addr));
+            // Each service calls its peers with its own identity, as in production (supervision
+            // gives a project's whole roster only to the services configured to read it).
+            links.push(keys.peer_for(target.spec.name(), peer.spec.name(), service.server.addr));
         }
         let service = TestService::start_with(target.spec, backend(), keys.clone(), Peers::new(links))
             .await
