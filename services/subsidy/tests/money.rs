@@ -194,8 +194,8 @@ fn every_material() -> Vec<i32> {
 }
 
 /// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
-/// officer and on notice; returns its name.
-async fn claim_on_notice(suite: &Suite) -> String {
+/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
+async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
     let trainees = run_class(suite).await;
     standards(suite).await;
     let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
@@ -237,7 +237,7 @@ async fn claim_on_notice(suite: &Suite) -> String {
         ))
         .await
         .expect("reviewed");
-    filed.name
+    (filed.name, trainees)
 }
 
 /// Approved by another officer of the county after the notice.
@@ -348,7 +348,7 @@ async fn change_account(suite: &Suite, number: &str) {
 }
 
 async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances(suite: &Suite) {
-    let name = claim_on_notice(suite).await;
+    let (name, _) = claim_on_notice(suite).await;
     let county_finance = finance(suite, COUNTY);
 
     // Not approved yet: nothing to sign off.
@@ -485,7 +485,7 @@ async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_bal
 }
 
 async fn a_claim_is_returned_by_finance_with_reasons(suite: &Suite) {
-    let name = claim_on_notice(suite).await;
+    let (name, _) = claim_on_notice(suite).await;
     approve(suite, &name).await;
     let county_finance = finance(suite, COUNTY);
     let returned = suite
@@ -528,7 +528,7 @@ async fn a_claim_is_returned_by_finance_with_reasons(suite: &Suite) {
 
 /// The walkthrough's claim approved, funded, signed off and released; its instruction.
 async fn released_claim(suite: &Suite) -> PaymentInstruction {
-    let name = claim_on_notice(suite).await;
+    let (name, _) = claim_on_notice(suite).await;
     approve(suite, &name).await;
     let county_finance = finance(suite, COUNTY);
     budget(suite, &county_finance, 10_000_000).await;
@@ -763,9 +763,40 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
     assert!(list(finance(suite, OTHER_COUNTY)).await.is_empty());
 }
 
+async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: &Suite) {
+    let (name, trainees) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    release(suite, &county_finance, &name, "").await.expect("released");
+    // Outcome re-verifies one employment away (13/20) and announces it: the claim as paid stays.
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts {
+            accepted_on: Some(day(2027, 9, 1)),
+            evidence: trainees.iter().take(13).map(|t| (t.clone(), employed())).collect(),
+            ..OutcomeFacts::default()
+        },
+    );
+    suite.outcomes.announce_rate_change(&suite.project);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let read = suite
+        .client()
+        .await
+        .get_claim(authed(GetClaimRequest { name: name.clone() }, &suite.auditor()))
+        .await
+        .expect("read")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!((read.state, read.total_fen), (ClaimState::Approved as i32, 10_000_000));
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances,
     a_claim_is_returned_by_finance_with_reasons,
     bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
     a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest,
+    a_rate_change_after_release_leaves_the_paid_amount_for_recovery,
 );
