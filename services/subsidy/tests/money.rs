@@ -626,10 +626,18 @@ async fn bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_bot
     // The bank pays the new one; a late "paid" for the replaced one is reported, never applied:
     // never paid to both.
     let new_id = new.name.trim_start_matches("paymentInstructions/").to_owned();
-    let paid =
-        import(suite, format!("QCRES|1|{COUNTY}\n{new_id}|PAID|10000000|BANK-REF-9\n{id}|PAID|10000000|BANK-REF-8\n"))
-            .await;
-    assert_eq!(outcomes(&paid), vec![(2, BankLineOutcome::Paid), (3, BankLineOutcome::Settled)]);
+    // A line with another amount is reported first, never applied.
+    let paid = import(
+        suite,
+        format!(
+            "QCRES|1|{COUNTY}\n{new_id}|PAID|1|BANK-REF-0\n{new_id}|PAID|10000000|BANK-REF-9\n{id}|PAID|10000000|BANK-REF-8\n"
+        ),
+    )
+    .await;
+    assert_eq!(
+        outcomes(&paid),
+        vec![(2, BankLineOutcome::AmountMismatch), (3, BankLineOutcome::Paid), (4, BankLineOutcome::Settled)]
+    );
 
     // The ledger: fund → payable (old account) → payable (new account) → bank, balanced.
     let verified = suite
