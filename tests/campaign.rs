@@ -554,6 +554,23 @@ fn seed_subsidy<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Box<dy
             .trainee_uplift
             .expect("an uplift");
         seeded.push(("qiancheng.subsidy.v1.TraineeUplift", uplift.encode_to_vec()));
+        // The county's finance budgets the employment subsidy fund, so that budgets and their
+        // names reach the money RPCs.
+        let finance = service.token(Role::FinanceOfficer, Some(COUNTY), None);
+        let budget = FundBudget {
+            year: 2026,
+            fund: FundChannel::EmploymentSubsidyFund as i32,
+            budget_fen: 100_000_000,
+            ..Default::default()
+        };
+        let budget = subsidy
+            .set_fund_budget(authed(SetFundBudgetRequest { budget: Some(budget), request_id: String::new() }, &finance))
+            .await
+            .expect("the seed budget is recorded")
+            .into_inner()
+            .budget
+            .expect("a budget");
+        seeded.push(("qiancheng.subsidy.v1.FundBudget", budget.encode_to_vec()));
         // A claim of the project, filed by its provider, and returned with a reason, so that
         // review, refiling, re-examination and objections name a real claim.
         let provider = service.token(Role::Provider, None, Some(&own_org()));

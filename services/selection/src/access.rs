@@ -29,9 +29,9 @@ pub fn officer_read_scope(principal: &Principal) -> Result<Scope, Error> {
 }
 
 /// What providers' records the caller may read: a provider itself, officers of its county, the
-/// city and auditors.
+/// city, auditors, and the services of the suite (subsidy pays into the recorded account).
 pub fn provider_read_scope(principal: &Principal) -> Result<Scope, Error> {
-    Scope::of(principal, &[Role::CityAdmin, Role::Auditor], Some(Role::Provider))
+    Scope::of(principal, &[Role::CityAdmin, Role::Auditor, Role::Service], Some(Role::Provider))
         .ok_or_else(|| Error::denied("providers' records are for the provider, its officers and auditors"))
 }
 

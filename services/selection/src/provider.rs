@@ -120,10 +120,11 @@ fn shown(s: &Shared, record: &ProviderRecord) -> Provider {
 }
 
 /// The provider as `principal` may see it: the bank account in full only for the provider
-/// itself, its officers, the city and finance (who record and pay into it); masked for auditors.
+/// itself, its officers, the city, finance and the subsidy service (who record and pay into it);
+/// masked for auditors.
 fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Provider {
     let mut provider = shown(s, record);
-    let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer])
+    let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer, Role::Service])
         || principal.is_org(&provider.credit_code);
     if !full && let Some(account) = provider.bank_account.as_mut() {
         account.number = mask_account(&account.number);

@@ -429,6 +429,10 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
         // The provider's refiling gathers it again anyway.
         return Ok(None);
     }
+    if crate::payment::released(s, &found.id).await? {
+        // Released: the amount paid stands; a fall is recovered (SUBS-RECOVER), never recalculated.
+        return Ok(None);
+    }
     let fresh = calculate(
         s,
         &found.provider_credit_code,

@@ -27,12 +27,16 @@
 //! idempotent write; they never import each other.
 
 pub mod access;
+pub mod bank;
 pub mod claim;
 pub mod claim_view;
 pub mod clock;
 pub mod follow;
+pub mod fund;
 pub mod objection;
+pub mod payment;
 pub mod peer;
+pub mod recovery;
 pub mod reexamination;
 pub mod review;
 pub mod standard;
@@ -66,6 +70,8 @@ pub struct Ports {
     pub supervision: Arc<dyn SupervisionPort>,
     /// Acceptance and outcome evidence (outcome).
     pub outcome: Arc<dyn OutcomePort>,
+    /// The providers' recorded accounts finance pays into (selection).
+    pub providers: Arc<dyn payment::ProviderPort>,
 }
 
 impl Ports {
@@ -75,6 +81,7 @@ impl Ports {
             selection: Arc::new(SelectionGrpc(peers.clone())),
             supervision: Arc::new(SupervisionGrpc(peers.clone())),
             outcome: Arc::new(OutcomeGrpc(peers.clone())),
+            providers: Arc::new(payment::ProviderGrpc(peers.clone())),
         }
     }
 }
@@ -108,8 +115,14 @@ impl std::ops::Deref for Subsidy {
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {
+    pub use crate::bank::{get_bank_payment_file, import_bank_results, resend_payment};
     pub use crate::claim::*;
+    pub use crate::fund::{list_fund_budgets, set_fund_budget};
     pub use crate::objection::*;
+    pub use crate::payment::{
+        get_claim_payment, list_payment_instructions, release_payment, sign_off_claim, verify_ledger,
+    };
+    pub use crate::recovery::{list_receivables, open_recovery};
     pub use crate::reexamination::*;
     pub use crate::review::*;
     pub use crate::standard::*;

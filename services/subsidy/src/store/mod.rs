@@ -4,6 +4,7 @@
 
 pub mod claim;
 pub mod feed;
+pub mod money;
 pub mod objection;
 pub mod reexamination;
 pub mod standard;

@@ -284,6 +284,29 @@ pub fn subs_pay_once(instruction_id: &str, paid_ids: &[String]) -> RuleResult {
     }
 }
 
+/// SUBS-SOD, finance (七(五) "同级财政部门依规拨付"): a claim approved by the bureau of `filing`
+/// (the city, or a county) is signed off and paid by the finance bureau of the same level;
+/// `finance` is the level of the finance officer who acts.
+pub fn subs_sod_finance(filing: crate::RegionCode, finance: crate::RegionCode) -> RuleResult {
+    if filing == finance {
+        RuleResult::pass(
+            "SUBS-SOD",
+            format!("由同级财政部门({})拨付", finance.code()),
+            format!("paid by the finance bureau of the same level ({})", finance.code()),
+        )
+    } else {
+        RuleResult::fail(
+            "SUBS-SOD",
+            format!("补贴由同级财政部门({})拨付,本部门({})不得办理", filing.code(), finance.code()),
+            format!(
+                "the claim is paid by the finance bureau of its approving bureau's level ({}), not by {}",
+                filing.code(),
+                finance.code()
+            ),
+        )
+    }
+}
+
 /// SUBS-PAY: only an approved claim is paid, and never beyond its approved amount.
 fn subs_pay_claim(facts: &PaymentFacts) -> RuleResult {
     let claim = &facts.instruction.claim_id;
@@ -499,6 +522,16 @@ mod tests {
         let mut none = facts();
         none.provider_account.number = String::new();
         assert_eq!(subs_pay(&p, &none, &[]).outcome, PaymentOutcome::Refused);
+    }
+
+    #[test]
+    fn subs_sod_finance_same_level_only() {
+        let county = crate::RegionCode::parse("421221").expect("county");
+        assert!(subs_sod_finance(county, county).passed);
+        let r = subs_sod_finance(county, crate::RegionCode::CITY);
+        assert!(!r.passed);
+        assert_eq!(r.code, "SUBS-SOD");
+        assert!(!subs_sod_finance(crate::RegionCode::CITY, county).passed);
     }
 
     #[test]

@@ -1,0 +1,810 @@
+//! Money over the subsidy service's API, on SQLite and PostgreSQL, with the real selection and
+//! supervision services as its peers: the walkthrough's claim (20 lines of 5,000 yuan, every one
+//! from the employment subsidy fund) is approved, signed off by the county's finance (another
+//! level is refused with SUBS-SOD), waits for funds with its shortfall shown until the budget
+//! covers it, is refused release while the provider's account in selection differs from the one
+//! signed off (SUBS-PAY), is released once however often it is released again, and leaves a
+//! balanced ledger; an unbalanced write is refused inside its transaction.
+
+mod common;
+
+use chrono::{Days, NaiveDate};
+use common::*;
+use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::subsidy::*;
+use qiancheng_api::supervision::*;
+use qiancheng_api::types::SkillLevel;
+use qiancheng_domain::policy::facts::{ContractKind, EmployerMonth, EmploymentContract, OutcomeEvidence, YearMonth};
+use qiancheng_domain::policy::payment::EntrySide;
+use qiancheng_platform::auth::Role;
+use qiancheng_subsidy::peer::OutcomeFacts;
+use qiancheng_subsidy::store::money::{self as ledger, Line};
+use tonic::Code;
+/// Person `n`, born 1990, a 咸宁 household-registered rural migrant worker.
+fn person(n: u32) -> TraineeInput {
+    TraineeInput {
+        person_name: format!("学员{n}号"),
+        id_number: qiancheng_testkit::fixtures::id_number(&format!("42120219900101{:03}", 100 + n)),
+        phone: format!("138{n:08}"),
+        target_group: qiancheng_api::types::TargetGroup::RuralMigrant as i32,
+        local_basis: LocalBasis::HouseholdRegistration as i32,
+        local_basis_evidence: "户口簿".into(),
+        ..Default::default()
+    }
+}
+
+/// Employed after the class: a labour contract in May 2027 and three months of insurance and
+/// wages with the same employer (OUT-EMP-CONTRACT).
+fn employed() -> OutcomeEvidence {
+    let months =
+        (5..8).map(|month| EmployerMonth { employer: "嘉鱼重工".into(), month: YearMonth { year: 2027, month } });
+    OutcomeEvidence {
+        contracts: vec![EmploymentContract {
+            employer: "嘉鱼重工".into(),
+            kind: ContractKind::Labour,
+            signed_on: day(2027, 5, 10),
+            accident_insurance: false,
+            ends_on: None,
+        }],
+        insurance_months: months.clone().collect(),
+        wage_months: months.collect(),
+        ..Default::default()
+    }
+}
+
+/// Microseconds since the epoch of 08:00 China time on `d`.
+fn morning(d: NaiveDate) -> i64 {
+    d.and_hms_opt(8, 0, 0).expect("time").and_utc().timestamp_micros() - 8 * 3_600_000_000
+}
+
+/// The walkthrough's class: 23 on the roster from 2027-03-01 to 04-30, 50 sessions of 100 hours;
+/// 20 attend everything and pass, 3 attend nothing. Returns the trainees' names, the 20 first.
+async fn run_class(suite: &Suite) -> Vec<String> {
+    let provider = suite.provider_token();
+    let mut supervision = suite.supervision_client().await;
+    let class = Class {
+        project: suite.project.clone(),
+        title: "嘉鱼焊工培训第一期".into(),
+        first_day: Some(date(2027, 3, 1)),
+        last_day: Some(date(2027, 4, 30)),
+        theory_hours: 40,
+        practice_hours: 60,
+        mode: TrainingMode::Offline as i32,
+        venue: "嘉鱼县实训基地".into(),
+        teachers: vec![Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
+        ..Default::default()
+    };
+    let filed = supervision
+        .create_class(authed(
+            CreateClassRequest { class: Some(class), roster: (0..23).map(person).collect(), request_id: String::new() },
+            &provider,
+        ))
+        .await
+        .expect("filed")
+        .into_inner();
+    assert!(filed.refused.is_empty(), "{:?}", filed.refused);
+    let class = filed.class.expect("class");
+    let mut trainees = filed.trainees;
+    trainees.sort_by_key(|t| t.person.clone().map(|p| p.phone).unwrap_or_default());
+    supervision
+        .acknowledge_class(authed(
+            AcknowledgeClassRequest { name: class.name.clone(), ..Default::default() },
+            &suite.officer(COUNTY),
+        ))
+        .await
+        .expect("acknowledged");
+    // The filed hours exactly: twenty theory sessions of 2 hours, then thirty practice ones.
+    let sessions: Vec<Session> = (0..50u64)
+        .map(|i| Session {
+            held_on: Some(qiancheng_api::convert::date_to_proto(day(2027, 3, 1) + Days::new(i))),
+            hours: 2,
+            kind: if i < 20 { SessionKind::Theory } else { SessionKind::Practice } as i32,
+            topic: "焊接工艺与实操".into(),
+            ..Default::default()
+        })
+        .collect();
+    let sessions = supervision
+        .create_sessions(authed(
+            CreateSessionsRequest { class: class.name.clone(), sessions, request_id: String::new() },
+            &provider,
+        ))
+        .await
+        .expect("sessions")
+        .into_inner()
+        .sessions;
+    // The class is lived through: the check-ins arrive on its last day, after every session.
+    suite.supervision_clock.set(day(2027, 4, 30));
+    let mut events = Vec::new();
+    for (n, trainee) in trainees.iter().enumerate().take(20) {
+        for (i, session) in sessions.iter().enumerate() {
+            let held = session.held_on.expect("a day");
+            let held = NaiveDate::from_ymd_opt(
+                held.year,
+                u32::try_from(held.month).expect("m"),
+                u32::try_from(held.day).expect("d"),
+            )
+            .expect("date");
+            events.push(CheckIn {
+                event_id: format!("{n}-{i}"),
+                session: session.name.clone(),
+                trainee: trainee.name.clone(),
+                checked_in_micros: morning(held),
+                device: "gate-1".into(),
+                ..Default::default()
+            });
+        }
+    }
+    let chunks: Vec<StreamAttendanceRequest> =
+        events.chunks(500).map(|c| StreamAttendanceRequest { class: class.name.clone(), events: c.to_vec() }).collect();
+    let mut acks = supervision
+        .stream_attendance(authed(tokio_stream::iter(chunks), &provider))
+        .await
+        .expect("stream")
+        .into_inner();
+    while acks.message().await.expect("acknowledged").is_some() {}
+    supervision
+        .record_assessments(authed(
+            RecordAssessmentsRequest {
+                class: class.name.clone(),
+                results: trainees
+                    .iter()
+                    .map(|t| TraineeAssessment { trainee: t.name.clone(), result: AssessmentResult::Passed as i32 })
+                    .collect(),
+                request_id: String::new(),
+            },
+            &provider,
+        ))
+        .await
+        .expect("assessed");
+    let done = supervision
+        .complete_class(authed(CompleteClassRequest { name: class.name.clone(), ..Default::default() }, &provider))
+        .await
+        .expect("completed")
+        .into_inner();
+    assert_eq!(done.trainees.iter().filter(|t| t.state == TraineeState::Completed as i32).count(), 20);
+    trainees.into_iter().map(|t| t.name).collect()
+}
+
+/// The standards table: 3,000 yuan for every level of the welder from 2025.
+async fn standards(suite: &Suite) {
+    let rows = [SkillLevel::SkillLevel5, SkillLevel::SkillLevel4, SkillLevel::SkillLevel3]
+        .into_iter()
+        .map(|level| StandardRow {
+            occupation_code: WELDER.into(),
+            occupation_name: "焊工".into(),
+            skill_level: level as i32,
+            standard_fen: 300_000,
+            source: StandardSource::Provincial as i32,
+            document_number: String::new(),
+            effective_from: Some(date(2025, 1, 1)),
+        })
+        .collect();
+    let imported = suite
+        .client()
+        .await
+        .import_standards(authed(ImportStandardsRequest { rows, request_id: String::new() }, &suite.admin()))
+        .await
+        .expect("imported")
+        .into_inner();
+    assert_eq!(imported.stored, 3);
+}
+
+fn every_material() -> Vec<i32> {
+    vec![ClaimMaterial::Annex4 as i32, ClaimMaterial::Ledger as i32, ClaimMaterial::EmploymentEvidence as i32]
+}
+
+/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
+/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
+async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
+    );
+    suite.clock.set(day(2027, 10, 29));
+    let filed = suite
+        .client()
+        .await
+        .file_claim(authed(
+            FileClaimRequest {
+                claim: Some(Claim {
+                    project: suite.project.clone(),
+                    materials: every_material(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("filed")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!(filed.total_fen, 20 * 500_000);
+    suite
+        .client()
+        .await
+        .review_claim(authed(
+            ReviewClaimRequest {
+                name: filed.name.clone(),
+                decision: ReviewDecision::Accept as i32,
+                ..Default::default()
+            },
+            &suite.officer(COUNTY),
+        ))
+        .await
+        .expect("reviewed");
+    (filed.name, trainees)
+}
+
+/// Approved by another officer of the county after the notice.
+async fn approve(suite: &Suite, name: &str) {
+    suite.clock.set(day(2027, 11, 15));
+    suite
+        .client()
+        .await
+        .approve_claim(authed(
+            ApproveClaimRequest { name: name.to_owned(), ..Default::default() },
+            &suite.officer_named("officer-b", COUNTY),
+        ))
+        .await
+        .expect("approved");
+}
+
+fn finance(suite: &Suite, level: &str) -> String {
+    suite.keys.token(Role::FinanceOfficer, Some(level), None)
+}
+
+fn refusal(status: &tonic::Status) -> (Code, String) {
+    (status.code(), reason(status))
+}
+
+async fn sign_off(suite: &Suite, token: &str, name: &str, request_id: &str) -> Result<ClaimPayment, tonic::Status> {
+    suite
+        .client()
+        .await
+        .sign_off_claim(authed(
+            SignOffClaimRequest {
+                name: name.to_owned(),
+                decision: SignOffDecision::SignOff as i32,
+                return_reasons: vec![],
+                request_id: request_id.to_owned(),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().payment.expect("payment"))
+}
+
+async fn budget(suite: &Suite, token: &str, fen: i64) -> SetFundBudgetResponse {
+    suite
+        .client()
+        .await
+        .set_fund_budget(authed(
+            SetFundBudgetRequest {
+                budget: Some(FundBudget {
+                    year: 2027,
+                    fund: FundChannel::EmploymentSubsidyFund as i32,
+                    budget_fen: fen,
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .expect("budget recorded")
+        .into_inner()
+}
+
+async fn release(
+    suite: &Suite,
+    token: &str,
+    name: &str,
+    request_id: &str,
+) -> Result<ReleasePaymentResponse, tonic::Status> {
+    suite
+        .client()
+        .await
+        .release_payment(authed(
+            ReleasePaymentRequest { name: name.to_owned(), request_id: request_id.to_owned() },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// The provider's account in selection, changed by its county's officer to `number`.
+async fn change_account(suite: &Suite, number: &str) {
+    let officer = suite.officer(COUNTY);
+    let mut selection = SelectionServiceClient::new(suite.selection.channel().await);
+    let mut provider = selection
+        .get_provider(authed(
+            qiancheng_api::selection::GetProviderRequest { name: format!("providers/{}", suite.provider) },
+            &officer,
+        ))
+        .await
+        .expect("read")
+        .into_inner()
+        .provider
+        .expect("provider");
+    let mut account = provider.bank_account.clone().expect("an account");
+    account.number = number.to_owned();
+    provider.bank_account = Some(account);
+    selection
+        .update_provider(authed(
+            qiancheng_api::selection::UpdateProviderRequest {
+                provider: Some(provider),
+                request_id: String::new(),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["bank_account".into()] }),
+            },
+            &officer,
+        ))
+        .await
+        .expect("account changed");
+}
+
+async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    let county_finance = finance(suite, COUNTY);
+
+    // Not approved yet: nothing to sign off.
+    let early = sign_off(suite, &county_finance, &name, "").await.expect_err("on notice");
+    assert_eq!(refusal(&early), (Code::FailedPrecondition, "CLAIM_STATE".to_owned()));
+    approve(suite, &name).await;
+
+    // SUBS-SOD: the finance bureau of the approving bureau's level, no other.
+    for token in [finance(suite, OTHER_COUNTY), finance(suite, CITY)] {
+        let other = sign_off(suite, &token, &name, "").await.expect_err("another level");
+        assert_eq!(refusal(&other), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    }
+    let officer = sign_off(suite, &suite.officer(COUNTY), &name, "").await.expect_err("not finance");
+    assert_eq!(officer.code(), Code::PermissionDenied);
+
+    // SUBS-FUND: 60,000 yuan budgeted, 100,000 needed: it waits with a shortfall of 40,000.
+    budget(suite, &county_finance, 6_000_000).await;
+    let waiting = sign_off(suite, &county_finance, &name, "sign-1").await.expect("waits for funds");
+    assert_eq!(waiting.state, PaymentState::WaitingFunds as i32);
+    assert_eq!(
+        waiting.portions,
+        vec![FundAmount { fund: FundChannel::EmploymentSubsidyFund as i32, amount_fen: 10_000_000 }]
+    );
+    assert_eq!(
+        waiting.shortfalls,
+        vec![FundAmount { fund: FundChannel::EmploymentSubsidyFund as i32, amount_fen: 4_000_000 }]
+    );
+    // The same request again answers the same; another sign-off is refused.
+    let again = sign_off(suite, &county_finance, &name, "sign-1").await.expect("the same answer");
+    assert_eq!(again, waiting);
+    let twice = sign_off(suite, &county_finance, &name, "sign-2").await.expect_err("signed off already");
+    assert_eq!(refusal(&twice), (Code::FailedPrecondition, "CLAIM_STATE".to_owned()));
+    let unfunded = release(suite, &county_finance, &name, "").await.expect_err("waiting for funds");
+    assert_eq!(refusal(&unfunded), (Code::FailedPrecondition, "CLAIM_STATE".to_owned()));
+
+    // The budget raised to 100,000 yuan covers it: signed off by the budget's recording.
+    let raised = budget(suite, &county_finance, 10_000_000).await;
+    assert_eq!(raised.signed_off, vec![name.clone()]);
+    let budget = raised.budget.expect("budget");
+    assert_eq!((budget.committed_fen, budget.available_fen), (10_000_000, 0));
+    let listed = suite
+        .client()
+        .await
+        .list_fund_budgets(authed(ListFundBudgetsRequest { year: 2027, ..Default::default() }, &suite.auditor()))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(listed.budgets.len(), 1);
+    let other_level = suite
+        .client()
+        .await
+        .list_fund_budgets(authed(ListFundBudgetsRequest::default(), &finance(suite, OTHER_COUNTY)))
+        .await
+        .expect("listed")
+        .into_inner();
+    assert!(other_level.budgets.is_empty(), "another county's finance sees only its own level");
+
+    // SUBS-PAY: the account changed in selection since sign-off: release refused, nothing moves.
+    change_account(suite, "6228480099999999").await;
+    let moved = release(suite, &county_finance, &name, "").await.expect_err("another account");
+    assert_eq!(refusal(&moved), (Code::FailedPrecondition, "SUBS-PAY".to_owned()));
+    change_account(suite, "6228480012345678").await;
+
+    // Released once; released again (a retry after a timeout, with or without its request id)
+    // it is the same instruction and nothing moves twice.
+    let first = release(suite, &county_finance, &name, "release-1").await.expect("released");
+    assert!(first.released_now);
+    let instruction = first.instruction.clone().expect("instruction");
+    assert_eq!(instruction.amount_fen, 10_000_000);
+    assert_eq!(instruction.state, InstructionState::Sent as i32);
+    assert_eq!(instruction.payee.clone().expect("payee").number, "6228480012345678");
+    let replayed = release(suite, &county_finance, &name, "release-1").await.expect("the same answer");
+    assert_eq!(replayed, first);
+    let retried = release(suite, &county_finance, &name, "release-2").await.expect("released before");
+    assert!(!retried.released_now);
+    assert_eq!(retried.instruction.expect("instruction").name, instruction.name);
+    let instructions = suite
+        .client()
+        .await
+        .list_payment_instructions(authed(ListPaymentInstructionsRequest::default(), &suite.auditor()))
+        .await
+        .expect("listed")
+        .into_inner()
+        .instructions;
+    assert_eq!(instructions.len(), 1, "one instruction, however often released");
+
+    // The ledger: fund → payable, balanced.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    assert_eq!(verified.movements, 1);
+    let balances: Vec<(String, i64)> = verified.balances.iter().map(|b| (b.account.clone(), b.balance_fen)).collect();
+    assert_eq!(
+        balances,
+        vec![
+            (format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"), 10_000_000),
+            ("PAYABLE:6228480012345678".to_owned(), -10_000_000)
+        ]
+    );
+
+    // What each reads: the provider its own; another provider nothing.
+    let read = |token: String| {
+        let name = name.clone();
+        async move { suite.client().await.get_claim_payment(authed(GetClaimPaymentRequest { name }, &token)).await }
+    };
+    let own = read(suite.provider_token()).await.expect("its own").into_inner().payment.expect("payment");
+    assert_eq!((own.state, own.instructions.len()), (PaymentState::Released as i32, 1));
+    let stranger = read(suite.provider_of(&qiancheng_testkit::fixtures::uscc("52421221MJ0000009"))).await;
+    assert_eq!(stranger.expect_err("not its own").code(), Code::PermissionDenied);
+
+    // An unbalanced movement is refused inside its transaction and leaves nothing behind.
+    let (mut tx, _turn) = suite.subsidy.db.begin_write().await.expect("a transaction");
+    let lines = [
+        Line { account: format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"), side: EntrySide::Debit, amount_fen: 100 },
+        Line { account: "PAYABLE:6228480012345678".into(), side: EntrySide::Credit, amount_fen: 99 },
+    ];
+    let refused = ledger::post(&mut tx, "forged", "forged", "RELEASE", &lines, "test").await.expect_err("unbalanced");
+    assert!(refused.to_string().contains("LEDGER_UNBALANCED") || format!("{refused:?}").contains("LEDGER_UNBALANCED"));
+    drop(tx);
+    let after = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &finance(suite, COUNTY)))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(after.balanced);
+    assert_eq!(after.movements, 1, "the refused movement left nothing");
+}
+
+async fn a_claim_is_returned_by_finance_with_reasons(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    let returned = suite
+        .client()
+        .await
+        .sign_off_claim(authed(
+            SignOffClaimRequest {
+                name: name.clone(),
+                decision: SignOffDecision::Return as i32,
+                return_reasons: vec!["预算指标未下达".into()],
+                request_id: String::new(),
+            },
+            &county_finance,
+        ))
+        .await
+        .expect("returned")
+        .into_inner()
+        .payment
+        .expect("payment");
+    assert_eq!(returned.state, PaymentState::Returned as i32);
+    assert_eq!(returned.return_reasons, vec!["预算指标未下达".to_owned()]);
+    let no_reason = suite
+        .client()
+        .await
+        .sign_off_claim(authed(
+            SignOffClaimRequest { name: name.clone(), decision: SignOffDecision::Return as i32, ..Default::default() },
+            &county_finance,
+        ))
+        .await
+        .expect_err("a return says why");
+    assert_eq!(no_reason.code(), Code::InvalidArgument);
+    let released = release(suite, &county_finance, &name, "").await.expect_err("returned");
+    assert_eq!(refusal(&released), (Code::FailedPrecondition, "CLAIM_STATE".to_owned()));
+    // Signed off later, once the budget is there.
+    budget(suite, &county_finance, 20_000_000).await;
+    let signed = sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    assert_eq!(signed.state, PaymentState::SignedOff as i32);
+    assert!(signed.shortfalls.is_empty());
+}
+
+/// The walkthrough's claim approved, funded, signed off and released; its instruction.
+async fn released_claim(suite: &Suite) -> PaymentInstruction {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    release(suite, &county_finance, &name, "").await.expect("released").instruction.expect("instruction")
+}
+
+async fn import(suite: &Suite, content: String) -> ImportBankResultsResponse {
+    suite
+        .client()
+        .await
+        .import_bank_results(authed(
+            ImportBankResultsRequest { content: content.into_bytes(), request_id: String::new() },
+            &finance(suite, COUNTY),
+        ))
+        .await
+        .expect("imported")
+        .into_inner()
+}
+
+fn outcomes(imported: &ImportBankResultsResponse) -> Vec<(i32, BankLineOutcome)> {
+    imported.results.iter().map(|r| (r.line, BankLineOutcome::try_from(r.outcome).expect("an outcome"))).collect()
+}
+
+async fn bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both(suite: &Suite) {
+    let instruction = released_claim(suite).await;
+    let id = instruction.name.trim_start_matches("paymentInstructions/").to_owned();
+    let county_finance = finance(suite, COUNTY);
+
+    // The payment file: a header and the one instruction waiting for the bank.
+    let exported = suite
+        .client()
+        .await
+        .get_bank_payment_file(authed(GetBankPaymentFileRequest {}, &county_finance))
+        .await
+        .expect("exported")
+        .into_inner();
+    let text = String::from_utf8(exported.content).expect("UTF-8");
+    assert_eq!((exported.count, exported.total_fen), (1, 10_000_000));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("QCPAY|1|{COUNTY}|1|10000000"));
+    assert!(lines[1].starts_with(&format!("{id}|10000000|6228480012345678|")), "{}", lines[1]);
+
+    // The bank fails it (the account was closed); an unknown instruction, a wrong amount and a
+    // broken line are reported, not applied. The same file again applies nothing twice.
+    let file = format!(
+        "QCRES|1|{COUNTY}\n{id}|FAILED|10000000|账户已销户\nNOPE-1|PAID|100|R0\n{id}|PAID|9999999|R1\nbroken\n"
+    );
+    let first = import(suite, file.clone()).await;
+    assert_eq!(
+        outcomes(&first),
+        vec![
+            (2, BankLineOutcome::Failed),
+            (3, BankLineOutcome::UnknownInstruction),
+            (4, BankLineOutcome::Settled),
+            (5, BankLineOutcome::Malformed)
+        ]
+    );
+    assert_eq!((first.applied, first.reported), (1, 3));
+    let again = import(suite, file).await;
+    assert_eq!(again.applied, 0);
+    assert_eq!(outcomes(&again)[0], (2, BankLineOutcome::AppliedBefore));
+    // Another level's file is refused whole.
+    let foreign = suite
+        .client()
+        .await
+        .import_bank_results(authed(
+            ImportBankResultsRequest {
+                content: format!("QCRES|1|{OTHER_COUNTY}\n").into_bytes(),
+                request_id: String::new(),
+            },
+            &county_finance,
+        ))
+        .await
+        .expect_err("another level's file");
+    assert_eq!(refusal(&foreign), (Code::InvalidArgument, "BANK_FILE".to_owned()));
+
+    // The provider's account is corrected in selection; the failed payment is re-sent there.
+    change_account(suite, "6228480077777777").await;
+    let resend = |request_id: &str| {
+        let name = instruction.name.clone();
+        let token = county_finance.clone();
+        let request_id = request_id.to_owned();
+        async move { suite.client().await.resend_payment(authed(ResendPaymentRequest { name, request_id }, &token)).await }
+    };
+    let resent = resend("resend-1").await.expect("re-sent").into_inner();
+    let new = resent.instruction.expect("new");
+    assert_eq!(new.payee.clone().expect("payee").number, "6228480077777777");
+    assert_eq!(new.amount_fen, 10_000_000);
+    let replaced = resent.replaced.expect("replaced");
+    assert_eq!((replaced.state, replaced.resent_as.clone()), (InstructionState::Resent as i32, new.name.clone()));
+    let twice = resend("resend-2").await.expect_err("re-sent already");
+    assert_eq!(refusal(&twice), (Code::FailedPrecondition, "INSTRUCTION_STATE".to_owned()));
+
+    // The bank pays the new one; a late "paid" for the replaced one is reported, never applied:
+    // never paid to both.
+    let new_id = new.name.trim_start_matches("paymentInstructions/").to_owned();
+    // A line with another amount is reported first, never applied.
+    let paid = import(
+        suite,
+        format!(
+            "QCRES|1|{COUNTY}\n{new_id}|PAID|1|BANK-REF-0\n{new_id}|PAID|10000000|BANK-REF-9\n{id}|PAID|10000000|BANK-REF-8\n"
+        ),
+    )
+    .await;
+    assert_eq!(
+        outcomes(&paid),
+        vec![(2, BankLineOutcome::AmountMismatch), (3, BankLineOutcome::Paid), (4, BankLineOutcome::Settled)]
+    );
+
+    // The ledger: fund → payable (old account) → payable (new account) → bank, balanced.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    assert_eq!(verified.movements, 3);
+    let balances: Vec<(String, i64)> = verified.balances.iter().map(|b| (b.account.clone(), b.balance_fen)).collect();
+    assert_eq!(
+        balances,
+        vec![
+            (format!("BANK:{COUNTY}"), -10_000_000),
+            (format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"), 10_000_000),
+            ("PAYABLE:6228480012345678".to_owned(), 0),
+            ("PAYABLE:6228480077777777".to_owned(), 0),
+        ]
+    );
+    let paid_list = suite
+        .client()
+        .await
+        .list_payment_instructions(authed(
+            ListPaymentInstructionsRequest { state: InstructionState::Paid as i32, ..Default::default() },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("the provider lists its own")
+        .into_inner()
+        .instructions;
+    assert_eq!(paid_list.len(), 1);
+    assert_eq!(paid_list[0].bank_reference, "BANK-REF-9");
+}
+
+async fn recover(
+    suite: &Suite,
+    token: &str,
+    claim: &str,
+    cause: RecoveryCauseKind,
+    rate: (i64, i64),
+) -> Result<Receivable, tonic::Status> {
+    suite
+        .client()
+        .await
+        .open_recovery(authed(
+            OpenRecoveryRequest {
+                claim: claim.to_owned(),
+                cause: cause as i32,
+                new_rate_positive: rate.0,
+                new_rate_completed: rate.1,
+                note: "复核:1名学员就业佐证被驳回".into(),
+                request_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().receivable.expect("receivable"))
+}
+
+async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest(suite: &Suite) {
+    let instruction = released_claim(suite).await;
+    let claim = instruction.claim.clone();
+    let officer = suite.officer(COUNTY);
+
+    // Only the filing bureau's officers open a recovery.
+    let other = recover(suite, &suite.officer(OTHER_COUNTY), &claim, RecoveryCauseKind::RateFell, (13, 20))
+        .await
+        .expect_err("another county");
+    assert_eq!(refusal(&other), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let finance_refused = recover(suite, &finance(suite, COUNTY), &claim, RecoveryCauseKind::Fraud, (0, 0)).await;
+    assert_eq!(finance_refused.expect_err("not an officer").code(), Code::PermissionDenied);
+
+    // 14/20 = 70% paid 200% of 3,000 capped at 5,000; at 13/20 = 65% a line is worth 100%,
+    // 3,000: each of the 20 lines owes 2,000 yuan (not the 3,000 of the tier difference).
+    let fell = recover(suite, &officer, &claim, RecoveryCauseKind::RateFell, (13, 20)).await.expect("opened");
+    assert_eq!(fell.amount_fen, 20 * 200_000);
+    assert_eq!(fell.outstanding_fen, 20 * 200_000);
+    assert_eq!(
+        fell.portions,
+        vec![FundAmount { fund: FundChannel::EmploymentSubsidyFund as i32, amount_fen: 20 * 200_000 }]
+    );
+    assert!(fell.rules.iter().any(|r| r.code == "SUBS-RECOVER" && r.passed));
+    assert_eq!(fell.policy_version, "xianning-2025-5/v2");
+
+    // Fraud found later recovers everything paid, less what the first receivable recovers.
+    let fraud = recover(suite, &officer, &claim, RecoveryCauseKind::Fraud, (0, 0)).await.expect("opened");
+    assert_eq!(fraud.amount_fen, 10_000_000 - 20 * 200_000);
+    let nothing = recover(suite, &officer, &claim, RecoveryCauseKind::Fraud, (0, 0)).await.expect_err("all recovered");
+    assert_eq!(refusal(&nothing), (Code::FailedPrecondition, "SUBS-RECOVER".to_owned()));
+    let bad_rate = recover(suite, &officer, &claim, RecoveryCauseKind::RateFell, (21, 20)).await.expect_err("no rate");
+    assert_eq!(bad_rate.code(), Code::InvalidArgument);
+
+    // The ledger: the fund is paid back in full by the receivables, balanced.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    let fund = verified
+        .balances
+        .iter()
+        .find(|b| b.account == format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND"))
+        .expect("the fund");
+    assert_eq!(fund.balance_fen, 0);
+    let owed = verified
+        .balances
+        .iter()
+        .find(|b| b.account == format!("RECEIVABLE:{}", suite.provider))
+        .expect("the provider's receivable");
+    assert_eq!(owed.balance_fen, 10_000_000);
+
+    // The provider reads its own receivables; another provider none.
+    let list = |token: String| async move {
+        suite
+            .client()
+            .await
+            .list_receivables(authed(ListReceivablesRequest::default(), &token))
+            .await
+            .expect("listed")
+            .into_inner()
+            .receivables
+    };
+    assert_eq!(list(suite.provider_token()).await.len(), 2);
+    assert!(list(suite.provider_of(&qiancheng_testkit::fixtures::uscc("52421221MJ0000009"))).await.is_empty());
+    assert_eq!(list(finance(suite, COUNTY)).await.len(), 2);
+    assert!(list(finance(suite, OTHER_COUNTY)).await.is_empty());
+}
+
+async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: &Suite) {
+    let (name, trainees) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    release(suite, &county_finance, &name, "").await.expect("released");
+    // Outcome re-verifies one employment away (13/20) and announces it: the claim as paid stays.
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts {
+            accepted_on: Some(day(2027, 9, 1)),
+            evidence: trainees.iter().take(13).map(|t| (t.clone(), employed())).collect(),
+            ..OutcomeFacts::default()
+        },
+    );
+    suite.outcomes.announce_rate_change(&suite.project);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let read = suite
+        .client()
+        .await
+        .get_claim(authed(GetClaimRequest { name: name.clone() }, &suite.auditor()))
+        .await
+        .expect("read")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!((read.state, read.total_fen), (ClaimState::Approved as i32, 10_000_000));
+}
+
+qiancheng_testkit::backend_tests!(start_suite =>
+    an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances,
+    a_claim_is_returned_by_finance_with_reasons,
+    bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
+    a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest,
+    a_rate_change_after_release_leaves_the_paid_amount_for_recovery,
+);
