@@ -26,6 +26,7 @@ use qiancheng_domain::policy::tables::{MinimumWageTable, SubsidyStandardTable};
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::call::id_of;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Stamp, write};
@@ -307,7 +308,7 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
                 "lines": names.len(), "policy_digest": record.policy_digest,
                 "snapshot_micros": record.snapshot_micros }),
         );
-        let mut claim = shown(&record, &names, true);
+        let mut claim = shown(&record, &names, true, Audience::of(&call.principal));
         claim.rules = claim_rules.clone();
         Ok(FileClaimResponse { claim: Some(claim) })
     })
@@ -318,7 +319,7 @@ pub async fn file_claim(s: &Subsidy, call: Call<FileClaimRequest>) -> Result<Fil
 pub async fn get_claim(s: &Subsidy, call: Call<GetClaimRequest>) -> Result<GetClaimResponse, Error> {
     let found = readable(s, &call.principal, &call.message.name).await?;
     let snapshot = opened(s, &found)?;
-    Ok(GetClaimResponse { claim: Some(shown(&found, &snapshot.trainees, true)) })
+    Ok(GetClaimResponse { claim: Some(shown(&found, &snapshot.trainees, true, Audience::of(&call.principal))) })
 }
 
 /// ListClaims.
@@ -333,7 +334,10 @@ pub async fn list_claims(s: &Subsidy, call: Call<ListClaimsRequest>) -> Result<L
     let filter =
         Filter::new().eq_given("c.project_id", project).within(&scope, "c.region_code", Some("c.provider_credit_code"));
     let (records, next_page_token) = record::page::<ClaimRecord>(&s.db, filter, &page).await?;
-    Ok(ListClaimsResponse { claims: records.iter().map(|r| shown(r, &[], false)).collect(), next_page_token })
+    Ok(ListClaimsResponse {
+        claims: records.iter().map(|r| shown(r, &[], false, Audience::of(&call.principal))).collect(),
+        next_page_token,
+    })
 }
 
 /// GetClaimFacts.
@@ -406,7 +410,7 @@ pub async fn resubmit_claim(s: &Subsidy, call: Call<ResubmitClaimRequest>) -> Re
             serde_json::json!({ "previous_total_fen": previous_total, "total_fen": record.total_fen,
                 "materials": record.materials, "snapshot_micros": record.snapshot_micros }),
         );
-        let mut claim = shown(&record, &fresh.names, true);
+        let mut claim = shown(&record, &fresh.names, true, Audience::of(&call.principal));
         claim.rules = fresh.decision.rules.iter().map(|r| r.into_proto()).collect();
         Ok(ResubmitClaimResponse { claim: Some(claim) })
     })

@@ -17,6 +17,7 @@ use qiancheng_domain::policy::subsidy::{
 };
 use qiancheng_domain::policy::tables::{MinimumWageTable, SubsidyStandardTable};
 use qiancheng_platform::call::id_of;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::pii::mask_name;
 use qiancheng_platform::record;
 use qiancheng_platform::{Error, auth::Principal};
@@ -171,8 +172,9 @@ pub fn masked(mut outcome: ClaimOutcome) -> ClaimOutcome {
 }
 
 /// The claim as the API shows it, with its lines when `with_lines`. Trainees are named by
-/// their roster entry; the person is masked (张*三) and the ID number hidden.
-pub fn shown(record: &ClaimRecord, trainee_names: &[String], with_lines: bool) -> Claim {
+/// their roster entry; the person is masked (张*三) and the ID number hidden; each line's rules
+/// are told as `audience` may read them (a provider is not told another provider's class).
+pub fn shown(record: &ClaimRecord, trainee_names: &[String], with_lines: bool, audience: Audience) -> Claim {
     let outcome = record.outcome.0.as_ref();
     let rates = outcome
         .map(|o| {
@@ -208,7 +210,7 @@ pub fn shown(record: &ClaimRecord, trainee_names: &[String], with_lines: bool) -
                         multiplier_percent: i32::try_from(l.multiplier_percent).unwrap_or(i32::MAX),
                         amount_fen: l.amount_fen.fen(),
                         stopped_by: l.stopped_by.clone().unwrap_or_default(),
-                        rules: l.rules.iter().map(|r| r.into_proto()).collect(),
+                        rules: l.rules.iter().map(|r| audience.rule(r).into_proto()).collect(),
                     })
                     .collect()
             })

@@ -48,8 +48,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use qiancheng_api::subsidy::subsidy_service_server::SubsidyServiceServer;
 use qiancheng_domain::policy::calendar::HolidayCalendar;
+use qiancheng_platform::Shared;
 use qiancheng_platform::config::Settings;
-use qiancheng_platform::{ServiceSpec, Shared};
 use tonic::service::Routes;
 
 pub use clock::Clock;
@@ -106,12 +106,7 @@ impl Subsidy {
     }
 }
 
-impl std::ops::Deref for Subsidy {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.shared
-    }
-}
+qiancheng_platform::deref_shared!(Subsidy);
 
 /// Every RPC's handler, by the RPC's name.
 mod handlers {
@@ -155,40 +150,23 @@ fn routes(
     if let (Some(interval), Ok(runtime)) = (follow, tokio::runtime::Handle::try_current()) {
         runtime.spawn(follow::run(Arc::new(subsidy.clone()), interval));
     }
-    Routes::new(
-        SubsidyServiceServer::new(subsidy)
-            .max_decoding_message_size(settings.max_message_bytes)
-            .max_encoding_message_size(settings.max_message_bytes),
-    )
+    qiancheng_platform::routes_of!(SubsidyServiceServer::new(subsidy), settings)
 }
 
-/// The subsidy service as the binary starts it: the system clock, its peers over gRPC, the
-/// bundled holiday calendar, and the follower of outcome's rate changes.
-#[derive(Debug, Clone, Copy)]
-pub struct Spec;
-
-impl ServiceSpec for Spec {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn grpc_name(&self) -> &'static str {
-        <SubsidyServiceServer<Subsidy> as tonic::server::NamedService>::NAME
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        &MIGRATOR
-    }
-    /// Projects come from selection (a trainee's uplift is recorded in the project's county),
+qiancheng_platform::spec! {
+    /// The subsidy service as the binary starts it: the system clock, its peers over gRPC, the
+    /// holiday calendar (bundled, and a later year's file if configured), and the follower of
+    /// outcome's rate changes. Projects, providers and their accounts come from selection,
     /// rosters and results from supervision, acceptance, verdicts and pre-hire contracts from
     /// outcome.
-    fn peers(&self) -> &'static [&'static str] {
-        &["selection", "supervision", "outcome"]
+    Spec {
+        name: NAME,
+        server: SubsidyServiceServer<Subsidy>,
+        migrator: MIGRATOR,
+        peers: ["selection", "supervision", "outcome"],
+        sealed: [store::claim::SEALED, store::objection::SEALED],
     }
-    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        &[store::claim::SEALED, store::objection::SEALED]
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, Clock::system(), None, None, Some(follow::INTERVAL))
-    }
+    |shared, settings| routes(shared, settings, Clock::system(), None, None, Some(follow::INTERVAL))
 }
 
 /// The subsidy service on a clock of the caller's and, where given, ports of its own (tests and
@@ -205,23 +183,6 @@ pub struct SpecWith {
     pub follow: Option<std::time::Duration>,
 }
 
-impl ServiceSpec for SpecWith {
-    fn name(&self) -> &'static str {
-        Spec.name()
-    }
-    fn grpc_name(&self) -> &'static str {
-        Spec.grpc_name()
-    }
-    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
-        Spec.migrator()
-    }
-    fn peers(&self) -> &'static [&'static str] {
-        Spec.peers()
-    }
-    fn sealed_tables(&self) -> &'static [qiancheng_platform::rekey::SealedTable] {
-        Spec.sealed_tables()
-    }
-    fn routes(&self, shared: Shared, settings: &Settings) -> Routes {
-        routes(shared, settings, self.clock.clone(), self.ports.clone(), self.calendar.clone(), self.follow)
-    }
-}
+qiancheng_platform::spec_variant!(SpecWith, Spec, |this, shared, settings| {
+    routes(shared, settings, this.clock.clone(), this.ports.clone(), this.calendar.clone(), this.follow)
+});

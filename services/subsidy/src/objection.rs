@@ -9,6 +9,7 @@
 
 use qiancheng_api::IntoProto as _;
 use qiancheng_api::subsidy::*;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Stamp, write};
@@ -293,7 +294,7 @@ pub async fn resolve_objection(
         }
         Ok(ResolveObjectionResponse {
             objection: Some(shown_objection(s, &objection)?),
-            claim: Some(shown(&record, &snapshot.trainees, true)),
+            claim: Some(shown(&record, &snapshot.trainees, true, Audience::of(&call.principal))),
         })
     })
     .await

@@ -11,6 +11,7 @@ use qiancheng_api::IntoProto as _;
 use qiancheng_api::subsidy::*;
 use qiancheng_domain::policy::subsidy::subs_sod;
 use qiancheng_platform::auth::Role;
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, Stamp, write};
@@ -215,7 +216,7 @@ pub async fn decide_reexamination(
         }
         Ok(DecideReexaminationResponse {
             reexamination: Some(shown_reexamination(&asked)),
-            claim: Some(shown(&current, &snapshot.trainees, true)),
+            claim: Some(shown(&current, &snapshot.trainees, true, Audience::of(&call.principal))),
         })
     })
     .await

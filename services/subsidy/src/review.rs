@@ -9,6 +9,7 @@
 
 use qiancheng_api::subsidy::*;
 use qiancheng_domain::policy::subsidy::{subs_notice_allows_payment, subs_sod};
+use qiancheng_platform::explain::Audience;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::{Call, Error, write};
 
@@ -146,7 +147,7 @@ pub async fn review_claim(s: &Subsidy, call: Call<ReviewClaimRequest>) -> Result
                 "return_reasons": record.return_reasons,
                 "notice": { "published_on": record.notice_published_on, "ends_on": record.notice_ends_on } }),
         );
-        Ok(ReviewClaimResponse { claim: Some(shown(&record, &names, true)) })
+        Ok(ReviewClaimResponse { claim: Some(shown(&record, &names, true, Audience::of(&call.principal))) })
     })
     .await
 }
@@ -196,7 +197,9 @@ pub async fn approve_claim(s: &Subsidy, call: Call<ApproveClaimRequest>) -> Resu
             serde_json::json!({ "total_fen": record.total_fen, "reviewed_by": record.reviewed_by,
                 "notice_ends_on": ends_on, "approved_on": today }),
         );
-        Ok(ApproveClaimResponse { claim: Some(shown(&record, &snapshot.trainees, true)) })
+        Ok(ApproveClaimResponse {
+            claim: Some(shown(&record, &snapshot.trainees, true, Audience::of(&call.principal))),
+        })
     })
     .await
 }
