@@ -148,6 +148,25 @@ fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
     })
 }
 
+/// The class as CLASS-FILING judges it on `today` with `roster_size` people (a filing, or a
+/// returned filing corrected: the lead counts from the day of the refiling). Selection has said
+/// the project is approved and the provider qualified before this is asked.
+fn filing_of(class: &ClassRecord, today: chrono::NaiveDate, roster_size: u32) -> ClassFiling {
+    ClassFiling {
+        filed_on: today,
+        first_day: class.first_day,
+        last_day: class.last_day,
+        project_approved: true,
+        provider_qualified: true,
+        theory_hours: class.theory_hours,
+        practice_hours: class.practice_hours,
+        venue_stated: !class.venue.is_empty(),
+        teachers_named: !class.teachers.is_empty(),
+        roster_size,
+        mode: Some(class.mode),
+    }
+}
+
 /// PROV-DISQUALIFIED, PROJ-SELECTION: a provider or project selection does not hold in good
 /// standing is refused by selection's own rule, in its words.
 fn in_good_standing(told: &peer::Told) -> Result<(), Error> {
@@ -312,19 +331,7 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         }
         let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
         let roster_size = u32::try_from(stored.len()).unwrap_or(u32::MAX);
-        let filed = ClassFiling {
-            filed_on: today,
-            first_day: class.first_day,
-            last_day: class.last_day,
-            project_approved: true,
-            provider_qualified: true,
-            theory_hours: class.theory_hours,
-            practice_hours: class.practice_hours,
-            venue_stated: !class.venue.is_empty(),
-            teachers_named: !class.teachers.is_empty(),
-            roster_size,
-            mode: Some(class.mode),
-        };
+        let filed = filing_of(&class, today, roster_size);
         let mut decision = evaluate_class_filing(&policy, &filed, &item);
         decision.rules.push(class_headcount(class.approved_headcount, &existing, roster_size));
         decision.outcome = decision.rules.iter().all(|r| r.passed);
@@ -541,19 +548,7 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
         let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
         // CLASS-FILING counts the lead from the day of the refiling.
         let roster_size = u32::try_from(class.roster_size).unwrap_or(u32::MAX);
-        let filed = ClassFiling {
-            filed_on: today,
-            first_day: class.first_day,
-            last_day: class.last_day,
-            project_approved: true,
-            provider_qualified: true,
-            theory_hours: class.theory_hours,
-            practice_hours: class.practice_hours,
-            venue_stated: !class.venue.is_empty(),
-            teachers_named: !class.teachers.is_empty(),
-            roster_size,
-            mode: Some(class.mode),
-        };
+        let filed = filing_of(&class, today, roster_size);
         let mut decision = evaluate_class_filing(&policy, &filed, &item);
         let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
         decision.rules.push(class_headcount(class.approved_headcount, &existing, roster_size));
