@@ -6,6 +6,8 @@
 // Each test file uses some of these helpers, never all of them.
 #![allow(dead_code)]
 
+pub mod story;
+
 use chrono::NaiveDate;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{self as sel};
@@ -21,6 +23,9 @@ use qiancheng_testkit::selection::{ProjectToApprove, approve_project};
 #[allow(unused_imports)]
 pub use qiancheng_testkit::{Backend, Keys, TestService, authed, bad_fields, reason};
 use tonic::transport::Channel;
+
+#[allow(unused_imports)]
+pub use story::*;
 
 /// The county the project trains in (嘉鱼县).
 pub const COUNTY: &str = "421221";
