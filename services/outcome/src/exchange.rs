@@ -1,5 +1,6 @@
 //! Department data exchange (七(四); docs/exchange.md): the bureau checks employment against
-//! social insurance, tax, market regulation and civil affairs records. Each department's system
+//! social insurance, tax, market regulation and civil affairs records and its own employment
+//! register, and certificates against the skill-evaluation registry. Each department's system
 //! (DATA_EXCHANGE, scoped to its department by its token's `org`) pulls query batches that ask
 //! only what the verdicts need (EX-MINIMAL) and pushes result batches signed with SM2 over SM3
 //! (GM/T 0003, GM/T 0004) under the department's registered key. A result batch is kept whole
@@ -18,7 +19,7 @@ use chrono::NaiveDate;
 use qiancheng_api::convert;
 use qiancheng_api::outcome::*;
 use qiancheng_domain::policy::facts::{ClassFacts, YearMonth};
-use qiancheng_domain::policy::outcome::out_months_period;
+use qiancheng_domain::policy::outcome::{Basis, out_months_period};
 use qiancheng_domain::{IdNumber, Uscc, add_months, parse_date};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::page::PageRequest;
@@ -276,6 +277,32 @@ pub struct ResultLine {
     /// The registration date, `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub registered_on: String,
+    /// Employment register: `EMPLOYMENT` (就业登记 with an employer, named in
+    /// `employer_credit_code`) or `FLEXIBLE` (灵活就业登记, no employer).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub registration_kind: String,
+    /// Employment register: the day the registration ended (注销), `YYYY-MM-DD`; empty while it
+    /// is in force.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ended_on: String,
+    /// Skill-evaluation registry: the certificate number.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate_number: String,
+    /// Skill-evaluation registry: `VOCATIONAL_QUALIFICATION`, `SKILL_LEVEL` or `OTHER`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate_kind: String,
+    /// Skill-evaluation registry: the occupation (国家职业分类 code, `6-18-02-04`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub occupation_code: String,
+    /// Skill-evaluation registry: the level, 1 (一级/高级技师) to 5 (五级/初级工).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub level: i64,
+    /// Skill-evaluation registry: the day the certificate was issued, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub issued_on: String,
+    /// Skill-evaluation registry: the issuing body.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub issuer: String,
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -305,15 +332,15 @@ fn monthly(source: ExchangeSource) -> bool {
     matches!(source, ExchangeSource::SocialInsurance | ExchangeSource::Tax)
 }
 
-/// Whether the service prepares queries for a source yet (EX-MINIMAL, docs/exchange.md).
-pub fn asked(source: ExchangeSource) -> bool {
-    matches!(
-        source,
-        ExchangeSource::SocialInsurance
-            | ExchangeSource::Tax
-            | ExchangeSource::MarketRegulation
-            | ExchangeSource::CivilAffairs
-    )
+/// Whether a source is asked about a trainee judged on `basis` (EX-MINIMAL, docs/exchange.md):
+/// the skill-evaluation registry only about those judged on a certificate, every other source
+/// only about those judged on employment.
+pub fn asked(source: ExchangeSource, basis: Basis) -> bool {
+    match source {
+        ExchangeSource::Unspecified => false,
+        ExchangeSource::SkillRegistry => basis == Basis::Certificate,
+        _ => basis == Basis::Employment,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,7 +547,11 @@ pub fn minimal_query(
     found_months: &BTreeSet<String>,
     today: NaiveDate,
 ) -> Option<(Vec<String>, NaiveDate, NaiveDate)> {
-    if !trainee.counted() || !trainee.class_completed || trainee.class_last_day > today {
+    if !trainee.counted()
+        || !trainee.class_completed
+        || trainee.class_last_day > today
+        || !asked(source, policy.basis_for(trainee.judged_group))
+    {
         return None;
     }
     let class = ClassFacts {
@@ -564,7 +595,7 @@ pub async fn pull_query_batch(s: &Outcome, call: Call<PullQueryBatchRequest>) ->
     let today = s.today();
     write::run(s, &call, async |change| {
         change.serialize_on(&format!("exchange-query/{department}")).await?;
-        if !asked(source) {
+        if source == ExchangeSource::Unspecified {
             return Ok(PullQueryBatchResponse::default());
         }
         let people: HashMap<String, ExchangePersonRecord> =
@@ -825,6 +856,11 @@ fn check_record(
         };
         return Ok((Some(input), month));
     }
+    match source {
+        ExchangeSource::EmploymentRegister => return registration_of(line, trainee),
+        ExchangeSource::SkillRegistry => return certificate_of(line, trainee),
+        _ => {}
+    }
     let code = Uscc::parse(&line.credit_code).map_err(|_| "EX-CREDIT-CODE")?.as_str().to_owned();
     let kind = BusinessKind::from_str_name(&format!("BUSINESS_KIND_{}", line.business_kind))
         .filter(|k| *k != BusinessKind::Unspecified)
@@ -845,6 +881,91 @@ fn check_record(
         ..Default::default()
     };
     Ok((Some(input), code))
+}
+
+/// An employment register's record (route ④, OUT-EMP-REGISTRATION): a registration judged as
+/// an engagement from the day it was registered to the day it ended, or to the day it was
+/// answered while it is in force (a later answer extends it). Its payments still come as
+/// evidence of their own, as route ③ asks.
+fn registration_of(line: &ResultLine, trainee: String) -> Result<(Option<EvidenceInput>, String), &'static str> {
+    let counterparty = match line.registration_kind.as_str() {
+        "EMPLOYMENT" => Uscc::parse(&line.employer_credit_code).map_err(|_| "EX-CREDIT-CODE")?.as_str().to_owned(),
+        "FLEXIBLE" if line.employer_credit_code.is_empty() => "灵活就业登记".to_owned(),
+        _ => return Err("EX-RESULT"),
+    };
+    let start = parse_date(&line.registered_on).map_err(|_| "EX-DATE")?;
+    let end = if line.ended_on.is_empty() {
+        qiancheng_domain::today_in_china()
+    } else {
+        parse_date(&line.ended_on).map_err(|_| "EX-DATE")?
+    };
+    if end < start {
+        return Err("EX-DATE");
+    }
+    let input = EvidenceInput {
+        trainee,
+        kind: EvidenceKind::Service as i32,
+        service: Some(ServiceEvidence {
+            route: ServiceRoute::EmploymentRegistration as i32,
+            counterparty: counterparty.clone(),
+            start_on: Some(convert::date_to_proto(start)),
+            end_on: Some(convert::date_to_proto(end)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Ok((Some(input), format!("{counterparty}/{start}")))
+}
+
+/// A skill-evaluation registry's record: a certificate, judged by OUT-CERT like any other; its
+/// number is its subject, one record per number (OUT-CERT-DUPLICATE).
+fn certificate_of(line: &ResultLine, trainee: String) -> Result<(Option<EvidenceInput>, String), &'static str> {
+    let number = line.certificate_number.trim();
+    if number.is_empty() || number.chars().count() > 64 {
+        return Err("EX-CERTIFICATE");
+    }
+    let kind = CertificateKind::from_str_name(&format!("CERTIFICATE_KIND_{}", line.certificate_kind))
+        .filter(|k| *k != CertificateKind::Unspecified)
+        .ok_or("EX-CERTIFICATE")?;
+    let level = i32::try_from(line.level)
+        .ok()
+        .and_then(|l| qiancheng_api::types::SkillLevel::try_from(l).ok())
+        .filter(|l| *l != qiancheng_api::types::SkillLevel::Unspecified)
+        .ok_or("EX-CERTIFICATE")?;
+    let occupation =
+        qiancheng_domain::OccupationCode::parse(&line.occupation_code).map_err(|_| "EX-CERTIFICATE")?.to_string();
+    let issued_on = parse_date(&line.issued_on).map_err(|_| "EX-DATE")?;
+    if line.issuer.chars().count() > 100 {
+        return Err("EX-CERTIFICATE");
+    }
+    let input = EvidenceInput {
+        trainee,
+        kind: EvidenceKind::Certificate as i32,
+        certificate: Some(CertificateEvidence {
+            number: number.to_owned(),
+            kind: kind as i32,
+            occupation_code: occupation,
+            level: level as i32,
+            issued_on: Some(convert::date_to_proto(issued_on)),
+            issuer: line.issuer.trim().to_owned(),
+        }),
+        ..Default::default()
+    };
+    Ok((Some(input), number.to_owned()))
+}
+
+/// The evidence already holding a certificate number, stored or about to be stored by this
+/// batch: its id and its trainee.
+async fn known_certificate(
+    tx: impl qiancheng_platform::db::Reader<'_>,
+    pending: &[EvidenceRecord],
+    number: &str,
+) -> Result<Option<(String, String)>, Error> {
+    if let Some(e) = pending.iter().find(|e| e.certificate_number == number) {
+        return Ok(Some((e.id.clone(), e.trainee_id.clone())));
+    }
+    let stored = record::first::<EvidenceRecord>(tx, Filter::new().eq("evidence.certificate_number", number)).await?;
+    Ok(stored.map(|e| (e.id, e.trainee_id)))
 }
 
 /// A result batch verified and parsed, before it is stored.
@@ -1011,7 +1132,23 @@ pub async fn store_batch(
         };
         let row_id = ulid::Ulid::new().to_string();
         let mut evidence_id = String::new();
-        if let Some(input) = input {
+        let certificate_number = input.as_ref().and_then(|i| i.certificate.as_ref()).map(|c| c.number.clone());
+        // A certificate is one record per number (OUT-CERT-DUPLICATE): the registry confirming
+        // a number known already for the same trainee names that record; for another trainee
+        // it is refused.
+        let known = match &certificate_number {
+            Some(number) => known_certificate(&mut *change.tx, &evidence, number).await?,
+            None => None,
+        };
+        if let Some((known_id, holder)) = known {
+            if holder != trainee.id {
+                results.push(refused(record_id, "OUT-CERT-DUPLICATE"));
+                continue;
+            }
+            evidence_id = known_id;
+            answers.insert(query.id.clone(), FOUND);
+            touched.insert(trainee.project_id.clone());
+        } else if let Some(input) = input {
             evidence_id = row_id.clone();
             evidence.push(EvidenceRecord {
                 id: row_id.clone(),
@@ -1024,7 +1161,7 @@ pub async fn store_batch(
                 state: EvidenceState::Accepted.as_str_name().to_owned(),
                 source: EvidenceSource::Exchange.as_str_name().to_owned(),
                 detail: encode_message(&input),
-                certificate_number: String::new(),
+                certificate_number: certificate_number.unwrap_or_default(),
                 engagement_id: String::new(),
                 document_sha256: String::new(),
                 media_type: String::new(),

@@ -26,6 +26,10 @@ const SI_KEY: &str = "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4d
 const SI_NEXT_KEY: &str = "1649ab77c2a2d1e3b5f9f1a7c8e2d4b6a8c0e2f4a6b8c0d2e4f6a8b0c2d4e6f8";
 /// The tax department's private key.
 const TAX_KEY: &str = "59276e27d506861a16680f3ad9c02dccef3cc1fa3cdbe4ce6d54b80deac1bc21";
+/// The employment register's private key.
+const REGISTER_KEY: &str = "7d3c5f1e9a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d";
+/// The skill-evaluation registry's private key.
+const REGISTRY_KEY: &str = "0e4a6c8e1b3d5f7091a2c4e6f8b0d2f4a6c8e0b2d4f6a8c0e2b4d6f8a0c2e4b6";
 
 struct App {
     service: TestService,
@@ -155,7 +159,11 @@ impl App {
     }
 
     async fn verdict(&self) -> Verdict {
-        let request = GetVerdictRequest { name: format!("verdicts/{}", self.trainee.id) };
+        self.verdict_of(&self.trainee.id).await
+    }
+
+    async fn verdict_of(&self, trainee_id: &str) -> Verdict {
+        let request = GetVerdictRequest { name: format!("verdicts/{trainee_id}") };
         self.client()
             .await
             .get_verdict(authed(request, &self.admin()))
@@ -572,8 +580,183 @@ async fn bad_keys_and_batches_are_refused(app: &App) {
     assert_eq!(app.batch_rows().await, 0);
 }
 
+/// The employment register and the skill-evaluation registry: each asked only about the people
+/// its answer can move (PROJ-BASIS); a registration becomes a route ④ engagement, a certificate
+/// moves an in-service worker's verdict, and one certificate number is one record.
+async fn the_employment_register_and_the_skill_registry_answer_for_their_own(app: &App) {
+    // Two in-service workers on the same class, judged on a certificate.
+    let worker_id_number = fixtures::id_number("42122119850303003");
+    let second_id_number = fixtures::id_number("42122119860404004");
+    let mut worker = trainee_named("t3", app.trainee.class_last_day);
+    worker.judged_group = TargetGroup::InServiceWorker;
+    let mut second = trainee_named("t4", app.trainee.class_last_day);
+    second.judged_group = TargetGroup::InServiceWorker;
+    {
+        let (mut tx, _turn) = app.service.db.begin_write().await.expect("a write");
+        for (t, id) in [(&worker, &worker_id_number), (&second, &second_id_number)] {
+            record::insert(&mut tx, t).await.expect("a worker");
+            let person = ExchangePersonRecord {
+                trainee_id: t.id.clone(),
+                id_number_sealed: app.service.pii.encrypt(id).expect("sealed"),
+                id_number_hash: app.service.pii.lookup_hash(id),
+                update_time_micros: 0,
+            };
+            record::insert(&mut tx, &person).await.expect("the person");
+        }
+        tx.commit().await.expect("committed");
+    }
+    let register = fixtures::uscc("11421200MB0000055");
+    let registry = fixtures::uscc("11421200MB0000066");
+    let register_key = app.register(&register, ExchangeSource::EmploymentRegister, REGISTER_KEY).await;
+    let registry_key = app.register(&registry, ExchangeSource::SkillRegistry, REGISTRY_KEY).await;
+    let si_key = app.register(&app.social_insurance, ExchangeSource::SocialInsurance, SI_KEY).await;
+    assert!(si_key.current);
+
+    // Who is asked follows the basis: the register and social insurance about the two judged on
+    // employment, the registry about the worker only; registrations and certificates by days.
+    let asked = |pulled: &PullQueryBatchResponse| -> Vec<String> {
+        let mut ids: Vec<String> = query_file(pulled).queries.iter().map(|q| q.id_number.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let mut employed = vec![app.id_number.clone(), app.other_id_number.clone()];
+    employed.sort();
+    let register_pull = app.pull(&register).await;
+    assert_eq!(asked(&register_pull), employed);
+    assert_eq!(asked(&app.pull(&app.social_insurance).await), employed, "the worker is not asked about wages");
+    let registry_pull = app.pull(&registry).await;
+    let mut workers = vec![worker_id_number.clone(), second_id_number.clone()];
+    workers.sort();
+    assert_eq!(asked(&registry_pull), workers, "only the workers are asked about certificates");
+    let registry_file = query_file(&registry_pull);
+    let certificate_query = registry_file.queries.iter().find(|q| q.id_number == worker_id_number).expect("asked");
+    let second_query = registry_file.queries.iter().find(|q| q.id_number == second_id_number).expect("asked");
+    assert_eq!(certificate_query.from, worker.class_last_day.to_string(), "asked from the class's last day");
+    assert!(certificate_query.months.is_empty());
+
+    // The register: a flexible-employment registration becomes a route ④ engagement; one with
+    // an employer needs the employer's code; a registration ending before it began is refused.
+    let register_file = query_file(&register_pull);
+    let mine = register_file.queries.iter().find(|q| q.id_number == app.id_number).expect("asked");
+    let start = app.trainee.class_last_day.succ_opt().expect("a day").to_string();
+    let registration = |record_id: &str, kind: &str, employer: &str, ended_on: &str| ResultLine {
+        record_id: record_id.to_owned(),
+        query: mine.query.clone(),
+        id_number: app.id_number.clone(),
+        result: "FOUND".to_owned(),
+        registration_kind: kind.to_owned(),
+        employer_credit_code: employer.to_owned(),
+        registered_on: start.clone(),
+        ended_on: ended_on.to_owned(),
+        ..Default::default()
+    };
+    let records = vec![
+        registration("flexible", "FLEXIBLE", "", ""),
+        registration("no-employer", "EMPLOYMENT", "", ""),
+        registration("bad-kind", "GIG", "", ""),
+        registration("backwards", "FLEXIBLE", "", "2001-01-01"),
+        registration("with-employer", "EMPLOYMENT", &app.employer, ""),
+    ];
+    let content = bytes(&batch(app, &register, "EMPLOYMENT_REGISTER", "REG-1", records));
+    let pushed = app.push(&register, &register_key, &content, &sign(REGISTER_KEY, &content)).await.expect("pushed");
+    let results: Vec<(&str, bool, &str)> =
+        pushed.results.iter().map(|r| (r.record_id.as_str(), r.accepted, r.rule.as_str())).collect();
+    assert_eq!(
+        results,
+        vec![
+            ("flexible", true, ""),
+            ("no-employer", false, "EX-CREDIT-CODE"),
+            ("bad-kind", false, "EX-RESULT"),
+            ("backwards", false, "EX-DATE"),
+            ("with-employer", true, ""),
+        ]
+    );
+    let engagement = pushed.results[0].evidence.clone();
+    let item = app
+        .client()
+        .await
+        .get_evidence(authed(GetEvidenceRequest { name: engagement.clone() }, &app.admin()))
+        .await
+        .expect("the engagement")
+        .into_inner()
+        .evidence
+        .expect("an item");
+    let service = item.service.expect("an engagement");
+    assert_eq!(service.route(), ServiceRoute::EmploymentRegistration);
+    assert_eq!(service.counterparty, "灵活就业登记");
+    assert_eq!(service.start_on.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)), Some(start.clone()));
+    let verdict = app.verdict().await;
+    assert!(!verdict.positive, "a registration without six months of pay is no employment");
+    let registration_route = verdict.routes.iter().find(|r| r.rule == "OUT-EMP-REGISTRATION").expect("route ④ tried");
+    assert!(!registration_route.passed);
+
+    // The registry: a certificate in the class's minor group issued in the window makes the
+    // worker's verdict positive; a bad one is refused; the same number again names the same item.
+    let issued = worker.class_last_day.checked_add_days(chrono::Days::new(10)).expect("a day").to_string();
+    let certificate = |record_id: &str, number: &str, occupation: &str, level: i64| ResultLine {
+        record_id: record_id.to_owned(),
+        query: certificate_query.query.clone(),
+        id_number: worker_id_number.clone(),
+        result: "FOUND".to_owned(),
+        certificate_number: number.to_owned(),
+        certificate_kind: "SKILL_LEVEL".to_owned(),
+        occupation_code: occupation.to_owned(),
+        level,
+        issued_on: issued.clone(),
+        issuer: "咸宁市职业技能鉴定中心".to_owned(),
+        ..Default::default()
+    };
+    assert!(!app.verdict_of(&worker.id).await.positive);
+    let records = vec![
+        certificate("c1", "Y421200000001", "6-18-02-05", 4),
+        certificate("no-level", "Y421200000002", "6-18-02-05", 0),
+        certificate("bad-occupation", "Y421200000003", "6-18-2-05", 4),
+        certificate("c1-again", "Y421200000001", "6-18-02-05", 4),
+        ResultLine {
+            query: second_query.query.clone(),
+            id_number: second_id_number.clone(),
+            ..certificate("another-holder", "Y421200000001", "6-18-02-05", 4)
+        },
+    ];
+    let content = bytes(&batch(app, &registry, "SKILL_REGISTRY", "CERT-1", records));
+    let pushed = app.push(&registry, &registry_key, &content, &sign(REGISTRY_KEY, &content)).await.expect("pushed");
+    let results: Vec<(&str, bool, &str)> =
+        pushed.results.iter().map(|r| (r.record_id.as_str(), r.accepted, r.rule.as_str())).collect();
+    assert_eq!(
+        results,
+        vec![
+            ("c1", true, ""),
+            ("no-level", false, "EX-CERTIFICATE"),
+            ("bad-occupation", false, "EX-CERTIFICATE"),
+            ("c1-again", true, ""),
+            ("another-holder", false, "OUT-CERT-DUPLICATE"),
+        ]
+    );
+    assert_eq!(pushed.results[0].evidence, pushed.results[3].evidence, "one certificate number, one record");
+    let verdict = app.verdict_of(&worker.id).await;
+    assert!(verdict.positive, "{:?}", verdict.routes);
+    assert_eq!(verdict.route(), Route::Certificate);
+    assert!(
+        verdict
+            .exchange
+            .iter()
+            .any(|a| a.source() == ExchangeSource::SkillRegistry && a.state() == ExchangeAnswerState::Found),
+        "the verdict shows the registry answered"
+    );
+
+    // A withdrawal by the registry stops the certificate counting.
+    let withdrawal = ResultBatchFile {
+        withdrawals: vec![WithdrawalLine { batch_id: "CERT-1".to_owned(), record_id: "c1".to_owned() }],
+        ..batch(app, &registry, "SKILL_REGISTRY", "CERT-3", Vec::new())
+    };
+    let content = bytes(&withdrawal);
+    app.push(&registry, &registry_key, &content, &sign(REGISTRY_KEY, &content)).await.expect("withdrawn");
+    assert!(!app.verdict_of(&worker.id).await.positive, "a withdrawn certificate counts no more");
+}
+
 backend_tests!(start =>
     signed_results_move_verdicts_and_rates,
+    the_employment_register_and_the_skill_registry_answer_for_their_own,
     keys_rotate_and_departments_see_only_their_own,
     bad_keys_and_batches_are_refused,
 );
