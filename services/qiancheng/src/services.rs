@@ -445,15 +445,17 @@ pub async fn health(settings: &Settings, addr: &str, service: &str, server_name:
     if status == ServingStatus::Serving { Ok(()) } else { Err(format!("{addr} is {}", status.as_str_name())) }
 }
 
-/// A channel to a running service at `addr` (host:port), over TLS when the configuration names
-/// TLS files (QIANCHENG_TLS_CERT_FILE or QIANCHENG_TLS_CA_FILE), the server's certificate checked
-/// for `server_name`; each call bounded by `timeout`.
+/// A channel to a running service at `addr` (host:port, or a URL `http://host:port` or
+/// `https://host:port` as people paste them), over TLS when the configuration names TLS files
+/// (QIANCHENG_TLS_CERT_FILE or QIANCHENG_TLS_CA_FILE), the server's certificate checked for
+/// `server_name`; each call bounded by `timeout`.
 pub async fn connect(
     settings: &Settings,
     addr: &str,
     server_name: &str,
     timeout: std::time::Duration,
 ) -> Result<tonic::transport::Channel, String> {
+    let addr = host_port(addr);
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
         .map_err(|e| format!("{addr} is not an address: {e}"))?
         .connect_timeout(std::time::Duration::from_secs(3))
@@ -475,6 +477,13 @@ pub async fn connect(
     connected.map_err(|e| format!("cannot reach {addr}: {e}"))
 }
 
+/// `host:port` of an address given as `host:port` or as a URL with a scheme and maybe a
+/// trailing slash.
+fn host_port(addr: &str) -> &str {
+    let bare = addr.trim().strip_prefix("http://").or_else(|| addr.trim().strip_prefix("https://"));
+    bare.unwrap_or(addr.trim()).trim_end_matches('/')
+}
+
 /// A database URL without its password, for printing.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -489,7 +498,14 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{host_port, redact};
+
+    #[test]
+    fn an_address_is_taken_as_people_paste_it() {
+        assert_eq!(host_port("127.0.0.1:50054"), "127.0.0.1:50054");
+        assert_eq!(host_port("http://127.0.0.1:50054"), "127.0.0.1:50054");
+        assert_eq!(host_port(" https://outcome.example:443/ "), "outcome.example:443");
+    }
 
     #[test]
     fn passwords_never_reach_the_terminal() {
