@@ -1,10 +1,18 @@
-//! The content-addressed document store (八(三)): each document is a file named by the SHA-256
-//! of its content under `documents/` of the data directory, written once (the same content is
-//! stored once), read back checked against its address, and kept at least until the end of its
-//! retention period: the store has no way to delete a document, and [`Documents::may_delete`]
-//! says when one could be.
+//! The content-addressed document store (八(三)): each document is named by the SHA-256 of its
+//! content, written once (the same content is stored once), read back checked against its
+//! address, and kept at least until the end of its retention period: the store has no way to
+//! delete a document, and [`Documents::may_delete`] says when one could be.
+//!
+//! By default the documents are files under `documents/` of the data directory. With
+//! `QIANCHENG_OUTCOME_DOCUMENTS_S3_ENDPOINT` set they go to an S3-compatible object store
+//! ([`qiancheng_platform::object_store`]), keyed `{prefix}{aa}/{sha256}`, and with
+//! `QIANCHENG_OUTCOME_DOCUMENTS_S3_OBJECT_LOCK=1` each is put under Object Lock (COMPLIANCE)
+//! until the last day of its retention period, so that the store itself refuses to delete it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use qiancheng_platform::object_store::{ObjectStore, ObjectStoreConfig};
 
 use chrono::NaiveDate;
 use qiancheng_platform::Error;
@@ -17,16 +25,54 @@ pub const RETENTION_YEARS: u32 = 10;
 /// The largest document accepted, in bytes.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 
-/// A folder of documents by SHA-256.
+/// The prefix of the document store's settings (`QIANCHENG_OUTCOME_DOCUMENTS_S3_ENDPOINT`, …).
+pub const SETTINGS_PREFIX: &str = "QIANCHENG_OUTCOME_DOCUMENTS";
+
+/// Documents by SHA-256, in a folder or an object store.
 #[derive(Debug, Clone)]
 pub struct Documents {
-    root: PathBuf,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Folder(PathBuf),
+    Objects(ObjectStore),
+    /// The object store's settings are wrong: every document is refused with why, rather than
+    /// written where nobody looks for it.
+    Misconfigured(Arc<str>),
 }
 
 impl Documents {
     /// The store under `data_dir/documents`.
     pub fn under(data_dir: &Path) -> Self {
-        Self { root: data_dir.join("documents") }
+        Self { backend: Backend::Folder(data_dir.join("documents")) }
+    }
+
+    /// The store in an S3-compatible object store.
+    pub fn in_object_store(store: ObjectStore) -> Self {
+        Self { backend: Backend::Objects(store) }
+    }
+
+    /// The store `env` configures: the object store when its endpoint is set, else the folder
+    /// under `data_dir`. Settings that are wrong are logged, and every document is refused
+    /// with the reason (UNAVAILABLE) until they are mended.
+    pub fn configured(data_dir: &Path, env: &std::collections::BTreeMap<String, String>) -> Self {
+        match ObjectStoreConfig::from_env(SETTINGS_PREFIX, env).and_then(|c| c.map(ObjectStore::new).transpose()) {
+            Ok(Some(store)) => {
+                tracing::info!(?store, "documents go to the object store");
+                Self::in_object_store(store)
+            }
+            Ok(None) => Self::under(data_dir),
+            Err(error) => {
+                tracing::error!(%error, "the document store is misconfigured: every document is refused until it is mended");
+                Self { backend: Backend::Misconfigured(error.to_string().into()) }
+            }
+        }
+    }
+
+    fn object_key(sha256: &str) -> String {
+        format!("{}/{sha256}", &sha256[..2])
     }
 
     /// The SHA-256 of `content`, lowercase hex.
@@ -34,18 +80,30 @@ impl Documents {
         hex::encode(Sha256::digest(content))
     }
 
-    fn path_of(&self, sha256: &str) -> PathBuf {
-        self.root.join(&sha256[..2]).join(sha256)
+    fn path_of(root: &Path, sha256: &str) -> PathBuf {
+        root.join(&sha256[..2]).join(sha256)
     }
 
-    /// Stores `content` and returns its address; content stored before is not written again.
-    pub async fn put(&self, content: &[u8]) -> Result<String, Error> {
+    /// Stores `content`, retained until [`Documents::retain_until`] of `today`, and returns its
+    /// address; content stored before is not written again.
+    pub async fn put(&self, content: &[u8], today: NaiveDate) -> Result<String, Error> {
         let sha256 = Self::address(content);
-        let path = self.path_of(&sha256);
+        let root = match &self.backend {
+            Backend::Folder(root) => root,
+            Backend::Objects(store) => {
+                let key = Self::object_key(&sha256);
+                if !store.exists(&key).await? {
+                    store.put(&key, content, Self::retain_until(today)).await?;
+                }
+                return Ok(sha256);
+            }
+            Backend::Misconfigured(why) => return Err(misconfigured(why)),
+        };
+        let path = Self::path_of(root, &sha256);
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
             return Ok(sha256);
         }
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
         tokio::fs::create_dir_all(&dir).await.map_err(|e| Error::Config(format!("document store: {e}")))?;
         // Written under a temporary name and renamed: a reader never sees half a document.
         let partial = dir.join(format!("{sha256}.{}.partial", ulid::Ulid::new()));
@@ -60,8 +118,12 @@ impl Documents {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::corrupt("a document address"));
         }
-        let content =
-            tokio::fs::read(self.path_of(sha256)).await.map_err(|_| Error::corrupt("a document of the store"))?;
+        let content = match &self.backend {
+            Backend::Folder(root) => tokio::fs::read(Self::path_of(root, sha256)).await.ok(),
+            Backend::Objects(store) => store.get(&Self::object_key(sha256)).await?,
+            Backend::Misconfigured(why) => return Err(misconfigured(why)),
+        };
+        let content = content.ok_or_else(|| Error::corrupt("a document of the store"))?;
         if Self::address(&content) != sha256 {
             return Err(Error::corrupt("a document of the store"));
         }
@@ -80,6 +142,13 @@ impl Documents {
     }
 }
 
+fn misconfigured(why: &str) -> Error {
+    Error::Peer {
+        service: "documents",
+        status: Box::new(tonic::Status::unavailable(format!("the document store: {why}"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,12 +157,13 @@ mod tests {
     async fn a_document_is_stored_once_by_its_address_and_read_back_checked() {
         let dir = tempfile::tempdir().expect("a folder");
         let store = Documents::under(dir.path());
-        let first = store.put(b"labour contract").await.expect("stored");
+        let today = NaiveDate::from_ymd_opt(2027, 5, 1).expect("date");
+        let first = store.put(b"labour contract", today).await.expect("stored");
         assert_eq!(first, Documents::address(b"labour contract"));
-        assert_eq!(store.put(b"labour contract").await.expect("stored again"), first);
+        assert_eq!(store.put(b"labour contract", today).await.expect("stored again"), first);
         assert_eq!(store.get(&first).await.expect("read"), b"labour contract");
         // A file changed on disk no longer matches its address.
-        std::fs::write(store.path_of(&first), b"forged").expect("overwrite");
+        std::fs::write(Documents::path_of(&dir.path().join("documents"), &first), b"forged").expect("overwrite");
         assert!(store.get(&first).await.is_err());
         assert!(store.get("not-an-address").await.is_err());
     }

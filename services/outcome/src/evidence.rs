@@ -258,7 +258,7 @@ pub async fn submit_evidence(s: &Outcome, call: Call<SubmitEvidenceRequest>) -> 
     if let Some(done) = write::served(s, &call).await? {
         return Ok(done);
     }
-    let sha256 = s.documents().put(&input.document_content).await?;
+    let sha256 = s.documents().put(&input.document_content, s.today()).await?;
     write::run(s, &call, async |change| {
         let record = store(s, &call.principal, &trainee, &input, false, change, &sha256).await?;
         Ok(SubmitEvidenceResponse { evidence: Some(Evidence::from(&record)) })
@@ -277,7 +277,7 @@ pub async fn record_evidence(s: &Outcome, call: Call<RecordEvidenceRequest>) -> 
     if let Some(done) = write::served(s, &call).await? {
         return Ok(done);
     }
-    let sha256 = s.documents().put(&input.document_content).await?;
+    let sha256 = s.documents().put(&input.document_content, s.today()).await?;
     write::run(s, &call, async |change| {
         let record = store(s, &call.principal, &trainee, &input, true, change, &sha256).await?;
         crate::judge::recompute_trainee(change, s, &trainee.id, &record.name()).await?;

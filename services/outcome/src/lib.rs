@@ -5,8 +5,8 @@
 //! The rules (OUT-*, PROJ-BASIS, ELIG-PREHIRE) are the policy core's: this service gathers the
 //! evidence and calls them ([`verdict`]). Who is watched comes from supervision ([`follow`]):
 //! a follower reads its change feed with a cursor and each changed project's real-name roster
-//! under the service's own identity. Documents go to a content-addressed store under the data
-//! directory ([`documents`]).
+//! under the service's own identity. Documents go to a content-addressed store, a folder under
+//! the data directory or an S3-compatible object store ([`documents`]).
 //!
 //! One handler module per resource, each function named after its RPC: [`evidence`],
 //! [`review`], [`trainee`], [`verdict`], [`acceptance`], [`rate`], [`wage`].
@@ -91,7 +91,18 @@ fn routes(
     clock: Clock,
     feed: Option<(Arc<dyn FeedPort>, std::time::Duration)>,
 ) -> Routes {
-    let documents = Documents::under(&settings.data_dir);
+    let documents = Documents::configured(&settings.data_dir, &std::env::vars().collect());
+    routes_with(shared, settings, clock, feed, documents)
+}
+
+/// [`routes`] with the document store given.
+fn routes_with(
+    shared: Shared,
+    settings: &Settings,
+    clock: Clock,
+    feed: Option<(Arc<dyn FeedPort>, std::time::Duration)>,
+    documents: Documents,
+) -> Routes {
     let outcome = Outcome { shared: Arc::new(shared), clock, documents };
     if let (Some((feed, interval)), Ok(runtime)) = (feed, tokio::runtime::Handle::try_current()) {
         runtime.spawn(follow::run(outcome.clone(), feed, interval));
@@ -127,4 +138,16 @@ pub struct SpecWith {
 
 qiancheng_platform::spec_variant!(SpecWith, Spec, |this, shared, settings| {
     routes(shared, settings, this.clock.clone(), this.feed.clone())
+});
+
+/// The outcome service on the system clock, following nothing, with its documents in a store of
+/// the caller's (tests of the object store).
+#[derive(Debug, Clone)]
+pub struct SpecWithDocuments {
+    /// The document store.
+    pub documents: Documents,
+}
+
+qiancheng_platform::spec_variant!(SpecWithDocuments, Spec, |this, shared, settings| {
+    routes_with(shared, settings, Clock::system(), None, this.documents.clone())
 });

@@ -29,6 +29,7 @@ pub mod explain;
 pub mod gate;
 pub mod idempotency;
 pub mod mask;
+pub mod object_store;
 pub mod oidc;
 pub mod page;
 pub mod pii;
