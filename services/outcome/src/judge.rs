@@ -365,69 +365,91 @@ fn substance(v: &Verdict) -> Verdict {
     v
 }
 
-/// Stores `fresh` as the trainee's verdict when it differs from the stored one, keeping the
-/// revision in the history. Returns whether it changed.
-async fn store_verdict(
-    change: &mut Change,
-    trainee: &TraineeRecord,
-    mut fresh: Verdict,
-    cause: &str,
-) -> Result<bool, Error> {
-    let stored = record::find::<VerdictRecord>(&mut *change.tx, trainee.id.as_str()).await?;
-    if let Some(stored) = &stored {
-        let before: Verdict = decode_message(&stored.body, "a verdict")?;
-        if substance(&before) == substance(&fresh) {
-            return Ok(false);
+/// The verdicts of one recompute to write: new ones and their history in multi-row inserts,
+/// changed ones row by row (each checked against the revision read).
+#[derive(Default)]
+struct VerdictWrites {
+    new: Vec<VerdictRecord>,
+    changed: Vec<VerdictRecord>,
+    history: Vec<VerdictHistoryRecord>,
+}
+
+impl VerdictWrites {
+    /// Notes `fresh` as the trainee's verdict when it differs from `stored`, keeping the
+    /// revision in the history. Returns whether it changed.
+    fn note(
+        &mut self,
+        change: &mut Change,
+        trainee: &TraineeRecord,
+        stored: Option<&VerdictRecord>,
+        mut fresh: Verdict,
+        cause: &str,
+    ) -> Result<bool, Error> {
+        if let Some(stored) = stored {
+            let before: Verdict = decode_message(&stored.body, "a verdict")?;
+            if substance(&before) == substance(&fresh) {
+                return Ok(false);
+            }
         }
-    }
-    let now = qiancheng_platform::time::now_micros();
-    let mut stamp = stored.as_ref().map(|s| s.stamp).unwrap_or_default();
-    if stored.is_some() {
-        stamp.touch();
-    }
-    fresh.revision = stamp.revision;
-    fresh.cause = cause.to_owned();
-    fresh.decided_micros = now;
-    if let Some(d) = fresh.decision.as_mut() {
-        d.decided_micros = now;
-    }
-    let record = VerdictRecord {
-        trainee_id: trainee.id.clone(),
-        project_id: trainee.project_id.clone(),
-        class_id: trainee.class_id.clone(),
-        region: trainee.region,
-        provider_credit_code: trainee.provider_credit_code.clone(),
-        positive: fresh.positive,
-        body: encode_message(&fresh),
-        stamp,
-    };
-    if stored.is_some() {
-        record::update(&mut change.tx, &record).await?;
-    } else {
-        record::insert(&mut change.tx, &record).await?;
-    }
-    record::insert(
-        &mut change.tx,
-        &VerdictHistoryRecord {
+        let now = qiancheng_platform::time::now_micros();
+        let mut stamp = stored.map(|s| s.stamp).unwrap_or_default();
+        if stored.is_some() {
+            stamp.touch();
+        }
+        fresh.revision = stamp.revision;
+        fresh.cause = cause.to_owned();
+        fresh.decided_micros = now;
+        if let Some(d) = fresh.decision.as_mut() {
+            d.decided_micros = now;
+        }
+        let record = VerdictRecord {
+            trainee_id: trainee.id.clone(),
+            project_id: trainee.project_id.clone(),
+            class_id: trainee.class_id.clone(),
+            region: trainee.region,
+            provider_credit_code: trainee.provider_credit_code.clone(),
+            positive: fresh.positive,
+            body: encode_message(&fresh),
+            stamp,
+        };
+        self.history.push(VerdictHistoryRecord {
             id: format!("{}/{:010}", trainee.id, fresh.revision),
             trainee_id: trainee.id.clone(),
             revision: fresh.revision,
             body: record.body.clone(),
             decided_micros: now,
-        },
-    )
-    .await?;
-    change.audit_under(
-        &fresh.policy_version,
-        "verdict",
-        fresh.name.clone(),
-        serde_json::json!({ "positive": fresh.positive, "route": fresh.route, "revision": fresh.revision, "cause": cause }),
-    );
-    Ok(true)
+        });
+        if stored.is_some() {
+            self.changed.push(record);
+        } else {
+            self.new.push(record);
+        }
+        change.audit_under(
+            &fresh.policy_version,
+            "verdict",
+            fresh.name.clone(),
+            serde_json::json!({ "positive": fresh.positive, "route": fresh.route, "revision": fresh.revision, "cause": cause }),
+        );
+        Ok(true)
+    }
+
+    async fn write(self, change: &mut Change) -> Result<(), Error> {
+        for record in &self.changed {
+            record::update(&mut change.tx, record).await?;
+        }
+        for chunk in self.new.chunks(500) {
+            record::insert_many(&mut change.tx, chunk).await?;
+        }
+        for chunk in self.history.chunks(500) {
+            record::insert_many(&mut change.tx, chunk).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Recomputes the verdicts of `trainees` (all of one project) from their evidence today, and
-/// the project's rates; `cause` says why.
+/// the project's rates; `cause` says why. Evidence and stored verdicts are read, and new
+/// verdicts written, a chunk of trainees at a time.
 async fn recompute(
     change: &mut Change,
     outcome: &Outcome,
@@ -440,17 +462,24 @@ async fn recompute(
     let today = outcome.today();
     let ids: Vec<&str> = trainees.iter().map(|t| t.id.as_str()).collect();
     let mut items_of: HashMap<String, Vec<EvidenceRecord>> = HashMap::new();
+    let mut stored: HashMap<String, VerdictRecord> = HashMap::new();
     for batch in ids.chunks(500) {
         let filter = Filter::new().among("evidence.trainee_id", batch.iter().copied());
         for item in record::all::<EvidenceRecord>(&mut *change.tx, filter, "id").await? {
             items_of.entry(item.trainee_id.clone()).or_default().push(item);
         }
+        let filter = Filter::new().among("verdict.trainee_id", batch.iter().copied());
+        for verdict in record::all::<VerdictRecord>(&mut *change.tx, filter, "trainee_id").await? {
+            stored.insert(verdict.trainee_id.clone(), verdict);
+        }
     }
+    let mut writes = VerdictWrites::default();
     for trainee in trainees {
         let items = items_of.remove(&trainee.id).unwrap_or_default();
         let fresh = judge(&policy, &wages, trainee, &items, today)?;
-        store_verdict(change, trainee, fresh, cause).await?;
+        writes.note(change, trainee, stored.get(&trainee.id), fresh, cause)?;
     }
+    writes.write(change).await?;
     write_rates(change, &policy, project_id, cause).await
 }
 
