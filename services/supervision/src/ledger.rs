@@ -374,16 +374,6 @@ pub async fn list_project_trainees(
     Ok(ListProjectTraineesResponse { trainees, next_page_token })
 }
 
-/// VerifyAuditChain.
-pub async fn verify_audit_chain(
-    s: &Supervision,
-    call: Call<VerifyAuditChainRequest>,
-) -> Result<VerifyAuditChainResponse, Error> {
-    call.principal.require_any(&[Role::CityAdmin, Role::Auditor])?;
-    let report = qiancheng_platform::audit::verify(s.db.pool()).await?;
-    Ok(VerifyAuditChainResponse { report: Some(report.to_proto()) })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,6 +174,7 @@ mod handlers {
     pub use crate::ledger::*;
     pub use crate::roster::*;
     pub use crate::signal::*;
+    pub use qiancheng_platform::audit::verify_audit_chain;
 }
 
 qiancheng_api::supervision_service!(Supervision, handlers);
