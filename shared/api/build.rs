@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use prost_reflect::{Cardinality, DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not when it was compiled: worktrees that share one target
+    // directory share the compiled script, and each must read its own protos.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let mut files = Vec::new();
     collect_protos(&root, &mut files)?;
     files.sort();
