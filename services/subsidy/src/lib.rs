@@ -117,7 +117,7 @@ mod handlers {
     pub use crate::payment::{
         get_claim_payment, list_payment_instructions, release_payment, sign_off_claim, verify_ledger,
     };
-    pub use crate::recovery::{list_receivables, open_recovery};
+    pub use crate::recovery::{list_receivables, open_recovery, record_repayment};
     pub use crate::reexamination::*;
     pub use crate::review::*;
     pub use crate::standard::*;
