@@ -22,7 +22,7 @@
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
 //! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
-//! objections); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! objections), [`trace`] (a payment traced back to its evidence, SUBS-KEEP); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
 //! [`peer`] before any transaction, and write through [`store`] inside the platform's one
 //! idempotent write; they never import each other.
 
@@ -41,6 +41,7 @@ pub mod reexamination;
 pub mod review;
 pub mod standard;
 pub mod store;
+pub mod trace;
 pub mod uplift;
 
 use std::sync::Arc;
@@ -121,6 +122,7 @@ mod handlers {
     pub use crate::reexamination::*;
     pub use crate::review::*;
     pub use crate::standard::*;
+    pub use crate::trace::trace_payment;
     pub use crate::uplift::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
 }

@@ -284,6 +284,52 @@ async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_bal
         ]
     );
 
+    // SUBS-KEEP: an auditor traces the instruction back to each line, its rules, the rate and the
+    // verdict, and is told where the chain ends; the ID numbers stay masked.
+    let trace = |line: i32, token: String| {
+        let instruction = instruction.name.clone();
+        async move {
+            suite
+                .client()
+                .await
+                .trace_payment(authed(TracePaymentRequest { instruction, line }, &token))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let traced = trace(0, suite.auditor()).await.expect("traced");
+    assert_eq!((traced.claim.as_str(), traced.policy_version.as_str()), (name.as_str(), "xianning-2025-5/v2"));
+    assert!(!traced.policy_digest.is_empty());
+    assert_eq!(traced.lines.len(), 23, "every trainee of the roster has a line");
+    assert_eq!(traced.lines.iter().map(|l| l.amount_fen).sum::<i64>(), 10_000_000);
+    let steps: Vec<&str> = traced.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, vec!["FILED", "REVIEWED", "APPROVED", "SIGNED_OFF", "RELEASED"]);
+    let paid = traced.lines.iter().find(|l| l.amount_fen > 0 && l.verdict_positive).expect("a paid line");
+    assert_eq!((paid.rate_positive, paid.rate_completed, paid.tier_percent), (14, 20, 200));
+    assert_eq!((paid.standard_fen, paid.multiplier_percent, paid.amount_fen), (300_000, 200, 500_000));
+    assert_eq!((paid.verdict_basis.as_str(), paid.verdict_route.as_str()), ("EMPLOYMENT", "CONTRACT"));
+    assert_eq!(paid.verdict_source, "SNAPSHOT_EVIDENCE");
+    assert!(paid.chain_ends.contains("no evidence ids"), "{}", paid.chain_ends);
+    assert!(paid.verdict.starts_with("verdicts/") && paid.trainee.contains("/trainees/"), "{paid:?}");
+    assert!(paid.rules.iter().any(|r| r.code == "SUBS-TIER" && r.passed));
+    assert!(paid.id_number_masked.contains('*'), "{}", paid.id_number_masked);
+    let unpaid = traced.lines.iter().find(|l| !l.verdict_found).expect("a trainee who did not complete");
+    assert!(unpaid.chain_ends.contains("not counted"), "{}", unpaid.chain_ends);
+    let ledger_kinds: Vec<&str> = traced.ledger.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(ledger_kinds, vec!["RELEASE", "RELEASE"]);
+    // An auditor is not told what reveals a birth date (ELIG-AGE's retirement day); the city is.
+    let age = |line: &TracedLine| line.rules.iter().find(|r| r.code == "ELIG-AGE").expect("ELIG-AGE").reason_en.clone();
+    assert!(!age(paid).contains("retirement"), "{}", age(paid));
+    let one = trace(paid.line, suite.admin()).await.expect("the city traces one line");
+    assert_eq!(one.lines.len(), 1);
+    assert_eq!((one.lines[0].line, one.lines[0].amount_fen), (paid.line, paid.amount_fen));
+    assert!(age(&one.lines[0]).contains("retirement"));
+    let beyond = trace(24, suite.auditor()).await.expect_err("no 24th line");
+    assert_eq!(refusal(&beyond), (Code::InvalidArgument, "RANGE".to_owned()));
+    for token in [suite.provider_token(), finance(suite, COUNTY), suite.officer(COUNTY)] {
+        assert_eq!(trace(0, token).await.expect_err("auditors and the city only").code(), Code::PermissionDenied);
+    }
+
     // What each reads: the provider its own; another provider nothing.
     let read = |token: String| {
         let name = name.clone();
