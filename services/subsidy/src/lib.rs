@@ -22,7 +22,8 @@
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
 //! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
-//! objections), [`trace`] (a payment traced back to its evidence, SUBS-KEEP); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! objections), [`trace`] (a payment traced back to its evidence, SUBS-KEEP), [`report`] (payments and
+//! recoveries per fund channel for the province); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
 //! [`peer`] before any transaction, and write through [`store`] inside the platform's one
 //! idempotent write; they never import each other.
 
@@ -38,6 +39,7 @@ pub mod payment;
 pub mod peer;
 pub mod recovery;
 pub mod reexamination;
+pub mod report;
 pub mod review;
 pub mod standard;
 pub mod store;
@@ -120,6 +122,7 @@ mod handlers {
     };
     pub use crate::recovery::{list_receivables, open_recovery, record_repayment};
     pub use crate::reexamination::*;
+    pub use crate::report::export_fund_report;
     pub use crate::review::*;
     pub use crate::standard::*;
     pub use crate::trace::trace_payment;

@@ -712,6 +712,43 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
     let balance = |account: String| verified.balances.iter().find(|b| b.account == account).map(|b| b.balance_fen);
     assert_eq!(balance(format!("RECEIVABLE:{}", suite.provider)), Some(10_000_000 - 20 * 200_000));
     assert_eq!(balance(format!("BANK:{COUNTY}")), Some(20 * 200_000));
+
+    // The province's report: every movement per fund channel, with totals by county, fund,
+    // occupation and month, for finance of the level and auditors.
+    let report = |token: String| async move {
+        suite
+            .client()
+            .await
+            .export_fund_report(authed(ExportFundReportRequest { year: 0 }, &token))
+            .await
+            .map(|r| r.into_inner())
+    };
+    let exported = report(suite.auditor()).await.expect("exported");
+    let text = String::from_utf8(exported.content.clone()).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "kind,region_code,fund,occupation_code,month,date,document,claim,provider_credit_code,amount_fen"
+    );
+    assert_eq!(exported.rows, 5, "a payment, two receivables and two repayments: {text}");
+    assert!(
+        lines.contains(
+            &format!(
+                "PAYMENT,{COUNTY},EMPLOYMENT_SUBSIDY_FUND,{WELDER},2027-11,2027-11-15,{},{claim},{},10000000",
+                instruction.name, suite.provider
+            )
+            .as_str()
+        )
+    );
+    let total = |kind: &str| -> i64 { exported.totals.iter().filter(|t| t.kind == kind).map(|t| t.amount_fen).sum() };
+    assert_eq!(
+        (total("PAYMENT"), total("RECOVERY"), total("REPAYMENT"), total("OFFSET")),
+        (10_000_000, 10_000_000, 20 * 200_000, 0)
+    );
+    assert!(exported.totals.iter().all(|t| t.region_code == COUNTY && t.occupation_code == WELDER));
+    assert_eq!(report(county_finance.clone()).await.expect("its level").content, exported.content);
+    assert_eq!(report(finance(suite, OTHER_COUNTY)).await.expect("another level").rows, 0);
+    assert_eq!(report(suite.provider_token()).await.expect_err("not a provider").code(), Code::PermissionDenied);
 }
 
 async fn repay(
@@ -838,6 +875,22 @@ async fn a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bu
     let balance = |account: String| verified.balances.iter().find(|b| b.account == account).map(|b| b.balance_fen);
     assert_eq!(balance("PAYABLE:6228480012345678".to_owned()), Some(0));
     assert_eq!(balance(format!("RECEIVABLE:{}", suite.provider)), Some(1 + 500 * 3));
+
+    // The province's report shows the payment in full and the offset that settled most of it.
+    let report = suite
+        .client()
+        .await
+        .export_fund_report(authed(ExportFundReportRequest { year: 2027 }, &county_finance))
+        .await
+        .expect("exported")
+        .into_inner();
+    let offset: Vec<(&str, i64)> = report
+        .totals
+        .iter()
+        .filter(|t| t.kind == "PAYMENT" || t.kind == "OFFSET")
+        .map(|t| (t.kind.as_str(), t.amount_fen))
+        .collect();
+    assert!(offset.contains(&("PAYMENT", 10_000_000)), "{offset:?}");
 
     // The fen left is repaid; the receivable is settled.
     let settled = repay(suite, &county_finance, &a.name, 1, "BANK-IN-9", "").await.expect("repaid");
