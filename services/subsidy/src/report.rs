@@ -83,9 +83,12 @@ pub fn report_file(rows: &[ReportRow]) -> String {
     out
 }
 
+/// What a total is keyed by: kind, county, fund, occupation and month.
+type TotalKey<'a> = (&'a str, &'a str, &'a str, &'a str, String);
+
 /// The totals of `rows` by kind, county, fund, occupation and month, in that order.
 pub fn totals(rows: &[ReportRow]) -> Vec<FundReportTotal> {
-    let mut sums: BTreeMap<(&str, &str, &str, &str, String), (i32, i64)> = BTreeMap::new();
+    let mut sums: BTreeMap<TotalKey<'_>, (i32, i64)> = BTreeMap::new();
     for r in rows {
         let sum = sums.entry((r.kind, r.region.code(), &r.fund, &r.occupation, r.month())).or_default();
         sum.0 += 1;
