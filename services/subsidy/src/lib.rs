@@ -122,10 +122,10 @@ mod handlers {
     };
     pub use crate::recovery::{list_receivables, open_recovery, record_repayment};
     pub use crate::reexamination::*;
-    pub use crate::report::export_fund_report;
+    pub use crate::report::get_fund_report;
     pub use crate::review::*;
     pub use crate::standard::*;
-    pub use crate::trace::trace_payment;
+    pub use crate::trace::get_payment_trace;
     pub use crate::uplift::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
 }

@@ -107,11 +107,8 @@ pub fn totals(rows: &[ReportRow]) -> Vec<FundReportTotal> {
         .collect()
 }
 
-/// ExportFundReport.
-pub async fn export_fund_report(
-    s: &Subsidy,
-    call: Call<ExportFundReportRequest>,
-) -> Result<ExportFundReportResponse, Error> {
+/// GetFundReport.
+pub async fn get_fund_report(s: &Subsidy, call: Call<GetFundReportRequest>) -> Result<GetFundReportResponse, Error> {
     let scope =
         if call.principal.has(Role::Auditor) { Scope::All } else { Scope::Region(finance_level(&call.principal)?) };
     let year = call.message.year;
@@ -190,7 +187,7 @@ pub async fn export_fund_report(
     }
     rows.retain(|r| year == 0 || r.date.year() == year);
     rows.sort_by(|a, b| (a.date, a.kind, &a.document, &a.fund).cmp(&(b.date, b.kind, &b.document, &b.fund)));
-    Ok(ExportFundReportResponse {
+    Ok(GetFundReportResponse {
         content: report_file(&rows).into_bytes(),
         rows: i32::try_from(rows.len()).unwrap_or(i32::MAX),
         totals: totals(&rows),

@@ -39,8 +39,11 @@ fn rate_of(outcome: &ClaimOutcome, line: &SubsidyLine) -> (i64, i64, i32) {
     outcome.rate.map_or((0, 0, 0), |r| (to_i64(r.numerator), to_i64(r.denominator), tier(outcome.tier_percent)))
 }
 
-/// TracePayment.
-pub async fn trace_payment(s: &Subsidy, call: Call<TracePaymentRequest>) -> Result<TracePaymentResponse, Error> {
+/// GetPaymentTrace.
+pub async fn get_payment_trace(
+    s: &Subsidy,
+    call: Call<GetPaymentTraceRequest>,
+) -> Result<GetPaymentTraceResponse, Error> {
     call.principal.require_any(&[Role::Auditor, Role::CityAdmin])?;
     let m = &call.message;
     let id = qiancheng_platform::call::id_of(&m.instruction, "paymentInstructions", "instruction")?;
@@ -153,7 +156,7 @@ pub async fn trace_payment(s: &Subsidy, call: Call<TracePaymentRequest>) -> Resu
     .into_iter()
     .flatten()
     .collect();
-    Ok(TracePaymentResponse {
+    Ok(GetPaymentTraceResponse {
         instruction: Some(shown_instruction(&instruction)),
         claim: claim.name(),
         project: claim.project(),

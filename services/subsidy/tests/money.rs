@@ -292,7 +292,7 @@ async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_bal
             suite
                 .client()
                 .await
-                .trace_payment(authed(TracePaymentRequest { instruction, line }, &token))
+                .get_payment_trace(authed(GetPaymentTraceRequest { instruction, line }, &token))
                 .await
                 .map(|r| r.into_inner())
         }
@@ -719,7 +719,7 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
         suite
             .client()
             .await
-            .export_fund_report(authed(ExportFundReportRequest { year: 0 }, &token))
+            .get_fund_report(authed(GetFundReportRequest { year: 0 }, &token))
             .await
             .map(|r| r.into_inner())
     };
@@ -880,7 +880,7 @@ async fn a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bu
     let report = suite
         .client()
         .await
-        .export_fund_report(authed(ExportFundReportRequest { year: 2027 }, &county_finance))
+        .get_fund_report(authed(GetFundReportRequest { year: 2027 }, &county_finance))
         .await
         .expect("exported")
         .into_inner();
