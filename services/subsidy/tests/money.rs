@@ -780,15 +780,21 @@ async fn repay(
 /// its ledger movement (the provider's receivable debited, the fund credited), as OpenRecovery
 /// would have stored it.
 async fn earlier_receivable(suite: &Suite, id: &str, level: &str, fund: Fund, fen: i64) {
+    let fell = RecoveryCause::RateFell {
+        new_rate: qiancheng_domain::policy::fraction::Fraction::new(13, 20).expect("a rate"),
+    };
+    earlier_receivable_for(suite, id, level, fund, fen, fell).await;
+}
+
+/// As [`earlier_receivable`], for `cause`.
+async fn earlier_receivable_for(suite: &Suite, id: &str, level: &str, fund: Fund, fen: i64, cause: RecoveryCause) {
     let region = qiancheng_domain::RegionCode::parse(level).expect("a level");
     let record = ledger::ReceivableRecord {
         id: id.to_owned(),
         claim_id: format!("earlier-{id}"),
         region,
         provider_credit_code: suite.provider.clone(),
-        cause: ledger::Cause(Some(RecoveryCause::RateFell {
-            new_rate: qiancheng_domain::policy::fraction::Fraction::new(13, 20).expect("a rate"),
-        })),
+        cause: ledger::Cause(Some(cause)),
         note: "复核:就业佐证被驳回".into(),
         portions: vec![FundPortion { fund, amount_fen: Money::from_fen(fen) }],
         amount_fen: fen,
@@ -941,6 +947,20 @@ async fn a_provider_disqualified_before_sign_off_is_neither_signed_off_nor_paid(
         .expect("returned");
 }
 
+async fn a_recovery_for_fraud_keeps_the_providers_waiting_claim_waiting_when_funds_arrive(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    let waiting = sign_off(suite, &county_finance, &name, "").await.expect("waits for funds");
+    assert_eq!(waiting.state, PaymentState::WaitingFunds as i32);
+    // An earlier claim of the provider is found fraudulent.
+    earlier_receivable_for(suite, "F-R1", COUNTY, Fund::EmploymentSubsidyFund, 100, RecoveryCause::Fraud).await;
+    let funded = budget(suite, &county_finance, 10_000_000).await;
+    assert!(funded.signed_off.is_empty(), "a frozen provider's claim is not signed off by the budget");
+    let frozen = release(suite, &county_finance, &name, "").await.expect_err("frozen");
+    assert_eq!(refusal(&frozen), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
+}
+
 async fn a_disqualification_for_subcontracting_in_selection_freezes_the_providers_other_claim(suite: &Suite) {
     let (name, _) = claim_on_notice(suite).await;
     approve(suite, &name).await;
@@ -1004,4 +1024,5 @@ qiancheng_testkit::backend_tests!(start_suite =>
     a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bureau_only,
     a_disqualification_for_subcontracting_in_selection_freezes_the_providers_other_claim,
     a_provider_disqualified_before_sign_off_is_neither_signed_off_nor_paid,
+    a_recovery_for_fraud_keeps_the_providers_waiting_claim_waiting_when_funds_arrive,
 );
