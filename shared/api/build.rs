@@ -22,13 +22,18 @@ use std::path::{Path, PathBuf};
 use prost_reflect::{Cardinality, DescriptorPool, Kind, MessageDescriptor, MethodDescriptor, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not when it was compiled: worktrees that share one target
+    // directory share the compiled script, and each must read its own protos.
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let root = manifest_dir.join("../../proto");
     let mut files = Vec::new();
     collect_protos(&root, &mut files)?;
     files.sort();
-    println!("cargo:rerun-if-changed={}", root.display());
+    // Relative to the package root, so that cargo checks the protos of the tree it builds.
+    println!("cargo:rerun-if-changed=../../proto");
     for file in &files {
-        println!("cargo:rerun-if-changed={}", file.display());
+        let relative = file.strip_prefix(&manifest_dir).unwrap_or(file);
+        println!("cargo:rerun-if-changed={}", relative.display());
     }
 
     let mut compiler = protox::Compiler::new([&root])?;

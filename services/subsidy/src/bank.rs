@@ -16,7 +16,7 @@ use qiancheng_platform::{Call, Error, Stamp, write};
 
 use crate::Subsidy;
 use crate::fund::finance_level;
-use crate::payment::shown_instruction;
+use crate::payment::{shown_instruction, unless_frozen};
 use crate::store::money::{self as store, BankResultRecord, InstructionRecord, Line};
 
 /// The first field of a payment file's header.
@@ -267,6 +267,7 @@ pub async fn resend_payment(s: &Subsidy, call: Call<ResendPaymentRequest>) -> Re
     // The account as selection holds it now (corrected there), read before the transaction.
     let provider = s.ports.providers.provider(&failed.provider_credit_code).await?;
     Error::unless_passed(subs_pay_account(&provider.account, &provider.account))?;
+    let standing = s.ports.providers.standing(&failed.provider_credit_code).await?;
     let today = s.today();
     let officer = call.principal.subject.clone();
     write::run(s, &call, async |change| {
@@ -279,6 +280,9 @@ pub async fn resend_payment(s: &Subsidy, call: Call<ResendPaymentRequest>) -> Re
                 format!("only a failed instruction is re-sent; this one is {}", old.state.to_lowercase()),
             ));
         }
+        // SUBS-RECOVER: a frozen provider's failed payment is not re-sent.
+        let receivables = store::receivables_of(&mut *change.tx, &old.provider_credit_code).await?;
+        unless_frozen(&standing, &receivables)?;
         let siblings = store::instructions_of(&mut *change.tx, &old.claim_id).await?;
         let new_id = format!("{}-{}", old.claim_id, siblings.len() + 1);
         let number = provider.account.normalized_number();
@@ -301,6 +305,7 @@ pub async fn resend_payment(s: &Subsidy, call: Call<ResendPaymentRequest>) -> Re
             payee_number: number,
             portions: old.portions.clone(),
             amount_fen: old.amount_fen,
+            offset_fen: old.offset_fen,
             pay_on: today,
             state: store::SENT.to_owned(),
             bank_reference: String::new(),

@@ -2,7 +2,8 @@
 //! (the city, a county) records its yearly budget per fund; each claim line is charged to the
 //! fund of its trainee's group (the policy core decided it with the line), and an approved claim
 //! its level's budget cannot cover waits for funds with the shortfall shown. Recording a budget
-//! signs off the claims waiting at that level, oldest first, while it covers them.
+//! signs off the claims waiting at that level, oldest first, while it covers them, except those of
+//! a provider frozen by a recovery for fraud or subcontracting (SUBS-RECOVER).
 
 use qiancheng_api::subsidy::*;
 use qiancheng_domain::policy::payment::FundPortion;
@@ -159,6 +160,12 @@ pub async fn set_fund_budget(s: &Subsidy, call: Call<SetFundBudgetRequest>) -> R
             }
             let lacking = shortfalls(&budgets, &payments, &payments[i].portions);
             if !lacking.is_empty() {
+                continue;
+            }
+            // SUBS-RECOVER: a provider with a recovery for fraud or subcontracting stays frozen;
+            // its claim keeps waiting (selection's standing is asked again at release).
+            let receivables = store::receivables_of(&mut *change.tx, &payments[i].provider_credit_code).await?;
+            if receivables.iter().any(store::ReceivableRecord::freezes) {
                 continue;
             }
             let p = &mut payments[i];

@@ -22,7 +22,8 @@
 //!
 //! One handler module per resource, each function named after its RPC: [`standard`],
 //! [`uplift`], [`claim`], [`review`] (review and approval), [`objection`] (the notice and its
-//! objections); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
+//! objections), [`trace`] (a payment traced back to its evidence, SUBS-KEEP), [`report`] (payments and
+//! recoveries per fund channel for the province); [`claim_view`] opens, recalculates and shows a stored claim for them. Handlers check access ([`access`]), validate at the edge, ask peers through
 //! [`peer`] before any transaction, and write through [`store`] inside the platform's one
 //! idempotent write; they never import each other.
 
@@ -38,9 +39,11 @@ pub mod payment;
 pub mod peer;
 pub mod recovery;
 pub mod reexamination;
+pub mod report;
 pub mod review;
 pub mod standard;
 pub mod store;
+pub mod trace;
 pub mod uplift;
 
 use std::sync::Arc;
@@ -117,10 +120,12 @@ mod handlers {
     pub use crate::payment::{
         get_claim_payment, list_payment_instructions, release_payment, sign_off_claim, verify_ledger,
     };
-    pub use crate::recovery::{list_receivables, open_recovery};
+    pub use crate::recovery::{list_receivables, open_recovery, record_repayment};
     pub use crate::reexamination::*;
+    pub use crate::report::get_fund_report;
     pub use crate::review::*;
     pub use crate::standard::*;
+    pub use crate::trace::get_payment_trace;
     pub use crate::uplift::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
 }

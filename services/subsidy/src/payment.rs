@@ -11,12 +11,13 @@ use std::fmt::Debug;
 use chrono::NaiveDate;
 use qiancheng_api::FromProto as _;
 use qiancheng_api::IntoProto as _;
-use qiancheng_api::selection::GetProviderRequest;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
+use qiancheng_api::selection::{CheckStandingRequest, GetProviderRequest};
 use qiancheng_api::subsidy::*;
+use qiancheng_domain::policy::decision::RuleResult;
 use qiancheng_domain::policy::payment::{
-    BankAccount, LedgerAccount, PaymentFacts, PaymentInstruction as PolicyInstruction, PaymentOutcome, subs_pay,
-    subs_pay_account, subs_pay_portions, subs_sod_finance,
+    BankAccount, EntrySide, LedgerAccount, OpenReceivable, PaymentFacts, PaymentInstruction as PolicyInstruction,
+    PaymentOutcome, subs_pay, subs_pay_account, subs_pay_portions, subs_recover_offsets, subs_sod_finance,
 };
 use qiancheng_platform::auth::Scope;
 use qiancheng_platform::page::PageRequest;
@@ -29,7 +30,9 @@ use crate::claim_view::policy_of;
 use crate::fund::{amounts, finance_level, money_read_scope, shortfalls};
 use crate::peer::{Answer, SELECTION};
 use crate::store::claim::{self as claims, ClaimRecord};
-use crate::store::money::{self as store, ClaimPaymentRecord, InstructionRecord, Line};
+use crate::store::money::{
+    self as store, ClaimPaymentRecord, InstructionRecord, Line, ReceivableRecord, SettlementRecord,
+};
 
 /// A provider as finance pays it: its recorded account (备案账户) and any disqualification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,10 +43,22 @@ pub struct ProviderAccount {
     pub disqualified_on: Option<NaiveDate>,
 }
 
+/// What selection says of a provider's standing now (`CheckStanding`, PROV-DISQUALIFIED).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// Not disqualified.
+    pub good: bool,
+    /// When not: selection's rule that failed, in its words.
+    pub failed: Option<RuleResult>,
+}
+
 /// What the subsidy service asks selection about a provider it pays.
 pub trait ProviderPort: Debug + Send + Sync {
     /// The provider with credit code `credit_code`.
     fn provider<'a>(&'a self, credit_code: &'a str) -> Answer<'a, ProviderAccount>;
+    /// Whether the provider `credit_code` is in good standing (not disqualified for
+    /// subcontracting or fraud), as selection judges it today.
+    fn standing<'a>(&'a self, credit_code: &'a str) -> Answer<'a, Standing>;
 }
 
 /// Selection over gRPC, with the service's own identity.
@@ -68,6 +83,58 @@ impl ProviderPort for ProviderGrpc {
             })
         })
     }
+
+    fn standing<'a>(&'a self, credit_code: &'a str) -> Answer<'a, Standing> {
+        Box::pin(async move {
+            let peer = self.0.get(SELECTION)?;
+            let answer = SelectionServiceClient::new(peer.channel())
+                .check_standing(CheckStandingRequest {
+                    provider: format!("providers/{credit_code}"),
+                    project: String::new(),
+                })
+                .await
+                .map_err(|status| peer.refused(status))?
+                .into_inner();
+            let failed = answer
+                .decision
+                .iter()
+                .flat_map(|d| d.rules.iter())
+                .find(|r| !r.passed)
+                .map(|r| RuleResult::fail(&r.code, r.reason_zh.clone(), r.reason_en.clone()));
+            Ok(Standing { good: answer.good_standing, failed })
+        })
+    }
+}
+
+/// SUBS-RECOVER (八(四)): a provider disqualified in selection (for subcontracting or fraud: the
+/// only grounds selection disqualifies on), or with a recovery opened for either cause, has
+/// every unreleased claim and instruction frozen: signing off, releasing and re-sending are
+/// refused with `FAILED_PRECONDITION PAYMENT_FROZEN`. Checked at sign-off, release and re-send,
+/// with selection's standing read then (`CheckStanding`) and the receivables read inside the
+/// write.
+pub fn unless_frozen(standing: &Standing, receivables: &[ReceivableRecord]) -> Result<(), Error> {
+    if !standing.good {
+        let why = standing.failed.as_ref().map_or_else(
+            || "selection holds it not in good standing".to_owned(),
+            |r| format!("{} ({})", r.reason_en, r.code),
+        );
+        return Err(Error::precondition(
+            "PAYMENT_FROZEN",
+            format!(
+                "the provider is disqualified in selection: {why}; its unreleased claims and instructions are frozen"
+            ),
+        ));
+    }
+    if let Some(r) = receivables.iter().find(|r| r.freezes()) {
+        return Err(Error::precondition(
+            "PAYMENT_FROZEN",
+            format!(
+                "{} recovers for fraud or subcontracting: the provider's unreleased claims and instructions are frozen",
+                r.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a claim is payable: approved by its bureau (review, notice, approval of part one).
@@ -105,6 +172,7 @@ pub fn instruction_state_to_wire(state: &str) -> i32 {
         store::PAID => InstructionState::Paid,
         store::FAILED => InstructionState::Failed,
         store::RESENT => InstructionState::Resent,
+        store::OFFSET => InstructionState::Offset,
         _ => InstructionState::Unspecified,
     }) as i32
 }
@@ -115,6 +183,7 @@ fn instruction_state_code(wire: i32) -> Option<&'static str> {
         InstructionState::Paid => Some(store::PAID),
         InstructionState::Failed => Some(store::FAILED),
         InstructionState::Resent => Some(store::RESENT),
+        InstructionState::Offset => Some(store::OFFSET),
         InstructionState::Unspecified => None,
     }
 }
@@ -141,6 +210,7 @@ pub fn shown_instruction(r: &InstructionRecord) -> qiancheng_api::subsidy::Payme
         resent_as: if r.resent_as.is_empty() { String::new() } else { format!("paymentInstructions/{}", r.resent_as) },
         released_by: r.released_by.clone(),
         create_time_micros: r.stamp.create_time_micros,
+        offset_fen: r.offset_fen,
     }
 }
 
@@ -191,10 +261,13 @@ pub async fn sign_off_claim(s: &Subsidy, call: Call<SignOffClaimRequest>) -> Res
     if total != found.total_fen {
         return Err(Error::corrupt("a claim whose portions do not add up to its total"));
     }
-    // The account selection holds now, read before the transaction.
-    let provider = match decision {
-        SignOffDecision::SignOff => Some(s.ports.providers.provider(&found.provider_credit_code).await?),
-        _ => None,
+    // The account selection holds now, and the provider's standing, read before the transaction.
+    let (provider, standing) = match decision {
+        SignOffDecision::SignOff => (
+            Some(s.ports.providers.provider(&found.provider_credit_code).await?),
+            Some(s.ports.providers.standing(&found.provider_credit_code).await?),
+        ),
+        _ => (None, None),
     };
     let today = s.today();
     let year = chrono::Datelike::year(&today);
@@ -241,6 +314,10 @@ pub async fn sign_off_claim(s: &Subsidy, call: Call<SignOffClaimRequest>) -> Res
             waiting_since_micros: now,
             stamp: existing.as_ref().map_or_else(Stamp::new, |e| e.stamp),
         };
+        if let Some(standing) = &standing {
+            let receivables = store::receivables_of(&mut *change.tx, &claim.provider_credit_code).await?;
+            unless_frozen(standing, &receivables)?;
+        }
         if let Some(provider) = &provider {
             record.payee_holder = provider.account.holder.clone();
             record.payee_bank = provider.account.bank.clone();
@@ -289,19 +366,19 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
     let found = claim_named(s, &call.message.name).await?;
     same_level(&found, level)?;
     let policy = policy_of(&found)?;
-    // The account as selection holds it at release, read before the transaction.
+    // The account as selection holds it at release, and the provider's standing, read before
+    // the transaction.
     let provider = s.ports.providers.provider(&found.provider_credit_code).await?;
+    let standing = s.ports.providers.standing(&found.provider_credit_code).await?;
     let today = s.today();
     let officer = call.principal.subject.clone();
     write::run(s, &call, async |change| {
         let claim = record::find::<ClaimRecord>(&mut *change.tx, found.id.as_str())
             .await?
             .ok_or_else(|| Error::NotFound(found.name()))?;
-        let mut payment = record::find::<ClaimPaymentRecord>(&mut *change.tx, claim.id.as_str())
-            .await?
-            .ok_or_else(|| Error::precondition("CLAIM_STATE", "finance has not signed the claim off"))?;
+        let payment = record::find::<ClaimPaymentRecord>(&mut *change.tx, claim.id.as_str()).await?;
         let instructions = store::instructions_of(&mut *change.tx, &claim.id).await?;
-        if payment.state == store::RELEASED {
+        if payment.as_ref().is_some_and(|p| p.state == store::RELEASED) {
             // Released before: the instruction as it stands, nothing moves.
             let live = instructions
                 .iter()
@@ -310,6 +387,11 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
                 .ok_or_else(|| Error::corrupt("a released claim without an instruction"))?;
             return Ok(ReleasePaymentResponse { instruction: Some(shown_instruction(live)), released_now: false });
         }
+        // SUBS-RECOVER: a frozen provider is not paid, whatever its claim's state.
+        let receivables = store::receivables_of(&mut *change.tx, &claim.provider_credit_code).await?;
+        unless_frozen(&standing, &receivables)?;
+        let mut payment =
+            payment.ok_or_else(|| Error::precondition("CLAIM_STATE", "finance has not signed the claim off"))?;
         if !payable(&claim) || payment.total_fen != claim.total_fen {
             return Err(Error::precondition(
                 "CLAIM_STATE",
@@ -343,8 +425,8 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
         let paid_ids: Vec<String> = instructions.iter().map(|i| i.id.clone()).collect();
         let already_paid: i64 = instructions
             .iter()
-            .filter(|i| i.state == store::SENT || i.state == store::PAID)
-            .map(|i| i.amount_fen)
+            .filter(|i| i.state == store::SENT || i.state == store::PAID || i.state == store::OFFSET)
+            .map(|i| i.amount_fen + i.offset_fen)
             .sum();
         let facts = PaymentFacts {
             instruction: instruction.clone(),
@@ -386,6 +468,9 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
         )
         .await?;
         let total = instruction.total().map_or(0, |m| m.fen());
+        // SUBS-RECOVER: what the provider owes the same funds of this bureau is kept back.
+        let offsets = offset(change, &claim, &instruction, &receivables, &signed, &officer).await?;
+        let offset_fen: i64 = offsets.iter().map(|o| o.amount_fen.fen()).sum();
         let stored = InstructionRecord {
             id: instruction.instruction_id.clone(),
             claim_id: claim.id.clone(),
@@ -395,9 +480,11 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
             payee_bank: signed.bank.clone(),
             payee_number: signed.normalized_number(),
             portions: instruction.portions.clone(),
-            amount_fen: total,
+            amount_fen: total - offset_fen,
+            offset_fen,
             pay_on: today,
-            state: store::SENT.to_owned(),
+            // Offset in full: nothing goes to the bank.
+            state: if total == offset_fen { store::OFFSET } else { store::SENT }.to_owned(),
             bank_reference: String::new(),
             failure_reason: String::new(),
             resent_as: String::new(),
@@ -413,12 +500,103 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
             &claim.policy_version,
             "payment.release",
             stored.name(),
-            serde_json::json!({ "claim": claim.name(), "amount_fen": total, "portions": stored.portions,
-                "payee_number": stored.payee_number, "rules": decision.rules, "ledger": lines.len() }),
+            serde_json::json!({ "claim": claim.name(), "amount_fen": stored.amount_fen, "portions": stored.portions,
+                "offset_fen": offset_fen, "offsets": offsets, "payee_number": stored.payee_number,
+                "rules": decision.rules, "ledger": lines.len() }),
         );
         Ok(ReleasePaymentResponse { instruction: Some(shown_instruction(&stored)), released_now: true })
     })
     .await
+}
+
+/// SUBS-RECOVER: keeps back from `instruction` what its provider owes the same funds of the same
+/// finance bureau (oldest receivable first, `subs_recover_offsets`): posts the offset as its own
+/// balanced movement (the provider's payable to its receivable), records each offset as a
+/// settlement of its receivable and lowers what the receivable owes, settling it at zero. Runs
+/// inside the release's write, so a retried release (answered as it stands) never offsets twice.
+async fn offset(
+    change: &mut write::Change,
+    claim: &ClaimRecord,
+    instruction: &PolicyInstruction,
+    receivables: &[ReceivableRecord],
+    payee: &BankAccount,
+    officer: &str,
+) -> Result<Vec<qiancheng_domain::policy::payment::Offset>, Error> {
+    let open: Vec<&ReceivableRecord> =
+        receivables.iter().filter(|r| r.state == store::OPEN && r.region == claim.region).collect();
+    let ids: Vec<String> = open.iter().map(|r| r.id.clone()).collect();
+    let mut settlements = store::settlements_of(&mut *change.tx, &ids).await?;
+    let owed: Vec<OpenReceivable> = open
+        .iter()
+        .map(|r| OpenReceivable {
+            receivable_id: r.id.clone(),
+            region: r.region,
+            outstanding: r.outstanding(&settlements),
+        })
+        .collect();
+    let (offsets, rule) = subs_recover_offsets(claim.region, &instruction.portions, &owed);
+    if offsets.is_empty() {
+        return Ok(offsets);
+    }
+    let total: i64 = offsets.iter().map(|o| o.amount_fen.fen()).sum();
+    let mut lines = vec![Line {
+        account: store::payable_account(&payee.normalized_number()),
+        side: EntrySide::Debit,
+        amount_fen: total,
+    }];
+    lines.extend(offsets.iter().map(|o| Line {
+        account: store::receivable_account(&claim.provider_credit_code),
+        side: EntrySide::Credit,
+        amount_fen: o.amount_fen.fen(),
+    }));
+    let id = &instruction.instruction_id;
+    store::post(&mut change.tx, &format!("{id}-offset"), id, "OFFSET", &lines, officer).await?;
+    let now = qiancheng_platform::time::now_micros();
+    for o in &offsets {
+        let mut receivable = open
+            .iter()
+            .find(|r| r.id == o.receivable_id)
+            .map(|r| (*r).clone())
+            .ok_or_else(|| Error::corrupt("an offset against a receivable not read"))?;
+        let n = settlements.iter().filter(|s| s.receivable_id == receivable.id).count() + 1;
+        let settlement = SettlementRecord {
+            id: format!("{}-S{n}", receivable.id),
+            receivable_id: receivable.id.clone(),
+            kind: store::OFFSET_SETTLEMENT.to_owned(),
+            fund: o.fund.code().to_owned(),
+            amount_fen: o.amount_fen.fen(),
+            instruction_id: id.clone(),
+            bank_reference: String::new(),
+            note: format!("offset against the payment of {}", claim.name()),
+            recorded_by: officer.to_owned(),
+            create_time_micros: now,
+        };
+        record::insert(&mut change.tx, &settlement).await?;
+        settlements.push(settlement);
+        // Re-read: an earlier offset of this release may have lowered it already.
+        let stored = record::find::<ReceivableRecord>(&mut *change.tx, receivable.id.as_str())
+            .await?
+            .ok_or_else(|| Error::corrupt("a receivable vanished while offset"))?;
+        receivable.stamp = stored.stamp;
+        receivable.outstanding_fen = stored.outstanding_fen - o.amount_fen.fen();
+        if receivable.outstanding_fen < 0 {
+            return Err(Error::corrupt("an offset beyond what a receivable owes"));
+        }
+        if receivable.outstanding_fen == 0 {
+            receivable.state = store::SETTLED.to_owned();
+        }
+        receivable.stamp.touch();
+        record::update(&mut change.tx, &receivable).await?;
+        change.audit_under(
+            &receivable.policy_version,
+            "receivable.offset",
+            receivable.name(),
+            serde_json::json!({ "instruction": format!("paymentInstructions/{id}"), "claim": claim.name(),
+                "fund": o.fund.code(), "amount_fen": o.amount_fen.fen(),
+                "outstanding_fen": receivable.outstanding_fen, "state": receivable.state, "rule": rule }),
+        );
+    }
+    Ok(offsets)
 }
 
 /// GetClaimPayment.

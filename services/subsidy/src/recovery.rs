@@ -9,7 +9,7 @@ use qiancheng_api::IntoProto as _;
 use qiancheng_api::subsidy::*;
 use qiancheng_domain::Money;
 use qiancheng_domain::policy::fraction::Fraction;
-use qiancheng_domain::policy::payment::{EntrySide, FundPortion};
+use qiancheng_domain::policy::payment::{EntrySide, FundPortion, subs_sod_finance};
 use qiancheng_domain::policy::subsidy::{ClaimOutcome, RecoveryCause, subs_recover};
 use qiancheng_platform::auth::{Principal, Role, Scope};
 use qiancheng_platform::page::PageRequest;
@@ -19,9 +19,9 @@ use qiancheng_platform::{Call, Error, Stamp, write};
 use crate::Subsidy;
 use crate::access;
 use crate::claim_view::policy_of;
-use crate::fund::{amounts, finance_level};
+use crate::fund::{amounts, finance_level, fund_of_code, fund_to_wire};
 use crate::store::claim::ClaimRecord;
-use crate::store::money::{self as store, ClaimPaymentRecord, Line, ReceivableRecord};
+use crate::store::money::{self as store, ClaimPaymentRecord, Line, ReceivableRecord, SettlementRecord};
 
 fn cause_of(m: &OpenRecoveryRequest) -> Result<RecoveryCause, Error> {
     match RecoveryCauseKind::try_from(m.cause).unwrap_or(RecoveryCauseKind::Unspecified) {
@@ -58,8 +58,31 @@ fn kind_of(cause: &Option<RecoveryCause>) -> (RecoveryCauseKind, i64, i64) {
     }
 }
 
-fn shown(r: &ReceivableRecord) -> Receivable {
+fn shown_settlement(s: &SettlementRecord) -> Settlement {
+    Settlement {
+        kind: (match s.kind.as_str() {
+            store::REPAYMENT => SettlementKind::Repayment,
+            store::OFFSET_SETTLEMENT => SettlementKind::Offset,
+            _ => SettlementKind::Unspecified,
+        }) as i32,
+        fund: fund_of_code(&s.fund).map_or(0, fund_to_wire),
+        amount_fen: s.amount_fen,
+        instruction: if s.instruction_id.is_empty() {
+            String::new()
+        } else {
+            format!("paymentInstructions/{}", s.instruction_id)
+        },
+        bank_reference: s.bank_reference.clone(),
+        note: s.note.clone(),
+        recorded_by: s.recorded_by.clone(),
+        create_time_micros: s.create_time_micros,
+    }
+}
+
+/// A receivable as the API shows it, with its settlements (those of other receivables ignored).
+fn shown(r: &ReceivableRecord, settlements: &[SettlementRecord]) -> Receivable {
     let (cause, positive, completed) = kind_of(&r.cause.0);
+    let own: Vec<&SettlementRecord> = settlements.iter().filter(|s| s.receivable_id == r.id).collect();
     Receivable {
         name: format!("receivables/{}", r.id),
         claim: format!("claims/{}", r.claim_id),
@@ -76,6 +99,13 @@ fn shown(r: &ReceivableRecord) -> Receivable {
         policy_version: r.policy_version.clone(),
         opened_by: r.opened_by.clone(),
         create_time_micros: r.stamp.create_time_micros,
+        state: (match r.state.as_str() {
+            store::OPEN => ReceivableState::Open,
+            store::SETTLED => ReceivableState::Settled,
+            _ => ReceivableState::Unspecified,
+        }) as i32,
+        outstanding: amounts(&r.outstanding(settlements)),
+        settlements: own.into_iter().map(shown_settlement).collect(),
     }
 }
 
@@ -168,7 +198,7 @@ pub async fn open_recovery(s: &Subsidy, call: Call<OpenRecoveryRequest>) -> Resu
             serde_json::json!({ "claim": claim.name(), "cause": receivable.cause, "note": note,
                 "portions": receivable.portions, "amount_fen": amount, "rules": receivable.rules }),
         );
-        Ok(OpenRecoveryResponse { receivable: Some(shown(&receivable)) })
+        Ok(OpenRecoveryResponse { receivable: Some(shown(&receivable, &[])) })
     })
     .await
 }
@@ -195,5 +225,124 @@ pub async fn list_receivables(
     let page = PageRequest::parse(m.page_size, &m.page_token, "receivables")?;
     let filter = Filter::new().within(&scope, "rv.region_code", Some("rv.provider_credit_code"));
     let (records, next_page_token) = record::page::<ReceivableRecord>(&s.db, filter, &page).await?;
-    Ok(ListReceivablesResponse { receivables: records.iter().map(shown).collect(), next_page_token })
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+    let settlements = store::settlements_of(s.db.pool(), &ids).await?;
+    Ok(ListReceivablesResponse {
+        receivables: records.iter().map(|r| shown(r, &settlements)).collect(),
+        next_page_token,
+    })
+}
+
+/// Who records a repayment of a receivable of the level `region`: an officer of the claim's
+/// filing bureau (SUBS-SOD), or finance of the level that paid it.
+fn may_settle(principal: &Principal, region: qiancheng_domain::RegionCode) -> Result<(), Error> {
+    if principal.has(Role::FinanceOfficer) && !principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
+        return Error::unless_passed(subs_sod_finance(region, finance_level(principal)?));
+    }
+    access::decide_claim(principal, region).map(|_| ())
+}
+
+/// RecordRepayment.
+pub async fn record_repayment(
+    s: &Subsidy,
+    call: Call<RecordRepaymentRequest>,
+) -> Result<RecordRepaymentResponse, Error> {
+    let m = &call.message;
+    let id = qiancheng_platform::call::id_of(&m.receivable, "receivables", "receivable")?.to_owned();
+    // Permission before existence: NOT_FOUND only to the city, which reaches every receivable.
+    let found = match record::find::<ReceivableRecord>(s.db.pool(), id.as_str()).await? {
+        Some(found) => found,
+        None if call.principal.has(Role::CityAdmin) => return Err(Error::NotFound(m.receivable.clone())),
+        None => {
+            return Err(Error::denied("a repayment is recorded by the bureau or finance of the receivable's level"));
+        }
+    };
+    may_settle(&call.principal, found.region)?;
+    let reference = m.bank_reference.trim().to_owned();
+    let note = m.note.trim().to_owned();
+    let amount = m.amount_fen;
+    let officer = call.principal.subject.clone();
+    write::run(s, &call, async |change| {
+        let mut receivable = record::find::<ReceivableRecord>(&mut *change.tx, id.as_str())
+            .await?
+            .ok_or_else(|| Error::NotFound(m.receivable.clone()))?;
+        if receivable.state != store::OPEN {
+            return Err(Error::precondition(
+                "RECEIVABLE_STATE",
+                format!("{} is settled: nothing is owed on it", receivable.name()),
+            ));
+        }
+        let mut settlements = store::settlements_of(&mut *change.tx, std::slice::from_ref(&receivable.id)).await?;
+        if settlements.iter().any(|s| s.kind == store::REPAYMENT && s.bank_reference == reference) {
+            return Err(Error::exists(
+                "REPAYMENT_EXISTS",
+                format!("a repayment with this bank reference is recorded for {} already", receivable.name()),
+            ));
+        }
+        let outstanding = receivable.outstanding(&settlements);
+        let owed: i64 = outstanding.iter().map(|p| p.amount_fen.fen()).sum();
+        if owed != receivable.outstanding_fen {
+            return Err(Error::corrupt("a receivable whose settlements do not add up to what it owes"));
+        }
+        // SUBS-RECOVER: never below zero.
+        if amount > owed {
+            return Err(Error::precondition(
+                "SUBS-RECOVER",
+                format!("a repayment of {amount} fen is more than the {owed} fen {} still owes", receivable.name()),
+            ));
+        }
+        // Fund by fund in the receivable's order, each to what it is owed.
+        let now = qiancheng_platform::time::now_micros();
+        let mut left = amount;
+        let mut repaid = Vec::new();
+        for portion in &outstanding {
+            let take = left.min(portion.amount_fen.fen());
+            if take == 0 {
+                break;
+            }
+            left -= take;
+            let settlement = SettlementRecord {
+                id: format!("{}-S{}", receivable.id, settlements.len() + 1),
+                receivable_id: receivable.id.clone(),
+                kind: store::REPAYMENT.to_owned(),
+                fund: portion.fund.code().to_owned(),
+                amount_fen: take,
+                instruction_id: String::new(),
+                bank_reference: reference.clone(),
+                note: note.clone(),
+                recorded_by: officer.clone(),
+                create_time_micros: now,
+            };
+            record::insert(&mut change.tx, &settlement).await?;
+            repaid.push(FundPortion { fund: portion.fund, amount_fen: Money::from_fen(take) });
+            settlements.push(settlement);
+        }
+        // The ledger: the provider's transfer reaches the level's bank and clears its receivable
+        // (each fund was credited when the receivable was opened).
+        let lines = [
+            Line { account: store::bank_account(receivable.region), side: EntrySide::Debit, amount_fen: amount },
+            Line {
+                account: store::receivable_account(&receivable.provider_credit_code),
+                side: EntrySide::Credit,
+                amount_fen: amount,
+            },
+        ];
+        let movement = format!("{}-S{}-repayment", receivable.id, settlements.len());
+        store::post(&mut change.tx, &movement, "", "REPAYMENT", &lines, &officer).await?;
+        receivable.outstanding_fen -= amount;
+        if receivable.outstanding_fen == 0 {
+            receivable.state = store::SETTLED.to_owned();
+        }
+        receivable.stamp.touch();
+        record::update(&mut change.tx, &receivable).await?;
+        change.audit_under(
+            &receivable.policy_version,
+            "receivable.repayment",
+            receivable.name(),
+            serde_json::json!({ "amount_fen": amount, "portions": repaid, "bank_reference": reference,
+                "note": note, "outstanding_fen": receivable.outstanding_fen, "state": receivable.state }),
+        );
+        Ok(RecordRepaymentResponse { receivable: Some(shown(&receivable, &settlements)) })
+    })
+    .await
 }

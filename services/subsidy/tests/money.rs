@@ -4,14 +4,20 @@
 //! level is refused with SUBS-SOD), waits for funds with its shortfall shown until the budget
 //! covers it, is refused release while the provider's account in selection differs from the one
 //! signed off (SUBS-PAY), is released once however often it is released again, and leaves a
-//! balanced ledger; an unbalanced write is refused inside its transaction.
+//! balanced ledger; an unbalanced write is refused inside its transaction. A receivable is repaid
+//! (RecordRepayment) or offset against the provider's next payment of the same fund and finance
+//! bureau only, never below zero and never twice; a disqualification for subcontracting in
+//! selection, or a recovery for fraud, freezes the provider's unreleased claims and instructions.
 
 mod common;
 
 use common::*;
 use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::subsidy::*;
-use qiancheng_domain::policy::payment::EntrySide;
+use qiancheng_domain::Money;
+use qiancheng_domain::policy::payment::{EntrySide, FundPortion};
+use qiancheng_domain::policy::set::Fund;
+use qiancheng_domain::policy::subsidy::RecoveryCause;
 use qiancheng_platform::auth::Role;
 use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_subsidy::store::money::{self as ledger, Line};
@@ -277,6 +283,52 @@ async fn an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_bal
             ("PAYABLE:6228480012345678".to_owned(), -10_000_000)
         ]
     );
+
+    // SUBS-KEEP: an auditor traces the instruction back to each line, its rules, the rate and the
+    // verdict, and is told where the chain ends; the ID numbers stay masked.
+    let trace = |line: i32, token: String| {
+        let instruction = instruction.name.clone();
+        async move {
+            suite
+                .client()
+                .await
+                .get_payment_trace(authed(GetPaymentTraceRequest { instruction, line }, &token))
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let traced = trace(0, suite.auditor()).await.expect("traced");
+    assert_eq!((traced.claim.as_str(), traced.policy_version.as_str()), (name.as_str(), "xianning-2025-5/v2"));
+    assert!(!traced.policy_digest.is_empty());
+    assert_eq!(traced.lines.len(), 23, "every trainee of the roster has a line");
+    assert_eq!(traced.lines.iter().map(|l| l.amount_fen).sum::<i64>(), 10_000_000);
+    let steps: Vec<&str> = traced.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, vec!["FILED", "REVIEWED", "APPROVED", "SIGNED_OFF", "RELEASED"]);
+    let paid = traced.lines.iter().find(|l| l.amount_fen > 0 && l.verdict_positive).expect("a paid line");
+    assert_eq!((paid.rate_positive, paid.rate_completed, paid.tier_percent), (14, 20, 200));
+    assert_eq!((paid.standard_fen, paid.multiplier_percent, paid.amount_fen), (300_000, 200, 500_000));
+    assert_eq!((paid.verdict_basis.as_str(), paid.verdict_route.as_str()), ("EMPLOYMENT", "CONTRACT"));
+    assert_eq!(paid.verdict_source, "SNAPSHOT_EVIDENCE");
+    assert!(paid.chain_ends.contains("no evidence ids"), "{}", paid.chain_ends);
+    assert!(paid.verdict.starts_with("verdicts/") && paid.trainee.contains("/trainees/"), "{paid:?}");
+    assert!(paid.rules.iter().any(|r| r.code == "SUBS-TIER" && r.passed));
+    assert!(paid.id_number_masked.contains('*'), "{}", paid.id_number_masked);
+    let unpaid = traced.lines.iter().find(|l| !l.verdict_found).expect("a trainee who did not complete");
+    assert!(unpaid.chain_ends.contains("not counted"), "{}", unpaid.chain_ends);
+    let ledger_kinds: Vec<&str> = traced.ledger.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(ledger_kinds, vec!["RELEASE", "RELEASE"]);
+    // An auditor is not told what reveals a birth date (ELIG-AGE's retirement day); the city is.
+    let age = |line: &TracedLine| line.rules.iter().find(|r| r.code == "ELIG-AGE").expect("ELIG-AGE").reason_en.clone();
+    assert!(!age(paid).contains("retirement"), "{}", age(paid));
+    let one = trace(paid.line, suite.admin()).await.expect("the city traces one line");
+    assert_eq!(one.lines.len(), 1);
+    assert_eq!((one.lines[0].line, one.lines[0].amount_fen), (paid.line, paid.amount_fen));
+    assert!(age(&one.lines[0]).contains("retirement"));
+    let beyond = trace(24, suite.auditor()).await.expect_err("no 24th line");
+    assert_eq!(refusal(&beyond), (Code::InvalidArgument, "RANGE".to_owned()));
+    for token in [suite.provider_token(), finance(suite, COUNTY), suite.officer(COUNTY)] {
+        assert_eq!(trace(0, token).await.expect_err("auditors and the city only").code(), Code::PermissionDenied);
+    }
 
     // What each reads: the provider its own; another provider nothing.
     let read = |token: String| {
@@ -548,6 +600,11 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
     assert!(fell.rules.iter().any(|r| r.code == "SUBS-RECOVER" && r.passed));
     assert_eq!(fell.policy_version, "xianning-2025-5/v2");
 
+    // The bank fails the payment before fraud is found.
+    let id = instruction.name.trim_start_matches("paymentInstructions/").to_owned();
+    let failed = import(suite, format!("QCRES|1|{COUNTY}\n{id}|FAILED|10000000|账户冻结\n")).await;
+    assert_eq!(failed.applied, 1);
+
     // Fraud found later recovers everything paid, less what the first receivable recovers.
     let fraud = recover(suite, &officer, &claim, RecoveryCauseKind::Fraud, (0, 0)).await.expect("opened");
     assert_eq!(fraud.amount_fen, 10_000_000 - 20 * 200_000);
@@ -555,6 +612,19 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
     assert_eq!(refusal(&nothing), (Code::FailedPrecondition, "SUBS-RECOVER".to_owned()));
     let bad_rate = recover(suite, &officer, &claim, RecoveryCauseKind::RateFell, (21, 20)).await.expect_err("no rate");
     assert_eq!(bad_rate.code(), Code::InvalidArgument);
+
+    // SUBS-RECOVER: a recovery for fraud freezes the provider's instructions: the failed one is
+    // not re-sent.
+    let frozen = suite
+        .client()
+        .await
+        .resend_payment(authed(
+            ResendPaymentRequest { name: instruction.name.clone(), request_id: String::new() },
+            &finance(suite, COUNTY),
+        ))
+        .await
+        .expect_err("frozen");
+    assert_eq!(refusal(&frozen), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
 
     // The ledger: the fund is paid back in full by the receivables, balanced.
     let verified = suite
@@ -593,6 +663,326 @@ async fn a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the
     assert!(list(suite.provider_of(&qiancheng_testkit::fixtures::uscc("52421221MJ0000009"))).await.is_empty());
     assert_eq!(list(finance(suite, COUNTY)).await.len(), 2);
     assert!(list(finance(suite, OTHER_COUNTY)).await.is_empty());
+
+    // The provider repays the fallen rate's receivable in two transfers into the county's bank.
+    let county_finance = finance(suite, COUNTY);
+    let first = repay(suite, &county_finance, &fell.name, 1_000_000, "BANK-IN-1", "repay-1").await.expect("repaid");
+    assert_eq!((first.outstanding_fen, first.state), (3_000_000, ReceivableState::Open as i32));
+    assert_eq!(
+        first.outstanding,
+        vec![FundAmount { fund: FundChannel::EmploymentSubsidyFund as i32, amount_fen: 3_000_000 }]
+    );
+    assert_eq!(first.settlements.len(), 1);
+    let settlement = &first.settlements[0];
+    assert_eq!(
+        (settlement.kind, settlement.amount_fen, settlement.bank_reference.as_str()),
+        (SettlementKind::Repayment as i32, 1_000_000, "BANK-IN-1")
+    );
+    // Retried with its request id: the same answer, nothing twice.
+    let retried = repay(suite, &county_finance, &fell.name, 1_000_000, "BANK-IN-1", "repay-1").await.expect("same");
+    assert_eq!(retried, first);
+    // The same bank transfer under another request id is recognised and refused.
+    let twice = repay(suite, &county_finance, &fell.name, 1_000_000, "BANK-IN-1", "repay-2").await.expect_err("twice");
+    assert_eq!(refusal(&twice), (Code::AlreadyExists, "REPAYMENT_EXISTS".to_owned()));
+    // Never below zero: one fen more than is owed is refused.
+    let over = repay(suite, &county_finance, &fell.name, 3_000_001, "BANK-IN-2", "").await.expect_err("too much");
+    assert_eq!(refusal(&over), (Code::FailedPrecondition, "SUBS-RECOVER".to_owned()));
+    // Another level's finance, and the provider itself, do not record repayments.
+    let foreign = repay(suite, &finance(suite, OTHER_COUNTY), &fell.name, 1, "BANK-IN-3", "").await.expect_err("level");
+    assert_eq!(refusal(&foreign), (Code::FailedPrecondition, "SUBS-SOD".to_owned()));
+    let own = repay(suite, &suite.provider_token(), &fell.name, 1, "BANK-IN-3", "").await.expect_err("provider");
+    assert_eq!(own.code(), Code::PermissionDenied);
+    // Exactly what is owed settles it; then nothing more is taken.
+    let settled = repay(suite, &officer, &fell.name, 3_000_000, "BANK-IN-2", "").await.expect("settled");
+    assert_eq!((settled.outstanding_fen, settled.state), (0, ReceivableState::Settled as i32));
+    assert!(settled.outstanding.is_empty());
+    assert_eq!(settled.settlements.len(), 2);
+    let after = repay(suite, &county_finance, &fell.name, 1, "BANK-IN-4", "").await.expect_err("settled");
+    assert_eq!(refusal(&after), (Code::FailedPrecondition, "RECEIVABLE_STATE".to_owned()));
+
+    // The ledger: the repayments reached the county's bank and cleared the receivable.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    let balance = |account: String| verified.balances.iter().find(|b| b.account == account).map(|b| b.balance_fen);
+    assert_eq!(balance(format!("RECEIVABLE:{}", suite.provider)), Some(10_000_000 - 20 * 200_000));
+    assert_eq!(balance(format!("BANK:{COUNTY}")), Some(20 * 200_000));
+
+    // The province's report: every movement per fund channel, with totals by county, fund,
+    // occupation and month, for finance of the level and auditors.
+    let report = |token: String| async move {
+        suite
+            .client()
+            .await
+            .get_fund_report(authed(GetFundReportRequest { year: 0 }, &token))
+            .await
+            .map(|r| r.into_inner())
+    };
+    let exported = report(suite.auditor()).await.expect("exported");
+    let text = String::from_utf8(exported.content.clone()).expect("UTF-8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "kind,region_code,fund,occupation_code,month,date,document,claim,provider_credit_code,amount_fen"
+    );
+    assert_eq!(exported.rows, 5, "a payment, two receivables and two repayments: {text}");
+    assert!(
+        lines.contains(
+            &format!(
+                "PAYMENT,{COUNTY},EMPLOYMENT_SUBSIDY_FUND,{WELDER},2027-11,2027-11-15,{},{claim},{},10000000",
+                instruction.name, suite.provider
+            )
+            .as_str()
+        )
+    );
+    let total = |kind: &str| -> i64 { exported.totals.iter().filter(|t| t.kind == kind).map(|t| t.amount_fen).sum() };
+    assert_eq!(
+        (total("PAYMENT"), total("RECOVERY"), total("REPAYMENT"), total("OFFSET")),
+        (10_000_000, 10_000_000, 20 * 200_000, 0)
+    );
+    assert!(exported.totals.iter().all(|t| t.region_code == COUNTY && t.occupation_code == WELDER));
+    assert_eq!(report(county_finance.clone()).await.expect("its level").content, exported.content);
+    assert_eq!(report(finance(suite, OTHER_COUNTY)).await.expect("another level").rows, 0);
+    assert_eq!(report(suite.provider_token()).await.expect_err("not a provider").code(), Code::PermissionDenied);
+}
+
+async fn repay(
+    suite: &Suite,
+    token: &str,
+    receivable: &str,
+    amount_fen: i64,
+    bank_reference: &str,
+    request_id: &str,
+) -> Result<Receivable, tonic::Status> {
+    suite
+        .client()
+        .await
+        .record_repayment(authed(
+            RecordRepaymentRequest {
+                receivable: receivable.to_owned(),
+                amount_fen,
+                bank_reference: bank_reference.to_owned(),
+                note: "承训机构退回多拨补贴".into(),
+                request_id: request_id.to_owned(),
+            },
+            token,
+        ))
+        .await
+        .map(|r| r.into_inner().receivable.expect("receivable"))
+}
+
+/// A receivable of an earlier claim of the suite's provider, opened at `level` for `fund`, with
+/// its ledger movement (the provider's receivable debited, the fund credited), as OpenRecovery
+/// would have stored it.
+async fn earlier_receivable(suite: &Suite, id: &str, level: &str, fund: Fund, fen: i64) {
+    let fell = RecoveryCause::RateFell {
+        new_rate: qiancheng_domain::policy::fraction::Fraction::new(13, 20).expect("a rate"),
+    };
+    earlier_receivable_for(suite, id, level, fund, fen, fell).await;
+}
+
+/// As [`earlier_receivable`], for `cause`.
+async fn earlier_receivable_for(suite: &Suite, id: &str, level: &str, fund: Fund, fen: i64, cause: RecoveryCause) {
+    let region = qiancheng_domain::RegionCode::parse(level).expect("a level");
+    let record = ledger::ReceivableRecord {
+        id: id.to_owned(),
+        claim_id: format!("earlier-{id}"),
+        region,
+        provider_credit_code: suite.provider.clone(),
+        cause: ledger::Cause(Some(cause)),
+        note: "复核:就业佐证被驳回".into(),
+        portions: vec![FundPortion { fund, amount_fen: Money::from_fen(fen) }],
+        amount_fen: fen,
+        outstanding_fen: fen,
+        state: ledger::OPEN.to_owned(),
+        rules: vec![],
+        policy_version: "xianning-2025-5/v2".into(),
+        opened_by: "officer".into(),
+        stamp: qiancheng_platform::Stamp::new(),
+    };
+    let (mut tx, _turn) = suite.subsidy.db.begin_write().await.expect("a transaction");
+    let lines = [
+        Line { account: ledger::receivable_account(&suite.provider), side: EntrySide::Debit, amount_fen: fen },
+        Line { account: ledger::fund_account(region, fund.code()), side: EntrySide::Credit, amount_fen: fen },
+    ];
+    ledger::post(&mut tx, &format!("{id}-open"), "", "RECOVERY", &lines, "test").await.expect("posted");
+    qiancheng_platform::record::insert(&mut tx, &record).await.expect("stored");
+    tx.commit().await.expect("committed");
+}
+
+async fn a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bureau_only(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+    // Earlier claims left receivables: one fen more than this payment to the same fund of the
+    // county, and some to another fund, another county and the city.
+    earlier_receivable(suite, "A-R1", COUNTY, Fund::EmploymentSubsidyFund, 10_000_001).await;
+    earlier_receivable(suite, "B-R1", COUNTY, Fund::SkillUpgradeAccount, 500).await;
+    earlier_receivable(suite, "C-R1", OTHER_COUNTY, Fund::EmploymentSubsidyFund, 500).await;
+    earlier_receivable(suite, "D-R1", CITY, Fund::EmploymentSubsidyFund, 500).await;
+
+    // The whole payment is kept back: nothing goes to the bank.
+    let released = release(suite, &county_finance, &name, "release-1").await.expect("released");
+    assert!(released.released_now);
+    let instruction = released.instruction.expect("instruction");
+    assert_eq!((instruction.amount_fen, instruction.offset_fen), (0, 10_000_000));
+    assert_eq!(instruction.state, InstructionState::Offset as i32);
+    // Released again, by retry or anew: nothing is offset twice.
+    let again = release(suite, &county_finance, &name, "release-1").await.expect("the same answer");
+    assert_eq!(again.instruction.as_ref(), Some(&instruction));
+    let anew = release(suite, &county_finance, &name, "release-2").await.expect("released before");
+    assert!(!anew.released_now);
+
+    let receivables: Vec<Receivable> = suite
+        .client()
+        .await
+        .list_receivables(authed(ListReceivablesRequest::default(), &suite.auditor()))
+        .await
+        .expect("listed")
+        .into_inner()
+        .receivables;
+    let of = |id: &str| receivables.iter().find(|r| r.name == format!("receivables/{id}")).expect("listed").clone();
+    let a = of("A-R1");
+    assert_eq!((a.outstanding_fen, a.state), (1, ReceivableState::Open as i32));
+    assert_eq!(a.settlements.len(), 1);
+    assert_eq!(
+        (a.settlements[0].kind, a.settlements[0].amount_fen, a.settlements[0].instruction.as_str()),
+        (SettlementKind::Offset as i32, 10_000_000, instruction.name.as_str())
+    );
+    for other in ["B-R1", "C-R1", "D-R1"] {
+        let r = of(other);
+        assert_eq!((r.outstanding_fen, r.settlements.len()), (500, 0), "{other} is never offset");
+    }
+
+    // Nothing waits for the bank; the ledger records the offset as its own balanced movement.
+    let file = suite
+        .client()
+        .await
+        .get_bank_payment_file(authed(GetBankPaymentFileRequest {}, &county_finance))
+        .await
+        .expect("exported")
+        .into_inner();
+    assert_eq!((file.count, file.total_fen), (0, 0));
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(verified.balanced);
+    let balance = |account: String| verified.balances.iter().find(|b| b.account == account).map(|b| b.balance_fen);
+    assert_eq!(balance("PAYABLE:6228480012345678".to_owned()), Some(0));
+    assert_eq!(balance(format!("RECEIVABLE:{}", suite.provider)), Some(1 + 500 * 3));
+
+    // The province's report shows the payment in full and the offset that settled most of it.
+    let report = suite
+        .client()
+        .await
+        .get_fund_report(authed(GetFundReportRequest { year: 2027 }, &county_finance))
+        .await
+        .expect("exported")
+        .into_inner();
+    let offset: Vec<(&str, i64)> = report
+        .totals
+        .iter()
+        .filter(|t| t.kind == "PAYMENT" || t.kind == "OFFSET")
+        .map(|t| (t.kind.as_str(), t.amount_fen))
+        .collect();
+    assert!(offset.contains(&("PAYMENT", 10_000_000)), "{offset:?}");
+
+    // The fen left is repaid; the receivable is settled.
+    let settled = repay(suite, &county_finance, &a.name, 1, "BANK-IN-9", "").await.expect("repaid");
+    assert_eq!(settled.state, ReceivableState::Settled as i32);
+}
+
+/// Selection disqualifies the suite's provider for subcontracting another of its projects.
+async fn disqualify(suite: &Suite) {
+    SelectionServiceClient::new(suite.selection.channel().await)
+        .disqualify_provider(authed(
+            qiancheng_api::selection::DisqualifyProviderRequest {
+                provider: format!("providers/{}", suite.provider),
+                misconduct: qiancheng_api::selection::MisconductKind::Subcontracting as i32,
+                finding: "将焊工项目转包给无资质机构".into(),
+                found_on: None,
+                request_id: String::new(),
+            },
+            &suite.officer(COUNTY),
+        ))
+        .await
+        .expect("disqualified");
+}
+
+async fn a_provider_disqualified_before_sign_off_is_neither_signed_off_nor_paid(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    disqualify(suite).await;
+    let signed = sign_off(suite, &county_finance, &name, "").await.expect_err("frozen");
+    assert_eq!(refusal(&signed), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
+    let released = release(suite, &county_finance, &name, "").await.expect_err("frozen");
+    assert_eq!(refusal(&released), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
+    // A frozen claim may still be returned with reasons.
+    suite
+        .client()
+        .await
+        .sign_off_claim(authed(
+            SignOffClaimRequest {
+                name: name.clone(),
+                decision: SignOffDecision::Return as i32,
+                return_reasons: vec!["承训机构因转包被取消资格".into()],
+                request_id: String::new(),
+            },
+            &county_finance,
+        ))
+        .await
+        .expect("returned");
+}
+
+async fn a_recovery_for_fraud_keeps_the_providers_waiting_claim_waiting_when_funds_arrive(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    let waiting = sign_off(suite, &county_finance, &name, "").await.expect("waits for funds");
+    assert_eq!(waiting.state, PaymentState::WaitingFunds as i32);
+    // An earlier claim of the provider is found fraudulent.
+    earlier_receivable_for(suite, "F-R1", COUNTY, Fund::EmploymentSubsidyFund, 100, RecoveryCause::Fraud).await;
+    let funded = budget(suite, &county_finance, 10_000_000).await;
+    assert!(funded.signed_off.is_empty(), "a frozen provider's claim is not signed off by the budget");
+    let frozen = release(suite, &county_finance, &name, "").await.expect_err("frozen");
+    assert_eq!(refusal(&frozen), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
+}
+
+async fn a_disqualification_for_subcontracting_in_selection_freezes_the_providers_other_claim(suite: &Suite) {
+    let (name, _) = claim_on_notice(suite).await;
+    approve(suite, &name).await;
+    let county_finance = finance(suite, COUNTY);
+    budget(suite, &county_finance, 10_000_000).await;
+    sign_off(suite, &county_finance, &name, "").await.expect("signed off");
+
+    disqualify(suite).await;
+
+    // Its signed-off claim is not released.
+    let frozen = release(suite, &county_finance, &name, "").await.expect_err("frozen");
+    assert_eq!(refusal(&frozen), (Code::FailedPrecondition, "PAYMENT_FROZEN".to_owned()));
+
+    // Nothing moved.
+    let verified = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest {}, &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert_eq!(verified.movements, 0);
 }
 
 async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: &Suite) {
@@ -631,4 +1021,8 @@ qiancheng_testkit::backend_tests!(start_suite =>
     bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
     a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest,
     a_rate_change_after_release_leaves_the_paid_amount_for_recovery,
+    a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bureau_only,
+    a_disqualification_for_subcontracting_in_selection_freezes_the_providers_other_claim,
+    a_provider_disqualified_before_sign_off_is_neither_signed_off_nor_paid,
+    a_recovery_for_fraud_keeps_the_providers_waiting_claim_waiting_when_funds_arrive,
 );

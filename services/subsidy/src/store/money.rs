@@ -26,6 +26,8 @@ pub const PAID: &str = "PAID";
 pub const FAILED: &str = "FAILED";
 /// Failed, then re-sent as another instruction.
 pub const RESENT: &str = "RESENT";
+/// Settled in full by offsets against the provider's receivables: nothing goes to the bank.
+pub const OFFSET: &str = "OFFSET";
 
 /// A finance bureau's yearly budget of one fund.
 #[derive(Debug, Clone, PartialEq, Eq, Record)]
@@ -142,9 +144,12 @@ pub struct InstructionRecord {
     /// Per fund.
     #[column(json, fixed)]
     pub portions: Vec<FundPortion>,
-    /// The total, in fen.
+    /// What the bank pays, in fen: the portions' total less `offset_fen`.
     #[column(fixed)]
     pub amount_fen: i64,
+    /// What was kept back against the provider's receivables (SUBS-RECOVER), in fen.
+    #[column(fixed)]
+    pub offset_fen: i64,
     /// The day released.
     #[column(fixed)]
     pub pay_on: NaiveDate,
@@ -376,6 +381,12 @@ pub struct BankResultRecord {
 
 /// A receivable open until settled.
 pub const OPEN: &str = "OPEN";
+/// A receivable repaid or offset in full.
+pub const SETTLED: &str = "SETTLED";
+/// A settlement: the provider repaid into the level's bank.
+pub const REPAYMENT: &str = "REPAYMENT";
+/// A settlement: kept back from a later payment of the same finance bureau and fund.
+pub const OFFSET_SETTLEMENT: &str = "OFFSET";
 
 /// A receivable (应收追回款, SUBS-RECOVER) as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Record)]
@@ -420,6 +431,96 @@ pub struct ReceivableRecord {
     /// Revision and times.
     #[column(stamp)]
     pub stamp: Stamp,
+}
+
+impl ReceivableRecord {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("receivables/{}", self.id)
+    }
+
+    /// What is still owed per fund, given the receivable's settlements: each fund's portion less
+    /// what was repaid or offset of it, funds settled in full left out.
+    pub fn outstanding(&self, settlements: &[SettlementRecord]) -> Vec<FundPortion> {
+        self.portions
+            .iter()
+            .filter_map(|p| {
+                let settled: i64 = settlements
+                    .iter()
+                    .filter(|s| s.receivable_id == self.id && s.fund == p.fund.code())
+                    .map(|s| s.amount_fen)
+                    .sum();
+                let left = p.amount_fen.fen() - settled;
+                (left > 0).then(|| FundPortion { fund: p.fund, amount_fen: qiancheng_domain::Money::from_fen(left) })
+            })
+            .collect()
+    }
+
+    /// Whether the cause freezes the provider's unreleased claims and instructions (SUBS-RECOVER,
+    /// 八(四)): fraud or subcontracting.
+    pub fn freezes(&self) -> bool {
+        use qiancheng_domain::policy::subsidy::RecoveryCause;
+        matches!(self.cause.0, Some(RecoveryCause::Fraud | RecoveryCause::Subcontracting))
+    }
+}
+
+/// One step that lowered what a receivable owes of one fund (SUBS-RECOVER): a repayment into
+/// the level's bank, or an offset against a later payment.
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "receivable_settlement", alias = "rs", what = "the settlement")]
+pub struct SettlementRecord {
+    /// `{receivable}-S{n}`.
+    pub id: String,
+    /// The receivable.
+    #[column(fixed)]
+    pub receivable_id: String,
+    /// REPAYMENT or OFFSET.
+    #[column(fixed)]
+    pub kind: String,
+    /// The fund's code (`Fund::code`) whose debt it lowers.
+    #[column(fixed)]
+    pub fund: String,
+    /// The amount, in fen, positive.
+    #[column(fixed)]
+    pub amount_fen: i64,
+    /// OFFSET: the instruction whose payment it was kept back from.
+    #[column(fixed)]
+    pub instruction_id: String,
+    /// REPAYMENT: the bank's reference of the provider's transfer.
+    #[column(fixed)]
+    pub bank_reference: String,
+    /// Its cause, as recorded.
+    #[column(fixed)]
+    pub note: String,
+    /// Who recorded it (for an offset, who released the payment).
+    #[column(fixed)]
+    pub recorded_by: String,
+    /// When.
+    #[column(fixed)]
+    pub create_time_micros: i64,
+}
+
+/// The settlements of the receivables `ids`, oldest first.
+pub async fn settlements_of<'c>(executor: impl Reader<'c>, ids: &[String]) -> Result<Vec<SettlementRecord>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    record::all::<SettlementRecord>(
+        executor,
+        Filter::new().among("rs.receivable_id", ids.iter().map(String::as_str)),
+        "rs.create_time_micros, rs.id",
+    )
+    .await
+}
+
+/// The receivables of `provider`, oldest first.
+pub async fn receivables_of<'c>(executor: impl Reader<'c>, provider: &str) -> Result<Vec<ReceivableRecord>, Error> {
+    record::all::<ReceivableRecord>(
+        executor,
+        Filter::new().eq("rv.provider_credit_code", provider),
+        "rv.create_time_micros, rv.id",
+    )
+    .await
 }
 
 /// The provider's receivable account.

@@ -307,6 +307,88 @@ pub fn subs_sod_finance(filing: crate::RegionCode, finance: crate::RegionCode) -
     }
 }
 
+/// What a provider still owes on one receivable, as offsetting sees it (SUBS-RECOVER).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenReceivable {
+    /// The receivable's id.
+    pub receivable_id: String,
+    /// The finance bureau (level) whose funds paid the money it recovers.
+    pub region: crate::RegionCode,
+    /// What is still owed, per fund.
+    pub outstanding: Vec<FundPortion>,
+}
+
+/// One offset (抵扣): part of a payment kept back against a receivable of the same fund.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offset {
+    /// The receivable it settles.
+    pub receivable_id: String,
+    /// The fund of both the payment's portion and the receivable.
+    pub fund: Fund,
+    /// The amount kept back, in fen, always positive.
+    pub amount_fen: Money,
+}
+
+/// SUBS-RECOVER: what of a payment by the finance bureau of `region` (its `portions` per fund)
+/// is offset against the provider's receivables, given oldest first. A receivable is offset only
+/// against a payment of the same finance bureau and only fund by fund: a portion of one fund
+/// settles what is owed to that fund, never another fund's or another bureau's debt. Each offset
+/// takes the smaller of what is left of the portion and what is still owed, so no receivable
+/// falls below zero and no payment below zero; what is not offset is paid. The rule says what was
+/// kept back, or that nothing was.
+pub fn subs_recover_offsets(
+    region: crate::RegionCode,
+    portions: &[FundPortion],
+    receivables: &[OpenReceivable],
+) -> (Vec<Offset>, RuleResult) {
+    let mut offsets: Vec<Offset> = Vec::new();
+    for portion in portions {
+        let mut left = portion.amount_fen.fen().max(0);
+        for r in receivables.iter().filter(|r| r.region == region) {
+            if left == 0 {
+                break;
+            }
+            let taken: i64 = offsets
+                .iter()
+                .filter(|o| o.receivable_id == r.receivable_id && o.fund == portion.fund)
+                .map(|o| o.amount_fen.fen())
+                .sum();
+            let owed: i64 =
+                r.outstanding.iter().filter(|o| o.fund == portion.fund).map(|o| o.amount_fen.fen()).sum::<i64>()
+                    - taken;
+            let take = left.min(owed);
+            if take > 0 {
+                offsets.push(Offset {
+                    receivable_id: r.receivable_id.clone(),
+                    fund: portion.fund,
+                    amount_fen: Money::from_fen(take),
+                });
+                left -= take;
+            }
+        }
+    }
+    let total = fen_display(offsets.iter().map(|o| i128::from(o.amount_fen.fen())).sum());
+    let rule = if offsets.is_empty() {
+        RuleResult::pass(
+            "SUBS-RECOVER",
+            format!("承训机构在本级({})同一资金渠道无待追回款,全额拨付", region.code()),
+            format!("nothing owed to the same fund of this finance bureau ({}): paid in full", region.code()),
+        )
+    } else {
+        RuleResult::pass(
+            "SUBS-RECOVER",
+            format!("以本次拨付抵扣同级({})同一资金渠道的待追回款{total}元", region.code()),
+            format!(
+                "{total} yuan of this payment offset against what is owed to the same funds of this finance bureau ({})",
+                region.code()
+            ),
+        )
+    };
+    (offsets, rule)
+}
+
 /// SUBS-PAY: only an approved claim is paid, and never beyond its approved amount.
 fn subs_pay_claim(facts: &PaymentFacts) -> RuleResult {
     let claim = &facts.instruction.claim_id;
@@ -603,6 +685,83 @@ mod tests {
         };
         assert!(
             !super::subs_pay_entries_balance(&[zero.clone(), LedgerEntry { side: EntrySide::Credit, ..zero }]).passed
+        );
+    }
+
+    fn owed(id: &str, region: crate::RegionCode, fund: Fund, fen: i64) -> OpenReceivable {
+        OpenReceivable {
+            receivable_id: id.to_owned(),
+            region,
+            outstanding: vec![FundPortion { fund, amount_fen: Money::from_fen(fen) }],
+        }
+    }
+
+    #[test]
+    fn subs_recover_offset_exactly_the_payment_leaves_nothing_to_pay() {
+        let county = crate::RegionCode::parse("421221").expect("county");
+        let pay = [FundPortion { fund: Fund::EmploymentSubsidyFund, amount_fen: Money::from_fen(400_000) }];
+        let (offsets, rule) =
+            subs_recover_offsets(county, &pay, &[owed("R1", county, Fund::EmploymentSubsidyFund, 400_000)]);
+        assert!(rule.passed);
+        assert_eq!(offsets.len(), 1);
+        assert_eq!(offsets[0].amount_fen, Money::from_fen(400_000));
+        assert!(rule.reason_zh.contains("4000.00"), "{}", rule.reason_zh);
+    }
+
+    #[test]
+    fn subs_recover_offset_one_fen_more_than_the_payment_leaves_a_fen_owed() {
+        let county = crate::RegionCode::parse("421221").expect("county");
+        let pay = [FundPortion { fund: Fund::EmploymentSubsidyFund, amount_fen: Money::from_fen(400_000) }];
+        let (offsets, _) =
+            subs_recover_offsets(county, &pay, &[owed("R1", county, Fund::EmploymentSubsidyFund, 400_001)]);
+        assert_eq!(offsets.iter().map(|o| o.amount_fen.fen()).sum::<i64>(), 400_000);
+        // One fen less than the payment: the receivable is settled and one fen is paid.
+        let (offsets, _) =
+            subs_recover_offsets(county, &pay, &[owed("R1", county, Fund::EmploymentSubsidyFund, 399_999)]);
+        assert_eq!(offsets.iter().map(|o| o.amount_fen.fen()).sum::<i64>(), 399_999);
+    }
+
+    #[test]
+    fn subs_recover_offset_never_across_funds_or_bureaus() {
+        let county = crate::RegionCode::parse("421221").expect("county");
+        let other = crate::RegionCode::parse("421222").expect("county");
+        let pay = [FundPortion { fund: Fund::EmploymentSubsidyFund, amount_fen: Money::from_fen(400_000) }];
+        let receivables = [
+            owed("R1", county, Fund::SkillUpgradeAccount, 100_000),
+            owed("R2", other, Fund::EmploymentSubsidyFund, 100_000),
+            owed("R3", crate::RegionCode::CITY, Fund::EmploymentSubsidyFund, 100_000),
+        ];
+        let (offsets, rule) = subs_recover_offsets(county, &pay, &receivables);
+        assert!(offsets.is_empty());
+        assert!(rule.reason_en.contains("paid in full"));
+    }
+
+    #[test]
+    fn subs_recover_offsets_take_the_oldest_first_fund_by_fund() {
+        let county = crate::RegionCode::parse("421221").expect("county");
+        let pay = [
+            FundPortion { fund: Fund::EmploymentSubsidyFund, amount_fen: Money::from_fen(300) },
+            FundPortion { fund: Fund::SkillUpgradeAccount, amount_fen: Money::from_fen(50) },
+        ];
+        let both = OpenReceivable {
+            receivable_id: "R2".to_owned(),
+            region: county,
+            outstanding: vec![
+                FundPortion { fund: Fund::EmploymentSubsidyFund, amount_fen: Money::from_fen(500) },
+                FundPortion { fund: Fund::SkillUpgradeAccount, amount_fen: Money::from_fen(80) },
+            ],
+        };
+        let (offsets, _) =
+            subs_recover_offsets(county, &pay, &[owed("R1", county, Fund::EmploymentSubsidyFund, 200), both]);
+        let got: Vec<(&str, Fund, i64)> =
+            offsets.iter().map(|o| (o.receivable_id.as_str(), o.fund, o.amount_fen.fen())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("R1", Fund::EmploymentSubsidyFund, 200),
+                ("R2", Fund::EmploymentSubsidyFund, 100),
+                ("R2", Fund::SkillUpgradeAccount, 50)
+            ]
         );
     }
 
