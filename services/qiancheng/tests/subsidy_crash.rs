@@ -6,6 +6,7 @@
 //! until it is answered, then every instruction is sent again, with its request id and with a
 //! new one, under more kills. It ends with one instruction a claim (none paid twice), every
 //! claim released (none lost) and the ledger balanced, one movement a release. Then the bank
+//! times out (the payment file goes out again: the same instructions under the same ids) and
 //! answers twice (the same result file again, and another answer for the same instructions):
 //! each payment is applied once. Then selection goes down: ReleasePayment and FileClaim answer
 //! UNAVAILABLE naming it, and nothing is stored.
@@ -512,15 +513,21 @@ async fn payments_survive_the_subsidy_process_killed_at_random(backend: Backend)
     assert_eq!(balance(&verified, &format!("FUND:{COUNTY}:EMPLOYMENT_SUBSIDY_FUND")), total);
     assert_eq!(balance(&verified, "PAYABLE:6228480012345678"), -total);
 
-    // The bank answers twice: the same result file again, then another answer for the same
-    // instructions (other references). Each payment is applied once.
-    let exported = suite
-        .client()
-        .get_bank_payment_file(authed(GetBankPaymentFileRequest {}, &suite.finance()))
-        .await
-        .expect("exported")
-        .into_inner();
+    // The bank does not answer in time and the payment file goes out again: the same
+    // instructions under the same ids, so the bank can recognise what it has seen.
+    let export = || async {
+        suite
+            .client()
+            .get_bank_payment_file(authed(GetBankPaymentFileRequest {}, &suite.finance()))
+            .await
+            .expect("exported")
+            .into_inner()
+    };
+    let exported = export().await;
     assert_eq!((exported.count, exported.total_fen), (i32::try_from(CLAIMS).expect("small"), total));
+    assert_eq!(export().await.content, exported.content, "the same file, the same instruction ids");
+    // Then it answers twice: the same result file again, then another answer for the same
+    // instructions (other references). Each payment is applied once.
     let results = |reference: &str| {
         let mut file = format!("QCRES|1|{COUNTY}\n");
         for i in &instructions {
