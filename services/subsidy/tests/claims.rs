@@ -640,113 +640,14 @@ qiancheng_testkit::backend_tests!(start_suite =>
 /// with its own identity: outcome's 14/20 sets the 200% tier.
 mod with_outcome {
     use super::*;
-    use qiancheng_api::outcome::outcome_service_client::OutcomeServiceClient;
-    use qiancheng_api::outcome::{
-        Basis, ContractEvidence, ContractKind, EvidenceInput, EvidenceKind, GetProjectRatesRequest, InsuranceEvidence,
-        ListTraineesRequest, PayerRelation, RecordAcceptanceRequest, RecordEvidenceRequest, WageEvidence,
-    };
-    use tonic::transport::Channel;
-
-    const EMPLOYER: &str = "91421221MA4K7Y003";
-
-    fn item(trainee: &str, kind: EvidenceKind) -> EvidenceInput {
-        EvidenceInput {
-            trainee: trainee.into(),
-            kind: kind as i32,
-            media_type: "application/pdf".into(),
-            document_content: format!("scan of {kind:?} for {trainee}").into_bytes(),
-            ..Default::default()
-        }
-    }
-
-    /// ① a labour contract of May 2027 and three months of insurance and wages from its employer.
-    fn route_one(trainee: &str) -> [EvidenceInput; 3] {
-        let employer = qiancheng_testkit::fixtures::uscc(EMPLOYER);
-        let months: Vec<String> = (5..8).map(|m| format!("2027-{m:02}")).collect();
-        [
-            EvidenceInput {
-                contract: Some(ContractEvidence {
-                    employer_credit_code: employer.clone(),
-                    kind: ContractKind::Labour as i32,
-                    signed_on: Some(date(2027, 5, 1)),
-                    ..Default::default()
-                }),
-                ..item(trainee, EvidenceKind::Contract)
-            },
-            EvidenceInput {
-                insurance: Some(InsuranceEvidence {
-                    employer_credit_code: employer.clone(),
-                    months: months.clone(),
-                    region_code: COUNTY.into(),
-                    ..Default::default()
-                }),
-                ..item(trainee, EvidenceKind::Insurance)
-            },
-            EvidenceInput {
-                wages: Some(WageEvidence {
-                    employer_credit_code: employer,
-                    payer_relation: PayerRelation::EmployerAccount as i32,
-                    months,
-                    amount_fen: 900_000,
-                }),
-                ..item(trainee, EvidenceKind::Wages)
-            },
-        ]
-    }
-
-    async fn outcome(suite: &Suite) -> OutcomeServiceClient<Channel> {
-        OutcomeServiceClient::new(suite.outcome.as_ref().expect("outcome runs").channel().await)
-    }
-
-    /// Waits until outcome has followed the completed class (it is never told): 23 watched, the
-    /// 3 who attended nothing left out.
-    async fn followed(suite: &Suite) {
-        let mut seen = Vec::new();
-        for _ in 0..300 {
-            let listed = outcome(suite)
-                .await
-                .list_trainees(authed(
-                    ListTraineesRequest { project: suite.project.clone(), page_size: 100, ..Default::default() },
-                    &suite.admin(),
-                ))
-                .await
-                .expect("trainees")
-                .into_inner()
-                .trainees;
-            seen = listed.iter().map(|t| t.excluded_by.clone()).collect();
-            if listed.len() == 23 && listed.iter().filter(|t| t.excluded_by == "CLASS-ATTENDANCE").count() == 3 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("outcome did not follow supervision's change feed: {seen:?}");
-    }
+    use qiancheng_api::outcome::{Basis, GetProjectRatesRequest};
 
     async fn a_real_rate_from_outcome_sets_the_tier(suite: &Suite) {
         let trainees = run_class(suite).await;
         standards(suite).await;
-        followed(suite).await;
-        suite.outcome_clock.set(day(2027, 10, 30));
-        let officer = suite.officer(COUNTY);
-        // Outcome names supervision's roster entry `classes/{c}/trainees/{t}` as `trainees/{t}`.
-        for name in trainees.iter().take(14) {
-            let watched = format!("trainees/{}", name.rsplit('/').next().expect("an id"));
-            for input in route_one(&watched) {
-                outcome(suite)
-                    .await
-                    .record_evidence(authed(
-                        RecordEvidenceRequest {
-                            evidence: Some(input),
-                            note: "社保系统查询".into(),
-                            request_id: String::new(),
-                        },
-                        &officer,
-                    ))
-                    .await
-                    .expect("recorded");
-            }
-        }
-        let rates = outcome(suite)
+        followed(suite, &suite.project).await;
+        record_employment(suite, &trainees[..14]).await;
+        let rates = outcome_client(suite)
             .await
             .get_project_rates(authed(
                 GetProjectRatesRequest { project: suite.project.clone(), as_of: Some(date(2027, 10, 30)) },
@@ -757,19 +658,7 @@ mod with_outcome {
             .into_inner();
         let employment = rates.rates.iter().find(|r| r.basis == Basis::Employment as i32).expect("employment rate");
         assert_eq!((employment.numerator, employment.denominator), (14, 20));
-        outcome(suite)
-            .await
-            .record_acceptance(authed(
-                RecordAcceptanceRequest {
-                    project: suite.project.clone(),
-                    accepted: true,
-                    decided_on: Some(date(2027, 10, 30)),
-                    ..Default::default()
-                },
-                &officer,
-            ))
-            .await
-            .expect("accepted");
+        accept(suite, &suite.project).await;
 
         // Nothing is recorded in the test's outcomes: everything comes from the outcome service.
         suite.clock.set(day(2027, 10, 30));
@@ -790,4 +679,47 @@ mod with_outcome {
     }
 
     qiancheng_testkit::backend_tests!(start_suite_with_outcome => a_real_rate_from_outcome_sets_the_tier);
+
+    /// Outcome goes down after the project was accepted: the provider's claim is refused
+    /// UNAVAILABLE naming outcome (the reason PEER_UNAVAILABLE), and nothing is stored; once
+    /// outcome is back the same claim is filed. (Selection down during FileClaim and
+    /// ReleasePayment is tried against `serve` processes in services/qiancheng/tests/subsidy_crash.rs.)
+    async fn a_claim_filed_while_outcome_is_down_is_refused_unavailable_and_nothing_is_stored(backend: Backend) {
+        let Some(mut suite) = start_suite_with_outcome(backend).await else { return };
+        let trainees = run_class(&suite).await;
+        standards(&suite).await;
+        followed(&suite, &suite.project).await;
+        record_employment(&suite, &trainees[..14]).await;
+        accept(&suite, &suite.project).await;
+        let outcome = suite.outcome.take().expect("outcome runs");
+        // Stopped; a stop that waits on a call of the follower is cut short by the drop.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), outcome.server.stop()).await;
+
+        suite.clock.set(day(2027, 10, 30));
+        let refused = file(&suite, &suite.provider_token()).await.expect_err("outcome is down");
+        assert_eq!(
+            (refused.code(), reason(&refused)),
+            (Code::Unavailable, "PEER_UNAVAILABLE".to_owned()),
+            "{refused:?}"
+        );
+        assert!(refused.message().contains("outcome"), "the status names outcome: {}", refused.message());
+        let listed = suite
+            .client()
+            .await
+            .list_claims(authed(ListClaimsRequest::default(), &suite.auditor()))
+            .await
+            .expect("listed")
+            .into_inner();
+        assert!(listed.claims.is_empty(), "nothing stored");
+    }
+
+    #[tokio::test]
+    async fn a_claim_filed_while_outcome_is_down_is_refused_unavailable_and_nothing_is_stored_on_sqlite() {
+        a_claim_filed_while_outcome_is_down_is_refused_unavailable_and_nothing_is_stored(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn a_claim_filed_while_outcome_is_down_is_refused_unavailable_and_nothing_is_stored_on_postgres() {
+        a_claim_filed_while_outcome_is_down_is_refused_unavailable_and_nothing_is_stored(Backend::Postgres).await;
+    }
 }

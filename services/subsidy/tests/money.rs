@@ -23,67 +23,6 @@ use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_subsidy::store::money::{self as ledger, Line};
 use tonic::Code;
 
-/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
-/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
-async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
-    suite.clock.set(day(2027, 10, 29));
-    let filed = suite
-        .client()
-        .await
-        .file_claim(authed(
-            FileClaimRequest {
-                claim: Some(Claim {
-                    project: suite.project.clone(),
-                    materials: every_material(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &suite.provider_token(),
-        ))
-        .await
-        .expect("filed")
-        .into_inner()
-        .claim
-        .expect("claim");
-    assert_eq!(filed.total_fen, 20 * 500_000);
-    suite
-        .client()
-        .await
-        .review_claim(authed(
-            ReviewClaimRequest {
-                name: filed.name.clone(),
-                decision: ReviewDecision::Accept as i32,
-                ..Default::default()
-            },
-            &suite.officer(COUNTY),
-        ))
-        .await
-        .expect("reviewed");
-    (filed.name, trainees)
-}
-
-/// Approved by another officer of the county after the notice.
-async fn approve(suite: &Suite, name: &str) {
-    suite.clock.set(day(2027, 11, 15));
-    suite
-        .client()
-        .await
-        .approve_claim(authed(
-            ApproveClaimRequest { name: name.to_owned(), ..Default::default() },
-            &suite.officer_named("officer-b", COUNTY),
-        ))
-        .await
-        .expect("approved");
-}
-
 fn finance(suite: &Suite, level: &str) -> String {
     suite.keys.token(Role::FinanceOfficer, Some(level), None)
 }

@@ -13,6 +13,7 @@
 pub mod idp;
 pub mod pki;
 pub mod selection;
+pub mod subsidy;
 pub mod supervision;
 
 use std::collections::BTreeMap;

@@ -309,6 +309,16 @@ pub fn calendar_with_2027() -> qiancheng_domain::policy::calendar::HolidayCalend
 }
 
 impl Suite {
+    /// Another approved project of the county (30 welders, level 4, 100 hours), of a provider of
+    /// its own made from `seed` (seven characters); returns the provider's credit code and the
+    /// project's name.
+    pub async fn approve_another(&self, seed: &str) -> (String, String) {
+        let project =
+            ProjectToApprove { county: COUNTY, seed, headcount: 30, hours: 100, deadline: date(2099, 12, 31) };
+        let mut client = SelectionServiceClient::new(self.selection.channel().await);
+        approve_project(&mut client, &self.officer(COUNTY), |code| self.provider_of(code), project).await
+    }
+
     /// A token of officer `who` of `county`: two officers of one bureau are two subjects.
     pub fn officer_named(&self, who: &str, county: &str) -> String {
         self.keys.minter.mint(who, &[Role::CountyOfficer], Some(county), None, 3600).expect("mint a test token")
