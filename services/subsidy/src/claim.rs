@@ -433,10 +433,7 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
         // The provider's refiling gathers it again anyway.
         return Ok(None);
     }
-    if crate::payment::released(s, &found.id).await? {
-        // Released: the amount paid stands; a fall is recovered (SUBS-RECOVER), never recalculated.
-        return Ok(None);
-    }
+    let released = crate::payment::released(s, &found.id).await?;
     let fresh = calculate(
         s,
         &found.provider_credit_code,
@@ -449,6 +446,12 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
     let snapshot = OpenedSnapshot { facts: fresh.facts.clone(), trainees: fresh.names.clone() };
     let kept: Vec<_> = found.exclusions.iter().filter(|e| fresh.names.contains(&e.trainee)).cloned().collect();
     let decision = recalculated(&fresh.record, &snapshot, &kept)?;
+    if released {
+        // Released: the amount paid stands, never recalculated; a rate that fell is recovered
+        // line by line (SUBS-RECOVER), a rise is not paid.
+        let opened = crate::recovery::follow_fallen_rate(s, &found, &decision.outcome).await?;
+        return Ok((!opened.is_empty()).then(|| found.name()));
+    }
     if decision.outcome.total_fen.fen() == found.total_fen {
         return Ok(None);
     }

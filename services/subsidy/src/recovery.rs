@@ -124,83 +124,143 @@ pub async fn open_recovery(s: &Subsidy, call: Call<OpenRecoveryRequest>) -> Resu
         record::find::<ClaimRecord>(s.db.pool(), id.as_str()).await?.ok_or_else(|| Error::NotFound(m.claim.clone()))?;
     access::decide_claim(&call.principal, claim.region)?;
     let cause = cause_of(m)?;
-    let policy = policy_of(&claim)?;
-    let outcome = claim.outcome.0.clone().ok_or_else(|| Error::corrupt("a released claim without its calculation"))?;
     let officer = call.principal.subject.clone();
     let note = m.note.trim().to_owned();
     write::run(s, &call, async |change| {
-        let payment = record::find::<ClaimPaymentRecord>(&mut *change.tx, id.as_str()).await?;
-        let Some(payment) = payment.filter(|p| p.state == store::RELEASED) else {
-            return Err(Error::precondition("CLAIM_STATE", "only a released claim is recovered"));
-        };
-        let earlier =
-            record::all::<ReceivableRecord>(&mut *change.tx, Filter::new().eq("rv.claim_id", id.as_str()), "rv.id")
-                .await?;
-        let mut portions = Vec::new();
-        let mut rules = Vec::new();
-        for paid in &payment.portions {
-            let decision = subs_recover(&policy, &of_fund(&outcome, paid.fund), &cause);
-            if let Some(failed) = decision.first_failure() {
-                return Err(Error::Refused(failed.clone()));
-            }
-            rules.extend(decision.rules.iter().cloned());
-            let before: i64 = earlier
-                .iter()
-                .flat_map(|r| r.portions.iter())
-                .filter(|p| p.fund == paid.fund)
-                .map(|p| p.amount_fen.fen())
-                .sum();
-            let left = (decision.outcome.fen().min(paid.amount_fen.fen()) - before).max(0);
-            if left > 0 {
-                portions.push(FundPortion { fund: paid.fund, amount_fen: Money::from_fen(left) });
-            }
-        }
-        let amount: i64 = portions.iter().map(|p| p.amount_fen.fen()).sum();
-        if amount == 0 {
-            return Err(Error::precondition(
-                "SUBS-RECOVER",
-                "nothing is left to recover: the claim's earlier receivables cover what this cause recovers",
-            ));
-        }
-        let receivable = ReceivableRecord {
-            id: format!("{}-R{}", claim.id, earlier.len() + 1),
-            claim_id: claim.id.clone(),
-            region: payment.region,
-            provider_credit_code: claim.provider_credit_code.clone(),
-            cause: store::Cause(Some(cause.clone())),
-            note: note.clone(),
-            portions: portions.clone(),
-            amount_fen: amount,
-            outstanding_fen: amount,
-            state: store::OPEN.to_owned(),
-            rules,
-            policy_version: claim.policy_version.clone(),
-            opened_by: officer.clone(),
-            stamp: Stamp::new(),
-        };
-        // The receivable: owed by the provider, returned to each fund that paid it.
-        let mut lines = vec![Line {
-            account: store::receivable_account(&receivable.provider_credit_code),
-            side: EntrySide::Debit,
-            amount_fen: amount,
-        }];
-        lines.extend(portions.iter().map(|p| Line {
-            account: store::fund_account(payment.region, p.fund.code()),
-            side: EntrySide::Credit,
-            amount_fen: p.amount_fen.fen(),
-        }));
-        store::post(&mut change.tx, &format!("{}-open", receivable.id), "", "RECOVERY", &lines, &officer).await?;
-        record::insert(&mut change.tx, &receivable).await?;
-        change.audit_under(
-            &claim.policy_version,
-            "recovery.open",
-            format!("receivables/{}", receivable.id),
-            serde_json::json!({ "claim": claim.name(), "cause": receivable.cause, "note": note,
-                "portions": receivable.portions, "amount_fen": amount, "rules": receivable.rules }),
-        );
+        let receivable = open_in(change, &claim, &cause, &note, &officer).await?;
         Ok(OpenRecoveryResponse { receivable: Some(shown(&receivable, &[])) })
     })
     .await
+}
+
+/// Opens a receivable of the released `claim` for `cause` in `change`: per fund, what the cause
+/// recovers less what the claim's earlier receivables recover, charged back to each fund that
+/// paid it. `CLAIM_STATE` when the claim is not released; `SUBS-RECOVER` when nothing is left.
+async fn open_in(
+    change: &mut write::Change,
+    claim: &ClaimRecord,
+    cause: &RecoveryCause,
+    note: &str,
+    opened_by: &str,
+) -> Result<ReceivableRecord, Error> {
+    let policy = policy_of(claim)?;
+    let outcome = claim.outcome.0.clone().ok_or_else(|| Error::corrupt("a released claim without its calculation"))?;
+    let id = claim.id.as_str();
+    let payment = record::find::<ClaimPaymentRecord>(&mut *change.tx, id).await?;
+    let Some(payment) = payment.filter(|p| p.state == store::RELEASED) else {
+        return Err(Error::precondition("CLAIM_STATE", "only a released claim is recovered"));
+    };
+    let earlier =
+        record::all::<ReceivableRecord>(&mut *change.tx, Filter::new().eq("rv.claim_id", id), "rv.id").await?;
+    let mut portions = Vec::new();
+    let mut rules = Vec::new();
+    for paid in &payment.portions {
+        let decision = subs_recover(&policy, &of_fund(&outcome, paid.fund), cause);
+        if let Some(failed) = decision.first_failure() {
+            return Err(Error::Refused(failed.clone()));
+        }
+        rules.extend(decision.rules.iter().cloned());
+        let before: i64 = earlier
+            .iter()
+            .flat_map(|r| r.portions.iter())
+            .filter(|p| p.fund == paid.fund)
+            .map(|p| p.amount_fen.fen())
+            .sum();
+        let left = (decision.outcome.fen().min(paid.amount_fen.fen()) - before).max(0);
+        if left > 0 {
+            portions.push(FundPortion { fund: paid.fund, amount_fen: Money::from_fen(left) });
+        }
+    }
+    let amount: i64 = portions.iter().map(|p| p.amount_fen.fen()).sum();
+    if amount == 0 {
+        return Err(Error::precondition(
+            "SUBS-RECOVER",
+            "nothing is left to recover: the claim's earlier receivables cover what this cause recovers",
+        ));
+    }
+    let receivable = ReceivableRecord {
+        id: format!("{}-R{}", claim.id, earlier.len() + 1),
+        claim_id: claim.id.clone(),
+        region: payment.region,
+        provider_credit_code: claim.provider_credit_code.clone(),
+        cause: store::Cause(Some(cause.clone())),
+        note: note.to_owned(),
+        portions: portions.clone(),
+        amount_fen: amount,
+        outstanding_fen: amount,
+        state: store::OPEN.to_owned(),
+        rules,
+        policy_version: claim.policy_version.clone(),
+        opened_by: opened_by.to_owned(),
+        stamp: Stamp::new(),
+    };
+    // The receivable: owed by the provider, returned to each fund that paid it.
+    let mut lines = vec![Line {
+        account: store::receivable_account(&receivable.provider_credit_code),
+        side: EntrySide::Debit,
+        amount_fen: amount,
+    }];
+    lines.extend(portions.iter().map(|p| Line {
+        account: store::fund_account(payment.region, p.fund.code()),
+        side: EntrySide::Credit,
+        amount_fen: p.amount_fen.fen(),
+    }));
+    store::post(&mut change.tx, &format!("{}-open", receivable.id), "", "RECOVERY", &lines, opened_by).await?;
+    record::insert(&mut change.tx, &receivable).await?;
+    change.audit_under(
+        &claim.policy_version,
+        "recovery.open",
+        format!("receivables/{}", receivable.id),
+        serde_json::json!({ "claim": claim.name(), "cause": receivable.cause, "note": note,
+            "portions": receivable.portions, "amount_fen": amount, "rules": receivable.rules }),
+    );
+    Ok(receivable)
+}
+
+/// The causes a re-verified calculation `fresh` of a paid claim `paid` gives: the rate of the
+/// claim (edition 1, or one kind) or of each kind (edition 2) that fell.
+fn fallen(paid: &ClaimOutcome, fresh: &ClaimOutcome) -> Vec<RecoveryCause> {
+    if paid.rates.is_empty() || fresh.rates.is_empty() {
+        return match (paid.rate, fresh.rate) {
+            (Some(before), Some(now)) if now < before => vec![RecoveryCause::RateFell { new_rate: now }],
+            _ => Vec::new(),
+        };
+    }
+    fresh
+        .rates
+        .iter()
+        .filter_map(|now| {
+            let new_rate = now.rate?;
+            let before = paid.rates.iter().find(|r| r.basis == now.basis)?.rate?;
+            (new_rate < before).then_some(RecoveryCause::KindRateFell { basis: now.basis, new_rate })
+        })
+        .collect()
+}
+
+/// A released claim whose project's rate outcome announced again (SUBS-RECOVER, "a rate that
+/// falls after payment"): calculated again from today's records; each rate that fell opens a
+/// receivable of each line's difference at the new rate, by the service, in one transaction. A
+/// rise is not paid (the policy set's default; RULES.md). Following the same change again opens
+/// nothing more, as what earlier receivables recover is not counted twice. Returns the
+/// receivables opened.
+pub async fn follow_fallen_rate(s: &Subsidy, claim: &ClaimRecord, fresh: &ClaimOutcome) -> Result<Vec<String>, Error> {
+    let Some(paid) = claim.outcome.0.as_ref() else { return Ok(Vec::new()) };
+    let causes = fallen(paid, fresh);
+    if causes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut change = write::Change::open(s, "service:subsidy").await?;
+    let mut opened = Vec::new();
+    for cause in &causes {
+        let note = "outcome re-verified the project's rate after payment";
+        match open_in(&mut change, claim, cause, note, "service:subsidy").await {
+            Ok(receivable) => opened.push(format!("receivables/{}", receivable.id)),
+            Err(Error::FailedPrecondition { .. }) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    change.commit().await?;
+    Ok(opened)
 }
 
 /// Whose receivables the caller reads.

@@ -924,14 +924,16 @@ async fn a_disqualification_for_subcontracting_in_selection_freezes_the_provider
     assert_eq!(verified.movements, 0);
 }
 
-async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: &Suite) {
+async fn a_rate_that_falls_after_release_becomes_a_receivable_by_itself_once(suite: &Suite) {
     let (name, trainees) = claim_on_notice(suite).await;
     approve(suite, &name).await;
     let county_finance = finance(suite, COUNTY);
     budget(suite, &county_finance, 10_000_000).await;
     sign_off(suite, &county_finance, &name, "").await.expect("signed off");
     release(suite, &county_finance, &name, "").await.expect("released");
-    // Outcome re-verifies one employment away (13/20) and announces it: the claim as paid stays.
+    // Outcome re-verifies one employment away (13/20) and announces it: the claim as paid stays,
+    // and the fall becomes a receivable by itself: 2,000 yuan a line (paid 5,000, worth 3,000 at
+    // 100%), not the 3,000 of the tier difference.
     suite.outcomes.record(
         &suite.project,
         OutcomeFacts {
@@ -941,7 +943,24 @@ async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: 
         },
     );
     suite.outcomes.announce_rate_change(&suite.project);
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let receivables = || async {
+        suite
+            .client()
+            .await
+            .list_receivables(authed(ListReceivablesRequest::default(), &suite.auditor()))
+            .await
+            .expect("listed")
+            .into_inner()
+            .receivables
+    };
+    let mut opened = Vec::new();
+    for _ in 0..50 {
+        opened = receivables().await;
+        if !opened.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let read = suite
         .client()
         .await
@@ -952,6 +971,25 @@ async fn a_rate_change_after_release_leaves_the_paid_amount_for_recovery(suite: 
         .claim
         .expect("claim");
     assert_eq!((read.state, read.total_fen), (ClaimState::Approved as i32, 10_000_000));
+    assert_eq!(opened.len(), 1, "the fall after payment is a receivable");
+    let receivable = &opened[0];
+    assert_eq!(receivable.claim, name);
+    assert_eq!(receivable.cause(), RecoveryCauseKind::RateFell);
+    assert_eq!((receivable.new_rate_positive, receivable.new_rate_completed), (13, 20));
+    assert_eq!((receivable.amount_fen, receivable.outstanding_fen), (20 * 200_000, 20 * 200_000));
+    assert_eq!(receivable.opened_by, "service:subsidy");
+    // The same change announced again opens nothing more.
+    suite.outcomes.announce_rate_change(&suite.project);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(receivables().await.len(), 1, "a fall is recovered once");
+    let ledger = suite
+        .client()
+        .await
+        .verify_ledger(authed(VerifyLedgerRequest::default(), &suite.auditor()))
+        .await
+        .expect("verified")
+        .into_inner();
+    assert!(ledger.balanced, "{ledger:?}");
 }
 
 qiancheng_testkit::backend_tests!(start_suite =>
@@ -959,7 +997,7 @@ qiancheng_testkit::backend_tests!(start_suite =>
     a_claim_is_returned_by_finance_with_reasons,
     bank_results_are_reconciled_and_a_failed_payment_is_resent_never_to_both,
     a_rate_that_falls_after_payment_recovers_2000_yuan_a_line_and_fraud_the_rest,
-    a_rate_change_after_release_leaves_the_paid_amount_for_recovery,
+    a_rate_that_falls_after_release_becomes_a_receivable_by_itself_once,
     a_receivable_is_offset_against_the_next_payment_of_the_same_fund_and_bureau_only,
     a_disqualification_for_subcontracting_in_selection_freezes_the_providers_other_claim,
     a_provider_disqualified_before_sign_off_is_neither_signed_off_nor_paid,
