@@ -309,25 +309,49 @@ pub fn sync_checkin(p: &Params, session: &str, device: &str, checkins: &[CheckIn
 pub fn device_shared(p: &Params, device: &str, checkins: &[CheckInFact]) -> Vec<Observation> {
     let mut sorted: Vec<&CheckInFact> = checkins.iter().collect();
     sorted.sort_by(|a, b| a.micros.cmp(&b.micros).then_with(|| a.event_id.cmp(&b.event_id)));
-    // For each class: its evidence, the other classes and whether another provider is among them.
-    let mut found: BTreeMap<&str, (Vec<Evidence>, BTreeSet<&str>, bool)> = BTreeMap::new();
-    for (i, a) in sorted.iter().enumerate() {
-        for b in sorted[i + 1..].iter().take_while(|b| b.micros - a.micros <= p.device_overlap_micros) {
-            if a.class_id == b.class_id {
-                continue;
+    // One pass with a window of `device_overlap_micros` either side of each check-in, holding how
+    // many check-ins of each class it has: linear in the check-ins (times the classes sharing the
+    // device), where comparing every pair would grow with their square.
+    let provider_of: BTreeMap<&str, &str> = sorted.iter().map(|c| (c.class_id.as_str(), c.provider.as_str())).collect();
+    let mut in_window: BTreeMap<&str, usize> = BTreeMap::new();
+    let (mut lo, mut hi) = (0, 0);
+    // For each class: the check-ins it rests on, the other classes and whether another provider
+    // is among them.
+    let mut found: BTreeMap<&str, (BTreeSet<usize>, BTreeSet<&str>, bool)> = BTreeMap::new();
+    for (i, c) in sorted.iter().enumerate() {
+        while hi < sorted.len() && sorted[hi].micros - c.micros <= p.device_overlap_micros {
+            *in_window.entry(sorted[hi].class_id.as_str()).or_default() += 1;
+            hi += 1;
+        }
+        while c.micros - sorted[lo].micros > p.device_overlap_micros {
+            let class = sorted[lo].class_id.as_str();
+            if let Some(count) = in_window.get_mut(class) {
+                *count -= 1;
+                if *count == 0 {
+                    in_window.remove(class);
+                }
             }
-            for (one, other) in [(a, b), (b, a)] {
-                let entry = found.entry(one.class_id.as_str()).or_default();
-                entry.0.push(one.evidence());
-                entry.0.push(other.evidence());
-                entry.1.insert(other.class_id.as_str());
-                entry.2 |= one.provider != other.provider;
-            }
+            lo += 1;
+        }
+        let own = c.class_id.as_str();
+        let others: Vec<&str> = in_window.keys().copied().filter(|class| *class != own).collect();
+        if others.is_empty() {
+            continue;
+        }
+        let provider = c.provider.as_str();
+        let entry = found.entry(own).or_default();
+        entry.0.insert(i);
+        for other in &others {
+            entry.1.insert(other);
+            entry.2 |= provider_of.get(other).is_some_and(|p| *p != provider);
+        }
+        for other in others {
+            found.entry(other).or_default().0.insert(i);
         }
     }
     found
         .into_iter()
-        .map(|(class_id, (evidence, others, other_provider))| Observation {
+        .map(|(class_id, (rests_on, others, other_provider))| Observation {
             code: DEVICE_SHARED,
             class_id: class_id.to_owned(),
             subject: device.to_owned(),
@@ -339,7 +363,7 @@ pub fn device_shared(p: &Params, device: &str, checkins: &[CheckInFact]) -> Vec<
                 if other_provider { ", another provider's among them" } else { " of the same provider" },
                 p.device_overlap_micros / 60_000_000
             ),
-            evidence: capped(evidence),
+            evidence: capped(rests_on.iter().map(|i| sorted[*i].evidence()).collect()),
             parameters: parameters(&[("device_overlap_micros", p.device_overlap_micros)]),
         })
         .collect()
@@ -684,6 +708,72 @@ mod tests {
         assert!(device_shared(&p, "gate", &other).iter().all(|o| o.severity == Severity::High));
         let one_class = vec![checkin(1, "c1", "P", 0), checkin(2, "c1", "P", SECOND)];
         assert!(device_shared(&p, "gate", &one_class).is_empty());
+    }
+
+    /// DEVICE-SHARED as first written, comparing every pair: the reference the window must match.
+    fn device_shared_pairwise(p: &Params, checkins: &[CheckInFact]) -> BTreeMap<String, (Vec<String>, usize, bool)> {
+        let mut found: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>, bool)> = BTreeMap::new();
+        for a in checkins {
+            for b in checkins {
+                if a.class_id == b.class_id || (a.micros - b.micros).abs() > p.device_overlap_micros {
+                    continue;
+                }
+                let entry = found.entry(a.class_id.clone()).or_default();
+                entry.0.insert(a.event_id.clone());
+                entry.0.insert(b.event_id.clone());
+                entry.1.insert(b.class_id.clone());
+                entry.2 |= a.provider != b.provider;
+            }
+        }
+        found
+            .into_iter()
+            .map(|(class, (events, others, other))| (class, (events.into_iter().collect(), others.len(), other)))
+            .collect()
+    }
+
+    #[test]
+    fn device_shared_in_one_pass_finds_what_every_pair_finds() {
+        let p = Params::default();
+        let minute = 60 * SECOND;
+        // A deterministic scatter: 4 classes of 2 providers over 6 hours, some within the hour.
+        let mut state: u64 = 7;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        for round in 0..20 {
+            let checkins: Vec<CheckInFact> = (0..40)
+                .map(|n| {
+                    let class = format!("c{}", next() % 4);
+                    let provider = if class == "c3" { "Q" } else { "P" };
+                    checkin(round * 100 + n, &class, provider, i64::try_from(next() % 360).unwrap_or(0) * minute)
+                })
+                .collect();
+            let expected = device_shared_pairwise(&p, &checkins);
+            let seen = device_shared(&p, "gate", &checkins);
+            assert_eq!(seen.len(), expected.len(), "round {round}");
+            for o in &seen {
+                let (events, others, other_provider) = &expected[&o.class_id];
+                let mut ids: Vec<String> = o.evidence.iter().map(|e| e.id.clone()).collect();
+                ids.sort();
+                assert_eq!(&ids, events, "round {round}, class {}", o.class_id);
+                assert_eq!(o.severity == Severity::High, *other_provider);
+                assert!(o.explanation.contains(&format!("of {others} other class(es)")));
+            }
+        }
+    }
+
+    #[test]
+    fn device_shared_stays_linear_when_many_classes_share_a_device() {
+        // 20 classes of 300 check-ins each within one hour on one device: every pair would be
+        // 18 million comparisons and twice as many evidence rows; the window keeps it small.
+        let p = Params::default();
+        let checkins: Vec<CheckInFact> = (0..6_000)
+            .map(|n| checkin(n, &format!("c{}", n % 20), if n % 2 == 0 { "P" } else { "Q" }, count(n) * SECOND / 2))
+            .collect();
+        let seen = device_shared(&p, "gate", &checkins);
+        assert_eq!(seen.len(), 20);
+        assert!(seen.iter().all(|o| o.severity == Severity::High && o.evidence.len() == MAX_EVIDENCE));
     }
 
     fn holder(n: usize, person: &str, class: &str) -> PhoneHolder {
