@@ -14,6 +14,7 @@ mod export;
 mod forms;
 mod load;
 mod policy_cmd;
+mod roster_form;
 mod services;
 
 use std::path::PathBuf;
@@ -164,8 +165,9 @@ enum Command {
     /// p99 and memory beside a Health/Check baseline and the plain-sqlx ceiling of the writes
     /// (docs/PERFORMANCE.md). Build with --release for figures worth reading.
     Load(load::LoadArgs),
-    /// Import the plan's forms from spreadsheets (附件1 岗位需求表 into demand), writing a result
-    /// workbook with a result per row; or write a form's template (docs/forms.md).
+    /// Import the plan's forms from spreadsheets (附件1 岗位需求表 into demand, a class's 花名册 into
+    /// supervision), writing a result workbook with a result per row; or write a form's template
+    /// (docs/forms.md).
     Import {
         #[command(subcommand)]
         command: forms::ImportCommand,
