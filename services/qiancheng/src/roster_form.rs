@@ -263,7 +263,7 @@ impl Supervision {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(status) if row_refusal(status.code()) => return Ok(refusal_of(&status)),
-                Err(status) => return Err(stopped("add a trainee", &status)),
+                Err(status) => return Err(stopped_midway(&status)),
             }
         }
     }
@@ -278,9 +278,15 @@ fn row_refusal(code: tonic::Code) -> bool {
     )
 }
 
+/// Why the import stopped before sending a row: nothing was stored.
 fn stopped(what: &str, status: &tonic::Status) -> String {
+    format!("supervision refused to {what} ({:?}): {}; nothing was imported", status.code(), status.message())
+}
+
+/// Why the import stopped while sending rows: those sent before were stored.
+fn stopped_midway(status: &tonic::Status) -> String {
     format!(
-        "supervision refused to {what} ({:?}): {}; rows sent before this were stored, and running the same \
+        "supervision failed to add a trainee ({:?}): {}; rows sent before this were stored, and running the same \
          workbook again finishes the job without storing any twice",
         status.code(),
         status.message()
