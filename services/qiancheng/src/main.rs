@@ -15,6 +15,7 @@ mod export;
 mod forms;
 mod load;
 mod policy_cmd;
+mod public;
 mod roster_form;
 mod services;
 
@@ -179,6 +180,10 @@ enum Command {
         #[command(subcommand)]
         command: export::ExportCommand,
     },
+    /// Serve the public pages (公示 of subsidy claims with an objection form, the vacancy board,
+    /// the public outcome figures) as plain HTML over HTTP, reading the services through their
+    /// gRPC APIs only (docs/public-pages.md).
+    Public(public::PublicArgs),
     /// Exchange data with the outcome service as a department does, through files: pull a query
     /// batch, sign a result batch with the department's SM2 key, push it (docs/exchange.md).
     Exchange {
@@ -322,6 +327,7 @@ fn run_async(command: Command) -> Result<(), String> {
                 return services::health(&settings, &addr, &service, &tls_server_name).await;
             }
             Command::Load(args) => return load::run(args).await,
+            Command::Public(args) => return public::run(args).await,
             Command::Import { command } => return forms::run(command).await,
             Command::Export { command } => return export::run(command).await,
             Command::Exchange { command } => return exchange_cmd::run(&settings, command).await,
