@@ -327,7 +327,12 @@ fn run_async(command: Command) -> Result<(), String> {
                 return services::health(&settings, &addr, &service, &tls_server_name).await;
             }
             Command::Load(args) => return load::run(args).await,
-            Command::Public(args) => return public::run(args).await,
+            Command::Public(args) => {
+                // The pages log the services they cannot reach, as the services log their faults.
+                let _telemetry =
+                    qiancheng_platform::telemetry::init("public", &settings.log_format).map_err(|e| e.report())?;
+                return public::run(args).await;
+            }
             Command::Import { command } => return forms::run(command).await,
             Command::Export { command } => return export::run(command).await,
             Command::Exchange { command } => return exchange_cmd::run(&settings, command).await,

@@ -193,7 +193,7 @@ fn page(title: &str, body: &str) -> String {
 
 fn index() -> String {
     page(
-        "咸宁市“技能照亮前程”项目化培训 公开信息",
+        "公开信息",
         "<ul><li><a href=\"/notices\">培训补贴公示</a>:正在公示的补贴申请,可在公示期内提出异议</li>\
          <li><a href=\"/vacancies\">岗位需求</a>:企业发布的用工岗位</li>\
          <li><a href=\"/figures\">培训成效</a>:各县(市、区)的就业率、取证率</li></ul>",
