@@ -213,7 +213,7 @@ fn yuan(fen: i64) -> String {
 }
 
 fn unavailable(what: &str, status: &tonic::Status) -> String {
-    tracing::warn!(code = ?status.code(), message = status.message(), "a public page could not read {what}");
+    tracing::warn!(code = ?status.code(), error = status.message(), "a public page could not read {what}");
     format!("<p>暂时无法读取{}(服务未响应),请稍后再试。</p>", escape(what))
 }
 
