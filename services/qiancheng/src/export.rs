@@ -2,7 +2,8 @@
 //! supervision's `GetLedger` stream as it arrives, one sheet per kind of record, each written in
 //! constant memory, so that a ledger of ten thousand trainees is never held whole, neither by the
 //! service nor here. The service decides what the caller may see (ID numbers masked for an
-//! auditor); the workbook shows exactly that.
+//! auditor); the workbook shows exactly that. `qiancheng export claim` (附件4) is
+//! [`crate::claim_form`].
 
 use std::path::{Path, PathBuf};
 
@@ -32,11 +33,39 @@ pub enum ExportCommand {
         #[arg(long, env = "QIANCHENG_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Write a subsidy claim as 附件4 补贴申请表: the claim, a line per trainee (name masked as the
+    /// reader's role sees it, no ID number) with its standard, multiplier and amount in yuan, the
+    /// total, the rates, the claim's rules and exclusions, and the policy version it was
+    /// calculated under.
+    Claim {
+        /// The claim (`claims/…`).
+        claim: String,
+        /// The workbook to write; it must not exist yet.
+        file: PathBuf,
+        /// The subsidy service.
+        #[arg(long, default_value = "http://127.0.0.1:50055")]
+        addr: String,
+        /// A bearer token of the claim's provider, an officer of its bureau, the city, a finance
+        /// officer or an auditor (`qiancheng token`); default: the QIANCHENG_TOKEN variable.
+        #[arg(long, env = "QIANCHENG_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 /// Runs `command`.
 pub async fn run(command: ExportCommand) -> Result<(), String> {
-    let ExportCommand::Ledger { class, file, addr, token } = command;
+    let (class, file, addr, token) = match command {
+        ExportCommand::Ledger { class, file, addr, token } => (class, file, addr, token),
+        ExportCommand::Claim { claim, file, addr, token } => {
+            if file.exists() {
+                return Err(format!("{} exists already", file.display()));
+            }
+            let (lines, total_fen) = crate::claim_form::export(&claim, &file, &addr, &token).await?;
+            let total = qiancheng_domain::Money::from_fen(total_fen);
+            println!("wrote {}: {lines} lines, {total} yuan in total", file.display());
+            return Ok(());
+        }
+    };
     if file.exists() {
         return Err(format!("{} exists already", file.display()));
     }

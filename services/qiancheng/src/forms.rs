@@ -7,7 +7,8 @@
 //! A bad row never stops the good ones: a cell that cannot be read is refused here with the rule
 //! code of the value (MONEY, DATE, SKILL-LEVEL, …), a row the service refuses gets the service's
 //! code. Every row carries a request id made from its content, so running the same workbook again
-//! stores nothing twice (the service answers those rows as replayed).
+//! stores nothing twice (the service answers those rows as replayed). The roster (实名制花名册)
+//! is read with the same sheet reader by [`crate::roster_form`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,11 +51,40 @@ pub enum ImportCommand {
         #[arg(long)]
         quiet: bool,
     },
+    /// Put the trainees of a provider's 实名制花名册 workbook on a class's roster through the
+    /// supervision service (one ChangeRoster addition per row: on the roster at once before the
+    /// class's first day, waiting for an officer from it), and write a result workbook beside it
+    /// with a result per row, names, ID numbers and phones masked. Bad rows are marked and never
+    /// stop the good ones; running the same workbook again stores nothing twice. The headers are
+    /// those of `qiancheng import template roster` (docs/forms.md).
+    Roster {
+        /// The workbook (.xlsx, .xls or .ods).
+        file: PathBuf,
+        /// The class (`classes/…`).
+        #[arg(long)]
+        class: String,
+        /// The sheet to read (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// The result workbook to write (default: the file's name with .结果.xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// The supervision service.
+        #[arg(long, default_value = "http://127.0.0.1:50053")]
+        addr: String,
+        /// A bearer token of the class's provider (`qiancheng token --role PROVIDER --org CODE`);
+        /// default: the QIANCHENG_TOKEN variable.
+        #[arg(long, env = "QIANCHENG_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Hide the progress bar (it is hidden anyway when the output is not a terminal).
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Write an empty form with its headers, one example row on a sheet of instructions, and the
     /// values each coded column takes.
     Template {
-        /// The form: `vacancies` (附件1 岗位需求表).
-        #[arg(value_parser = ["vacancies"])]
+        /// The form: `vacancies` (附件1 岗位需求表) or `roster` (实名制花名册).
+        #[arg(value_parser = ["vacancies", "roster"])]
         form: String,
         /// The workbook to write; it must not exist yet.
         file: PathBuf,
@@ -64,7 +94,33 @@ pub enum ImportCommand {
 /// Runs `command`.
 pub async fn run(command: ImportCommand) -> Result<(), String> {
     match command {
-        ImportCommand::Template { file, .. } => write_template(&file).map_err(|e| e.to_string()),
+        ImportCommand::Template { form, file } => {
+            if file.exists() {
+                return Err(format!("{} exists already", file.display()));
+            }
+            match form.as_str() {
+                "roster" => crate::roster_form::write_template(&file).map_err(|e| e.to_string())?,
+                _ => write_template(&file)?,
+            }
+            println!("wrote {}", file.display());
+            Ok(())
+        }
+        ImportCommand::Roster { file, class, sheet, output, addr, token, quiet } => {
+            let output = output.unwrap_or_else(|| crate::roster_form::result_path(&file));
+            let summary =
+                crate::roster_form::import(&file, &class, sheet.as_deref(), &output, (&addr, &token), quiet).await?;
+            println!(
+                "{} rows: {} put on the roster, {} waiting for an officer, {} imported before (nothing stored twice), \
+                 {} refused; results in {}",
+                summary.rows,
+                summary.added,
+                summary.proposed,
+                summary.replayed,
+                summary.refused,
+                output.display()
+            );
+            Ok(())
+        }
         ImportCommand::Vacancies { file, sheet, output, addr, token, quiet } => {
             let output = output.unwrap_or_else(|| result_path(&file));
             let summary = import_vacancies(&file, sheet.as_deref(), &output, &addr, &token, quiet).await?;
@@ -147,9 +203,9 @@ pub struct Summary {
 }
 
 /// One data row of the sheet: its row number as a person reads it (from 1), its cells as read.
-struct Row {
-    number: usize,
-    cells: Vec<Data>,
+pub(crate) struct Row {
+    pub(crate) number: usize,
+    pub(crate) cells: Vec<Data>,
 }
 
 /// The result of one row, as the result workbook writes it.
@@ -171,7 +227,7 @@ impl Outcome {
     }
 }
 
-fn result_path(file: &Path) -> PathBuf {
+pub(crate) fn result_path(file: &Path) -> PathBuf {
     let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "导入".to_owned());
     file.with_file_name(format!("{stem}.结果.xlsx"))
 }
@@ -187,7 +243,8 @@ async fn import_vacancies(
     if output.exists() {
         return Err(format!("{} exists already: pass --output to name another file", output.display()));
     }
-    let (headers, rows) = read_sheet(file, sheet)?;
+    let post = COLUMNS.iter().find(|c| c.3 == Field::Post).ok_or("no post column")?;
+    let (headers, rows) = read_sheet(file, sheet, (post.0, post.1), "vacancies")?;
     let columns = locate_columns(&headers)?;
     let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
     let mut requests = Vec::new();
@@ -225,7 +282,7 @@ async fn import_vacancies(
     Ok(summary)
 }
 
-fn progress(rows: usize, quiet: bool) -> indicatif::ProgressBar {
+pub(crate) fn progress(rows: usize, quiet: bool) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }
@@ -309,9 +366,14 @@ fn header_of_field(field: &str) -> Option<&'static str> {
     COLUMNS.iter().find(|c| c.3 == wanted).map(|c| c.0)
 }
 
-/// The header row (the first of the first ten rows naming 岗位名称 or an alias of it) and the
-/// data rows under it, blank rows skipped.
-fn read_sheet(file: &Path, sheet: Option<&str>) -> Result<(Vec<String>, Vec<Row>), String> {
+/// The header row (the first of the first ten rows naming `anchor`'s header or an alias of it)
+/// and the data rows under it, blank rows skipped; `form` names the template to point at.
+pub(crate) fn read_sheet(
+    file: &Path,
+    sheet: Option<&str>,
+    anchor: (&str, &[&str]),
+    form: &str,
+) -> Result<(Vec<String>, Vec<Row>), String> {
     let mut workbook = calamine::open_workbook_auto(file)
         .map_err(|e| format!("{} cannot be read as a workbook: {e}", file.display()))?;
     let name = match sheet {
@@ -320,14 +382,13 @@ fn read_sheet(file: &Path, sheet: Option<&str>) -> Result<(Vec<String>, Vec<Row>
     };
     let range = workbook.worksheet_range(&name).map_err(|e| format!("sheet {name}: {e}"))?;
     let (first_row, _) = range.start().unwrap_or((0, 0));
-    let post = COLUMNS.iter().find(|c| c.3 == Field::Post).ok_or("no post column")?;
     let mut rows = range.rows().enumerate();
     let header_at =
-        rows.by_ref().take(10).find(|(_, cells)| cells.iter().any(|c| header_matches(&text_of(c), post.0, post.1)));
+        rows.by_ref().take(10).find(|(_, cells)| cells.iter().any(|c| header_matches(&text_of(c), anchor.0, anchor.1)));
     let Some((header_index, header_cells)) = header_at else {
         return Err(format!(
-            "sheet {name} has no header row naming {} in its first ten rows (see `qiancheng import template vacancies`)",
-            post.0
+            "sheet {name} has no header row naming {} in its first ten rows (see `qiancheng import template {form}`)",
+            anchor.0
         ));
     };
     let headers: Vec<String> = header_cells.iter().map(text_of).collect();
@@ -344,7 +405,7 @@ fn read_sheet(file: &Path, sheet: Option<&str>) -> Result<(Vec<String>, Vec<Row>
     Ok((headers, data))
 }
 
-fn header_matches(cell: &str, header: &str, aliases: &[&str]) -> bool {
+pub(crate) fn header_matches(cell: &str, header: &str, aliases: &[&str]) -> bool {
     let normal = normalise_header(cell);
     normal == normalise_header(header) || aliases.iter().any(|a| normal == normalise_header(a))
 }
@@ -388,7 +449,7 @@ impl std::hash::Hash for Field {
 }
 
 /// A cell as text, as a person reads it: numbers without a trailing `.0`, dates as YYYY-MM-DD.
-fn text_of(cell: &Data) -> String {
+pub(crate) fn text_of(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
         Data::String(s) => s.trim().to_owned(),
@@ -509,8 +570,36 @@ fn request_id(cells: &[Data]) -> String {
     format!("xlsx-{}", &hex::encode(hash.finalize())[..40])
 }
 
-fn header_format() -> Format {
+pub(crate) fn header_format() -> Format {
     Format::new().set_bold().set_background_color("#DDEBF7").set_align(FormatAlign::Center).set_text_wrap()
+}
+
+/// Writes `cell` as it was read: numbers as numbers, dates as dates (in `date_format`), the rest
+/// as text.
+pub(crate) fn write_cell(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    (at, column): (u32, u16),
+    cell: &Data,
+    date_format: &Format,
+) -> Result<(), XlsxError> {
+    match cell {
+        Data::Float(f) => sheet.write_number(at, column, *f).map(|_| ())?,
+        Data::Int(n) => sheet.write_number(at, column, *n as f64).map(|_| ())?,
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(when) => {
+                use chrono::Datelike as _;
+                let month = u8::try_from(when.month()).unwrap_or(1);
+                let day = u8::try_from(when.day()).unwrap_or(1);
+                let year = u16::try_from(when.year()).unwrap_or(1900);
+                let excel = rust_xlsxwriter::ExcelDateTime::from_ymd(year, month, day)?;
+                sheet.write_datetime_with_format(at, column, &excel, date_format).map(|_| ())?
+            }
+            None => sheet.write_string(at, column, text_of(cell)).map(|_| ())?,
+        },
+        Data::Empty => {}
+        other => sheet.write_string(at, column, text_of(other)).map(|_| ())?,
+    }
+    Ok(())
 }
 
 /// The result workbook: the rows as read, each with its result, and a sheet saying what it is.
@@ -540,23 +629,7 @@ fn write_results(
         sheet.write_number(at, 0, row.number as f64)?;
         for (j, cell) in row.cells.iter().enumerate() {
             let column = u16::try_from(j + 1).unwrap_or(u16::MAX);
-            match cell {
-                Data::Float(f) => sheet.write_number(at, column, *f).map(|_| ())?,
-                Data::Int(n) => sheet.write_number(at, column, *n as f64).map(|_| ())?,
-                Data::DateTime(d) => match d.as_datetime() {
-                    Some(when) => {
-                        use chrono::Datelike as _;
-                        let month = u8::try_from(when.month()).unwrap_or(1);
-                        let day = u8::try_from(when.day()).unwrap_or(1);
-                        let year = u16::try_from(when.year()).unwrap_or(1900);
-                        let excel = rust_xlsxwriter::ExcelDateTime::from_ymd(year, month, day)?;
-                        sheet.write_datetime_with_format(at, column, &excel, &date_format).map(|_| ())?
-                    }
-                    None => sheet.write_string(at, column, text_of(cell)).map(|_| ())?,
-                },
-                Data::Empty => {}
-                other => sheet.write_string(at, column, text_of(other)).map(|_| ())?,
-            }
+            write_cell(sheet, (at, column), cell, &date_format)?;
         }
         let outcome = outcomes.get(&row.number).map(Outcome::text).unwrap_or_else(|| "未处理".to_owned());
         if outcome.starts_with("未导入") {
@@ -594,9 +667,6 @@ fn write_results(
 /// The template: the headers on the first sheet, and a sheet of instructions with an example row
 /// and the values each coded column takes.
 fn write_template(file: &Path) -> Result<(), String> {
-    if file.exists() {
-        return Err(format!("{} exists already", file.display()));
-    }
     let write = || -> Result<(), XlsxError> {
         let mut book = Workbook::new();
         let sheet = book.add_worksheet().set_name("岗位需求表")?;
@@ -657,9 +727,7 @@ fn write_template(file: &Path) -> Result<(), String> {
         }
         book.save(file)
     };
-    write().map_err(|e| e.to_string())?;
-    println!("wrote {}", file.display());
-    Ok(())
+    write().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

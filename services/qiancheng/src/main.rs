@@ -9,11 +9,14 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+mod claim_form;
 mod exchange_cmd;
 mod export;
 mod forms;
 mod load;
 mod policy_cmd;
+mod public;
+mod roster_form;
 mod services;
 
 use std::path::PathBuf;
@@ -164,18 +167,23 @@ enum Command {
     /// p99 and memory beside a Health/Check baseline and the plain-sqlx ceiling of the writes
     /// (docs/PERFORMANCE.md). Build with --release for figures worth reading.
     Load(load::LoadArgs),
-    /// Import the plan's forms from spreadsheets (附件1 岗位需求表 into demand), writing a result
-    /// workbook with a result per row; or write a form's template (docs/forms.md).
+    /// Import the plan's forms from spreadsheets (附件1 岗位需求表 into demand, a class's 花名册 into
+    /// supervision), writing a result workbook with a result per row; or write a form's template
+    /// (docs/forms.md).
     Import {
         #[command(subcommand)]
         command: forms::ImportCommand,
     },
-    /// Export the plan's records as the offices keep them: a class's 培训台账 as an Excel
-    /// workbook, from the service's stream (docs/forms.md).
+    /// Export the plan's records as the offices keep them: a class's 培训台账 from supervision's
+    /// stream, a subsidy claim as 附件4 补贴申请表, each as an Excel workbook (docs/forms.md).
     Export {
         #[command(subcommand)]
         command: export::ExportCommand,
     },
+    /// Serve the public pages (公示 of subsidy claims with an objection form, the vacancy board,
+    /// the public outcome figures) as plain HTML over HTTP, reading the services through their
+    /// gRPC APIs only (docs/public-pages.md).
+    Public(public::PublicArgs),
     /// Exchange data with the outcome service as a department does, through files: pull a query
     /// batch, sign a result batch with the department's SM2 key, push it (docs/exchange.md).
     Exchange {
@@ -319,6 +327,12 @@ fn run_async(command: Command) -> Result<(), String> {
                 return services::health(&settings, &addr, &service, &tls_server_name).await;
             }
             Command::Load(args) => return load::run(args).await,
+            Command::Public(args) => {
+                // The pages log the services they cannot reach, as the services log their faults.
+                let _telemetry =
+                    qiancheng_platform::telemetry::init("public", &settings.log_format).map_err(|e| e.report())?;
+                return public::run(args).await;
+            }
             Command::Import { command } => return forms::run(command).await,
             Command::Export { command } => return export::run(command).await,
             Command::Exchange { command } => return exchange_cmd::run(&settings, command).await,
