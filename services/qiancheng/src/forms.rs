@@ -13,15 +13,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use calamine::{Data, Reader as _};
+use calamine::Data;
 use chrono::NaiveDate;
 use clap::Subcommand;
 use qiancheng_api::convert;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{ImportRowResult, StreamVacancyImportRequest, SurveyMethod, Vacancy};
 use qiancheng_domain::{Industry, Money, OccupationCode, RegionCode, SkillLevel, ValueError};
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use sha2::{Digest as _, Sha256};
+
+use crate::workbook::{Row, header_format, header_matches, progress, read_sheet, result_path, text_of, write_cell};
 
 /// What `qiancheng import` does.
 #[derive(Debug, Subcommand)]
@@ -186,9 +188,6 @@ const SURVEY_METHODS: &[(&str, SurveyMethod)] = &[
     ("其他", SurveyMethod::Other),
 ];
 
-/// Rows a workbook may hold: a county's survey, with room.
-const MAX_ROWS: usize = 100_000;
-
 /// What an import did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -200,12 +199,6 @@ pub struct Summary {
     pub replayed: usize,
     /// Rows refused, here or by the service.
     pub refused: usize,
-}
-
-/// One data row of the sheet: its row number as a person reads it (from 1), its cells as read.
-pub(crate) struct Row {
-    pub(crate) number: usize,
-    pub(crate) cells: Vec<Data>,
 }
 
 /// The result of one row, as the result workbook writes it.
@@ -225,11 +218,6 @@ impl Outcome {
             Self::Refused { code, field, message } => format!("未导入 [{code}] {field}: {message}"),
         }
     }
-}
-
-pub(crate) fn result_path(file: &Path) -> PathBuf {
-    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "导入".to_owned());
-    file.with_file_name(format!("{stem}.结果.xlsx"))
 }
 
 async fn import_vacancies(
@@ -280,17 +268,6 @@ async fn import_vacancies(
     }
     write_results(output, file, &headers, &rows, &outcomes, &summary).map_err(|e| e.to_string())?;
     Ok(summary)
-}
-
-pub(crate) fn progress(rows: usize, quiet: bool) -> indicatif::ProgressBar {
-    if quiet {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(rows as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {msg}") {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// Streams the rows to StreamVacancyImport and collects the results as each chunk commits.
@@ -366,62 +343,6 @@ fn header_of_field(field: &str) -> Option<&'static str> {
     COLUMNS.iter().find(|c| c.3 == wanted).map(|c| c.0)
 }
 
-/// The header row (the first of the first ten rows naming `anchor`'s header or an alias of it)
-/// and the data rows under it, blank rows skipped; `form` names the template to point at.
-pub(crate) fn read_sheet(
-    file: &Path,
-    sheet: Option<&str>,
-    anchor: (&str, &[&str]),
-    form: &str,
-) -> Result<(Vec<String>, Vec<Row>), String> {
-    let mut workbook = calamine::open_workbook_auto(file)
-        .map_err(|e| format!("{} cannot be read as a workbook: {e}", file.display()))?;
-    let name = match sheet {
-        Some(name) => name.to_owned(),
-        None => workbook.sheet_names().first().cloned().ok_or("the workbook has no sheet")?,
-    };
-    let range = workbook.worksheet_range(&name).map_err(|e| format!("sheet {name}: {e}"))?;
-    let (first_row, _) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows().enumerate();
-    let header_at =
-        rows.by_ref().take(10).find(|(_, cells)| cells.iter().any(|c| header_matches(&text_of(c), anchor.0, anchor.1)));
-    let Some((header_index, header_cells)) = header_at else {
-        return Err(format!(
-            "sheet {name} has no header row naming {} in its first ten rows (see `qiancheng import template {form}`)",
-            anchor.0
-        ));
-    };
-    let headers: Vec<String> = header_cells.iter().map(text_of).collect();
-    let mut data = Vec::new();
-    for (index, cells) in range.rows().enumerate().skip(header_index + 1) {
-        if cells.iter().all(|c| text_of(c).is_empty()) {
-            continue;
-        }
-        if data.len() == MAX_ROWS {
-            return Err(format!("a workbook holds at most {MAX_ROWS} rows: split it"));
-        }
-        data.push(Row { number: first_row as usize + index + 1, cells: cells.to_vec() });
-    }
-    Ok((headers, data))
-}
-
-pub(crate) fn header_matches(cell: &str, header: &str, aliases: &[&str]) -> bool {
-    let normal = normalise_header(cell);
-    normal == normalise_header(header) || aliases.iter().any(|a| normal == normalise_header(a))
-}
-
-/// A header without spaces, line breaks or the difference between full- and half-width brackets.
-fn normalise_header(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && *c != '*')
-        .map(|c| match c {
-            '(' => '(',
-            ')' => ')',
-            other => other,
-        })
-        .collect()
-}
-
 /// The index of each column the sheet has; a required column missing is an error naming it.
 fn locate_columns(headers: &[String]) -> Result<HashMap<Field, usize>, String> {
     let mut found = HashMap::new();
@@ -445,21 +366,6 @@ fn locate_columns(headers: &[String]) -> Result<HashMap<Field, usize>, String> {
 impl std::hash::Hash for Field {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (*self as u8).hash(state);
-    }
-}
-
-/// A cell as text, as a person reads it: numbers without a trailing `.0`, dates as YYYY-MM-DD.
-pub(crate) fn text_of(cell: &Data) -> String {
-    match cell {
-        Data::Empty => String::new(),
-        Data::String(s) => s.trim().to_owned(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
-        Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_else(|| d.to_string()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#{e:?}"),
     }
 }
 
@@ -568,38 +474,6 @@ fn request_id(cells: &[Data]) -> String {
         hash.update([0x1f]);
     }
     format!("xlsx-{}", &hex::encode(hash.finalize())[..40])
-}
-
-pub(crate) fn header_format() -> Format {
-    Format::new().set_bold().set_background_color("#DDEBF7").set_align(FormatAlign::Center).set_text_wrap()
-}
-
-/// Writes `cell` as it was read: numbers as numbers, dates as dates (in `date_format`), the rest
-/// as text.
-pub(crate) fn write_cell(
-    sheet: &mut rust_xlsxwriter::Worksheet,
-    (at, column): (u32, u16),
-    cell: &Data,
-    date_format: &Format,
-) -> Result<(), XlsxError> {
-    match cell {
-        Data::Float(f) => sheet.write_number(at, column, *f).map(|_| ())?,
-        Data::Int(n) => sheet.write_number(at, column, *n as f64).map(|_| ())?,
-        Data::DateTime(d) => match d.as_datetime() {
-            Some(when) => {
-                use chrono::Datelike as _;
-                let month = u8::try_from(when.month()).unwrap_or(1);
-                let day = u8::try_from(when.day()).unwrap_or(1);
-                let year = u16::try_from(when.year()).unwrap_or(1900);
-                let excel = rust_xlsxwriter::ExcelDateTime::from_ymd(year, month, day)?;
-                sheet.write_datetime_with_format(at, column, &excel, date_format).map(|_| ())?
-            }
-            None => sheet.write_string(at, column, text_of(cell)).map(|_| ())?,
-        },
-        Data::Empty => {}
-        other => sheet.write_string(at, column, text_of(other)).map(|_| ())?,
-    }
-    Ok(())
 }
 
 /// The result workbook: the rows as read, each with its result, and a sheet saying what it is.

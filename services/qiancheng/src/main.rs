@@ -18,6 +18,7 @@ mod policy_cmd;
 mod public;
 mod roster_form;
 mod services;
+mod workbook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

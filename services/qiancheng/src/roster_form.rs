@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-use crate::forms::{Row, header_format, header_matches, progress, read_sheet, text_of, write_cell};
+use crate::workbook::{Row, header_format, header_matches, progress, read_sheet, text_of, write_cell};
 
 /// The columns of the 花名册, in the template's order: the header, the other headers providers
 /// write for it, whether a value is required, and what it fills.
@@ -571,7 +571,7 @@ pub fn write_template(file: &Path) -> Result<(), XlsxError> {
 
 /// The default result workbook of `file`.
 pub fn result_path(file: &Path) -> PathBuf {
-    crate::forms::result_path(file)
+    crate::workbook::result_path(file)
 }
 
 #[cfg(test)]

@@ -1,0 +1,142 @@
+//! Workbooks as the import commands read and answer them: a sheet's header row found by the
+//! header offices write (with their aliases), its data rows, cells as a person reads them, and
+//! the pieces of a result workbook (header format, cells written back as they were read, the
+//! result file's name, a progress bar). Used by [`crate::forms`] (附件1) and
+//! [`crate::roster_form`] (实名制花名册).
+
+use std::path::{Path, PathBuf};
+
+use calamine::{Data, Reader as _};
+use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
+
+/// Rows a workbook may hold: a county's survey, with room.
+pub(crate) const MAX_ROWS: usize = 100_000;
+
+/// One data row of the sheet: its row number as a person reads it (from 1), its cells as read.
+pub(crate) struct Row {
+    pub(crate) number: usize,
+    pub(crate) cells: Vec<Data>,
+}
+
+/// The result workbook's default path: the file's name with `.结果.xlsx`.
+pub(crate) fn result_path(file: &Path) -> PathBuf {
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "导入".to_owned());
+    file.with_file_name(format!("{stem}.结果.xlsx"))
+}
+
+/// A progress bar over `rows` rows, hidden with `quiet` (indicatif hides it anyway off a terminal).
+pub(crate) fn progress(rows: usize, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(rows as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 行 {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The header row (the first of the first ten rows naming `anchor`'s header or an alias of it)
+/// and the data rows under it, blank rows skipped; `form` names the template to point at.
+pub(crate) fn read_sheet(
+    file: &Path,
+    sheet: Option<&str>,
+    anchor: (&str, &[&str]),
+    form: &str,
+) -> Result<(Vec<String>, Vec<Row>), String> {
+    let mut workbook = calamine::open_workbook_auto(file)
+        .map_err(|e| format!("{} cannot be read as a workbook: {e}", file.display()))?;
+    let name = match sheet {
+        Some(name) => name.to_owned(),
+        None => workbook.sheet_names().first().cloned().ok_or("the workbook has no sheet")?,
+    };
+    let range = workbook.worksheet_range(&name).map_err(|e| format!("sheet {name}: {e}"))?;
+    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let mut rows = range.rows().enumerate();
+    let header_at =
+        rows.by_ref().take(10).find(|(_, cells)| cells.iter().any(|c| header_matches(&text_of(c), anchor.0, anchor.1)));
+    let Some((header_index, header_cells)) = header_at else {
+        return Err(format!(
+            "sheet {name} has no header row naming {} in its first ten rows (see `qiancheng import template {form}`)",
+            anchor.0
+        ));
+    };
+    let headers: Vec<String> = header_cells.iter().map(text_of).collect();
+    let mut data = Vec::new();
+    for (index, cells) in range.rows().enumerate().skip(header_index + 1) {
+        if cells.iter().all(|c| text_of(c).is_empty()) {
+            continue;
+        }
+        if data.len() == MAX_ROWS {
+            return Err(format!("a workbook holds at most {MAX_ROWS} rows: split it"));
+        }
+        data.push(Row { number: first_row as usize + index + 1, cells: cells.to_vec() });
+    }
+    Ok((headers, data))
+}
+
+/// Whether a header cell names `header` or one of its aliases, as offices write them.
+pub(crate) fn header_matches(cell: &str, header: &str, aliases: &[&str]) -> bool {
+    let normal = normalise_header(cell);
+    normal == normalise_header(header) || aliases.iter().any(|a| normal == normalise_header(a))
+}
+
+/// A header without spaces, line breaks or the difference between full- and half-width brackets.
+fn normalise_header(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .map(|c| match c {
+            '(' => '(',
+            ')' => ')',
+            other => other,
+        })
+        .collect()
+}
+
+/// A cell as text, as a person reads it: numbers without a trailing `.0`, dates as YYYY-MM-DD.
+pub(crate) fn text_of(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_owned(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_owned(),
+        Data::DateTime(d) => d.as_datetime().map(|d| d.date().to_string()).unwrap_or_else(|| d.to_string()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// The format of a header row.
+pub(crate) fn header_format() -> Format {
+    Format::new().set_bold().set_background_color("#DDEBF7").set_align(FormatAlign::Center).set_text_wrap()
+}
+
+/// Writes `cell` as it was read: numbers as numbers, dates as dates (in `date_format`), the rest
+/// as text.
+pub(crate) fn write_cell(
+    sheet: &mut rust_xlsxwriter::Worksheet,
+    (at, column): (u32, u16),
+    cell: &Data,
+    date_format: &Format,
+) -> Result<(), XlsxError> {
+    match cell {
+        Data::Float(f) => sheet.write_number(at, column, *f).map(|_| ())?,
+        Data::Int(n) => sheet.write_number(at, column, *n as f64).map(|_| ())?,
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(when) => {
+                use chrono::Datelike as _;
+                let month = u8::try_from(when.month()).unwrap_or(1);
+                let day = u8::try_from(when.day()).unwrap_or(1);
+                let year = u16::try_from(when.year()).unwrap_or(1900);
+                let excel = rust_xlsxwriter::ExcelDateTime::from_ymd(year, month, day)?;
+                sheet.write_datetime_with_format(at, column, &excel, date_format).map(|_| ())?
+            }
+            None => sheet.write_string(at, column, text_of(cell)).map(|_| ())?,
+        },
+        Data::Empty => {}
+        other => sheet.write_string(at, column, text_of(other)).map(|_| ())?,
+    }
+    Ok(())
+}
