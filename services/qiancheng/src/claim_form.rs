@@ -133,7 +133,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     cover.set_column_width(0, 18)?;
     cover.set_column_width(1, 80)?;
     let materials: Vec<&str> = claim.materials.iter().map(|m| material_name(*m)).filter(|m| !m.is_empty()).collect();
-    let made = chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string();
+    let made = crate::workbook::made_at();
     let texts = [
         ("文件", "咸宁市“技能照亮前程”项目化培训补贴申请表(附件4)".to_owned()),
         ("申请", claim.name.clone()),

@@ -192,7 +192,7 @@ async fn ledger(class: &str, file: &Path, addr: &str, token: &str) -> Result<Cou
     let cover = book.worksheet_from_index(0).map_err(text)?;
     cover.set_column_width(0, 16).map_err(text)?;
     cover.set_column_width(1, 80).map_err(text)?;
-    let made = chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string();
+    let made = crate::workbook::made_at();
     let mut lines =
         vec![("文件".to_owned(), "咸宁市“技能照亮前程”项目化培训 培训台账".to_owned()), ("生成时间".to_owned(), made)];
     lines.extend(about);

@@ -519,7 +519,7 @@ fn write_results(
     let lines = [
         ("文件", "咸宁市“技能照亮前程”项目化培训岗位需求表(附件1)导入结果".to_owned()),
         ("来源文件", source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
-        ("生成时间", chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string()),
+        ("生成时间", crate::workbook::made_at()),
         ("行数", summary.rows.to_string()),
         ("已导入", summary.imported.to_string()),
         ("此前已导入", summary.replayed.to_string()),

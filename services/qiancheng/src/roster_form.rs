@@ -488,7 +488,7 @@ fn write_results(
         ("文件", "咸宁市“技能照亮前程”项目化培训 实名制花名册导入结果".to_owned()),
         ("班级", format!("{} {}", about.class, about.title)),
         ("来源文件", about.source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
-        ("生成时间", chrono::Local::now().format("%Y-%m-%d %H:%M:%S %:z").to_string()),
+        ("生成时间", crate::workbook::made_at()),
         ("行数", s.rows.to_string()),
         ("已加入名册", s.added.to_string()),
         ("待县级审批", s.proposed.to_string()),

@@ -9,6 +9,13 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader as _};
 use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
 
+/// When a workbook is made, as its cover sheet says it: China time (UTC+8, DATE-TZ), whatever the
+/// machine's zone.
+pub(crate) fn made_at() -> String {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("UTC+8 is an offset"));
+    chrono::Utc::now().with_timezone(&china).format("%Y-%m-%d %H:%M:%S %:z").to_string()
+}
+
 /// Rows a workbook may hold: a county's survey, with room.
 pub(crate) const MAX_ROWS: usize = 100_000;
 
