@@ -471,13 +471,7 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
     record.total_fen = decision.outcome.total_fen.fen();
     record.outcome = Calculation(Some(masked(decision.outcome)));
     if record.state == store::ON_NOTICE || record.state == store::APPROVED {
-        record.state = store::FILED.to_owned();
-        record.reviewed_by = String::new();
-        record.reviewed_on = None;
-        record.notice_published_on = None;
-        record.notice_ends_on = None;
-        record.approved_by = String::new();
-        record.approved_on = None;
+        record.back_to_review();
     }
     record.stamp.touch();
     record::update(&mut change.tx, &record).await?;

@@ -274,12 +274,8 @@ pub async fn resolve_objection(
         if finding == "UPHELD" && record.state == store::ON_NOTICE {
             // Back to review: the review and its notice are void; a new review puts it on a new notice.
             let previous_total = record.total_fen;
-            record.state = store::FILED.to_owned();
+            record.back_to_review();
             record.exclusions = Vec::new();
-            record.reviewed_by = String::new();
-            record.reviewed_on = None;
-            record.notice_published_on = None;
-            record.notice_ends_on = None;
             record.total_fen = fresh.outcome.total_fen.fen();
             record.outcome = Calculation(Some(masked(fresh.outcome.clone())));
             record.stamp.touch();

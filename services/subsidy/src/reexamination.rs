@@ -195,15 +195,7 @@ pub async fn decide_reexamination(
                 current.total_fen = decision.outcome.total_fen.fen();
                 current.outcome = Calculation(Some(masked(decision.outcome)));
             }
-            // Back to review: the decision, its notice and any approval are void.
-            current.state = store::FILED.to_owned();
-            current.return_reasons = Vec::new();
-            current.reviewed_by = String::new();
-            current.reviewed_on = None;
-            current.notice_published_on = None;
-            current.notice_ends_on = None;
-            current.approved_by = String::new();
-            current.approved_on = None;
+            current.back_to_review();
             current.stamp.touch();
             record::update(&mut change.tx, &current).await?;
             change.audit_under(

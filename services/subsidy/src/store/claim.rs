@@ -101,6 +101,19 @@ pub struct ClaimRecord {
 }
 
 impl ClaimRecord {
+    /// Back to review: the review, its notice and any approval are void, and a new review puts
+    /// the claim on a new notice (an upheld objection or re-examination, a recalculation).
+    pub fn back_to_review(&mut self) {
+        self.state = FILED.to_owned();
+        self.return_reasons = Vec::new();
+        self.reviewed_by = String::new();
+        self.reviewed_on = None;
+        self.notice_published_on = None;
+        self.notice_ends_on = None;
+        self.approved_by = String::new();
+        self.approved_on = None;
+    }
+
     /// The resource name.
     pub fn name(&self) -> String {
         format!("claims/{}", self.id)
