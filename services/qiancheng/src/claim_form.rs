@@ -130,7 +130,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     let date = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Left);
 
     let cover = book.add_worksheet().set_name("说明")?;
-    cover.set_column_width(0, 18)?;
+    cover.set_column_width(0, 28)?;
     cover.set_column_width(1, 80)?;
     let materials: Vec<&str> = claim.materials.iter().map(|m| material_name(*m)).filter(|m| !m.is_empty()).collect();
     let made = crate::workbook::made_at();
@@ -259,6 +259,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
         rules.write_string(at, 3, reason)?;
         at += 1;
     }
+    crate::workbook::printable(&mut book);
     book.save(file)
 }
 

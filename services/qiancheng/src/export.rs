@@ -205,6 +205,7 @@ async fn ledger(class: &str, file: &Path, addr: &str, token: &str) -> Result<Cou
         cover.write_string_with_format(at, 0, key, &bold).map_err(text)?;
         cover.write_string(at, 1, value).map_err(text)?;
     }
+    crate::workbook::printable(&mut book);
     book.save(file).map_err(text)?;
     Ok(counts)
 }

@@ -535,6 +535,7 @@ fn write_results(
         about.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
         about.write_string(at, 1, value)?;
     }
+    crate::workbook::printable(&mut book);
     book.save(output)
 }
 
@@ -599,6 +600,7 @@ fn write_template(file: &Path) -> Result<(), String> {
             about.write_string(at, 0, *header)?;
             about.write_string(at, 1, value)?;
         }
+        crate::workbook::printable(&mut book);
         book.save(file)
     };
     write().map_err(|e| e.to_string())

@@ -507,6 +507,7 @@ fn write_results(
         cover.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
         cover.write_string(at, 1, value)?;
     }
+    crate::workbook::printable(&mut book);
     book.save(output)
 }
 
@@ -566,6 +567,7 @@ pub fn write_template(file: &Path) -> Result<(), XlsxError> {
         about.write_string(at, 0, *header)?;
         about.write_string(at, 1, value)?;
     }
+    crate::workbook::printable(&mut book);
     book.save(file)
 }
 

@@ -16,6 +16,17 @@ pub(crate) fn made_at() -> String {
     chrono::Utc::now().with_timezone(&china).format("%Y-%m-%d %H:%M:%S %:z").to_string()
 }
 
+/// Sets every sheet of `book` to print as a person expects a form to: A4, landscape, each sheet
+/// one page wide (as many pages long as it needs), so a cover's keys and values, or a table's
+/// columns, are never split across pages.
+pub(crate) fn printable(book: &mut rust_xlsxwriter::Workbook) {
+    /// A4 in the spreadsheet's paper sizes.
+    const A4: u8 = 9;
+    for sheet in book.worksheets_mut() {
+        sheet.set_paper_size(A4).set_landscape().set_print_fit_to_pages(1, 0);
+    }
+}
+
 /// Rows a workbook may hold: a county's survey, with room.
 pub(crate) const MAX_ROWS: usize = 100_000;
 

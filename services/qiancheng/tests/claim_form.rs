@@ -87,6 +87,15 @@ async fn a_claim_is_exported_as_annex_4_adding_up_to_the_fen(suite: &Suite) {
     assert_eq!(rows.len(), 1 + 23 + 1, "header, a row per line, the total");
     assert_eq!(rows[0][10], "补贴金额(元)");
 
+    // Opened by LibreOffice as a person would: the form, its lines and its total in yuan with
+    // two decimals and a thousands separator, as printed.
+    if let Some(text) = common::libreoffice(&file, "annex4-claim") {
+        let yuan = claim.total_fen / 100;
+        let printed = format!("{},{:03}.{:02}", yuan / 1000, yuan % 1000, claim.total_fen % 100);
+        assert!(text.contains("附件4") && text.contains("补贴明细") || text.contains("补贴金额"), "{text:.300}");
+        assert!(text.contains(&printed), "the total {printed} as printed: {text:.600}");
+    }
+
     // And with openpyxl, as an office's tools read it.
     let Some(sheets) = common::openpyxl(&file, 40) else { return };
     assert_eq!(sheets[0]["name"], "说明");

@@ -448,6 +448,13 @@ async fn a_county_supervises_a_class_from_filing_to_ledger() {
         let day = sheets[3]["first"][1][1].as_str().expect("a session's day");
         assert!(day.ends_with(" 00:00:00") && day.starts_with("2027-"), "{day}");
     }
+    // Opened by LibreOffice as a person would: the cover says what the file is, and the
+    // roster, the marks and their device are there as printed.
+    if let Some(text) = common::libreoffice(&officer_copy, "ledger-30-trainees") {
+        assert!(text.contains("培训台账") && text.contains("政策版本"), "{text:.300}");
+        assert!(text.contains("学员名册") || text.contains("gate-1"), "{text:.300}");
+        assert!(text.contains("gate-1") && text.contains("人脸"), "every mark's device and method as printed");
+    }
     let auditor = dev.token(&["--role", "AUDITOR"]);
     let auditor_copy = workbook(&auditor, "ledger-audit.xlsx");
     let mut book = calamine::open_workbook_auto(&auditor_copy).expect("the auditor's workbook opens");

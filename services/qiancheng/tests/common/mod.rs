@@ -120,3 +120,62 @@ for r in ws.iter_rows(min_row=1, max_row=int(sys.argv[2]), values_only=True)]} f
         Err(e) => panic!("{python:?}: {e}"),
     }
 }
+
+/// The workbook at `path` opened by LibreOffice as a person would open it: converted headless to
+/// PDF (`soffice --convert-to pdf`, a profile of its own so tests may convert at once), its first
+/// page kept as a PNG under the target folder (`target/tmp/artifacts/{artifact}.png`, with
+/// `pdftoppm`) and its text returned (`pdftotext`) for the test to check what a reader sees.
+/// `QIANCHENG_REQUIRE_SOFFICE=1` (set by `.ci/run`, which installs LibreOffice, poppler and a
+/// Chinese font) makes a missing LibreOffice a failure; elsewhere it is skipped with a note.
+#[allow(dead_code, clippy::print_stderr)]
+pub fn libreoffice(path: &std::path::Path, artifact: &str) -> Option<String> {
+    let required = std::env::var("QIANCHENG_REQUIRE_SOFFICE").as_deref() == Ok("1");
+    let soffice = std::env::var_os("QIANCHENG_SOFFICE").unwrap_or_else(|| "soffice".into());
+    let work = std::env::temp_dir().join(format!(
+        "qiancheng-soffice-{artifact}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&work).expect("a folder for the conversion");
+    let profile = format!("-env:UserInstallation=file://{}", work.join("profile").display());
+    let converted = Command::new(&soffice)
+        .args([profile.as_str(), "--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(&work)
+        .arg(path)
+        .output();
+    let out = match converted {
+        Ok(out) => out,
+        Err(e) if !required => {
+            eprintln!("no LibreOffice here ({e}): the workbook is not opened by it");
+            let _ = std::fs::remove_dir_all(&work);
+            return None;
+        }
+        Err(e) => panic!("{soffice:?}: {e}"),
+    };
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let pdf = work.join(format!("{stem}.pdf"));
+    assert!(
+        out.status.success() && pdf.exists(),
+        "LibreOffice could not open {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&pdf).expect("the PDF");
+    assert!(bytes.starts_with(b"%PDF"), "LibreOffice wrote a PDF");
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).expect("the artifacts folder");
+    let png = Command::new("pdftoppm")
+        .args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(&pdf)
+        .arg(artifacts.join(artifact))
+        .status();
+    assert!(png.is_ok_and(|s| s.success()) || !required, "pdftoppm made no PNG of the first page");
+    let text = Command::new("pdftotext").args(["-layout"]).arg(&pdf).arg("-").output();
+    let text = match text {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ if !required => String::new(),
+        _ => panic!("pdftotext could not read the PDF of {}", path.display()),
+    };
+    let _ = std::fs::remove_dir_all(&work);
+    Some(text)
+}
