@@ -156,6 +156,28 @@ async fn a_reader_sees_the_notice_and_objects(app: &App) {
     }
     assert!(!has_full_id_number(&html), "a full ID number appears in the notice page");
 
+    // The same page in headless Chromium on a phone's screen: what the reader sees holds the
+    // window and masked names and no full name or ID number, it fits the screen's width, and its
+    // objection link leads to the form for this claim.
+    // (On a thread of its own: the servers this test runs share the test's runtime.)
+    let base = format!("http://{}", app.pages);
+    let seen = tokio::task::spawn_blocking(move || common::chromium(&base, "notice-page-phone"))
+        .await
+        .expect("the browser's thread");
+    if let Some(seen) = seen {
+        let text = seen["text"].as_str().expect("the page's text");
+        assert!(text.contains("培训补贴公示") && text.contains(&window), "{text}");
+        assert!(text.contains('*'), "names masked as read");
+        for n in 0..23 {
+            assert!(!text.contains(&subsidy::person(n).person_name), "a full name is shown");
+        }
+        assert!(!has_full_id_number(seen["html"].as_str().expect("the page's HTML")), "a full ID in the rendered page");
+        assert_eq!(seen["fits_width"], true, "the page fits a phone's width");
+        let url = seen["objection_url"].as_str().expect("where the link led");
+        assert!(url.ends_with(&format!("/objection?claim={}", claim.name)), "{url}");
+        assert_eq!(seen["objection_forms"], 1, "the objection form is there");
+    }
+
     // The objection link leads to a form that posts to this server, for this claim.
     let link = format!("/objection?claim={}", claim.name);
     assert!(html.contains(&format!("href=\"{link}\"")), "{html}");

@@ -37,14 +37,13 @@ pub fn state_to_wire(state: &str) -> i32 {
     wire as i32
 }
 
-/// How the public objects to a claim on notice, in Chinese and English.
+/// How the public objects to a claim on notice, in plain Chinese for the notice page: where and
+/// how, naming the filing bureau (the public RPC is `SubmitObjection`; the page says so without
+/// naming it).
 pub fn how_to_object(record: &ClaimRecord) -> String {
     format!(
-        "公示期内,任何单位和个人可通过公示页面(SubmitObjection,无需账号)或以书面、电话、当面方式向{}人社部门提出异议。\
-         During the notice anyone may object through the public page (SubmitObjection, no account needed), \
-         or by letter, telephone or in person at the filing bureau ({}).",
-        record.region.code(),
-        record.region.code()
+        "公示期内,任何单位和个人均可在本公示页面提出异议(无需注册账号),也可以书面、电话或当面方式向{}人力资源和社会保障局提出异议。",
+        record.region.name()
     )
 }
 

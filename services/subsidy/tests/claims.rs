@@ -359,7 +359,8 @@ async fn a_claim_is_reviewed_put_on_notice_objected_to_and_approved_by_another_o
     let shown = &notices.claims[0];
     assert_eq!((shown.claim.as_str(), shown.total_fen, shown.lines.len()), (name.as_str(), 19 * 500_000, 23));
     assert!(shown.lines.iter().all(|l| l.masked_name.contains('*')), "{:?}", shown.lines);
-    assert!(shown.notice.clone().expect("window").how_to_object.contains("SubmitObjection"));
+    let how = shown.notice.clone().expect("window").how_to_object;
+    assert!(how.contains("本公示页面") && how.contains("嘉鱼县人力资源和社会保障局"), "{how}");
     let bad_token = suite
         .client()
         .await

@@ -179,3 +179,38 @@ pub fn libreoffice(path: &std::path::Path, artifact: &str) -> Option<String> {
     let _ = std::fs::remove_dir_all(&work);
     Some(text)
 }
+
+/// The public notice page at `base` as headless Chromium shows it to a reader on a phone
+/// (`scripts/notice_page_in_chromium.py` with Python's playwright driving Debian's Chromium): its
+/// text and HTML, where its objection link leads, the forms there, whether it fits the screen;
+/// a screenshot kept as `target/tmp/artifacts/{artifact}.png`. `QIANCHENG_PLAYWRIGHT_PYTHON` names
+/// a Python with playwright and `QIANCHENG_CHROMIUM` the browser (default `/usr/bin/chromium`);
+/// `QIANCHENG_REQUIRE_CHROMIUM=1` (set by `.ci/run`) makes their absence a failure, elsewhere it
+/// is skipped with a note.
+#[allow(dead_code, clippy::print_stderr)]
+pub fn chromium(base: &str, artifact: &str) -> Option<serde_json::Value> {
+    let required = std::env::var("QIANCHENG_REQUIRE_CHROMIUM").as_deref() == Ok("1");
+    let Some(python) = std::env::var_os("QIANCHENG_PLAYWRIGHT_PYTHON") else {
+        assert!(!required, "QIANCHENG_REQUIRE_CHROMIUM=1 but QIANCHENG_PLAYWRIGHT_PYTHON is not set");
+        eprintln!("no Python with playwright named (QIANCHENG_PLAYWRIGHT_PYTHON): the page is not opened in Chromium");
+        return None;
+    };
+    let browser = std::env::var("QIANCHENG_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if !std::path::Path::new(&browser).exists() {
+        assert!(!required, "QIANCHENG_REQUIRE_CHROMIUM=1 but there is no Chromium at {browser}");
+        eprintln!("no Chromium at {browser}: the page is not opened in it");
+        return None;
+    }
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).expect("the artifacts folder");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/notice_page_in_chromium.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(base)
+        .arg(artifacts.join(format!("{artifact}.png")))
+        .arg(&browser)
+        .output()
+        .expect("run the page in Chromium");
+    assert!(out.status.success(), "Chromium could not show the page: {}", String::from_utf8_lossy(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).expect("what Chromium saw, as JSON"))
+}
