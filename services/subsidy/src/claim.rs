@@ -250,8 +250,12 @@ async fn calculate(
         .map_err(|e| Error::corrupt(format!("the claim's facts: {e}")))?;
     let roster_names: Vec<String> =
         roster.iter().filter(|t| t.removed_in_version == 0).map(|t| t.name.clone()).collect();
-    let facts_json = serde_json::to_string(&StoredSnapshot { facts: &gathered.facts, trainees: &roster_names })
-        .map_err(|_| Error::corrupt("a claim's snapshot"))?;
+    let facts_json = serde_json::to_string(&StoredSnapshot {
+        facts: &gathered.facts,
+        trainees: &roster_names,
+        verdict_evidence: &outcome.verdict_evidence,
+    })
+    .map_err(|_| Error::corrupt("a claim's snapshot"))?;
     let record = ClaimRecord {
         id: qiancheng_platform::time::new_id(),
         project_id,
@@ -443,7 +447,11 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
         &found.created_by,
     )
     .await?;
-    let snapshot = OpenedSnapshot { facts: fresh.facts.clone(), trainees: fresh.names.clone() };
+    let snapshot = OpenedSnapshot {
+        facts: fresh.facts.clone(),
+        trainees: fresh.names.clone(),
+        verdict_evidence: Default::default(),
+    };
     let kept: Vec<_> = found.exclusions.iter().filter(|e| fresh.names.contains(&e.trainee)).cloned().collect();
     let decision = recalculated(&fresh.record, &snapshot, &kept)?;
     if released {

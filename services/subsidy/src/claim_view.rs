@@ -255,22 +255,28 @@ pub fn shown(record: &ClaimRecord, trainee_names: &[String], with_lines: bool, a
     }
 }
 
-/// The sealed snapshot: the facts and the roster entry of each trainee, in line order.
+/// The sealed snapshot: the facts, the roster entry of each trainee in line order, and the
+/// evidence items in outcome each verdict rested on (by roster entry).
 #[derive(Debug, serde::Serialize)]
 pub struct StoredSnapshot<'a> {
     /// The facts.
     pub facts: &'a ClaimFacts,
     /// The roster entries, in line order.
     pub trainees: &'a [String],
+    /// The evidence items (`evidence/{id}` in outcome) of each verdict, by roster entry.
+    pub verdict_evidence: &'a std::collections::BTreeMap<String, Vec<String>>,
 }
 
-/// The sealed snapshot as read back.
+/// The sealed snapshot as read back (snapshots stored before the evidence was kept have none).
 #[derive(Debug, serde::Deserialize)]
 pub struct OpenedSnapshot {
     /// The facts.
     pub facts: ClaimFacts,
     /// The roster entries, in line order.
     pub trainees: Vec<String>,
+    /// The evidence items of each verdict, by roster entry.
+    #[serde(default)]
+    pub verdict_evidence: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Opens a stored snapshot.

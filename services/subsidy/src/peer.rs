@@ -151,6 +151,9 @@ pub struct OutcomeFacts {
     /// Each trainee's verdict as outcome decided it (OUT-*), by the trainee's name in supervision;
     /// a claim counts it as it stands.
     pub verdicts: BTreeMap<String, Decision<Verdict>>,
+    /// The evidence items each verdict rested on (`evidence/{id}` in outcome), by the trainee's
+    /// name in supervision: kept with the claim's snapshot, so a fen paid traces to them.
+    pub verdict_evidence: BTreeMap<String, Vec<String>>,
     /// The day each pre-hire trainee signed the key-project enterprise's contract, by the
     /// trainee's name in outcome (`trainees/{trainee}`, supervision's id of the roster entry).
     pub prehire_signed_on: BTreeMap<String, NaiveDate>,
@@ -268,6 +271,9 @@ impl OutcomePort for OutcomeGrpc {
                     let name = supervision_trainee(&v.class, &v.trainee)
                         .ok_or_else(|| Error::corrupt("outcome answered a verdict without its class or trainee"))?;
                     if let Some(decision) = verdict_decision(v) {
+                        if !v.evidence.is_empty() {
+                            facts.verdict_evidence.insert(name.clone(), v.evidence.clone());
+                        }
                         facts.verdicts.insert(name, decision);
                     }
                 }

@@ -1,9 +1,9 @@
 //! The trace of a payment (全程留痕, 八(三), SUBS-KEEP): from a payment instruction an auditor
 //! walks back to the claim and its steps, the policy version, the rate and tier, each line's
-//! rules, and the trainee's outcome verdict as the claim's sealed snapshot holds it. The snapshot
-//! keeps outcome's verdict (route and rules) but not the ids of the evidence items it rested on,
-//! nor the name of an exchange batch; each line says so and names where outcome keeps them
-//! (`verdicts/{trainee}`). ID numbers are shown masked, names not at all.
+//! rules, the trainee's outcome verdict as the claim's sealed snapshot holds it, and the evidence
+//! items in outcome the verdict rested on (`evidence/{id}`; outcome's GetEvidence shows each, its
+//! document, and for a department's record the signed exchange batch it came from). Each line
+//! says where the chain leaves this service. ID numbers are shown masked, names not at all.
 
 use qiancheng_api::IntoProto as _;
 use qiancheng_api::subsidy::*;
@@ -79,13 +79,23 @@ pub async fn get_payment_trace(
             let (rate_positive, rate_completed, tier_percent) = rate_of(outcome, line);
             let trainee_id = trainee.rsplit('/').next().unwrap_or_default().to_owned();
             let verdict = if trainee_id.is_empty() { String::new() } else { format!("verdicts/{trainee_id}") };
+            let evidence = snapshot.verdict_evidence.get(&trainee).cloned().unwrap_or_default();
             let (verdict_source, chain_ends) = match (&line.verdict, decided) {
+                (Some(_), Some(_)) if !evidence.is_empty() => (
+                    "OUTCOME",
+                    format!(
+                        "outcome's verdict rested on {} evidence item(s), listed: outcome's GetEvidence shows each, \
+                         its document, and for a department's record the signed exchange batch it came from \
+                         (submitted_by); {verdict} holds the verdict's history",
+                        evidence.len()
+                    ),
+                ),
                 (Some(_), Some(_)) => (
                     "OUTCOME",
                     format!(
-                        "the snapshot keeps outcome's verdict (route and rules) but not the ids of the evidence \
-                         items it rested on, nor the name of a signed exchange batch: read them in outcome's {verdict} \
-                         as it stood at the snapshot"
+                        "the snapshot keeps outcome's verdict (route and rules) but no evidence ids (none were named, or \
+                         the claim was gathered before they were kept): read them in outcome's {verdict} as it stood \
+                         at the snapshot"
                     ),
                 ),
                 (Some(_), None) => (
@@ -126,6 +136,7 @@ pub async fn get_payment_trace(
                     .unwrap_or_default(),
                 verdict,
                 chain_ends,
+                evidence,
             }
         })
         .collect();

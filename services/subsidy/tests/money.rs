@@ -992,6 +992,102 @@ async fn a_rate_that_falls_after_release_becomes_a_receivable_by_itself_once(sui
     assert!(ledger.balanced, "{ledger:?}");
 }
 
+/// SUBS-KEEP with the real outcome service: the walkthrough's claim is filed from outcome's own
+/// verdicts (14 of 20 employed by route ①, recorded there by the county), reviewed, approved,
+/// signed off and released; the trace of a fen paid names the evidence items in outcome its
+/// verdict rested on, and outcome shows each of them for that trainee.
+async fn the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome(backend: Backend) {
+    let Some(suite) = start_suite_with_outcome(backend).await else { return };
+    let trainees = run_class(&suite).await;
+    standards(&suite).await;
+    followed(&suite, &suite.project).await;
+    record_employment(&suite, &trainees[..14]).await;
+    accept(&suite, &suite.project).await;
+    suite.clock.set(day(2027, 10, 30));
+    let filed = suite
+        .client()
+        .await
+        .file_claim(authed(
+            FileClaimRequest {
+                claim: Some(Claim {
+                    project: suite.project.clone(),
+                    materials: every_material(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+            &suite.provider_token(),
+        ))
+        .await
+        .expect("filed")
+        .into_inner()
+        .claim
+        .expect("claim");
+    assert_eq!(filed.total_fen, 20 * 500_000);
+    suite
+        .client()
+        .await
+        .review_claim(authed(
+            ReviewClaimRequest {
+                name: filed.name.clone(),
+                decision: ReviewDecision::Accept as i32,
+                ..Default::default()
+            },
+            &suite.officer(COUNTY),
+        ))
+        .await
+        .expect("reviewed");
+    approve(&suite, &filed.name).await;
+    let county_finance = finance(&suite, COUNTY);
+    budget(&suite, &county_finance, 10_000_000).await;
+    sign_off(&suite, &county_finance, &filed.name, "").await.expect("signed off");
+    let instruction =
+        release(&suite, &county_finance, &filed.name, "").await.expect("released").instruction.expect("instruction");
+
+    let traced = suite
+        .client()
+        .await
+        .get_payment_trace(authed(
+            GetPaymentTraceRequest { instruction: instruction.name.clone(), line: 0 },
+            &suite.auditor(),
+        ))
+        .await
+        .expect("traced")
+        .into_inner();
+    let paid: Vec<&TracedLine> = traced.lines.iter().filter(|l| l.amount_fen > 0 && l.verdict_positive).collect();
+    assert_eq!(paid.len(), 14, "the 14 employed are paid on outcome's verdicts");
+    let mut outcome = outcome_client(&suite).await;
+    for line in paid {
+        assert_eq!((line.verdict_source.as_str(), line.verdict_route.as_str()), ("OUTCOME", "CONTRACT"));
+        assert!(!line.evidence.is_empty(), "the fen reaches the evidence: {line:?}");
+        assert!(line.chain_ends.contains("GetEvidence"), "{}", line.chain_ends);
+        let trainee = line.trainee.rsplit('/').next().expect("an id");
+        for item in &line.evidence {
+            let shown = outcome
+                .get_evidence(authed(
+                    qiancheng_api::outcome::GetEvidenceRequest { name: item.clone() },
+                    &suite.auditor(),
+                ))
+                .await
+                .expect("outcome shows the evidence the verdict rested on")
+                .into_inner()
+                .evidence
+                .expect("an item");
+            assert_eq!(shown.trainee, format!("trainees/{trainee}"), "the evidence is the trainee's own");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome_on_sqlite() {
+    the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome_on_postgres() {
+    the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome(Backend::Postgres).await;
+}
+
 qiancheng_testkit::backend_tests!(start_suite =>
     an_approved_claim_is_signed_off_funded_released_once_and_the_ledger_balances,
     a_claim_is_returned_by_finance_with_reasons,
