@@ -254,7 +254,10 @@ impl Suite {
             let trainees: Vec<String> = (0..TRAINEES)
                 .map(|t| format!("classes/{}/trainees/T{k:05}{t:03}", facts.trainees[t].class_id))
                 .collect();
-            let snapshot = serde_json::to_string(&StoredSnapshot { facts: &facts, trainees: &trainees }).expect("json");
+            let none = std::collections::BTreeMap::new();
+            let snapshot =
+                serde_json::to_string(&StoredSnapshot { facts: &facts, trainees: &trainees, verdict_evidence: &none })
+                    .expect("json");
             records.push(ClaimRecord {
                 id: qiancheng_platform::time::new_id(),
                 project_id,
