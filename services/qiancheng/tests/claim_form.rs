@@ -13,10 +13,10 @@ mod subsidy;
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use qiancheng_api::subsidy::{Claim, FileClaimRequest};
+use qiancheng_api::subsidy::Claim;
 use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_testkit::backend_tests;
-use subsidy::{Suite, authed, day, employed, every_material, run_class, standards, start_suite};
+use subsidy::{Suite, day, employed, file_with_every_material, run_class, standards, start_suite};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
@@ -30,26 +30,7 @@ async fn filed_claim(suite: &Suite) -> Claim {
         &suite.project,
         OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
     );
-    suite.clock.set(day(2027, 10, 30));
-    suite
-        .client()
-        .await
-        .file_claim(authed(
-            FileClaimRequest {
-                claim: Some(Claim {
-                    project: suite.project.clone(),
-                    materials: every_material(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &suite.provider_token(),
-        ))
-        .await
-        .expect("the claim is filed")
-        .into_inner()
-        .claim
-        .expect("claim")
+    file_with_every_material(suite, day(2027, 10, 30)).await
 }
 
 /// The number format of `cell` on `sheet` as openpyxl reads it, when openpyxl is here.

@@ -13,12 +13,12 @@ mod subsidy;
 
 use std::process::Stdio;
 
-use qiancheng_api::subsidy::{Claim, FileClaimRequest, ListObjectionsRequest, ReviewClaimRequest, ReviewDecision};
+use qiancheng_api::subsidy::{Claim, ListObjectionsRequest};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
 use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_testkit::{TestService, backend_tests};
-use subsidy::{COUNTY, Suite, authed, day, employed, every_material, run_class, standards, start_suite};
+use subsidy::{COUNTY, Suite, authed, day, employed, file_and_put_on_notice, run_class, standards, start_suite};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -92,42 +92,7 @@ async fn claim_on_notice(suite: &Suite) -> Claim {
         &suite.project,
         OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
     );
-    suite.clock.set(day(2027, 10, 29));
-    let filed = suite
-        .client()
-        .await
-        .file_claim(authed(
-            FileClaimRequest {
-                claim: Some(Claim {
-                    project: suite.project.clone(),
-                    materials: every_material(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &suite.provider_token(),
-        ))
-        .await
-        .expect("filed")
-        .into_inner()
-        .claim
-        .expect("claim");
-    suite
-        .client()
-        .await
-        .review_claim(authed(
-            ReviewClaimRequest {
-                name: filed.name.clone(),
-                decision: ReviewDecision::Accept as i32,
-                ..Default::default()
-            },
-            &suite.officer(COUNTY),
-        ))
-        .await
-        .expect("accepted and put on notice")
-        .into_inner()
-        .claim
-        .expect("claim")
+    file_and_put_on_notice(suite, day(2027, 10, 29)).await
 }
 
 async fn a_reader_sees_the_notice_and_objects(app: &App) {

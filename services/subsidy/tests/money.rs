@@ -1003,40 +1003,8 @@ async fn the_trace_of_a_fen_paid_reaches_the_evidence_in_outcome(backend: Backen
     followed(&suite, &suite.project).await;
     record_employment(&suite, &trainees[..14]).await;
     accept(&suite, &suite.project).await;
-    suite.clock.set(day(2027, 10, 30));
-    let filed = suite
-        .client()
-        .await
-        .file_claim(authed(
-            FileClaimRequest {
-                claim: Some(Claim {
-                    project: suite.project.clone(),
-                    materials: every_material(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-            &suite.provider_token(),
-        ))
-        .await
-        .expect("filed")
-        .into_inner()
-        .claim
-        .expect("claim");
+    let filed = file_and_put_on_notice(&suite, day(2027, 10, 30)).await;
     assert_eq!(filed.total_fen, 20 * 500_000);
-    suite
-        .client()
-        .await
-        .review_claim(authed(
-            ReviewClaimRequest {
-                name: filed.name.clone(),
-                decision: ReviewDecision::Accept as i32,
-                ..Default::default()
-            },
-            &suite.officer(COUNTY),
-        ))
-        .await
-        .expect("reviewed");
     approve(&suite, &filed.name).await;
     let county_finance = finance(&suite, COUNTY);
     budget(&suite, &county_finance, 10_000_000).await;

@@ -335,18 +335,10 @@ pub async fn accept(suite: &Suite, project: &str) {
         .expect("accepted");
 }
 
-/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
-/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
-pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
-    suite.clock.set(day(2027, 10, 29));
-    let filed = suite
+/// The project's claim filed by its provider with every material on `on`.
+pub async fn file_with_every_material(suite: &Suite, on: NaiveDate) -> Claim {
+    suite.clock.set(on);
+    suite
         .client()
         .await
         .file_claim(authed(
@@ -364,8 +356,13 @@ pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
         .expect("filed")
         .into_inner()
         .claim
-        .expect("claim");
-    assert_eq!(filed.total_fen, 20 * 500_000);
+        .expect("claim")
+}
+
+/// The project's claim filed by its provider with every material on `on`, and accepted by the
+/// county's officer the same day: the claim as it stands on notice.
+pub async fn file_and_put_on_notice(suite: &Suite, on: NaiveDate) -> Claim {
+    let filed = file_with_every_material(suite, on).await;
     suite
         .client()
         .await
@@ -378,8 +375,25 @@ pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
             &suite.officer(COUNTY),
         ))
         .await
-        .expect("reviewed");
-    (filed.name, trainees)
+        .expect("accepted and put on notice")
+        .into_inner()
+        .claim
+        .expect("claim")
+}
+
+/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
+/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
+pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
+    );
+    let on_notice = file_and_put_on_notice(suite, day(2027, 10, 29)).await;
+    assert_eq!(on_notice.total_fen, 20 * 500_000);
+    (on_notice.name, trainees)
 }
 
 /// Approved by another officer of the county after the notice.
