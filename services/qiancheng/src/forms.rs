@@ -23,7 +23,9 @@ use qiancheng_domain::{Industry, Money, OccupationCode, RegionCode, SkillLevel, 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use sha2::{Digest as _, Sha256};
 
-use crate::workbook::{Row, header_format, header_matches, progress, read_sheet, result_path, text_of, write_cell};
+use crate::workbook::{
+    Columns, Row, header_format, locate_columns, progress, read_sheet, result_path, text_of, write_cell,
+};
 
 /// What `qiancheng import` does.
 #[derive(Debug, Subcommand)]
@@ -141,7 +143,7 @@ pub async fn run(command: ImportCommand) -> Result<(), String> {
 
 /// The columns of 附件1, in the template's order: the header, the other headers offices write
 /// for it, whether a value is required, and what it fills.
-const COLUMNS: &[(&str, &[&str], bool, Field)] = &[
+const COLUMNS: &Columns<Field> = &[
     ("企业名称", &["用人单位", "用人单位名称", "单位名称"], true, Field::EnterpriseName),
     ("统一社会信用代码", &["信用代码", "社会信用代码"], true, Field::CreditCode),
     ("所在县(市、区)", &["县市区", "所在地区", "区域", "所在县市区"], true, Field::Region),
@@ -233,7 +235,7 @@ async fn import_vacancies(
     }
     let post = COLUMNS.iter().find(|c| c.3 == Field::Post).ok_or("no post column")?;
     let (headers, rows) = read_sheet(file, sheet, (post.0, post.1), "vacancies")?;
-    let columns = locate_columns(&headers)?;
+    let columns = locate_columns(&headers, COLUMNS)?;
     let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
     let mut requests = Vec::new();
     for row in &rows {
@@ -341,26 +343,6 @@ fn header_of_field(field: &str) -> Option<&'static str> {
         _ => return None,
     };
     COLUMNS.iter().find(|c| c.3 == wanted).map(|c| c.0)
-}
-
-/// The index of each column the sheet has; a required column missing is an error naming it.
-fn locate_columns(headers: &[String]) -> Result<HashMap<Field, usize>, String> {
-    let mut found = HashMap::new();
-    let mut missing = Vec::new();
-    for (header, aliases, required, field) in COLUMNS {
-        match headers.iter().position(|h| header_matches(h, header, aliases)) {
-            Some(index) => {
-                found.insert(*field, index);
-            }
-            None if *required => missing.push(*header),
-            None => {}
-        }
-    }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(format!("the header row lacks the required column(s) {}", missing.join("、")))
-    }
 }
 
 impl std::hash::Hash for Field {
@@ -609,6 +591,7 @@ fn write_template(file: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workbook::header_matches;
 
     #[test]
     fn headers_match_as_offices_write_them() {
@@ -617,7 +600,7 @@ mod tests {
         assert!(header_matches("用人单位", "企业名称", &["用人单位"]));
         assert!(!header_matches("岗位要求", "岗位名称", &["岗位"]));
         let headers: Vec<String> = ["岗位", "企业名称"].iter().map(|s| (*s).to_owned()).collect();
-        let missing = locate_columns(&headers).expect_err("required columns are missing");
+        let missing = locate_columns(&headers, COLUMNS).expect_err("required columns are missing");
         assert!(missing.contains("统一社会信用代码") && !missing.contains("岗位名称"), "{missing}");
     }
 

@@ -30,11 +30,11 @@ use sha2::{Digest as _, Sha256};
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-use crate::workbook::{Row, header_format, header_matches, progress, read_sheet, text_of, write_cell};
+use crate::workbook::{Columns, Row, header_format, locate_columns, progress, read_sheet, text_of, write_cell};
 
 /// The columns of the 花名册, in the template's order: the header, the other headers providers
 /// write for it, whether a value is required, and what it fills.
-const COLUMNS: &[(&str, &[&str], bool, Column)] = &[
+const COLUMNS: &Columns<Column> = &[
     ("姓名", &["学员姓名", "学员"], true, Column::Name),
     ("身份证号码", &["身份证号", "公民身份号码", "身份证", "证件号码"], true, Column::IdNumber),
     ("手机号码", &["手机号", "手机", "联系电话", "电话"], true, Column::Phone),
@@ -138,7 +138,7 @@ pub async fn import(
     }
     let anchor = COLUMNS.iter().find(|c| c.3 == Column::IdNumber).ok_or("no ID number column")?;
     let (headers, rows) = read_sheet(file, sheet, (anchor.0, anchor.1), "roster")?;
-    let columns = locate_columns(&headers)?;
+    let columns = locate_columns(&headers, COLUMNS)?;
     let mut client = Supervision::connect(addr, token).await?;
     let title = client.class_title(class).await?;
     let before = client.changes_of(class).await?;
@@ -325,26 +325,6 @@ fn header_of_field(field: &str) -> Option<&'static str> {
         _ => return None,
     };
     Some(header_of(column))
-}
-
-/// The index of each column the sheet has; a required column missing is an error naming it.
-fn locate_columns(headers: &[String]) -> Result<HashMap<Column, usize>, String> {
-    let mut found = HashMap::new();
-    let mut missing = Vec::new();
-    for (header, aliases, required, column) in COLUMNS {
-        match headers.iter().position(|h| header_matches(h, header, aliases)) {
-            Some(index) => {
-                found.insert(*column, index);
-            }
-            None if *required => missing.push(*header),
-            None => {}
-        }
-    }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(format!("the header row lacks the required column(s) {}", missing.join("、")))
-    }
 }
 
 /// The row as a trainee to add and the change's reason, or the first cell that cannot be read,

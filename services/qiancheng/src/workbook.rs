@@ -93,6 +93,34 @@ pub(crate) fn read_sheet(
     Ok((headers, data))
 }
 
+/// A form's columns: the header offices write, its aliases, whether it is required, and the
+/// column's key.
+pub(crate) type Columns<K> = [(&'static str, &'static [&'static str], bool, K)];
+
+/// The index of each of `columns` the sheet's `headers` has; a required column missing is an
+/// error naming it.
+pub(crate) fn locate_columns<K: Copy + Eq + std::hash::Hash>(
+    headers: &[String],
+    columns: &Columns<K>,
+) -> Result<std::collections::HashMap<K, usize>, String> {
+    let mut found = std::collections::HashMap::new();
+    let mut missing = Vec::new();
+    for (header, aliases, required, key) in columns {
+        match headers.iter().position(|h| header_matches(h, header, aliases)) {
+            Some(index) => {
+                found.insert(*key, index);
+            }
+            None if *required => missing.push(*header),
+            None => {}
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(format!("the header row lacks the required column(s) {}", missing.join("、")))
+    }
+}
+
 /// Whether a header cell names `header` or one of its aliases, as offices write them.
 pub(crate) fn header_matches(cell: &str, header: &str, aliases: &[&str]) -> bool {
     let normal = normalise_header(cell);
