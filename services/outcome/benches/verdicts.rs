@@ -34,6 +34,7 @@ use qiancheng_outcome::store::verdict::VerdictRecord;
 use qiancheng_platform::Stamp;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::record;
+use qiancheng_testkit::bench::percentile;
 use qiancheng_testkit::{Backend, TestService, authed, fixtures};
 use tonic::transport::Channel;
 
@@ -228,8 +229,8 @@ fn main() {
             f.again.as_secs_f64(),
             f.trainees as f64 / f.first.as_secs_f64(),
             f.first.as_secs_f64() * scale,
-            common::ms(common::percentile(&f.one, 50.0)),
-            common::ms(common::percentile(&f.one, 99.0)),
+            common::ms(percentile(&f.one, 50.0)),
+            common::ms(percentile(&f.one, 99.0)),
         );
     }
     if !common::postgres_configured() {

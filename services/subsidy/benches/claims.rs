@@ -23,17 +23,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use qiancheng_api::subsidy::{Claim, FileClaimRequest};
+use qiancheng_testkit::bench::percentile;
 use qiancheng_testkit::subsidy::LINE_FEN;
-
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

@@ -29,20 +29,11 @@ use qiancheng_platform::Stamp;
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::record;
 use qiancheng_subsidy::store::claim::ClaimRecord;
+use qiancheng_testkit::bench::percentile;
 use tonic::transport::Channel;
 
 /// Releases in flight in the concurrent pass.
 const IN_FLIGHT: usize = 8;
-
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

@@ -25,6 +25,7 @@ use chrono::Datelike as _;
 use common::{App, at, class_of, person_born};
 use qiancheng_api::supervision::*;
 use qiancheng_platform::db::Db;
+use qiancheng_testkit::bench::percentile;
 use qiancheng_testkit::{Backend, TestDatabase, authed};
 
 /// Classes whose attendance goes through the stream in one pass.
@@ -49,16 +50,6 @@ struct Figures {
     ceiling_per_second: f64,
     filing: Vec<Duration>,
     export: Vec<Duration>,
-}
-
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// A person of the benchmark: `k` from 0, each a different ID number.

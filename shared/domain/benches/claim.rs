@@ -7,9 +7,13 @@
 //! depends on the policy core alone and builds in release quickly. What each claim comes to is
 //! checked (a wrong figure would make the timing meaningless); nothing timed is asserted.
 
+#[path = "../../testkit/src/bench.rs"]
+mod bench;
 #[allow(dead_code)]
 #[path = "../../testkit/src/subsidy.rs"]
 mod subsidy;
+
+use bench::percentile;
 
 use std::time::{Duration, Instant};
 
@@ -17,16 +21,6 @@ use qiancheng_domain::policy::{MinimumWageTable, PolicySet, evaluate_claim};
 
 /// The target of issue #19 for a 10,000-trainee claim.
 const TARGET: Duration = Duration::from_millis(100);
-
-fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)

@@ -10,6 +10,7 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+pub mod bench;
 pub mod idp;
 pub mod pki;
 pub mod selection;
