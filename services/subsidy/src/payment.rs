@@ -578,14 +578,8 @@ async fn offset(
             .await?
             .ok_or_else(|| Error::corrupt("a receivable vanished while offset"))?;
         receivable.stamp = stored.stamp;
-        receivable.outstanding_fen = stored.outstanding_fen - o.amount_fen.fen();
-        if receivable.outstanding_fen < 0 {
-            return Err(Error::corrupt("an offset beyond what a receivable owes"));
-        }
-        if receivable.outstanding_fen == 0 {
-            receivable.state = store::SETTLED.to_owned();
-        }
-        receivable.stamp.touch();
+        receivable.outstanding_fen = stored.outstanding_fen;
+        receivable.settle(o.amount_fen.fen())?;
         record::update(&mut change.tx, &receivable).await?;
         change.audit_under(
             &receivable.policy_version,

@@ -389,11 +389,7 @@ pub async fn record_repayment(
         ];
         let movement = format!("{}-S{}-repayment", receivable.id, settlements.len());
         store::post(&mut change.tx, &movement, "", "REPAYMENT", &lines, &officer).await?;
-        receivable.outstanding_fen -= amount;
-        if receivable.outstanding_fen == 0 {
-            receivable.state = store::SETTLED.to_owned();
-        }
-        receivable.stamp.touch();
+        receivable.settle(amount)?;
         record::update(&mut change.tx, &receivable).await?;
         change.audit_under(
             &receivable.policy_version,

@@ -434,6 +434,21 @@ pub struct ReceivableRecord {
 }
 
 impl ReceivableRecord {
+    /// Lowers what is owed by `amount_fen` (a repayment or an offset), settled at zero; never below
+    /// zero (a caller checks the amount first; going below is a fault).
+    pub fn settle(&mut self, amount_fen: i64) -> Result<(), qiancheng_platform::Error> {
+        let outstanding = self.outstanding_fen - amount_fen;
+        if outstanding < 0 {
+            return Err(qiancheng_platform::Error::corrupt("a settlement beyond what a receivable owes"));
+        }
+        self.outstanding_fen = outstanding;
+        if outstanding == 0 {
+            self.state = SETTLED.to_owned();
+        }
+        self.stamp.touch();
+        Ok(())
+    }
+
     /// The resource name.
     pub fn name(&self) -> String {
         format!("receivables/{}", self.id)
