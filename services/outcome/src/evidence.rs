@@ -178,15 +178,10 @@ async fn store(
     let mut detail = input.clone();
     detail.document_content.clear();
     let certificate_number = input.certificate.as_ref().map(|c| c.number.trim().to_owned()).unwrap_or_default();
-    if !certificate_number.is_empty() {
-        let known = record::count::<EvidenceRecord>(
-            &mut *change.tx,
-            Filter::new().eq("evidence.certificate_number", certificate_number.as_str()),
-        )
-        .await?;
-        if known > 0 {
-            return Err(Error::exists("OUT-CERT-DUPLICATE", "this certificate number is recorded already"));
-        }
+    if !certificate_number.is_empty()
+        && crate::store::evidence::holding_certificate(&mut *change.tx, &certificate_number).await?.is_some()
+    {
+        return Err(Error::exists("OUT-CERT-DUPLICATE", "this certificate number is recorded already"));
     }
     let mut engagement_id = String::new();
     if let Some(p) = &input.service_payment {

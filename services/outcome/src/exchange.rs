@@ -964,7 +964,7 @@ async fn known_certificate(
     if let Some(e) = pending.iter().find(|e| e.certificate_number == number) {
         return Ok(Some((e.id.clone(), e.trainee_id.clone())));
     }
-    let stored = record::first::<EvidenceRecord>(tx, Filter::new().eq("evidence.certificate_number", number)).await?;
+    let stored = crate::store::evidence::holding_certificate(tx, number).await?;
     Ok(stored.map(|e| (e.id, e.trainee_id)))
 }
 

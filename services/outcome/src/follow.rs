@@ -343,12 +343,7 @@ async fn import_certificates(
     for t in &roster.trainees {
         for evaluation in t.evaluations.iter().filter(|e| !e.certificate_number.trim().is_empty()) {
             let number = evaluation.certificate_number.trim().to_owned();
-            let known = record::count::<EvidenceRecord>(
-                &mut *change.tx,
-                Filter::new().eq("evidence.certificate_number", number.as_str()),
-            )
-            .await?;
-            if known > 0 {
+            if crate::store::evidence::holding_certificate(&mut *change.tx, &number).await?.is_some() {
                 continue;
             }
             let kind = match evaluation.kind {

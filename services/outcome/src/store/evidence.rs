@@ -82,3 +82,16 @@ impl EvidenceRecord {
         self.counts_from.is_some_and(|from| from <= day) && self.counts_until.is_none_or(|until| day < until)
     }
 }
+
+/// The item holding certificate number `number`, if one does: a certificate is one record per
+/// number, whichever way it arrived (OUT-CERT-DUPLICATE).
+pub async fn holding_certificate(
+    executor: impl qiancheng_platform::db::Reader<'_>,
+    number: &str,
+) -> Result<Option<EvidenceRecord>, qiancheng_platform::Error> {
+    qiancheng_platform::record::first::<EvidenceRecord>(
+        executor,
+        qiancheng_platform::record::Filter::new().eq("evidence.certificate_number", number),
+    )
+    .await
+}
