@@ -226,7 +226,7 @@ impl Error {
     pub fn is_fault(&self) -> bool {
         match self {
             Self::Config(_) | Self::Pii(_) | Self::Database(_) | Self::Migrate(_) | Self::Corrupt(_) => true,
-            Self::Peer { status, .. } => peer_code(status.code()) == Code::Internal,
+            Self::Peer { status, .. } => peer_code(status) == Code::Internal,
             _ => false,
         }
     }
@@ -285,9 +285,14 @@ impl IntoStatus for Error {
     }
 }
 
-/// How a peer's code is passed on: refusals keep their code, a peer out of reach is
-/// `UNAVAILABLE`, and a peer's own fault (or its refusal of our credentials) is ours.
-fn peer_code(code: Code) -> Code {
+/// How a peer's code is passed on: refusals keep their code, a peer out of reach (or a call that
+/// broke on its way, [`made_here`]) is `UNAVAILABLE`, and a peer's own fault (or its refusal of
+/// our credentials) is ours.
+fn peer_code(peer: &Status) -> Code {
+    if made_here(peer) {
+        return Code::Unavailable;
+    }
+    let code = peer.code();
     match code {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => Code::Unavailable,
         Code::InvalidArgument
@@ -303,8 +308,16 @@ fn peer_code(code: Code) -> Code {
     }
 }
 
+/// Whether `peer` was made here from a failed connection rather than answered by the peer: such a
+/// status carries the transport's error as its source (a stream reset, a broken pipe, a connection
+/// dropped mid-call when the peer was killed), whatever code tonic gave it. The peer is out of
+/// reach, not at fault.
+fn made_here(peer: &Status) -> bool {
+    std::error::Error::source(peer).is_some()
+}
+
 fn peer_status(domain: &str, service: &str, peer: &Status) -> Status {
-    let code = peer_code(peer.code());
+    let code = peer_code(peer);
     if code == Code::Unavailable {
         tracing::warn!(peer = service, code = ?peer.code(), message = peer.message(), "peer service unavailable");
         return status(Code::Unavailable, "PEER_UNAVAILABLE", domain, format!("the {service} service is unavailable"));
@@ -432,5 +445,19 @@ mod tests {
         let broken = Error::Peer { service: "demand", status: Box::new(Status::internal("boom")) }
             .to_status("qiancheng.selection.v1", "X");
         assert_eq!(broken.code(), Code::Internal);
+    }
+
+    #[test]
+    fn a_peer_killed_mid_call_is_unavailable_whatever_code_the_transport_gave() {
+        // A connection broken under a call: tonic makes the status here, with the transport's
+        // error as its source, and may call it INTERNAL or UNKNOWN; the peer did not answer.
+        for kind in [std::io::ErrorKind::BrokenPipe, std::io::ErrorKind::Other] {
+            let dropped = Status::from_error(Box::new(std::io::Error::new(kind, "connection closed")));
+            assert!(std::error::Error::source(&dropped).is_some());
+            let passed =
+                Error::Peer { service: "demand", status: Box::new(dropped) }.to_status("qiancheng.selection.v1", "X");
+            assert_eq!(passed.code(), Code::Unavailable, "{kind:?}");
+            assert_eq!(passed.get_error_details().error_info().map(|i| i.reason.as_str()), Some("PEER_UNAVAILABLE"));
+        }
     }
 }
