@@ -21,6 +21,18 @@ pub fn officer_scope(principal: &Principal) -> Result<Scope, Error> {
         .ok_or_else(|| Error::denied("this call is for county officers and city administrators"))
 }
 
+/// What an officer, or the supervision service telling of an inspection (CLASS-INSPECTION), may
+/// change: `doing` says what another service was refused (`records a provider's violation`).
+pub fn officer_or_supervision_scope(principal: &Principal, doing: &str) -> Result<Scope, Error> {
+    if !principal.has(Role::Service) {
+        return officer_scope(principal);
+    }
+    if principal.subject != "service:supervision" {
+        return Err(Error::denied(format!("only the supervision service {doing}")));
+    }
+    Ok(Scope::All)
+}
+
 /// What officers and those who read everything may see: the city and auditors everything, a
 /// county officer their county.
 pub fn officer_read_scope(principal: &Principal) -> Result<Scope, Error> {

@@ -339,14 +339,7 @@ pub async fn record_violation(
 ) -> Result<RecordViolationResponse, Error> {
     // The supervision service tells of an inspection's serious finding that does not disqualify
     // (CLASS-INSPECTION → PROV-CLEAN); no other service records violations.
-    let scope = if call.principal.has(Role::Service) {
-        if call.principal.subject != "service:supervision" {
-            return Err(Error::denied("only the supervision service records a provider's violation"));
-        }
-        Scope::All
-    } else {
-        access::officer_scope(&call.principal)?
-    };
+    let scope = access::officer_or_supervision_scope(&call.principal, "records a provider's violation")?;
     let m = &call.message;
     let occurred_on =
         NaiveDate::required(m.occurred_on.as_ref()).map_err(|e| Error::invalid_value("occurred_on", e))?;
@@ -481,14 +474,7 @@ pub async fn disqualify_provider(
 ) -> Result<DisqualifyProviderResponse, Error> {
     // The supervision service refers an inspection's serious subcontracting or fraud finding
     // (CLASS-INSPECTION → PROV-DISQUALIFIED); no other service disqualifies.
-    let scope = if call.principal.has(Role::Service) {
-        if call.principal.subject != "service:supervision" {
-            return Err(Error::denied("only the supervision service refers a provider for disqualification"));
-        }
-        Scope::All
-    } else {
-        access::officer_scope(&call.principal)?
-    };
+    let scope = access::officer_or_supervision_scope(&call.principal, "refers a provider for disqualification")?;
     let m = &call.message;
     let mut v = Violations::default();
     let misconduct = v.value("misconduct", Misconduct::required(m.misconduct));

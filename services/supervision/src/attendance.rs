@@ -15,8 +15,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use prost::Message as _;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::*;
-use qiancheng_api::{ResponseStream, Rpc as _, convert};
+use qiancheng_api::{ResponseStream, Rpc as _};
 use qiancheng_domain::ValueError;
 use qiancheng_domain::lifecycle::{ClassState, TraineeState};
 use qiancheng_domain::policy::session::{SessionHours, session_hours_daily, session_hours_filed};
@@ -66,14 +67,7 @@ pub async fn create_sessions(
         if !(1..=MAX_SESSION_HOURS).contains(&session.hours) {
             v.add(&at("hours"), "SESSION_HOURS", format!("a session has 1 to {MAX_SESSION_HOURS} hours"));
         }
-        let kind = match SessionKind::try_from(session.kind) {
-            Ok(SessionKind::Theory) => Some(Kind::Theory),
-            Ok(SessionKind::Practice) => Some(Kind::Practice),
-            _ => {
-                v.add(&at("kind"), "REQUIRED", "a session is theory or practice");
-                None
-            }
-        };
+        let kind = v.value(&at("kind"), Kind::required(session.kind));
         let topic = v.value(&at("topic"), convert::optional_text(&session.topic, 200));
         if let (Some(held_on), Some(kind), Some(topic)) = (held_on, kind, topic) {
             parsed.push((held_on, u32::try_from(session.hours).unwrap_or(0), kind, topic));
@@ -156,8 +150,7 @@ pub async fn list_sessions(s: &Supervision, call: Call<ListSessionsRequest>) -> 
     let m = &call.message;
     let class = access::class_in(s.db.pool(), &scope, &m.class, "class").await?;
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("sessions|{}", class.id))?;
-    let rows = sessions::list(s.db.pool(), &class.id, &page.after, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "list_key", SessionRecord::from_row)?;
+    let (records, next_page_token) = sessions::page(s.db.pool(), &class.id, &page).await?;
     Ok(ListSessionsResponse { sessions: records.iter().map(SessionRecord::to_proto).collect(), next_page_token })
 }
 
@@ -307,9 +300,10 @@ fn parse_event(s: &Supervision, class_id: &str, index: usize, event: &CheckIn) -
     if !(0..=MAX_SESSION_HOURS).contains(&event.hours) {
         return Err(refused(id, "SESSION_HOURS", "hours", format!("0 (the whole session) to {MAX_SESSION_HOURS}")));
     }
-    let Some(method) = store::Method::of_proto(event.method) else {
+    let Ok(method) = store::Method::from_proto(event.method) else {
         return Err(refused(id, "ENUM", "method", "face, fingerprint, QR code or manual"));
     };
+    let method = method.unwrap_or(store::Method::Unspecified);
     Ok(Parsed {
         index,
         event_id: id.to_owned(),
@@ -423,7 +417,7 @@ async fn store_chunk(
                     reported_hours: i64::from(p.hours),
                     hours,
                     event_hash: p.hash.clone(),
-                    source: store::FROM_DEVICE,
+                    source: store::Source::Device,
                     recorded_by: principal.subject.clone(),
                     received_micros: received,
                     method: p.method,
@@ -648,7 +642,7 @@ pub async fn correct_attendance(
                     reported_hours: 0,
                     hours,
                     event_hash: String::new(),
-                    source: store::FROM_CORRECTION,
+                    source: store::Source::Correction,
                     recorded_by: actor.clone(),
                     received_micros: now_micros(),
                     method: store::Method::Unspecified,

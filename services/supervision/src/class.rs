@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_domain::lifecycle::{ClassState as State, Lifecycle as _};
 use qiancheng_domain::policy::class::{ClassFiling, class_headcount, evaluate_class_filing};
@@ -31,7 +31,7 @@ use crate::store::StoredDecision;
 use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherRecord};
 use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::class_return::{self as returns, ClassReturnRecord};
-use crate::store::trainee;
+use crate::store::trainee::{self, TraineeRecord};
 use crate::{MAX_ROSTER, Supervision};
 
 /// The most hours a class states of theory or of practice.
@@ -293,8 +293,12 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         let lookups: Vec<&str> = filing.roster.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
         let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
         let facts = class.facts();
-        let project =
-            Project { class: &facts, occupation: &class.occupation, level: class.level, key_project: class.key_project.as_ref() };
+        let project = Project {
+            class: &facts,
+            occupation: &class.occupation,
+            level: class.level,
+            key_project: class.key_project.as_ref(),
+        };
         let mut seen = HashSet::new();
         let mut stored = Vec::new();
         let mut refused = Vec::new();
@@ -326,8 +330,13 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
                 continue;
             }
             let admitted = (qiancheng_domain::lifecycle::TraineeState::Active, class.roster_version);
-            let record = candidate.trainee(&class.id, admitted, (judged.decision.outcome.group, decision), today);
-            stored.push((record, candidate.seal(&s.pii)?));
+            stored.push(candidate.trainee(
+                &s.pii,
+                &class.id,
+                admitted,
+                (judged.decision.outcome.group, decision),
+                today,
+            )?);
         }
         let existing = store::headcounts(&mut change.tx, &class.project_id, &class.id).await?;
         let roster_size = u32::try_from(stored.len()).unwrap_or(u32::MAX);
@@ -347,14 +356,14 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
             "class.file",
             class.name(),
             json!({ "project": class.project_name(), "first_day": class.first_day.to_string(),
-                "last_day": class.last_day.to_string(), "trainees": stored.iter().map(|(t, _)| &t.id).collect::<Vec<_>>(),
+                "last_day": class.last_day.to_string(), "trainees": stored.iter().map(|t| &t.id).collect::<Vec<_>>(),
                 "refused": refused.iter().map(|r| json!({ "index": r.index, "person": r.id_number, "rule": r.reason }))
                     .collect::<Vec<_>>(),
                 "selection_told_micros": class.told_micros, "policy_digest": digest }),
         );
         Ok(CreateClassResponse {
             class: Some(class.to_proto()),
-            trainees: stored.iter().map(|(t, _)| t.to_proto(Audience::of(&call.principal))).collect(),
+            trainees: stored.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
             refused,
         })
     })
@@ -378,13 +387,12 @@ pub async fn list_classes(s: &Supervision, call: Call<ListClassesRequest>) -> Re
     let mut v = Violations::default();
     let project =
         if m.project.is_empty() { Some("") } else { v.value("project", convert::resource_id(&m.project, "projects")) };
-    let state = v.value("state", store::state_from_proto(m.state)).flatten();
+    let state = v.value("state", State::from_proto(m.state)).flatten();
     v.finish()?;
     let project = project.unwrap_or_default();
     let state_code = state.map_or("", |s| s.code());
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("classes|{project}|{state_code}"))?;
-    let rows = store::list(s.db.pool(), &page.after, scope.sql(), project, state, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", ClassRecord::from_row)?;
+    let (records, next_page_token) = store::page(&s.db, &scope, project, state, &page).await?;
     Ok(ListClassesResponse { classes: records.iter().map(ClassRecord::to_proto).collect(), next_page_token })
 }
 
@@ -557,15 +565,10 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
             return Err(Error::Refused(rule.clone()));
         }
         // ELIG-*: everyone on the roster is judged again on the new dates.
-        let people: Vec<_> = trainee::of_class_sealed(&mut *change.tx, &class.id)
-            .await?
-            .into_iter()
-            .filter(|(t, _)| t.on_roster())
-            .collect();
-        let candidates = people
-            .iter()
-            .map(|(t, sealed)| judge::stored_candidate(&s.pii, t, sealed))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let mut people = trainee::of_class(&mut *change.tx, &class.id).await?;
+        people.retain(TraineeRecord::on_roster);
+        let candidates =
+            people.iter().map(|t| judge::stored_candidate(&s.pii, t)).collect::<Result<Vec<_>, Error>>()?;
         let mut hashes: Vec<&str> = candidates.iter().map(|c| c.hash.as_str()).collect();
         hashes.sort_unstable();
         hashes.dedup();
@@ -581,7 +584,7 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
             level: class.level,
             key_project: class.key_project.as_ref(),
         };
-        for ((person, _), candidate) in people.iter().zip(&candidates) {
+        for (person, candidate) in people.iter().zip(&candidates) {
             let judged = judge::judge(&policy, &project, person.added_on, candidate, &history);
             if let Some(rule) = judged.refusal {
                 let rule = Audience::of(&call.principal).rule(&rule);
@@ -598,7 +601,7 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
         }
         class.filing_decision = StoredDecision::of(&decision, true, &class.policy_digest);
         class.stamp.touch();
-        store::update_filing(&mut change.tx, &class).await?;
+        store::update(&mut change.tx, &class).await?;
         let refiled = match returns::open_of(&mut *change.tx, &class.id).await? {
             Some(mut open) => {
                 open.refile_time_micros = qiancheng_platform::time::now_micros();

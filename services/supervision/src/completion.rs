@@ -13,7 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_domain::OccupationCode;
 use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _, TraineeState};
@@ -32,7 +32,7 @@ use crate::store::attendance;
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::evaluation::{self as evaluations, CertificateKind, EvaluationRecord};
-use crate::store::trainee::{self, TraineeRecord};
+use crate::store::trainee::{self, Assessment, TraineeRecord};
 use crate::{MAX_ROSTER, Supervision};
 
 /// RecordAssessments: completion-assessment results of trainees of a class that still runs.
@@ -85,7 +85,7 @@ pub async fn record_assessments(
                 return Err(Error::NotFound(format!("classes/{}/trainees/{trainee_id}", class.id)));
             };
             person.state.require(&[TraineeState::Active], "be assessed")?;
-            person.assessment = Some(*passed);
+            person.assessment = Some(Assessment::of(*passed));
             person.stamp.touch();
             trainee::update(&mut change.tx, person).await?;
             changed.push(person.clone());
@@ -94,7 +94,7 @@ pub async fn record_assessments(
             &class.policy_version,
             "assessment.record",
             class.name(),
-            json!({ "results": changed.iter().map(|t| json!({ "trainee": t.id, "passed": t.assessment }))
+            json!({ "results": changed.iter().map(|t| json!({ "trainee": t.id, "passed": t.assessment.map(|a| a == Assessment::Passed) }))
                 .collect::<Vec<_>>() }),
         );
         Ok(RecordAssessmentsResponse {
@@ -113,8 +113,7 @@ fn decide(
     evaluated: bool,
 ) -> Result<(), Error> {
     let attended = u32::try_from(attended.max(0)).unwrap_or(u32::MAX);
-    let decision =
-        evaluate_completion_in(policy, class.hours(), attended, person.assessment.unwrap_or(false), evaluated);
+    let decision = evaluate_completion_in(policy, class.hours(), attended, person.passed_assessment(), evaluated);
     person.completion = Some(StoredDecision::of(&decision, decision.outcome, &class.policy_digest));
     let next = if decision.outcome { TraineeState::Completed } else { TraineeState::NotCompleted };
     if person.state != next {
@@ -208,16 +207,7 @@ pub async fn record_skill_evaluation(
     let today = s.today();
     let mut v = Violations::default();
     let number = v.value("evaluation.certificate_number", convert::text(&input.certificate_number, 64));
-    let kind = match qiancheng_api::supervision::CertificateKind::try_from(input.kind) {
-        Ok(qiancheng_api::supervision::CertificateKind::VocationalQualification) => {
-            Some(CertificateKind::VocationalQualification)
-        }
-        Ok(qiancheng_api::supervision::CertificateKind::SkillLevel) => Some(CertificateKind::SkillLevel),
-        _ => {
-            v.add("evaluation.kind", "REQUIRED", "a vocational qualification or a skill-level certificate");
-            None
-        }
-    };
+    let kind = v.value("evaluation.kind", CertificateKind::required(input.kind));
     let occupation = v.value("evaluation.occupation_code", OccupationCode::parse(&input.occupation_code));
     let level = v.value("evaluation.skill_level", convert::required_skill_level(input.skill_level));
     let issuer = v.value("evaluation.issuer", convert::text(&input.issuer, 100));

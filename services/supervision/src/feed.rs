@@ -5,13 +5,13 @@
 //! what was committed. Positions follow commit order (writers of the feed take turns until they
 //! commit), so a reader that keeps the last position it read misses nothing.
 
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, IntoProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_platform::auth::{Role, Scope};
 use qiancheng_platform::{Call, Error};
 
 use crate::Supervision;
-use crate::store::class_change::{self, ChangeKind, ClassChangeRecord};
+use crate::store::class_change::{self, ClassChangeRecord};
 
 /// Changes a page holds unless the caller asks for fewer.
 const DEFAULT_PAGE: i64 = 100;
@@ -20,17 +20,9 @@ const MAX_PAGE: i64 = 1_000;
 
 impl From<&ClassChangeRecord> for ClassChange {
     fn from(record: &ClassChangeRecord) -> Self {
-        let kind = match record.kind {
-            ChangeKind::ClassCompleted => ClassChangeKind::ClassCompleted,
-            ChangeKind::ClassStopped => ClassChangeKind::ClassStopped,
-            ChangeKind::SkillEvaluationRecorded => ClassChangeKind::SkillEvaluationRecorded,
-            ChangeKind::AttendanceCorrected => ClassChangeKind::AttendanceCorrected,
-            ChangeKind::TraineeTerminated => ClassChangeKind::TraineeTerminated,
-            ChangeKind::RosterChanged => ClassChangeKind::RosterChanged,
-        };
         ClassChange {
             position: record.position,
-            kind: kind as i32,
+            kind: record.kind.into_proto(),
             class: record.class_name(),
             project: format!("projects/{}", record.project_id),
             trainee: record.trainee_name(),

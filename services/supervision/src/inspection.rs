@@ -14,8 +14,9 @@
 //! RecordInspection again with the same request id replays the inspection and retries a referral
 //! that did not go through.
 
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::*;
+use qiancheng_domain::Code as _;
 use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _};
 use qiancheng_domain::policy::class::{FindingKind as Kind, FindingSeverity as Severity, InspectionFinding};
 use qiancheng_domain::policy::class::{InspectionOutcome as Outcome, class_inspection};
@@ -37,23 +38,11 @@ use crate::store::trainee;
 
 /// The finding's severity and kind, validated.
 fn finding(input: &Inspection, v: &mut Violations) -> (Option<Severity>, Kind) {
-    let severity = match FindingSeverity::try_from(input.severity) {
-        Ok(FindingSeverity::None) => Some(Severity::None),
-        Ok(FindingSeverity::Minor) => Some(Severity::Minor),
-        Ok(FindingSeverity::Serious) => Some(Severity::Serious),
-        _ => {
-            v.add("inspection.severity", "CLASS-INSPECTION", "say how serious the finding is (NONE for nothing found)");
-            None
-        }
-    };
-    let kind = match FindingKind::try_from(input.finding) {
-        Ok(FindingKind::Subcontracting) => Some(Kind::Subcontracting),
-        Ok(FindingKind::Fraud) => Some(Kind::Fraud),
-        Ok(FindingKind::Safety) => Some(Kind::Safety),
-        Ok(FindingKind::Attendance) => Some(Kind::Attendance),
-        Ok(FindingKind::Other) => Some(Kind::Other),
-        _ => None,
-    };
+    let severity = Severity::from_proto(input.severity).ok().flatten();
+    if severity.is_none() {
+        v.add("inspection.severity", "CLASS-INSPECTION", "say how serious the finding is (NONE for nothing found)");
+    }
+    let kind = Kind::from_proto(input.finding).ok().flatten();
     match (severity, kind) {
         (Some(Severity::None), _) => (severity, Kind::Other),
         (_, Some(kind)) => (severity, kind),
@@ -76,14 +65,7 @@ pub async fn record_inspection(
     let today = s.today();
     let mut v = Violations::default();
     let class_id = v.value("class", convert::resource_id(&m.class, "classes"));
-    let unannounced = match InspectionKind::try_from(input.kind) {
-        Ok(InspectionKind::Announced) => Some(false),
-        Ok(InspectionKind::Unannounced) => Some(true),
-        _ => {
-            v.add("inspection.kind", "REQUIRED", "say whether the inspection was announced");
-            None
-        }
-    };
+    let inspection_kind = v.value("inspection.kind", store::InspectionKind::required(input.kind));
     let inspected_on = v.value("inspection.inspected_on", convert::required_date(input.inspected_on.as_ref()));
     if inspected_on.is_some_and(|d| d > today) {
         v.add("inspection.inspected_on", "CLASS-INSPECTION", "an inspection cannot be dated in the future");
@@ -94,8 +76,8 @@ pub async fn record_inspection(
     let (severity, kind) = finding(&input, &mut v);
     let note = v.value("inspection.note", convert::text(&input.note, 2000));
     v.finish()?;
-    let (Some(class_id), Some(unannounced), Some(inspected_on), Some(severity), Some(note)) =
-        (class_id, unannounced, inspected_on, severity, note)
+    let (Some(class_id), Some(inspection_kind), Some(inspected_on), Some(severity), Some(note)) =
+        (class_id, inspection_kind, inspected_on, severity, note)
     else {
         return Err(Error::invalid("inspection", "REQUIRED", "the inspection is incomplete"));
     };
@@ -124,7 +106,7 @@ pub async fn record_inspection(
         let record = InspectionRecord {
             id: new_id(),
             class_id: class.id.clone(),
-            unannounced,
+            kind: inspection_kind,
             inspected_on,
             inspector: inspector.clone(),
             people_present: i64::from(input.people_present),
@@ -148,10 +130,10 @@ pub async fn record_inspection(
             &class.policy_version,
             "inspection.record",
             record.name(),
-            json!({ "class": class.name(), "inspected_on": inspected_on.to_string(), "unannounced": unannounced,
+            json!({ "class": class.name(), "inspected_on": inspected_on.to_string(), "unannounced": inspection_kind == store::InspectionKind::Unannounced,
                 "people_present": record.people_present, "signed_in": record.signed_in, "venue_ok": record.venue_ok,
-                "content_ok": record.content_ok, "severity": store::severity_code(severity),
-                "finding": store::finding_code(kind), "outcome": store::outcome_code(decision.outcome) }),
+                "content_ok": record.content_ok, "severity": severity.code_of(),
+                "finding": kind.code_of(), "outcome": decision.outcome.code_of() }),
         );
         // CLASS-INSPECTION: a serious finding stops a class that still runs.
         if stops && class.running() {
@@ -265,9 +247,7 @@ pub async fn list_inspections(
         &m.page_token,
         &format!("inspections|{class_id}|{}", m.region_code),
     )?;
-    let rows =
-        store::page(s.db.pool(), &page.after, scope.sql(), (&class_id, &m.region_code), page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", InspectionRecord::from_row)?;
+    let (records, next_page_token) = store::page(&s.db, &scope, (&class_id, &m.region_code), &page).await?;
     Ok(ListInspectionsResponse {
         inspections: records.iter().map(InspectionRecord::to_proto).collect(),
         next_page_token,

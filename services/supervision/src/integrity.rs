@@ -110,30 +110,23 @@ impl Params {
     }
 }
 
-/// How much a signal asks of an officer's attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    /// Worth a look when passing.
-    Low,
-    /// Worth a question to the provider.
-    Medium,
-    /// Worth an unannounced inspection.
-    High,
+qiancheng_platform::stored_enum! {
+    /// How much a signal asks of an officer's attention.
+    #[derive(PartialOrd, Ord)]
+    pub enum Severity {
+        /// Worth a look when passing.
+        Low => "LOW",
+        /// Worth a question to the provider.
+        Medium => "MEDIUM",
+        /// Worth an unannounced inspection.
+        High => "HIGH",
+    }
 }
 
+qiancheng_api::proto_enum!(local Severity => qiancheng_api::supervision::SignalSeverity, "SIGNAL_SEVERITY_", "ENUM",
+    "a signal severity");
+
 impl Severity {
-    /// Every severity.
-    pub const ALL: [Severity; 3] = [Severity::Low, Severity::Medium, Severity::High];
-
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Severity::Low => "LOW",
-            Severity::Medium => "MEDIUM",
-            Severity::High => "HIGH",
-        }
-    }
-
     /// Its rank: the higher, the earlier an officer sees it.
     pub fn rank(self) -> i64 {
         match self {

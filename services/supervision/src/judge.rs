@@ -12,7 +12,7 @@
 //! day): both are recorded, neither refuses an entry.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::TraineeInput;
 use qiancheng_domain::lifecycle::TraineeState;
 use qiancheng_domain::policy::eligibility::{TraineeContext, TraineeStanding, judge_trainee};
@@ -67,15 +67,16 @@ impl Candidate {
 
     /// The person as a new trainee of class `class_id` in `state`, added in roster version
     /// `added_version` (0 until a version adds them) on `today`, judged of `judged_group` with
-    /// the decision `eligibility`.
+    /// the decision `eligibility`, their data sealed with `pii`.
     pub fn trainee(
         &self,
+        pii: &PiiCipher,
         class_id: &str,
         (state, added_version): (TraineeState, i64),
         (judged_group, eligibility): (TargetGroup, StoredDecision),
         today: NaiveDate,
-    ) -> TraineeRecord {
-        TraineeRecord {
+    ) -> Result<TraineeRecord, Error> {
+        Ok(TraineeRecord {
             id: new_id(),
             class_id: class_id.to_owned(),
             person_hash: self.hash.clone(),
@@ -94,20 +95,8 @@ impl Candidate {
             terminated_on: None,
             termination_reason: String::new(),
             stamp: Stamp::new(),
-        }
-    }
-}
-
-/// The local basis a proto value names; `None` when not recorded.
-fn local_basis(value: i32) -> Result<Option<LocalBasisKind>, qiancheng_domain::ValueError> {
-    use qiancheng_api::supervision::LocalBasis as P;
-    match P::try_from(value) {
-        Ok(P::Unspecified) => Ok(None),
-        Ok(P::HouseholdRegistration) => Ok(Some(LocalBasisKind::HouseholdRegistration)),
-        Ok(P::ResidencePermit) => Ok(Some(LocalBasisKind::ResidencePermit)),
-        Ok(P::LocalEmployer) => Ok(Some(LocalBasisKind::LocalEmployer)),
-        Ok(P::KeyProjectEmployer) => Ok(Some(LocalBasisKind::KeyProjectEmployer)),
-        Err(_) => Err(qiancheng_domain::ValueError::new("ELIG-LOCAL", format!("{value} is not a local basis"))),
+            sealed: self.seal(pii)?,
+        })
     }
 }
 
@@ -120,7 +109,7 @@ pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Vio
     let phone = v.value(&at("phone"), PhoneNumber::parse(&input.phone));
     let group = v.value(&at("target_group"), convert::target_group(input.target_group));
     let level = v.value(&at("skill_level"), convert::skill_level(input.skill_level));
-    let basis = v.value(&at("local_basis"), local_basis(input.local_basis));
+    let basis = v.value(&at("local_basis"), LocalBasisKind::from_proto(input.local_basis));
     let evidence = v.value(&at("local_basis_evidence"), convert::optional_text(&input.local_basis_evidence, 200));
     let enterprise = v.value(&at("prehire_enterprise"), convert::optional_text(&input.prehire_enterprise, 100));
     let (Some(name), Some(id), Some(phone), Some(group), Some(level), Some(basis), Some(evidence), Some(enterprise)) =
@@ -231,7 +220,8 @@ pub fn policy_of_class(current: &PolicySet, version: &str, digest: &str) -> Resu
 /// The person of a stored trainee, from their sealed data, to be judged again (an approved
 /// addition, a refiled class). The stored hash may be an older data key's: the hashes are made
 /// afresh from the number.
-pub fn stored_candidate(pii: &PiiCipher, person: &TraineeRecord, sealed: &SealedPerson) -> Result<Candidate, Error> {
+pub fn stored_candidate(pii: &PiiCipher, person: &TraineeRecord) -> Result<Candidate, Error> {
+    let sealed = &person.sealed;
     let id = IdNumber::parse(&pii.decrypt(&sealed.id_number_cipher)?).map_err(|_| Error::corrupt("id_number"))?;
     let phone = PhoneNumber::parse(&pii.decrypt(&sealed.phone_cipher)?).map_err(|_| Error::corrupt("phone"))?;
     Ok(Candidate {

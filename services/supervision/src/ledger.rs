@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use prost::Message as _;
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, IntoProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{ClassState, TraineeState};
@@ -56,11 +56,11 @@ fn unsealed(pii: &PiiCipher, sealed: &SealedPerson) -> Result<PersonRef, Error> 
 /// The person's hash under the newest data key, as the contract promises it (the same for the
 /// same person everywhere): the stored one, or, for a row that re-encryption has not reached
 /// yet, one made from its sealed ID number.
-fn current_hash(pii: &PiiCipher, person: &TraineeRecord, sealed: &SealedPerson) -> Result<String, Error> {
+fn current_hash(pii: &PiiCipher, person: &TraineeRecord) -> Result<String, Error> {
     if pii.is_hashed_under_newest(&person.person_hash) {
         Ok(person.person_hash.clone())
     } else {
-        Ok(pii.lookup_hash(&pii.decrypt(&sealed.id_number_cipher)?))
+        Ok(pii.lookup_hash(&pii.decrypt(&person.sealed.id_number_cipher)?))
     }
 }
 
@@ -77,21 +77,21 @@ pub const LEDGER_PART_BYTES: usize = 1 << 20;
 /// One attendance mark with its evidence and its corrections, as the ledger shows it.
 fn mark_to_proto(
     class_id: &str,
-    m: &attendance::Mark,
+    m: &attendance::AttendanceRow,
     corrections: Vec<&attendance::CorrectionRecord>,
 ) -> AttendanceMark {
     AttendanceMark {
         session: format!("classes/{class_id}/sessions/{}", m.session_id),
         hours: int32(m.hours),
-        corrected: m.from_correction || !corrections.is_empty(),
+        corrected: m.from_correction() || !corrections.is_empty(),
         event_id: m.event_id.clone(),
         checked_in_micros: m.checked_in_micros,
         device: m.device.clone(),
-        method: m.method.to_proto() as i32,
+        method: m.method.into_proto(),
         uploaded_by: m.recorded_by.clone(),
         received_micros: m.received_micros,
         reported_hours: int32(m.reported_hours),
-        from_correction: m.from_correction,
+        from_correction: m.from_correction(),
         corrections: corrections.into_iter().map(attendance::CorrectionRecord::to_proto).collect(),
     }
 }
@@ -131,8 +131,7 @@ struct Snapshot {
     class: ClassRecord,
     sessions: Vec<SessionRecord>,
     trainees: Vec<TraineeRecord>,
-    sealed: HashMap<String, SealedPerson>,
-    marks: Vec<attendance::Mark>,
+    marks: Vec<attendance::AttendanceRow>,
     evaluations: Vec<EvaluationRecord>,
     changes: Vec<changes::RosterChangeRecord>,
     corrections: Vec<attendance::CorrectionRecord>,
@@ -146,12 +145,9 @@ async fn snapshot(s: &Supervision, class_id: &str, name: &str, scope: &access::S
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
     }
     let class = access::class_by_id(&mut *tx, scope, class_id, name).await?;
-    let people = trainee::of_class_sealed(&mut *tx, &class.id).await?;
-    let sealed = people.iter().map(|(t, sealed)| (t.id.clone(), sealed.clone())).collect();
     let snapshot = Snapshot {
         sessions: sessions::of_class(&mut *tx, &class.id).await?,
-        trainees: people.into_iter().map(|(t, _)| t).collect(),
-        sealed,
+        trainees: trainee::of_class(&mut *tx, &class.id).await?,
         marks: attendance::marks(&mut *tx, &class.id).await?,
         evaluations: evaluations::of_class(&mut *tx, &class.id).await?,
         changes: changes::of_class(&mut *tx, &class.id).await?,
@@ -189,7 +185,7 @@ pub async fn get_ledger(
     }
     let day_of: HashMap<&str, (chrono::NaiveDate, &str)> =
         snap.sessions.iter().map(|r| (r.id.as_str(), (r.held_on, r.id.as_str()))).collect();
-    let mut marks_of: HashMap<&str, Vec<&attendance::Mark>> = HashMap::new();
+    let mut marks_of: HashMap<&str, Vec<&attendance::AttendanceRow>> = HashMap::new();
     for mark in &snap.marks {
         marks_of.entry(mark.trainee_id.as_str()).or_default().push(mark);
     }
@@ -214,10 +210,7 @@ pub async fn get_ledger(
         marks.sort_by_key(|m| day_of.get(m.session_id.as_str()).copied());
         let attended: i64 = marks.iter().map(|m| m.hours).sum();
         let theirs = evaluations_of.remove(person.id.as_str()).unwrap_or_default();
-        let shown = match (whole, snap.sealed.get(&person.id)) {
-            (true, Some(sealed)) => unsealed(&s.pii, sealed)?,
-            _ => person.person_masked(),
-        };
+        let shown = if whole { unsealed(&s.pii, &person.sealed)? } else { person.person_masked() };
         if person.on_roster() {
             // CLASS-LEDGER matches rows to the roster by trainee; names are shown masked in its reasons.
             roster.push(RosterEntry { id_number: person.id.clone(), name: person.name_masked.clone() });
@@ -304,18 +297,16 @@ pub async fn list_project_trainees(
     let project_id = convert::resource_id(&m.project, "projects").map_err(|e| Error::invalid_value("project", e))?;
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("projectTrainees|{project_id}"))?;
     let pool = s.db.pool();
-    let rows = trainee::of_project(pool, project_id, &page.after, page.fetch_limit()).await?;
-    let (people, next_page_token) =
-        page.finish_rows(rows, "id", |row| Ok((TraineeRecord::from_row(row)?, trainee::sealed_of_row(row)?)))?;
+    let (people, next_page_token) = trainee::page_of_project(&s.db, project_id, &page).await?;
     // Only the classes and the attendance of the people on this page are read.
-    let class_ids: HashSet<&str> = people.iter().map(|(t, _)| t.class_id.as_str()).collect();
+    let class_ids: HashSet<&str> = people.iter().map(|t| t.class_id.as_str()).collect();
     let mut class_of = HashMap::new();
     for id in class_ids {
         if let Some(class) = classes::find(pool, id).await? {
             class_of.insert(class.id.clone(), class);
         }
     }
-    let ids: Vec<&str> = people.iter().map(|(t, _)| t.id.as_str()).collect();
+    let ids: Vec<&str> = people.iter().map(|t| t.id.as_str()).collect();
     let totals = attendance::totals_of(pool, &ids).await?;
     let mut policy_of = HashMap::new();
     for class in class_of.values() {
@@ -327,30 +318,30 @@ pub async fn list_project_trainees(
         evaluations_of.entry(evaluation.trainee_id.clone()).or_default().push(evaluation);
     }
     let mut trainees = Vec::with_capacity(people.len());
-    for (person, sealed) in &people {
+    for person in &people {
         let Some(class) = class_of.get(&person.class_id) else { continue };
-        let shown = if whole { unsealed(&s.pii, sealed)? } else { person.person_masked() };
+        let shown = if whole { unsealed(&s.pii, &person.sealed)? } else { person.person_masked() };
         trainees.push(ProjectTrainee {
             name: person.name(),
             class: class.name(),
             class_first_day: Some(convert::date_to_proto(class.first_day)),
             class_last_day: Some(convert::date_to_proto(class.last_day)),
             class_filed_on: Some(convert::date_to_proto(class.filed_on)),
-            class_state: classes::state_to_proto(class.state),
+            class_state: class.state.into_proto(),
             policy_version: class.policy_version.clone(),
             policy_digest: class.policy_digest.clone(),
             person: Some(shown),
-            person_hash: current_hash(&s.pii, person, sealed)?,
+            person_hash: current_hash(&s.pii, person)?,
             target_group: convert::target_group_to_proto(person.declared.target_group),
-            judged_group: convert::target_group_to_proto(person.judged_group),
+            judged_group: person.judged_group.into_proto(),
             in_service: person.declared.in_service,
-            skill_level: convert::skill_level_to_proto(person.declared.skill_level),
+            skill_level: person.declared.skill_level.into_proto(),
             budget_paid: person.declared.budget_paid,
-            local_basis: trainee::local_basis_to_proto(person.declared.local_basis),
+            local_basis: person.declared.local_basis.into_proto(),
             local_basis_evidence: person.declared.local_basis_evidence.clone(),
             prehire_enterprise: person.declared.prehire_enterprise.clone(),
             key_project: class.key_project.as_ref().map(classes::key_project_to_proto),
-            state: trainee::state_to_proto(person.state),
+            state: person.state.into_proto(),
             added_on: Some(convert::date_to_proto(person.added_on)),
             added_in_version: int32(person.added_version),
             removed_in_version: int32(person.removed_version),

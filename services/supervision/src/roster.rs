@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use qiancheng_api::convert;
+use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState as ChangeState, TraineeState as State};
 use qiancheng_domain::policy::class::class_headcount;
@@ -53,8 +53,7 @@ pub async fn list_trainees(s: &Supervision, call: Call<ListTraineesRequest>) -> 
         }
     };
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("trainees|{}|{version}", class.id))?;
-    let rows = trainee::list_at_version(s.db.pool(), &class.id, version, &page.after, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", TraineeRecord::from_row)?;
+    let (records, next_page_token) = trainee::page_at_version(&s.db, &class.id, version, &page).await?;
     Ok(ListTraineesResponse {
         trainees: records.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
         next_page_token,
@@ -164,12 +163,13 @@ pub async fn change_roster(s: &Supervision, call: Call<ChangeRosterRequest>) -> 
             // `admit` judged under the set the class was filed under, whose digest the class keeps.
             let decision = StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
             let state = if started { State::Proposed } else { State::Active };
-            let mut person = candidate.trainee(&class.id, (state, 0), (judged.decision.outcome.group, decision), today);
+            let mut person =
+                candidate.trainee(&s.pii, &class.id, (state, 0), (judged.decision.outcome.group, decision), today)?;
             if !started {
                 person.added_version = next_version(change, &mut class).await?;
                 record.roster_version = person.added_version;
             }
-            trainee::insert_many(&mut change.tx, &[(person.clone(), candidate.seal(&s.pii)?)]).await?;
+            trainee::insert_many(&mut change.tx, std::slice::from_ref(&person)).await?;
             person
         } else {
             let trainee_id = removing.unwrap_or_default();
@@ -272,8 +272,7 @@ pub async fn decide_roster_change(
         };
         match (record.kind, m.approve) {
             (ChangeKind::Add, true) => {
-                let sealed = trainee::sealed(&mut change.tx, &person.id).await?;
-                let candidate = judge::stored_candidate(&s.pii, &person, &sealed)?;
+                let candidate = judge::stored_candidate(&s.pii, &person)?;
                 let judged = admit(s, change, &class, (&candidate, Audience::of(&call.principal)), today).await?;
                 person.eligibility =
                     StoredDecision::of(&judged.decision, judged.decision.outcome.eligible, &class.policy_digest);
@@ -348,15 +347,14 @@ pub async fn list_roster_changes(
 ) -> Result<ListRosterChangesResponse, Error> {
     let scope = access::read_scope(&call.principal)?;
     let m = &call.message;
-    let state = changes::state_from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
+    let state = ChangeState::from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
     let class = access::class_in(s.db.pool(), &scope, &m.class, "class").await?;
     let page = PageRequest::parse(
         m.page_size,
         &m.page_token,
         &format!("rosterChanges|{}|{}", class.id, state.map_or("", |s| s.code())),
     )?;
-    let rows = changes::list(s.db.pool(), &class.id, &page.after, state, page.fetch_limit()).await?;
-    let (records, next_page_token) = page.finish_rows(rows, "id", RosterChangeRecord::from_row)?;
+    let (records, next_page_token) = changes::page(&s.db, &class.id, state, &page).await?;
     let named: Vec<&str> = records.iter().map(|r| r.trainee_id.as_str()).filter(|id| !id.is_empty()).collect();
     let people: HashMap<String, TraineeRecord> =
         trainee::with_ids(s.db.pool(), &named).await?.into_iter().map(|t| (t.id.clone(), t)).collect();

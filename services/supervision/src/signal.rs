@@ -9,6 +9,7 @@
 //! Evidence names records (event ids, resource names), never a person's ID number, name or
 //! phone. Providers see no signal.
 
+use qiancheng_api::convert::{FromProto as _, IntoProto as _};
 use qiancheng_api::supervision::*;
 use qiancheng_platform::auth::{Principal, Role, Scope};
 use qiancheng_platform::page::PageRequest;
@@ -18,7 +19,7 @@ use serde_json::json;
 
 use crate::Supervision;
 use crate::access;
-use crate::integrity::{self, Severity};
+use crate::integrity;
 use crate::store::class as classes;
 use crate::store::inspection as inspections;
 use crate::store::signal::{self as store, SignalRecord, SignalState};
@@ -28,36 +29,6 @@ use crate::watch;
 fn signal_scope(principal: &Principal) -> Result<Scope, Error> {
     Scope::of(principal, &[Role::CityAdmin, Role::Auditor], None)
         .ok_or_else(|| Error::denied("signals are for officers of the class's county, the city and auditors"))
-}
-
-fn severity_to_proto(severity: Severity) -> SignalSeverity {
-    match severity {
-        Severity::Low => SignalSeverity::Low,
-        Severity::Medium => SignalSeverity::Medium,
-        Severity::High => SignalSeverity::High,
-    }
-}
-
-fn state_to_proto(state: SignalState) -> qiancheng_api::supervision::SignalState {
-    use qiancheng_api::supervision::SignalState as P;
-    match state {
-        SignalState::Open => P::Open,
-        SignalState::Dismissed => P::Dismissed,
-        SignalState::InspectionDue => P::InspectionDue,
-        SignalState::Confirmed => P::Confirmed,
-    }
-}
-
-fn state_from_proto(value: i32) -> Result<Option<SignalState>, Error> {
-    use qiancheng_api::supervision::SignalState as P;
-    match P::try_from(value) {
-        Ok(P::Unspecified) => Ok(None),
-        Ok(P::Open) => Ok(Some(SignalState::Open)),
-        Ok(P::Dismissed) => Ok(Some(SignalState::Dismissed)),
-        Ok(P::InspectionDue) => Ok(Some(SignalState::InspectionDue)),
-        Ok(P::Confirmed) => Ok(Some(SignalState::Confirmed)),
-        Err(_) => Err(Error::invalid("state", "ENUM", "not a signal state")),
-    }
 }
 
 /// The signal as a caller of `scope` sees it: evidence outside an officer's county is counted,
@@ -74,7 +45,7 @@ fn to_proto(record: &SignalRecord, scope: &Scope) -> Signal {
         class: format!("classes/{}", record.class_id),
         region_code: record.region.code().to_owned(),
         provider_credit_code: record.provider_credit_code.clone(),
-        severity: severity_to_proto(record.severity) as i32,
+        severity: record.severity.into_proto(),
         explanation: record.explanation.clone(),
         evidence: shown
             .into_iter()
@@ -91,7 +62,7 @@ fn to_proto(record: &SignalRecord, scope: &Scope) -> Signal {
             .iter()
             .map(|(name, value)| SignalParameter { name: name.clone(), value: *value })
             .collect(),
-        state: state_to_proto(record.state) as i32,
+        state: record.state.into_proto(),
         state_note: record.state_note.clone(),
         decided_by: record.decided_by.clone(),
         inspection: record.inspection.clone(),
@@ -105,7 +76,7 @@ fn to_proto(record: &SignalRecord, scope: &Scope) -> Signal {
 pub async fn list_signals(s: &Supervision, call: Call<ListSignalsRequest>) -> Result<ListSignalsResponse, Error> {
     let scope = signal_scope(&call.principal)?;
     let m = &call.message;
-    let state = state_from_proto(m.state)?;
+    let state = SignalState::from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
     let code = m.code.trim();
     if !code.is_empty() && !integrity::CODES.contains(&code) {
         return Err(Error::invalid("code", "SIGNAL-CODE", format!("one of {}", integrity::CODES.join(", "))));

@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::Supervision;
 use crate::integrity::{self, InspectionFact, Observation, Params};
-use crate::store::attendance::{AttendanceRow, FROM_DEVICE};
+use crate::store::attendance::{AttendanceRow, Source};
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::evidence;
 use crate::store::inspection::{self as inspections, InspectionRecord};
@@ -38,7 +38,7 @@ pub async fn after_attendance(
 ) -> Result<(), Error> {
     let p = &s.options().signals;
     let mut spans: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
-    for row in rows.iter().filter(|r| r.source == FROM_DEVICE && !r.device.is_empty()) {
+    for row in rows.iter().filter(|r| r.source == Source::Device && !r.device.is_empty()) {
         let span = spans.entry((row.session_id.as_str(), row.device.as_str())).or_insert((i64::MAX, i64::MIN));
         *span = (span.0.min(row.checked_in_micros), span.1.max(row.checked_in_micros));
     }

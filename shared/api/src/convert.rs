@@ -295,6 +295,15 @@ pub trait ProtoEnumName {
 #[macro_export]
 macro_rules! proto_enum {
     ($domain:ty => $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
+        $crate::proto_enum!(local $domain => $proto, $prefix, $rule, $what);
+        impl $crate::convert::IntoProto<i32> for Option<$domain> {
+            fn into_proto(self) -> i32 {
+                self.map_or(0, |v| $crate::convert::enum_to_proto::<$domain, $proto>(v))
+            }
+        }
+    };
+    // A service's own enum: its `Option` is not the service's type, so it has no conversion here.
+    (local $domain:ty => $proto:ty, $prefix:literal, $rule:literal, $what:literal) => {
         impl $crate::convert::ProtoEnumOf<$domain> for $proto {
             const PREFIX: &'static str = $prefix;
             const RULE: &'static str = $rule;
@@ -303,11 +312,6 @@ macro_rules! proto_enum {
         impl $crate::convert::IntoProto<i32> for $domain {
             fn into_proto(self) -> i32 {
                 $crate::convert::enum_to_proto::<$domain, $proto>(self)
-            }
-        }
-        impl $crate::convert::IntoProto<i32> for Option<$domain> {
-            fn into_proto(self) -> i32 {
-                self.map_or(0, |v| $crate::convert::enum_to_proto::<$domain, $proto>(v))
             }
         }
         impl $crate::convert::FromProto<i32> for $domain {

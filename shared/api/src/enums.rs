@@ -6,6 +6,7 @@ use qiancheng_domain::lifecycle::{
     ApplicationState, CatalogItemState, ClassState, RosterChangeState, RoundState, TraineeState, VacancyState,
 };
 use qiancheng_domain::policy::QuotaMode;
+use qiancheng_domain::policy::class::{FindingKind, FindingSeverity, InspectionOutcome};
 use qiancheng_domain::policy::facts::LocalBasisKind;
 use qiancheng_domain::policy::project::{ProjectBasis, TrainingMode};
 use qiancheng_domain::policy::provider::{Misconduct, ProviderKind};
@@ -83,3 +84,6 @@ mod tests {
         assert_eq!(ProjectBasis::from_proto(2).expect("a basis"), Some(ProjectBasis::CertificateRate));
     }
 }
+crate::proto_enum!(FindingSeverity => supervision::FindingSeverity, "FINDING_SEVERITY_", "CLASS-INSPECTION", "a finding severity");
+crate::proto_enum!(FindingKind => supervision::FindingKind, "FINDING_KIND_", "CLASS-INSPECTION", "a finding");
+crate::proto_enum!(InspectionOutcome => supervision::InspectionOutcome, "INSPECTION_OUTCOME_", "CLASS-INSPECTION", "an inspection outcome");

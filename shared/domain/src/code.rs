@@ -91,6 +91,20 @@ code_table!(crate::policy::project::ProjectBasis {
     EmploymentRate => "EMPLOYMENT_RATE",
     Mixed => "MIXED",
 });
+code_table!(crate::policy::class::FindingSeverity { None => "NONE", Minor => "MINOR", Serious => "SERIOUS" });
+code_table!(crate::policy::class::FindingKind {
+    Subcontracting => "SUBCONTRACTING",
+    Fraud => "FRAUD",
+    Safety => "SAFETY",
+    Attendance => "ATTENDANCE",
+    Other => "OTHER",
+});
+code_table!(crate::policy::class::InspectionOutcome {
+    Continue => "CONTINUE",
+    Correct => "CORRECT",
+    Stop => "STOP",
+    StopAndDisqualify => "STOP_AND_DISQUALIFY",
+});
 code_table!(crate::policy::selection::SelectionMethod {
     Selection => "SELECTION",
     OpenChallenge => "OPEN_CHALLENGE",

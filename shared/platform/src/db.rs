@@ -234,24 +234,9 @@ pub fn parsed_opt<T, E>(
     if text.is_empty() { Ok(None) } else { parse(&text).map(Some).map_err(|_| Error::corrupt(column.to_owned())) }
 }
 
-/// Reads a stored civil date (`YYYY-MM-DD`).
-pub fn date(row: &AnyRow, column: &str) -> Result<chrono::NaiveDate, Error> {
-    parsed(row, column, qiancheng_domain::parse_date)
-}
-
 /// Reads a stored flag.
 pub fn flag_column(row: &AnyRow, column: &str) -> Result<bool, Error> {
     Ok(flag(row.try_get(column)?))
-}
-
-/// Reads the revision and times of a row (`revision`, `create_time_micros`,
-/// `update_time_micros`; the revision column may be named otherwise).
-pub fn stamp(row: &AnyRow, revision_column: &str) -> Result<crate::stamp::Stamp, Error> {
-    Ok(crate::stamp::Stamp {
-        revision: row.try_get(revision_column)?,
-        create_time_micros: row.try_get("create_time_micros")?,
-        update_time_micros: row.try_get("update_time_micros")?,
-    })
 }
 
 /// Decodes the rows of a list. A row that does not decode is logged and left out, so that one
@@ -298,19 +283,6 @@ pub fn placeholders(first: usize, count: usize) -> String {
 /// A query being bound, as [`insert_many`] hands it to a row's binder.
 pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
-/// Binds a record's [`Stamp`](crate::stamp::Stamp) into a query, as the `revision`,
-/// `create_time_micros` and `update_time_micros` columns a stored record ends with.
-pub trait BindStamp {
-    /// The query with the stamp's revision, create time and update time bound, in that order.
-    fn bind_stamp(self, stamp: &crate::stamp::Stamp) -> Self;
-}
-
-impl BindStamp for AnyQuery<'_> {
-    fn bind_stamp(self, stamp: &crate::stamp::Stamp) -> Self {
-        self.bind(stamp.revision).bind(stamp.create_time_micros).bind(stamp.update_time_micros)
-    }
-}
-
 /// Most parameters one multi-row statement binds (well inside SQLite's and PostgreSQL's limits,
 /// and small enough that binding stays cheap).
 const PARAMETERS_PER_STATEMENT: usize = 1_000;
@@ -339,100 +311,6 @@ pub async fn insert_many<'q, T>(
 pub trait Reader<'c>: sqlx::Executor<'c, Database = Any> {}
 
 impl<'c, E: sqlx::Executor<'c, Database = Any>> Reader<'c> for E {}
-
-/// A stored table as a store module reads it: its name and the columns its records decode from.
-#[derive(Debug, Clone, Copy)]
-pub struct Table {
-    /// The table's name.
-    pub name: &'static str,
-    /// The columns a record is decoded from, as a `SELECT` list.
-    pub columns: &'static str,
-}
-
-impl Table {
-    /// `SELECT {columns} FROM {name} WHERE k1 = $1 AND k2 = $2 …` for the key columns `key`.
-    fn select_where(&self, key: &[(&str, &str)]) -> String {
-        let mut sql = format!("SELECT {} FROM {} WHERE ", self.columns, self.name);
-        for (n, (column, _)) in key.iter().enumerate() {
-            if n > 0 {
-                sql.push_str(" AND ");
-            }
-            sql.push_str(&format!("{column} = ${}", n + 1));
-        }
-        sql
-    }
-
-    /// The row whose `key` columns hold the given values (a primary key: at most one row),
-    /// decoded by `decode`.
-    pub async fn find<'c, T>(
-        &self,
-        executor: impl Reader<'c>,
-        key: &[(&str, &str)],
-        decode: fn(&AnyRow) -> Result<T, Error>,
-    ) -> Result<Option<T>, Error> {
-        let sql = self.select_where(key);
-        let query = key.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (_, value)| q.bind(*value));
-        let row = query.fetch_optional(executor).await?;
-        row.as_ref().map(decode).transpose()
-    }
-
-    /// Every row whose `key` columns hold the given values, in the order of `order_by`, decoded
-    /// by `decode` (a row that does not decode fails the read: these are whole records, not pages).
-    pub async fn all<'c, T>(
-        &self,
-        executor: impl Reader<'c>,
-        key: &[(&str, &str)],
-        order_by: &str,
-        decode: fn(&AnyRow) -> Result<T, Error>,
-    ) -> Result<Vec<T>, Error> {
-        let sql = format!("{} ORDER BY {order_by}", self.select_where(key));
-        let query = key.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, (_, value)| q.bind(*value));
-        query.fetch_all(executor).await?.iter().map(decode).collect()
-    }
-
-    /// Every row whose `column` holds one of `values` (at most a page of them: one query), in
-    /// the order of `order_by`, decoded by `decode`.
-    pub async fn among<'c, T>(
-        &self,
-        executor: impl Reader<'c>,
-        (column, values): (&str, &[&str]),
-        order_by: &str,
-        decode: fn(&AnyRow) -> Result<T, Error>,
-    ) -> Result<Vec<T>, Error> {
-        if values.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {column} IN ({}) ORDER BY {order_by}",
-            self.columns,
-            self.name,
-            placeholders(1, values.len())
-        );
-        let query = values.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, value| q.bind(*value));
-        query.fetch_all(executor).await?.iter().map(decode).collect()
-    }
-}
-
-/// Runs an optimistic update of one row: `query` binds the changed columns, and its statement
-/// ends `… <revision column> = $n, update_time_micros = $n+1 WHERE <key> = $n+2 AND <revision
-/// column> = $n+3`, which this binds from `stamp` and `key`. A row changed by another request
-/// since it was read is `ABORTED CONCURRENT_CHANGE` ([`changed_one`]), naming it as `what`.
-pub async fn update_stamped(
-    tx: &mut Tx,
-    query: AnyQuery<'_>,
-    stamp: &crate::stamp::Stamp,
-    key: &str,
-    what: &str,
-) -> Result<(), Error> {
-    let result = query
-        .bind(stamp.revision)
-        .bind(stamp.update_time_micros)
-        .bind(key)
-        .bind(stamp.previous_revision())
-        .execute(&mut **tx)
-        .await?;
-    changed_one(result, what)
-}
 
 /// Whether a database error is a unique-key violation (two writers created the same thing).
 pub fn is_unique_violation(error: &Error) -> bool {

@@ -7,8 +7,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
-use sqlx::Row as _;
-use sqlx::any::AnyRow;
 
 use crate::error::Error;
 
@@ -61,22 +59,6 @@ impl PageRequest {
     /// The number of rows to fetch: one more than the page, to know whether another follows.
     pub fn fetch_limit(&self) -> i64 {
         self.size + 1
-    }
-
-    /// Cuts the fetched rows to the page, decodes them and returns them with the token of the
-    /// next page, taken from the text column `key` of the page's last row. A row that does not
-    /// decode is logged and left out ([`crate::db::decode_rows`]); the token still moves past it.
-    pub fn finish_rows<T>(
-        &self,
-        mut rows: Vec<AnyRow>,
-        key: &str,
-        decode: impl Fn(&AnyRow) -> Result<T, Error>,
-    ) -> Result<(Vec<T>, String), Error> {
-        let next = match self.cut(&mut rows) {
-            Some(last) => self.token(&last.try_get::<String, _>(key)?),
-            None => String::new(),
-        };
-        Ok((crate::db::decode_rows(&rows, decode).0, next))
     }
 
     /// Cuts the fetched rows to the page and returns its last row when another page follows.

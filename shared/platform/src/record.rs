@@ -251,6 +251,45 @@ macro_rules! code_columns {
     };
 }
 
+/// Declares an enum of a service's own that is stored by stable codes, once: the enum, its
+/// `ALL` and `code()`, [`Code`] and its column ([`code_columns!`]).
+///
+/// ```text
+/// qiancheng_platform::stored_enum! {
+///     /// Whether a session teaches theory or practice.
+///     pub enum SessionKind { /// Theory. Theory => "THEORY", /// Practice. Practice => "PRACTICE" }
+/// }
+/// ```
+#[macro_export]
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$doc:meta])* $value:ident => $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
+            $($(#[$doc])* $value),+
+        }
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$value),+];
+            /// The stored code.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $($name::$value => $code),+
+                }
+            }
+        }
+        impl $crate::__domain::Code for $name {
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+            fn code_of(self) -> &'static str {
+                self.code()
+            }
+        }
+        $crate::code_columns!($name);
+    };
+}
+
 /// Reads a coded enum by its stable code; another text is corrupt.
 pub fn read_code<T: Code, C: Cells + ?Sized>(cells: &C, at: usize, name: &'static str) -> Result<T, Error> {
     T::from_code(&required(cells.text(at)?, name)?).ok_or_else(|| Error::corrupt(name))
@@ -275,6 +314,9 @@ code_columns!(
     qiancheng_domain::lifecycle::ClassState,
     qiancheng_domain::lifecycle::TraineeState,
     qiancheng_domain::lifecycle::RosterChangeState,
+    qiancheng_domain::policy::class::FindingSeverity,
+    qiancheng_domain::policy::class::FindingKind,
+    qiancheng_domain::policy::class::InspectionOutcome,
 );
 
 /// Reads a document stored as JSON text (`#[column(json)]`); the empty text and `NULL` read as

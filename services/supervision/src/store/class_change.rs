@@ -2,64 +2,33 @@
 //! subsidy, written inside the transaction of the change itself, numbered in commit order.
 
 use chrono::NaiveDate;
-use qiancheng_domain::{Code, RegionCode};
+use qiancheng_domain::RegionCode;
 use qiancheng_platform::record::{self, Filter, Record};
 use qiancheng_platform::{Error, write};
 
 use crate::access::Scope;
 use crate::store::class::ClassRecord;
 
-/// What changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// The class completed (结业): its trainees were decided.
-    ClassCompleted,
-    /// The class stopped (by its provider, an officer or an inspection).
-    ClassStopped,
-    /// A skill evaluation (certificate) was recorded for a trainee.
-    SkillEvaluationRecorded,
-    /// A trainee's attendance of a session was corrected.
-    AttendanceCorrected,
-    /// A trainee withdrew or was terminated.
-    TraineeTerminated,
-    /// The roster changed (a trainee added or removed).
-    RosterChanged,
-}
-
-impl ChangeKind {
-    /// Every kind.
-    pub const ALL: [ChangeKind; 6] = [
-        ChangeKind::ClassCompleted,
-        ChangeKind::ClassStopped,
-        ChangeKind::SkillEvaluationRecorded,
-        ChangeKind::AttendanceCorrected,
-        ChangeKind::TraineeTerminated,
-        ChangeKind::RosterChanged,
-    ];
-
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            ChangeKind::ClassCompleted => "CLASS_COMPLETED",
-            ChangeKind::ClassStopped => "CLASS_STOPPED",
-            ChangeKind::SkillEvaluationRecorded => "SKILL_EVALUATION_RECORDED",
-            ChangeKind::AttendanceCorrected => "ATTENDANCE_CORRECTED",
-            ChangeKind::TraineeTerminated => "TRAINEE_TERMINATED",
-            ChangeKind::RosterChanged => "ROSTER_CHANGED",
-        }
+qiancheng_platform::stored_enum! {
+    /// What changed.
+    pub enum ChangeKind {
+        /// The class completed (结业): its trainees were decided.
+        ClassCompleted => "CLASS_COMPLETED",
+        /// The class stopped (by its provider, an officer or an inspection).
+        ClassStopped => "CLASS_STOPPED",
+        /// A skill evaluation (certificate) was recorded for a trainee.
+        SkillEvaluationRecorded => "SKILL_EVALUATION_RECORDED",
+        /// A trainee's attendance of a session was corrected.
+        AttendanceCorrected => "ATTENDANCE_CORRECTED",
+        /// A trainee withdrew or was terminated.
+        TraineeTerminated => "TRAINEE_TERMINATED",
+        /// The roster changed (a trainee added or removed).
+        RosterChanged => "ROSTER_CHANGED",
     }
 }
 
-impl Code for ChangeKind {
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn code_of(self) -> &'static str {
-        self.code()
-    }
-}
-
-qiancheng_platform::code_columns!(ChangeKind);
+qiancheng_api::proto_enum!(local ChangeKind => qiancheng_api::supervision::ClassChangeKind, "CLASS_CHANGE_KIND_", "ENUM",
+    "a kind of change");
 
 /// One change of the feed.
 #[derive(Debug, Clone, PartialEq, Eq, Record)]

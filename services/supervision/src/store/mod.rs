@@ -97,11 +97,6 @@ pub fn rule_to_proto(rule: &RuleResult) -> proto::RuleResult {
     }
 }
 
-/// A date as stored, the empty text for none.
-pub fn date_text(date: Option<NaiveDate>) -> String {
-    date.map(|d| d.to_string()).unwrap_or_default()
-}
-
 /// A stored optional date as the API shows it.
 pub fn date_proto(date: Option<NaiveDate>) -> Option<Date> {
     date.map(convert::date_to_proto)

@@ -12,54 +12,22 @@ use qiancheng_platform::{Error, Stamp};
 
 use crate::integrity::{Evidence, Severity};
 
-/// Where a signal stands (SIGNAL-STATE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalState {
-    /// Raised, not yet looked at.
-    Open,
-    /// Found innocent, with a reason.
-    Dismissed,
-    /// An inspection was asked for; the next one recorded for the class confirms it.
-    InspectionDue,
-    /// Confirmed by an inspection.
-    Confirmed,
-}
-
-impl SignalState {
-    /// Every state.
-    pub const ALL: [SignalState; 4] =
-        [SignalState::Open, SignalState::Dismissed, SignalState::InspectionDue, SignalState::Confirmed];
-
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            SignalState::Open => "OPEN",
-            SignalState::Dismissed => "DISMISSED",
-            SignalState::InspectionDue => "INSPECTION_DUE",
-            SignalState::Confirmed => "CONFIRMED",
-        }
+qiancheng_platform::stored_enum! {
+    /// Where a signal stands (SIGNAL-STATE).
+    pub enum SignalState {
+        /// Raised, not yet looked at.
+        Open => "OPEN",
+        /// Found innocent, with a reason.
+        Dismissed => "DISMISSED",
+        /// An inspection was asked for; the next one recorded for the class confirms it.
+        InspectionDue => "INSPECTION_DUE",
+        /// Confirmed by an inspection.
+        Confirmed => "CONFIRMED",
     }
 }
 
-impl qiancheng_domain::Code for SignalState {
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn code_of(self) -> &'static str {
-        self.code()
-    }
-}
-
-impl qiancheng_domain::Code for Severity {
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-    fn code_of(self) -> &'static str {
-        self.code()
-    }
-}
-
-qiancheng_platform::code_columns!(SignalState, Severity);
+qiancheng_api::proto_enum!(local SignalState => qiancheng_api::supervision::SignalState, "SIGNAL_STATE_", "ENUM",
+    "a signal state");
 
 /// A signal as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Record)]

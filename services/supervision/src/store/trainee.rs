@@ -5,36 +5,43 @@
 //! by `v`, so every earlier version of a roster can be read back.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert;
+use qiancheng_api::convert::IntoProto as _;
 use qiancheng_api::supervision as proto;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
 use qiancheng_domain::policy::facts::LocalBasisKind;
 use qiancheng_domain::{OccupationCode, SkillLevel, TargetGroup};
-use qiancheng_platform::db::{self, BindStamp as _, Reader, Table, Tx, flag_value};
+use qiancheng_platform::db::{Db, Reader, Tx};
 use qiancheng_platform::explain::Audience;
+use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::record::{self, Columns, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row as _};
 
-use super::{StoredDecision, date_proto, date_text, int32};
+use super::{StoredDecision, date_proto, int32};
 
-/// A trainee as stored, without the encrypted columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A trainee as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "trainee", alias = "t", what = "the trainee")]
 pub struct TraineeRecord {
     /// Id (ULID).
     pub id: String,
     /// The class.
+    #[column(fixed)]
     pub class_id: String,
     /// Keyed hash of the ID number.
+    #[column(fixed)]
     pub person_hash: String,
     /// Masked ID number.
+    #[column(fixed)]
     pub id_number_masked: String,
     /// Masked name.
+    #[column(fixed)]
     pub name_masked: String,
     /// Masked phone.
+    #[column(fixed)]
     pub phone_masked: String,
     /// What the roster entry declared of the person.
+    #[column(flatten)]
     pub declared: Declared,
     /// Target group as judged (ELIG-GROUP).
     pub judged_group: TargetGroup,
@@ -47,22 +54,29 @@ pub struct TraineeRecord {
     /// The day put on the roster (or proposed).
     pub added_on: NaiveDate,
     /// The eligibility decision.
+    #[column(json)]
     pub eligibility: StoredDecision,
     /// The completion-assessment result, once recorded.
-    pub assessment: Option<bool>,
+    pub assessment: Option<Assessment>,
     /// The completion decision, once decided.
+    #[column(json)]
     pub completion: Option<StoredDecision>,
     /// The day they withdrew.
     pub terminated_on: Option<NaiveDate>,
     /// Why.
     pub termination_reason: String,
     /// Revision and times.
+    #[column(stamp)]
     pub stamp: Stamp,
+    /// The person, encrypted: written with the trainee, read back only to be opened for those
+    /// who may see it.
+    #[column(flatten, fixed)]
+    pub sealed: SealedPerson,
 }
 
 /// What a roster entry declares of a person beyond who they are: as filed, as stored, and as
 /// judged again when an officer decides a roster change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Columns)]
 pub struct Declared {
     /// Target group as recorded.
     pub target_group: TargetGroup,
@@ -81,7 +95,7 @@ pub struct Declared {
 }
 
 /// The person as stored: encrypted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Columns)]
 pub struct SealedPerson {
     /// Encrypted ID number.
     pub id_number_cipher: String,
@@ -91,22 +105,26 @@ pub struct SealedPerson {
     pub phone_cipher: String,
 }
 
-/// The columns [`TraineeRecord::from_row`] reads; never the encrypted ones.
-pub const COLUMNS: &str = "id, class_id, person_hash, id_number_masked, name_masked, phone_masked, target_group, \
-    judged_group, in_service, skill_level, budget_paid, local_basis, local_basis_evidence, prehire_enterprise, state, \
-    added_version, removed_version, added_on, eligibility, assessment, completion, terminated_on, termination_reason, \
-    revision, create_time_micros, update_time_micros";
+qiancheng_platform::stored_enum! {
+    /// The completion assessment's result (结业考核).
+    pub enum Assessment {
+        /// Passed.
+        Passed => "PASSED",
+        /// Failed.
+        Failed => "FAILED",
+    }
+}
 
-/// The table and the columns a record decodes from.
-const TABLE: Table = Table { name: "trainee", columns: COLUMNS };
+qiancheng_api::proto_enum!(local Assessment => proto::AssessmentResult, "ASSESSMENT_RESULT_", "REQUIRED",
+    "an assessment result");
 
-/// Every stored column, in the order [`insert_many`] binds them.
-const STORED: &str = "id, class_id, person_hash, id_number_masked, name_masked, phone_masked, target_group, \
-    judged_group, in_service, skill_level, budget_paid, local_basis, local_basis_evidence, prehire_enterprise, state, \
-    added_version, removed_version, added_on, eligibility, assessment, completion, terminated_on, termination_reason, \
-    revision, create_time_micros, update_time_micros, id_number_cipher, name_cipher, phone_cipher";
+impl Assessment {
+    /// The result of an assessment `passed` or not.
+    pub fn of(passed: bool) -> Self {
+        if passed { Assessment::Passed } else { Assessment::Failed }
+    }
+}
 
-/// The condition of a trainee on the current roster.
 /// The sealed columns and the lookup hash of the table, for re-encryption
 /// (`qiancheng reencrypt supervision`).
 pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::rekey::SealedTable {
@@ -117,70 +135,9 @@ pub const SEALED: qiancheng_platform::rekey::SealedTable = qiancheng_platform::r
 };
 
 /// Trainees on the current roster version.
-pub const ON_ROSTER: &str = "added_version > 0 AND removed_version = 0";
-
-/// A local basis from its stored code.
-fn local_basis_from_code(code: &str) -> Result<Option<LocalBasisKind>, ()> {
-    if code.is_empty() {
-        return Ok(None);
-    }
-    LocalBasisKind::ALL.into_iter().find(|k| k.code() == code).map(Some).ok_or(())
-}
-
-/// A local basis as its proto value.
-pub fn local_basis_to_proto(basis: Option<LocalBasisKind>) -> i32 {
-    basis.map_or(0, |b| proto::LocalBasis::from_str_name(&format!("LOCAL_BASIS_{}", b.code())).map_or(0, |v| v as i32))
-}
-
-qiancheng_api::proto_states!(
-    TraineeState,
-    proto::TraineeState,
-    "TRAINEE_STATE_",
-    "TRAINEE_STATE",
-    "not a trainee state"
-);
+pub const ON_ROSTER: &str = "t.added_version > 0 AND t.removed_version = 0";
 
 impl TraineeRecord {
-    /// Decodes a row of [`COLUMNS`].
-    pub fn from_row(row: &AnyRow) -> Result<Self, Error> {
-        let eligibility: String = row.try_get("eligibility")?;
-        let completion: String = row.try_get("completion")?;
-        let assessment: String = row.try_get("assessment")?;
-        Ok(Self {
-            id: row.try_get("id")?,
-            class_id: row.try_get("class_id")?,
-            person_hash: row.try_get("person_hash")?,
-            id_number_masked: row.try_get("id_number_masked")?,
-            name_masked: row.try_get("name_masked")?,
-            phone_masked: row.try_get("phone_masked")?,
-            declared: Declared {
-                target_group: db::parsed(row, "target_group", TargetGroup::parse)?,
-                in_service: db::flag_column(row, "in_service")?,
-                skill_level: db::parsed_opt(row, "skill_level", SkillLevel::parse)?,
-                budget_paid: db::flag_column(row, "budget_paid")?,
-                local_basis: db::parsed(row, "local_basis", local_basis_from_code)?,
-                local_basis_evidence: row.try_get("local_basis_evidence")?,
-                prehire_enterprise: row.try_get("prehire_enterprise")?,
-            },
-            judged_group: db::parsed(row, "judged_group", TargetGroup::parse)?,
-            state: db::parsed(row, "state", |c| TraineeState::parse(c).ok_or(()))?,
-            added_version: row.try_get("added_version")?,
-            removed_version: row.try_get("removed_version")?,
-            added_on: db::date(row, "added_on")?,
-            eligibility: StoredDecision::from_text(&eligibility, "eligibility")?.unwrap_or_default(),
-            assessment: match assessment.as_str() {
-                "" => None,
-                "PASSED" => Some(true),
-                "FAILED" => Some(false),
-                _ => return Err(Error::corrupt("assessment")),
-            },
-            completion: StoredDecision::from_text(&completion, "completion")?,
-            terminated_on: db::parsed_opt(row, "terminated_on", qiancheng_domain::parse_date)?,
-            termination_reason: row.try_get("termination_reason")?,
-            stamp: db::stamp(row, "revision")?,
-        })
-    }
-
     /// The resource name.
     pub fn name(&self) -> String {
         format!("classes/{}/trainees/{}", self.class_id, self.id)
@@ -189,6 +146,11 @@ impl TraineeRecord {
     /// Whether the trainee is on the current roster.
     pub fn on_roster(&self) -> bool {
         self.added_version > 0 && self.removed_version == 0
+    }
+
+    /// Whether the completion assessment was passed.
+    pub fn passed_assessment(&self) -> bool {
+        self.assessment == Some(Assessment::Passed)
     }
 
     /// The person, masked.
@@ -205,24 +167,20 @@ impl TraineeRecord {
         proto::Trainee {
             name: self.name(),
             person: Some(self.person_masked()),
-            target_group: convert::target_group_to_proto(self.declared.target_group),
-            judged_group: convert::target_group_to_proto(self.judged_group),
+            target_group: self.declared.target_group.into_proto(),
+            judged_group: self.judged_group.into_proto(),
             in_service: self.declared.in_service,
-            skill_level: convert::skill_level_to_proto(self.declared.skill_level),
+            skill_level: self.declared.skill_level.into_proto(),
             budget_paid: self.declared.budget_paid,
-            local_basis: local_basis_to_proto(self.declared.local_basis),
+            local_basis: self.declared.local_basis.into_proto(),
             local_basis_evidence: self.declared.local_basis_evidence.clone(),
             prehire_enterprise: self.declared.prehire_enterprise.clone(),
-            state: state_to_proto(self.state),
+            state: self.state.into_proto(),
             added_in_version: int32(self.added_version),
             removed_in_version: int32(self.removed_version),
-            added_on: Some(convert::date_to_proto(self.added_on)),
+            added_on: Some(self.added_on.into_proto()),
             eligibility: Some(self.eligibility.to_proto(audience)),
-            assessment: match self.assessment {
-                None => proto::AssessmentResult::Unspecified as i32,
-                Some(true) => proto::AssessmentResult::Passed as i32,
-                Some(false) => proto::AssessmentResult::Failed as i32,
-            },
+            assessment: self.assessment.map_or(0, |a| a.into_proto()),
             completion: self.completion.as_ref().map(|d| d.to_proto(audience)),
             terminated_on: date_proto(self.terminated_on),
             termination_reason: self.termination_reason.clone(),
@@ -233,128 +191,53 @@ impl TraineeRecord {
     }
 }
 
-fn assessment_code(assessment: Option<bool>) -> &'static str {
-    match assessment {
-        None => "",
-        Some(true) => "PASSED",
-        Some(false) => "FAILED",
-    }
+/// The trainees of class `class_id`.
+fn of(class_id: &str) -> Filter {
+    Filter::new().eq("t.class_id", class_id)
 }
 
 /// Stores new trainees with their sealed persons, in multi-row INSERTs.
-pub async fn insert_many(tx: &mut Tx, trainees: &[(TraineeRecord, SealedPerson)]) -> Result<(), Error> {
-    let columns = STORED.split(", ").count();
-    db::insert_many(tx, "trainee", STORED, columns, trainees, |query, (t, sealed)| {
-        let query = query
-            .bind(&t.id)
-            .bind(&t.class_id)
-            .bind(&t.person_hash)
-            .bind(&t.id_number_masked)
-            .bind(&t.name_masked)
-            .bind(&t.phone_masked)
-            .bind(t.declared.target_group.code())
-            .bind(t.judged_group.code())
-            .bind(flag_value(t.declared.in_service))
-            .bind(t.declared.skill_level.map_or("", |l| l.code()))
-            .bind(flag_value(t.declared.budget_paid))
-            .bind(t.declared.local_basis.map_or("", |b| b.code()))
-            .bind(&t.declared.local_basis_evidence)
-            .bind(&t.declared.prehire_enterprise);
-        bind_progress(query, t)
-            .bind_stamp(&t.stamp)
-            .bind(&sealed.id_number_cipher)
-            .bind(&sealed.name_cipher)
-            .bind(&sealed.phone_cipher)
-    })
-    .await
-}
-
-/// Binds what changes on a trainee as it goes through its class, in the order of the columns
-/// `state` … `termination_reason` that an insert and an update both write.
-fn bind_progress<'q>(query: db::AnyQuery<'q>, t: &'q TraineeRecord) -> db::AnyQuery<'q> {
-    query
-        .bind(t.state.code())
-        .bind(t.added_version)
-        .bind(t.removed_version)
-        .bind(t.added_on.to_string())
-        .bind(t.eligibility.json())
-        .bind(assessment_code(t.assessment))
-        .bind(t.completion.as_ref().map(StoredDecision::json).unwrap_or_default())
-        .bind(date_text(t.terminated_on))
-        .bind(&t.termination_reason)
+pub async fn insert_many(tx: &mut Tx, trainees: &[TraineeRecord]) -> Result<(), Error> {
+    record::insert_many(tx, trainees).await
 }
 
 /// Stores what changes on a trainee, unless it changed since it was read.
-pub async fn update(tx: &mut Tx, t: &TraineeRecord) -> Result<(), Error> {
-    let query = sqlx::query(
-        "UPDATE trainee SET judged_group = $1, state = $2, added_version = $3, removed_version = $4, added_on = $5, \
-         eligibility = $6, assessment = $7, completion = $8, terminated_on = $9, termination_reason = $10, \
-         revision = $11, update_time_micros = $12 WHERE id = $13 AND revision = $14",
-    )
-    .bind(t.judged_group.code());
-    db::update_stamped(tx, bind_progress(query, t), &t.stamp, &t.id, "the trainee").await
+pub async fn update(tx: &mut Tx, trainee: &TraineeRecord) -> Result<(), Error> {
+    record::update(tx, trainee).await
 }
 
 /// Reads a trainee of a class by id.
 pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Result<Option<TraineeRecord>, Error> {
-    TABLE.find(executor, &[("id", id), ("class_id", class_id)], TraineeRecord::from_row).await
+    record::first(executor, of(class_id).eq("t.id", id)).await
 }
 
 /// Every trainee of a class ever on its roster or proposed for it, by id.
 pub async fn of_class<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<Vec<TraineeRecord>, Error> {
-    TABLE.all(executor, &[("class_id", class_id)], "id", TraineeRecord::from_row).await
+    record::all(executor, of(class_id), "t.id").await
 }
 
-/// A page of the roster of a class as it was at `version`, after id `after`.
-pub async fn list_at_version(
-    pool: &sqlx::AnyPool,
+/// A page of the roster of a class as it was at `version`.
+pub async fn page_at_version(
+    db: &Db,
     class_id: &str,
     version: i64,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<AnyRow>, Error> {
-    Ok(sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM trainee WHERE class_id = $1 AND id > $2 AND added_version > 0 AND added_version <= $3 \
-         AND (removed_version = 0 OR removed_version > $3) ORDER BY id LIMIT $4"
-    )))
-    .bind(class_id)
-    .bind(after)
-    .bind(version)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    page: &PageRequest,
+) -> Result<(Vec<TraineeRecord>, String), Error> {
+    let filter = of(class_id).and(
+        "t.added_version > 0 AND t.added_version <= ? AND (t.removed_version = 0 OR t.removed_version > ?)",
+        [version.into(), version.into()],
+    );
+    record::page(db, filter, page).await
 }
 
 /// The trainees `ids` (a page's worth), by id.
 pub async fn with_ids<'c>(executor: impl Reader<'c>, ids: &[&str]) -> Result<Vec<TraineeRecord>, Error> {
-    TABLE.among(executor, ("id", ids), "id", TraineeRecord::from_row).await
-}
-
-/// Every trainee of a class with their sealed person, by id.
-pub async fn of_class_sealed<'c>(
-    executor: impl Reader<'c>,
-    class_id: &str,
-) -> Result<Vec<(TraineeRecord, SealedPerson)>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, id_number_cipher, name_cipher, phone_cipher FROM trainee WHERE class_id = $1 ORDER BY id"
-    )))
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(|row| Ok((TraineeRecord::from_row(row)?, sealed_of_row(row)?))).collect()
-}
-
-/// The sealed person of one trainee.
-pub async fn sealed(tx: &mut Tx, id: &str) -> Result<SealedPerson, Error> {
-    let row = sqlx::query("SELECT id_number_cipher, name_cipher, phone_cipher FROM trainee WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
-    sealed_of_row(&row)
+    record::all(executor, Filter::new().among("t.id", ids.iter().copied()), "t.id").await
 }
 
 /// What attendance intake needs to know of a trainee on a roster.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(table = "trainee", alias = "t", what = "the trainee")]
 pub struct RosterMember {
     /// Id.
     pub id: String,
@@ -368,40 +251,37 @@ pub struct RosterMember {
 
 /// The trainees on the current roster of a class, with what attendance intake needs.
 pub async fn roster_members(tx: &mut Tx, class_id: &str) -> Result<Vec<RosterMember>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT id, person_hash, state, terminated_on FROM trainee WHERE class_id = $1 AND {ON_ROSTER}"
-    )))
-    .bind(class_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(RosterMember {
-                id: row.try_get("id")?,
-                person_hash: row.try_get("person_hash")?,
-                state: db::parsed(row, "state", |c| TraineeState::parse(c).ok_or(()))?,
-                terminated_on: db::parsed_opt(row, "terminated_on", qiancheng_domain::parse_date)?,
-            })
-        })
-        .collect()
+    record::all(&mut **tx, of(class_id).and(ON_ROSTER, []), "t.id").await
 }
 
 /// A person's place on the roster of a class, as ELIG-OVERLAP and ELIG-ONCE need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(
+    table = "trainee",
+    alias = "t",
+    from = "trainee t JOIN training_class c ON c.id = t.class_id",
+    key = "class_id",
+    what = "the trainee"
+)]
 pub struct PersonClass {
     /// Keyed hash of the person's ID number.
     pub person_hash: String,
     /// The class.
     pub class_id: String,
     /// Its first day.
+    #[column(computed = "c.first_day")]
     pub first_day: NaiveDate,
     /// Its last day.
+    #[column(computed = "c.last_day")]
     pub last_day: NaiveDate,
     /// The day it was filed.
+    #[column(computed = "c.filed_on")]
     pub filed_on: NaiveDate,
     /// Its occupation.
+    #[column(computed = "c.occupation_code")]
     pub occupation: OccupationCode,
     /// Its level.
+    #[column(computed = "c.skill_level")]
     pub level: SkillLevel,
     /// The person's state there.
     pub state: TraineeState,
@@ -412,28 +292,11 @@ pub struct PersonClass {
 pub async fn classes_of_people(tx: &mut Tx, hashes: &[&str]) -> Result<Vec<PersonClass>, Error> {
     let mut found = Vec::new();
     for chunk in hashes.chunks(500) {
-        let sql = format!(
-            "SELECT t.person_hash, t.class_id, t.state, c.first_day, c.last_day, c.filed_on, c.occupation_code, \
-             c.skill_level FROM trainee t JOIN training_class c ON c.id = t.class_id WHERE c.state <> 'STOPPED' \
-             AND t.added_version > 0 AND t.removed_version = 0 AND t.person_hash IN ({})",
-            db::placeholders(1, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for hash in chunk {
-            query = query.bind(*hash);
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            found.push(PersonClass {
-                person_hash: row.try_get("person_hash")?,
-                class_id: row.try_get("class_id")?,
-                first_day: db::date(&row, "first_day")?,
-                last_day: db::date(&row, "last_day")?,
-                filed_on: db::date(&row, "filed_on")?,
-                occupation: db::parsed(&row, "occupation_code", OccupationCode::parse)?,
-                level: db::parsed(&row, "skill_level", SkillLevel::parse)?,
-                state: db::parsed(&row, "state", |c| TraineeState::parse(c).ok_or(()))?,
-            });
-        }
+        let filter = Filter::new()
+            .and("c.state <> 'STOPPED'", [])
+            .and(ON_ROSTER, [])
+            .among("t.person_hash", chunk.iter().copied());
+        found.extend(record::all::<PersonClass>(&mut **tx, filter, "").await?);
     }
     Ok(found)
 }
@@ -441,39 +304,23 @@ pub async fn classes_of_people(tx: &mut Tx, hashes: &[&str]) -> Result<Vec<Perso
 /// Whether a person (by their hash under each data key a row may carry) is on a class's roster
 /// or proposed for it.
 pub async fn person_in_class(tx: &mut Tx, class_id: &str, hashes: &[String]) -> Result<bool, Error> {
-    let sql = format!(
-        "SELECT id FROM trainee WHERE class_id = $1 AND person_hash IN ({}) \
-         AND state IN ('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED') LIMIT 1",
-        db::placeholders(2, hashes.len())
-    );
-    let query = hashes.iter().fold(sqlx::query_scalar(AssertSqlSafe(sql)).bind(class_id), |q, h| q.bind(h.as_str()));
-    let found: Option<String> = query.fetch_optional(&mut **tx).await?;
-    Ok(found.is_some())
+    let filter = of(class_id)
+        .among("t.person_hash", hashes.iter().map(String::as_str))
+        .and("t.state IN ('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED')", []);
+    Ok(record::count::<TraineeRecord>(&mut **tx, filter).await? > 0)
 }
 
-/// A page of the trainees of a project's classes after id `after`: everyone ever on a roster
-/// (proposals that never made it left out).
-pub async fn of_project(pool: &sqlx::AnyPool, project_id: &str, after: &str, limit: i64) -> Result<Vec<AnyRow>, Error> {
-    let columns = COLUMNS.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    Ok(sqlx::query(AssertSqlSafe(format!(
-        "SELECT {columns}, t.id_number_cipher, t.name_cipher, t.phone_cipher FROM trainee t \
-         JOIN training_class c ON c.id = t.class_id WHERE c.project_id = $1 AND t.id > $2 AND t.added_version > 0 \
-         ORDER BY t.id LIMIT $3"
-    )))
-    .bind(project_id)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
-}
-
-/// The sealed person of a row of [`of_project`].
-pub fn sealed_of_row(row: &AnyRow) -> Result<SealedPerson, Error> {
-    Ok(SealedPerson {
-        id_number_cipher: row.try_get("id_number_cipher")?,
-        name_cipher: row.try_get("name_cipher")?,
-        phone_cipher: row.try_get("phone_cipher")?,
-    })
+/// A page of the trainees of a project's classes: everyone ever on a roster (proposals that
+/// never made it left out).
+pub async fn page_of_project(
+    db: &Db,
+    project_id: &str,
+    page: &PageRequest,
+) -> Result<(Vec<TraineeRecord>, String), Error> {
+    let filter = Filter::new()
+        .and("t.class_id IN (SELECT id FROM training_class WHERE project_id = ?)", [project_id.into()])
+        .and("t.added_version > 0", []);
+    record::page(db, filter, page).await
 }
 
 /// Terminates every trainee of the class who is still active (a class stopped, plan 八(四)
