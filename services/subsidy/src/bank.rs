@@ -12,7 +12,7 @@ use qiancheng_api::subsidy::*;
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::policy::payment::{EntrySide, subs_pay_account, subs_sod_finance};
 use qiancheng_platform::record::{self, Filter};
-use qiancheng_platform::{Call, Error, Stamp, write};
+use qiancheng_platform::{Call, Error, write};
 
 use crate::Subsidy;
 use crate::fund::finance_level;
@@ -295,25 +295,13 @@ pub async fn resend_payment(s: &Subsidy, call: Call<ResendPaymentRequest>) -> Re
             Line { account: store::payable_account(&number), side: EntrySide::Credit, amount_fen: old.amount_fen },
         ];
         store::post(&mut change.tx, &format!("{new_id}-resend"), &new_id, "RESEND", &lines, &officer).await?;
-        let new = InstructionRecord {
-            id: new_id.clone(),
-            claim_id: old.claim_id.clone(),
-            region: old.region,
-            provider_credit_code: old.provider_credit_code.clone(),
-            payee_holder: provider.account.holder.clone(),
-            payee_bank: provider.account.bank.clone(),
-            payee_number: number,
-            portions: old.portions.clone(),
-            amount_fen: old.amount_fen,
-            offset_fen: old.offset_fen,
-            pay_on: today,
-            state: store::SENT.to_owned(),
-            bank_reference: String::new(),
-            failure_reason: String::new(),
-            resent_as: String::new(),
-            released_by: officer.clone(),
-            stamp: Stamp::new(),
-        };
+        let new = InstructionRecord::released(
+            new_id.clone(),
+            (&old.claim_id, old.region, &old.provider_credit_code),
+            &provider.account,
+            (old.portions.clone(), old.amount_fen, old.offset_fen),
+            (today, &officer),
+        );
         record::insert(&mut change.tx, &new).await?;
         old.state = store::RESENT.to_owned();
         old.resent_as = new_id.clone();

@@ -471,26 +471,13 @@ pub async fn release_payment(s: &Subsidy, call: Call<ReleasePaymentRequest>) -> 
         // SUBS-RECOVER: what the provider owes the same funds of this bureau is kept back.
         let offsets = offset(change, &claim, &instruction, &receivables, &signed, &officer).await?;
         let offset_fen: i64 = offsets.iter().map(|o| o.amount_fen.fen()).sum();
-        let stored = InstructionRecord {
-            id: instruction.instruction_id.clone(),
-            claim_id: claim.id.clone(),
-            region: claim.region,
-            provider_credit_code: claim.provider_credit_code.clone(),
-            payee_holder: signed.holder.clone(),
-            payee_bank: signed.bank.clone(),
-            payee_number: signed.normalized_number(),
-            portions: instruction.portions.clone(),
-            amount_fen: total - offset_fen,
-            offset_fen,
-            pay_on: today,
-            // Offset in full: nothing goes to the bank.
-            state: if total == offset_fen { store::OFFSET } else { store::SENT }.to_owned(),
-            bank_reference: String::new(),
-            failure_reason: String::new(),
-            resent_as: String::new(),
-            released_by: officer.clone(),
-            stamp: Stamp::new(),
-        };
+        let stored = InstructionRecord::released(
+            instruction.instruction_id.clone(),
+            (&claim.id, claim.region, &claim.provider_credit_code),
+            &signed,
+            (instruction.portions.clone(), total - offset_fen, offset_fen),
+            (today, &officer),
+        );
         record::insert(&mut change.tx, &stored).await?;
         payment.state = store::RELEASED.to_owned();
         payment.released_by = officer.clone();

@@ -219,20 +219,30 @@ fn capped(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
     evidence
 }
 
-/// A stored check-in, as the detectors see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored check-in, as the detectors see it: read with its class's county and provider.
+#[derive(Debug, Clone, PartialEq, Eq, qiancheng_platform::record::Record)]
+#[record(
+    table = "attendance",
+    alias = "a",
+    from = "attendance a JOIN training_class c ON c.id = a.class_id",
+    key = "event_id",
+    what = "the check-in"
+)]
 pub struct CheckInFact {
     /// The event id.
     pub event_id: String,
     /// The class's id.
     pub class_id: String,
     /// The class's county.
+    #[column(computed = "c.region_code")]
     pub region_code: String,
     /// The class's provider.
+    #[column(computed = "c.provider_credit_code")]
     pub provider: String,
     /// The trainee.
     pub trainee_id: String,
     /// When the device saw them.
+    #[column(name = "checked_in_micros")]
     pub micros: i64,
 }
 

@@ -170,6 +170,37 @@ pub struct InstructionRecord {
 }
 
 impl InstructionRecord {
+    /// A new instruction `id` of a claim (`claim_id`, `region`, `provider_credit_code`) to
+    /// `payee`, released by `officer` on `pay_on`: `amount_fen` of the `portions` goes to the
+    /// bank and `offset_fen` was kept back; offset in full, nothing goes to the bank.
+    pub fn released(
+        id: String,
+        (claim_id, region, provider_credit_code): (&str, RegionCode, &str),
+        payee: &qiancheng_domain::policy::payment::BankAccount,
+        (portions, amount_fen, offset_fen): (Vec<FundPortion>, i64, i64),
+        (pay_on, officer): (NaiveDate, &str),
+    ) -> Self {
+        Self {
+            id,
+            claim_id: claim_id.to_owned(),
+            region,
+            provider_credit_code: provider_credit_code.to_owned(),
+            payee_holder: payee.holder.clone(),
+            payee_bank: payee.bank.clone(),
+            payee_number: payee.normalized_number(),
+            portions,
+            amount_fen,
+            offset_fen,
+            pay_on,
+            state: if amount_fen == 0 { OFFSET } else { SENT }.to_owned(),
+            bank_reference: String::new(),
+            failure_reason: String::new(),
+            resent_as: String::new(),
+            released_by: officer.to_owned(),
+            stamp: Stamp::new(),
+        }
+    }
+
     /// The resource name.
     pub fn name(&self) -> String {
         format!("paymentInstructions/{}", self.id)

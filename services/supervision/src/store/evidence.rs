@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Tx};
-use sqlx::any::AnyRow;
+use qiancheng_platform::record::{self, Filter};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::integrity::{AttendanceShape, ChangeFact, CheckInFact, PhoneHolder};
@@ -19,18 +19,9 @@ const MAX_DEVICE_ROWS: i64 = 20_000;
 /// States of a trainee on a roster or proposed for it.
 const LIVE: &str = "('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED')";
 
-const CHECKIN_COLUMNS: &str =
-    "a.event_id, a.class_id, c.region_code, c.provider_credit_code, a.trainee_id, a.checked_in_micros";
-
-fn checkin_of(row: &AnyRow) -> Result<CheckInFact, Error> {
-    Ok(CheckInFact {
-        event_id: row.try_get("event_id")?,
-        class_id: row.try_get("class_id")?,
-        region_code: row.try_get("region_code")?,
-        provider: row.try_get("provider_credit_code")?,
-        trainee_id: row.try_get("trainee_id")?,
-        micros: row.try_get("checked_in_micros")?,
-    })
+/// Check-ins a device sent (not rows a correction made).
+fn device_checkins() -> Filter {
+    Filter::new().eq("a.source", "DEVICE")
 }
 
 /// The device check-ins of one session of a class on one device.
@@ -40,45 +31,25 @@ pub async fn checkins_of_session(
     session_id: &str,
     device: &str,
 ) -> Result<Vec<CheckInFact>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {CHECKIN_COLUMNS} FROM attendance a JOIN training_class c ON c.id = a.class_id \
-         WHERE a.class_id = $1 AND a.session_id = $2 AND a.device = $3 AND a.source = 'DEVICE'"
-    )))
-    .bind(class_id)
-    .bind(session_id)
-    .bind(device)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(checkin_of).collect()
+    let filter = device_checkins().eq("a.class_id", class_id).eq("a.session_id", session_id).eq("a.device", device);
+    record::all(&mut **tx, filter, "").await
 }
 
 /// The device check-ins of any class on `device` from `from` to `to` (microseconds, both
 /// included), the earliest first.
 pub async fn checkins_of_device(tx: &mut Tx, device: &str, from: i64, to: i64) -> Result<Vec<CheckInFact>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {CHECKIN_COLUMNS} FROM attendance a JOIN training_class c ON c.id = a.class_id \
-         WHERE a.device = $1 AND a.checked_in_micros >= $2 AND a.checked_in_micros <= $3 AND a.source = 'DEVICE' \
-         ORDER BY a.checked_in_micros LIMIT {MAX_DEVICE_ROWS}"
-    )))
-    .bind(device)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(checkin_of).collect()
+    let filter =
+        device_checkins().eq("a.device", device).and("a.checked_in_micros BETWEEN ? AND ?", [from.into(), to.into()]);
+    record::take(&mut **tx, filter, "a.checked_in_micros", MAX_DEVICE_ROWS).await
 }
 
 /// The check-ins with hours of a class's sessions held on `day`.
 pub async fn checkins_on_day(tx: &mut Tx, class_id: &str, day: NaiveDate) -> Result<Vec<CheckInFact>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {CHECKIN_COLUMNS} FROM attendance a JOIN training_class c ON c.id = a.class_id \
-         JOIN class_session s ON s.id = a.session_id WHERE a.class_id = $1 AND s.held_on = $2 AND a.hours > 0"
-    )))
-    .bind(class_id)
-    .bind(day.to_string())
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(checkin_of).collect()
+    let filter = Filter::new()
+        .eq("a.class_id", class_id)
+        .and("a.session_id IN (SELECT id FROM class_session WHERE held_on = ?)", [day.to_string().into()])
+        .and("a.hours > 0", []);
+    record::all(&mut **tx, filter, "").await
 }
 
 /// The trainees of a class whose phone has no lookup hash yet, with the sealed phone.
