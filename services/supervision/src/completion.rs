@@ -1,27 +1,18 @@
-//! Completion (结业) and skill evaluation (技能评价) (二(三) 结果考核, 七(四)): CLASS-ATTENDANCE
-//! and CLASS-COMPLETION.
+//! Completion (结业) (二(三) 结果考核, 七(四)): CLASS-ATTENDANCE and CLASS-COMPLETION.
 //!
 //! The provider records completion-assessment results, then completes the acknowledged class:
 //! every trainee on the roster who has not withdrawn is decided by the policy core from the
 //! stored attendance (at least `min_attendance` of the class's hours, compared exactly) and the
 //! assessment or a skill evaluation passed, under the policy set the class was filed under.
-//! Skill-evaluation results (certificates) may come later: a trainee of a completed class who had
-//! not completed is decided again when one is recorded that counts. An evaluation counts
-//! (EVALUATION_RELATED, decided by the policy core) only in the class's occupation or, as OUT-CERT
-//! reads a related occupation, its minor group, at the project's level or above; any other is
-//! recorded and shown with the reason it does not count.
+//! Skill-evaluation results may come later ([`crate::evaluation`]).
 
 use std::collections::{HashMap, HashSet};
 
-use qiancheng_api::convert::{self, FromProto as _};
+use qiancheng_api::convert;
 use qiancheng_api::supervision::*;
-use qiancheng_domain::OccupationCode;
 use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _, TraineeState};
-use qiancheng_domain::policy::PolicySet;
-use qiancheng_domain::policy::class::evaluate_completion_in;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::explain::Audience;
-use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::{Call, Error, write};
 use serde_json::json;
 
@@ -29,9 +20,9 @@ use crate::access;
 use crate::judge;
 use crate::store::StoredDecision;
 use crate::store::attendance;
-use crate::store::class::{self as classes, ClassRecord};
+use crate::store::class as classes;
 use crate::store::class_change::{self as feed, ChangeKind};
-use crate::store::evaluation::{self as evaluations, CertificateKind, EvaluationRecord};
+use crate::store::evaluation as evaluations;
 use crate::store::trainee::{self, Assessment, TraineeRecord};
 use crate::{MAX_ROSTER, Supervision};
 
@@ -104,25 +95,6 @@ pub async fn record_assessments(
     .await
 }
 
-/// Decides one trainee's completion (CLASS-ATTENDANCE, CLASS-COMPLETION) and sets their state.
-fn decide(
-    policy: &PolicySet,
-    class: &ClassRecord,
-    person: &mut TraineeRecord,
-    attended: i64,
-    evaluated: bool,
-) -> Result<(), Error> {
-    let attended = u32::try_from(attended.max(0)).unwrap_or(u32::MAX);
-    let decision = evaluate_completion_in(policy, class.hours(), attended, person.passed_assessment(), evaluated);
-    person.completion = Some(StoredDecision::of(&decision, decision.outcome, &class.policy_digest));
-    let next = if decision.outcome { TraineeState::Completed } else { TraineeState::NotCompleted };
-    if person.state != next {
-        person.state = person.state.to(next)?;
-    }
-    person.stamp.touch();
-    Ok(())
-}
-
 /// CompleteClass: completes an acknowledged class, deciding every trainee on its roster.
 pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -> Result<CompleteClassResponse, Error> {
     let scope = access::provider_scope(&call.principal)?;
@@ -161,7 +133,7 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
             }
             let attended = totals.get(&person.id).copied().unwrap_or(0);
             let evaluated = evaluated.contains(&person.id);
-            decide(&policy, &class, &mut person, attended, evaluated)?;
+            judge::decide_completion(&policy, &class, &mut person, attended, evaluated)?;
             trainee::update(&mut change.tx, &person).await?;
             decided.push(person);
         }
@@ -189,98 +161,6 @@ pub async fn complete_class(s: &Supervision, call: Call<CompleteClassRequest>) -
         Ok(CompleteClassResponse {
             class: Some(class.to_proto()),
             trainees: decided.iter().map(|t| t.to_proto(Audience::of(&call.principal))).collect(),
-        })
-    })
-    .await
-}
-
-/// RecordSkillEvaluation: a trainee's certificate; a trainee of a completed class who had not
-/// completed is decided again (CLASS-COMPLETION: the assessment or a skill evaluation).
-pub async fn record_skill_evaluation(
-    s: &Supervision,
-    call: Call<RecordSkillEvaluationRequest>,
-) -> Result<RecordSkillEvaluationResponse, Error> {
-    let scope = access::provider_scope(&call.principal)?;
-    let m = &call.message;
-    let (class_id, trainee_id) = access::child_of(&m.trainee, "trainees", "trainee")?;
-    let input = m.evaluation.clone().unwrap_or_default();
-    let today = s.today();
-    let mut v = Violations::default();
-    let number = v.value("evaluation.certificate_number", convert::text(&input.certificate_number, 64));
-    let kind = v.value("evaluation.kind", CertificateKind::required(input.kind));
-    let occupation = v.value("evaluation.occupation_code", OccupationCode::parse(&input.occupation_code));
-    let level = v.value("evaluation.skill_level", convert::required_skill_level(input.skill_level));
-    let issuer = v.value("evaluation.issuer", convert::text(&input.issuer, 100));
-    let issued_on = v.value("evaluation.issued_on", convert::required_date(input.issued_on.as_ref()));
-    if issued_on.is_some_and(|d| d > today) {
-        v.add("evaluation.issued_on", "EVALUATION_DATE", "a certificate cannot be issued in the future");
-    }
-    v.finish()?;
-    let (Some(number), Some(kind), Some(occupation), Some(level), Some(issuer), Some(issued_on)) =
-        (number, kind, occupation, level, issuer, issued_on)
-    else {
-        return Err(Error::invalid("evaluation", "REQUIRED", "the evaluation is incomplete"));
-    };
-    let actor = call.principal.subject.clone();
-    write::run(s, &call, async |change| {
-        change.serialize_on(&format!("class/{class_id}")).await?;
-        let class = access::class_by_id(&mut *change.tx, &scope, class_id, &format!("classes/{class_id}")).await?;
-        if class.state == ClassState::Stopped {
-            return Err(Error::precondition("CLASS_STATE", "a stopped class has no results"));
-        }
-        if issued_on < class.first_day {
-            return Err(Error::invalid(
-                "evaluation.issued_on",
-                "EVALUATION_DATE",
-                format!("a certificate of the class is issued on or after its first day, {}", class.first_day),
-            ));
-        }
-        let mut person = trainee::find(&mut *change.tx, &class.id, trainee_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(m.trainee.clone()))?;
-        person.state.require(
-            &[TraineeState::Active, TraineeState::Completed, TraineeState::NotCompleted],
-            "have a skill-evaluation result",
-        )?;
-        if evaluations::certificate_known(&mut change.tx, &issuer, &number).await? {
-            return Err(Error::exists("CERTIFICATE_EXISTS", "this certificate of this issuer is recorded already"));
-        }
-        let record = EvaluationRecord {
-            id: new_id(),
-            class_id: class.id.clone(),
-            trainee_id: person.id.clone(),
-            certificate_number: number.clone(),
-            kind,
-            occupation,
-            level,
-            issuer: issuer.clone(),
-            issued_on,
-            recorded_by: actor.clone(),
-            create_time_micros: now_micros(),
-        };
-        let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
-        let counts = record.counts(&policy, &class.occupation, class.level);
-        evaluations::insert(&mut change.tx, &record).await?;
-        // Decided again only on an evaluation that counts (EVALUATION_RELATED); one in another
-        // occupation or below the project's level is recorded and changes nothing.
-        if counts.passed && class.state == ClassState::Completed && person.state == TraineeState::NotCompleted {
-            let attended = attendance::totals_of(&mut *change.tx, &[&person.id]).await?.get(&person.id).copied();
-            let attended = attended.unwrap_or(0);
-            decide(&policy, &class, &mut person, attended, true)?;
-            trainee::update(&mut change.tx, &person).await?;
-        }
-        feed::note(change, ChangeKind::SkillEvaluationRecorded, &class, Some(&person.id), today, &actor).await?;
-        change.audit_under(
-            &class.policy_version,
-            "evaluation.record",
-            record.name(),
-            json!({ "trainee": person.name(), "kind": record.kind.code(), "occupation": record.occupation.as_str(),
-                "level": record.level.code(), "issuer": issuer, "issued_on": issued_on.to_string(),
-                "trainee_state": person.state.code(), "counts": counts.passed, "counts_code": counts.code }),
-        );
-        Ok(RecordSkillEvaluationResponse {
-            evaluation: Some(record.to_proto(&counts)),
-            trainee: Some(person.to_proto(Audience::of(&call.principal))),
         })
     })
     .await

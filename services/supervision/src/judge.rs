@@ -1,6 +1,8 @@
-//! The facts the policy core judges, gathered from what supervision stores, and the one place
-//! its answers are read for the roster (七(三), ELIG-*): who may be put on a real-name roster.
-//! No rule is decided here; `qiancheng_domain::policy` decides and explains.
+//! The facts the policy core judges about people, gathered from what supervision stores, and the
+//! one place its answers are applied to them: who may be put on a real-name roster (七(三),
+//! ELIG-*), and who completed (CLASS-ATTENDANCE, CLASS-COMPLETION: [`decide_completion`], for
+//! completing a class and for a skill evaluation recorded after). No rule is decided here;
+//! `qiancheng_domain::policy` decides and explains.
 //!
 //! A roster entry is judged with every eligibility rule (`judge_trainee`) on the class's first
 //! day, and the whole decision is stored with the entry. The rules that make a person no
@@ -14,7 +16,8 @@
 use chrono::NaiveDate;
 use qiancheng_api::convert::{self, FromProto as _};
 use qiancheng_api::supervision::TraineeInput;
-use qiancheng_domain::lifecycle::TraineeState;
+use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
+use qiancheng_domain::policy::class::evaluate_completion_in;
 use qiancheng_domain::policy::eligibility::{TraineeContext, TraineeStanding, judge_trainee};
 use qiancheng_domain::policy::facts::{
     ClassFacts, DateRange, KeyProject, LocalBasis, LocalBasisKind, PriorSubsidy, TraineeFacts,
@@ -27,6 +30,7 @@ use qiancheng_platform::time::new_id;
 use qiancheng_platform::{Error, Stamp};
 
 use crate::store::StoredDecision;
+use crate::store::class::ClassRecord;
 use crate::store::trainee::{Declared, PersonClass, SealedPerson, TraineeRecord};
 
 /// The rules whose failure keeps a person off a roster.
@@ -232,4 +236,23 @@ pub fn stored_candidate(pii: &PiiCipher, person: &TraineeRecord) -> Result<Candi
         phone,
         declared: person.declared.clone(),
     })
+}
+
+/// Decides one trainee's completion (CLASS-ATTENDANCE, CLASS-COMPLETION) and sets their state.
+pub fn decide_completion(
+    policy: &PolicySet,
+    class: &ClassRecord,
+    person: &mut TraineeRecord,
+    attended: i64,
+    evaluated: bool,
+) -> Result<(), Error> {
+    let attended = u32::try_from(attended.max(0)).unwrap_or(u32::MAX);
+    let decision = evaluate_completion_in(policy, class.hours(), attended, person.passed_assessment(), evaluated);
+    person.completion = Some(StoredDecision::of(&decision, decision.outcome, &class.policy_digest));
+    let next = if decision.outcome { TraineeState::Completed } else { TraineeState::NotCompleted };
+    if person.state != next {
+        person.state = person.state.to(next)?;
+    }
+    person.stamp.touch();
+    Ok(())
 }

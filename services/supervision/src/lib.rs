@@ -21,6 +21,7 @@ pub mod attendance;
 pub mod class;
 pub mod clock;
 pub mod completion;
+pub mod evaluation;
 pub mod feed;
 pub mod inspection;
 pub mod integrity;
@@ -28,6 +29,7 @@ pub mod judge;
 pub mod ledger;
 pub mod peer;
 pub mod roster;
+pub mod session;
 pub mod signal;
 pub mod standing;
 pub mod store;
@@ -169,10 +171,12 @@ mod handlers {
     pub use crate::attendance::*;
     pub use crate::class::*;
     pub use crate::completion::*;
+    pub use crate::evaluation::*;
     pub use crate::feed::*;
     pub use crate::inspection::*;
     pub use crate::ledger::*;
     pub use crate::roster::*;
+    pub use crate::session::*;
     pub use crate::signal::*;
     pub use qiancheng_platform::audit::verify_audit_chain;
 }

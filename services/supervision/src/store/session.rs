@@ -10,6 +10,9 @@ use qiancheng_platform::record::{self, Filter, Record};
 
 use super::int32;
 
+/// The most hours of one session.
+pub const MAX_SESSION_HOURS: i32 = 12;
+
 qiancheng_platform::stored_enum! {
     /// Whether a session teaches theory or practice.
     pub enum SessionKind {
