@@ -101,8 +101,9 @@ async fn read(selection: &Caller, name: &str) -> Result<Filed, String> {
     let provider_name = format!("providers/{}", application.provider_credit_code);
     let answer = client.get_provider(selection.request(GetProviderRequest { name: provider_name })).await;
     let provider = optional(answer, "承训机构", &mut withheld)?.and_then(|r| r.provider);
-    let answer =
-        client.get_catalog_item(selection.request(GetCatalogItemRequest { name: application.catalog_item.clone() })).await;
+    let answer = client
+        .get_catalog_item(selection.request(GetCatalogItemRequest { name: application.catalog_item.clone() }))
+        .await;
     let item = optional(answer, "项目目录条目", &mut withheld)?.and_then(|r| r.catalog_item);
     let answer = client.get_round(selection.request(GetRoundRequest { name: application.round.clone() })).await;
     let round = optional(answer, "遴选批次", &mut withheld)?.and_then(|r| r.round);
@@ -133,7 +134,8 @@ async fn approved_project(
             provider_credit_code: application.provider_credit_code.clone(),
             ..Default::default()
         };
-        let Some(page) = optional(client.list_projects(selection.request(request)).await, "立项项目", withheld)? else {
+        let Some(page) = optional(client.list_projects(selection.request(request)).await, "立项项目", withheld)?
+        else {
             return Ok(None);
         };
         if let Some(project) = page.projects.into_iter().find(|p| p.application == application.name) {
@@ -146,7 +148,8 @@ async fn approved_project(
     }
 }
 
-/// The quota of the round's county (or the city) for the year of its deadline.
+/// The quota of the round's county (or the city) for the year of its deadline: one page holds a
+/// year's quotas (the city's and its six counties').
 async fn quota_of(
     client: &mut SelectionServiceClient<Channel>,
     selection: &Caller,
@@ -154,20 +157,9 @@ async fn quota_of(
     withheld: &mut Vec<&'static str>,
 ) -> Result<Option<Quota>, String> {
     let Some(year) = round.deadline.as_ref().map(|d| d.year) else { return Ok(None) };
-    let mut page_token = String::new();
-    loop {
-        let request = ListQuotasRequest { page_size: 500, page_token: page_token.clone(), year };
-        let Some(page) = optional(client.list_quotas(selection.request(request)).await, "年度培训配额", withheld)? else {
-            return Ok(None);
-        };
-        if let Some(quota) = page.quotas.into_iter().find(|q| q.region_code == round.region_code) {
-            return Ok(Some(quota));
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(None);
-        }
-        page_token = page.next_page_token;
-    }
+    let request = ListQuotasRequest { page_size: 500, page_token: String::new(), year };
+    let page = optional(client.list_quotas(selection.request(request)).await, "年度培训配额", withheld)?;
+    Ok(page.and_then(|p| p.quotas.into_iter().find(|q| q.region_code == round.region_code)))
 }
 
 fn region_name(code: &str) -> String {
@@ -288,8 +280,10 @@ impl Filed {
             .and_then(|i| optional_industry(i.industry).ok().flatten())
             .map(|i| i.name_zh().to_owned())
             .unwrap_or_default();
-        let level =
-            item.and_then(|i| skill_level(i.skill_level).ok().flatten()).map(|l| l.name_zh().to_owned()).unwrap_or_default();
+        let level = item
+            .and_then(|i| skill_level(i.skill_level).ok().flatten())
+            .map(|l| l.name_zh().to_owned())
+            .unwrap_or_default();
         let mode = app.plan.as_ref().map(|p| mode_name(p.training_mode)).unwrap_or_default();
         let trainees = if app.in_service_trainees {
             "在岗职工(按培训后6个月内取证率评估)"
@@ -298,7 +292,11 @@ impl Filed {
         };
         let cross_region = match &self.round {
             Some(round) if round.region_code != app.training_region_code && !round.region_code.is_empty() => {
-                if app.cross_region_consent { "是,培训地人社部门已同意" } else { "是,培训地人社部门尚未同意" }
+                if app.cross_region_consent {
+                    "是,培训地人社部门已同意"
+                } else {
+                    "是,培训地人社部门尚未同意"
+                }
             }
             Some(_) => "否",
             None => "",
@@ -325,8 +323,12 @@ impl Filed {
     /// The filing's record: the catalog item, the round, the approval and the quota.
     fn record_part(&self) -> Vec<(&'static str, Value)> {
         let app = &self.application;
-        let submitted =
-            app.history.iter().rev().find(|e| e.action == "submit").map_or(Value::Time(0), |e| Value::Time(e.time_micros));
+        let submitted = app
+            .history
+            .iter()
+            .rev()
+            .find(|e| e.action == "submit")
+            .map_or(Value::Time(0), |e| Value::Time(e.time_micros));
         let item = self.item.as_ref().map(|i| format!("{}(第 {} 版)", i.name, i.version)).unwrap_or_default();
         let round = self
             .round
@@ -347,7 +349,8 @@ impl Filed {
                 ("核定培训人数(人)", Value::Number(f64::from(project.approved_headcount))),
                 ("立项时间", Value::Time(project.create_time_micros)),
             ]),
-            None => rows.push(("立项项目", text(if app.state == ApplicationState::Approved as i32 { "" } else { "尚未立项" }))),
+            None => rows
+                .push(("立项项目", text(if app.state == ApplicationState::Approved as i32 { "" } else { "尚未立项" }))),
         }
         if let Some(quota) = &self.quota {
             rows.push((
@@ -371,7 +374,11 @@ impl Filed {
         let item = self.item.as_ref();
         let plan = self.application.plan.clone().unwrap_or_default();
         let eligibility = self.provider.as_ref().and_then(|p| p.eligibility.as_ref()).map_or(String::new(), |d| {
-            format!("{}(政策版本 {})", if d.outcome { "符合承训机构条件" } else { "不符合承训机构条件" }, d.policy_version)
+            format!(
+                "{}(政策版本 {})",
+                if d.outcome { "符合承训机构条件" } else { "不符合承训机构条件" },
+                d.policy_version
+            )
         });
         vec![
             ("承训资格", Value::Text(eligibility)),

@@ -106,25 +106,25 @@ fn value<'a>(rows: &'a [(String, Data)], key: &str) -> &'a Data {
     &rows.iter().find(|(k, _)| k == key).unwrap_or_else(|| panic!("no row {key}: {rows:?}")).1
 }
 
+/// The value beside `key` read as `kind` (text, a number, a date) by `read`.
+fn read_as<T>(rows: &[(String, Data)], key: &str, kind: &str, read: impl Fn(&Data) -> Option<T>) -> T {
+    let cell = value(rows, key);
+    read(cell).unwrap_or_else(|| panic!("{key} is {kind}, not {cell:?}"))
+}
+
 fn text(rows: &[(String, Data)], key: &str) -> String {
-    match value(rows, key) {
-        Data::String(s) => s.clone(),
-        other => panic!("{key} is text, not {other:?}"),
-    }
+    read_as(rows, key, "text", |d| if let Data::String(s) = d { Some(s.clone()) } else { None })
 }
 
 fn number(rows: &[(String, Data)], key: &str) -> f64 {
-    match value(rows, key) {
-        Data::Float(f) => *f,
-        other => panic!("{key} is a number, not {other:?}"),
-    }
+    read_as(rows, key, "a number", |d| if let Data::Float(f) = d { Some(*f) } else { None })
 }
 
 fn day(rows: &[(String, Data)], key: &str) -> String {
-    match value(rows, key) {
-        Data::DateTime(d) => d.as_datetime().expect("a date").date().to_string(),
-        other => panic!("{key} is a date, not {other:?}"),
-    }
+    read_as(rows, key, "a date", |d| match d {
+        Data::DateTime(when) => when.as_datetime().map(|t| t.date().to_string()),
+        _ => None,
+    })
 }
 
 fn sheet_names(path: &Path) -> Vec<String> {
