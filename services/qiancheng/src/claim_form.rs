@@ -12,9 +12,11 @@ use std::path::Path;
 
 use qiancheng_api::subsidy::subsidy_service_client::SubsidyServiceClient;
 use qiancheng_api::subsidy::{Claim, ClaimLine, ClaimMaterial, ClaimState, GetClaimRequest};
-use qiancheng_api::types::{Date, RuleResult};
+use qiancheng_api::types::RuleResult;
 use qiancheng_domain::policy::set::Fund;
-use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
+
+use crate::workbook::{Value, write_headers, write_pairs};
 
 /// The lines' columns and widths.
 const LINES: &[(&str, f64)] = &[
@@ -35,17 +37,10 @@ const LINES: &[(&str, f64)] = &[
 /// Writes the claim `name` read from subsidy at `addr` with `token` to `file`; returns the number
 /// of lines and the total in fen.
 pub async fn export(name: &str, file: &Path, addr: &str, token: &str) -> Result<(usize, i64), String> {
-    let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-        .map_err(|e| format!("{addr} is not an address: {e}"))?
-        .connect()
-        .await
-        .map_err(|e| format!("the subsidy service at {addr} does not answer: {e}"))?;
-    let mut client = SubsidyServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
-    let mut request = tonic::Request::new(GetClaimRequest { name: name.to_owned() });
-    let bearer = format!("Bearer {token}").parse().map_err(|_| "the token is not valid header text".to_owned())?;
-    request.metadata_mut().insert("authorization", bearer);
+    let subsidy = crate::workbook::Caller::connect("subsidy", addr, token).await?;
+    let mut client = SubsidyServiceClient::new(subsidy.channel.clone()).max_decoding_message_size(64 * 1024 * 1024);
     let claim = client
-        .get_claim(request)
+        .get_claim(subsidy.request(GetClaimRequest { name: name.to_owned() }))
         .await
         .map_err(|s| format!("subsidy refused the claim ({:?}): {}", s.code(), s.message()))?
         .into_inner()
@@ -59,19 +54,6 @@ pub async fn export(name: &str, file: &Path, addr: &str, token: &str) -> Result<
 /// exact amount and two decimals show it exactly.
 fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
-}
-
-fn date_cell(
-    sheet: &mut Worksheet,
-    (row, column): (u32, u16),
-    date: Option<&Date>,
-    format: &Format,
-) -> Result<(), XlsxError> {
-    let Some(d) = date.filter(|d| d.year > 0) else { return Ok(()) };
-    let (y, m, day) =
-        (u16::try_from(d.year).unwrap_or(1900), u8::try_from(d.month).unwrap_or(1), u8::try_from(d.day).unwrap_or(1));
-    sheet.write_datetime_with_format(row, column, &ExcelDateTime::from_ymd(y, m, day)?, format)?;
-    Ok(())
 }
 
 fn state_name(state: i32) -> &'static str {
@@ -123,11 +105,9 @@ fn stopped_text(line: &ClaimLine) -> String {
 pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
-    let header =
-        Format::new().set_bold().set_background_color("#DDEBF7").set_text_wrap().set_align(FormatAlign::Center);
+    let header = crate::workbook::header_format();
     let money = Format::new().set_num_format("#,##0.00");
     let money_bold = Format::new().set_num_format("#,##0.00").set_bold();
-    let date = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Left);
 
     let cover = book.add_worksheet().set_name("说明")?;
     cover.set_column_width(0, 28)?;
@@ -154,12 +134,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
         ("个人信息", "姓名按调阅者角色遮蔽,不含身份证号码".to_owned()),
         ("生成时间", made),
     ];
-    let mut at = 0u32;
-    for (key, value) in &texts {
-        cover.write_string_with_format(at, 0, *key, &bold)?;
-        cover.write_string(at, 1, value)?;
-        at += 1;
-    }
+    let mut at = write_pairs(cover, 0, texts.into_iter().map(|(key, text)| (key, Value::Text(text))).collect())?;
     for (key, day) in [
         ("申报日期", claim.filed_on.as_ref()),
         ("项目验收日期", claim.project_accepted_on.as_ref()),
@@ -169,20 +144,14 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
         ("审批日期", claim.approved_on.as_ref()),
     ] {
         if day.is_some_and(|d| d.year > 0) {
-            cover.write_string_with_format(at, 0, key, &bold)?;
-            date_cell(cover, (at, 1), day, &date)?;
-            at += 1;
+            at = write_pairs(cover, at, vec![(key, Value::Day(day.cloned()))])?;
         }
     }
     cover.write_string_with_format(at, 0, "补贴合计(元)", &bold)?;
     cover.write_number_with_format(at, 1, yuan(claim.total_fen), &money_bold)?;
 
     let lines = book.add_worksheet().set_name("补贴明细")?;
-    for (i, (title, width)) in LINES.iter().enumerate() {
-        let column = u16::try_from(i).unwrap_or(u16::MAX);
-        lines.set_column_width(column, *width)?;
-        lines.write_string_with_format(0, column, *title, &header)?;
-    }
+    write_headers(lines, LINES, &header)?;
     let mut row = 1u32;
     for (i, line) in claim.lines.iter().enumerate() {
         lines.write_number(row, 0, (i + 1) as f64)?;
@@ -206,15 +175,11 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     lines.set_freeze_panes(1, 0)?;
 
     let rates = book.add_worksheet().set_name("补贴比例")?;
-    for (i, (title, width)) in
-        [("类别", 14.0), ("结业人数", 10.0), ("达标人数", 10.0), ("达标率(%)", 10.0), ("补贴比例(%)", 12.0)]
-            .iter()
-            .enumerate()
-    {
-        let column = u16::try_from(i).unwrap_or(u16::MAX);
-        rates.set_column_width(column, *width)?;
-        rates.write_string_with_format(0, column, *title, &header)?;
-    }
+    write_headers(
+        rates,
+        &[("类别", 14.0), ("结业人数", 10.0), ("达标人数", 10.0), ("达标率(%)", 10.0), ("补贴比例(%)", 12.0)],
+        &header,
+    )?;
     let share = Format::new().set_num_format("0.00");
     for (i, rate) in claim.rates.iter().enumerate() {
         let at = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -233,12 +198,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     }
 
     let rules = book.add_worksheet().set_name("审核与规则")?;
-    for (i, (title, width)) in [("项目", 16.0), ("规则/学员", 44.0), ("结果", 10.0), ("说明", 70.0)].iter().enumerate()
-    {
-        let column = u16::try_from(i).unwrap_or(u16::MAX);
-        rules.set_column_width(column, *width)?;
-        rules.write_string_with_format(0, column, *title, &header)?;
-    }
+    write_headers(rules, &[("项目", 16.0), ("规则/学员", 44.0), ("结果", 10.0), ("说明", 70.0)], &header)?;
     let mut at = 1u32;
     for rule in &claim.rules {
         rules.write_string(at, 0, "申请规则")?;

@@ -3,16 +3,19 @@
 //! constant memory, so that a ledger of ten thousand trainees is never held whole, neither by the
 //! service nor here. The service decides what the caller may see (ID numbers masked for an
 //! auditor); the workbook shows exactly that. `qiancheng export claim` (附件4) is
-//! [`crate::claim_form`].
+//! [`crate::claim_form`]; `qiancheng export filing` (附件2) and `qiancheng export application`
+//! (附件3) are [`crate::application_form`].
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset};
 use clap::Subcommand;
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::{CheckInMethod, GetLedgerRequest, GetLedgerResponse};
 use qiancheng_api::types::Date;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use crate::application_form::Form;
+use crate::workbook::Value as Cell;
 
 /// What `qiancheng export` writes.
 #[derive(Debug, Subcommand)]
@@ -50,6 +53,36 @@ pub enum ExportCommand {
         #[arg(long, env = "QIANCHENG_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Write a provider's application as 附件2 项目备案表: the provider, the project as filed
+    /// (title, occupation, level, trainees, hours, mode, planned days, venue, contact), the catalog
+    /// item, round, approval and quota behind it.
+    Filing(ApplicationArgs),
+    /// Write a provider's application as 附件3 申报书: the applicant and its eligibility, the
+    /// project, the catalog item's demands, the summary, the plan's parts (teaching plan with its
+    /// safety content, mode, assessment, employment measures) and the application's history.
+    Application(ApplicationArgs),
+}
+
+/// The application a form is written from, and where.
+#[derive(Debug, clap::Args)]
+pub struct ApplicationArgs {
+    /// The application (`applications/…`).
+    application: String,
+    /// The workbook to write; it must not exist yet.
+    file: PathBuf,
+    /// The selection service.
+    #[arg(long, default_value = "http://127.0.0.1:50052")]
+    addr: String,
+    /// A bearer token of the application's provider, an officer of its round's county, an
+    /// assigned expert, the city or an auditor (`qiancheng token`); default: the QIANCHENG_TOKEN
+    /// variable.
+    #[arg(long, env = "QIANCHENG_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+/// A workbook to write, refused when the file exists: an export never overwrites.
+fn new_file(file: &Path) -> Result<(), String> {
+    if file.exists() { Err(format!("{} exists already", file.display())) } else { Ok(()) }
 }
 
 /// Runs `command`.
@@ -57,18 +90,16 @@ pub async fn run(command: ExportCommand) -> Result<(), String> {
     let (class, file, addr, token) = match command {
         ExportCommand::Ledger { class, file, addr, token } => (class, file, addr, token),
         ExportCommand::Claim { claim, file, addr, token } => {
-            if file.exists() {
-                return Err(format!("{} exists already", file.display()));
-            }
+            new_file(&file)?;
             let (lines, total_fen) = crate::claim_form::export(&claim, &file, &addr, &token).await?;
             let total = qiancheng_domain::Money::from_fen(total_fen);
             println!("wrote {}: {lines} lines, {total} yuan in total", file.display());
             return Ok(());
         }
+        ExportCommand::Filing(args) => return application_form(Form::Filing, args).await,
+        ExportCommand::Application(args) => return application_form(Form::Application, args).await,
     };
-    if file.exists() {
-        return Err(format!("{} exists already", file.display()));
-    }
+    new_file(&file)?;
     let counts = ledger(&class, &file, &addr, &token).await?;
     println!(
         "wrote {}: {} trainees, {} attendance marks, {} sessions",
@@ -77,6 +108,15 @@ pub async fn run(command: ExportCommand) -> Result<(), String> {
         counts.marks,
         counts.sessions
     );
+    Ok(())
+}
+
+async fn application_form(form: Form, args: ApplicationArgs) -> Result<(), String> {
+    let ApplicationArgs { application, file, addr, token } = args;
+    new_file(&file)?;
+    let written = crate::application_form::export(form, &application, &file, &addr, &token).await?;
+    let title = written.filing.map(|f| f.project_title).unwrap_or_default();
+    println!("wrote {}: {} of {} {title}, {} trainees", file.display(), form.title(), written.name, written.headcount);
     Ok(())
 }
 
@@ -157,31 +197,21 @@ const SHEETS: &[(&str, &[(&str, f64)])] = &[
 ];
 
 async fn ledger(class: &str, file: &Path, addr: &str, token: &str) -> Result<Counts, String> {
-    let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-        .map_err(|e| format!("{addr} is not an address: {e}"))?
-        .connect()
-        .await
-        .map_err(|e| format!("the supervision service at {addr} does not answer: {e}"))?;
-    let mut client = SupervisionServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
-    let mut request = tonic::Request::new(GetLedgerRequest { class: class.to_owned() });
-    let bearer = format!("Bearer {token}").parse().map_err(|_| "the token is not valid header text".to_owned())?;
-    request.metadata_mut().insert("authorization", bearer);
+    let supervision = crate::workbook::Caller::connect("supervision", addr, token).await?;
+    let mut client =
+        SupervisionServiceClient::new(supervision.channel.clone()).max_decoding_message_size(64 * 1024 * 1024);
+    let request = supervision.request(GetLedgerRequest { class: class.to_owned() });
     let refused = |s: tonic::Status| format!("supervision refused the ledger ({:?}): {}", s.code(), s.message());
     let mut stream = client.get_ledger(request).await.map_err(refused)?.into_inner();
 
     let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
     let header = Format::new().set_bold().set_background_color("#DDEBF7").set_text_wrap();
     // 说明 first, written at the end from the header and the summary (it is small).
     book.add_worksheet().set_name("说明").map_err(text)?;
     let mut sheets = Vec::new();
     for (name, columns) in SHEETS {
         let sheet = book.add_worksheet_with_constant_memory().map_err(text)?.set_name(*name).map_err(text)?;
-        for (i, (title, width)) in columns.iter().enumerate() {
-            let column = u16::try_from(i).unwrap_or(u16::MAX);
-            sheet.set_column_width(column, *width).map_err(text)?;
-            sheet.write_string_with_format(0, column, *title, &header).map_err(text)?;
-        }
+        crate::workbook::write_headers(sheet, columns, &header).map_err(text)?;
         sheets.push(Sheet { index: sheets.len() + 1, next_row: 1 });
     }
     let mut about: Vec<(String, String)> = Vec::new();
@@ -200,11 +230,8 @@ async fn ledger(class: &str, file: &Path, addr: &str, token: &str) -> Result<Cou
         "说明".to_owned(),
         "每条考勤记录附签到事件、设备、方式、上传者和接收时间及其更正;结业判定可由考勤记录逐条核算。".to_owned(),
     ));
-    for (i, (key, value)) in lines.iter().enumerate() {
-        let at = u32::try_from(i).unwrap_or(u32::MAX);
-        cover.write_string_with_format(at, 0, key, &bold).map_err(text)?;
-        cover.write_string(at, 1, value).map_err(text)?;
-    }
+    let pairs = lines.iter().map(|(key, value)| (key.as_str(), Cell::Text(value.clone()))).collect();
+    crate::workbook::write_pairs(cover, 0, pairs).map_err(text)?;
     crate::workbook::printable(&mut book);
     book.save(file).map_err(text)?;
     Ok(counts)
@@ -214,48 +241,10 @@ fn text(error: XlsxError) -> String {
     error.to_string()
 }
 
-/// One value of a row.
-enum Cell {
-    Text(String),
-    Number(f64),
-    Day(Option<Date>),
-    Time(i64),
-}
-
 fn write_row(book: &mut Workbook, sheet: &mut Sheet, cells: Vec<Cell>) -> Result<(), XlsxError> {
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    let time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let target: &mut Worksheet = book.worksheet_from_index(sheet.index)?;
-    let row = sheet.next_row;
     for (i, cell) in cells.into_iter().enumerate() {
-        let column = u16::try_from(i).unwrap_or(u16::MAX);
-        match cell {
-            Cell::Text(value) if value.is_empty() => {}
-            Cell::Text(value) => {
-                target.write_string(row, column, value)?;
-            }
-            Cell::Number(value) => {
-                target.write_number(row, column, value)?;
-            }
-            Cell::Day(Some(day)) => {
-                let (y, m, d) = (
-                    u16::try_from(day.year).unwrap_or(1900),
-                    u8::try_from(day.month).unwrap_or(1),
-                    u8::try_from(day.day).unwrap_or(1),
-                );
-                target.write_datetime_with_format(row, column, &ExcelDateTime::from_ymd(y, m, d)?, &date)?;
-            }
-            Cell::Day(None) => {}
-            Cell::Time(0) => {}
-            Cell::Time(micros) => {
-                // China time, as the offices read it.
-                let china = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"));
-                if let Some(at) = DateTime::from_timestamp_micros(micros).map(|t| t.with_timezone(&china)) {
-                    let text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
-                    target.write_datetime_with_format(row, column, &ExcelDateTime::parse_from_str(&text)?, &time)?;
-                }
-            }
-        }
+        crate::workbook::write_value(target, (sheet.next_row, u16::try_from(i).unwrap_or(u16::MAX)), cell)?;
     }
     sheet.next_row += 1;
     Ok(())

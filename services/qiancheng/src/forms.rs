@@ -279,16 +279,10 @@ async fn send(
     requests: Vec<StreamVacancyImportRequest>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<ImportRowResult>, String> {
-    let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-        .map_err(|e| format!("{addr} is not an address: {e}"))?
-        .connect()
-        .await
-        .map_err(|e| format!("the demand service at {addr} does not answer: {e}"))?;
-    let mut client = DemandServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+    let demand = crate::workbook::Caller::connect("demand", addr, token).await?;
+    let mut client = DemandServiceClient::new(demand.channel.clone()).max_decoding_message_size(64 * 1024 * 1024);
     let sent = requests.len();
-    let mut request = tonic::Request::new(tokio_stream::iter(requests));
-    let bearer = format!("Bearer {token}").parse().map_err(|_| "the token is not valid header text".to_owned())?;
-    request.metadata_mut().insert("authorization", bearer);
+    let request = demand.request(tokio_stream::iter(requests));
     let mut answers = client.stream_vacancy_import(request).await.map_err(|s| refusal(&s))?.into_inner();
     let mut results = Vec::with_capacity(sent);
     while let Some(chunk) = answers.message().await.map_err(|s| refusal(&s))? {

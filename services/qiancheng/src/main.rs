@@ -9,6 +9,7 @@
 // Skip notices and command-line errors are meant for a person reading the terminal.
 #![allow(clippy::print_stderr)]
 
+mod application_form;
 mod claim_form;
 mod exchange_cmd;
 mod export;
@@ -175,8 +176,9 @@ enum Command {
         #[command(subcommand)]
         command: forms::ImportCommand,
     },
-    /// Export the plan's records as the offices keep them: a class's 培训台账 from supervision's
-    /// stream, a subsidy claim as 附件4 补贴申请表, each as an Excel workbook (docs/forms.md).
+    /// Export the plan's records as the offices keep them: a provider's application as 附件2
+    /// 项目备案表 or 附件3 申报书, a class's 培训台账 from supervision's stream, a subsidy claim as 附件4
+    /// 补贴申请表, each as an Excel workbook (docs/forms.md).
     Export {
         #[command(subcommand)]
         command: export::ExportCommand,

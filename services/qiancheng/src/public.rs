@@ -45,6 +45,9 @@ pub struct PublicArgs {
     /// own key, or any reader's); without it those two pages say they are not configured.
     #[arg(long, env = "QIANCHENG_PUBLIC_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Claims a notice page shows, and vacancies a board page shows; `?page=N` reads the next.
+    #[arg(long, env = "QIANCHENG_PUBLIC_PAGE_SIZE", default_value_t = 20, value_parser = clap::value_parser!(i32).range(1..=500))]
+    page_size: i32,
 }
 
 /// The services the pages read, by channel (connected lazily, so the pages start before them).
@@ -53,6 +56,7 @@ struct Upstream {
     demand: Channel,
     outcome: Channel,
     token: Option<String>,
+    page_size: i32,
 }
 
 fn channel(url: &str) -> Result<Channel, String> {
@@ -69,6 +73,7 @@ pub async fn run(args: PublicArgs) -> Result<(), String> {
         demand: channel(&args.demand)?,
         outcome: channel(&args.outcome)?,
         token: args.token.filter(|t| !t.is_empty()),
+        page_size: args.page_size,
     });
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -134,10 +139,10 @@ async fn handle(mut socket: TcpStream, upstream: &Upstream) -> std::io::Result<(
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let (status, html) = match (method, path) {
         ("GET", "/") => ("200 OK", index()),
-        ("GET", "/notices") => ("200 OK", notices(upstream).await),
+        ("GET", "/notices") => ("200 OK", notices(upstream, page_number(query)).await),
         ("GET", "/objection") => ("200 OK", objection_form(&form_value(query, "claim").unwrap_or_default())),
         ("POST", "/objection") => objection(upstream, &body).await,
-        ("GET", "/vacancies") => ("200 OK", vacancies(upstream).await),
+        ("GET", "/vacancies") => ("200 OK", vacancies(upstream, page_number(query)).await),
         ("GET", "/figures") => ("200 OK", figures(upstream).await),
         ("GET" | "POST", _) => ("404 Not Found", page("未找到", "<p>没有这个页面。<a href=\"/\">返回首页</a></p>")),
         _ => ("405 Method Not Allowed", page("不支持", "<p>只支持浏览和提交表单。</p>")),
@@ -217,70 +222,115 @@ fn unavailable(what: &str, status: &tonic::Status) -> String {
     format!("<p>暂时无法读取{}(服务未响应),请稍后再试。</p>", escape(what))
 }
 
-/// 公示: every claim on notice with its lines, the window by working days, how to object, and a
-/// link to the objection form.
-async fn notices(upstream: &Upstream) -> String {
-    let mut client = SubsidyServiceClient::new(upstream.subsidy.clone());
+/// The furthest page a reader may ask for: each page is reached by reading the pages before it.
+const MAX_PAGE: u32 = 200;
+
+/// The page a query asks for (`page=N`, from 1; anything else is the first).
+fn page_number(query: &str) -> u32 {
+    form_value(query, "page").and_then(|p| p.trim().parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1).min(MAX_PAGE)
+}
+
+/// The `n`th page (from 1) of a listing read page by page with `fetch` (a page token in, the
+/// page's items and the next page's token out): its items and whether a page follows. A page
+/// past the end is empty.
+async fn nth_page<T, F, Fut>(n: u32, mut fetch: F) -> Result<(Vec<T>, bool), tonic::Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), tonic::Status>>,
+{
+    let mut token = String::new();
+    for _ in 1..n {
+        let (_, next) = fetch(token).await?;
+        if next.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        token = next;
+    }
+    let (items, next) = fetch(token).await?;
+    Ok((items, !next.is_empty()))
+}
+
+/// Links to the page before and the page after `n` of the listing at `path`, as there are.
+fn page_links(path: &str, n: u32, more: bool) -> String {
+    let mut links = String::from("<nav class=\"pages\">");
+    if n > 1 {
+        let _ = write!(links, "<a href=\"{path}?page={}\" rel=\"prev\">上一页</a>", n - 1);
+    }
+    let _ = write!(links, "<span>第 {n} 页</span>");
+    if more && n < MAX_PAGE {
+        let _ = write!(links, "<a href=\"{path}?page={}\" rel=\"next\">下一页</a>", n + 1);
+    }
+    links.push_str("</nav>");
+    links
+}
+
+/// 公示: the claims on notice of page `n` with their lines, the window by working days, how to
+/// object, and a link to the objection form; links to the pages before and after.
+async fn notices(upstream: &Upstream, n: u32) -> String {
+    let client = SubsidyServiceClient::new(upstream.subsidy.clone());
     let mut body = String::from(
         "<p>以下培训补贴申请正在公示。对公示内容有异议的,可在公示期内通过本页提交,也可按各项说明联系受理机构。\
          学员姓名已作遮蔽处理。</p>",
     );
-    let mut page_token = String::new();
-    let mut shown = 0;
-    loop {
-        let request =
-            ListClaimNoticesRequest { page_size: 100, page_token: page_token.clone(), region_code: String::new() };
-        let answer = match client.list_claim_notices(request).await {
-            Ok(answer) => answer.into_inner(),
-            Err(status) => return page("培训补贴公示", &(body + &unavailable("公示信息", &status))),
-        };
-        for claim in &answer.claims {
-            shown += 1;
-            let notice = claim.notice.clone().unwrap_or_default();
-            let id = claim.claim.rsplit('/').next().unwrap_or_default();
-            let _ = write!(
-                body,
-                "<h2 id=\"{id}\">{region} 培训补贴申请</h2><p>承训机构(统一社会信用代码):{provider}<br>\
+    let page_size = upstream.page_size;
+    let read = nth_page(n, |page_token| {
+        let mut client = client.clone();
+        async move {
+            let request = ListClaimNoticesRequest { page_size, page_token, region_code: String::new() };
+            client.list_claim_notices(request).await.map(|a| a.into_inner()).map(|a| (a.claims, a.next_page_token))
+        }
+    })
+    .await;
+    let (claims, more) = match read {
+        Ok(read) => read,
+        Err(status) => return page("培训补贴公示", &(body + &unavailable("公示信息", &status))),
+    };
+    for claim in &claims {
+        let notice = claim.notice.clone().unwrap_or_default();
+        let id = claim.claim.rsplit('/').next().unwrap_or_default();
+        let _ = write!(
+            body,
+            "<h2 id=\"{id}\">{region} 培训补贴申请</h2><p>承训机构(统一社会信用代码):{provider}<br>\
                  项目:{project}<br>补贴合计:<strong>{total}</strong>,共 {lines} 人<br>\
                  公示期:{from}起 {days} 个工作日,至{to}止</p>",
-                id = escape(id),
-                region = escape(&region_name(&claim.region_code)),
-                provider = escape(&claim.provider_credit_code),
-                project = escape(&claim.project),
-                total = escape(&yuan(claim.total_fen)),
-                lines = claim.lines.len(),
-                from = escape(&date_text(notice.published_on.as_ref())),
-                days = notice.working_days,
-                to = escape(&date_text(notice.ends_on.as_ref())),
-            );
-            body.push_str(
-                "<table><thead><tr><th>序号</th><th>姓名</th><th>补贴金额</th><th>说明</th></tr></thead><tbody>",
-            );
-            for (i, line) in claim.lines.iter().enumerate() {
-                let _ = write!(
-                    body,
-                    "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                    i + 1,
-                    escape(&line.masked_name),
-                    escape(&yuan(line.amount_fen)),
-                    escape(&line.stopped_by)
-                );
-            }
-            body.push_str("</tbody></table>");
+            id = escape(id),
+            region = escape(&region_name(&claim.region_code)),
+            provider = escape(&claim.provider_credit_code),
+            project = escape(&claim.project),
+            total = escape(&yuan(claim.total_fen)),
+            lines = claim.lines.len(),
+            from = escape(&date_text(notice.published_on.as_ref())),
+            days = notice.working_days,
+            to = escape(&date_text(notice.ends_on.as_ref())),
+        );
+        body.push_str("<table><thead><tr><th>序号</th><th>姓名</th><th>补贴金额</th><th>说明</th></tr></thead><tbody>");
+        for (i, line) in claim.lines.iter().enumerate() {
             let _ = write!(
                 body,
-                "<p><strong>如何提出异议:</strong>{how}</p><p><a href=\"/objection?claim={claim}\">对此项公示提出异议</a></p>",
-                how = escape(&notice.how_to_object),
-                claim = escape(&percent_encode(&claim.claim)),
+                "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                i + 1,
+                escape(&line.masked_name),
+                escape(&yuan(line.amount_fen)),
+                escape(&line.stopped_by)
             );
         }
-        if answer.next_page_token.is_empty() {
-            break;
-        }
-        page_token = answer.next_page_token;
+        body.push_str("</tbody></table>");
+        let _ = write!(
+            body,
+            "<p><strong>如何提出异议:</strong>{how}</p><p><a href=\"/objection?claim={claim}\">对此项公示提出异议</a></p>",
+            how = escape(&notice.how_to_object),
+            claim = escape(&percent_encode(&claim.claim)),
+        );
     }
-    if shown == 0 {
-        body.push_str("<p>目前没有正在公示的补贴申请。</p>");
+    if claims.is_empty() {
+        body.push_str(if n == 1 {
+            "<p>目前没有正在公示的补贴申请。</p>"
+        } else {
+            "<p>本页没有更多公示。</p>"
+        });
+    }
+    if n > 1 || more {
+        body.push_str(&page_links("/notices", n, more));
     }
     page("培训补贴公示", &body)
 }
@@ -353,27 +403,38 @@ fn authed<T>(message: T, token: &str) -> Option<tonic::Request<T>> {
     Some(request)
 }
 
-async fn vacancies(upstream: &Upstream) -> String {
+/// The vacancy board's page `n`, with links to the pages before and after.
+async fn vacancies(upstream: &Upstream, n: u32) -> String {
     let title = "岗位需求";
-    let Some(request) = upstream
-        .token
-        .as_deref()
-        .and_then(|t| authed(ListPublishedVacanciesRequest { page_size: 200, ..Default::default() }, t))
-    else {
+    let Some(token) = upstream.token.clone() else {
         return page(title, "<p>本页尚未配置(QIANCHENG_PUBLIC_TOKEN)。</p>");
     };
-    let answer = match DemandServiceClient::new(upstream.demand.clone()).list_published_vacancies(request).await {
-        Ok(answer) => answer.into_inner(),
+    let client = DemandServiceClient::new(upstream.demand.clone());
+    let page_size = upstream.page_size;
+    let read = nth_page(n, |page_token| {
+        let (mut client, token) = (client.clone(), token.clone());
+        async move {
+            let message = ListPublishedVacanciesRequest { page_size, page_token, ..Default::default() };
+            let request = authed(message, &token).ok_or_else(|| tonic::Status::unauthenticated("the token"))?;
+            let answer = client.list_published_vacancies(request).await?.into_inner();
+            Ok((answer.vacancies, answer.next_page_token))
+        }
+    })
+    .await;
+    let (vacancies, more) = match read {
+        Ok(read) => read,
         Err(status) => return page(title, &unavailable("岗位需求", &status)),
     };
-    if answer.vacancies.is_empty() {
-        return page(title, "<p>目前没有发布的岗位。</p>");
+    let links = if n > 1 || more { page_links("/vacancies", n, more) } else { String::new() };
+    if vacancies.is_empty() {
+        let none = if n == 1 { "<p>目前没有发布的岗位。</p>" } else { "<p>本页没有更多岗位。</p>" };
+        return page(title, &format!("{none}{links}"));
     }
     let mut body = String::from(
         "<table><thead><tr><th>企业</th><th>岗位</th><th>职业(工种)</th><th>人数</th><th>月薪</th><th>工作地点</th>\
          <th>需求时间</th></tr></thead><tbody>",
     );
-    for v in &answer.vacancies {
+    for v in &vacancies {
         let pay = if v.pay_max_fen > 0 {
             format!("{}–{}", yuan(v.pay_min_fen), yuan(v.pay_max_fen))
         } else {
@@ -392,6 +453,7 @@ async fn vacancies(upstream: &Upstream) -> String {
         );
     }
     body.push_str("</tbody></table>");
+    body.push_str(&links);
     page(title, &body)
 }
 

@@ -180,24 +180,17 @@ pub async fn import(
 /// Supervision as the import calls it, with the caller's token.
 struct Supervision {
     client: SupervisionServiceClient<Channel>,
-    bearer: tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    caller: crate::workbook::Caller,
 }
 
 impl Supervision {
     async fn connect(addr: &str, token: &str) -> Result<Self, String> {
-        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-            .map_err(|e| format!("{addr} is not an address: {e}"))?
-            .connect()
-            .await
-            .map_err(|e| format!("the supervision service at {addr} does not answer: {e}"))?;
-        let bearer = format!("Bearer {token}").parse().map_err(|_| "the token is not valid header text".to_owned())?;
-        Ok(Self { client: SupervisionServiceClient::new(channel), bearer })
+        let caller = crate::workbook::Caller::connect("supervision", addr, token).await?;
+        Ok(Self { client: SupervisionServiceClient::new(caller.channel.clone()), caller })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request.metadata_mut().insert("authorization", self.bearer.clone());
-        request
+        self.caller.request(message)
     }
 
     /// The class's title, read first so that a wrong class or token stops the import before any

@@ -2,18 +2,53 @@
 //! header offices write (with their aliases), its data rows, cells as a person reads them, and
 //! the pieces of a result workbook (header format, cells written back as they were read, the
 //! result file's name, a progress bar). Used by [`crate::forms`] (附件1) and
-//! [`crate::roster_form`] (实名制花名册).
+//! [`crate::roster_form`] (实名制花名册). And what the exports share: a service called with the
+//! caller's token, a cover of keys and values, a table's header row, values written as a reader
+//! expects them (dates as dates, China time), text with phone and ID numbers masked.
 
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader as _};
-use rust_xlsxwriter::{Format, FormatAlign, XlsxError};
+use qiancheng_api::types::Date;
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Worksheet, XlsxError};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::Channel;
+
+/// A service as a command calls it: its channel and the caller's bearer token.
+pub(crate) struct Caller {
+    pub(crate) channel: Channel,
+    bearer: MetadataValue<Ascii>,
+}
+
+impl Caller {
+    /// Connects to `service` at `addr`, carrying `token` on every request.
+    pub(crate) async fn connect(service: &str, addr: &str, token: &str) -> Result<Self, String> {
+        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
+            .map_err(|e| format!("{addr} is not an address: {e}"))?
+            .connect()
+            .await
+            .map_err(|e| format!("the {service} service at {addr} does not answer: {e}"))?;
+        let bearer = format!("Bearer {token}").parse().map_err(|_| "the token is not valid header text".to_owned())?;
+        Ok(Self { channel, bearer })
+    }
+
+    /// `message` as a request carrying the caller's token.
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.metadata_mut().insert("authorization", self.bearer.clone());
+        request
+    }
+}
+
+/// China time (UTC+8, DATE-TZ), as the offices read every instant.
+fn china() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("UTC+8 is an offset"))
+}
 
 /// When a workbook is made, as its cover sheet says it: China time (UTC+8, DATE-TZ), whatever the
 /// machine's zone.
 pub(crate) fn made_at() -> String {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("UTC+8 is an offset"));
-    chrono::Utc::now().with_timezone(&china).format("%Y-%m-%d %H:%M:%S %:z").to_string()
+    chrono::Utc::now().with_timezone(&china()).format("%Y-%m-%d %H:%M:%S %:z").to_string()
 }
 
 /// Sets every sheet of `book` to print as a person expects a form to: A4, landscape, each sheet
@@ -185,4 +220,114 @@ pub(crate) fn write_cell(
         other => sheet.write_string(at, column, text_of(other)).map(|_| ())?,
     }
     Ok(())
+}
+
+/// One value of an exported row or form.
+pub(crate) enum Value {
+    /// Text; empty leaves the cell blank.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A day, written as a date; `None` (or a day of year 0) leaves the cell blank.
+    Day(Option<Date>),
+    /// An instant in microseconds since the epoch, written as China time; 0 leaves it blank.
+    Time(i64),
+}
+
+/// Writes `value` at `(row, column)`: text as text, numbers as numbers, days and instants as
+/// dates a spreadsheet reads as dates (`yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss`).
+pub(crate) fn write_value(sheet: &mut Worksheet, (row, column): (u32, u16), value: Value) -> Result<(), XlsxError> {
+    match value {
+        Value::Text(text) if text.is_empty() => {}
+        Value::Text(text) => {
+            sheet.write_string(row, column, text)?;
+        }
+        Value::Number(number) => {
+            sheet.write_number(row, column, number)?;
+        }
+        Value::Day(Some(day)) if day.year > 0 => {
+            let date = Format::new().set_num_format("yyyy-mm-dd").set_align(FormatAlign::Left);
+            let (y, m, d) = (
+                u16::try_from(day.year).unwrap_or(1900),
+                u8::try_from(day.month).unwrap_or(1),
+                u8::try_from(day.day).unwrap_or(1),
+            );
+            sheet.write_datetime_with_format(row, column, &ExcelDateTime::from_ymd(y, m, d)?, &date)?;
+        }
+        Value::Day(_) | Value::Time(0) => {}
+        Value::Time(micros) => {
+            let time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss").set_align(FormatAlign::Left);
+            if let Some(at) = chrono::DateTime::from_timestamp_micros(micros).map(|t| t.with_timezone(&china())) {
+                let text = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+                sheet.write_datetime_with_format(row, column, &ExcelDateTime::parse_from_str(&text)?, &time)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a table's header row: each column's title (in `format`) and width.
+pub(crate) fn write_headers(sheet: &mut Worksheet, columns: &[(&str, f64)], format: &Format) -> Result<(), XlsxError> {
+    for (i, (title, width)) in columns.iter().enumerate() {
+        let column = u16::try_from(i).unwrap_or(u16::MAX);
+        sheet.set_column_width(column, *width)?;
+        sheet.write_string_with_format(0, column, *title, format)?;
+    }
+    Ok(())
+}
+
+/// Writes a cover's keys (bold, in the first column) and values from row `from`; returns the row
+/// after the last.
+pub(crate) fn write_pairs(sheet: &mut Worksheet, from: u32, pairs: Vec<(&str, Value)>) -> Result<u32, XlsxError> {
+    let bold = Format::new().set_bold();
+    let mut at = from;
+    for (key, value) in pairs {
+        sheet.write_string_with_format(at, 0, key, &bold)?;
+        write_value(sheet, (at, 1), value)?;
+        at += 1;
+    }
+    Ok(at)
+}
+
+/// `text` with every phone number (11 digits from 1: 138****5678) and resident ID number (17
+/// digits and a check character: 421221********001X) in it masked, as the roster's result masks
+/// them: free text a provider typed travels with the file.
+pub(crate) fn masked_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x')).count();
+        if run == 0 {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let word: String = chars[i..i + run].iter().collect();
+        let digits_only = word.chars().all(|c| c.is_ascii_digit());
+        let masked = match word.len() {
+            11 if digits_only && word.starts_with('1') => format!("{}****{}", &word[..3], &word[7..]),
+            18 if word[..17].chars().all(|c| c.is_ascii_digit()) => format!("{}********{}", &word[..6], &word[14..]),
+            _ => word,
+        };
+        out.push_str(&masked);
+        i += run;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_and_id_numbers_in_free_text_are_masked() {
+        assert_eq!(masked_text("王老师 13871234567"), "王老师 138****4567");
+        assert_eq!(
+            masked_text("身份证421221199001010012,电话:0715-8123456"),
+            "身份证421221********0012,电话:0715-8123456"
+        );
+        assert_eq!(masked_text("理论40学时,实操60学时"), "理论40学时,实操60学时");
+        assert_eq!(masked_text("42122119900101001X号"), "421221********001X号");
+    }
 }

@@ -27,7 +27,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 /// The suite, demand and outcome beside it, and the public pages running on them.
 struct App {
     suite: Suite,
-    _demand: TestService,
+    demand: TestService,
     _outcome: TestService,
     _pages: Child,
     pages: String,
@@ -40,7 +40,8 @@ async fn start(backend: qiancheng_testkit::Backend) -> Option<App> {
     let outcome =
         TestService::start_with(&qiancheng_outcome::Spec, backend, suite.keys.clone(), Peers::default()).await?;
     let mut pages = Command::new(BIN)
-        .args(["public", "--listen", "127.0.0.1:0"])
+        // Two claims or vacancies a page, so that three make two pages.
+        .args(["public", "--listen", "127.0.0.1:0", "--page-size", "2"])
         .env("QIANCHENG_PUBLIC_SUBSIDY_URL", format!("http://{}", suite.subsidy.server.addr))
         .env("QIANCHENG_PUBLIC_DEMAND_URL", format!("http://{}", demand.server.addr))
         .env("QIANCHENG_PUBLIC_OUTCOME_URL", format!("http://{}", outcome.server.addr))
@@ -53,7 +54,7 @@ async fn start(backend: qiancheng_testkit::Backend) -> Option<App> {
     let mut lines = BufReader::new(pages.stdout.take().expect("stdout")).lines();
     let first = lines.next_line().await.expect("stdout").expect("the address line");
     let pages_at = first.trim().strip_prefix("public pages on http://")?.trim_end_matches('/').to_owned();
-    Some(App { suite, _demand: demand, _outcome: outcome, _pages: pages, pages: pages_at })
+    Some(App { suite, demand, _outcome: outcome, _pages: pages, pages: pages_at })
 }
 
 impl App {
@@ -192,7 +193,38 @@ async fn the_board_and_the_figures_read_their_services(app: &App) {
     assert_eq!(status, "HTTP/1.1 404 Not Found");
 }
 
+async fn the_board_and_the_notices_are_paged(app: &App) {
+    let officer = app.suite.officer(COUNTY);
+    for seed in ["91421221MA4PAGE01", "91421221MA4PAGE02", "91421221MA4PAGE03"] {
+        qiancheng_testkit::fixtures::publish_welding_demand(app.demand.channel().await, &officer, seed, COUNTY, 5)
+            .await;
+    }
+    let rows = |html: &str| html.matches("<tr><td>").count();
+    let (status, first) = app.fetch("GET", "/vacancies", None).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(rows(&first), 2, "two vacancies a page: {first}");
+    assert!(first.contains("<a href=\"/vacancies?page=2\" rel=\"next\">下一页</a>"), "{first}");
+    assert!(!first.contains("rel=\"prev\""), "no page before the first");
+    let (status, second) = app.fetch("GET", "/vacancies?page=2", None).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert_eq!(rows(&second), 1, "the third vacancy: {second}");
+    assert!(second.contains("<a href=\"/vacancies?page=1\" rel=\"prev\">上一页</a>"), "{second}");
+    assert!(second.contains("第 2 页") && !second.contains("rel=\"next\""), "{second}");
+    let (_, beyond) = app.fetch("GET", "/vacancies?page=9", None).await;
+    assert!(beyond.contains("本页没有更多岗位") && beyond.contains("rel=\"prev\""), "{beyond}");
+    let (_, odd) = app.fetch("GET", "/vacancies?page=x", None).await;
+    assert_eq!(rows(&odd), 2, "an unreadable page number is the first page");
+
+    // No claim is on notice: the first page says so, with no links; a later page leads back.
+    let (status, notices) = app.fetch("GET", "/notices", None).await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(notices.contains("目前没有正在公示的补贴申请") && !notices.contains("class=\"pages\""), "{notices}");
+    let (_, later) = app.fetch("GET", "/notices?page=2", None).await;
+    assert!(later.contains("本页没有更多公示") && later.contains("href=\"/notices?page=1\""), "{later}");
+}
+
 backend_tests!(start =>
     a_reader_sees_the_notice_and_objects,
     the_board_and_the_figures_read_their_services,
+    the_board_and_the_notices_are_paged,
 );
