@@ -406,7 +406,7 @@ def a_class(project, title, first, last, venue="嘉鱼县实训基地"):
         last_day=date(last),
         theory_hours=40,
         practice_hours=60,
-        mode=sup.TRAINING_MODE_OFFLINE,
+        mode=types.TRAINING_MODE_OFFLINE,
         venue=venue,
         teachers=[sup.Teacher(name="王师傅", qualification="焊工一级/高级技师")],
     )
@@ -807,7 +807,7 @@ def walk(w):
         ("CreateClass with first day 9999-99-99", w.supervision.CreateClass,
          sup.CreateClassRequest(**{"class": sup.Class(project=a_project, title="荒唐日期", first_day=types.Date(year=9999, month=99, day=99),
                                                         last_day=types.Date(year=-5, month=0, day=0), theory_hours=40, practice_hours=60,
-                                                        mode=sup.TRAINING_MODE_OFFLINE, venue="x",
+                                                        mode=types.TRAINING_MODE_OFFLINE, venue="x",
                                                         teachers=[sup.Teacher(name="王", qualification="x")])},
                                 roster=[people.adult(300)]), a),
         ("CreateSessions held on 2027-02-30", w.supervision.CreateSessions,

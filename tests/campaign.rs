@@ -611,7 +611,7 @@ fn seed_supervision<'a>(service: &'a TestService, filed: &'a [String]) -> Pin<Bo
     Box::pin(async move {
         use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
         use qiancheng_api::supervision::*;
-        use qiancheng_api::types::{Date, TargetGroup};
+        use qiancheng_api::types::{Date, TargetGroup, TrainingMode};
 
         let project = filed.iter().find(|n| n.starts_with("projects/")).expect("selection approved a project");
         let provider = service.token(Role::Provider, None, Some(&own_org()));

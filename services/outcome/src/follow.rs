@@ -198,7 +198,7 @@ async fn follow_step(outcome: &Outcome, feed: &dyn FeedPort) -> Result<(Vec<Stri
 
 /// The rule that leaves a roster entry out of the rate (OUT-RATE), or none.
 fn excluded_by(t: &ProjectTrainee) -> String {
-    let failed = |decision: Option<&qiancheng_api::supervision::Decision>, code: &str| {
+    let failed = |decision: Option<&qiancheng_api::types::Decision>, code: &str| {
         decision.is_some_and(|d| d.rules.iter().any(|r| r.code == code && !r.passed))
     };
     if t.state == TraineeState::Removed as i32 || t.state == TraineeState::Rejected as i32 || t.added_in_version == 0 {

@@ -148,7 +148,7 @@ fn class(project: &str, first: Option<Date>, last: Option<Date>) -> sup::Class {
         last_day: last,
         theory_hours: 40,
         practice_hours: 60,
-        mode: sup::TrainingMode::Offline as i32,
+        mode: qiancheng_api::types::TrainingMode::Offline as i32,
         venue: "嘉鱼县实训基地".into(),
         teachers: vec![sup::Teacher { name: "王师傅".into(), qualification: "焊工一级/高级技师".into() }],
         ..Default::default()

@@ -26,7 +26,7 @@ use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{self as sel};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::*;
-use qiancheng_api::types::{Date, TargetGroup};
+use qiancheng_api::types::{Date, TargetGroup, TrainingMode};
 use qiancheng_testkit::selection::{ProjectToApprove, approve_project};
 use qiancheng_testkit::{authed, fixtures, refusal};
 use tonic::Code;

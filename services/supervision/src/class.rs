@@ -48,28 +48,10 @@ fn hours(value: i32) -> Result<u32, ValueError> {
     }
 }
 
-/// A required training mode.
-pub fn mode(value: i32) -> Result<Mode, ValueError> {
-    match TrainingMode::try_from(value) {
-        Ok(TrainingMode::Offline) => Ok(Mode::Offline),
-        Ok(TrainingMode::Online) => Ok(Mode::Online),
-        Ok(TrainingMode::Mixed) => Ok(Mode::Mixed),
-        _ => Err(ValueError::new("REQUIRED", "a training mode is required")),
-    }
-}
-
 /// The key project of a pre-hire class, validated.
 fn key_project(input: &KeyProject, v: &mut Violations) -> Option<KeyProjectFacts> {
     let enterprise = v.value("class.key_project.enterprise", convert::text(&input.enterprise, 100));
-    let library = match KeyProjectLibrary::try_from(input.library) {
-        Ok(KeyProjectLibrary::Unspecified) => None,
-        Ok(KeyProjectLibrary::City) => Some(Library::City),
-        Ok(KeyProjectLibrary::County) => Some(Library::County),
-        Err(_) => {
-            v.add("class.key_project.library", "ELIG-PREHIRE", "not a key-project library");
-            None
-        }
-    };
+    let library = v.value("class.key_project.library", Library::from_proto(input.library)).flatten();
     let production = v.value(
         "class.key_project.expected_production_on",
         convert::required_date(input.expected_production_on.as_ref()),
@@ -106,7 +88,7 @@ fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
     let last_day = v.value("class.last_day", convert::required_date(input.last_day.as_ref()));
     let theory_hours = v.value("class.theory_hours", hours(input.theory_hours));
     let practice_hours = v.value("class.practice_hours", hours(input.practice_hours));
-    let mode = v.value("class.mode", mode(input.mode));
+    let mode = v.value("class.mode", Mode::required(input.mode));
     let venue = v.value("class.venue", convert::optional_text(&input.venue, 200));
     if input.teachers.len() > MAX_TEACHERS {
         v.add("class.teachers", "TEXT-LENGTH", format!("at most {MAX_TEACHERS} teachers"));
@@ -207,7 +189,7 @@ fn told(
     let region = RegionCode::parse(&project.training_region_code)
         .or_else(|_| RegionCode::parse(&project.region_code))
         .map_err(|_| Error::corrupt("selection's project county"))?;
-    let item_mode = mode(told.item.mode).ok();
+    let item_mode = Mode::from_proto(told.item.mode).ok().flatten();
     let item_hours = u32::try_from(told.item.hours).unwrap_or(0);
     let kept = SelectionTold {
         occupation_name: project.occupation_name.clone(),

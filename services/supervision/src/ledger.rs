@@ -38,10 +38,10 @@ use crate::store::attendance;
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::evaluation::{self as evaluations, EvaluationRecord};
 use crate::store::inspection::{self as inspections};
+use crate::store::int32;
 use crate::store::roster_change::{self as changes};
 use crate::store::session::{self as sessions, SessionRecord};
 use crate::store::trainee::{self, SealedPerson, TraineeRecord};
-use crate::store::{int32, rule_to_proto};
 use crate::{access, judge};
 
 /// The person whole, from what is sealed.
@@ -274,7 +274,7 @@ pub async fn get_ledger(
     let ledger = class_ledger(&ClassLedger { class_id: class.id.clone(), roster, rows });
     parts.push(GetLedgerResponse {
         summary: Some(LedgerSummary {
-            ledger: Some(rule_to_proto(&ledger)),
+            ledger: Some((&ledger).into_proto()),
             roster_size: int32(class.roster_size),
             attendance_records: int32(i64::try_from(snap.marks.len()).unwrap_or(i64::MAX)),
             completed,

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use qiancheng_api::supervision::*;
+use qiancheng_api::types::Decision;
 use qiancheng_testkit::{Backend, authed, backend_tests};
 
 async fn start(backend: Backend) -> Option<App> {

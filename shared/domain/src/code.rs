@@ -91,6 +91,7 @@ code_table!(crate::policy::project::ProjectBasis {
     EmploymentRate => "EMPLOYMENT_RATE",
     Mixed => "MIXED",
 });
+code_table!(crate::policy::facts::KeyProjectLibrary { City => "CITY", County => "COUNTY" });
 code_table!(crate::policy::class::FindingSeverity { None => "NONE", Minor => "MINOR", Serious => "SERIOUS" });
 code_table!(crate::policy::class::FindingKind {
     Subcontracting => "SUBCONTRACTING",

@@ -3,7 +3,8 @@
 //! and people who are each someone new.
 
 use chrono::{Days, NaiveDate};
-use qiancheng_api::supervision::{Class, LocalBasis, Teacher, TraineeInput, TrainingMode};
+use qiancheng_api::supervision::{Class, LocalBasis, Teacher, TraineeInput};
+use qiancheng_api::types::TrainingMode;
 
 use crate::fixtures;
 

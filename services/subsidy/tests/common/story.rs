@@ -14,7 +14,7 @@ use qiancheng_api::subsidy::{
     ReviewDecision, StandardRow, StandardSource,
 };
 use qiancheng_api::supervision::*;
-use qiancheng_api::types::SkillLevel;
+use qiancheng_api::types::{SkillLevel, TrainingMode};
 use qiancheng_domain::policy::facts::{ContractKind, EmployerMonth, EmploymentContract, OutcomeEvidence, YearMonth};
 use qiancheng_subsidy::peer::OutcomeFacts;
 

@@ -3,11 +3,11 @@
 //! class's state.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::{self, IntoProto as _};
+use qiancheng_api::convert::IntoProto;
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _};
 use qiancheng_domain::policy::RuleResult;
-use qiancheng_domain::policy::facts::{ClassFacts, KeyProject, KeyProjectLibrary};
+use qiancheng_domain::policy::facts::{ClassFacts, KeyProject};
 use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{OccupationCode, RegionCode, SkillLevel};
 use qiancheng_platform::auth::Scope;
@@ -19,7 +19,7 @@ use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
-use super::{StoredDecision, date_proto, int32, rule_to_proto};
+use super::{StoredDecision, date_proto, int32};
 
 /// A teacher (师资) as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,27 +137,13 @@ pub struct ClassRecord {
     pub stamp: Stamp,
 }
 
-/// A mode as its proto value.
-pub fn mode_to_proto(mode: Option<TrainingMode>) -> i32 {
-    match mode {
-        None => proto::TrainingMode::Unspecified as i32,
-        Some(TrainingMode::Offline) => proto::TrainingMode::Offline as i32,
-        Some(TrainingMode::Online) => proto::TrainingMode::Online as i32,
-        Some(TrainingMode::Mixed) => proto::TrainingMode::Mixed as i32,
-    }
-}
-
 /// A key project as the API shows it.
 pub fn key_project_to_proto(project: &KeyProject) -> proto::KeyProject {
     proto::KeyProject {
         enterprise: project.enterprise.clone(),
-        library: match project.library {
-            None => proto::KeyProjectLibrary::Unspecified as i32,
-            Some(KeyProjectLibrary::City) => proto::KeyProjectLibrary::City as i32,
-            Some(KeyProjectLibrary::County) => proto::KeyProjectLibrary::County as i32,
-        },
+        library: project.library.into_proto(),
         manufacturing: project.manufacturing,
-        expected_production_on: Some(convert::date_to_proto(project.expected_production_on)),
+        expected_production_on: Some(project.expected_production_on.into_proto()),
     }
 }
 
@@ -209,11 +195,11 @@ impl ClassRecord {
             provider_credit_code: self.provider_credit_code.clone(),
             region_code: self.region.code().to_owned(),
             title: self.title.clone(),
-            first_day: Some(convert::date_to_proto(self.first_day)),
-            last_day: Some(convert::date_to_proto(self.last_day)),
+            first_day: Some(self.first_day.into_proto()),
+            last_day: Some(self.last_day.into_proto()),
             theory_hours: int32(i64::from(self.theory_hours)),
             practice_hours: int32(i64::from(self.practice_hours)),
-            mode: mode_to_proto(Some(self.mode)),
+            mode: self.mode.into_proto(),
             venue: self.venue.clone(),
             teachers: self
                 .teachers
@@ -224,18 +210,18 @@ impl ClassRecord {
             state: self.state.into_proto(),
             roster_version: int32(self.roster_version),
             roster_size: int32(self.roster_size),
-            filed_on: Some(convert::date_to_proto(self.filed_on)),
+            filed_on: Some(self.filed_on.into_proto()),
             selection: Some(proto::SelectionSnapshot {
                 occupation_code: self.occupation.as_str().to_owned(),
                 occupation_name: self.told.occupation_name.clone(),
-                skill_level: convert::skill_level_to_proto(Some(self.level)),
+                skill_level: Some(self.level).into_proto(),
                 approved_headcount: int32(i64::from(self.approved_headcount)),
                 training_region_code: self.told.training_region_code.clone(),
                 catalog_item: self.told.catalog_item.clone(),
                 catalog_hours: int32(i64::from(self.told.catalog_hours)),
-                catalog_mode: mode_to_proto(self.told.catalog_mode),
+                catalog_mode: self.told.catalog_mode.into_proto(),
                 good_standing: self.told.good_standing,
-                standing_rules: self.told.standing_rules.iter().map(rule_to_proto).collect(),
+                standing_rules: self.told.standing_rules.iter().map(IntoProto::into_proto).collect(),
                 told_micros: self.told_micros,
             }),
             // The filing decision judges the class, not a person: its reasons withhold nothing.

@@ -79,7 +79,7 @@ impl EvaluationRecord {
             issued_on: Some(self.issued_on.into_proto()),
             create_time_micros: self.create_time_micros,
             recorded_by: self.recorded_by.clone(),
-            counts_for_completion: Some(super::rule_to_proto(counts)),
+            counts_for_completion: Some(counts.into_proto()),
         }
     }
 }

@@ -20,9 +20,8 @@ pub mod standing;
 pub mod trainee;
 
 use chrono::NaiveDate;
-use qiancheng_api::convert;
-use qiancheng_api::supervision as proto;
-use qiancheng_api::types::Date;
+use qiancheng_api::convert::{self, IntoProto as _};
+use qiancheng_api::types::{self, Date};
 use qiancheng_domain::policy::{Decision, RuleResult};
 use qiancheng_platform::Error;
 use qiancheng_platform::explain::Audience;
@@ -76,24 +75,14 @@ impl StoredDecision {
 
     /// The decision as the API shows it to `audience` (a reason about another class or a birth
     /// date only to those who may know it, `qiancheng_platform::explain`).
-    pub fn to_proto(&self, audience: Audience) -> proto::Decision {
-        proto::Decision {
+    pub fn to_proto(&self, audience: Audience) -> types::Decision {
+        types::Decision {
             outcome: self.outcome,
             policy_version: self.policy_version.clone(),
             policy_digest: self.policy_digest.clone(),
-            rules: self.rules.iter().map(|r| rule_to_proto(&audience.rule(r))).collect(),
+            rules: self.rules.iter().map(|r| (&audience.rule(r)).into_proto()).collect(),
             decided_micros: self.decided_micros,
         }
-    }
-}
-
-/// A rule's result as the API shows it.
-pub fn rule_to_proto(rule: &RuleResult) -> proto::RuleResult {
-    proto::RuleResult {
-        code: rule.code.clone(),
-        passed: rule.passed,
-        reason_zh: rule.reason_zh.clone(),
-        reason_en: rule.reason_en.clone(),
     }
 }
 

@@ -11,6 +11,7 @@ use qiancheng_api::selection::selection_service_client::SelectionServiceClient;
 use qiancheng_api::selection::{self as sel};
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
 use qiancheng_api::supervision::*;
+pub use qiancheng_api::types::TrainingMode;
 use qiancheng_api::types::{Date, TargetGroup};
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_platform::auth::Role;
