@@ -296,7 +296,7 @@ async fn notices(upstream: &Upstream, n: u32) -> String {
             id = escape(id),
             region = escape(&region_name(&claim.region_code)),
             provider = escape(&claim.provider_credit_code),
-            project = escape(&claim.project),
+            project = escape(project_shown(&claim.project_title, &claim.project)),
             total = escape(&yuan(claim.total_fen)),
             lines = claim.lines.len(),
             from = escape(&date_text(notice.published_on.as_ref())),
@@ -311,7 +311,7 @@ async fn notices(upstream: &Upstream, n: u32) -> String {
                 i + 1,
                 escape(&line.masked_name),
                 escape(&yuan(line.amount_fen)),
-                escape(&line.stopped_by)
+                stop_explained(&line.stopped_by)
             );
         }
         body.push_str("</tbody></table>");
@@ -333,6 +333,64 @@ async fn notices(upstream: &Upstream, n: u32) -> String {
         body.push_str(&page_links("/notices", n, more));
     }
     page("培训补贴公示", &body)
+}
+
+/// How the notice names a project: by its title, or by its resource name (`projects/…`) for a
+/// claim gathered before titles were kept.
+fn project_shown<'a>(title: &'a str, name: &'a str) -> &'a str {
+    if title.trim().is_empty() { name } else { title.trim() }
+}
+
+/// The codes that can stop a claim's line (leave it at zero), each with a plain explanation in
+/// Chinese for the public. These are fixed sentences: a line's own reasons (which may name
+/// another class, a date that tells a birth date, or an officer's words) are never shown here.
+const STOP_REASONS: [(&str, &str); 19] = [
+    ("PERSON-ID", "身份证件信息未通过核验"),
+    ("ELIG-AGE", "参训时不在法定劳动年龄内"),
+    ("ELIG-FISCAL", "属于财政供养人员,不在补贴范围内"),
+    ("ELIG-LOCAL", "未能认定为本市劳动者"),
+    ("ELIG-GROUP", "不属于本项目的培训对象"),
+    ("ELIG-OVERLAP", "同期参加了时间重叠的其他班次,一人只计一次"),
+    ("ELIG-ONCE", "同一职业同一等级已享受过培训补贴,只补贴一次"),
+    ("ELIG-REALNAME", "未列入实名制花名册"),
+    ("ELIG-PREHIRE", "不符合项目企业拟招聘对象的条件"),
+    ("CLASS-HOURS", "班次学时不足"),
+    ("CLASS-ATTENDANCE", "出勤学时不足"),
+    ("CLASS-COMPLETION", "未达到结业条件"),
+    ("OUT-RATE", "同类学员中无结业学员,无法计算就业率或取证率"),
+    ("SUBS-STANDARD", "该职业(工种)等级没有适用的补贴标准"),
+    ("SUBS-ELIGIBLE", "不符合培训补贴条件"),
+    ("SUBS-DEADLINE", "补贴申请超过了规定的申请期限"),
+    ("SUBS-MATERIALS", "补贴申请材料不齐全"),
+    ("PROV-DISQUALIFIED", "培训机构已被取消承训资格"),
+    ("CLAIM_LINE_EXCLUDED", "经审核核减,不予补贴"),
+];
+
+/// Whether `code` is shaped like one of the suite's codes (capitals, digits, `-`, `_`): only such
+/// a code is shown beside a reason, so nothing else a line might carry reaches the page.
+fn code_shaped(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 40
+        && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The 说明 of a line (HTML): for a line a rule stopped, the rule's plain Chinese explanation with
+/// its code beside it; a code without an explanation here reads as a general sentence with the
+/// code; a line no rule stopped has none.
+pub fn stop_explained(code: &str) -> String {
+    let code = code.trim();
+    if code.is_empty() {
+        return String::new();
+    }
+    let shown_code = if code_shaped(code) {
+        format!("<span class=\"note\">(规则 {})</span>", escape(code))
+    } else {
+        String::new()
+    };
+    match STOP_REASONS.iter().find(|(known, _)| *known == code) {
+        Some((_, reason)) => format!("{}{shown_code}", escape(reason)),
+        None => format!("不符合补贴条件,详见所依据的规则{shown_code}"),
+    }
 }
 
 fn objection_form(claim: &str) -> String {
@@ -565,6 +623,24 @@ mod tests {
     fn everything_shown_is_escaped() {
         assert_eq!(escape("<script>\"&'"), "&lt;script&gt;&quot;&amp;&#39;");
         assert!(!page("<b>", "").contains("<b>"));
+    }
+
+    #[test]
+    fn a_stopped_line_reads_as_plain_chinese() {
+        assert_eq!(stop_explained(""), "");
+        let shown = stop_explained("ELIG-REALNAME");
+        assert!(shown.starts_with("未列入实名制花名册") && shown.contains("ELIG-REALNAME"), "{shown}");
+        let unknown = stop_explained("SUBS-SOMETHING-NEW");
+        assert!(unknown.starts_with("不符合补贴条件") && unknown.contains("SUBS-SOMETHING-NEW"), "{unknown}");
+        // Anything not shaped like a code is never shown.
+        let odd = stop_explained("张三 420102199001011234");
+        assert!(!odd.contains("张三") && !odd.contains("4201") && odd.starts_with("不符合补贴条件"), "{odd}");
+        assert!(!stop_explained("<b>").contains("<b>"));
+        for (code, reason) in STOP_REASONS {
+            assert!(code_shaped(code) && !reason.is_empty(), "{code}");
+        }
+        assert_eq!(project_shown("焊工项目化培训", "projects/01"), "焊工项目化培训");
+        assert_eq!(project_shown(" ", "projects/01"), "projects/01");
     }
 
     #[test]

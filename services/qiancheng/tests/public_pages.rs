@@ -13,12 +13,15 @@ mod subsidy;
 
 use std::process::Stdio;
 
-use qiancheng_api::subsidy::{Claim, ListObjectionsRequest};
+use qiancheng_api::subsidy::{Claim, LineExclusion, ListObjectionsRequest, ReviewClaimRequest, ReviewDecision};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
 use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_testkit::{TestService, backend_tests};
-use subsidy::{COUNTY, Suite, authed, day, employed, file_and_put_on_notice, run_class, standards, start_suite};
+use subsidy::{
+    COUNTY, Suite, authed, day, employed, file_and_put_on_notice, file_with_every_material, run_class, standards,
+    start_suite,
+};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -182,6 +185,68 @@ async fn a_reader_sees_the_notice_and_objects(app: &App) {
     assert!(!form.contains("<script>") && form.contains("&lt;script&gt;"), "{form}");
 }
 
+/// The notice names the project by the title its provider filed (附件2), not `projects/…`; a zero
+/// line reads why in plain Chinese with the rule's code beside it, and an officer's words of an
+/// exclusion (which may name the person) never reach the page.
+async fn the_notice_reads_the_title_and_plain_reasons(app: &App) {
+    let suite = &app.suite;
+    let trainees = run_class(suite).await;
+    standards(suite).await;
+    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
+    suite.outcomes.record(
+        &suite.project,
+        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
+    );
+    let filed = file_with_every_material(suite, day(2027, 10, 29)).await;
+    let paid = filed.lines.iter().find(|l| l.amount_fen > 0).expect("a paid line");
+    let zero = filed.lines.iter().filter(|l| l.amount_fen == 0).count();
+    assert!(zero > 0, "the walkthrough's claim has lines a rule stopped");
+    // The officer's reason names the person in full, as officers might write it.
+    let (name, id_number) = (subsidy::person(0).person_name, subsidy::person(0).id_number);
+    let claim = suite
+        .client()
+        .await
+        .review_claim(authed(
+            ReviewClaimRequest {
+                name: filed.name.clone(),
+                decision: ReviewDecision::Accept as i32,
+                exclusions: vec![LineExclusion {
+                    trainee: paid.trainee.clone(),
+                    reason: format!("{name}({id_number})经核实未实际参训"),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            &suite.officer(COUNTY),
+        ))
+        .await
+        .expect("accepted with an exclusion, on notice")
+        .into_inner()
+        .claim
+        .expect("claim");
+    let first = claim.notice.clone().and_then(|n| n.published_on).expect("published");
+    suite.clock.set(day(first.year, u32::try_from(first.month).expect("m"), u32::try_from(first.day).expect("d")));
+
+    let (status, html) = app.fetch("GET", "/notices", None).await;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{html}");
+    // The title as the application filed it (the testkit's filing), not the resource name.
+    assert!(html.contains("项目:焊工项目化培训<br>"), "the project's title: {html}");
+    assert!(!html.contains(&format!("项目:{}", claim.project)), "not the resource name: {html}");
+
+    // Every zero line reads a plain reason; the excluded one reads the fixed sentence with its code.
+    assert!(html.contains("经审核核减,不予补贴") && html.contains("CLAIM_LINE_EXCLUDED"), "{html}");
+    let stopped: Vec<&str> = claim.lines.iter().filter(|l| l.amount_fen == 0).map(|l| l.stopped_by.as_str()).collect();
+    assert_eq!(stopped.len(), zero + 1, "{stopped:?}");
+    for code in &stopped {
+        assert!(!code.is_empty(), "a zero line names its rule");
+        assert!(html.contains(&format!("(规则 {code})")), "the code {code} beside its reason: {html}");
+    }
+    assert!(!html.contains("不符合补贴条件,详见所依据的规则"), "every stopping code has a plain reason: {html}");
+    assert!(!html.contains("未实际参训"), "the officer's words are not shown");
+    assert!(!html.contains(&name), "no unmasked name: {html}");
+    assert!(!has_full_id_number(&html), "no full ID number: {html}");
+}
+
 async fn the_board_and_the_figures_read_their_services(app: &App) {
     let (status, html) = app.fetch("GET", "/vacancies", None).await;
     assert_eq!(status, "HTTP/1.1 200 OK");
@@ -225,6 +290,7 @@ async fn the_board_and_the_notices_are_paged(app: &App) {
 
 backend_tests!(start =>
     a_reader_sees_the_notice_and_objects,
+    the_notice_reads_the_title_and_plain_reasons,
     the_board_and_the_figures_read_their_services,
     the_board_and_the_notices_are_paged,
 );

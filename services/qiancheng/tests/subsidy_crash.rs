@@ -261,6 +261,7 @@ impl Suite {
             records.push(ClaimRecord {
                 id: qiancheng_platform::time::new_id(),
                 project_id,
+                project_title: "焊工项目化培训".to_owned(),
                 provider_credit_code: self.provider.clone(),
                 region: qiancheng_domain::RegionCode::parse(COUNTY).expect("a county"),
                 state: claims::APPROVED.to_owned(),

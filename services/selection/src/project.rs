@@ -24,6 +24,7 @@ impl From<&ProjectRecord> for Project {
             catalog_item: format!("catalogItems/{}", record.catalog_item_id),
             provider_credit_code: record.provider_credit_code.clone(),
             provider_name: record.provider_name.clone(),
+            title: record.title.clone(),
             region_code: record.region.into_proto(),
             training_region_code: record.training_region.into_proto(),
             industry: record.industry.into_proto(),

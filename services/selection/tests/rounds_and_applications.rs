@@ -1223,6 +1223,7 @@ async fn rounds_and_projects_list_page_and_read(app: &App) {
         .expect("project");
     assert_eq!(&read, project);
     assert_eq!(read.provider_name, "咸宁0000091职业培训学校");
+    assert_eq!(read.title, "嘉鱼焊工培训", "the project carries its application's title");
     let outsider = app
         .client()
         .await

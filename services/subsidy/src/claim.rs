@@ -259,6 +259,7 @@ async fn calculate(
     let record = ClaimRecord {
         id: qiancheng_platform::time::new_id(),
         project_id,
+        project_title: project.title.clone(),
         provider_credit_code: provider.to_owned(),
         region: project.region,
         state: store::FILED.to_owned(),
@@ -392,6 +393,7 @@ pub async fn resubmit_claim(s: &Subsidy, call: Call<ResubmitClaimRequest>) -> Re
         }
         let previous_total = record.total_fen;
         record.state = store::FILED.to_owned();
+        record.project_title = fresh.record.project_title.clone();
         record.materials = fresh.record.materials.clone();
         record.policy_version = fresh.record.policy_version.clone();
         record.policy_digest = fresh.record.policy_digest.clone();
@@ -469,6 +471,7 @@ pub async fn follow_rate_change(s: &Subsidy, project: &str) -> Result<Option<Str
         .ok_or_else(|| Error::NotFound(found.name()))?;
     let previous_total = record.total_fen;
     let previous_state = record.state.clone();
+    record.project_title = fresh.record.project_title.clone();
     record.policy_version = fresh.record.policy_version.clone();
     record.policy_digest = fresh.record.policy_digest.clone();
     record.snapshot_micros = fresh.record.snapshot_micros;

@@ -132,6 +132,7 @@ pub async fn list_claim_notices(
         .map(|r| ClaimOnNotice {
             claim: r.name(),
             project: r.project(),
+            project_title: r.project_title.clone(),
             provider_credit_code: r.provider_credit_code.clone(),
             region_code: r.region.code().to_owned(),
             notice: notice_of(r),

@@ -38,6 +38,9 @@ pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 
 pub struct ProjectView {
     /// `projects/{id}`.
     pub name: String,
+    /// The project's title (项目名称) as selection keeps it; empty for a project approved before
+    /// selection kept titles.
+    pub title: String,
     /// The provider's credit code.
     pub provider_credit_code: String,
     /// The county (or the city) that selected it: where its classes are filed and its claims
@@ -78,6 +81,7 @@ impl SelectionPort for SelectionGrpc {
             let told = |what: &str| Error::corrupt(format!("selection's project has no valid {what}"));
             Ok(ProjectView {
                 name: project.name.clone(),
+                title: project.title.trim().to_owned(),
                 provider_credit_code: project.provider_credit_code.clone(),
                 region: RegionCode::parse(&project.region_code).map_err(|_| told("county"))?,
                 training_region: RegionCode::parse(&project.training_region_code)

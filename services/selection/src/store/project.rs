@@ -31,6 +31,9 @@ pub struct ProjectRecord {
     pub provider_credit_code: String,
     /// The provider's name, as it applied.
     pub provider_name: String,
+    /// The project's title (项目名称) from the application's filing (附件2); empty for projects
+    /// approved before the title was kept.
+    pub title: String,
     /// The round's county, or the city.
     #[column(name = "region_code")]
     pub region: RegionCode,
@@ -83,6 +86,7 @@ impl ProjectRecord {
             catalog_item_id: item.id.clone(),
             provider_credit_code: application.provider_credit_code.clone(),
             provider_name: application.provider_name.clone(),
+            title: application.filing.project_title.trim().to_owned(),
             region: round.region,
             training_region: application.training_region,
             industry: item.industry,

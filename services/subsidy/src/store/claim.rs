@@ -42,6 +42,9 @@ pub struct ClaimRecord {
     /// The selection project's id.
     #[column(fixed)]
     pub project_id: String,
+    /// The project's title as selection had it when the facts were gathered; empty for claims
+    /// gathered before it was kept (shown by the project's resource name).
+    pub project_title: String,
     /// The provider.
     #[column(fixed)]
     pub provider_credit_code: String,
