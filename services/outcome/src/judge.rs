@@ -447,6 +447,9 @@ impl VerdictWrites {
     }
 }
 
+/// The turn changes of verdicts and rates take, one at a time, until they commit.
+const RATE_TURN: &str = "outcome/rate_change";
+
 /// Recomputes the verdicts of `trainees` (all of one project) from their evidence today, and
 /// the project's rates; `cause` says why. Evidence and stored verdicts are read, and new
 /// verdicts written, a chunk of trainees at a time.
@@ -457,6 +460,12 @@ async fn recompute(
     trainees: &[TraineeRecord],
     cause: &str,
 ) -> Result<(), Error> {
+    // Verdicts are judged one change at a time, from before the first read to the commit: the
+    // turn every change takes anyway to write the rates, taken first. On PostgreSQL each
+    // statement reads what is committed when it starts. Without the turn, a change that read the
+    // evidence before an evidence write committed, and the stored verdicts after it, would
+    // overwrite the verdict judged from the newer evidence with one judged from the older.
+    change.serialize_on(RATE_TURN).await?;
     let Some(policy) = project_policy(&mut *change.tx, project_id).await? else { return Ok(()) };
     let wages = wage_table(&mut *change.tx).await?;
     let today = outcome.today();
@@ -550,7 +559,7 @@ pub fn tally(
 /// Recomputes a project's current rates from its stored verdicts; each rate that changed is
 /// stored and written to the feed in this transaction (writers of the feed take turns).
 pub async fn write_rates(change: &mut Change, policy: &PolicySet, project_id: &str, cause: &str) -> Result<(), Error> {
-    change.serialize_on("outcome/rate_change").await?;
+    change.serialize_on(RATE_TURN).await?;
     let trainees =
         record::all::<TraineeRecord>(&mut *change.tx, Filter::new().eq("watched_trainee.project_id", project_id), "id")
             .await?;
