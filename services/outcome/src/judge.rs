@@ -460,12 +460,6 @@ async fn recompute(
     trainees: &[TraineeRecord],
     cause: &str,
 ) -> Result<(), Error> {
-    // Verdicts are judged one change at a time, from before the first read to the commit: the
-    // turn every change takes anyway to write the rates, taken first. On PostgreSQL each
-    // statement reads what is committed when it starts. Without the turn, a change that read the
-    // evidence before an evidence write committed, and the stored verdicts after it, would
-    // overwrite the verdict judged from the newer evidence with one judged from the older.
-    change.serialize_on(RATE_TURN).await?;
     let Some(policy) = project_policy(&mut *change.tx, project_id).await? else { return Ok(()) };
     let wages = wage_table(&mut *change.tx).await?;
     let today = outcome.today();
@@ -492,6 +486,17 @@ async fn recompute(
     write_rates(change, &policy, project_id, cause).await
 }
 
+/// Takes the turn of verdicts and rates before a recompute's first read, its trainees included:
+/// verdicts are judged one change at a time, from before the first read to the commit (the turn
+/// every change takes anyway to write the rates, taken first). On PostgreSQL each statement
+/// reads what is committed when it starts. Without the turn, a change that read the evidence
+/// before an evidence write committed, and the stored verdicts after it, would overwrite the
+/// verdict judged from the newer evidence with one judged from the older; and one that read a
+/// trainee before the follower committed a refreshed class would judge against the old window.
+async fn take_turn(change: &mut Change) -> Result<(), Error> {
+    change.serialize_on(RATE_TURN).await
+}
+
 /// Recomputes every verdict of a project and its rates.
 pub async fn recompute_project(
     change: &mut Change,
@@ -499,6 +504,7 @@ pub async fn recompute_project(
     project_id: &str,
     cause: &str,
 ) -> Result<(), Error> {
+    take_turn(change).await?;
     let trainees =
         record::all::<TraineeRecord>(&mut *change.tx, Filter::new().eq("watched_trainee.project_id", project_id), "id")
             .await?;
@@ -512,6 +518,7 @@ pub async fn recompute_trainee(
     trainee_id: &str,
     cause: &str,
 ) -> Result<(), Error> {
+    take_turn(change).await?;
     let Some(trainee) = record::find::<TraineeRecord>(&mut *change.tx, trainee_id).await? else { return Ok(()) };
     let project_id = trainee.project_id.clone();
     recompute(change, outcome, &project_id, &[trainee], cause).await
