@@ -564,9 +564,9 @@ pub fn tally(
 }
 
 /// Recomputes a project's current rates from its stored verdicts; each rate that changed is
-/// stored and written to the feed in this transaction (writers of the feed take turns).
-pub async fn write_rates(change: &mut Change, policy: &PolicySet, project_id: &str, cause: &str) -> Result<(), Error> {
-    change.serialize_on(RATE_TURN).await?;
+/// stored and written to the feed in this transaction. Called by [`recompute`] only, under the
+/// turn it took first ([`RATE_TURN`]), so writers of the feed take turns.
+async fn write_rates(change: &mut Change, policy: &PolicySet, project_id: &str, cause: &str) -> Result<(), Error> {
     let trainees =
         record::all::<TraineeRecord>(&mut *change.tx, Filter::new().eq("watched_trainee.project_id", project_id), "id")
             .await?;

@@ -689,12 +689,26 @@ pub async fn take<'c, R: Record>(
 /// columns `T` (`#[derive(Columns)]`, its fields in the order the query selects them).
 pub async fn select<'c, T: Columns>(executor: impl Reader<'c>, sql: &'static str) -> Result<Vec<T>, Error> {
     let rows = sqlx::query(sql).fetch_all(executor).await?;
-    rows.iter()
-        .map(|row| {
-            let mut at = 0;
-            T::read_from(row, &mut at)
-        })
-        .collect()
+    rows.iter().map(read_group).collect()
+}
+
+/// The rows of a query of its own with conditions, `SELECT {select} FROM {from} WHERE … {tail}`
+/// (`tail` a grouping or an order), the values of `filter` bound as parameters; each row decoded
+/// by position as a group of columns `T`, as in [`select`].
+pub async fn select_where<'c, T: Columns>(
+    executor: impl Reader<'c>,
+    (select, from): (&str, &str),
+    filter: Filter,
+    tail: &str,
+) -> Result<Vec<T>, Error> {
+    let sql = format!("SELECT {select} FROM {from}{} {tail}", filter.render(1));
+    let rows = filter.bind(sqlx::query(sqlx::AssertSqlSafe(sql))).fetch_all(executor).await?;
+    rows.iter().map(read_group).collect()
+}
+
+fn read_group<T: Columns>(row: &sqlx::any::AnyRow) -> Result<T, Error> {
+    let mut at = 0;
+    T::read_from(row, &mut at)
 }
 
 /// How many records of `R` `filter` admits.

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Reader, Tx};
-use qiancheng_platform::record::{self, Filter, Record};
-use sqlx::{AssertSqlSafe, Row as _};
+use qiancheng_platform::db::{Reader, Tx};
+use qiancheng_platform::record::{self, Columns, Filter, Record};
+use sqlx::Row as _;
 
 use super::int32;
 
@@ -104,7 +104,15 @@ pub async fn attended_pairs(
     Ok(pairs_among(tx, class_id, ("session_id", "trainee_id"), "session_id", session_ids).await?.into_iter().collect())
 }
 
-/// The text columns `read` of the class's rows whose `column` is one of `ids`.
+/// Two text columns of one row.
+#[derive(Columns)]
+struct TextPair {
+    first: String,
+    second: String,
+}
+
+/// The text columns `read` of the class's rows whose `column` is one of `ids`, a thousand ids
+/// a query.
 async fn pairs_among(
     tx: &mut Tx,
     class_id: &str,
@@ -114,16 +122,10 @@ async fn pairs_among(
 ) -> Result<Vec<(String, String)>, Error> {
     let mut pairs = Vec::new();
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let sql = format!(
-            "SELECT {}, {} FROM attendance WHERE class_id = $1 AND {column} IN ({})",
-            read.0,
-            read.1,
-            db::placeholders(2, chunk.len())
-        );
-        let query = chunk.iter().fold(sqlx::query(AssertSqlSafe(sql)).bind(class_id), |q, id| q.bind(*id));
-        for row in query.fetch_all(&mut **tx).await? {
-            pairs.push((row.try_get(0)?, row.try_get(1)?));
-        }
+        let filter = Filter::new().eq("a.class_id", class_id).among(&format!("a.{column}"), chunk.iter().copied());
+        let select = format!("a.{}, a.{}", read.0, read.1);
+        let rows: Vec<TextPair> = record::select_where(&mut **tx, (&select, "attendance a"), filter, "").await?;
+        pairs.extend(rows.into_iter().map(|p| (p.first, p.second)));
     }
     Ok(pairs)
 }
@@ -152,13 +154,7 @@ pub async fn set_hours(tx: &mut Tx, class_id: &str, event_id: &str, hours: i64) 
 
 /// Hours attended by each trainee of a class.
 pub async fn totals<'c>(executor: impl Reader<'c>, class_id: &str) -> Result<HashMap<String, i64>, Error> {
-    let rows = sqlx::query(
-        "SELECT trainee_id, CAST(SUM(hours) AS BIGINT) AS hours FROM attendance WHERE class_id = $1 GROUP BY trainee_id",
-    )
-    .bind(class_id)
-    .fetch_all(executor)
-    .await?;
-    rows.iter().map(|row| Ok((row.try_get("trainee_id")?, row.try_get::<i64, _>("hours")?))).collect()
+    hours_by_trainee(executor, Filter::new().eq("a.class_id", class_id)).await
 }
 
 /// The hours counted for each of `trainee_ids` that attended anything (a page of a roster, or
@@ -167,14 +163,21 @@ pub async fn totals_of<'c>(executor: impl Reader<'c>, trainee_ids: &[&str]) -> R
     if trainee_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT trainee_id, CAST(SUM(hours) AS BIGINT) AS hours FROM attendance WHERE trainee_id IN ({}) \
-         GROUP BY trainee_id",
-        db::placeholders(1, trainee_ids.len())
-    );
-    let query = trainee_ids.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, id| q.bind(*id));
-    let rows = query.fetch_all(executor).await?;
-    rows.iter().map(|row| Ok((row.try_get("trainee_id")?, row.try_get::<i64, _>("hours")?))).collect()
+    hours_by_trainee(executor, Filter::new().among("a.trainee_id", trainee_ids.iter().copied())).await
+}
+
+/// A trainee's counted hours.
+#[derive(Columns)]
+struct Attended {
+    trainee_id: String,
+    hours: i64,
+}
+
+/// The counted hours of each trainee with attendance `filter` admits.
+async fn hours_by_trainee<'c>(executor: impl Reader<'c>, filter: Filter) -> Result<HashMap<String, i64>, Error> {
+    let select = ("a.trainee_id, CAST(SUM(a.hours) AS BIGINT)", "attendance a");
+    let rows: Vec<Attended> = record::select_where(executor, select, filter, "GROUP BY a.trainee_id").await?;
+    Ok(rows.into_iter().map(|r| (r.trainee_id, r.hours)).collect())
 }
 
 /// Every attendance row of a class with its evidence, by trainee and session.

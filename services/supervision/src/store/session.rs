@@ -91,11 +91,6 @@ pub async fn find<'c>(executor: impl Reader<'c>, class_id: &str, id: &str) -> Re
     record::first(executor, of(class_id).eq("s.id", id)).await
 }
 
-/// How many sessions a class has.
-pub async fn count(tx: &mut Tx, class_id: &str) -> Result<i64, Error> {
-    record::count::<SessionRecord>(&mut **tx, of(class_id)).await
-}
-
 /// A page of a class's sessions in list-key order (day, then id), with the next page's token.
 pub async fn page(
     pool: &sqlx::AnyPool,
