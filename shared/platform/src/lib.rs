@@ -27,6 +27,7 @@ pub mod db;
 pub mod error;
 pub mod explain;
 pub mod gate;
+mod http_call;
 pub mod idempotency;
 pub mod mask;
 pub mod object_store;

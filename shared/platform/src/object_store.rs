@@ -21,14 +21,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac as _};
 use http::Uri;
-use http_body_util::BodyExt as _;
 use prost::bytes::Bytes;
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls::ClientConfig;
 use tonic::Status;
 
 use crate::Error;
+use crate::http_call::{self, Failure, Reply};
 
 /// How long one request to the store may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -149,12 +148,6 @@ impl fmt::Debug for ObjectStore {
     }
 }
 
-/// What the store answered.
-struct Answer {
-    status: http::StatusCode,
-    body: Bytes,
-}
-
 impl ObjectStore {
     /// The store of `config` (nothing is called yet).
     pub fn new(config: ObjectStoreConfig) -> Result<Self, Error> {
@@ -228,7 +221,7 @@ impl ObjectStore {
 
     /// An answer other than the expected one: the store's error code (`AccessDenied`) and the
     /// HTTP status, never the body's other text.
-    fn failed(&self, method: &str, answer: &Answer) -> Error {
+    fn failed(&self, method: &str, answer: &Reply) -> Error {
         let code = s3_error_code(&answer.body).unwrap_or_default();
         tracing::error!(method, status = answer.status.as_u16(), code, bucket = %self.config.bucket, "object store refused");
         unavailable(format!("the document store answered {method} with HTTP {} {code}", answer.status.as_u16()))
@@ -249,7 +242,7 @@ impl ObjectStore {
         key: &str,
         body: Bytes,
         headers: Vec<(String, String)>,
-    ) -> Result<Answer, Error> {
+    ) -> Result<Reply, Error> {
         self.call_path(method, self.path(key), body, headers).await
     }
 
@@ -259,7 +252,7 @@ impl ObjectStore {
         path: String,
         body: Bytes,
         headers: Vec<(String, String)>,
-    ) -> Result<Answer, Error> {
+    ) -> Result<Reply, Error> {
         let signed = sign_v4(&self.config, &method, &path, &self.host_header(), headers, &body, Utc::now());
         let mut request = http::Request::builder().method(method.clone()).uri(path.as_str());
         for (name, value) in &signed {
@@ -273,47 +266,22 @@ impl ObjectStore {
         })?
     }
 
-    async fn send(&self, request: http::Request<http_body_util::Full<Bytes>>, head: bool) -> Result<Answer, Error> {
-        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| unavailable(format!("the document store cannot be reached: {e}")))?;
-        let Some(config) = &self.https else { return exchange(tcp, request, head).await };
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(self.host.clone())
-            .map_err(|e| Error::Config(format!("document store: {e}")))?;
-        let tls = tokio_rustls::TlsConnector::from(config.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| unavailable(format!("TLS with the document store: {e}")))?;
-        exchange(tls, request, head).await
+    async fn send(&self, request: http::Request<http_body_util::Full<Bytes>>, head: bool) -> Result<Reply, Error> {
+        let read = |_| (!head).then_some(MAX_OBJECT_BYTES);
+        http_call::send((&self.host, self.port), self.https.as_ref(), request, read).await.map_err(|failure| {
+            match failure {
+                Failure::Unreachable(e) => unavailable(format!("the document store cannot be reached: {e}")),
+                Failure::Name(e) => Error::Config(format!("document store: {e}")),
+                Failure::Tls(e) => unavailable(format!("TLS with the document store: {e}")),
+                Failure::Http(e) => unavailable(format!("the document store: {e}")),
+                Failure::Body(e) => unavailable(format!("the document store's answer: {e}")),
+            }
+        })
     }
 }
 
 fn unavailable(message: String) -> Error {
     Error::Peer { service: PEER_NAME, status: Box::new(Status::unavailable(message)) }
-}
-
-/// One HTTP/1.1 request over `io`.
-async fn exchange<IO>(io: IO, request: http::Request<http_body_util::Full<Bytes>>, head: bool) -> Result<Answer, Error>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let failed = |e: hyper::Error| unavailable(format!("the document store: {e}"));
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await.map_err(failed)?;
-    let driver = tokio::spawn(connection);
-    let response = sender.send_request(request).await.map_err(failed)?;
-    let status = response.status();
-    let body = if head {
-        Bytes::new()
-    } else {
-        http_body_util::Limited::new(response.into_body(), MAX_OBJECT_BYTES)
-            .collect()
-            .await
-            .map_err(|e| unavailable(format!("the document store's answer: {e}")))?
-            .to_bytes()
-    };
-    driver.abort();
-    Ok(Answer { status, body })
 }
 
 /// The `<Code>` of an S3 error document, if it is one.

@@ -19,16 +19,15 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use http::Uri;
-use http_body_util::BodyExt as _;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls::ClientConfig;
 
 use crate::config::Settings;
 use crate::error::Error;
+use crate::http_call::{self, Failure};
 use crate::token::{ACCEPTED_ALGORITHMS, Asserted, Refusal, Role, claims_refused, validation};
 
 /// Where the provider's JWKS is read from.
@@ -550,57 +549,34 @@ fn resolve(base: &Uri, location: &str) -> Result<Uri, Error> {
 }
 
 async fn get(url: &Uri, origin: &Origin, https: Option<&Arc<ClientConfig>>) -> Result<Answer, Error> {
-    let unreachable = |e: std::io::Error| Error::Config(format!("cannot reach {origin}: {e}"));
-    let tcp = tokio::net::TcpStream::connect((origin.host.as_str(), origin.port)).await.map_err(unreachable)?;
-    if !origin.https {
-        return exchange(tcp, url, origin).await;
-    }
-    let config = https.ok_or_else(|| Error::Config(format!("{origin}: https needs TLS settings")))?;
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(origin.host.clone())
-        .map_err(|e| Error::Config(format!("{origin}: {e}")))?;
-    let tls = tokio_rustls::TlsConnector::from(config.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| Error::Config(format!("TLS with {origin}: {e}")))?;
-    exchange(tls, url, origin).await
-}
-
-/// One HTTP/1.1 GET over `io`.
-async fn exchange<IO>(io: IO, url: &Uri, origin: &Origin) -> Result<Answer, Error>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let failed = |e: hyper::Error| Error::Config(format!("GET {url}: {e}"));
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await.map_err(failed)?;
-    let driver = tokio::spawn(connection);
+    let tls = match origin.https {
+        true => Some(https.ok_or_else(|| Error::Config(format!("{origin}: https needs TLS settings")))?),
+        false => None,
+    };
     let request = http::Request::get(url.path_and_query().map_or("/", |p| p.as_str()))
         .header(http::header::HOST, origin.host_header())
         .header(http::header::ACCEPT, "application/json")
         .header(http::header::USER_AGENT, "qiancheng")
-        .body(http_body_util::Empty::<prost::bytes::Bytes>::new())
+        .body(http_body_util::Full::new(prost::bytes::Bytes::new()))
         .map_err(|e| Error::Config(format!("GET {url}: {e}")))?;
-    let answered = async {
-        let response = sender.send_request(request).await.map_err(failed)?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| Error::Config(format!("GET {url}: HTTP {status} without a location")))?;
-            return Ok(Answer::Redirect(location.to_owned()));
-        }
-        if status != http::StatusCode::OK {
-            return Err(Error::Config(format!("GET {url}: HTTP {status}")));
-        }
-        let body = http_body_util::Limited::new(response.into_body(), MAX_JWKS_BYTES)
-            .collect()
-            .await
-            .map_err(|e| Error::Config(format!("GET {url}: {e} (at most {MAX_JWKS_BYTES} bytes are read)")))?;
-        Ok(Answer::Body(body.to_bytes().to_vec()))
+    let read = |status| (status == http::StatusCode::OK).then_some(MAX_JWKS_BYTES);
+    let reply =
+        http_call::send((&origin.host, origin.port), tls, request, read).await.map_err(|failure| match failure {
+            Failure::Unreachable(e) => Error::Config(format!("cannot reach {origin}: {e}")),
+            Failure::Name(e) => Error::Config(format!("{origin}: {e}")),
+            Failure::Tls(e) => Error::Config(format!("TLS with {origin}: {e}")),
+            Failure::Http(e) => Error::Config(format!("GET {url}: {e}")),
+            Failure::Body(e) => Error::Config(format!("GET {url}: {e} (at most {MAX_JWKS_BYTES} bytes are read)")),
+        })?;
+    let status = reply.status;
+    if status.is_redirection() {
+        let location = (reply.headers.get(http::header::LOCATION))
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Error::Config(format!("GET {url}: HTTP {status} without a location")))?;
+        return Ok(Answer::Redirect(location.to_owned()));
     }
-    .await;
-    driver.abort();
-    answered
+    if status != http::StatusCode::OK {
+        return Err(Error::Config(format!("GET {url}: HTTP {status}")));
+    }
+    Ok(Answer::Body(reply.body.to_vec()))
 }
