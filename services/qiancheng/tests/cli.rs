@@ -2,9 +2,10 @@
 //! SQLite data folder or a PostgreSQL database, talking gRPC over loopback. Every server here
 //! listens on port 0 and says which port it got; no test picks a port and hopes it stays free.
 
-use std::io::{BufRead as _, BufReader};
+mod process;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,8 @@ use qiancheng_testkit::{Backend, TestDatabase, authed, fixtures};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
+use crate::process::Running;
+
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
@@ -29,79 +32,6 @@ fn qiancheng(dir: &Path) -> Command {
         .env_remove("QIANCHENG_DATA_DIR")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
     command
-}
-
-/// A child process, its output lines as they come, stopped with SIGTERM (as an orchestrator
-/// would) or killed when dropped.
-struct Running {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Running {
-    /// Starts `command` with its standard output collected line by line.
-    fn spawn(command: &mut Command) -> Self {
-        let mut child = command.stdout(Stdio::piped()).spawn().expect("start the process");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("lines").push(line);
-            }
-        });
-        Self { child, lines }
-    }
-
-    /// The lines written so far.
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().expect("lines").clone()
-    }
-
-    /// Waits until a line satisfies `found`, and returns it.
-    async fn wait_for(&mut self, what: &str, found: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(line) = self.lines().into_iter().find(|l| found(l)) {
-                return line;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the process ended ({status}) before {what}:\n{}", self.lines().join("\n"));
-            }
-            assert!(Instant::now() < deadline, "no {what} within a minute:\n{}", self.lines().join("\n"));
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits for the JSON log line `message` and returns its field `field`.
-    async fn logged(&mut self, message: &str, field: &str) -> String {
-        let line = self
-            .wait_for(message, |l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["message"] == message))
-            .await;
-        let value: serde_json::Value = serde_json::from_str(&line).expect("json");
-        value[field].as_str().unwrap_or_else(|| panic!("{message} logs {field}: {line}")).to_owned()
-    }
-
-    /// Sends SIGTERM and waits for the exit without blocking the test's runtime, so that the
-    /// test's own client connections can answer the server's GOAWAY and close.
-    async fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the process did not stop on SIGTERM");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn health(addr: &str) -> Option<i32> {
@@ -928,8 +858,7 @@ impl Suite {
     /// address it listened on.
     fn kill(&mut self, service: &str) -> String {
         let (mut running, addr) = self.running.remove(service).unwrap_or_else(|| panic!("{service} runs"));
-        running.child.kill().expect("SIGKILL");
-        running.child.wait().expect("reaped");
+        running.kill();
         addr
     }
 
@@ -1200,8 +1129,7 @@ async fn reencrypt_from_the_command_line(backend: Backend) {
     // Killed after its first batches, the move leaves some rows moved and every row readable.
     let mut moving = Running::spawn(&mut reencrypt(&["--batch-size", "2", "--pause-ms", "300"]));
     moving.wait_for("a batch moved", |l| l.contains("worker_need: moving: 4 moved")).await;
-    moving.child.kill().expect("SIGKILL");
-    moving.child.wait().expect("reaped");
+    moving.kill();
     let (original, newest) = worker_rows_by_key(&database.url, "2026-gm").await;
     assert!(original < 12 && original > 0 && original + newest == 16, "stopped halfway: {original} left");
     duplicates_refused("halfway").await;

@@ -16,11 +16,12 @@
 //! approved): living 240 projects through supervision and outcome would take far longer than
 //! the faults need. `QIANCHENG_CRASH_SEED` replays a run's kill times (each run prints its seed).
 
-use std::io::{BufRead as _, BufReader};
+mod process;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Days;
@@ -41,6 +42,8 @@ use qiancheng_testkit::{Backend, TestDatabase, authed, reason};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::process::Running;
+
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 const DATA_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 /// Approved claims released under the kills.
@@ -52,72 +55,25 @@ const IN_FLIGHT: usize = 4;
 /// Each call to a peer is given this deadline.
 const PEER_DEADLINE: Duration = Duration::from_secs(3);
 
-/// A `qiancheng serve` process, its output lines as they come, killed when dropped.
-struct Running {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Running {
-    /// `qiancheng serve <service>` with `env`, JSON logs; returns it with the address it bound.
-    async fn serve(dir: &Path, service: &str, env: &[(&'static str, String)]) -> (Self, String) {
-        let mut command = Command::new(BIN);
-        command
-            .args(["serve", service])
-            .current_dir(dir)
-            .env_remove("QIANCHENG_DATABASE_URL")
-            .env_remove("QIANCHENG_DATA_DIR")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env("QIANCHENG_DATA_KEY", DATA_KEY)
-            .env("QIANCHENG_LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn,qiancheng=info")
-            .stdout(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start qiancheng serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("lines").push(line);
-            }
-        });
-        let mut running = Self { child, lines };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            let serving = running.lines.lock().expect("lines").iter().find_map(|l| {
-                let value: serde_json::Value = serde_json::from_str(l).ok()?;
-                (value["message"] == "serving").then(|| value["addr"].as_str().map(str::to_owned)).flatten()
-            });
-            if let Some(addr) = serving {
-                break addr;
-            }
-            if let Ok(Some(status)) = running.child.try_wait() {
-                panic!(
-                    "{service} ended ({status}) before serving:\n{}",
-                    running.lines.lock().expect("lines").join("\n")
-                );
-            }
-            assert!(Instant::now() < deadline, "{service} did not serve within a minute");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        (running, addr)
+/// `qiancheng serve <service>` in `dir` with `env`, JSON logs; returns it with the address it
+/// bound.
+async fn serve(dir: &Path, service: &str, env: &[(&'static str, String)]) -> (Running, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", service])
+        .current_dir(dir)
+        .env_remove("QIANCHENG_DATABASE_URL")
+        .env_remove("QIANCHENG_DATA_DIR")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env("QIANCHENG_DATA_KEY", DATA_KEY)
+        .env("QIANCHENG_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,qiancheng=info");
+    for (key, value) in env {
+        command.env(key, value);
     }
-
-    /// SIGKILL: no draining, as a crash or an evicted pod.
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let mut running = Running::spawn(&mut command);
+    let addr = running.logged("serving", "addr").await;
+    (running, addr)
 }
 
 /// A channel that connects when first used and again after its server came back.
@@ -171,7 +127,7 @@ impl Suite {
         };
         let mut selection_env = common(&databases[0].url);
         selection_env.push(("QIANCHENG_SERVICE_PUBLIC_KEYS", format!("subsidy={}", subsidy_key.public_key_base64())));
-        let (selection, selection_addr) = Running::serve(dir.path(), "selection", &selection_env).await;
+        let (selection, selection_addr) = serve(dir.path(), "selection", &selection_env).await;
 
         // An approved project of 嘉鱼县 in selection, its provider's account recorded there.
         let token = |role, region: Option<&str>, org: Option<&str>| {
@@ -194,7 +150,7 @@ impl Suite {
         let mut subsidy_env = common(&databases[1].url);
         subsidy_env.push(("QIANCHENG_SERVICE_SIGNING_KEY_FILE", dir.path().join("subsidy.key").display().to_string()));
         subsidy_env.push(("QIANCHENG_PEER_SELECTION_URL", format!("http://{selection_addr}")));
-        let (subsidy, subsidy_addr) = Running::serve(dir.path(), "subsidy", &subsidy_env).await;
+        let (subsidy, subsidy_addr) = serve(dir.path(), "subsidy", &subsidy_env).await;
         // Started again, it listens where it listened before.
         for (key, value) in &mut subsidy_env {
             if *key == "QIANCHENG_BIND_ADDR" {
@@ -229,7 +185,7 @@ impl Suite {
     /// SIGKILL the subsidy process and start it again on its address and database.
     async fn crash_and_restart(&mut self) {
         self.subsidy.kill();
-        let (subsidy, addr) = Running::serve(self.dir.path(), "subsidy", &self.subsidy_env).await;
+        let (subsidy, addr) = serve(self.dir.path(), "subsidy", &self.subsidy_env).await;
         assert_eq!(addr, self.subsidy_addr, "started again where it listened");
         self.subsidy = subsidy;
     }
