@@ -506,11 +506,7 @@ fn write_results(
                 .to_owned(),
         ),
     ];
-    for (i, (key, value)) in lines.iter().enumerate() {
-        let at = u32::try_from(i).unwrap_or(u32::MAX);
-        about.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
-        about.write_string(at, 1, value)?;
-    }
+    crate::workbook::write_lines(about, 0, &lines)?;
     crate::workbook::printable(&mut book);
     book.save(output)
 }
@@ -564,18 +560,8 @@ fn write_template(file: &Path) -> Result<(), String> {
             ("所属行业", industries.join("、")),
             ("导入", "qiancheng import vacancies 文件.xlsx(结果写入 文件.结果.xlsx)".to_owned()),
         ];
-        for (i, (key, value)) in notes.iter().enumerate() {
-            let at = u32::try_from(i).unwrap_or(u32::MAX);
-            about.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
-            about.write_string(at, 1, value)?;
-        }
-        let start = u32::try_from(notes.len() + 1).unwrap_or(u32::MAX);
-        about.write_string_with_format(start, 0, "示例(第一张表的一行)", &Format::new().set_bold())?;
-        for (i, ((header, ..), value)) in COLUMNS.iter().zip(example).enumerate() {
-            let at = start + 1 + u32::try_from(i).unwrap_or(0);
-            about.write_string(at, 0, *header)?;
-            about.write_string(at, 1, value)?;
-        }
+        let after = crate::workbook::write_lines(about, 0, &notes)?;
+        crate::workbook::write_example(about, after + 1, COLUMNS.iter().map(|c| c.0).zip(example))?;
         crate::workbook::printable(&mut book);
         book.save(file)
     };

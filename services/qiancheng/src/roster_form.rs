@@ -475,11 +475,7 @@ fn write_results(
                 .to_owned(),
         ),
     ];
-    for (i, (key, value)) in lines.iter().enumerate() {
-        let at = u32::try_from(i).unwrap_or(u32::MAX);
-        cover.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
-        cover.write_string(at, 1, value)?;
-    }
+    crate::workbook::write_lines(cover, 0, &lines)?;
     crate::workbook::printable(&mut book);
     book.save(output)
 }
@@ -526,20 +522,10 @@ pub fn write_template(file: &Path) -> Result<(), XlsxError> {
                 .to_owned(),
         ),
     ];
-    for (i, (key, value)) in notes.iter().enumerate() {
-        let at = u32::try_from(i).unwrap_or(u32::MAX);
-        about.write_string_with_format(at, 0, *key, &Format::new().set_bold())?;
-        about.write_string(at, 1, value)?;
-    }
+    let after = crate::workbook::write_lines(about, 0, &notes)?;
     let example =
         ["张三", "42122119900101001X", "13800000000", "农村转移就业劳动者", "否", "", "否", "户籍", "户口簿", "", ""];
-    let start = u32::try_from(notes.len() + 1).unwrap_or(u32::MAX);
-    about.write_string_with_format(start, 0, "示例(第一张表的一行)", &Format::new().set_bold())?;
-    for (i, ((header, ..), value)) in COLUMNS.iter().zip(example).enumerate() {
-        let at = start + 1 + u32::try_from(i).unwrap_or(0);
-        about.write_string(at, 0, *header)?;
-        about.write_string(at, 1, value)?;
-    }
+    crate::workbook::write_example(about, after + 1, COLUMNS.iter().map(|c| c.0).zip(example))?;
     crate::workbook::printable(&mut book);
     book.save(file)
 }

@@ -289,6 +289,28 @@ pub(crate) fn write_pairs(sheet: &mut Worksheet, from: u32, pairs: Vec<(&str, Va
     Ok(at)
 }
 
+/// Writes `lines` of text as a cover's keys and values from row `from` ([`write_pairs`]); returns
+/// the row after the last.
+pub(crate) fn write_lines(sheet: &mut Worksheet, from: u32, lines: &[(&str, String)]) -> Result<u32, XlsxError> {
+    write_pairs(sheet, from, lines.iter().map(|(key, value)| (*key, Value::Text(value.clone()))).collect())
+}
+
+/// Writes a template's example row down its instructions sheet from row `from`: a bold heading,
+/// then each column's header beside the example's value.
+pub(crate) fn write_example<'a>(
+    sheet: &mut Worksheet,
+    from: u32,
+    columns: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), XlsxError> {
+    sheet.write_string_with_format(from, 0, "示例(第一张表的一行)", &Format::new().set_bold())?;
+    for (i, (header, value)) in columns.into_iter().enumerate() {
+        let at = from + 1 + u32::try_from(i).unwrap_or(0);
+        sheet.write_string(at, 0, header)?;
+        sheet.write_string(at, 1, value)?;
+    }
+    Ok(())
+}
+
 /// `text` with every phone number (11 digits from 1: 138****5678) and resident ID number (17
 /// digits and a check character: 421221********001X) in it masked, as the roster's result masks
 /// them: free text a provider typed travels with the file.
