@@ -356,7 +356,7 @@ pub async fn list_project_trainees(
                 }
                 _ => Vec::new(),
             },
-            terminated_on: crate::store::date_proto(person.terminated_on),
+            terminated_on: person.terminated_on.into_proto(),
             termination_reason: person.termination_reason.clone(),
             occupation_code: class.occupation.as_str().to_owned(),
             project_skill_level: convert::skill_level_to_proto(Some(class.level)),

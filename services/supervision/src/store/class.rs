@@ -19,7 +19,7 @@ use qiancheng_platform::{Error, Stamp};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
-use super::{StoredDecision, date_proto, int32};
+use super::{StoredDecision, int32};
 
 /// A teacher (师资) as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,9 +228,9 @@ impl ClassRecord {
             filing_decision: Some(self.filing_decision.to_proto(Audience::WHOLE)),
             acknowledged_by: self.acknowledged_by.clone(),
             acknowledged_micros: self.acknowledged_micros,
-            stopped_on: date_proto(self.stopped_on),
+            stopped_on: self.stopped_on.into_proto(),
             stop_reason: self.stop_reason.clone(),
-            completed_on: date_proto(self.completed_on),
+            completed_on: self.completed_on.into_proto(),
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
             etag: self.stamp.etag(),

@@ -19,9 +19,8 @@ pub mod signal;
 pub mod standing;
 pub mod trainee;
 
-use chrono::NaiveDate;
-use qiancheng_api::convert::{self, IntoProto as _};
-use qiancheng_api::types::{self, Date};
+use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::types;
 use qiancheng_domain::policy::{Decision, RuleResult};
 use qiancheng_platform::Error;
 use qiancheng_platform::explain::Audience;
@@ -84,11 +83,6 @@ impl StoredDecision {
             decided_micros: self.decided_micros,
         }
     }
-}
-
-/// A stored optional date as the API shows it.
-pub fn date_proto(date: Option<NaiveDate>) -> Option<Date> {
-    date.map(convert::date_to_proto)
 }
 
 pub use qiancheng_api::convert::int32;

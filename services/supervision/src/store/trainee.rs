@@ -17,7 +17,7 @@ use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Columns, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
 
-use super::{StoredDecision, date_proto, int32};
+use super::{StoredDecision, int32};
 
 /// A trainee as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Record)]
@@ -182,7 +182,7 @@ impl TraineeRecord {
             eligibility: Some(self.eligibility.to_proto(audience)),
             assessment: self.assessment.map_or(0, |a| a.into_proto()),
             completion: self.completion.as_ref().map(|d| d.to_proto(audience)),
-            terminated_on: date_proto(self.terminated_on),
+            terminated_on: self.terminated_on.into_proto(),
             termination_reason: self.termination_reason.clone(),
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
