@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-use crate::workbook::{Columns, Row, header_format, locate_columns, progress, read_sheet, text_of, write_cell};
+use crate::workbook::{Columns, Row, header_format, locate_columns, masked, progress, read_sheet, text_of, write_cell};
 
 /// The columns of the 花名册, in the template's order: the header, the other headers providers
 /// write for it, whether a value is required, and what it fills.
@@ -382,19 +382,6 @@ fn request_id(class: &str, cells: &[Data]) -> String {
         hash.update([0x1f]);
     }
     format!("roster-xlsx-{}", &hex::encode(hash.finalize())[..40])
-}
-
-/// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
-/// starred when it is too short to show any of it safely.
-fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
-    let chars: Vec<char> = text.trim().chars().collect();
-    if chars.len() < keep_start + keep_end + 4 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..keep_start].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
-    out.extend(&chars[chars.len() - keep_end..]);
-    out
 }
 
 /// What the 说明 sheet says.

@@ -311,6 +311,19 @@ pub(crate) fn write_example<'a>(
     Ok(())
 }
 
+/// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
+/// starred when it is too short to show any of it safely.
+pub(crate) fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
+    let chars: Vec<char> = text.trim().chars().collect();
+    if chars.len() < keep_start + keep_end + 4 {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..keep_start].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
+    out.extend(&chars[chars.len() - keep_end..]);
+    out
+}
+
 /// `text` with every phone number (11 digits from 1: 138****5678) and resident ID number (17
 /// digits and a check character: 421221********001X) in it masked, as the roster's result masks
 /// them: free text a provider typed travels with the file.
@@ -328,8 +341,8 @@ pub(crate) fn masked_text(text: &str) -> String {
         let word: String = chars[i..i + run].iter().collect();
         let digits_only = word.chars().all(|c| c.is_ascii_digit());
         let masked = match word.len() {
-            11 if digits_only && word.starts_with('1') => format!("{}****{}", &word[..3], &word[7..]),
-            18 if word[..17].chars().all(|c| c.is_ascii_digit()) => format!("{}********{}", &word[..6], &word[14..]),
+            11 if digits_only && word.starts_with('1') => masked(&word, 3, 4),
+            18 if word[..17].chars().all(|c| c.is_ascii_digit()) => masked(&word, 6, 4),
             _ => word,
         };
         out.push_str(&masked);
