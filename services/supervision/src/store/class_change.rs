@@ -87,10 +87,8 @@ pub async fn note(
     actor: &str,
 ) -> Result<(), Error> {
     change.serialize_on(FEED_TURN).await?;
-    let last: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(position) FROM class_change").fetch_one(&mut *change.tx).await?;
     let record = ClassChangeRecord {
-        position: last.unwrap_or(0) + 1,
+        position: last_position(&mut *change.tx).await? + 1,
         kind,
         class_id: class.id.clone(),
         project_id: class.project_id.clone(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Tx};
-use qiancheng_platform::record::{self, Filter};
+use qiancheng_platform::record::{self, Columns, Filter};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::integrity::{AttendanceShape, ChangeFact, CheckInFact, PhoneHolder};
@@ -82,29 +82,34 @@ pub async fn live_phones(tx: &mut Tx, class_id: &str) -> Result<Vec<String>, Err
     rows.iter().map(|row| Ok(row.try_get("phone_cipher")?)).collect()
 }
 
+/// A trainee holding a phone, as read.
+#[derive(Columns)]
+struct Holder {
+    id: String,
+    class_id: String,
+    person_hash: String,
+    region_code: String,
+}
+
 /// Everyone on a roster (or proposed) whose phone hash is one of `hashes`.
 pub async fn phone_holders(tx: &mut Tx, hashes: &[String]) -> Result<Vec<PhoneHolder>, Error> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT t.id, t.class_id, t.person_hash, c.region_code FROM trainee t JOIN training_class c ON c.id = t.class_id \
-         WHERE t.phone_hash IN ({}) AND t.state IN {LIVE} ORDER BY t.id",
-        db::placeholders(1, hashes.len())
-    );
-    let query = hashes.iter().fold(sqlx::query(AssertSqlSafe(sql)), |q, h| q.bind(h.as_str()));
-    let rows = query.fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|row| {
-            let class_id: String = row.try_get("class_id")?;
-            Ok(PhoneHolder {
-                trainee: format!("classes/{class_id}/trainees/{}", row.try_get::<String, _>("id")?),
-                class_id,
-                region_code: row.try_get("region_code")?,
-                person_hash: row.try_get("person_hash")?,
-            })
+    let select =
+        ("t.id, t.class_id, t.person_hash, c.region_code", "trainee t JOIN training_class c ON c.id = t.class_id");
+    let filter =
+        Filter::new().among("t.phone_hash", hashes.iter().map(String::as_str)).and(&format!("t.state IN {LIVE}"), []);
+    let rows: Vec<Holder> = record::select_where(&mut **tx, select, filter, "ORDER BY t.id").await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| PhoneHolder {
+            trainee: format!("classes/{}/trainees/{}", h.class_id, h.id),
+            class_id: h.class_id,
+            region_code: h.region_code,
+            person_hash: h.person_hash,
         })
-        .collect()
+        .collect())
 }
 
 /// A class's roster changes, with the day an addition's trainee was put on the roster.
