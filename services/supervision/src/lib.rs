@@ -19,12 +19,10 @@
 pub mod access;
 pub mod attendance;
 pub mod class;
-pub mod clock;
 pub mod completion;
 pub mod evaluation;
 pub mod feed;
 pub mod inspection;
-pub mod integrity;
 pub mod judge;
 pub mod ledger;
 pub mod peer;
@@ -37,11 +35,12 @@ pub mod watch;
 
 use chrono::NaiveDate;
 use qiancheng_api::supervision::supervision_service_server::SupervisionServiceServer;
+use qiancheng_domain::policy::integrity;
 use qiancheng_platform::Shared;
 use qiancheng_platform::config::Settings;
 use tonic::service::Routes;
 
-pub use clock::Clock;
+pub use qiancheng_platform::clock::Clock;
 
 /// The service's short name: its SQLite file, its `serve` argument, its peer name.
 pub const NAME: &str = "supervision";

@@ -19,11 +19,11 @@ use serde_json::json;
 
 use crate::Supervision;
 use crate::access;
-use crate::integrity;
 use crate::store::class as classes;
 use crate::store::inspection as inspections;
 use crate::store::signal::{self as store, SignalRecord, SignalState};
 use crate::watch;
+use qiancheng_domain::policy::integrity;
 
 /// What signals the caller may read: the city and auditors all, a county officer their county.
 fn signal_scope(principal: &Principal) -> Result<Scope, Error> {

@@ -2,7 +2,7 @@
 //! change what a detector sees makes one call here inside its transaction (attendance intake,
 //! a roster write, an inspection), so a signal commits with the records it rests on, and
 //! [`recompute`] does the whole class again (RecomputeSignals, the backfill). The detectors are
-//! pure ([`crate::integrity`]); this module reads their facts ([`crate::store::evidence`]) and
+//! pure ([`qiancheng_domain::policy::integrity`]); this module reads their facts ([`crate::store::evidence`]) and
 //! records what they observe ([`crate::store::signal`]).
 //!
 //! A signal is found again by its code, class and subject: a later event updates an open one's
@@ -20,12 +20,12 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 use crate::Supervision;
-use crate::integrity::{self, InspectionFact, Observation, Params};
 use crate::store::attendance::{AttendanceRow, Source};
 use crate::store::class::{self as classes, ClassRecord};
 use crate::store::evidence;
 use crate::store::inspection::{self as inspections, InspectionRecord};
 use crate::store::signal::{self as signals, SignalRecord, SignalState};
+use qiancheng_domain::policy::integrity::{self, InspectionFact, Observation, Params};
 
 /// After a chunk of check-ins of `class` is stored: SYNC-CHECKIN for each session and device it
 /// touched, DEVICE-SHARED for each device around its times, GHOST-SESSION for its days,

@@ -8,6 +8,7 @@ use qiancheng_domain::lifecycle::{
 use qiancheng_domain::policy::QuotaMode;
 use qiancheng_domain::policy::class::{FindingKind, FindingSeverity, InspectionOutcome};
 use qiancheng_domain::policy::facts::{KeyProjectLibrary, LocalBasisKind};
+use qiancheng_domain::policy::integrity::Severity as SignalSeverity;
 use qiancheng_domain::policy::project::{ProjectBasis, TrainingMode};
 use qiancheng_domain::policy::provider::{Misconduct, ProviderKind};
 use qiancheng_domain::policy::selection::SelectionMethod;
@@ -88,3 +89,4 @@ crate::proto_enum!(FindingSeverity => supervision::FindingSeverity, "FINDING_SEV
 crate::proto_enum!(FindingKind => supervision::FindingKind, "FINDING_KIND_", "CLASS-INSPECTION", "a finding");
 crate::proto_enum!(InspectionOutcome => supervision::InspectionOutcome, "INSPECTION_OUTCOME_", "CLASS-INSPECTION", "an inspection outcome");
 crate::proto_enum!(KeyProjectLibrary => supervision::KeyProjectLibrary, "KEY_PROJECT_LIBRARY_", "ELIG-PREHIRE", "a key-project library");
+crate::proto_enum!(SignalSeverity => supervision::SignalSeverity, "SIGNAL_SEVERITY_", "ENUM", "a signal severity");

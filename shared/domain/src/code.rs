@@ -42,7 +42,14 @@ macro_rules! coded {
     };
 }
 
-coded!(crate::RegionCode, crate::SkillLevel, crate::TargetGroup, crate::Industry, crate::policy::facts::LocalBasisKind,);
+coded!(
+    crate::RegionCode,
+    crate::policy::integrity::Severity,
+    crate::SkillLevel,
+    crate::TargetGroup,
+    crate::Industry,
+    crate::policy::facts::LocalBasisKind,
+);
 
 impl Code for crate::policy::project::TrainingMode {
     fn all() -> &'static [Self] {

@@ -317,6 +317,7 @@ code_columns!(
     qiancheng_domain::policy::class::FindingSeverity,
     qiancheng_domain::policy::class::FindingKind,
     qiancheng_domain::policy::class::InspectionOutcome,
+    qiancheng_domain::policy::integrity::Severity,
 );
 
 /// Reads a document stored as JSON text (`#[column(json)]`); the empty text and `NULL` read as

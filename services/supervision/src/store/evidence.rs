@@ -8,16 +8,50 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{self, Tx};
-use qiancheng_platform::record::{self, Columns, Filter};
+use qiancheng_platform::record::{self, Columns, Filter, Record};
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::integrity::{AttendanceShape, ChangeFact, CheckInFact, PhoneHolder};
+use qiancheng_domain::policy::integrity::{AttendanceShape, ChangeFact, CheckInFact, PhoneHolder};
 
 /// The most check-ins of one device one read returns (a device's busiest hour holds far fewer).
 const MAX_DEVICE_ROWS: i64 = 20_000;
 
 /// States of a trainee on a roster or proposed for it.
 const LIVE: &str = "('PROPOSED', 'ACTIVE', 'WITHDRAWN', 'COMPLETED', 'NOT_COMPLETED')";
+
+/// A stored check-in as the detectors read it, with its class's county and provider.
+#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[record(
+    table = "attendance",
+    alias = "a",
+    from = "attendance a JOIN training_class c ON c.id = a.class_id",
+    key = "event_id",
+    what = "the check-in"
+)]
+struct CheckIn {
+    event_id: String,
+    class_id: String,
+    #[column(computed = "c.region_code")]
+    region_code: String,
+    #[column(computed = "c.provider_credit_code")]
+    provider: String,
+    trainee_id: String,
+    #[column(name = "checked_in_micros")]
+    micros: i64,
+}
+
+/// The detectors' facts of stored check-ins.
+fn facts(rows: Vec<CheckIn>) -> Vec<CheckInFact> {
+    let fact = |c: CheckIn| CheckInFact {
+        event_id: c.event_id,
+        class_id: c.class_id,
+        region_code: c.region_code,
+        provider: c.provider,
+        trainee_id: c.trainee_id,
+        micros: c.micros,
+    };
+    rows.into_iter().map(fact).collect()
+}
 
 /// Check-ins a device sent (not rows a correction made).
 fn device_checkins() -> Filter {
@@ -32,7 +66,7 @@ pub async fn checkins_of_session(
     device: &str,
 ) -> Result<Vec<CheckInFact>, Error> {
     let filter = device_checkins().eq("a.class_id", class_id).eq("a.session_id", session_id).eq("a.device", device);
-    record::all(&mut **tx, filter, "").await
+    Ok(facts(record::all(&mut **tx, filter, "").await?))
 }
 
 /// The device check-ins of any class on `device` from `from` to `to` (microseconds, both
@@ -40,7 +74,7 @@ pub async fn checkins_of_session(
 pub async fn checkins_of_device(tx: &mut Tx, device: &str, from: i64, to: i64) -> Result<Vec<CheckInFact>, Error> {
     let filter =
         device_checkins().eq("a.device", device).and("a.checked_in_micros BETWEEN ? AND ?", [from.into(), to.into()]);
-    record::take(&mut **tx, filter, "a.checked_in_micros", MAX_DEVICE_ROWS).await
+    Ok(facts(record::take(&mut **tx, filter, "a.checked_in_micros", MAX_DEVICE_ROWS).await?))
 }
 
 /// The check-ins with hours of a class's sessions held on `day`.
@@ -49,7 +83,7 @@ pub async fn checkins_on_day(tx: &mut Tx, class_id: &str, day: NaiveDate) -> Res
         .eq("a.class_id", class_id)
         .and("a.session_id IN (SELECT id FROM class_session WHERE held_on = ?)", [day.to_string().into()])
         .and("a.hours > 0", []);
-    record::all(&mut **tx, filter, "").await
+    Ok(facts(record::all(&mut **tx, filter, "").await?))
 }
 
 /// The trainees of a class whose phone has no lookup hash yet, with the sealed phone.

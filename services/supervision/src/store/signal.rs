@@ -10,7 +10,7 @@ use qiancheng_platform::db::Tx;
 use qiancheng_platform::record::{self, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
 
-use crate::integrity::{Evidence, Severity};
+use qiancheng_domain::policy::integrity::{Evidence, Severity};
 
 qiancheng_platform::stored_enum! {
     /// Where a signal stands (SIGNAL-STATE).

@@ -26,6 +26,7 @@
 //! | [`project`] | PROJ-CATALOG, PROJ-PLAN, PROJ-CROSS-REGION, PROJ-BRAND, PROJ-INSERVICE, PROJ-BASIS |
 //! | [`class`] | CLASS-FILING, CLASS-HOURS, CLASS-HEADCOUNT, CLASS-ATTENDANCE, CLASS-COMPLETION, CLASS-INSPECTION, CLASS-LEDGER |
 //! | [`selection`] | PROJ-SELECTION, PROJ-QUOTA |
+//! | [`integrity`] | the integrity signals: SYNC-CHECKIN, DEVICE-SHARED, PHONE-SHARED, ROSTER-CHURN, PERFECT-ATTENDANCE, GHOST-SESSION |
 //! | [`replay`] | a claim's facts as JSON in, its decision and a readable table out |
 
 pub mod calendar;
@@ -35,6 +36,7 @@ pub mod decision;
 pub mod eligibility;
 pub mod facts;
 pub mod fraction;
+pub mod integrity;
 pub mod outcome;
 pub mod payment;
 pub mod project;

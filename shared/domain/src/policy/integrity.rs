@@ -2,8 +2,8 @@
 //! records show that an officer may want to look at. Each detector here is a pure function over
 //! facts its caller read, with the suite's parameters ([`Params`], docs/integrity.md); it returns
 //! what it observed, the records it rests on and how much attention it asks for, never a
-//! refusal. Nothing here reads or writes: [`crate::watch`] gathers the facts as events arrive and
-//! stores what these functions find.
+//! refusal. Nothing here reads or writes: supervision gathers the facts as events arrive and stores
+//! what these functions find.
 //!
 //! The thresholds are the suite's interpretation, not the plan's: the plan names the frauds
 //! (代签到, 虚报人数, 转包) and asks for 智能监管, not for numbers.
@@ -110,23 +110,30 @@ impl Params {
     }
 }
 
-qiancheng_platform::stored_enum! {
-    /// How much a signal asks of an officer's attention.
-    #[derive(PartialOrd, Ord)]
-    pub enum Severity {
-        /// Worth a look when passing.
-        Low => "LOW",
-        /// Worth a question to the provider.
-        Medium => "MEDIUM",
-        /// Worth an unannounced inspection.
-        High => "HIGH",
-    }
+/// How much a signal asks of an officer's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Worth a look when passing.
+    Low,
+    /// Worth a question to the provider.
+    Medium,
+    /// Worth an unannounced inspection.
+    High,
 }
 
-qiancheng_api::proto_enum!(local Severity => qiancheng_api::supervision::SignalSeverity, "SIGNAL_SEVERITY_", "ENUM",
-    "a signal severity");
-
 impl Severity {
+    /// Every severity, the least first.
+    pub const ALL: [Severity; 3] = [Severity::Low, Severity::Medium, Severity::High];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+        }
+    }
+
     /// Its rank: the higher, the earlier an officer sees it.
     pub fn rank(self) -> i64 {
         match self {
@@ -219,30 +226,20 @@ fn capped(mut evidence: Vec<Evidence>) -> Vec<Evidence> {
     evidence
 }
 
-/// A stored check-in, as the detectors see it: read with its class's county and provider.
-#[derive(Debug, Clone, PartialEq, Eq, qiancheng_platform::record::Record)]
-#[record(
-    table = "attendance",
-    alias = "a",
-    from = "attendance a JOIN training_class c ON c.id = a.class_id",
-    key = "event_id",
-    what = "the check-in"
-)]
+/// A stored check-in, as the detectors see it: with its class's county and provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckInFact {
     /// The event id.
     pub event_id: String,
     /// The class's id.
     pub class_id: String,
     /// The class's county.
-    #[column(computed = "c.region_code")]
     pub region_code: String,
     /// The class's provider.
-    #[column(computed = "c.provider_credit_code")]
     pub provider: String,
     /// The trainee.
     pub trainee_id: String,
-    /// When the device saw them.
-    #[column(name = "checked_in_micros")]
+    /// When the device saw them, microseconds since the epoch.
     pub micros: i64,
 }
 
