@@ -16,7 +16,7 @@ use qiancheng_domain::lifecycle::{ClassState as State, Lifecycle as _};
 use qiancheng_domain::policy::class::{ClassFiling, class_headcount, evaluate_class_filing};
 use qiancheng_domain::policy::facts::{KeyProject as KeyProjectFacts, KeyProjectLibrary as Library};
 use qiancheng_domain::policy::project::{CatalogItem as CatalogFacts, TrainingMode as Mode};
-use qiancheng_domain::{OccupationCode, RegionCode, ValueError};
+use qiancheng_domain::{OccupationCode, RegionCode};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::explain::Audience;
 use qiancheng_platform::page::PageRequest;
@@ -24,6 +24,7 @@ use qiancheng_platform::time::new_id;
 use qiancheng_platform::{Call, Error, Stamp, write};
 use serde_json::json;
 
+use crate::Supervision;
 use crate::access::{self, Scope};
 use crate::judge::{self, Candidate, Project};
 use crate::peer;
@@ -32,35 +33,15 @@ use crate::store::class::{self as store, ClassRecord, SelectionTold, TeacherReco
 use crate::store::class_change::{self as feed, ChangeKind};
 use crate::store::class_return::{self as returns, ClassReturnRecord};
 use crate::store::trainee::{self, TraineeRecord};
-use crate::{MAX_ROSTER, Supervision};
 
-/// The most hours a class states of theory or of practice.
-const MAX_HOURS: i32 = 10_000;
-/// The most teachers a filing names.
-const MAX_TEACHERS: usize = 50;
-
-/// Hours as the request gives them.
-fn hours(value: i32) -> Result<u32, ValueError> {
-    if (0..=MAX_HOURS).contains(&value) {
-        u32::try_from(value).map_err(|_| ValueError::new("CLASS-HOURS", "hours cannot be negative"))
-    } else {
-        Err(ValueError::new("CLASS-HOURS", format!("hours are 0 to {MAX_HOURS}")))
-    }
-}
-
-/// The key project of a pre-hire class, validated.
+/// The key project of a pre-hire class, its fields checked by their declared rules.
 fn key_project(input: &KeyProject, v: &mut Violations) -> Option<KeyProjectFacts> {
-    let enterprise = v.value("class.key_project.enterprise", convert::text(&input.enterprise, 100));
     let library = v.value("class.key_project.library", Library::from_proto(input.library)).flatten();
-    let production = v.value(
-        "class.key_project.expected_production_on",
-        convert::required_date(input.expected_production_on.as_ref()),
-    );
     Some(KeyProjectFacts {
-        enterprise: enterprise?,
+        enterprise: input.enterprise.trim().to_owned(),
         library,
         manufacturing: input.manufacturing,
-        expected_production_on: production?,
+        expected_production_on: convert::date(input.expected_production_on.as_ref()).ok().flatten()?,
     })
 }
 
@@ -82,48 +63,37 @@ struct Filing {
 fn filing(s: &Supervision, m: &CreateClassRequest) -> Result<Filing, Error> {
     let input = m.class.clone().unwrap_or_default();
     let mut v = Violations::default();
+    // The declared rules of the class and its roster (an update's merged class is checked here too).
+    v.declared(m, "");
     let project_id = v.value("class.project", convert::resource_id(&input.project, "projects"));
-    let title = v.value("class.title", convert::text(&input.title, 100));
-    let first_day = v.value("class.first_day", convert::required_date(input.first_day.as_ref()));
-    let last_day = v.value("class.last_day", convert::required_date(input.last_day.as_ref()));
-    let theory_hours = v.value("class.theory_hours", hours(input.theory_hours));
-    let practice_hours = v.value("class.practice_hours", hours(input.practice_hours));
     let mode = v.value("class.mode", Mode::required(input.mode));
-    let venue = v.value("class.venue", convert::optional_text(&input.venue, 200));
-    if input.teachers.len() > MAX_TEACHERS {
-        v.add("class.teachers", "TEXT-LENGTH", format!("at most {MAX_TEACHERS} teachers"));
-    }
-    let mut teachers = Vec::new();
-    for (i, t) in input.teachers.iter().take(MAX_TEACHERS).enumerate() {
-        let name = v.value(&format!("class.teachers[{i}].name"), convert::text(&t.name, 50));
-        let qualification =
-            v.value(&format!("class.teachers[{i}].qualification"), convert::optional_text(&t.qualification, 200));
-        if let (Some(name), Some(qualification)) = (name, qualification) {
-            teachers.push(TeacherRecord { name, qualification });
-        }
-    }
+    let teachers = input
+        .teachers
+        .iter()
+        .map(|t| TeacherRecord { name: t.name.trim().to_owned(), qualification: t.qualification.trim().to_owned() })
+        .collect();
     let key_project = input.key_project.as_ref().and_then(|k| key_project(k, &mut v));
-    if m.roster.len() > MAX_ROSTER {
-        v.add("roster", "ROSTER-SIZE", format!("a roster holds at most {MAX_ROSTER} trainees"));
-    }
     let roster: Vec<Candidate> = m
         .roster
         .iter()
-        .take(MAX_ROSTER)
         .enumerate()
         .filter_map(|(i, entry)| judge::candidate(entry, &format!("roster[{i}]"), &s.pii, &mut v))
         .collect();
+    let day = |d: Option<&qiancheng_api::types::Date>| convert::date(d).ok().flatten();
+    let (first_day, last_day) = (day(input.first_day.as_ref()), day(input.last_day.as_ref()));
+    let hours = |h: i32| u32::try_from(h).ok();
+    let (theory_hours, practice_hours) = (hours(input.theory_hours), hours(input.practice_hours));
     v.finish()?;
     let missing = || Error::invalid("class", "REQUIRED", "the class is incomplete");
     Ok(Filing {
         project_id: project_id.ok_or_else(missing)?.to_owned(),
-        title: title.ok_or_else(missing)?,
+        title: input.title.trim().to_owned(),
         first_day: first_day.ok_or_else(missing)?,
         last_day: last_day.ok_or_else(missing)?,
         theory_hours: theory_hours.ok_or_else(missing)?,
         practice_hours: practice_hours.ok_or_else(missing)?,
         mode: mode.ok_or_else(missing)?,
-        venue: venue.ok_or_else(missing)?,
+        venue: input.venue.trim().to_owned(),
         teachers,
         key_project,
         roster,
@@ -434,7 +404,7 @@ pub async fn acknowledge_class(
 pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result<StopClassResponse, Error> {
     let scope = access::record_scope(&call.principal)?;
     let m = &call.message;
-    let reason = convert::text(&m.reason, 500).map_err(|e| Error::invalid_value("reason", e))?;
+    let reason = m.reason.trim().to_owned();
     let today = s.today();
     let actor = call.principal.subject.clone();
     write::run(s, &call, async |change| {
@@ -463,14 +433,7 @@ pub async fn stop_class(s: &Supervision, call: Call<StopClassRequest>) -> Result
 pub async fn return_class(s: &Supervision, call: Call<ReturnClassRequest>) -> Result<ReturnClassResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let m = &call.message;
-    let mut v = Violations::default();
-    let reasons: Vec<String> = m
-        .reasons
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| v.value(&format!("reasons[{i}]"), convert::text(r, 500)))
-        .collect();
-    v.finish()?;
+    let reasons: Vec<String> = m.reasons.iter().map(|r| r.trim().to_owned()).collect();
     let officer = call.principal.subject.clone();
     write::run(s, &call, async |change| {
         let id = access::id_of(&m.name, "classes", "name")?;

@@ -32,19 +32,17 @@ pub async fn record_skill_evaluation(
     let input = m.evaluation.clone().unwrap_or_default();
     let today = s.today();
     let mut v = Violations::default();
-    let number = v.value("evaluation.certificate_number", convert::text(&input.certificate_number, 64));
+    let number = input.certificate_number.trim().to_owned();
     let kind = v.value("evaluation.kind", CertificateKind::required(input.kind));
     let occupation = v.value("evaluation.occupation_code", OccupationCode::parse(&input.occupation_code));
     let level = v.value("evaluation.skill_level", convert::required_skill_level(input.skill_level));
-    let issuer = v.value("evaluation.issuer", convert::text(&input.issuer, 100));
+    let issuer = input.issuer.trim().to_owned();
     let issued_on = v.value("evaluation.issued_on", convert::required_date(input.issued_on.as_ref()));
     if issued_on.is_some_and(|d| d > today) {
         v.add("evaluation.issued_on", "EVALUATION_DATE", "a certificate cannot be issued in the future");
     }
     v.finish()?;
-    let (Some(number), Some(kind), Some(occupation), Some(level), Some(issuer), Some(issued_on)) =
-        (number, kind, occupation, level, issuer, issued_on)
-    else {
+    let (Some(kind), Some(occupation), Some(level), Some(issued_on)) = (kind, occupation, level, issued_on) else {
         return Err(Error::invalid("evaluation", "REQUIRED", "the evaluation is incomplete"));
     };
     let actor = call.principal.subject.clone();

@@ -70,14 +70,11 @@ pub async fn record_inspection(
     if inspected_on.is_some_and(|d| d > today) {
         v.add("inspection.inspected_on", "CLASS-INSPECTION", "an inspection cannot be dated in the future");
     }
-    if !(0..=100_000).contains(&input.people_present) {
-        v.add("inspection.people_present", "CLASS-INSPECTION", "people present are 0 to 100000");
-    }
     let (severity, kind) = finding(&input, &mut v);
-    let note = v.value("inspection.note", convert::text(&input.note, 2000));
+    let note = input.note.trim().to_owned();
     v.finish()?;
-    let (Some(class_id), Some(inspection_kind), Some(inspected_on), Some(severity), Some(note)) =
-        (class_id, inspection_kind, inspected_on, severity, note)
+    let (Some(class_id), Some(inspection_kind), Some(inspected_on), Some(severity)) =
+        (class_id, inspection_kind, inspected_on, severity)
     else {
         return Err(Error::invalid("inspection", "REQUIRED", "the inspection is incomplete"));
     };

@@ -104,27 +104,22 @@ impl Candidate {
     }
 }
 
-/// Validates one person of a filing or change (its fields under `field.`), recording every bad
-/// field in `v`.
+/// Validates one person of a filing or change (its fields under `field.`) beyond the declared
+/// rules of their fields, recording every bad field in `v`.
 pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Violations) -> Option<Candidate> {
     let at = |name: &str| format!("{field}.{name}");
-    let name = v.value(&at("person_name"), convert::text(&input.person_name, 50));
     let id = v.value(&at("id_number"), IdNumber::parse(&input.id_number));
     let phone = v.value(&at("phone"), PhoneNumber::parse(&input.phone));
     let group = v.value(&at("target_group"), convert::target_group(input.target_group));
     let level = v.value(&at("skill_level"), convert::skill_level(input.skill_level));
     let basis = v.value(&at("local_basis"), LocalBasisKind::from_proto(input.local_basis));
-    let evidence = v.value(&at("local_basis_evidence"), convert::optional_text(&input.local_basis_evidence, 200));
-    let enterprise = v.value(&at("prehire_enterprise"), convert::optional_text(&input.prehire_enterprise, 100));
-    let (Some(name), Some(id), Some(phone), Some(group), Some(level), Some(basis), Some(evidence), Some(enterprise)) =
-        (name, id, phone, group, level, basis, evidence, enterprise)
-    else {
+    let (Some(id), Some(phone), Some(group), Some(level), Some(basis)) = (id, phone, group, level, basis) else {
         return None;
     };
     let hashes = pii.lookup_hashes(id.as_str());
     let hash = pii.lookup_hash(id.as_str());
     Some(Candidate {
-        name,
+        name: input.person_name.trim().to_owned(),
         id,
         phone,
         declared: Declared {
@@ -133,8 +128,8 @@ pub fn candidate(input: &TraineeInput, field: &str, pii: &PiiCipher, v: &mut Vio
             skill_level: level,
             budget_paid: input.budget_paid,
             local_basis: basis,
-            local_basis_evidence: evidence,
-            prehire_enterprise: enterprise,
+            local_basis_evidence: input.local_basis_evidence.trim().to_owned(),
+            prehire_enterprise: input.prehire_enterprise.trim().to_owned(),
         },
         hash,
         hashes,

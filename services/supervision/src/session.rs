@@ -14,10 +14,8 @@ use serde_json::json;
 
 use crate::Supervision;
 use crate::access;
-use crate::store::session::{self as sessions, MAX_SESSION_HOURS, SessionKind as Kind, SessionRecord};
+use crate::store::session::{self as sessions, SessionKind as Kind, SessionRecord};
 
-/// The most sessions one request adds.
-pub const MAX_SESSIONS_PER_REQUEST: usize = 500;
 /// The most sessions a class has.
 pub const MAX_SESSIONS_PER_CLASS: i64 = 1_000;
 /// CreateSessions: adds teaching sessions to a class that runs.
@@ -28,20 +26,13 @@ pub async fn create_sessions(
     let scope = access::provider_scope(&call.principal)?;
     let m = &call.message;
     let mut v = Violations::default();
-    if m.sessions.is_empty() || m.sessions.len() > MAX_SESSIONS_PER_REQUEST {
-        v.add("sessions", "SESSIONS", format!("give 1 to {MAX_SESSIONS_PER_REQUEST} sessions"));
-    }
     let mut parsed = Vec::new();
-    for (i, session) in m.sessions.iter().take(MAX_SESSIONS_PER_REQUEST).enumerate() {
+    for (i, session) in m.sessions.iter().enumerate() {
         let at = |f: &str| format!("sessions[{i}].{f}");
         let held_on = v.value(&at("held_on"), convert::required_date(session.held_on.as_ref()));
-        if !(1..=MAX_SESSION_HOURS).contains(&session.hours) {
-            v.add(&at("hours"), "SESSION_HOURS", format!("a session has 1 to {MAX_SESSION_HOURS} hours"));
-        }
         let kind = v.value(&at("kind"), Kind::required(session.kind));
-        let topic = v.value(&at("topic"), convert::optional_text(&session.topic, 200));
-        if let (Some(held_on), Some(kind), Some(topic)) = (held_on, kind, topic) {
-            parsed.push((held_on, u32::try_from(session.hours).unwrap_or(0), kind, topic));
+        if let (Some(held_on), Some(kind)) = (held_on, kind) {
+            parsed.push((held_on, u32::try_from(session.hours).unwrap_or(0), kind, session.topic.trim().to_owned()));
         }
     }
     v.finish()?;
