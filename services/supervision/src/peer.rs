@@ -108,22 +108,26 @@ pub async fn refer_provider(
         found_on: None,
         request_id: request_id.to_owned(),
     };
-    match SelectionServiceClient::new(peer.channel()).disqualify_provider(request).await {
-        Ok(_) => Referred::Accepted(String::new()),
-        Err(status) => {
-            let reason = status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default();
-            let message: String = status.message().chars().take(300).collect();
-            match status.code() {
-                // Disqualified by an earlier referral or by an officer: what was asked holds.
-                tonic::Code::FailedPrecondition if reason == "ALREADY_DISQUALIFIED" => {
-                    Referred::Accepted(format!("already disqualified: {message}"))
-                }
-                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-                    Referred::Unreachable(format!("{:?}: {message}", status.code()))
-                }
-                code => Referred::Refused(format!("{code:?} {reason}: {message}")),
-            }
+    referred(SelectionServiceClient::new(peer.channel()).disqualify_provider(request).await.map(drop))
+}
+
+/// How a referral's answer ends it: selection's refusal with its code and reason (at most 300
+/// characters of its message), or no answer at all.
+fn referred(answer: Result<(), tonic::Status>) -> Referred {
+    let Err(status) = answer else {
+        return Referred::Accepted(String::new());
+    };
+    let reason = status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default();
+    let message: String = status.message().chars().take(300).collect();
+    match status.code() {
+        // Disqualified by an earlier referral or by an officer: what was asked holds.
+        tonic::Code::FailedPrecondition if reason == "ALREADY_DISQUALIFIED" => {
+            Referred::Accepted(format!("already disqualified: {message}"))
         }
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+            Referred::Unreachable(format!("{:?}: {message}", status.code()))
+        }
+        code => Referred::Refused(format!("{code:?} {reason}: {message}")),
     }
 }
 
@@ -180,17 +184,5 @@ pub async fn record_violation(
         description: format!("{found_on} 检查: {note}").chars().take(1000).collect(),
         request_id: request_id.to_owned(),
     };
-    match SelectionServiceClient::new(peer.channel()).record_violation(request).await {
-        Ok(_) => Referred::Accepted(String::new()),
-        Err(status) => {
-            let reason = status.get_error_details().error_info().map(|i| i.reason.clone()).unwrap_or_default();
-            let message: String = status.message().chars().take(300).collect();
-            match status.code() {
-                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-                    Referred::Unreachable(format!("{:?}: {message}", status.code()))
-                }
-                code => Referred::Refused(format!("{code:?} {reason}: {message}")),
-            }
-        }
-    }
+    referred(SelectionServiceClient::new(peer.channel()).record_violation(request).await.map(drop))
 }

@@ -22,7 +22,7 @@ use sha2::{Digest as _, Sha256};
 use crate::Supervision;
 use crate::store::attendance::{AttendanceRow, Source};
 use crate::store::class::{self as classes, ClassRecord};
-use crate::store::evidence;
+use crate::store::evidence::{self, DeviceSpan};
 use crate::store::inspection::{self as inspections, InspectionRecord};
 use crate::store::signal::{self as signals, SignalRecord, SignalState};
 use qiancheng_domain::policy::integrity::{self, InspectionFact, Observation, Params};
@@ -42,8 +42,15 @@ pub async fn after_attendance(
         let span = spans.entry((row.session_id.as_str(), row.device.as_str())).or_insert((i64::MAX, i64::MIN));
         *span = (span.0.min(row.checked_in_micros), span.1.max(row.checked_in_micros));
     }
-    let spans: Vec<(String, String, i64, i64)> =
-        spans.into_iter().map(|((s, d), (lo, hi))| (s.to_owned(), d.to_owned(), lo, hi)).collect();
+    let spans: Vec<DeviceSpan> = spans
+        .into_iter()
+        .map(|((s, d), (first_micros, last_micros))| DeviceSpan {
+            session_id: s.to_owned(),
+            device: d.to_owned(),
+            first_micros,
+            last_micros,
+        })
+        .collect();
     let days: BTreeSet<chrono::NaiveDate> =
         rows.iter().filter_map(|r| qiancheng_domain::day_in_china(r.checked_in_micros)).collect();
     let mut found = by_session_and_device(change, p, class, &spans).await?;
@@ -111,16 +118,16 @@ async fn by_session_and_device(
     change: &mut Change,
     p: &Params,
     class: &ClassRecord,
-    spans: &[(String, String, i64, i64)],
+    spans: &[DeviceSpan],
 ) -> Result<Vec<Observation>, Error> {
     let mut found = Vec::new();
     let mut devices: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for (session, device, lo, hi) in spans {
-        let facts = evidence::checkins_of_session(&mut change.tx, &class.id, session, device).await?;
-        let session_name = format!("classes/{}/sessions/{session}", class.id);
+    for DeviceSpan { session_id, device, first_micros, last_micros } in spans {
+        let facts = evidence::checkins_of_session(&mut change.tx, &class.id, session_id, device).await?;
+        let session_name = format!("classes/{}/sessions/{session_id}", class.id);
         found.extend(integrity::sync_checkin(p, &session_name, device, &facts));
         let span = devices.entry(device.as_str()).or_insert((i64::MAX, i64::MIN));
-        *span = (span.0.min(*lo), span.1.max(*hi));
+        *span = (span.0.min(*first_micros), span.1.max(*last_micros));
     }
     for (device, (lo, hi)) in devices {
         let around = (lo.saturating_sub(p.device_overlap_micros), hi.saturating_add(p.device_overlap_micros));
@@ -178,13 +185,13 @@ async fn phones(
     p: &Params,
     class: &ClassRecord,
 ) -> Result<Vec<Observation>, Error> {
-    for (trainee_id, sealed) in evidence::phones_unhashed(&mut change.tx, &class.id).await? {
-        let phone = s.pii.decrypt(&sealed)?;
-        evidence::set_phone_hash(&mut change.tx, &trainee_id, &s.pii.lookup_hash(&phone)).await?;
+    for sealed in evidence::phones_unhashed(&mut change.tx, &class.id).await? {
+        let phone = s.pii.decrypt(&sealed.phone_cipher)?;
+        evidence::set_phone_hash(&mut change.tx, &sealed.id, &s.pii.lookup_hash(&phone)).await?;
     }
     let mut phones = BTreeSet::new();
     for sealed in evidence::live_phones(&mut change.tx, &class.id).await? {
-        phones.insert(s.pii.decrypt(&sealed)?);
+        phones.insert(s.pii.decrypt(&sealed.phone_cipher)?);
     }
     let mut found = Vec::new();
     for phone in phones {

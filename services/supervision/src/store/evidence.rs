@@ -3,13 +3,11 @@
 //! and attendance shape; the attendance of a county's other classes. Reads only, except the
 //! phone hash a roster write leaves for PHONE-SHARED.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use qiancheng_platform::Error;
-use qiancheng_platform::db::{self, Tx};
+use qiancheng_platform::db::Tx;
 use qiancheng_platform::record::{self, Columns, Filter, Record};
-use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::Row as _;
 
 use qiancheng_domain::policy::integrity::{AttendanceShape, ChangeFact, CheckInFact, PhoneHolder};
 
@@ -86,13 +84,19 @@ pub async fn checkins_on_day(tx: &mut Tx, class_id: &str, day: NaiveDate) -> Res
     Ok(facts(record::all(&mut **tx, filter, "").await?))
 }
 
+/// A trainee's id and sealed phone.
+#[derive(Debug, Columns)]
+pub struct SealedPhone {
+    /// The trainee's id.
+    pub id: String,
+    /// The phone, encrypted.
+    pub phone_cipher: String,
+}
+
 /// The trainees of a class whose phone has no lookup hash yet, with the sealed phone.
-pub async fn phones_unhashed(tx: &mut Tx, class_id: &str) -> Result<Vec<(String, String)>, Error> {
-    let rows = sqlx::query("SELECT id, phone_cipher FROM trainee WHERE class_id = $1 AND phone_hash = ''")
-        .bind(class_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("phone_cipher")?))).collect()
+pub async fn phones_unhashed(tx: &mut Tx, class_id: &str) -> Result<Vec<SealedPhone>, Error> {
+    let filter = Filter::new().eq("class_id", class_id).eq("phone_hash", "");
+    record::select_where(&mut **tx, ("id, phone_cipher", "trainee"), filter, "").await
 }
 
 /// Stores the lookup hash of a trainee's phone.
@@ -106,14 +110,9 @@ pub async fn set_phone_hash(tx: &mut Tx, trainee_id: &str, hash: &str) -> Result
 }
 
 /// The trainees of a class on its roster or proposed for it, with their sealed phone.
-pub async fn live_phones(tx: &mut Tx, class_id: &str) -> Result<Vec<String>, Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT phone_cipher FROM trainee WHERE class_id = $1 AND state IN {LIVE} ORDER BY id"
-    )))
-    .bind(class_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(|row| Ok(row.try_get("phone_cipher")?)).collect()
+pub async fn live_phones(tx: &mut Tx, class_id: &str) -> Result<Vec<SealedPhone>, Error> {
+    let filter = Filter::new().eq("class_id", class_id).and(&format!("state IN {LIVE}"), []);
+    record::select_where(&mut **tx, ("id, phone_cipher", "trainee"), filter, "ORDER BY id").await
 }
 
 /// A trainee holding a phone, as read.
@@ -146,115 +145,129 @@ pub async fn phone_holders(tx: &mut Tx, hashes: &[String]) -> Result<Vec<PhoneHo
         .collect())
 }
 
+/// A roster change as ROSTER-CHURN reads it.
+#[derive(Columns)]
+struct Change {
+    id: String,
+    kind: String,
+    state: String,
+    decided_by: String,
+    create_time_micros: i64,
+    added_on: Option<NaiveDate>,
+}
+
 /// A class's roster changes, with the day an addition's trainee was put on the roster.
 pub async fn changes_of(tx: &mut Tx, class_id: &str) -> Result<Vec<ChangeFact>, Error> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.kind, r.state, r.decided_by, r.create_time_micros, t.added_on FROM roster_change r \
-         JOIN trainee t ON t.id = r.trainee_id WHERE r.class_id = $1 ORDER BY r.id",
-    )
-    .bind(class_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let state: String = row.try_get("state")?;
-            let addition = row.try_get::<String, _>("kind")? == "ADD";
+    let select = (
+        "r.id, r.kind, r.state, r.decided_by, r.create_time_micros, t.added_on",
+        "roster_change r JOIN trainee t ON t.id = r.trainee_id",
+    );
+    let rows: Vec<Change> =
+        record::select_where(&mut **tx, select, Filter::new().eq("r.class_id", class_id), "ORDER BY r.id").await?;
+    let fact = |c: Change| {
+        let addition = c.kind == "ADD";
+        ChangeFact {
+            name: format!("classes/{class_id}/rosterChanges/{}", c.id),
+            addition,
             // Before the first day a change is applied at once, by no officer; from it, every
             // change waits for one (ELIG-REALNAME).
-            let after_start = state != "APPLIED" || !row.try_get::<String, _>("decided_by")?.is_empty();
-            Ok(ChangeFact {
-                name: format!("classes/{class_id}/rosterChanges/{}", row.try_get::<String, _>("id")?),
-                addition,
-                after_start,
-                proposed_micros: row.try_get("create_time_micros")?,
-                added_on: if addition { db::parsed_opt(row, "added_on", qiancheng_domain::parse_date)? } else { None },
-            })
-        })
-        .collect()
+            after_start: c.state != "APPLIED" || !c.decided_by.is_empty(),
+            proposed_micros: c.create_time_micros,
+            added_on: c.added_on.filter(|_| addition),
+        }
+    };
+    Ok(rows.into_iter().map(fact).collect())
+}
+
+/// A session's hours.
+#[derive(Columns)]
+struct SessionHours {
+    id: String,
+    hours: i64,
+}
+
+/// A trainee's hours at a session.
+#[derive(Columns)]
+struct Mark {
+    session_id: String,
+    trainee_id: String,
+    hours: i64,
 }
 
 /// A class's attendance so far: sessions with any attendance, the roster's size, and hours per
 /// session and trainee.
 pub async fn attendance_shape(tx: &mut Tx, class_id: &str) -> Result<AttendanceShape, Error> {
-    let sessions = sqlx::query(
-        "SELECT s.id, s.hours FROM class_session s WHERE s.class_id = $1 \
-         AND EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id) ORDER BY s.held_on, s.id",
+    let attended = Filter::new()
+        .eq("s.class_id", class_id)
+        .and("EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)", []);
+    let sessions: Vec<SessionHours> =
+        record::select_where(&mut **tx, ("s.id, s.hours", "class_session s"), attended, "ORDER BY s.held_on, s.id")
+            .await?;
+    let on_roster = Filter::new().eq("class_id", class_id).and("added_version > 0 AND removed_version = 0", []);
+    let trainees = record::count::<super::trainee::RosterMember>(&mut **tx, on_roster).await?;
+    let marks: Vec<Mark> = record::select_where(
+        &mut **tx,
+        ("session_id, trainee_id, hours", "attendance"),
+        Filter::new().eq("class_id", class_id),
+        "",
     )
-    .bind(class_id)
-    .fetch_all(&mut **tx)
     .await?;
-    let trainees: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM trainee WHERE class_id = $1 AND added_version > 0 AND removed_version = 0",
-    )
-    .bind(class_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let marks = sqlx::query("SELECT session_id, trainee_id, hours FROM attendance WHERE class_id = $1")
-        .bind(class_id)
-        .fetch_all(&mut **tx)
-        .await?;
     let name = |id: String| format!("classes/{class_id}/sessions/{id}");
-    let mut hours = HashMap::new();
-    for row in &marks {
-        hours
-            .insert((name(row.try_get("session_id")?), row.try_get::<String, _>("trainee_id")?), row.try_get("hours")?);
-    }
     Ok(AttendanceShape {
-        sessions: sessions
-            .iter()
-            .map(|row| Ok((name(row.try_get("id")?), row.try_get::<i64, _>("hours")?)))
-            .collect::<Result<_, Error>>()?,
+        sessions: sessions.into_iter().map(|s| (name(s.id), s.hours)).collect(),
         trainees: usize::try_from(trainees).unwrap_or(0),
-        hours,
+        hours: marks.into_iter().map(|m| ((name(m.session_id), m.trainee_id), m.hours)).collect(),
     })
+}
+
+/// What a class offered and what was attended, in hours.
+#[derive(Columns)]
+struct Offered {
+    attended: i64,
+    session_hours: i64,
+    roster: i64,
 }
 
 /// The attendance rate (‰) of every other class of a county with any attendance.
 pub async fn county_rates(tx: &mut Tx, region_code: &str, except: &str) -> Result<Vec<i64>, Error> {
-    let rows = sqlx::query(
-        "SELECT \
-         CAST((SELECT COALESCE(SUM(a.hours), 0) FROM attendance a WHERE a.class_id = c.id) AS BIGINT) AS attended, \
+    let select = (
+        "CAST((SELECT COALESCE(SUM(a.hours), 0) FROM attendance a WHERE a.class_id = c.id) AS BIGINT), \
          CAST((SELECT COALESCE(SUM(s.hours), 0) FROM class_session s WHERE s.class_id = c.id \
-               AND EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)) AS BIGINT) AS session_hours, \
+               AND EXISTS (SELECT 1 FROM attendance a WHERE a.session_id = s.id)) AS BIGINT), \
          CAST((SELECT COUNT(*) FROM trainee t WHERE t.class_id = c.id AND t.added_version > 0 \
-               AND t.removed_version = 0) AS BIGINT) AS roster \
-         FROM training_class c WHERE c.region_code = $1 AND c.id <> $2",
-    )
-    .bind(region_code)
-    .bind(except)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut rates = Vec::new();
-    for row in &rows {
-        let attended: i64 = row.try_get("attended")?;
-        let offered = row.try_get::<i64, _>("session_hours")?.saturating_mul(row.try_get::<i64, _>("roster")?);
-        if offered > 0 {
-            rates.push(attended.min(offered) * 1000 / offered);
-        }
-    }
-    Ok(rates)
+               AND t.removed_version = 0) AS BIGINT)",
+        "training_class c",
+    );
+    let filter = Filter::new().eq("c.region_code", region_code).and("c.id <> ?", [except.into()]);
+    let rows: Vec<Offered> = record::select_where(&mut **tx, select, filter, "").await?;
+    let rate = |c: Offered| {
+        let offered = c.session_hours.saturating_mul(c.roster);
+        (offered > 0).then(|| c.attended.min(offered) * 1000 / offered)
+    };
+    Ok(rows.into_iter().filter_map(rate).collect())
+}
+
+/// The first and last device check-in of a session of a class on one device.
+#[derive(Debug, Clone, Columns)]
+pub struct DeviceSpan {
+    /// The session's id.
+    pub session_id: String,
+    /// The device.
+    pub device: String,
+    /// The first check-in, microseconds since the epoch.
+    pub first_micros: i64,
+    /// The last.
+    pub last_micros: i64,
 }
 
 /// Each session and device of a class's device check-ins, with the first and last check-in.
-pub async fn device_spans(tx: &mut Tx, class_id: &str) -> Result<Vec<(String, String, i64, i64)>, Error> {
-    let rows = sqlx::query(
-        "SELECT session_id, device, CAST(MIN(checked_in_micros) AS BIGINT) AS first_micros, \
-         CAST(MAX(checked_in_micros) AS BIGINT) AS last_micros FROM attendance \
-         WHERE class_id = $1 AND source = 'DEVICE' AND device <> '' GROUP BY session_id, device ORDER BY session_id, device",
-    )
-    .bind(class_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("session_id")?,
-                row.try_get("device")?,
-                row.try_get("first_micros")?,
-                row.try_get("last_micros")?,
-            ))
-        })
-        .collect()
+pub async fn device_spans(tx: &mut Tx, class_id: &str) -> Result<Vec<DeviceSpan>, Error> {
+    let select = (
+        "session_id, device, CAST(MIN(checked_in_micros) AS BIGINT), CAST(MAX(checked_in_micros) AS BIGINT)",
+        "attendance",
+    );
+    let filter = Filter::new().eq("class_id", class_id).eq("source", "DEVICE").and("device <> ''", []);
+    record::select_where(&mut **tx, select, filter, "GROUP BY session_id, device ORDER BY session_id, device").await
 }
 
 /// How a class's attendance stands, counted by the database: sessions with any attendance, the
