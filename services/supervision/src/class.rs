@@ -235,22 +235,9 @@ pub async fn create_class(s: &Supervision, call: Call<CreateClassRequest>) -> Re
         // CLASS-HEADCOUNT spans the project's classes; ELIG-OVERLAP each person's. Keys are
         // taken in one order (project, then people sorted) so that writers never wait in a cycle.
         change.serialize_on(&format!("project/{}", class.project_id)).await?;
-        let mut hashes: Vec<&str> = filing.roster.iter().map(|c| c.hash.as_str()).collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        for hash in &hashes {
-            change.serialize_on(&format!("person/{hash}")).await?;
-        }
-        // Rows not yet moved to the newest data key carry an older key's hash.
-        let lookups: Vec<&str> = filing.roster.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
-        let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
+        let history = judge::history_of(change, &filing.roster.iter().collect::<Vec<_>>()).await?;
         let facts = class.facts();
-        let project = Project {
-            class: &facts,
-            occupation: &class.occupation,
-            level: class.level,
-            key_project: class.key_project.as_ref(),
-        };
+        let project = Project::of(&class, &facts);
         let mut seen = HashSet::new();
         let mut stored = Vec::new();
         let mut refused = Vec::new();
@@ -514,21 +501,9 @@ pub async fn update_class(s: &Supervision, call: Call<UpdateClassRequest>) -> Re
         people.retain(TraineeRecord::on_roster);
         let candidates =
             people.iter().map(|t| judge::stored_candidate(&s.pii, t)).collect::<Result<Vec<_>, Error>>()?;
-        let mut hashes: Vec<&str> = candidates.iter().map(|c| c.hash.as_str()).collect();
-        hashes.sort_unstable();
-        hashes.dedup();
-        for hash in &hashes {
-            change.serialize_on(&format!("person/{hash}")).await?;
-        }
-        let lookups: Vec<&str> = candidates.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
-        let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
+        let history = judge::history_of(change, &candidates.iter().collect::<Vec<_>>()).await?;
         let facts = class.facts();
-        let project = Project {
-            class: &facts,
-            occupation: &class.occupation,
-            level: class.level,
-            key_project: class.key_project.as_ref(),
-        };
+        let project = Project::of(&class, &facts);
         for (person, candidate) in people.iter().zip(&candidates) {
             let judged = judge::judge(&policy, &project, person.added_on, candidate, &history);
             if let Some(rule) = judged.refusal {

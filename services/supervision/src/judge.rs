@@ -27,11 +27,12 @@ use qiancheng_domain::{IdNumber, OccupationCode, PhoneNumber, SkillLevel, Target
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::pii::{PiiCipher, mask_name};
 use qiancheng_platform::time::new_id;
+use qiancheng_platform::write::Change;
 use qiancheng_platform::{Error, Stamp};
 
 use crate::store::StoredDecision;
 use crate::store::class::ClassRecord;
-use crate::store::trainee::{Declared, PersonClass, SealedPerson, TraineeRecord};
+use crate::store::trainee::{self, Declared, PersonClass, SealedPerson, TraineeRecord};
 
 /// The rules whose failure keeps a person off a roster.
 pub const ENTRY_RULES: [&str; 6] = ["PERSON-ID", "ELIG-AGE", "ELIG-FISCAL", "ELIG-LOCAL", "ELIG-OVERLAP", "ELIG-ONCE"];
@@ -147,6 +148,33 @@ pub struct Project<'a> {
     pub level: SkillLevel,
     /// The key project of a pre-hire class.
     pub key_project: Option<&'a KeyProject>,
+}
+
+impl<'a> Project<'a> {
+    /// What `class` asks of its trainees, with the class as the rules see it (`facts`).
+    pub fn of(class: &'a ClassRecord, facts: &'a ClassFacts) -> Self {
+        Project {
+            class: facts,
+            occupation: &class.occupation,
+            level: class.level,
+            key_project: class.key_project.as_ref(),
+        }
+    }
+}
+
+/// Takes the turn of each person of `candidates` (ELIG-OVERLAP: changes naming one person wait
+/// for each other; taken sorted, after the class's or project's turn, so that writers never wait
+/// in a cycle) and reads every class whose roster holds one of them. Rows not yet moved to the
+/// newest data key carry an older key's hash, so every key's hash is looked up.
+pub async fn history_of(change: &mut Change, candidates: &[&Candidate]) -> Result<Vec<PersonClass>, Error> {
+    let mut hashes: Vec<&str> = candidates.iter().map(|c| c.hash.as_str()).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    for hash in &hashes {
+        change.serialize_on(&format!("person/{hash}")).await?;
+    }
+    let lookups: Vec<&str> = candidates.iter().flat_map(|c| c.hashes.iter().map(String::as_str)).collect();
+    trainee::classes_of_people(&mut change.tx, &lookups).await
 }
 
 /// A person judged for a roster: the decision, and the rule that keeps them off it, if one does.

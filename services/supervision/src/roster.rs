@@ -82,16 +82,9 @@ async fn admit(
     (candidate, audience): (&Candidate, Audience),
     today: NaiveDate,
 ) -> Result<judge::Judged, Error> {
-    change.serialize_on(&format!("person/{}", candidate.hash)).await?;
-    let lookups: Vec<&str> = candidate.hashes.iter().map(String::as_str).collect();
-    let history = trainee::classes_of_people(&mut change.tx, &lookups).await?;
+    let history = judge::history_of(change, &[candidate]).await?;
     let facts = class.facts();
-    let project = Project {
-        class: &facts,
-        occupation: &class.occupation,
-        level: class.level,
-        key_project: class.key_project.as_ref(),
-    };
+    let project = Project::of(class, &facts);
     let policy = judge::policy_of_class(&s.policy, &class.policy_version, &class.policy_digest)?;
     let judged = judge::judge(&policy, &project, today, candidate, &history);
     if let Some(rule) = judged.refusal.clone() {
