@@ -311,6 +311,13 @@ pub(crate) fn write_example<'a>(
     Ok(())
 }
 
+/// The name `names` gives the value `number` of the proto enum `E`, or the empty text for a
+/// value it does not name (the unspecified value, or one this build does not know).
+pub(crate) fn name_in<E: TryFrom<i32> + PartialEq>(number: i32, names: &[(E, &'static str)]) -> &'static str {
+    let value = E::try_from(number).ok();
+    names.iter().find(|(e, _)| value.as_ref() == Some(e)).map_or("", |(_, name)| name)
+}
+
 /// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
 /// starred when it is too short to show any of it safely.
 pub(crate) fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
