@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader as _};
 use qiancheng_api::types::Date;
+use qiancheng_platform::pii::masked;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Worksheet, XlsxError};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
@@ -316,19 +317,6 @@ pub(crate) fn write_example<'a>(
 pub(crate) fn name_in<E: TryFrom<i32> + PartialEq>(number: i32, names: &[(E, &'static str)]) -> &'static str {
     let value = E::try_from(number).ok();
     names.iter().find(|(e, _)| value.as_ref() == Some(e)).map_or("", |(_, name)| name)
-}
-
-/// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
-/// starred when it is too short to show any of it safely.
-pub(crate) fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
-    let chars: Vec<char> = text.trim().chars().collect();
-    if chars.len() < keep_start + keep_end + 4 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..keep_start].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
-    out.extend(&chars[chars.len() - keep_end..]);
-    out
 }
 
 /// `text` with every phone number (11 digits from 1: 138****5678) and resident ID number (17

@@ -26,6 +26,7 @@ use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::pii::masked;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::write::{self, Change};
@@ -47,15 +48,6 @@ const EDITABLE: [&str; 7] = [
     "conditions",
     "bank_account",
 ];
-
-/// An account number as shown to those who do not pay into it: the last four digits.
-fn mask_account(number: &str) -> String {
-    let digits: Vec<char> = number.chars().collect();
-    let keep = digits.len().min(4);
-    let mut masked: String = std::iter::repeat_n('*', digits.len() - keep).collect();
-    masked.extend(&digits[digits.len() - keep..]);
-    masked
-}
 
 impl From<&ProviderRecord> for Provider {
     /// The provider as the API shows it, without its eligibility (see [`shown`]).
@@ -121,13 +113,13 @@ fn shown(s: &Shared, record: &ProviderRecord) -> Provider {
 
 /// The provider as `principal` may see it: the bank account in full only for the provider
 /// itself, its officers, the city, finance and the subsidy service (who record and pay into it);
-/// masked for auditors.
+/// masked for auditors, who read its last four digits.
 fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Provider {
     let mut provider = shown(s, record);
     let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer, Role::Service])
         || principal.is_org(&provider.credit_code);
     if !full && let Some(account) = provider.bank_account.as_mut() {
-        account.number = mask_account(&account.number);
+        account.number = masked(&account.number, 0, 4);
     }
     provider
 }
@@ -317,14 +309,14 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
         if facts_changed && !call.principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
             return Err(Error::denied("a provider's county, kind and conditions are recorded by its county bureau"));
         }
-        let bank_before = mask_account(&record.bank.number);
+        let bank_before = masked(&record.bank.number, 0, 4);
         // PROV-KIND: a justification is of the kind it was recorded for.
         if updated.kind != record.kind {
             updated.kind_justification = None;
         }
         let detail = |r: &ProviderRecord| {
             serde_json::json!({ "version": r.stamp.revision, "changed": changed,
-                "bank_account": { "before": bank_before, "after": mask_account(&r.bank.number) } })
+                "bank_account": { "before": bank_before, "after": masked(&r.bank.number, 0, 4) } })
         };
         let provider = record_change(s, change, &mut updated, "provider.update", detail).await?;
         Ok(UpdateProviderResponse { provider: Some(provider) })
