@@ -12,8 +12,7 @@
 use qiancheng_api::selection::*;
 use qiancheng_domain::Uscc;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
-use qiancheng_domain::policy::RuleResult;
-use qiancheng_domain::policy::selection::SelectionMethod;
+use qiancheng_domain::policy::selection::{SelectionMethod, proj_selection_recusal};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -126,7 +125,7 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
                 continue;
             }
             // PROJ-SELECTION: an expert from the applicant's own organisation is recused.
-            let own = !organisation.is_empty() && organisation == application.provider_credit_code;
+            let own = !proj_selection_recusal(&organisation, &application.provider_credit_code).passed;
             let record = AssignmentRecord {
                 id,
                 application_id: application.id.clone(),
@@ -307,13 +306,8 @@ pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<
         application.state.require(&[ApplicationState::Submitted], "be scored; only submitted ones")?;
         // PROJ-SELECTION: an expert of the applicant's own organisation is recused, whatever the
         // officer typed when assigning: the token's organisation decides.
-        if call.principal.is_org(&application.provider_credit_code) {
-            return Err(Error::Refused(RuleResult::fail(
-                "PROJ-SELECTION",
-                "评审专家来自申报单位,应回避",
-                "the expert belongs to the applicant's organisation and is recused",
-            )));
-        }
+        let organisation = call.principal.org.as_deref().unwrap_or_default();
+        Error::unless_passed(proj_selection_recusal(organisation, &application.provider_credit_code))?;
         let total: Decimal = lines.iter().map(|l| l.points).sum();
         let rescored = record.score.is_some();
         record.score = Some(total);

@@ -15,11 +15,11 @@ use chrono::NaiveDate;
 use qiancheng_api::selection::*;
 use qiancheng_api::{FromProto as _, IntoProto as _, Rpc, convert};
 use qiancheng_domain::lifecycle::ApplicationState;
-use qiancheng_domain::policy::RuleResult as PolicyRule;
 use qiancheng_domain::policy::decision::Decision as PolicyDecision;
 use qiancheng_domain::policy::provider::{
     self as rules, KindJustification as Justification, Misconduct, PilotOverride, ProviderKind, prov_disqualified,
 };
+use qiancheng_domain::policy::selection::proj_selection_owner;
 use qiancheng_domain::{Code as _, OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
@@ -521,17 +521,7 @@ pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Res
     if !m.project.is_empty() {
         let project_id = id_of(&m.project, "projects", "project")?;
         let owner = record::find::<ProjectRecord>(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
-        rules.push(match owner {
-            Some(owner) if owner == record.credit_code => PolicyRule::pass(
-                "PROJ-SELECTION",
-                "项目经遴选批准,属该机构",
-                "the project was approved in selection and is the provider's own",
-            ),
-            Some(_) => {
-                PolicyRule::fail("PROJ-SELECTION", "项目不属于该机构", "the project belongs to another provider")
-            }
-            None => PolicyRule::fail("PROJ-SELECTION", "项目未经遴选批准", "no such approved project"),
-        });
+        rules.push(proj_selection_owner(owner.as_deref(), &record.credit_code));
     }
     let decision =
         PolicyDecision { outcome: rules.iter().all(|r| r.passed), policy_version: s.policy.version.clone(), rules };
