@@ -291,9 +291,9 @@ pub async fn list_applications(
         None => return Err(Error::denied("applications are for their provider, officers, experts and auditors")),
     };
     let m = &call.message;
-    let round_id = if m.round.is_empty() { None } else { Some(id_of(&m.round, "rounds", "round")?) };
-    let state = ApplicationState::from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
-    let state = state.map(|s| s.code());
+    // The proto's rules checked the round's name (empty: every round) and the state (none: any).
+    let round_id = convert::resource_id(&m.round, "rounds").ok();
+    let state = ApplicationState::from_proto(m.state).ok().flatten().map(|s| s.code());
     let query = format!("applications|{}|{}", round_id.unwrap_or_default(), state.unwrap_or_default());
     let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
     let filter = reach.eq_given("a.round_id", round_id).eq_given("a.state", state);

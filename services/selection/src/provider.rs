@@ -154,8 +154,6 @@ fn registered((code, check_passed): (&str, bool), actor: &str) -> ProviderRecord
 fn apply(p: &Provider, record: &mut ProviderRecord) -> Result<(), Error> {
     let mut v = Violations::default();
     v.declared(p, "provider.");
-    let region = v.value("provider.region_code", convert::county(&p.region_code));
-    let kind = v.value("provider.kind", ProviderKind::required(p.kind));
     let c = p.conditions.clone().unwrap_or_default();
     let mut related = Vec::new();
     for (i, code) in c.related_occupations.iter().enumerate() {
@@ -169,9 +167,9 @@ fn apply(p: &Provider, record: &mut ProviderRecord) -> Result<(), Error> {
         v.add("provider.bank_account.number", "SUBS-PAY", "a bank account number has 8 to 32 digits");
     }
     v.finish()?;
-    let (Some(region), Some(kind)) = (region, kind) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    // The proto's rules checked the county and the kind; here they are parsed.
+    let region = convert::county(&p.region_code).map_err(|e| Error::invalid_value("provider.region_code", e))?;
+    let kind = ProviderKind::required(p.kind).map_err(|e| Error::invalid_value("provider.kind", e))?;
     record.display_name = p.display_name.trim().to_owned();
     record.region = region;
     record.pays_tax_locally = p.pays_tax_locally;

@@ -107,14 +107,11 @@ impl From<&RoundRecord> for Round {
 pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<CreateRoundResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let input = call.message.round.clone().unwrap_or_default();
-    let mut v = Violations::default();
-    let region = v.value("round.region_code", RegionCode::parse(&input.region_code));
-    let method = v.value("round.method", SelectionMethod::required(input.method));
-    let deadline = v.value("round.deadline", NaiveDate::required(input.deadline.as_ref()));
-    v.finish()?;
-    let (Some(region), Some(method), Some(deadline)) = (region, method, deadline) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    // The proto's rules checked the region, the method and the deadline; here they are parsed.
+    let region = RegionCode::parse(&input.region_code).map_err(|e| Error::invalid_value("round.region_code", e))?;
+    let method = SelectionMethod::required(input.method).map_err(|e| Error::invalid_value("round.method", e))?;
+    let deadline =
+        NaiveDate::required(input.deadline.as_ref()).map_err(|e| Error::invalid_value("round.deadline", e))?;
     access::check_officer_region(&call.principal, &scope, region)?;
     let record = RoundRecord {
         id: new_id(),
@@ -159,12 +156,9 @@ pub async fn get_round(s: &Shared, call: Call<GetRoundRequest>) -> Result<GetRou
 /// filters by region (a county or the city) and state.
 pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<ListRoundsResponse, Error> {
     let m = &call.message;
-    let mut v = Violations::default();
-    let region =
-        if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let state = v.value("state", RoundState::from_proto(m.state)).flatten();
-    v.finish()?;
-    let (region, state) = (region.map(|r| r.code()), state.map(|s| s.code()));
+    // The proto's rules checked the region (empty: every region) and the state (none: any state).
+    let region = RegionCode::parse(&m.region_code).ok().map(|r| r.code());
+    let state = RoundState::from_proto(m.state).ok().flatten().map(|s| s.code());
     let query = format!("rounds|{}|{}", region.unwrap_or_default(), state.unwrap_or_default());
     let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
     let filter = Filter::new().eq_given("r.region_code", region).eq_given("r.state", state);
