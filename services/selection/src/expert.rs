@@ -174,16 +174,12 @@ pub async fn unassign_expert(s: &Shared, call: Call<UnassignExpertRequest>) -> R
     .await
 }
 
-fn require_expert(principal: &Principal) -> Result<(), Error> {
-    if principal.has(Role::Expert) { Ok(()) } else { Err(Error::denied("this call is for experts")) }
-}
-
 /// ListAssignments: the calling expert's own assignments.
 pub async fn list_assignments(
     s: &Shared,
     call: Call<ListAssignmentsRequest>,
 ) -> Result<ListAssignmentsResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let page = PageRequest::parse(m.page_size, &m.page_token, "assignments")?;
     let own = Filter::new().eq("e.expert", call.principal.subject.as_str());
@@ -223,7 +219,7 @@ pub async fn declare_conflict(
     s: &Shared,
     call: Call<DeclareConflictRequest>,
 ) -> Result<DeclareConflictResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let reason = m.reason.trim();
     write::run(s, &call, async |change| {
@@ -285,7 +281,7 @@ fn rubric(lines: &[RubricScore], v: &mut Violations) -> Vec<RubricLine> {
 /// closed round; the total is the sum of the rubric. A score may be given again until the round
 /// is decided.
 pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<SubmitScoreResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let mut v = Violations::default();
     let lines = rubric(&m.rubric, &mut v);
