@@ -322,17 +322,9 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
     // Each provider and catalog item is read once, however many applications name it.
     let named = Filter::new().among("p.credit_code", providers.iter().map(String::as_str));
     let named = record::all::<ProviderRecord>(&mut *change.tx, named, "").await?;
-    let provider_records: BTreeMap<String, ProviderRecord> = (provider::with_violations(&mut change.tx, named).await?)
-        .into_iter()
-        .map(|p| (p.credit_code.clone(), p))
-        .collect();
+    let provider_records = provider::with_violations(&mut change.tx, named).await?;
     let item_ids: BTreeSet<&str> = submitted.iter().map(|a| a.catalog_item_id.as_str()).collect();
-    let items: BTreeMap<String, CatalogItemRecord> =
-        record::all::<CatalogItemRecord>(&mut *change.tx, Filter::new().among("c.id", item_ids), "")
-            .await?
-            .into_iter()
-            .map(|i| (i.id.clone(), i))
-            .collect();
+    let items = record::all::<CatalogItemRecord>(&mut *change.tx, Filter::new().among("c.id", item_ids), "").await?;
     let mut candidates = Vec::with_capacity(submitted.len());
     for application in submitted {
         let scoring = if record.method == SelectionMethod::ExpertReview {
@@ -340,8 +332,8 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         } else {
             Scoring::Officers(given.get(&application.id).copied().unwrap_or_default())
         };
-        let provider = provider_records.get(&application.provider_credit_code);
-        let item = items.get(&application.catalog_item_id);
+        let provider = provider_records.iter().find(|p| p.credit_code == application.provider_credit_code);
+        let item = items.iter().find(|i| i.id == application.catalog_item_id);
         let (Some(provider), Some(item)) = (provider, item) else {
             return Err(Error::corrupt("an application of an unknown provider or catalog item"));
         };
