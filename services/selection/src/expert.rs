@@ -12,7 +12,7 @@
 use qiancheng_api::selection::*;
 use qiancheng_domain::Uscc;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
-use qiancheng_domain::policy::selection::{SelectionMethod, proj_selection_recusal};
+use qiancheng_domain::policy::selection::{RUBRIC, SelectionMethod, proj_selection_points, proj_selection_recusal};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -25,11 +25,7 @@ use crate::access;
 use crate::store::application::ApplicationRecord;
 use crate::store::expert::{AssignmentRecord, RubricLine};
 use crate::store::round::RoundRecord;
-use crate::store::{parse_points, turn};
-
-/// The scoring rubric (评分细则): each criterion and its maximum points, 100 in all.
-pub const RUBRIC: [(&str, i64); 5] =
-    [("PLAN", 30), ("CAPACITY", 20), ("TEACHERS", 20), ("EMPLOYMENT", 20), ("SAFETY", 10)];
+use crate::store::turn;
 
 /// The reason an expert of the applicant's own organisation is recused with.
 pub const OWN_ORGANISATION: &str = "own organisation";
@@ -260,7 +256,7 @@ fn rubric(lines: &[RubricScore], v: &mut Violations) -> Vec<RubricLine> {
             v.add(&format!("rubric[{i}].criterion"), "PROJ-SELECTION", format!("{criterion} is scored once"));
             continue;
         }
-        match parse_points(&line.points, Decimal::from(*max)) {
+        match proj_selection_points(&line.points, Decimal::from(*max)) {
             Some(points) => out.push(RubricLine { criterion, points }),
             None => v.add(
                 &format!("rubric[{i}].points"),

@@ -26,7 +26,7 @@ use qiancheng_api::{FromProto as _, IntoProto, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
 use qiancheng_domain::policy::selection::{
     Application, ExpertScore, QuotaReduction as Reduction, RoundFacts, RoundOutcome, Scoring, SelectionMethod,
-    decide_round as decide_round_rule, judge_application,
+    decide_round as decide_round_rule, judge_application, proj_selection_points,
 };
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{Code as _, RegionCode, today_in_china};
@@ -48,7 +48,7 @@ use crate::store::project::ProjectRecord;
 use crate::store::provider::{self, ProviderRecord};
 use crate::store::quota::QuotaRecord;
 use crate::store::round::{RoundRecord, StoredRank};
-use crate::store::{parse_points, turn};
+use crate::store::turn;
 
 impl From<&StoredRank> for RankedApplication {
     /// One application's place as a decided round shows it, with the scores it was ranked on.
@@ -197,7 +197,7 @@ fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<Strin
     for (i, s) in scores.iter().enumerate() {
         // The proto's rule checked the application's name.
         let Ok(id) = convert::resource_id(&s.application, "applications") else { continue };
-        let Some(score) = parse_points(&s.score, Decimal::ONE_HUNDRED) else {
+        let Some(score) = proj_selection_points(&s.score, Decimal::ONE_HUNDRED) else {
             v.add(
                 &format!("officer_scores[{i}].score"),
                 "PROJ-SELECTION",

@@ -7,7 +7,7 @@
 //! returns each application's rank, approval, approved headcount and rules. [`proj_quota_year`]
 //! checks that approved headcount never exceeds a yearly quota. [`proj_selection_recusal`] recuses
 //! an expert of the applicant's own organisation, and [`proj_selection_owner`] keeps an approved
-//! project to its provider.
+//! project to its provider; [`RUBRIC`] and [`proj_selection_points`] say what a score may be.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -92,6 +92,22 @@ pub fn proj_selection_score(
         if trimmed { format!("mean without the highest and lowest: {mean}") } else { format!("mean: {mean}") },
     ));
     Decision { outcome: Some(mean), policy_version: policy.version.clone(), rules }
+}
+
+/// The scoring rubric (评分细则) experts score an application on (PROJ-SELECTION): each criterion
+/// and its maximum points, 100 in all.
+pub const RUBRIC: [(&str, i64); 5] =
+    [("PLAN", 30), ("CAPACITY", 20), ("TEACHERS", 20), ("EMPLOYMENT", 20), ("SAFETY", 10)];
+
+/// PROJ-SELECTION: a score of 0 to `max` points with at most two decimals, as officers and
+/// experts give them and as they are kept; `None` for any other text.
+pub fn proj_selection_points(text: &str, max: Decimal) -> Option<Decimal> {
+    let text = text.trim();
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let value: Decimal = text.parse().ok()?;
+    (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
 }
 
 /// PROJ-SELECTION: an expert of the applicant's own organisation is recused; `organisation` is
@@ -544,6 +560,15 @@ mod tests {
         assert!(!dec.all_passed());
         let scores = [score("a", "x", 60), score("b", "y", 70), score("c", "z", 80), score("d", "me", 100)];
         assert_eq!(proj_selection_score(&p, "me", &scores).outcome, Some(Decimal::from(70)));
+    }
+
+    #[test]
+    fn points_have_at_most_two_decimals_within_the_maximum() {
+        assert_eq!(proj_selection_points("29.5", Decimal::from(30)), Some(Decimal::new(295, 1)));
+        assert_eq!(proj_selection_points("30", Decimal::from(30)), Some(Decimal::from(30)));
+        for bad in ["", "30.01", "1.234", "-1", "1e2", " "] {
+            assert_eq!(proj_selection_points(bad, Decimal::from(30)), None, "{bad:?}");
+        }
     }
 
     #[test]
