@@ -186,20 +186,13 @@ async fn training_needs(s: &Shared, region: Option<RegionCode>) -> Result<(Vec<(
 
 /// The demand of one summary row, as the subject of a draft; `None` if it does not parse.
 fn subject_of(need: &TrainingNeed) -> Option<Subject> {
-    let (Ok(region), Ok(industry), Ok(level), Ok(_)) = (
-        RegionCode::parse(&need.region_code),
-        Industry::required(need.industry),
-        SkillLevel::required(need.skill_level),
-        OccupationCode::parse(&need.occupation_code),
-    ) else {
-        return None;
-    };
+    OccupationCode::parse(&need.occupation_code).ok()?;
     Some(Subject {
-        region,
-        industry,
+        region: RegionCode::parse(&need.region_code).ok()?,
+        industry: Industry::required(need.industry).ok()?,
         occupation_code: need.occupation_code.clone(),
         occupation_name: need.occupation_name.clone(),
-        level,
+        level: SkillLevel::required(need.skill_level).ok()?,
     })
 }
 
