@@ -351,6 +351,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_enum_value_is_named_by_its_table_and_a_value_it_does_not_name_is_blank() {
+        use qiancheng_api::selection::ApplicationState;
+        let names = [(ApplicationState::Draft, "草稿(未提交)"), (ApplicationState::Submitted, "已提交,待遴选")];
+        assert_eq!(name_in(ApplicationState::Submitted as i32, &names), "已提交,待遴选");
+        assert_eq!(name_in(ApplicationState::Approved as i32, &names), "", "not in the table");
+        assert_eq!(name_in(0, &names), "", "unspecified");
+        assert_eq!(name_in(99, &names), "", "not a value");
+    }
+
+    #[test]
     fn phone_and_id_numbers_in_free_text_are_masked() {
         assert_eq!(masked_text("王老师 13871234567"), "王老师 138****4567");
         assert_eq!(
