@@ -24,7 +24,7 @@ use qiancheng_domain::policy::provider::ProviderKind;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
 use tonic::transport::Channel;
 
-use crate::workbook::{Caller, Value, masked_text, write_headers, write_pairs};
+use crate::workbook::{Caller, Value, masked_text, name_in, write_headers, write_pairs};
 
 /// Which of the plan's forms to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,26 +166,22 @@ fn region_name(code: &str) -> String {
     RegionCode::parse(code).map(|r| format!("{}({code})", r.name())).unwrap_or_else(|_| code.to_owned())
 }
 
-fn state_name(state: i32) -> &'static str {
-    match ApplicationState::try_from(state) {
-        Ok(ApplicationState::Draft) => "草稿(未提交)",
-        Ok(ApplicationState::Submitted) => "已提交,待遴选",
-        Ok(ApplicationState::Returned) => "已退回补正",
-        Ok(ApplicationState::Approved) => "已立项",
-        Ok(ApplicationState::Rejected) => "未入选",
-        _ => "",
-    }
-}
+/// An application's states as the form names them.
+const STATE_NAMES: &[(ApplicationState, &str)] = &[
+    (ApplicationState::Draft, "草稿(未提交)"),
+    (ApplicationState::Submitted, "已提交,待遴选"),
+    (ApplicationState::Returned, "已退回补正"),
+    (ApplicationState::Approved, "已立项"),
+    (ApplicationState::Rejected, "未入选"),
+];
 
-fn method_name(method: i32) -> &'static str {
-    match SelectionMethod::try_from(method) {
-        Ok(SelectionMethod::Selection) => "遴选",
-        Ok(SelectionMethod::OpenChallenge) => "揭榜领题",
-        Ok(SelectionMethod::ExpertReview) => "专家评审",
-        Ok(SelectionMethod::ComprehensiveEvaluation) => "综合评议",
-        _ => "",
-    }
-}
+/// The methods of a round (七(二)) as the form names them.
+const METHOD_NAMES: &[(SelectionMethod, &str)] = &[
+    (SelectionMethod::Selection, "遴选"),
+    (SelectionMethod::OpenChallenge, "揭榜领题"),
+    (SelectionMethod::ExpertReview, "专家评审"),
+    (SelectionMethod::ComprehensiveEvaluation, "综合评议"),
+];
 
 fn mode_name(mode: i32) -> String {
     TrainingMode::from_proto(mode).ok().flatten().map(|m| m.name_zh().to_owned()).unwrap_or_default()
@@ -247,7 +243,7 @@ impl Filed {
             ("申报", text(&app.name)),
             ("项目名称", text(&app.filing.as_ref().map(|f| f.project_title.clone()).unwrap_or_default())),
             ("承训机构", text(&format!("{}(统一社会信用代码 {})", app.provider_name, app.provider_credit_code))),
-            ("状态", text(state_name(app.state))),
+            ("状态", text(name_in(app.state, STATE_NAMES))),
             ("政策版本", Value::Text(self.policy())),
             ("未列入的记录", Value::Text(withheld)),
             ("个人信息", text("填报内容中的手机号码、身份证号码已遮蔽")),
@@ -335,12 +331,12 @@ impl Filed {
             .as_ref()
             .map(|r| format!("{} {}({})", r.name, r.title, region_name(&r.region_code)))
             .unwrap_or_default();
-        let method = self.round.as_ref().map(|r| method_name(r.method)).unwrap_or_default();
+        let method = self.round.as_ref().map(|r| name_in(r.method, METHOD_NAMES)).unwrap_or_default();
         let mut rows = vec![
             ("项目目录条目", Value::Text(item)),
             ("遴选批次", Value::Text(round)),
             ("遴选方式", text(method)),
-            ("申报状态", text(state_name(app.state))),
+            ("申报状态", text(name_in(app.state, STATE_NAMES))),
             ("提交时间", submitted),
         ];
         match &self.project {

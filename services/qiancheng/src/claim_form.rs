@@ -16,7 +16,7 @@ use qiancheng_api::types::RuleResult;
 use qiancheng_domain::policy::set::Fund;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use crate::workbook::{Value, write_headers, write_pairs};
+use crate::workbook::{Value, name_in, write_headers, write_pairs};
 
 /// The lines' columns and widths.
 const LINES: &[(&str, f64)] = &[
@@ -56,25 +56,21 @@ fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
-fn state_name(state: i32) -> &'static str {
-    match ClaimState::try_from(state) {
-        Ok(ClaimState::Filed) => "已申报,待审核",
-        Ok(ClaimState::Returned) => "已退回补正",
-        Ok(ClaimState::OnNotice) => "公示中",
-        Ok(ClaimState::Approved) => "已审批",
-        _ => "",
-    }
-}
+/// A claim's states as the form names them.
+const STATE_NAMES: &[(ClaimState, &str)] = &[
+    (ClaimState::Filed, "已申报,待审核"),
+    (ClaimState::Returned, "已退回补正"),
+    (ClaimState::OnNotice, "公示中"),
+    (ClaimState::Approved, "已审批"),
+];
 
-fn material_name(material: i32) -> &'static str {
-    match ClaimMaterial::try_from(material) {
-        Ok(ClaimMaterial::Annex4) => "补贴申请表(附件4)",
-        Ok(ClaimMaterial::Ledger) => "培训台账",
-        Ok(ClaimMaterial::CertificateEvidence) => "取证佐证资料",
-        Ok(ClaimMaterial::EmploymentEvidence) => "就业佐证资料",
-        _ => "",
-    }
-}
+/// A claim's materials as the form names them.
+const MATERIAL_NAMES: &[(ClaimMaterial, &str)] = &[
+    (ClaimMaterial::Annex4, "补贴申请表(附件4)"),
+    (ClaimMaterial::Ledger, "培训台账"),
+    (ClaimMaterial::CertificateEvidence, "取证佐证资料"),
+    (ClaimMaterial::EmploymentEvidence, "就业佐证资料"),
+];
 
 /// A fund by its Chinese name (SUBS-FUND), or its code as sent when this build does not know it.
 pub fn fund_name(code: &str) -> String {
@@ -112,7 +108,8 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
     let cover = book.add_worksheet().set_name("说明")?;
     cover.set_column_width(0, 28)?;
     cover.set_column_width(1, 80)?;
-    let materials: Vec<&str> = claim.materials.iter().map(|m| material_name(*m)).filter(|m| !m.is_empty()).collect();
+    let materials: Vec<&str> =
+        claim.materials.iter().map(|m| name_in(*m, MATERIAL_NAMES)).filter(|m| !m.is_empty()).collect();
     let made = crate::workbook::made_at();
     let texts = [
         ("文件", "咸宁市“技能照亮前程”项目化培训补贴申请表(附件4)".to_owned()),
@@ -120,7 +117,7 @@ pub fn write(claim: &Claim, file: &Path) -> Result<(), XlsxError> {
         ("项目", claim.project.clone()),
         ("承训机构(统一社会信用代码)", claim.provider_credit_code.clone()),
         ("受理机构(县市区)", claim.region_code.clone()),
-        ("状态", state_name(claim.state).to_owned()),
+        ("状态", name_in(claim.state, STATE_NAMES).to_owned()),
         ("政策版本", format!("{}(摘要 {})", claim.policy_version, claim.policy_digest)),
         ("申报材料", materials.join("、")),
         (

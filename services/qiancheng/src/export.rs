@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use qiancheng_api::supervision::supervision_service_client::SupervisionServiceClient;
-use qiancheng_api::supervision::{CheckInMethod, GetLedgerRequest, GetLedgerResponse};
+use qiancheng_api::supervision::{CheckInMethod, GetLedgerRequest, GetLedgerResponse, TraineeState};
 use qiancheng_api::types::Date;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::application_form::Form;
-use crate::workbook::Value as Cell;
+use crate::workbook::{Value as Cell, name_in};
 
 /// What `qiancheng export` writes.
 #[derive(Debug, Subcommand)]
@@ -250,15 +250,13 @@ fn write_row(book: &mut Workbook, sheet: &mut Sheet, cells: Vec<Cell>) -> Result
     Ok(())
 }
 
-fn method_name(method: i32) -> &'static str {
-    match CheckInMethod::try_from(method) {
-        Ok(CheckInMethod::Face) => "人脸",
-        Ok(CheckInMethod::Fingerprint) => "指纹",
-        Ok(CheckInMethod::QrCode) => "扫码",
-        Ok(CheckInMethod::Manual) => "手工",
-        _ => "",
-    }
-}
+/// The ways of checking in as the ledger names them.
+const METHOD_NAMES: &[(CheckInMethod, &str)] = &[
+    (CheckInMethod::Face, "人脸"),
+    (CheckInMethod::Fingerprint, "指纹"),
+    (CheckInMethod::QrCode, "扫码"),
+    (CheckInMethod::Manual, "手工"),
+];
 
 fn yes_no(value: bool) -> String {
     if value { "是" } else { "否" }.to_owned()
@@ -336,7 +334,7 @@ fn write_part(
                 Text(person.name.clone()),
                 Text(person.id_number.clone()),
                 Text(person.phone.clone()),
-                Text(trainee_state(trainee.state).into()),
+                Text(name_in(trainee.state, TRAINEE_STATES).into()),
                 Number(f64::from(row.attended_hours)),
                 Number(f64::from(row.class_hours)),
                 Number(share),
@@ -362,7 +360,7 @@ fn write_part(
                 Text(mark.event_id),
                 Time(mark.checked_in_micros),
                 Text(mark.device),
-                Text(method_name(mark.method).into()),
+                Text(name_in(mark.method, METHOD_NAMES).into()),
                 Text(mark.uploaded_by),
                 Time(mark.received_micros),
                 Number(f64::from(mark.reported_hours)),
@@ -424,18 +422,15 @@ fn date_text(date: Option<&Date>) -> String {
     date.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_default()
 }
 
-fn trainee_state(state: i32) -> &'static str {
-    use qiancheng_api::supervision::TraineeState;
-    match TraineeState::try_from(state) {
-        Ok(TraineeState::Active) => "在训",
-        Ok(TraineeState::Completed) => "已结业",
-        Ok(TraineeState::Withdrawn) => "已退出",
-        Ok(TraineeState::Removed) => "已移出",
-        Ok(TraineeState::Proposed) => "待审批",
-        Ok(TraineeState::Rejected) => "未获批准",
-        _ => "",
-    }
-}
+/// A trainee's states as the ledger names them.
+const TRAINEE_STATES: &[(TraineeState, &str)] = &[
+    (TraineeState::Active, "在训"),
+    (TraineeState::Completed, "已结业"),
+    (TraineeState::Withdrawn, "已退出"),
+    (TraineeState::Removed, "已移出"),
+    (TraineeState::Proposed, "待审批"),
+    (TraineeState::Rejected, "未获批准"),
+];
 
 fn change_state(state: i32) -> &'static str {
     use qiancheng_api::supervision::RosterChangeState;

@@ -24,13 +24,13 @@ use qiancheng_api::supervision::{
     ChangeRosterRequest, GetClassRequest, ListRosterChangesRequest, LocalBasis, RosterChangeState, TraineeInput,
 };
 use qiancheng_domain::{IdNumber, PhoneNumber, SkillLevel, TargetGroup, ValueError};
-use qiancheng_platform::pii::mask_name;
+use qiancheng_platform::pii::{mask_name, masked};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use sha2::{Digest as _, Sha256};
 use tonic::transport::Channel;
 use tonic_types::StatusExt as _;
 
-use crate::workbook::{Columns, Row, header_format, locate_columns, masked, progress, read_sheet, text_of, write_cell};
+use crate::workbook::{Columns, Row, header_format, locate_columns, progress, read_sheet, text_of, write_cell};
 
 /// The columns of the 花名册, in the template's order: the header, the other headers providers
 /// write for it, whether a value is required, and what it fills.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader as _};
 use qiancheng_api::types::Date;
+use qiancheng_platform::pii::masked;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Worksheet, XlsxError};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
@@ -311,17 +312,11 @@ pub(crate) fn write_example<'a>(
     Ok(())
 }
 
-/// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
-/// starred when it is too short to show any of it safely.
-pub(crate) fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
-    let chars: Vec<char> = text.trim().chars().collect();
-    if chars.len() < keep_start + keep_end + 4 {
-        return "*".repeat(chars.len());
-    }
-    let mut out: String = chars[..keep_start].iter().collect();
-    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
-    out.extend(&chars[chars.len() - keep_end..]);
-    out
+/// The name `names` gives the value `number` of the proto enum `E`, or the empty text for a
+/// value it does not name (the unspecified value, or one this build does not know).
+pub(crate) fn name_in<E: TryFrom<i32> + PartialEq>(number: i32, names: &[(E, &'static str)]) -> &'static str {
+    let value = E::try_from(number).ok();
+    names.iter().find(|(e, _)| value.as_ref() == Some(e)).map_or("", |(_, name)| name)
 }
 
 /// `text` with every phone number (11 digits from 1: 138****5678) and resident ID number (17
@@ -354,6 +349,16 @@ pub(crate) fn masked_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_enum_value_is_named_by_its_table_and_a_value_it_does_not_name_is_blank() {
+        use qiancheng_api::selection::ApplicationState;
+        let names = [(ApplicationState::Draft, "草稿(未提交)"), (ApplicationState::Submitted, "已提交,待遴选")];
+        assert_eq!(name_in(ApplicationState::Submitted as i32, &names), "已提交,待遴选");
+        assert_eq!(name_in(ApplicationState::Approved as i32, &names), "", "not in the table");
+        assert_eq!(name_in(0, &names), "", "unspecified");
+        assert_eq!(name_in(99, &names), "", "not a value");
+    }
 
     #[test]
     fn phone_and_id_numbers_in_free_text_are_masked() {

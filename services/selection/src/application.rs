@@ -22,7 +22,7 @@ use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _};
 use qiancheng_domain::policy::project::{TrainingMode, proj_inservice, proj_plan};
 use qiancheng_domain::policy::provider::{evaluate_provider_eligibility, prov_disqualified};
 use qiancheng_domain::today_in_china;
-use qiancheng_platform::auth::{Principal, Role};
+use qiancheng_platform::auth::Role;
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
@@ -291,9 +291,9 @@ pub async fn list_applications(
         None => return Err(Error::denied("applications are for their provider, officers, experts and auditors")),
     };
     let m = &call.message;
-    let round_id = if m.round.is_empty() { None } else { Some(id_of(&m.round, "rounds", "round")?) };
-    let state = ApplicationState::from_proto(m.state).map_err(|e| Error::invalid_value("state", e))?;
-    let state = state.map(|s| s.code());
+    // The proto's rules checked the round's name (empty: every round) and the state (none: any).
+    let round_id = convert::resource_id(&m.round, "rounds").ok();
+    let state = ApplicationState::from_proto(m.state).ok().flatten().map(|s| s.code());
     let query = format!("applications|{}|{}", round_id.unwrap_or_default(), state.unwrap_or_default());
     let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
     let filter = reach.eq_given("a.round_id", round_id).eq_given("a.state", state);
@@ -401,28 +401,9 @@ pub async fn submit_application(
     .await
 }
 
-/// Moves the application `name`, of a round the officer acts for, to `to` inside `change`, with
-/// the reason in its history and the audit chain.
-async fn officer_transition(
-    change: &mut Change,
-    principal: &Principal,
-    name: &str,
-    to: ApplicationState,
-    (action, reason): (&str, &str),
-) -> Result<Application, Error> {
-    let scope = access::officer_scope(principal)?;
-    let id = id_of(name, "applications", "name")?;
-    let found = record::find::<ApplicationRecord>(&mut *change.tx, id).await?;
-    let mut record = found.ok_or_else(|| scope.missing(name))?;
-    access::check_officer_region(principal, &scope, record.round_region)?;
-    record.state = record.state.to(to)?;
-    record.stamp.touch();
-    record::update(&mut change.tx, &record).await?;
-    recorded(change, record, (action, reason), serde_json::json!({ "reason": reason })).await
-}
-
-/// An officer's step on the application `name` of a call `M` for `reason` (required): the
-/// application moves to `to`, noted as `action`; `respond` makes the call's response of it.
+/// An officer's step on the application `name` of a call `M`, of a round the officer acts for,
+/// for `reason` (required): the application moves to `to`, noted as `action` with the reason in
+/// its history and the audit chain; `respond` makes the call's response of it.
 async fn officer_step<M: Rpc>(
     s: &Shared,
     call: &Call<M>,
@@ -430,9 +411,17 @@ async fn officer_step<M: Rpc>(
     (to, action): (ApplicationState, &str),
     respond: fn(Application) -> M::Response,
 ) -> Result<M::Response, Error> {
+    let reason = reason.trim();
     write::run(s, call, async |change| {
-        let application = officer_transition(change, &call.principal, name, to, (action, reason.trim())).await?;
-        Ok(respond(application))
+        let scope = access::officer_scope(&call.principal)?;
+        let id = id_of(name, "applications", "name")?;
+        let found = record::find::<ApplicationRecord>(&mut *change.tx, id).await?;
+        let mut record = found.ok_or_else(|| scope.missing(name))?;
+        access::check_officer_region(&call.principal, &scope, record.round_region)?;
+        record.state = record.state.to(to)?;
+        record.stamp.touch();
+        record::update(&mut change.tx, &record).await?;
+        Ok(respond(recorded(change, record, (action, reason), serde_json::json!({ "reason": reason })).await?))
     })
     .await
 }

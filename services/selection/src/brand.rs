@@ -106,16 +106,14 @@ pub async fn get_brand_report(s: &Shared, _call: Call<GetBrandReportRequest>) ->
     let counties = RegionCode::counties()
         .into_iter()
         .map(|c| CountyBrands {
-            region_code: c.code().to_owned(),
+            region_code: c.into_proto(),
             brands: brands.iter().filter(|b| b.region == c).map(|b| b.display_name.clone()).collect(),
         })
         .collect();
     let with_brand: Vec<RegionCode> = brands.iter().map(|b| b.region).collect();
+    let without = proj_counties_without_brand(&with_brand);
     Ok(GetBrandReportResponse {
         counties,
-        counties_without_brand: proj_counties_without_brand(&with_brand)
-            .into_iter()
-            .map(|c| c.code().to_owned())
-            .collect(),
+        counties_without_brand: without.into_iter().map(|c| c.into_proto()).collect(),
     })
 }

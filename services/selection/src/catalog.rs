@@ -186,20 +186,13 @@ async fn training_needs(s: &Shared, region: Option<RegionCode>) -> Result<(Vec<(
 
 /// The demand of one summary row, as the subject of a draft; `None` if it does not parse.
 fn subject_of(need: &TrainingNeed) -> Option<Subject> {
-    let (Ok(region), Ok(industry), Ok(level), Ok(_)) = (
-        RegionCode::parse(&need.region_code),
-        Industry::required(need.industry),
-        SkillLevel::required(need.skill_level),
-        OccupationCode::parse(&need.occupation_code),
-    ) else {
-        return None;
-    };
+    OccupationCode::parse(&need.occupation_code).ok()?;
     Some(Subject {
-        region,
-        industry,
+        region: RegionCode::parse(&need.region_code).ok()?,
+        industry: Industry::required(need.industry).ok()?,
         occupation_code: need.occupation_code.clone(),
         occupation_name: need.occupation_name.clone(),
-        level,
+        level: SkillLevel::required(need.skill_level).ok()?,
     })
 }
 
@@ -283,15 +276,11 @@ pub async fn list_catalog_items(
     call: Call<ListCatalogItemsRequest>,
 ) -> Result<ListCatalogItemsResponse, Error> {
     let m = &call.message;
-    let mut v = Violations::default();
-    let region =
-        if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let wanted =
-        v.value("state", CatalogItemState::from_proto(m.state)).flatten().unwrap_or(CatalogItemState::Published);
-    v.finish()?;
+    // The proto's rules checked the region (empty: every region) and the state (none: published).
+    let region = RegionCode::parse(&m.region_code).ok().map(|r| r.code());
+    let wanted = CatalogItemState::from_proto(m.state).ok().flatten().unwrap_or(CatalogItemState::Published);
     let scope =
         if wanted == CatalogItemState::Published { Scope::All } else { access::officer_read_scope(&call.principal)? };
-    let region = region.map(|r| r.code());
     let query = format!("catalog|{}|{}", wanted.code(), region.unwrap_or_default());
     let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
     let filter = Filter::new().eq("c.state", wanted.code()).eq_given("c.region_code", region);

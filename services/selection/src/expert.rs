@@ -12,8 +12,7 @@
 use qiancheng_api::selection::*;
 use qiancheng_domain::Uscc;
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
-use qiancheng_domain::policy::RuleResult;
-use qiancheng_domain::policy::selection::SelectionMethod;
+use qiancheng_domain::policy::selection::{RUBRIC, SelectionMethod, proj_selection_points, proj_selection_recusal};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::page::PageRequest;
@@ -26,11 +25,7 @@ use crate::access;
 use crate::store::application::ApplicationRecord;
 use crate::store::expert::{AssignmentRecord, RubricLine};
 use crate::store::round::RoundRecord;
-use crate::store::{parse_points, turn};
-
-/// The scoring rubric (评分细则): each criterion and its maximum points, 100 in all.
-pub const RUBRIC: [(&str, i64); 5] =
-    [("PLAN", 30), ("CAPACITY", 20), ("TEACHERS", 20), ("EMPLOYMENT", 20), ("SAFETY", 10)];
+use crate::store::turn;
 
 /// The reason an expert of the applicant's own organisation is recused with.
 pub const OWN_ORGANISATION: &str = "own organisation";
@@ -126,7 +121,7 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
                 continue;
             }
             // PROJ-SELECTION: an expert from the applicant's own organisation is recused.
-            let own = !organisation.is_empty() && organisation == application.provider_credit_code;
+            let own = !proj_selection_recusal(&organisation, &application.provider_credit_code).passed;
             let record = AssignmentRecord {
                 id,
                 application_id: application.id.clone(),
@@ -151,7 +146,6 @@ pub async fn assign_experts(s: &Shared, call: Call<AssignExpertsRequest>) -> Res
 /// UnassignExpert: an officer withdraws an expert who has not scored, so that an expert who
 /// cannot serve does not hold the decision up; a score once given is evidence and stays.
 pub async fn unassign_expert(s: &Shared, call: Call<UnassignExpertRequest>) -> Result<UnassignExpertResponse, Error> {
-    access::officer_scope(&call.principal)?;
     let m = &call.message;
     let (expert, reason) = (m.expert.trim(), m.reason.trim());
     write::run(s, &call, async |change| {
@@ -175,16 +169,12 @@ pub async fn unassign_expert(s: &Shared, call: Call<UnassignExpertRequest>) -> R
     .await
 }
 
-fn require_expert(principal: &Principal) -> Result<(), Error> {
-    if principal.has(Role::Expert) { Ok(()) } else { Err(Error::denied("this call is for experts")) }
-}
-
 /// ListAssignments: the calling expert's own assignments.
 pub async fn list_assignments(
     s: &Shared,
     call: Call<ListAssignmentsRequest>,
 ) -> Result<ListAssignmentsResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let page = PageRequest::parse(m.page_size, &m.page_token, "assignments")?;
     let own = Filter::new().eq("e.expert", call.principal.subject.as_str());
@@ -224,7 +214,7 @@ pub async fn declare_conflict(
     s: &Shared,
     call: Call<DeclareConflictRequest>,
 ) -> Result<DeclareConflictResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let reason = m.reason.trim();
     write::run(s, &call, async |change| {
@@ -265,7 +255,7 @@ fn rubric(lines: &[RubricScore], v: &mut Violations) -> Vec<RubricLine> {
             v.add(&format!("rubric[{i}].criterion"), "PROJ-SELECTION", format!("{criterion} is scored once"));
             continue;
         }
-        match parse_points(&line.points, Decimal::from(*max)) {
+        match proj_selection_points(&line.points, Decimal::from(*max)) {
             Some(points) => out.push(RubricLine { criterion, points }),
             None => v.add(
                 &format!("rubric[{i}].points"),
@@ -286,7 +276,7 @@ fn rubric(lines: &[RubricScore], v: &mut Violations) -> Vec<RubricLine> {
 /// closed round; the total is the sum of the rubric. A score may be given again until the round
 /// is decided.
 pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<SubmitScoreResponse, Error> {
-    require_expert(&call.principal)?;
+    call.principal.require_any(&[Role::Expert])?;
     let m = &call.message;
     let mut v = Violations::default();
     let lines = rubric(&m.rubric, &mut v);
@@ -307,13 +297,8 @@ pub async fn submit_score(s: &Shared, call: Call<SubmitScoreRequest>) -> Result<
         application.state.require(&[ApplicationState::Submitted], "be scored; only submitted ones")?;
         // PROJ-SELECTION: an expert of the applicant's own organisation is recused, whatever the
         // officer typed when assigning: the token's organisation decides.
-        if call.principal.is_org(&application.provider_credit_code) {
-            return Err(Error::Refused(RuleResult::fail(
-                "PROJ-SELECTION",
-                "评审专家来自申报单位,应回避",
-                "the expert belongs to the applicant's organisation and is recused",
-            )));
-        }
+        let organisation = call.principal.org.as_deref().unwrap_or_default();
+        Error::unless_passed(proj_selection_recusal(organisation, &application.provider_credit_code))?;
         let total: Decimal = lines.iter().map(|l| l.points).sum();
         let rescored = record.score.is_some();
         record.score = Some(total);

@@ -15,17 +15,18 @@ use chrono::NaiveDate;
 use qiancheng_api::selection::*;
 use qiancheng_api::{FromProto as _, IntoProto as _, Rpc, convert};
 use qiancheng_domain::lifecycle::ApplicationState;
-use qiancheng_domain::policy::RuleResult as PolicyRule;
 use qiancheng_domain::policy::decision::Decision as PolicyDecision;
 use qiancheng_domain::policy::provider::{
     self as rules, KindJustification as Justification, Misconduct, PilotOverride, ProviderKind, prov_disqualified,
 };
+use qiancheng_domain::policy::selection::proj_selection_owner;
 use qiancheng_domain::{Code as _, OccupationCode, RegionCode, Uscc, today_in_china};
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
 use qiancheng_platform::page::PageRequest;
+use qiancheng_platform::pii::masked;
 use qiancheng_platform::record::{self, Filter};
 use qiancheng_platform::time::{new_id, now_micros};
 use qiancheng_platform::write::{self, Change};
@@ -47,15 +48,6 @@ const EDITABLE: [&str; 7] = [
     "conditions",
     "bank_account",
 ];
-
-/// An account number as shown to those who do not pay into it: the last four digits.
-fn mask_account(number: &str) -> String {
-    let digits: Vec<char> = number.chars().collect();
-    let keep = digits.len().min(4);
-    let mut masked: String = std::iter::repeat_n('*', digits.len() - keep).collect();
-    masked.extend(&digits[digits.len() - keep..]);
-    masked
-}
 
 impl From<&ProviderRecord> for Provider {
     /// The provider as the API shows it, without its eligibility (see [`shown`]).
@@ -121,13 +113,13 @@ fn shown(s: &Shared, record: &ProviderRecord) -> Provider {
 
 /// The provider as `principal` may see it: the bank account in full only for the provider
 /// itself, its officers, the city, finance and the subsidy service (who record and pay into it);
-/// masked for auditors.
+/// masked for auditors, who read its last four digits.
 fn for_reader(record: &ProviderRecord, s: &Shared, principal: &Principal) -> Provider {
     let mut provider = shown(s, record);
     let full = principal.has_any(&[Role::CityAdmin, Role::CountyOfficer, Role::FinanceOfficer, Role::Service])
         || principal.is_org(&provider.credit_code);
     if !full && let Some(account) = provider.bank_account.as_mut() {
-        account.number = mask_account(&account.number);
+        account.number = masked(&account.number, 0, 4);
     }
     provider
 }
@@ -162,8 +154,6 @@ fn registered((code, check_passed): (&str, bool), actor: &str) -> ProviderRecord
 fn apply(p: &Provider, record: &mut ProviderRecord) -> Result<(), Error> {
     let mut v = Violations::default();
     v.declared(p, "provider.");
-    let region = v.value("provider.region_code", convert::county(&p.region_code));
-    let kind = v.value("provider.kind", ProviderKind::required(p.kind));
     let c = p.conditions.clone().unwrap_or_default();
     let mut related = Vec::new();
     for (i, code) in c.related_occupations.iter().enumerate() {
@@ -177,9 +167,9 @@ fn apply(p: &Provider, record: &mut ProviderRecord) -> Result<(), Error> {
         v.add("provider.bank_account.number", "SUBS-PAY", "a bank account number has 8 to 32 digits");
     }
     v.finish()?;
-    let (Some(region), Some(kind)) = (region, kind) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    // The proto's rules checked the county and the kind; here they are parsed.
+    let region = convert::county(&p.region_code).map_err(|e| Error::invalid_value("provider.region_code", e))?;
+    let kind = ProviderKind::required(p.kind).map_err(|e| Error::invalid_value("provider.kind", e))?;
     record.display_name = p.display_name.trim().to_owned();
     record.region = region;
     record.pays_tax_locally = p.pays_tax_locally;
@@ -317,14 +307,14 @@ pub async fn update_provider(s: &Shared, call: Call<UpdateProviderRequest>) -> R
         if facts_changed && !call.principal.has_any(&[Role::CityAdmin, Role::CountyOfficer]) {
             return Err(Error::denied("a provider's county, kind and conditions are recorded by its county bureau"));
         }
-        let bank_before = mask_account(&record.bank.number);
+        let bank_before = masked(&record.bank.number, 0, 4);
         // PROV-KIND: a justification is of the kind it was recorded for.
         if updated.kind != record.kind {
             updated.kind_justification = None;
         }
         let detail = |r: &ProviderRecord| {
             serde_json::json!({ "version": r.stamp.revision, "changed": changed,
-                "bank_account": { "before": bank_before, "after": mask_account(&r.bank.number) } })
+                "bank_account": { "before": bank_before, "after": masked(&r.bank.number, 0, 4) } })
         };
         let provider = record_change(s, change, &mut updated, "provider.update", detail).await?;
         Ok(UpdateProviderResponse { provider: Some(provider) })
@@ -529,17 +519,7 @@ pub async fn check_standing(s: &Shared, call: Call<CheckStandingRequest>) -> Res
     if !m.project.is_empty() {
         let project_id = id_of(&m.project, "projects", "project")?;
         let owner = record::find::<ProjectRecord>(&mut *conn, project_id).await?.map(|p| p.provider_credit_code);
-        rules.push(match owner {
-            Some(owner) if owner == record.credit_code => PolicyRule::pass(
-                "PROJ-SELECTION",
-                "项目经遴选批准,属该机构",
-                "the project was approved in selection and is the provider's own",
-            ),
-            Some(_) => {
-                PolicyRule::fail("PROJ-SELECTION", "项目不属于该机构", "the project belongs to another provider")
-            }
-            None => PolicyRule::fail("PROJ-SELECTION", "项目未经遴选批准", "no such approved project"),
-        });
+        rules.push(proj_selection_owner(owner.as_deref(), &record.credit_code));
     }
     let decision =
         PolicyDecision { outcome: rules.iter().all(|r| r.passed), policy_version: s.policy.version.clone(), rules };

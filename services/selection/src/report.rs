@@ -22,7 +22,6 @@ pub async fn get_selection_report(
         scope.check(region, "")?;
     }
     let mut report = GetSelectionReportResponse::default();
-    let mut covered: Vec<Industry> = Vec::new();
     // The grouping is by training county: each row is inside the caller's scope and filter, or not.
     let wanted = |r: &project::Statistic| {
         scope.admits(r.training_region, "") && region.is_none_or(|wanted| wanted == r.training_region)
@@ -30,9 +29,6 @@ pub async fn get_selection_report(
     for row in project::statistics(s.db.pool()).await?.into_iter().filter(wanted) {
         report.total_projects += convert::int32(row.projects);
         report.total_approved_headcount += convert::int32(row.headcount);
-        if row.industry.is_key() && !covered.contains(&row.industry) {
-            covered.push(row.industry);
-        }
         report.statistics.push(SelectionStatistic {
             region_code: row.training_region.into_proto(),
             industry: row.industry.into_proto(),
@@ -42,8 +38,9 @@ pub async fn get_selection_report(
             approved_headcount: convert::int32(row.headcount),
         });
     }
+    let shown = |i: &&Industry| report.statistics.iter().any(|r| r.industry == i.into_proto());
+    let (covered, missing): (Vec<&Industry>, _) = Industry::ALL.iter().filter(|i| i.is_key()).partition(shown);
     report.key_industries_covered = convert::int32(i64::try_from(covered.len()).unwrap_or(i64::MAX));
-    report.key_industries_missing =
-        Industry::ALL.iter().filter(|i| i.is_key() && !covered.contains(i)).map(|i| i.into_proto()).collect();
+    report.key_industries_missing = missing.into_iter().map(|i| i.into_proto()).collect();
     Ok(report)
 }

@@ -26,7 +26,7 @@ use qiancheng_api::{FromProto as _, IntoProto, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
 use qiancheng_domain::policy::selection::{
     Application, ExpertScore, QuotaReduction as Reduction, RoundFacts, RoundOutcome, Scoring, SelectionMethod,
-    decide_round as decide_round_rule, judge_application,
+    decide_round as decide_round_rule, judge_application, proj_selection_points,
 };
 use qiancheng_domain::policy::{Decision, PolicySet, RuleResult};
 use qiancheng_domain::{Code as _, RegionCode, today_in_china};
@@ -48,7 +48,7 @@ use crate::store::project::ProjectRecord;
 use crate::store::provider::{self, ProviderRecord};
 use crate::store::quota::QuotaRecord;
 use crate::store::round::{RoundRecord, StoredRank};
-use crate::store::{parse_points, turn};
+use crate::store::turn;
 
 impl From<&StoredRank> for RankedApplication {
     /// One application's place as a decided round shows it, with the scores it was ranked on.
@@ -107,14 +107,11 @@ impl From<&RoundRecord> for Round {
 pub async fn create_round(s: &Shared, call: Call<CreateRoundRequest>) -> Result<CreateRoundResponse, Error> {
     let scope = access::officer_scope(&call.principal)?;
     let input = call.message.round.clone().unwrap_or_default();
-    let mut v = Violations::default();
-    let region = v.value("round.region_code", RegionCode::parse(&input.region_code));
-    let method = v.value("round.method", SelectionMethod::required(input.method));
-    let deadline = v.value("round.deadline", NaiveDate::required(input.deadline.as_ref()));
-    v.finish()?;
-    let (Some(region), Some(method), Some(deadline)) = (region, method, deadline) else {
-        unreachable!("every missing value was recorded as a violation, and finish() refused them")
-    };
+    // The proto's rules checked the region, the method and the deadline; here they are parsed.
+    let region = RegionCode::parse(&input.region_code).map_err(|e| Error::invalid_value("round.region_code", e))?;
+    let method = SelectionMethod::required(input.method).map_err(|e| Error::invalid_value("round.method", e))?;
+    let deadline =
+        NaiveDate::required(input.deadline.as_ref()).map_err(|e| Error::invalid_value("round.deadline", e))?;
     access::check_officer_region(&call.principal, &scope, region)?;
     let record = RoundRecord {
         id: new_id(),
@@ -159,12 +156,9 @@ pub async fn get_round(s: &Shared, call: Call<GetRoundRequest>) -> Result<GetRou
 /// filters by region (a county or the city) and state.
 pub async fn list_rounds(s: &Shared, call: Call<ListRoundsRequest>) -> Result<ListRoundsResponse, Error> {
     let m = &call.message;
-    let mut v = Violations::default();
-    let region =
-        if m.region_code.is_empty() { None } else { v.value("region_code", RegionCode::parse(&m.region_code)) };
-    let state = v.value("state", RoundState::from_proto(m.state)).flatten();
-    v.finish()?;
-    let (region, state) = (region.map(|r| r.code()), state.map(|s| s.code()));
+    // The proto's rules checked the region (empty: every region) and the state (none: any state).
+    let region = RegionCode::parse(&m.region_code).ok().map(|r| r.code());
+    let state = RoundState::from_proto(m.state).ok().flatten().map(|s| s.code());
     let query = format!("rounds|{}|{}", region.unwrap_or_default(), state.unwrap_or_default());
     let page = PageRequest::parse(m.page_size, &m.page_token, &query)?;
     let filter = Filter::new().eq_given("r.region_code", region).eq_given("r.state", state);
@@ -203,7 +197,7 @@ fn officer_scores(scores: &[OfficerScore], v: &mut Violations) -> BTreeMap<Strin
     for (i, s) in scores.iter().enumerate() {
         // The proto's rule checked the application's name.
         let Ok(id) = convert::resource_id(&s.application, "applications") else { continue };
-        let Some(score) = parse_points(&s.score, Decimal::ONE_HUNDRED) else {
+        let Some(score) = proj_selection_points(&s.score, Decimal::ONE_HUNDRED) else {
             v.add(
                 &format!("officer_scores[{i}].score"),
                 "PROJ-SELECTION",
@@ -328,17 +322,9 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
     // Each provider and catalog item is read once, however many applications name it.
     let named = Filter::new().among("p.credit_code", providers.iter().map(String::as_str));
     let named = record::all::<ProviderRecord>(&mut *change.tx, named, "").await?;
-    let provider_records: BTreeMap<String, ProviderRecord> = (provider::with_violations(&mut change.tx, named).await?)
-        .into_iter()
-        .map(|p| (p.credit_code.clone(), p))
-        .collect();
+    let provider_records = provider::with_violations(&mut change.tx, named).await?;
     let item_ids: BTreeSet<&str> = submitted.iter().map(|a| a.catalog_item_id.as_str()).collect();
-    let items: BTreeMap<String, CatalogItemRecord> =
-        record::all::<CatalogItemRecord>(&mut *change.tx, Filter::new().among("c.id", item_ids), "")
-            .await?
-            .into_iter()
-            .map(|i| (i.id.clone(), i))
-            .collect();
+    let items = record::all::<CatalogItemRecord>(&mut *change.tx, Filter::new().among("c.id", item_ids), "").await?;
     let mut candidates = Vec::with_capacity(submitted.len());
     for application in submitted {
         let scoring = if record.method == SelectionMethod::ExpertReview {
@@ -346,8 +332,8 @@ async fn gather(change: &mut Change, record: &RoundRecord, given: &BTreeMap<Stri
         } else {
             Scoring::Officers(given.get(&application.id).copied().unwrap_or_default())
         };
-        let provider = provider_records.get(&application.provider_credit_code);
-        let item = items.get(&application.catalog_item_id);
+        let provider = provider_records.iter().find(|p| p.credit_code == application.provider_credit_code);
+        let item = items.iter().find(|i| i.id == application.catalog_item_id);
         let (Some(provider), Some(item)) = (provider, item) else {
             return Err(Error::corrupt("an application of an unknown provider or catalog item"));
         };

@@ -509,6 +509,20 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// `text` with all but its first `keep_start` and last `keep_end` characters starred, or wholly
+/// starred when it is too short to show any of it safely: a phone number (`138****5678`), an ID
+/// number, a bank account number (the last four digits) as shown to those who may not read it.
+pub fn masked(text: &str, keep_start: usize, keep_end: usize) -> String {
+    let chars: Vec<char> = text.trim().chars().collect();
+    if chars.len() < keep_start + keep_end + 4 {
+        return "*".repeat(chars.len());
+    }
+    let mut out: String = chars[..keep_start].iter().collect();
+    out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
+    out.extend(&chars[chars.len() - keep_end..]);
+    out
+}
+
 /// A table of a service that holds sealed values or lookup hashes.
 #[derive(Debug, Clone, Copy)]
 pub struct SealedTable {
@@ -679,5 +693,12 @@ mod tests {
         assert_eq!(mask_name("张三丰"), "张*丰");
         assert_eq!(mask_name("欧阳锋锋"), "欧**锋");
         assert_eq!(mask_name("李"), "*");
+    }
+
+    #[test]
+    fn numbers_keep_only_their_ends() {
+        assert_eq!(masked("6228480012345678", 0, 4), "************5678");
+        assert_eq!(masked(" 13812345678 ", 3, 4), "138****5678");
+        assert_eq!(masked("1234567", 0, 4), "*******", "too short to show any of it");
     }
 }

@@ -13,8 +13,6 @@ pub mod provider;
 pub mod quota;
 pub mod round;
 
-use rust_decimal::Decimal;
-
 /// The keys concurrent changes take turns on ([`qiancheng_platform::write::Change::serialize_on`]),
 /// one per invariant that spans rows. On PostgreSQL writers run concurrently and each row is
 /// updated optimistically; a rule that reads several rows and then writes (a quota several rounds
@@ -44,29 +42,4 @@ pub mod turn {
     /// PROJ-CATALOG: drafting the catalog from demand, which skips what the catalog already
     /// answers.
     pub const DEMAND_DRAFTS: &str = "catalog/drafts-from-demand";
-}
-
-/// A score of 0 to `max` points with at most two decimals, as officers and experts give them
-/// (PROJ-SELECTION) and as they are kept.
-pub fn parse_points(text: &str, max: Decimal) -> Option<Decimal> {
-    let text = text.trim();
-    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    let value: Decimal = text.parse().ok()?;
-    (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn points_have_at_most_two_decimals_within_the_maximum() {
-        assert_eq!(parse_points("29.5", Decimal::from(30)), Some(Decimal::new(295, 1)));
-        assert_eq!(parse_points("30", Decimal::from(30)), Some(Decimal::from(30)));
-        for bad in ["", "30.01", "1.234", "-1", "1e2", " "] {
-            assert_eq!(parse_points(bad, Decimal::from(30)), None, "{bad:?}");
-        }
-    }
 }

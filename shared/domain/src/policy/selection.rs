@@ -5,7 +5,9 @@
 //! last, then earlier submission, then id), applies the approval condition (scored, every rule
 //! the service gathered passed, fits the quota under the set's `quota_mode`, after any 核减) and
 //! returns each application's rank, approval, approved headcount and rules. [`proj_quota_year`]
-//! checks that approved headcount never exceeds a yearly quota.
+//! checks that approved headcount never exceeds a yearly quota. [`proj_selection_recusal`] recuses
+//! an expert of the applicant's own organisation, and [`proj_selection_owner`] keeps an approved
+//! project to its provider; [`RUBRIC`] and [`proj_selection_points`] say what a score may be.
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -90,6 +92,53 @@ pub fn proj_selection_score(
         if trimmed { format!("mean without the highest and lowest: {mean}") } else { format!("mean: {mean}") },
     ));
     Decision { outcome: Some(mean), policy_version: policy.version.clone(), rules }
+}
+
+/// The scoring rubric (评分细则) experts score an application on (PROJ-SELECTION): each criterion
+/// and its maximum points, 100 in all.
+pub const RUBRIC: [(&str, i64); 5] =
+    [("PLAN", 30), ("CAPACITY", 20), ("TEACHERS", 20), ("EMPLOYMENT", 20), ("SAFETY", 10)];
+
+/// PROJ-SELECTION: a score of 0 to `max` points with at most two decimals, as officers and
+/// experts give them and as they are kept; `None` for any other text.
+pub fn proj_selection_points(text: &str, max: Decimal) -> Option<Decimal> {
+    let text = text.trim();
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let value: Decimal = text.parse().ok()?;
+    (value.scale() <= 2 && value >= Decimal::ZERO && value <= max).then_some(value)
+}
+
+/// PROJ-SELECTION: an expert of the applicant's own organisation is recused; `organisation` is
+/// the expert's (empty when the expert names none).
+pub fn proj_selection_recusal(organisation: &str, applicant_organisation: &str) -> RuleResult {
+    if organisation.is_empty() || organisation != applicant_organisation {
+        return RuleResult::pass(
+            "PROJ-SELECTION",
+            "评审专家不属申报单位",
+            "the expert is not of the applicant's organisation",
+        );
+    }
+    RuleResult::fail(
+        "PROJ-SELECTION",
+        "评审专家来自申报单位,应回避",
+        "the expert belongs to the applicant's organisation and is recused",
+    )
+}
+
+/// PROJ-SELECTION: a project goes on for `provider` only when selection approved it and it is the
+/// provider's own; `owner` is the provider of the approved project (`None`: no such project).
+pub fn proj_selection_owner(owner: Option<&str>, provider: &str) -> RuleResult {
+    match owner {
+        Some(owner) if owner == provider => RuleResult::pass(
+            "PROJ-SELECTION",
+            "项目经遴选批准,属该机构",
+            "the project was approved in selection and is the provider's own",
+        ),
+        Some(_) => RuleResult::fail("PROJ-SELECTION", "项目不属于该机构", "the project belongs to another provider"),
+        None => RuleResult::fail("PROJ-SELECTION", "项目未经遴选批准", "no such approved project"),
+    }
 }
 
 /// A ranked application asking for a headcount, PROJ-QUOTA.
@@ -511,6 +560,23 @@ mod tests {
         assert!(!dec.all_passed());
         let scores = [score("a", "x", 60), score("b", "y", 70), score("c", "z", 80), score("d", "me", 100)];
         assert_eq!(proj_selection_score(&p, "me", &scores).outcome, Some(Decimal::from(70)));
+    }
+
+    #[test]
+    fn points_have_at_most_two_decimals_within_the_maximum() {
+        assert_eq!(proj_selection_points("29.5", Decimal::from(30)), Some(Decimal::new(295, 1)));
+        assert_eq!(proj_selection_points("30", Decimal::from(30)), Some(Decimal::from(30)));
+        for bad in ["", "30.01", "1.234", "-1", "1e2", " "] {
+            assert_eq!(proj_selection_points(bad, Decimal::from(30)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn proj_selection_recuses_the_applicants_own_experts_and_keeps_projects_to_their_provider() {
+        assert!(!proj_selection_recusal("me", "me").passed);
+        assert!(proj_selection_recusal("", "me").passed && proj_selection_recusal("other", "me").passed);
+        assert!(proj_selection_owner(Some("me"), "me").passed);
+        assert!(!proj_selection_owner(Some("other"), "me").passed && !proj_selection_owner(None, "me").passed);
     }
 
     #[test]
