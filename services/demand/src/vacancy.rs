@@ -229,7 +229,7 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
 
 /// GetVacancy.
 pub async fn get_vacancy(s: &Shared, call: Call<GetVacancyRequest>) -> Result<GetVacancyResponse, Error> {
-    let record = access::readable_vacancy(s.db.pool(), &call.principal, &call.message.name, "name").await?;
+    let record = access::readable_vacancy(&s.db, &call.principal, &call.message.name, "name").await?;
     Ok(GetVacancyResponse { vacancy: Some(Vacancy::from(&record)) })
 }
 
@@ -375,7 +375,7 @@ pub async fn list_vacancy_revisions(
     call: Call<ListVacancyRevisionsRequest>,
 ) -> Result<ListVacancyRevisionsResponse, Error> {
     let m = &call.message;
-    let record = access::readable_vacancy(s.db.pool(), &call.principal, &m.name, "name").await?;
+    let record = access::readable_vacancy(&s.db, &call.principal, &m.name, "name").await?;
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("revisions|{}", record.id))?;
     // Newest first: the page key is the revision number, counted down.
     let before = if page.after.is_empty() {

@@ -626,6 +626,13 @@ fn key_column<R: Record>() -> String {
     format!("{}.{}", R::ALIAS, R::KEY)
 }
 
+/// The record of `R` whose key is `key`, read on a connection kept for reads ([`Db::read`]):
+/// [`find`] outside a transaction.
+pub async fn get<R: Record>(db: &Db, key: impl Into<Bind>) -> Result<Option<R>, Error> {
+    let key = key.into();
+    db.read(async |connection| find::<R>(connection, key).await).await
+}
+
 /// The record of `R` whose key is `key`.
 pub async fn find<'c, R: Record>(executor: impl Reader<'c>, key: impl Into<Bind>) -> Result<Option<R>, Error> {
     let query = key.into().bind(sqlx::query(sqlx::AssertSqlSafe(R::sql().find.as_str())));
