@@ -1,6 +1,7 @@
 //! Declared records on a real database, SQLite and PostgreSQL: a record written, read back
 //! whole, updated optimistically and listed a page at a time decodes to what was written, on
-//! both backends, through both read paths (a row, and a page's JSON array).
+//! both backends, through both read paths (a row, and a page: its JSON array on SQLite, its rows
+//! on PostgreSQL).
 
 use chrono::NaiveDate;
 use qiancheng_domain::RegionCode;
@@ -203,7 +204,7 @@ async fn pages_come_whole_in_key_order_on_both_read_paths(app: &App) {
     }
     assert!(seen == things, "every record, whole, in key order, nothing twice");
     let whole = record::all::<Thing>(app.db.pool(), Filter::new(), "").await.expect("all");
-    assert!(whole == things, "rows and JSON pages decode alike");
+    assert!(whole == things, "rows and pages decode alike");
     let request = PageRequest::parse(500, "", "things|421221").expect("page");
     let jiayu = Filter::new().within(&Scope::Region(RegionCode::Jiayu), "t.region_code", None);
     let (page, next) = record::page::<Thing>(&app.db, jiayu.clone(), &request).await.expect("page");
