@@ -758,13 +758,14 @@ pub async fn page<R: Record>(db: &Db, filter: Filter, page: &PageRequest) -> Res
             let query = filter.bind(sqlx::query(sqlx::AssertSqlSafe(outer)));
             let row = db.read(async |connection| Ok(query.fetch_one(connection).await?)).await?;
             let text: Option<&str> = row.try_get(0)?;
-            let rows: Vec<Vec<JsonCell<'_>>> = match text {
+            let expected = sql.read_names.len() * size.saturating_add(1).min(1_001);
+            let cells = match text {
                 Some(text) => {
-                    serde_json::from_str(text).map_err(|_| Error::corrupt(format!("a page of {}", R::TABLE)))?
+                    PageCells::parse(text, expected).map_err(|_| Error::corrupt(format!("a page of {}", R::TABLE)))?
                 }
-                None => Vec::new(),
+                None => PageCells::default(),
             };
-            Ok(page_of::<R, _>(rows.iter().map(Vec::as_slice), rows.len() > size, size, page))
+            Ok(page_of::<R, _>(cells.rows(), cells.len() > size, size, page))
         }
         Backend::Postgres => {
             let query = filter.bind(sqlx::query(sqlx::AssertSqlSafe(inner)));
@@ -875,6 +876,83 @@ impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
             }
         }
         deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The rows of a page's JSON array read into one run of cells (one allocation for the page,
+/// not one per row), and where each row ends.
+#[derive(Debug, Default)]
+struct PageCells<'a> {
+    cells: Vec<JsonCell<'a>>,
+    ends: Vec<usize>,
+}
+
+impl<'a> PageCells<'a> {
+    /// Reads `text`, a JSON array of rows each an array of values, expecting about `cells` values.
+    fn parse(text: &'a str, cells: usize) -> Result<Self, serde_json::Error> {
+        use serde::de::DeserializeSeed as _;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let page = PageSeed(cells).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(page)
+    }
+
+    /// How many rows.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The rows, in order.
+    fn rows(&self) -> impl Iterator<Item = &[JsonCell<'a>]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter().copied()).map(|(start, end)| &self.cells[start..end])
+    }
+}
+
+/// Reads a page's array of rows into [`PageCells`] with room for about `.0` values.
+struct PageSeed(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PageSeed {
+    type Value = PageCells<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PageSeed {
+    type Value = PageCells<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of rows")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut rows: A) -> Result<Self::Value, A::Error> {
+        let mut page = PageCells { cells: Vec::with_capacity(self.0), ends: Vec::new() };
+        while rows.next_element_seed(RowSeed(&mut page.cells))?.is_some() {
+            page.ends.push(page.cells.len());
+        }
+        Ok(page)
+    }
+}
+
+/// Reads one row, an array of values, onto the end of the page's cells.
+struct RowSeed<'p, 'de>(&'p mut Vec<JsonCell<'de>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RowSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a row: an array of values")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut values: A) -> Result<(), A::Error> {
+        while let Some(cell) = values.next_element::<JsonCell<'de>>()? {
+            self.0.push(cell);
+        }
+        Ok(())
     }
 }
 
@@ -1031,6 +1109,20 @@ mod tests {
         assert_eq!(nothing, None, "a NULL document reads as its default");
         assert!(matches!(NaiveDate::read(row.as_slice(), 0, "day"), Err(Error::Corrupt(_))));
         assert!(matches!(qiancheng_domain::RegionCode::read(row.as_slice(), 0, "region"), Err(Error::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_page_reads_into_one_run_of_cells_row_by_row() {
+        let page = PageCells::parse(r#"[["a", 1], [], ["b", null, "c"]]"#, 4).expect("page");
+        let rows: Vec<&[JsonCell<'_>]> = page.rows().collect();
+        assert_eq!(page.len(), 3);
+        assert_eq!(rows[0], [JsonCell::Text(Cow::Borrowed("a")), JsonCell::Int(1)]);
+        assert!(rows[1].is_empty());
+        assert_eq!(rows[2], [JsonCell::Text(Cow::Borrowed("b")), JsonCell::Null, JsonCell::Text(Cow::Borrowed("c"))]);
+        assert_eq!(PageCells::parse("[]", 0).expect("empty").len(), 0);
+        for bad in [r#"["a"]"#, r#"[["a"]"#, r#"{"a": 1}"#, r#"[["a"]] x"#] {
+            assert!(PageCells::parse(bad, 0).is_err(), "{bad} is not a page");
+        }
     }
 
     #[test]
