@@ -6,6 +6,7 @@ use qiancheng_platform::Error;
 pub use qiancheng_platform::auth::Scope;
 use qiancheng_platform::auth::{Principal, Role};
 use qiancheng_platform::call::id_of;
+use qiancheng_platform::db::Db;
 use sqlx::AnyPool;
 
 use qiancheng_platform::record;
@@ -40,15 +41,10 @@ pub fn worker_write_scope(principal: &Principal) -> Result<Scope, Error> {
 }
 
 /// Reads a vacancy the caller may see (request field `field` names it), or says why not.
-pub async fn readable_vacancy(
-    pool: &AnyPool,
-    principal: &Principal,
-    name: &str,
-    field: &str,
-) -> Result<VacancyRecord, Error> {
+pub async fn readable_vacancy(db: &Db, principal: &Principal, name: &str, field: &str) -> Result<VacancyRecord, Error> {
     let scope = enterprise_read_scope(principal)?;
     let id = id_of(name, "vacancies", field)?;
-    let record = record::find::<VacancyRecord>(pool, id).await?.ok_or_else(|| scope.missing(name))?;
+    let record = record::get::<VacancyRecord>(db, id).await?.ok_or_else(|| scope.missing(name))?;
     scope.check(record.region, &record.enterprise_credit_code)?;
     Ok(record)
 }

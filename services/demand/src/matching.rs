@@ -92,7 +92,7 @@ pub async fn match_vacancies(s: &Shared, call: Call<MatchVacanciesRequest>) -> R
 pub async fn match_workers(s: &Shared, call: Call<MatchWorkersRequest>) -> Result<MatchWorkersResponse, Error> {
     let worker_scope = access::worker_read_scope(&call.principal)?;
     let m = &call.message;
-    let vacancy = access::readable_vacancy(s.db.pool(), &call.principal, &m.vacancy, "vacancy").await?;
+    let vacancy = access::readable_vacancy(&s.db, &call.principal, &m.vacancy, "vacancy").await?;
     let group = occupation_group(&vacancy.occupation_code);
     let in_group = Filter::new()
         .and(

@@ -90,19 +90,27 @@ fn validate_content(input: &Vacancy, prefix: &str, needed_by_changed: bool, v: &
 impl From<&VacancyRecord> for Vacancy {
     /// The vacancy as the API shows it.
     fn from(record: &VacancyRecord) -> Self {
+        Vacancy::from(record.clone())
+    }
+}
+
+impl From<VacancyRecord> for Vacancy {
+    /// The vacancy as the API shows it, its texts moved from the record (a page of them is
+    /// shown with no copy of each text).
+    fn from(record: VacancyRecord) -> Self {
         Vacancy {
             name: record.name(),
-            enterprise_credit_code: record.enterprise_credit_code.clone(),
-            enterprise_name: record.enterprise_name.clone(),
+            enterprise_credit_code: record.enterprise_credit_code,
+            enterprise_name: record.enterprise_name,
             region_code: record.region.into_proto(),
-            post: record.post.clone(),
-            occupation_code: record.occupation_code.clone(),
-            occupation_name: record.occupation_name.clone(),
+            post: record.post,
+            occupation_code: record.occupation_code,
+            occupation_name: record.occupation_name,
             skill_level: record.skill_level.into_proto(),
             headcount: convert::int32(record.headcount),
             pay_min_fen: record.pay_min_fen,
             pay_max_fen: record.pay_max_fen,
-            requirements: record.requirements.clone(),
+            requirements: record.requirements,
             work_region_code: record.work_region.into_proto(),
             needed_by: Some(record.needed_by.into_proto()),
             survey_method: SurveyMethod::from_str_name(&format!("SURVEY_METHOD_{}", record.survey_method))
@@ -229,8 +237,8 @@ pub async fn create_vacancy(s: &Shared, call: Call<CreateVacancyRequest>) -> Res
 
 /// GetVacancy.
 pub async fn get_vacancy(s: &Shared, call: Call<GetVacancyRequest>) -> Result<GetVacancyResponse, Error> {
-    let record = access::readable_vacancy(s.db.pool(), &call.principal, &call.message.name, "name").await?;
-    Ok(GetVacancyResponse { vacancy: Some(Vacancy::from(&record)) })
+    let record = access::readable_vacancy(&s.db, &call.principal, &call.message.name, "name").await?;
+    Ok(GetVacancyResponse { vacancy: Some(Vacancy::from(record)) })
 }
 
 /// ListVacancies.
@@ -252,7 +260,7 @@ pub async fn list_vacancies(s: &Shared, call: Call<ListVacanciesRequest>) -> Res
     let fingerprint = format!("vacancies|{state:?}|{region:?}|{industry:?}|{}", m.enterprise_credit_code);
     let page = PageRequest::parse(m.page_size, &m.page_token, &fingerprint)?;
     let (records, next_page_token) = record::page::<VacancyRecord>(&s.db, filter, &page).await?;
-    Ok(ListVacanciesResponse { vacancies: records.iter().map(Vacancy::from).collect(), next_page_token })
+    Ok(ListVacanciesResponse { vacancies: records.into_iter().map(Vacancy::from).collect(), next_page_token })
 }
 
 /// Loads a vacancy the caller may change inside `change`, checking its etag.
@@ -375,7 +383,7 @@ pub async fn list_vacancy_revisions(
     call: Call<ListVacancyRevisionsRequest>,
 ) -> Result<ListVacancyRevisionsResponse, Error> {
     let m = &call.message;
-    let record = access::readable_vacancy(s.db.pool(), &call.principal, &m.name, "name").await?;
+    let record = access::readable_vacancy(&s.db, &call.principal, &m.name, "name").await?;
     let page = PageRequest::parse(m.page_size, &m.page_token, &format!("revisions|{}", record.id))?;
     // Newest first: the page key is the revision number, counted down.
     let before = if page.after.is_empty() {

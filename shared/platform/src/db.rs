@@ -13,15 +13,21 @@
 //!   read is refused, [`crate::stamp::Stamp`]), and an invariant spanning rows (a quota, a
 //!   headcount) is guarded by a transaction-scoped advisory lock
 //!   ([`crate::write::Change::serialize_on`]).
+//!
+//! A read of a record or a page runs on a connection kept for reads ([`Db::read`]), taken and
+//! put back with no round trip of its own: the pool checks each connection with a round trip
+//! when it hands it out and again when it takes it back, which tripled the round trips of a
+//! one-query read.
 
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor as _, Row as _, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row as _, Transaction};
 
 use crate::error::Error;
 
@@ -57,6 +63,111 @@ pub struct Db {
     backend: Backend,
     /// SQLite's writers take turns here, in the process, before they take a connection.
     writers: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The connections kept for reads.
+    readers: Arc<Readers>,
+}
+
+/// How long a connection may wait unused before it is checked with a round trip when it is
+/// taken again (a database restarted meanwhile has closed it); one in steady use is not.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
+/// How long a connection lives before it is replaced, as the pool's are (30 minutes).
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// How long a call waits for a connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections kept for reads, as many as the pool's, opened when first needed.
+struct Readers {
+    options: AnyConnectOptions,
+    backend: Backend,
+    permits: tokio::sync::Semaphore,
+    size: usize,
+    idle: std::sync::Mutex<Vec<Kept>>,
+    closed: AtomicBool,
+}
+
+/// A connection kept for reads, with when it was opened and last put back.
+struct Kept {
+    connection: AnyConnection,
+    opened: Instant,
+    returned: Instant,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("backend", &self.backend).field("size", &self.size).finish_non_exhaustive()
+    }
+}
+
+/// Sets a new connection up as the service uses it: on SQLite, write-ahead logging (readers
+/// never wait for the writer), a writer's wait for the lock, and foreign keys enforced.
+async fn set_up(connection: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
+        connection.execute("PRAGMA journal_mode = WAL").await?;
+        connection.execute("PRAGMA busy_timeout = 10000").await?;
+        connection.execute("PRAGMA foreign_keys = ON").await?;
+    }
+    Ok(())
+}
+
+/// Whether an error leaves the connection unusable (it is then closed rather than kept).
+fn breaks_connection(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Database(
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::PoolClosed
+        )
+    )
+}
+
+impl Readers {
+    /// A kept connection: an idle one (checked first if it waited long), or a new one.
+    async fn take(&self) -> Result<Kept, Error> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+            let Some(mut kept) = idle else { break };
+            if kept.opened.elapsed() > MAX_LIFETIME {
+                let _ = kept.connection.close().await;
+                continue;
+            }
+            if kept.returned.elapsed() <= CHECK_AFTER_IDLE || kept.connection.ping().await.is_ok() {
+                return Ok(kept);
+            }
+        }
+        let mut connection = self.options.connect().await?;
+        set_up(&mut connection, self.backend).await?;
+        let now = Instant::now();
+        Ok(Kept { connection, opened: now, returned: now })
+    }
+
+    /// Puts a connection back for the next read.
+    fn put(&self, mut kept: Kept) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        kept.returned = Instant::now();
+        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(kept);
+    }
+
+    /// Closes the idle connections; those in use are closed when their read ends.
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for kept in idle {
+            let _ = kept.connection.close().await;
+        }
+    }
+
+    /// Connections now in use and idle.
+    fn usage(&self) -> (i64, i64) {
+        let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+        let used = self.size.saturating_sub(self.permits.available_permits());
+        (i64::try_from(used).unwrap_or(i64::MAX), i64::try_from(idle).unwrap_or(i64::MAX))
+    }
 }
 
 /// A writer's turn on SQLite; the turn ends when the write transaction does.
@@ -86,23 +197,34 @@ impl Db {
             create_sqlite_parent(url)?;
         }
         let options = AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+        let size = max_connections.unwrap_or_else(default_pool_size);
         let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.unwrap_or_else(default_pool_size))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
+            .max_connections(size)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A connection is checked with a round trip when it is handed out only if it waited
+            // unused for a while; one in steady use is not (each check costs a round trip).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    if meta.idle_for > CHECK_AFTER_IDLE {
+                        conn.ping().await?;
                     }
-                    Ok(())
+                    Ok(true)
                 })
             })
-            .connect_with(options)
+            .after_connect(move |conn, _meta| Box::pin(set_up(conn, backend)))
+            .connect_with(options.clone())
             .await?;
         let writers = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let db = Self { pool, backend, writers };
+        let readers = Arc::new(Readers {
+            options,
+            backend,
+            permits: tokio::sync::Semaphore::new(usize::try_from(size).unwrap_or(1).max(1)),
+            size: usize::try_from(size).unwrap_or(1).max(1),
+            idle: std::sync::Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        let db = Self { pool, backend, writers, readers };
         db.migrate(migrator).await?;
         db.observe_pool();
         Ok(db)
@@ -119,6 +241,27 @@ impl Db {
     /// The pool, for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Runs `read` on a connection kept for reads: one query (or a few) outside any
+    /// transaction, as [`crate::record::page`] and [`crate::record::get`] do. The connection is
+    /// taken and put back without a round trip of its own; it is checked first only when it
+    /// waited unused for a while, and closed, not kept, when the read failed with it or was
+    /// abandoned half-way (a call cancelled or timed out).
+    pub async fn read<T>(&self, read: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, Error>) -> Result<T, Error> {
+        let readers = &self.readers;
+        let _permit = match tokio::time::timeout(ACQUIRE_TIMEOUT, readers.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(Error::Database(sqlx::Error::PoolClosed)),
+            Err(_) => return Err(Error::Database(sqlx::Error::PoolTimedOut)),
+        };
+        let mut kept = readers.take().await?;
+        let result = read(&mut kept.connection).await;
+        match &result {
+            Err(error) if breaks_connection(error) => {}
+            _ => readers.put(kept),
+        }
+        result
     }
 
     /// The engine behind the pool.
@@ -154,15 +297,19 @@ impl Db {
     /// metrics are collected.
     fn observe_pool(&self) {
         let pool = self.pool.clone();
+        let readers = self.readers.clone();
         let name = self.backend.system_name();
         let _ = crate::telemetry::metrics::meter()
             .i64_observable_gauge("db.client.connections.usage")
             .with_description("Database connections by state")
             .with_callback(move |observer| {
-                let size = i64::from(pool.size());
-                let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
+                // The pool's and the connections kept for reads, together.
+                let (reading, waiting) = readers.usage();
+                let pool_idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
+                let used = (i64::from(pool.size()) - pool_idle).saturating_add(reading);
+                let idle = pool_idle.saturating_add(waiting);
                 observer.observe(
-                    size - idle,
+                    used,
                     &[opentelemetry::KeyValue::new("pool.name", name), opentelemetry::KeyValue::new("state", "used")],
                 );
                 observer.observe(
@@ -178,8 +325,10 @@ impl Db {
         matches!(tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&self.pool)).await, Ok(Ok(_)))
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// Closes the pool, waiting for connections to be returned, and the connections kept for
+    /// reads.
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 }

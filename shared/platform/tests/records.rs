@@ -1,6 +1,7 @@
 //! Declared records on a real database, SQLite and PostgreSQL: a record written, read back
 //! whole, updated optimistically and listed a page at a time decodes to what was written, on
-//! both backends, through both read paths (a row, and a page's JSON array).
+//! both backends, through both read paths (a row, and a page: its JSON array on SQLite, its rows
+//! on PostgreSQL).
 
 use chrono::NaiveDate;
 use qiancheng_domain::RegionCode;
@@ -203,7 +204,7 @@ async fn pages_come_whole_in_key_order_on_both_read_paths(app: &App) {
     }
     assert!(seen == things, "every record, whole, in key order, nothing twice");
     let whole = record::all::<Thing>(app.db.pool(), Filter::new(), "").await.expect("all");
-    assert!(whole == things, "rows and JSON pages decode alike");
+    assert!(whole == things, "rows and pages decode alike");
     let request = PageRequest::parse(500, "", "things|421221").expect("page");
     let jiayu = Filter::new().within(&Scope::Region(RegionCode::Jiayu), "t.region_code", None);
     let (page, next) = record::page::<Thing>(&app.db, jiayu.clone(), &request).await.expect("page");
@@ -247,6 +248,44 @@ async fn integer_keys_page_as_numbers(app: &App) {
     assert_eq!(Event::KEY, "seq");
 }
 
+async fn reads_on_kept_connections_see_each_commit_and_survive_an_abandoned_read(app: &App) {
+    assert!(record::get::<Thing>(&app.db, "t007").await.expect("read").is_none());
+    store(app, &[thing(7)]).await;
+    let kept = record::get::<Thing>(&app.db, "t007").await.expect("read").expect("committed, so seen");
+    let found = record::find::<Thing>(app.db.pool(), "t007").await.expect("read").expect("found");
+    assert_eq!(kept, found, "both reads decode alike");
+    let mut changed = kept.clone();
+    changed.title = "改过".into();
+    changed.stamp.touch();
+    let (mut tx, _turn) = app.db.begin_write().await.expect("begin");
+    record::update(&mut tx, &changed).await.expect("update");
+    tx.commit().await.expect("commit");
+    let read = record::get::<Thing>(&app.db, "t007").await.expect("read").expect("found");
+    assert_eq!(read.title, "改过", "a kept connection sees the latest commit");
+    // Reads abandoned half-way (a call cancelled or timed out) leave no connection behind in a
+    // half-read state: the next reads are whole.
+    for _ in 0..20 {
+        let _ = tokio::time::timeout(std::time::Duration::ZERO, record::get::<Thing>(&app.db, "t007")).await;
+        let request = PageRequest::parse(50, "", "things").expect("page");
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_micros(50),
+            record::page::<Thing>(&app.db, Filter::new(), &request),
+        )
+        .await;
+    }
+    let reads: Vec<_> = (0..40)
+        .map(|_| {
+            let db = app.db.clone();
+            tokio::spawn(async move { record::get::<Thing>(&db, "t007").await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.expect("task").expect("read").expect("found").title, "改过", "many reads at once");
+    }
+    app.db.close().await;
+    assert!(record::get::<Thing>(&app.db, "t007").await.is_err(), "a closed database reads nothing");
+}
+
 backend_tests!(
     start =>
     a_record_reads_back_as_it_was_written,
@@ -255,4 +294,5 @@ backend_tests!(
     pages_come_whole_in_key_order_on_both_read_paths,
     a_corrupt_row_is_left_out_of_its_page_and_the_token_moves_past_it,
     integer_keys_page_as_numbers,
+    reads_on_kept_connections_see_each_commit_and_survive_an_abandoned_read,
 );
