@@ -148,7 +148,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "a client stream (bulk import) that sends nothing for this long is ended; streams have no total deadline (default 30000)",
     ),
     ("QIANCHENG_STREAMS_PER_CALLER", "client streams one caller may run at once (default 2)"),
-    ("QIANCHENG_DB_MAX_CONNECTIONS", "database pool size (default 10 on PostgreSQL, 4 on SQLite)"),
+    (
+        "QIANCHENG_DB_MAX_CONNECTIONS",
+        "database pool size, and as many kept for reads (default 10 on PostgreSQL, 4 on SQLite)",
+    ),
     ("QIANCHENG_LOG_FORMAT", "pretty or json (default pretty)"),
     (
         "QIANCHENG_STANDING_SWEEP_INTERVAL_MS",
