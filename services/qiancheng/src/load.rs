@@ -275,8 +275,14 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// A fresh database of the kind asked for; the SQLite file lives in `dir`.
-async fn fresh_database(server_url: Option<&str>, dir: &std::path::Path, name: &str) -> Result<String, String> {
+/// A fresh database of the kind asked for; the SQLite file lives in `dir`, the name of a
+/// PostgreSQL database made is added to `made`.
+async fn fresh_database(
+    server_url: Option<&str>,
+    dir: &std::path::Path,
+    name: &str,
+    made: &mut Vec<String>,
+) -> Result<String, String> {
     match server_url {
         None => Ok(format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())),
         Some(url) => {
@@ -286,14 +292,37 @@ async fn fresh_database(server_url: Option<&str>, dir: &std::path::Path, name: &
                 .execute(&mut admin)
                 .await
                 .map_err(|e| format!("{e}"))?;
+            made.push(db.clone());
             let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
             Ok(format!("{base}/{db}"))
         }
     }
 }
 
-/// Runs the harness and prints its table.
+/// Runs the harness and prints its table; the PostgreSQL databases it made are dropped after,
+/// whether it finished or failed.
 pub async fn run(args: LoadArgs) -> Result<(), String> {
+    let mut made = Vec::new();
+    let result = measure(&args, &mut made).await;
+    if let Some(url) = args.database_url.as_deref() {
+        match sqlx::PgConnection::connect(url).await {
+            Ok(mut admin) => {
+                for db in &made {
+                    let dropped = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+                        .execute(&mut admin);
+                    if let Err(error) = dropped.await {
+                        eprintln!("qiancheng load: could not drop the database {db}: {error}");
+                    }
+                }
+            }
+            Err(error) => eprintln!("qiancheng load: could not drop the databases {made:?}: {error}"),
+        }
+    }
+    result
+}
+
+/// Measures every scenario asked for and prints the tables.
+async fn measure(args: &LoadArgs, made: &mut Vec<String>) -> Result<(), String> {
     let all = ["health", "get", "get-missing", "list", "create", "import"];
     let wanted: Vec<&str> =
         if args.scenarios.is_empty() { all.to_vec() } else { args.scenarios.iter().map(String::as_str).collect() };
@@ -301,7 +330,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
     let backend = if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" };
     let minter = TokenMinter::generate().map_err(|e| e.to_string())?;
     let admin = minter.mint("load-admin", &[Role::CityAdmin], Some("421200"), None, 3600).map_err(|e| e.to_string())?;
-    let url = fresh_database(args.database_url.as_deref(), dir.path(), "service").await?;
+    let url = fresh_database(args.database_url.as_deref(), dir.path(), "service", made).await?;
     let server = Server::start(&url, &minter, args.server_binary.as_deref()).await?;
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
@@ -501,7 +530,7 @@ pub async fn run(args: LoadArgs) -> Result<(), String> {
 
     // Ceilings: plain sqlx on a fresh database of the same kind.
     if wanted.contains(&"create") || wanted.contains(&"import") {
-        let ceiling_url = fresh_database(args.database_url.as_deref(), dir.path(), "ceiling").await?;
+        let ceiling_url = fresh_database(args.database_url.as_deref(), dir.path(), "ceiling", made).await?;
         let ceiling = ceiling::Ceiling::open(&ceiling_url, &credit_code).await?;
         println!("\n| write | ours calls/s or rows/s | plain sqlx ceiling | ours ÷ ceiling | target |");
         println!("|---|---:|---:|---:|---|");

@@ -64,7 +64,14 @@ impl CatalogItemRecord {
 
     /// PROJ-CATALOG: whether the item states everything a published item must.
     pub fn publishable(&self) -> RuleResult {
-        let (Ok(occupation), Some(mode)) = (OccupationCode::parse(&self.occupation_code), self.mode) else {
+        let Ok(occupation) = OccupationCode::parse(&self.occupation_code) else {
+            return RuleResult::fail(
+                "PROJ-CATALOG",
+                "清单条目缺少有效的职业编码",
+                "the catalog item lacks a valid occupation code",
+            );
+        };
+        let Some(mode) = self.mode else {
             return RuleResult::fail(
                 "PROJ-CATALOG",
                 "清单条目缺少培训方式",
