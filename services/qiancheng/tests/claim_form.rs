@@ -14,22 +14,15 @@ use std::path::Path;
 use std::process::Command as StdCommand;
 
 use qiancheng_api::subsidy::Claim;
-use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_testkit::backend_tests;
-use subsidy::{Suite, day, employed, file_with_every_material, run_class, standards, start_suite};
+use subsidy::{Suite, claimable, day, file_with_every_material, start_suite};
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qiancheng");
 
 /// Files the walkthrough's claim on 2027-10-30, the project accepted and 14 trainees employed.
 async fn filed_claim(suite: &Suite) -> Claim {
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
+    claimable(suite).await;
     file_with_every_material(suite, day(2027, 10, 30)).await
 }
 

@@ -16,12 +16,8 @@ use std::process::Stdio;
 use qiancheng_api::subsidy::{Claim, LineExclusion, ListObjectionsRequest, ReviewClaimRequest, ReviewDecision};
 use qiancheng_platform::auth::Role;
 use qiancheng_platform::service::Peers;
-use qiancheng_subsidy::peer::OutcomeFacts;
 use qiancheng_testkit::{TestService, backend_tests};
-use subsidy::{
-    COUNTY, Suite, authed, day, employed, file_and_put_on_notice, file_with_every_material, run_class, standards,
-    start_suite,
-};
+use subsidy::{COUNTY, Suite, authed, claimable, day, file_and_put_on_notice, file_with_every_material, start_suite};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -89,13 +85,7 @@ fn has_full_id_number(html: &str) -> bool {
 
 /// Files the walkthrough's claim on Friday 2027-10-29 and has the county accept it: on notice.
 async fn claim_on_notice(suite: &Suite) -> Claim {
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
+    claimable(suite).await;
     file_and_put_on_notice(suite, day(2027, 10, 29)).await
 }
 
@@ -190,13 +180,7 @@ async fn a_reader_sees_the_notice_and_objects(app: &App) {
 /// exclusion (which may name the person) never reach the page.
 async fn the_notice_reads_the_title_and_plain_reasons(app: &App) {
     let suite = &app.suite;
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
+    claimable(suite).await;
     let filed = file_with_every_material(suite, day(2027, 10, 29)).await;
     let paid = filed.lines.iter().find(|l| l.amount_fen > 0).expect("a paid line");
     let zero = filed.lines.iter().filter(|l| l.amount_fen == 0).count();

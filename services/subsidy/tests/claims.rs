@@ -31,13 +31,7 @@ async fn file(suite: &Suite, token: &str) -> Result<Claim, tonic::Status> {
 }
 
 async fn the_walkthrough_project_is_claimed_at_200_percent_capped_at_5000_yuan_and_replays(suite: &Suite) {
-    let trainees = run_class(suite).await;
-    standards(suite).await;
-    let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
-    suite.outcomes.record(
-        &suite.project,
-        OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
-    );
+    claimable(suite).await;
 
     // SUBS-DEADLINE: six months after the last class's end (2027-10-30) is the last day.
     suite.clock.set(day(2027, 10, 31));

@@ -60,7 +60,7 @@ pub fn employed() -> OutcomeEvidence {
 
 /// Microseconds since the epoch of 08:00 China time on `d`.
 pub fn morning(d: NaiveDate) -> i64 {
-    d.and_hms_opt(8, 0, 0).expect("time").and_utc().timestamp_micros() - 8 * 3_600_000_000
+    qiancheng_domain::china_micros(d.and_hms_opt(8, 0, 0).expect("time"))
 }
 
 /// The walkthrough's class: 23 on the roster from 2027-03-01 to 04-30, 50 sessions of 100 hours;
@@ -381,9 +381,10 @@ pub async fn file_and_put_on_notice(suite: &Suite, on: NaiveDate) -> Claim {
         .expect("claim")
 }
 
-/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
-/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
-pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
+/// The walkthrough's class run and completed, the standards set, and the project accepted with 14
+/// trainees employed (outcome's facts as of 2027-09-01): what a claim is filed on. Returns the
+/// roster's trainees (the 20 who completed first).
+pub async fn claimable(suite: &Suite) -> Vec<String> {
     let trainees = run_class(suite).await;
     standards(suite).await;
     let evidence = trainees.iter().take(14).map(|t| (t.clone(), employed())).collect();
@@ -391,6 +392,13 @@ pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
         &suite.project,
         OutcomeFacts { accepted_on: Some(day(2027, 9, 1)), evidence, ..OutcomeFacts::default() },
     );
+    trainees
+}
+
+/// The walkthrough's claim, filed on Friday 2027-10-29, reviewed the same day by the county's
+/// officer and on notice; returns its name and the roster's trainees (the 20 who completed first).
+pub async fn claim_on_notice(suite: &Suite) -> (String, Vec<String>) {
+    let trainees = claimable(suite).await;
     let on_notice = file_and_put_on_notice(suite, day(2027, 10, 29)).await;
     assert_eq!(on_notice.total_fen, 20 * 500_000);
     (on_notice.name, trainees)
