@@ -1,6 +1,6 @@
 //! Civil dates in China Standard Time and month arithmetic, rules DATE-TZ and DATE-MONTHS.
 
-use chrono::{FixedOffset, Months, NaiveDate, TimeZone as _, Utc};
+use chrono::{FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 
 use crate::error::ValueError;
 
@@ -18,6 +18,12 @@ pub fn today_in_china() -> NaiveDate {
 /// for an instant chrono cannot represent.
 pub fn day_in_china(micros: i64) -> Option<NaiveDate> {
     china().timestamp_micros(micros).single().map(|t| t.date_naive())
+}
+
+/// The instant of `at`, a civil time in China, in microseconds since the epoch, DATE-TZ (the
+/// inverse of [`day_in_china`] for the day).
+pub fn china_micros(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp_micros() - i64::from(china().local_minus_utc()) * 1_000_000
 }
 
 /// Parse a civil date written `YYYY-MM-DD` (exactly, zero-padded).

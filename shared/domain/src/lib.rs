@@ -24,7 +24,7 @@ pub mod lifecycle;
 pub mod policy;
 
 pub use code::Code;
-pub use date::{add_months, day_in_china, in_window, parse_date, today_in_china};
+pub use date::{add_months, china_micros, day_in_china, in_window, parse_date, today_in_china};
 pub use error::{Error, ValueError, quote};
 pub use group::{Industry, TargetGroup};
 pub use id_number::{IdNumber, Sex};

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-
-/// Eight hours, China Standard Time's offset from UTC, in microseconds.
-const CHINA_OFFSET_MICROS: i64 = 8 * 3_600_000_000;
+use qiancheng_domain::china_micros;
 
 /// The service's clock: the system's, one set by its owner, or one read from a file.
 #[derive(Debug, Clone, Default)]
@@ -25,11 +23,6 @@ enum Source {
     System,
     Fixed(Arc<AtomicI64>),
     File(Arc<PathBuf>),
-}
-
-/// The instant of `at` China time, in microseconds since the epoch.
-pub fn china_micros(at: NaiveDateTime) -> i64 {
-    at.and_utc().timestamp_micros() - CHINA_OFFSET_MICROS
 }
 
 /// The last instant of `day` in China: a clock set to a day has lived all of it.

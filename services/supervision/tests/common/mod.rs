@@ -42,7 +42,7 @@ pub fn date(y: i32, m: u32, d: u32) -> Date {
 
 /// Microseconds since the epoch of `hour`:00 China time on a day.
 pub fn at(y: i32, m: u32, d: u32, hour: u32) -> i64 {
-    day(y, m, d).and_hms_opt(hour, 0, 0).expect("time").and_utc().timestamp_micros() - 8 * 3_600_000_000
+    qiancheng_domain::china_micros(day(y, m, d).and_hms_opt(hour, 0, 0).expect("time"))
 }
 
 /// Supervision, selection, the clock, and one approved project of 60 trainees and 100 hours.
