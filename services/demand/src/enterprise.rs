@@ -3,8 +3,9 @@
 //! production.
 
 use chrono::NaiveDate;
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::demand::*;
-use qiancheng_api::{FromProto as _, IntoProto as _, convert};
+use qiancheng_api::{FromProto as _, convert};
 use qiancheng_domain::{Industry, RegionCode, Uscc};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
@@ -37,19 +38,7 @@ fn validate_fields(e: &Enterprise, v: &mut Violations) -> (Option<RegionCode>, O
 impl From<&EnterpriseRecord> for Enterprise {
     /// The enterprise as the API shows it.
     fn from(record: &EnterpriseRecord) -> Self {
-        Enterprise {
-            name: record.name(),
-            credit_code: record.credit_code.clone(),
-            display_name: record.display_name.clone(),
-            region_code: record.region.into_proto(),
-            industry: record.industry.into_proto(),
-            key_project: record.key_project,
-            key_project_name: record.key_project_name.clone(),
-            expected_production_date: record.expected_production_date.into_proto(),
-            create_time_micros: record.stamp.create_time_micros,
-            update_time_micros: record.stamp.update_time_micros,
-            etag: record.stamp.etag(),
-        }
+        Enterprise { name: record.name(), ..record.shown() }
     }
 }
 

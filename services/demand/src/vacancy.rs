@@ -6,6 +6,7 @@
 //! (适时更新发布), who made it and why.
 
 use chrono::NaiveDate;
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::demand::*;
 use qiancheng_api::{FromProto as _, IntoProto as _, ResponseStream, Rpc as _, convert};
 use qiancheng_domain::lifecycle::{Lifecycle as _, VacancyState};
@@ -100,27 +101,10 @@ impl From<VacancyRecord> for Vacancy {
     fn from(record: VacancyRecord) -> Self {
         Vacancy {
             name: record.name(),
-            enterprise_credit_code: record.enterprise_credit_code,
-            enterprise_name: record.enterprise_name,
-            region_code: record.region.into_proto(),
-            post: record.post,
-            occupation_code: record.occupation_code,
-            occupation_name: record.occupation_name,
-            skill_level: record.skill_level.into_proto(),
-            headcount: convert::int32(record.headcount),
-            pay_min_fen: record.pay_min_fen,
-            pay_max_fen: record.pay_max_fen,
-            requirements: record.requirements,
-            work_region_code: record.work_region.into_proto(),
-            needed_by: Some(record.needed_by.into_proto()),
             survey_method: SurveyMethod::from_str_name(&format!("SURVEY_METHOD_{}", record.survey_method))
                 .map_or(0, |m| m as i32),
-            state: record.state.into_proto(),
             revision: record.stamp.revision_i32(),
-            industry: record.industry.into_proto(),
-            create_time_micros: record.stamp.create_time_micros,
-            update_time_micros: record.stamp.update_time_micros,
-            etag: record.stamp.etag(),
+            ..record.into_shown()
         }
     }
 }

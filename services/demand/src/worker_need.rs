@@ -5,10 +5,11 @@
 //! The resident ID number, name and phone are stored encrypted with a keyed hash of the ID number
 //! beside them, so a person is recorded once; responses show them masked.
 
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::demand::*;
 use qiancheng_api::types::PersonRef;
-use qiancheng_api::{FromProto as _, IntoProto, convert};
-use qiancheng_domain::{IdNumber, Industry, OccupationCode, PhoneNumber, RegionCode, SkillLevel, TargetGroup};
+use qiancheng_api::{FromProto as _, convert};
+use qiancheng_domain::{IdNumber, Industry, PhoneNumber, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::error::Violations;
 use qiancheng_platform::mask::UpdateMask;
@@ -69,7 +70,6 @@ fn apply_need(input: &WorkerNeedInput, record: &mut WorkerNeedRecord, paths: Opt
 impl From<&WorkerNeedRecord> for WorkerNeed {
     /// The need as the API shows it, person masked.
     fn from(record: &WorkerNeedRecord) -> Self {
-        let code = |c: &Option<OccupationCode>| c.as_ref().map(IntoProto::into_proto).unwrap_or_default();
         WorkerNeed {
             name: record.name(),
             person: Some(PersonRef {
@@ -77,20 +77,7 @@ impl From<&WorkerNeedRecord> for WorkerNeed {
                 id_number: record.id_number_masked.clone(),
                 phone: record.phone_masked.clone(),
             }),
-            region_code: record.region.into_proto(),
-            target_group: record.target_group.into_proto(),
-            wanted_industry: record.wanted_industry.into_proto(),
-            wanted_occupation_code: code(&record.wanted_occupation_code),
-            wanted_occupation_name: record.wanted_occupation_name.clone(),
-            wanted_pay_min_fen: record.wanted_pay_min_fen,
-            held_occupation_code: code(&record.held_occupation_code),
-            held_skill_level: record.held_skill_level.into_proto(),
-            wants_training: record.wants_training,
-            training_occupation_code: code(&record.training_occupation_code),
-            training_skill_level: record.training_skill_level.into_proto(),
-            create_time_micros: record.stamp.create_time_micros,
-            update_time_micros: record.stamp.update_time_micros,
-            etag: record.stamp.etag(),
+            ..record.shown()
         }
     }
 }

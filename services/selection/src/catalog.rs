@@ -4,10 +4,11 @@
 //! published), and withdrawn. An item may record the basis in-service projects on it need: its
 //! key industry and the reference naming the occupation urgently needed (PROJ-INSERVICE).
 
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::demand::demand_service_client::DemandServiceClient;
 use qiancheng_api::demand::{SummarizeTrainingNeedsRequest, TrainingNeed};
 use qiancheng_api::selection::*;
-use qiancheng_api::{FromProto as _, IntoProto as _, convert};
+use qiancheng_api::{FromProto as _, convert};
 use qiancheng_domain::lifecycle::{CatalogItemState, Lifecycle as _};
 use qiancheng_domain::policy::project::TrainingMode;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel};
@@ -27,27 +28,7 @@ use crate::store::turn;
 impl From<&CatalogItemRecord> for CatalogItem {
     /// The item as the API shows it.
     fn from(record: &CatalogItemRecord) -> Self {
-        CatalogItem {
-            name: record.name(),
-            lineage: format!("catalogItems/{}", record.lineage),
-            version: convert::int32(record.version),
-            region_code: record.region.into_proto(),
-            industry: record.industry.into_proto(),
-            occupation_code: record.occupation_code.clone(),
-            occupation_name: record.occupation_name.clone(),
-            skill_level: record.level.into_proto(),
-            headcount: convert::int32(record.headcount),
-            skill_requirements: record.skill_requirements.clone(),
-            content: record.content.clone(),
-            hours: convert::int32(record.hours),
-            mode: record.mode.into_proto(),
-            answers: record.answers.clone(),
-            state: record.state.into_proto(),
-            create_time_micros: record.stamp.create_time_micros,
-            update_time_micros: record.stamp.update_time_micros,
-            etag: record.stamp.etag(),
-            urgent_occupation_reference: record.urgent_occupation_reference.clone(),
-        }
+        CatalogItem { name: record.name(), lineage: format!("catalogItems/{}", record.lineage), ..record.shown() }
     }
 }
 

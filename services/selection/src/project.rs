@@ -4,8 +4,9 @@
 //! cross-region consent and how it will be judged (PROJ-BASIS). Projects are made by
 //! DecideRound; here they are read.
 
+use qiancheng_api::convert;
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::selection::*;
-use qiancheng_api::{IntoProto as _, convert};
 use qiancheng_platform::call::id_of;
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter};
@@ -22,20 +23,7 @@ impl From<&ProjectRecord> for Project {
             application: format!("applications/{}", record.application_id),
             round: format!("rounds/{}", record.round_id),
             catalog_item: format!("catalogItems/{}", record.catalog_item_id),
-            provider_credit_code: record.provider_credit_code.clone(),
-            provider_name: record.provider_name.clone(),
-            title: record.title.clone(),
-            region_code: record.region.into_proto(),
-            training_region_code: record.training_region.into_proto(),
-            industry: record.industry.into_proto(),
-            occupation_code: record.occupation_code.clone(),
-            occupation_name: record.occupation_name.clone(),
-            skill_level: record.level.into_proto(),
-            approved_headcount: convert::int32(record.approved_headcount),
-            basis: record.basis.into_proto(),
-            method: record.method.into_proto(),
-            cross_region_consent: record.cross_region_consent.clone(),
-            create_time_micros: record.create_time_micros,
+            ..record.shown()
         }
     }
 }

@@ -21,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike as _, NaiveDate};
+use qiancheng_api::convert::Shown as _;
 use qiancheng_api::selection::*;
 use qiancheng_api::{FromProto as _, IntoProto, convert};
 use qiancheng_domain::lifecycle::{ApplicationState, Lifecycle as _, RoundState};
@@ -85,20 +86,8 @@ impl From<&RoundRecord> for Round {
     fn from(record: &RoundRecord) -> Self {
         Round {
             name: record.name(),
-            title: record.title.clone(),
-            region_code: record.region.into_proto(),
-            method: record.method.into_proto(),
-            quota: convert::int32(record.quota),
-            deadline: Some(record.deadline.into_proto()),
-            state: record.state.into_proto(),
-            approved_headcount: convert::int32(record.approved_headcount),
             ranking: record.ranking.iter().map(RankedApplication::from).collect(),
-            policy_version: record.policy_version.clone(),
-            create_time_micros: record.stamp.create_time_micros,
-            update_time_micros: record.stamp.update_time_micros,
-            etag: record.stamp.etag(),
-            quota_mode: record.quota_mode.into_proto(),
-            policy_digest: record.policy_digest.clone(),
+            ..record.shown()
         }
     }
 }

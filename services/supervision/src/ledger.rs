@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use prost::Message as _;
-use qiancheng_api::convert::{self, IntoProto as _};
+use qiancheng_api::convert::{self, IntoProto as _, Shown as _};
 use qiancheng_api::supervision::*;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{ClassState, TraineeState};
@@ -332,14 +332,7 @@ pub async fn list_project_trainees(
             policy_digest: class.policy_digest.clone(),
             person: Some(shown),
             person_hash: current_hash(&s.pii, person)?,
-            target_group: convert::target_group_to_proto(person.declared.target_group),
             judged_group: person.judged_group.into_proto(),
-            in_service: person.declared.in_service,
-            skill_level: person.declared.skill_level.into_proto(),
-            budget_paid: person.declared.budget_paid,
-            local_basis: person.declared.local_basis.into_proto(),
-            local_basis_evidence: person.declared.local_basis_evidence.clone(),
-            prehire_enterprise: person.declared.prehire_enterprise.clone(),
             key_project: class.key_project.as_ref().map(classes::key_project_to_proto),
             state: person.state.into_proto(),
             added_on: Some(convert::date_to_proto(person.added_on)),
@@ -360,6 +353,7 @@ pub async fn list_project_trainees(
             termination_reason: person.termination_reason.clone(),
             occupation_code: class.occupation.as_str().to_owned(),
             project_skill_level: convert::skill_level_to_proto(Some(class.level)),
+            ..person.declared.shown()
         });
     }
     Ok(ListProjectTraineesResponse { trainees, next_page_token })

@@ -9,7 +9,7 @@
 //! Evidence names records (event ids, resource names), never a person's ID number, name or
 //! phone. Providers see no signal.
 
-use qiancheng_api::convert::{FromProto as _, IntoProto as _};
+use qiancheng_api::convert::{FromProto as _, Shown as _};
 use qiancheng_api::supervision::*;
 use qiancheng_platform::auth::{Principal, Role, Scope};
 use qiancheng_platform::page::PageRequest;
@@ -41,12 +41,7 @@ fn to_proto(record: &SignalRecord, scope: &Scope) -> Signal {
     let (shown, elsewhere): (Vec<_>, Vec<_>) = record.evidence.iter().partition(|e| visible(&e.region_code));
     Signal {
         name: record.name(),
-        code: record.code.clone(),
         class: format!("classes/{}", record.class_id),
-        region_code: record.region.code().to_owned(),
-        provider_credit_code: record.provider_credit_code.clone(),
-        severity: record.severity.into_proto(),
-        explanation: record.explanation.clone(),
         evidence: shown
             .into_iter()
             .map(|e| SignalEvidence {
@@ -62,13 +57,7 @@ fn to_proto(record: &SignalRecord, scope: &Scope) -> Signal {
             .iter()
             .map(|(name, value)| SignalParameter { name: name.clone(), value: *value })
             .collect(),
-        state: record.state.into_proto(),
-        state_note: record.state_note.clone(),
-        decided_by: record.decided_by.clone(),
-        inspection: record.inspection.clone(),
-        create_time_micros: record.stamp.create_time_micros,
-        update_time_micros: record.stamp.update_time_micros,
-        etag: record.stamp.etag(),
+        ..record.shown()
     }
 }
 

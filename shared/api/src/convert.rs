@@ -186,6 +186,82 @@ pub trait IntoProto<P> {
     fn into_proto(self) -> P;
 }
 
+/// A stored record, or a group of its columns, shown in message `M`: `#[derive(Shown)]`
+/// (qiancheng-record) sets each message field the record has under the same name, through
+/// [`IntoProto`], so that a column shown by the API is spelt in the migration, the record and the
+/// proto and nowhere else.
+pub trait Shown<M> {
+    /// Sets the fields of `message` the record has.
+    fn show_into(&self, message: &mut M);
+
+    /// Moves the record's fields into `message` (a page of records is shown with no copy of each
+    /// text).
+    fn move_into(self, message: &mut M)
+    where
+        Self: Sized;
+
+    /// The message with the record's fields set and the rest at their defaults, for the record's
+    /// own conversion to complete (`Session { name: record.name(), ..record.shown() }`).
+    fn shown(&self) -> M
+    where
+        M: Default,
+    {
+        let mut message = M::default();
+        self.show_into(&mut message);
+        message
+    }
+
+    /// The message made of the record's fields, moved, the rest at their defaults.
+    fn into_shown(self) -> M
+    where
+        M: Default,
+        Self: Sized,
+    {
+        let mut message = M::default();
+        self.move_into(&mut message);
+        message
+    }
+}
+
+pub use qiancheng_record::Shown;
+
+/// Values the wire carries as they are.
+macro_rules! as_is {
+    ($($ty:ty),*) => {
+        $(impl IntoProto<$ty> for $ty {
+            fn into_proto(self) -> $ty {
+                self
+            }
+        })*
+    };
+}
+
+as_is!(String, bool, i64, i32);
+
+impl IntoProto<i32> for i64 {
+    fn into_proto(self) -> i32 {
+        int32(self)
+    }
+}
+
+impl IntoProto<i32> for u32 {
+    fn into_proto(self) -> i32 {
+        int32(i64::from(self))
+    }
+}
+
+impl IntoProto<Option<types::Date>> for NaiveDate {
+    fn into_proto(self) -> Option<types::Date> {
+        Some(date_to_proto(self))
+    }
+}
+
+impl<T: IntoProto<P>, P> IntoProto<Vec<P>> for Vec<T> {
+    fn into_proto(self) -> Vec<P> {
+        self.into_iter().map(IntoProto::into_proto).collect()
+    }
+}
+
 /// A domain value read from the wire, refused with a rule code when it is not one.
 pub trait FromProto<P>: Sized {
     /// The value; `None` when the wire carries its empty or zero value.
@@ -223,6 +299,18 @@ impl IntoProto<String> for RegionCode {
 }
 
 impl IntoProto<String> for &OccupationCode {
+    fn into_proto(self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+impl IntoProto<String> for Option<OccupationCode> {
+    fn into_proto(self) -> String {
+        self.map(|code| code.as_str().to_owned()).unwrap_or_default()
+    }
+}
+
+impl IntoProto<String> for OccupationCode {
     fn into_proto(self) -> String {
         self.as_str().to_owned()
     }

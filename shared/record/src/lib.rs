@@ -1,9 +1,11 @@
-//! `#[derive(Record)]` and `#[derive(Columns)]`: a stored record declared once.
+//! `#[derive(Record)]`, `#[derive(Columns)]` and `#[derive(Shown)]`: a stored record declared
+//! once.
 //!
 //! The struct is the record: each field is a column of the same name (or `#[column(name =
 //! "…")]`), stored the way its type says (`qiancheng_platform::record::Column`). The derive
 //! writes what a store module wrote by hand before: the column list, the row decoding (by
-//! position, in field order), the insert and update binds, and the SQL made from them.
+//! position, in field order), the insert and update binds, and the SQL made from them; `Shown`
+//! writes how the record fills its API message (see [`derive_shown`]).
 //!
 //! ```text
 //! #[derive(Record)]
@@ -29,7 +31,8 @@
 //! - `computed = "SQL"`: read from other SQL (a joined column, a count), never written;
 //! - `fixed`: written when the record is created, never updated (who filed it, when);
 //! - `sealed`: written when the record is created, never read back nor updated (ciphertext);
-//! - `skip`: not a column; reads leave the field's default.
+//! - `skip`: not a column; reads leave the field's default;
+//! - `hidden`: not shown in the record's messages (`#[derive(Shown)]`).
 //!
 //! Struct attributes (`Record` only): `table` (required), `key` (the key column, default `id`),
 //! `alias` (what rows are called in reads, default the table), `from` (what reads select from,
@@ -51,6 +54,7 @@ struct FieldSpec {
     fixed: bool,
     sealed: bool,
     skip: bool,
+    hidden: bool,
 }
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
@@ -80,6 +84,8 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
                 word(&mut spec.sealed)
             } else if meta.path.is_ident("skip") {
                 word(&mut spec.skip)
+            } else if meta.path.is_ident("hidden") {
+                word(&mut spec.hidden)
             } else {
                 Err(meta.error("unknown column attribute; see qiancheng-record's documentation"))
             }
@@ -123,6 +129,17 @@ fn record_spec(input: &DeriveInput) -> syn::Result<RecordSpec> {
     Ok(spec)
 }
 
+/// The fields of a struct with named fields.
+fn named_fields(input: &DeriveInput) -> syn::Result<impl Iterator<Item = &syn::Field>> {
+    let Data::Struct(data) = &input.data else {
+        return Err(syn::Error::new_spanned(input, "a record is a struct"));
+    };
+    let Fields::Named(fields) = &data.fields else {
+        return Err(syn::Error::new_spanned(input, "a record's fields are named"));
+    };
+    Ok(fields.named.iter())
+}
+
 /// The parts of `Columns` the fields make, and what `Record` needs of them.
 struct Generated {
     describe: Vec<Tokens>,
@@ -134,12 +151,6 @@ struct Generated {
 }
 
 fn generate(input: &DeriveInput, key_column: Option<&str>) -> syn::Result<Generated> {
-    let Data::Struct(data) = &input.data else {
-        return Err(syn::Error::new_spanned(input, "a record is a struct"));
-    };
-    let Fields::Named(fields) = &data.fields else {
-        return Err(syn::Error::new_spanned(input, "a record's fields are named"));
-    };
     let platform = quote!(::qiancheng_platform::record);
     let mut out = Generated {
         describe: Vec::new(),
@@ -149,7 +160,7 @@ fn generate(input: &DeriveInput, key_column: Option<&str>) -> syn::Result<Genera
         stamp: None,
         key: None,
     };
-    for field in &fields.named {
+    for field in named_fields(input)? {
         let spec = field_spec(field)?;
         let ident = field.ident.clone().ok_or_else(|| syn::Error::new_spanned(field, "a named field"))?;
         let ty = &field.ty;
@@ -317,4 +328,106 @@ fn record(input: &DeriveInput) -> syn::Result<Tokens> {
             }
         }
     })
+}
+
+/// A record, or a group of its columns, shown in its messages (`#[derive(Shown)]`): every field
+/// is set on the message field named as its column (`#[shown(name = "…")]` when the message
+/// names it otherwise) through `qiancheng_api::convert::IntoProto`, a group (`#[column(flatten)]`)
+/// shows its own fields, the `Stamp` (`#[column(stamp)]`) shows as the message's times and etag,
+/// and `#[column(hidden)]` (or `sealed`) leaves a field out. A message field the record does not
+/// have keeps its default, for the record's own conversion to set:
+///
+/// ```text
+/// #[derive(Record, Shown)]
+/// #[shown(message = "proto::Session")]
+/// pub struct SessionRecord {
+///     #[column(hidden)]
+///     pub id: String,
+///     pub held_on: NaiveDate,
+///     pub hours: u32,
+/// }
+///
+/// proto::Session { name: self.name(), ..self.shown() }
+/// ```
+#[proc_macro_derive(Shown, attributes(shown, column))]
+pub fn derive_shown(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match shown(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn shown(input: &DeriveInput) -> syn::Result<Tokens> {
+    let mut messages = Vec::new();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("shown")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("message") {
+                messages.push(meta.value()?.parse::<LitStr>()?.parse::<syn::Path>()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown shown attribute; message = \"…\""))
+            }
+        })?;
+    }
+    if messages.is_empty() {
+        return Err(syn::Error::new_spanned(input, "#[shown(message = \"…\")] is required"));
+    }
+    let convert = quote!(::qiancheng_api::convert);
+    let (mut sets, mut moves) = (Vec::new(), Vec::new());
+    for field in named_fields(input)? {
+        let ident = field.ident.clone().ok_or_else(|| syn::Error::new_spanned(field, "a named field"))?;
+        let mut name = None;
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("shown")) {
+            attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("name") {
+                    let lit = meta.value()?.parse::<LitStr>()?;
+                    name = Some(syn::Ident::new(&lit.value(), lit.span()));
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown shown attribute; name = \"…\""))
+                }
+            })?;
+        }
+        let column = field_spec(field)?;
+        if column.hidden || column.sealed {
+            continue;
+        }
+        if column.stamp {
+            let stamp = quote! {
+                message.create_time_micros = self.#ident.create_time_micros;
+                message.update_time_micros = self.#ident.update_time_micros;
+                message.etag = self.#ident.etag();
+            };
+            sets.push(stamp.clone());
+            moves.push(stamp);
+        } else if column.flatten {
+            sets.push(quote!(#convert::Shown::show_into(&self.#ident, message);));
+            moves.push(quote!(#convert::Shown::move_into(self.#ident, message);));
+        } else {
+            let target = match (name, &column.name) {
+                (Some(name), _) => name,
+                (None, Some(column)) => syn::Ident::new(column, ident.span()),
+                (None, None) => ident.clone(),
+            };
+            sets.push(
+                quote!(message.#target = #convert::IntoProto::into_proto(::std::clone::Clone::clone(&self.#ident));),
+            );
+            moves.push(quote!(message.#target = #convert::IntoProto::into_proto(self.#ident);));
+        }
+    }
+    let name = &input.ident;
+    let impls = messages.iter().map(|message| {
+        quote! {
+            impl #convert::Shown<#message> for #name {
+                fn show_into(&self, message: &mut #message) {
+                    #(#sets)*
+                }
+                fn move_into(self, message: &mut #message) {
+                    #(#moves)*
+                }
+            }
+        }
+    });
+    Ok(quote!(#(#impls)*))
 }

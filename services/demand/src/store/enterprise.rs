@@ -1,13 +1,15 @@
 //! Enterprises (用人单位) as stored.
 
 use chrono::NaiveDate;
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::{Industry, RegionCode};
 use qiancheng_platform::record::{self, Filter, Record};
 use qiancheng_platform::{Error, Stamp, db::Tx};
 
 /// An enterprise as stored.
-#[derive(Debug, Clone, Record)]
+#[derive(Debug, Clone, Record, Shown)]
 #[record(table = "enterprise", key = "credit_code", what = "the enterprise")]
+#[shown(message = "qiancheng_api::demand::Enterprise")]
 pub struct EnterpriseRecord {
     /// Unified social credit code.
     pub credit_code: String,
@@ -25,7 +27,7 @@ pub struct EnterpriseRecord {
     /// Expected start of production.
     pub expected_production_date: Option<NaiveDate>,
     /// Who registered it.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub created_by: String,
     /// Revision and times.
     #[column(stamp)]

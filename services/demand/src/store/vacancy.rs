@@ -2,6 +2,7 @@
 //! change. A vacancy is read with its enterprise's name and industry.
 
 use chrono::NaiveDate;
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::demand::Demand;
 use qiancheng_domain::lifecycle::VacancyState;
 use qiancheng_domain::{Industry, RegionCode, SkillLevel};
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyPool;
 
 /// A vacancy as stored, and as each revision snapshots it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Record, Shown)]
+#[shown(message = "qiancheng_api::demand::Vacancy")]
 #[record(
     table = "vacancy",
     alias = "v",
@@ -21,6 +23,7 @@ use sqlx::AnyPool;
 )]
 pub struct VacancyRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// Enterprise credit code.
     #[column(fixed)]
@@ -56,6 +59,7 @@ pub struct VacancyRecord {
     /// Needed by.
     pub needed_by: NaiveDate,
     /// Survey method, as stored (`DOOR_TO_DOOR`, …).
+    #[column(hidden)]
     pub survey_method: String,
     /// Where the vacancy is in its lifecycle.
     pub state: VacancyState,

@@ -3,24 +3,27 @@
 //! responses show. Nothing here reads the encrypted columns back; `qiancheng reencrypt demand`
 //! moves them to the newest data key ([`SEALED`]).
 
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::{Industry, OccupationCode, RegionCode, SkillLevel, TargetGroup};
 use qiancheng_platform::Stamp;
 use qiancheng_platform::record::{Columns, Record};
 
 /// A worker's need as stored; the person's sealed data is written once and never read back.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "worker_need", what = "the worker's need")]
+#[shown(message = "qiancheng_api::demand::WorkerNeed")]
 pub struct WorkerNeedRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// Masked ID number.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub id_number_masked: String,
     /// Masked name.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub name_masked: String,
     /// Masked phone.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub phone_masked: String,
     /// County.
     #[column(name = "region_code")]
@@ -46,7 +49,7 @@ pub struct WorkerNeedRecord {
     /// Training level.
     pub training_skill_level: Option<SkillLevel>,
     /// Who recorded it.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub created_by: String,
     /// The person, sealed.
     #[column(flatten, sealed)]

@@ -1,6 +1,7 @@
 //! Catalog items (培训项目目录条目, PROJ-CATALOG) as stored: every version of an item is a row,
 //! tied to the first by its lineage, each with its own [`CatalogItemState`].
 
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::lifecycle::CatalogItemState;
 use qiancheng_domain::policy::RuleResult;
 use qiancheng_domain::policy::project::{CatalogItem as PolicyItem, InServiceBasis, TrainingMode, proj_catalog};
@@ -9,10 +10,12 @@ use qiancheng_platform::Stamp;
 use qiancheng_platform::record::Record;
 
 /// A catalog item as stored; a version's content never changes, only its state.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "catalog_item", alias = "c", what = "the catalog item")]
+#[shown(message = "qiancheng_api::selection::CatalogItem")]
 pub struct CatalogItemRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// Id of the first version.
     pub lineage: String,
@@ -49,7 +52,7 @@ pub struct CatalogItemRecord {
     /// none.
     pub urgent_occupation_reference: String,
     /// Who made this version.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub created_by: String,
     /// Revision and times.
     #[column(stamp)]

@@ -2,6 +2,7 @@
 //! under it and the subsidy claimed for it need (PROJ-BASIS), and the figures the selection
 //! report adds up.
 
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::outcome::Basis;
 use qiancheng_domain::policy::project::ProjectBasis;
@@ -16,16 +17,21 @@ use super::catalog::CatalogItemRecord;
 use super::round::RoundRecord;
 
 /// An approved project (项目) as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "project", alias = "pr", what = "the project")]
+#[shown(message = "qiancheng_api::selection::Project")]
 pub struct ProjectRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The approved application's id.
+    #[column(hidden)]
     pub application_id: String,
     /// The round's id.
+    #[column(hidden)]
     pub round_id: String,
     /// The catalog item's id.
+    #[column(hidden)]
     pub catalog_item_id: String,
     /// The provider's credit code.
     pub provider_credit_code: String,

@@ -4,6 +4,7 @@
 //! it was read is refused (`CONCURRENT_CHANGE`).
 
 use chrono::NaiveDate;
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::RegionCode;
 use qiancheng_domain::lifecycle::RoundState;
 use qiancheng_domain::policy::selection::{ExpertScore, QuotaReduction, SelectionMethod};
@@ -51,10 +52,12 @@ impl StoredRank {
 }
 
 /// A selection round (遴选批次) as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "selection_round", alias = "r", what = "the round")]
+#[shown(message = "qiancheng_api::selection::Round")]
 pub struct RoundRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// Title.
     pub title: String,
@@ -72,7 +75,7 @@ pub struct RoundRecord {
     /// Approved headcount.
     pub approved_headcount: i64,
     /// The ranking, once decided.
-    #[column(json)]
+    #[column(json, hidden)]
     pub ranking: Vec<StoredRank>,
     /// Policy-set version it was decided under; empty until decided.
     pub policy_version: String,
@@ -82,7 +85,7 @@ pub struct RoundRecord {
     /// The quota mode it was decided under; `None` until decided.
     pub quota_mode: Option<QuotaMode>,
     /// Who opened it.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub created_by: String,
     /// Revision and times.
     #[column(stamp)]

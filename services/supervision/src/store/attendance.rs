@@ -4,13 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use qiancheng_api::convert::Shown;
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{Reader, Tx};
 use qiancheng_platform::record::{self, Columns, Filter, Record};
 use sqlx::Row as _;
-
-use super::int32;
 
 qiancheng_platform::stored_enum! {
     /// Where an attendance row came from.
@@ -198,16 +197,21 @@ pub async fn signed_in_on(tx: &mut Tx, class_id: &str, day: &str) -> Result<i64,
 }
 
 /// An explicit correction of attendance, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "attendance_correction", alias = "k", what = "the correction")]
+#[shown(message = "proto::AttendanceCorrection")]
 pub struct CorrectionRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
+    #[column(hidden)]
     pub class_id: String,
     /// The session.
+    #[column(hidden)]
     pub session_id: String,
     /// The trainee.
+    #[column(hidden)]
     pub trainee_id: String,
     /// Whether attendance was recorded before.
     pub had_record: bool,
@@ -235,12 +239,7 @@ impl CorrectionRecord {
             name: self.name(),
             session: format!("classes/{}/sessions/{}", self.class_id, self.session_id),
             trainee: format!("classes/{}/trainees/{}", self.class_id, self.trainee_id),
-            had_record: self.had_record,
-            previous_hours: int32(self.previous_hours),
-            hours: int32(self.hours),
-            reason: self.reason.clone(),
-            corrected_by: self.corrected_by.clone(),
-            create_time_micros: self.create_time_micros,
+            ..self.shown()
         }
     }
 }

@@ -3,7 +3,7 @@
 //! class's state.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::IntoProto;
+use qiancheng_api::convert::{IntoProto, Shown};
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::lifecycle::{ClassState, Lifecycle as _};
 use qiancheng_domain::policy::RuleResult;
@@ -50,13 +50,15 @@ pub struct SelectionTold {
 }
 
 /// A class as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "training_class", alias = "c", what = "the class")]
+#[shown(message = "proto::Class")]
 pub struct ClassRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The selection service's project id.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub project_id: String,
     /// The provider's credit code.
     #[column(fixed)]
@@ -82,7 +84,7 @@ pub struct ClassRecord {
     #[column(json)]
     pub teachers: Vec<TeacherRecord>,
     /// The key project of a pre-hire class (ELIG-PREHIRE).
-    #[column(json, fixed)]
+    #[column(json, fixed, hidden)]
     pub key_project: Option<KeyProject>,
     /// State.
     pub state: ClassState,
@@ -96,28 +98,28 @@ pub struct ClassRecord {
     #[column(fixed)]
     pub filed_on: NaiveDate,
     /// The project's occupation.
-    #[column(name = "occupation_code", fixed)]
+    #[column(name = "occupation_code", fixed, hidden)]
     pub occupation: OccupationCode,
     /// The project's level.
-    #[column(name = "skill_level", fixed)]
+    #[column(name = "skill_level", fixed, hidden)]
     pub level: SkillLevel,
     /// The project's approved headcount, as selection said.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub approved_headcount: u32,
     /// What selection said.
-    #[column(name = "selection_told", json, fixed)]
+    #[column(name = "selection_told", json, fixed, hidden)]
     pub told: SelectionTold,
     /// When.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub told_micros: i64,
     /// The filing decision.
-    #[column(json)]
+    #[column(json, hidden)]
     pub filing_decision: StoredDecision,
     /// The policy-set version the class was filed under.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub policy_version: String,
     /// Its digest.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub policy_digest: String,
     /// The officer who acknowledged it.
     pub acknowledged_by: String,
@@ -130,7 +132,7 @@ pub struct ClassRecord {
     /// The day it completed.
     pub completed_on: Option<NaiveDate>,
     /// Who filed it.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub filed_by: String,
     /// Revision and times.
     #[column(stamp)]
@@ -192,25 +194,7 @@ impl ClassRecord {
         proto::Class {
             name: self.name(),
             project: self.project_name(),
-            provider_credit_code: self.provider_credit_code.clone(),
-            region_code: self.region.code().to_owned(),
-            title: self.title.clone(),
-            first_day: Some(self.first_day.into_proto()),
-            last_day: Some(self.last_day.into_proto()),
-            theory_hours: int32(i64::from(self.theory_hours)),
-            practice_hours: int32(i64::from(self.practice_hours)),
-            mode: self.mode.into_proto(),
-            venue: self.venue.clone(),
-            teachers: self
-                .teachers
-                .iter()
-                .map(|t| proto::Teacher { name: t.name.clone(), qualification: t.qualification.clone() })
-                .collect(),
             key_project: self.key_project.as_ref().map(key_project_to_proto),
-            state: self.state.into_proto(),
-            roster_version: int32(self.roster_version),
-            roster_size: int32(self.roster_size),
-            filed_on: Some(self.filed_on.into_proto()),
             selection: Some(proto::SelectionSnapshot {
                 occupation_code: self.occupation.as_str().to_owned(),
                 occupation_name: self.told.occupation_name.clone(),
@@ -226,16 +210,14 @@ impl ClassRecord {
             }),
             // The filing decision judges the class, not a person: its reasons withhold nothing.
             filing_decision: Some(self.filing_decision.to_proto(Audience::WHOLE)),
-            acknowledged_by: self.acknowledged_by.clone(),
-            acknowledged_micros: self.acknowledged_micros,
-            stopped_on: self.stopped_on.into_proto(),
-            stop_reason: self.stop_reason.clone(),
-            completed_on: self.completed_on.into_proto(),
-            create_time_micros: self.stamp.create_time_micros,
-            update_time_micros: self.stamp.update_time_micros,
-            etag: self.stamp.etag(),
-            open_return: None,
+            ..self.shown()
         }
+    }
+}
+
+impl IntoProto<proto::Teacher> for TeacherRecord {
+    fn into_proto(self) -> proto::Teacher {
+        proto::Teacher { name: self.name, qualification: self.qualification }
     }
 }
 

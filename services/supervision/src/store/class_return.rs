@@ -1,19 +1,22 @@
 //! Filings returned to their providers with reasons (退回补正) as stored. A return is open until
 //! the provider refiles the class (UpdateClass); while one is open the class is not acknowledged.
 
+use qiancheng_api::convert::Shown;
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{Reader, Tx};
 use qiancheng_platform::record::{self, Filter, Record};
 
 /// A return of a filing.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "class_return", alias = "r", what = "the return")]
+#[shown(message = "proto::ClassReturn")]
 pub struct ClassReturnRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub class_id: String,
     /// Why, one reason a line.
     #[column(json, fixed)]
@@ -36,13 +39,7 @@ impl ClassReturnRecord {
 
     /// The return as the API shows it.
     pub fn to_proto(&self) -> proto::ClassReturn {
-        proto::ClassReturn {
-            name: self.name(),
-            reasons: self.reasons.clone(),
-            returned_by: self.returned_by.clone(),
-            return_time_micros: self.return_time_micros,
-            refile_time_micros: self.refile_time_micros,
-        }
+        proto::ClassReturn { name: self.name(), ..self.shown() }
     }
 }
 

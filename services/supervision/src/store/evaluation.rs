@@ -2,7 +2,7 @@
 //! service (issuer and number), as the outcome service needs them for OUT-CERT.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::convert::{IntoProto as _, Shown};
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::policy::PolicySet;
 use qiancheng_domain::policy::RuleResult;
@@ -26,14 +26,18 @@ qiancheng_api::proto_enum!(local CertificateKind => proto::CertificateKind, "CER
     "a vocational qualification or a skill-level certificate");
 
 /// A skill-evaluation result as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "skill_evaluation", alias = "e", what = "the skill evaluation")]
+#[shown(message = "proto::SkillEvaluation")]
 pub struct EvaluationRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
+    #[column(hidden)]
     pub class_id: String,
     /// The trainee.
+    #[column(hidden)]
     pub trainee_id: String,
     /// Certificate number.
     pub certificate_number: String,
@@ -69,18 +73,7 @@ impl EvaluationRecord {
 
     /// The result as the API shows it, with whether it `counts` for completion.
     pub fn to_proto(&self, counts: &RuleResult) -> proto::SkillEvaluation {
-        proto::SkillEvaluation {
-            name: self.name(),
-            certificate_number: self.certificate_number.clone(),
-            kind: self.kind.into_proto(),
-            occupation_code: self.occupation.as_str().to_owned(),
-            skill_level: Some(self.level).into_proto(),
-            issuer: self.issuer.clone(),
-            issued_on: Some(self.issued_on.into_proto()),
-            create_time_micros: self.create_time_micros,
-            recorded_by: self.recorded_by.clone(),
-            counts_for_completion: Some(counts.into_proto()),
-        }
+        proto::SkillEvaluation { name: self.name(), counts_for_completion: Some(counts.into_proto()), ..self.shown() }
     }
 }
 

@@ -2,7 +2,7 @@
 //! and where the referral of the provider to selection stands (PROV-DISQUALIFIED).
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::convert::{IntoProto as _, Shown};
 use qiancheng_api::supervision as proto;
 use qiancheng_domain::policy::project::{FindingKind, FindingSeverity, InspectionOutcome};
 use qiancheng_platform::auth::Scope;
@@ -12,7 +12,7 @@ use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
 
-use super::{StoredDecision, int32};
+use super::StoredDecision;
 
 qiancheng_platform::stored_enum! {
     /// Where the referral of the provider to selection stands.
@@ -43,7 +43,8 @@ qiancheng_api::proto_enum!(local InspectionKind => proto::InspectionKind, "INSPE
     "whether the inspection was announced");
 
 /// An inspection as stored; it is read with its class, whose county and provider scope it.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
+#[shown(message = "proto::Inspection")]
 #[record(
     table = "inspection",
     alias = "i",
@@ -52,9 +53,10 @@ qiancheng_api::proto_enum!(local InspectionKind => proto::InspectionKind, "INSPE
 )]
 pub struct InspectionRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub class_id: String,
     /// Announced or unannounced (暗访).
     #[column(fixed)]
@@ -81,13 +83,13 @@ pub struct InspectionRecord {
     #[column(fixed)]
     pub severity: FindingSeverity,
     /// What was found.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub finding: FindingKind,
     /// The officer's note.
     #[column(fixed)]
     pub note: String,
     /// The decision.
-    #[column(json, fixed)]
+    #[column(json, fixed, hidden)]
     pub decision: StoredDecision,
     /// What it means for the class.
     #[column(fixed)]
@@ -96,8 +98,8 @@ pub struct InspectionRecord {
     pub referral: Referral,
     /// Selection's answer when it refused or could not be reached.
     pub referral_message: String,
-    /// Revision and times.
-    #[column(stamp)]
+    /// Revision and times (the message shows the times, not an etag: an inspection is not edited).
+    #[column(stamp, hidden)]
     pub stamp: Stamp,
 }
 
@@ -111,23 +113,12 @@ impl InspectionRecord {
     pub fn to_proto(&self) -> proto::Inspection {
         proto::Inspection {
             name: self.name(),
-            kind: self.kind.into_proto(),
-            inspected_on: Some(self.inspected_on.into_proto()),
-            inspector: self.inspector.clone(),
-            people_present: int32(self.people_present),
-            signed_in: int32(self.signed_in),
-            venue_ok: self.venue_ok,
-            content_ok: self.content_ok,
-            severity: self.severity.into_proto(),
             finding: if self.severity == FindingSeverity::None { 0 } else { self.finding.into_proto() },
-            note: self.note.clone(),
             // An inspection's decision judges the class: its reasons withhold nothing.
             decision: Some(self.decision.to_proto(Audience::WHOLE)),
-            outcome: self.outcome.into_proto(),
-            referral: self.referral.into_proto(),
-            referral_message: self.referral_message.clone(),
             create_time_micros: self.stamp.create_time_micros,
             update_time_micros: self.stamp.update_time_micros,
+            ..self.shown()
         }
     }
 }

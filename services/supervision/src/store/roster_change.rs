@@ -2,7 +2,7 @@
 //! officer's decision once the class had started (ELIG-REALNAME). An applied change made a
 //! roster version.
 
-use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::convert::Shown;
 use qiancheng_api::supervision as proto;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, RosterChangeState};
@@ -10,8 +10,6 @@ use qiancheng_platform::db::{Db, Reader, Tx};
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
-
-use super::int32;
 
 qiancheng_platform::stored_enum! {
     /// Whether a change adds or removes a trainee.
@@ -27,19 +25,21 @@ qiancheng_api::proto_enum!(local ChangeKind => proto::RosterChangeKind, "ROSTER_
     "an addition or a removal");
 
 /// A roster change as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "roster_change", alias = "r", what = "the roster change")]
+#[shown(message = "proto::RosterChange")]
 pub struct RosterChangeRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub class_id: String,
     /// Adds or removes.
     #[column(fixed)]
     pub kind: ChangeKind,
     /// The trainee added (proposed) or removed.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub trainee_id: String,
     /// Why.
     #[column(fixed)]
@@ -70,20 +70,9 @@ impl RosterChangeRecord {
     pub fn to_proto(&self, person: Option<PersonRef>) -> proto::RosterChange {
         proto::RosterChange {
             name: self.name(),
-            kind: self.kind.into_proto(),
             trainee: format!("classes/{}/trainees/{}", self.class_id, self.trainee_id),
             person,
-            reason: self.reason.clone(),
-            state: self.state.into_proto(),
-            proposed_by: self.proposed_by.clone(),
-            decided_by: self.decided_by.clone(),
-            decision_note: self.decision_note.clone(),
-            roster_version: int32(self.roster_version),
-            create_time_micros: self.stamp.create_time_micros,
-            update_time_micros: self.stamp.update_time_micros,
-            etag: self.stamp.etag(),
-            eligibility_at_proposal: None,
-            eligibility_at_approval: None,
+            ..self.shown()
         }
     }
 }

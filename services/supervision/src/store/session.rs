@@ -1,14 +1,12 @@
 //! Teaching sessions (课次) as stored: the day, the hours, theory or practice, and the topic.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::convert::Shown;
 use qiancheng_api::supervision as proto;
 use qiancheng_platform::Error;
 use qiancheng_platform::db::{Reader, Tx};
 use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Filter, Record};
-
-use super::int32;
 
 /// The most hours of one session.
 pub const MAX_SESSION_HOURS: i32 = 12;
@@ -26,12 +24,15 @@ qiancheng_platform::stored_enum! {
 qiancheng_api::proto_enum!(local SessionKind => proto::SessionKind, "SESSION_KIND_", "REQUIRED", "theory or practice");
 
 /// A session as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "class_session", alias = "s", what = "the session")]
+#[shown(message = "proto::Session")]
 pub struct SessionRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
+    #[column(hidden)]
     pub class_id: String,
     /// The day.
     pub held_on: NaiveDate,
@@ -42,6 +43,7 @@ pub struct SessionRecord {
     /// What is taught.
     pub topic: String,
     /// Who added it.
+    #[column(hidden)]
     pub created_by: String,
     /// When, microseconds since the epoch.
     pub create_time_micros: i64,
@@ -60,14 +62,7 @@ impl SessionRecord {
 
     /// The session as the API shows it.
     pub fn to_proto(&self) -> proto::Session {
-        proto::Session {
-            name: self.name(),
-            held_on: Some(self.held_on.into_proto()),
-            hours: int32(i64::from(self.hours)),
-            kind: self.kind.into_proto(),
-            topic: self.topic.clone(),
-            create_time_micros: self.create_time_micros,
-        }
+        proto::Session { name: self.name(), ..self.shown() }
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use qiancheng_api::convert::Shown;
 use qiancheng_domain::RegionCode;
 use qiancheng_platform::db::Tx;
 use qiancheng_platform::record::{self, Filter, Record};
@@ -30,19 +31,21 @@ qiancheng_api::proto_enum!(local SignalState => qiancheng_api::supervision::Sign
     "a signal state");
 
 /// A signal as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "integrity_signal", alias = "g", what = "the signal")]
+#[shown(message = "qiancheng_api::supervision::Signal")]
 pub struct SignalRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// Code, class and subject: what a later event finds the signal by.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub signal_key: String,
     /// The signal code.
     #[column(fixed)]
     pub code: String,
     /// The class it concerns.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub class_id: String,
     /// The class's county: scopes officers.
     #[column(name = "region_code", fixed)]
@@ -53,14 +56,15 @@ pub struct SignalRecord {
     /// How much attention it asks for.
     pub severity: Severity,
     /// The severity's rank, for ordering.
+    #[column(hidden)]
     pub severity_rank: i64,
     /// What was observed, in words.
     pub explanation: String,
     /// The records it rests on.
-    #[column(json)]
+    #[column(json, hidden)]
     pub evidence: Vec<Evidence>,
     /// The parameters it was computed with.
-    #[column(json)]
+    #[column(json, hidden)]
     pub parameters: BTreeMap<String, i64>,
     /// Where it stands.
     pub state: SignalState,

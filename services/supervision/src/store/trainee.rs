@@ -5,7 +5,7 @@
 //! by `v`, so every earlier version of a roster can be read back.
 
 use chrono::NaiveDate;
-use qiancheng_api::convert::IntoProto as _;
+use qiancheng_api::convert::{IntoProto as _, Shown};
 use qiancheng_api::supervision as proto;
 use qiancheng_api::types::PersonRef;
 use qiancheng_domain::lifecycle::{Lifecycle as _, TraineeState};
@@ -17,28 +17,30 @@ use qiancheng_platform::page::PageRequest;
 use qiancheng_platform::record::{self, Columns, Filter, Record};
 use qiancheng_platform::{Error, Stamp};
 
-use super::{StoredDecision, int32};
+use super::StoredDecision;
 
 /// A trainee as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Record)]
+#[derive(Debug, Clone, PartialEq, Eq, Record, Shown)]
 #[record(table = "trainee", alias = "t", what = "the trainee")]
+#[shown(message = "proto::Trainee")]
 pub struct TraineeRecord {
     /// Id (ULID).
+    #[column(hidden)]
     pub id: String,
     /// The class.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub class_id: String,
     /// Keyed hash of the ID number.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub person_hash: String,
     /// Masked ID number.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub id_number_masked: String,
     /// Masked name.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub name_masked: String,
     /// Masked phone.
-    #[column(fixed)]
+    #[column(fixed, hidden)]
     pub phone_masked: String,
     /// What the roster entry declared of the person.
     #[column(flatten)]
@@ -48,18 +50,21 @@ pub struct TraineeRecord {
     /// State.
     pub state: TraineeState,
     /// The roster version that added the trainee; 0 while proposed or if rejected.
+    #[shown(name = "added_in_version")]
     pub added_version: i64,
     /// The roster version that removed the trainee; 0 while on the roster.
+    #[shown(name = "removed_in_version")]
     pub removed_version: i64,
     /// The day put on the roster (or proposed).
     pub added_on: NaiveDate,
     /// The eligibility decision.
-    #[column(json)]
+    #[column(json, hidden)]
     pub eligibility: StoredDecision,
     /// The completion-assessment result, once recorded.
+    #[column(hidden)]
     pub assessment: Option<Assessment>,
     /// The completion decision, once decided.
-    #[column(json)]
+    #[column(json, hidden)]
     pub completion: Option<StoredDecision>,
     /// The day they withdrew.
     pub terminated_on: Option<NaiveDate>,
@@ -70,13 +75,14 @@ pub struct TraineeRecord {
     pub stamp: Stamp,
     /// The person, encrypted: written with the trainee, read back only to be opened for those
     /// who may see it.
-    #[column(flatten, fixed)]
+    #[column(flatten, fixed, hidden)]
     pub sealed: SealedPerson,
 }
 
 /// What a roster entry declares of a person beyond who they are: as filed, as stored, and as
 /// judged again when an officer decides a roster change.
-#[derive(Debug, Clone, PartialEq, Eq, Columns)]
+#[derive(Debug, Clone, PartialEq, Eq, Columns, Shown)]
+#[shown(message = "proto::Trainee", message = "proto::ProjectTrainee")]
 pub struct Declared {
     /// Target group as recorded.
     pub target_group: TargetGroup,
@@ -167,26 +173,10 @@ impl TraineeRecord {
         proto::Trainee {
             name: self.name(),
             person: Some(self.person_masked()),
-            target_group: self.declared.target_group.into_proto(),
-            judged_group: self.judged_group.into_proto(),
-            in_service: self.declared.in_service,
-            skill_level: self.declared.skill_level.into_proto(),
-            budget_paid: self.declared.budget_paid,
-            local_basis: self.declared.local_basis.into_proto(),
-            local_basis_evidence: self.declared.local_basis_evidence.clone(),
-            prehire_enterprise: self.declared.prehire_enterprise.clone(),
-            state: self.state.into_proto(),
-            added_in_version: int32(self.added_version),
-            removed_in_version: int32(self.removed_version),
-            added_on: Some(self.added_on.into_proto()),
             eligibility: Some(self.eligibility.to_proto(audience)),
             assessment: self.assessment.map_or(0, |a| a.into_proto()),
             completion: self.completion.as_ref().map(|d| d.to_proto(audience)),
-            terminated_on: self.terminated_on.into_proto(),
-            termination_reason: self.termination_reason.clone(),
-            create_time_micros: self.stamp.create_time_micros,
-            update_time_micros: self.stamp.update_time_micros,
-            etag: self.stamp.etag(),
+            ..self.shown()
         }
     }
 }
