@@ -204,6 +204,11 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 
+/// The allocator: a read of a page makes and frees a few thousand small values on every call,
+/// which the system allocator served slowest of the request path (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

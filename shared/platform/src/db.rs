@@ -14,10 +14,13 @@
 //!   headcount) is guarded by a transaction-scoped advisory lock
 //!   ([`crate::write::Change::serialize_on`]).
 //!
-//! A read of a record or a page runs on a connection kept for reads ([`Db::read`]), taken and
+//! A read of a record or a page runs on a connection kept for reads ([`Db::rows`]), taken and
 //! put back with no round trip of its own: the pool checks each connection with a round trip
 //! when it hands it out and again when it takes it back, which tripled the round trips of a
-//! one-query read.
+//! one-query read. On SQLite those connections are the file opened directly and a read runs on
+//! the calling thread (a read by key takes microseconds): sqlx's SQLite connection runs each
+//! query on a thread of its own and hands every row across, which cost a point read more than
+//! the query did.
 
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -30,6 +33,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row as _, Transaction};
 
 use crate::error::Error;
+use crate::record::{Bind, Cells};
 
 /// A write transaction.
 pub type Tx = Transaction<'static, Any>;
@@ -75,26 +79,142 @@ const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// How long a call waits for a connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a read of the SQLite file waits for a lock (only recovering a crashed writer's log
+/// holds readers up in write-ahead logging) before it fails: the read runs on the calling
+/// thread, which must not be held for long.
+const SQLITE_READ_BUSY: Duration = Duration::from_secs(1);
+
 /// Connections kept for reads, as many as the pool's, opened when first needed.
 struct Readers {
-    options: AnyConnectOptions,
-    backend: Backend,
+    target: ReadTarget,
     permits: tokio::sync::Semaphore,
     size: usize,
     idle: std::sync::Mutex<Vec<Kept>>,
     closed: AtomicBool,
 }
 
+/// What the connections kept for reads connect to.
+enum ReadTarget {
+    /// The SQLite file, opened directly.
+    SqliteFile(std::path::PathBuf),
+    /// The PostgreSQL server, or an in-memory SQLite database (which only sqlx's own connections
+    /// share), through sqlx.
+    Any(AnyConnectOptions, Backend),
+}
+
+/// A connection for reads.
+enum ReadConnection {
+    Sqlite(rusqlite::Connection),
+    Any(AnyConnection),
+}
+
+impl ReadConnection {
+    async fn open(target: &ReadTarget) -> Result<Self, Error> {
+        Ok(match target {
+            ReadTarget::SqliteFile(path) => ReadConnection::Sqlite(open_sqlite(path)?),
+            ReadTarget::Any(options, backend) => {
+                let mut connection = options.connect().await?;
+                set_up(&mut connection, *backend).await?;
+                ReadConnection::Any(connection)
+            }
+        })
+    }
+
+    async fn close(self) {
+        if let ReadConnection::Any(connection) = self {
+            let _ = connection.close().await;
+        }
+    }
+
+    /// Whether the connection still answers; a file opened directly always does.
+    async fn ping(&mut self) -> bool {
+        match self {
+            ReadConnection::Sqlite(_) => true,
+            ReadConnection::Any(connection) => connection.ping().await.is_ok(),
+        }
+    }
+
+    /// Runs `sql` with `binds` and hands each row to `each`.
+    async fn rows<T>(
+        &mut self,
+        sql: &str,
+        binds: &[Bind],
+        each: &mut impl FnMut(&dyn Cells) -> T,
+    ) -> Result<Vec<T>, Error> {
+        match self {
+            ReadConnection::Sqlite(connection) => sqlite_rows(connection, sql, binds, each),
+            ReadConnection::Any(connection) => {
+                let query = binds.iter().fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |query, bind| bind.bind(query));
+                Ok(query.fetch_all(&mut *connection).await?.iter().map(|row| each(row)).collect())
+            }
+        }
+    }
+}
+
 /// A connection kept for reads, with when it was opened and last put back.
 struct Kept {
-    connection: AnyConnection,
+    connection: ReadConnection,
     opened: Instant,
     returned: Instant,
 }
 
+/// The error of a read of the SQLite file: the database's own, as sqlx's would be (it leaves
+/// the connection to be closed).
+pub(crate) fn sqlite_error(error: rusqlite::Error) -> Error {
+    Error::Database(sqlx::Error::Io(std::io::Error::other(error)))
+}
+
+/// Opens the SQLite file for reads: no writes through it (`query_only`), a short wait for a
+/// lock, and room for the statements of a service's reads.
+fn open_sqlite(path: &std::path::Path) -> Result<rusqlite::Connection, Error> {
+    use rusqlite::OpenFlags;
+    let connection = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite_error)?;
+    connection.busy_timeout(SQLITE_READ_BUSY).map_err(sqlite_error)?;
+    connection.pragma_update(None, "query_only", true).map_err(sqlite_error)?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(connection)
+}
+
+/// Runs `sql` with `binds` on the SQLite file, on the calling thread, and hands each row to
+/// `each`. Parameters are bound by their number (`$2` takes the second value), as sqlx binds them.
+fn sqlite_rows<T>(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    binds: &[Bind],
+    each: &mut impl FnMut(&dyn Cells) -> T,
+) -> Result<Vec<T>, Error> {
+    let mut statement = connection.prepare_cached(sql).map_err(sqlite_error)?;
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.trim_start_matches(['$', '?']).parse::<usize>().ok())
+            .unwrap_or(index);
+        let bound = match binds.get(number.wrapping_sub(1)) {
+            Some(Bind::Text(text)) => statement.raw_bind_parameter(index, text.as_str()),
+            Some(Bind::Int(n)) => statement.raw_bind_parameter(index, n),
+            None => statement.raw_bind_parameter(index, rusqlite::types::Null),
+        };
+        bound.map_err(sqlite_error)?;
+    }
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        out.push(each(row));
+    }
+    Ok(out)
+}
+
 impl std::fmt::Debug for Readers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Readers").field("backend", &self.backend).field("size", &self.size).finish_non_exhaustive()
+        let target = match self.target {
+            ReadTarget::SqliteFile(_) => "the SQLite file",
+            ReadTarget::Any(_, backend) => backend.system_name(),
+        };
+        f.debug_struct("Readers").field("target", &target).field("size", &self.size).finish_non_exhaustive()
     }
 }
 
@@ -130,15 +250,14 @@ impl Readers {
             let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
             let Some(mut kept) = idle else { break };
             if kept.opened.elapsed() > MAX_LIFETIME {
-                let _ = kept.connection.close().await;
+                kept.connection.close().await;
                 continue;
             }
-            if kept.returned.elapsed() <= CHECK_AFTER_IDLE || kept.connection.ping().await.is_ok() {
+            if kept.returned.elapsed() <= CHECK_AFTER_IDLE || kept.connection.ping().await {
                 return Ok(kept);
             }
         }
-        let mut connection = self.options.connect().await?;
-        set_up(&mut connection, self.backend).await?;
+        let connection = ReadConnection::open(&self.target).await?;
         let now = Instant::now();
         Ok(Kept { connection, opened: now, returned: now })
     }
@@ -158,7 +277,7 @@ impl Readers {
         self.permits.close();
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for kept in idle {
-            let _ = kept.connection.close().await;
+            kept.connection.close().await;
         }
     }
 
@@ -216,9 +335,15 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         let writers = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        let target = match backend {
+            Backend::Sqlite => match sqlite_file(url)? {
+                Some(path) => ReadTarget::SqliteFile(path),
+                None => ReadTarget::Any(options, backend),
+            },
+            Backend::Postgres => ReadTarget::Any(options, backend),
+        };
         let readers = Arc::new(Readers {
-            options,
-            backend,
+            target,
             permits: tokio::sync::Semaphore::new(usize::try_from(size).unwrap_or(1).max(1)),
             size: usize::try_from(size).unwrap_or(1).max(1),
             idle: std::sync::Mutex::new(Vec::new()),
@@ -243,12 +368,18 @@ impl Db {
         &self.pool
     }
 
-    /// Runs `read` on a connection kept for reads: one query (or a few) outside any
-    /// transaction, as [`crate::record::page`] and [`crate::record::get`] do. The connection is
-    /// taken and put back without a round trip of its own; it is checked first only when it
-    /// waited unused for a while, and closed, not kept, when the read failed with it or was
-    /// abandoned half-way (a call cancelled or timed out).
-    pub async fn read<T>(&self, read: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, Error>) -> Result<T, Error> {
+    /// Runs `sql` with `binds` (a read: one query outside any transaction, as
+    /// [`crate::record::page`] and [`crate::record::get`] make) on a connection kept for reads,
+    /// and hands each row to `each`. The connection is taken and put back without a round trip of
+    /// its own; it is checked first only when it waited unused for a while, and closed, not kept,
+    /// when the read failed with it or was abandoned half-way (a call cancelled or timed out). On
+    /// SQLite the read runs on the calling thread.
+    pub async fn rows<T>(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+        mut each: impl FnMut(&dyn Cells) -> T,
+    ) -> Result<Vec<T>, Error> {
         let readers = &self.readers;
         let _permit = match tokio::time::timeout(ACQUIRE_TIMEOUT, readers.permits.acquire()).await {
             Ok(Ok(permit)) => permit,
@@ -256,7 +387,7 @@ impl Db {
             Err(_) => return Err(Error::Database(sqlx::Error::PoolTimedOut)),
         };
         let mut kept = readers.take().await?;
-        let result = read(&mut kept.connection).await;
+        let result = kept.connection.rows(sql, binds, &mut each).await;
         match &result {
             Err(error) if breaks_connection(error) => {}
             _ => readers.put(kept),
@@ -331,6 +462,16 @@ impl Db {
         self.readers.close().await;
         self.pool.close().await;
     }
+}
+
+/// The file of a SQLite URL, as sqlx reads it; none for an in-memory database (only sqlx's own
+/// connections share one).
+fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
+    let path = options.get_filename();
+    let memory = path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
+    Ok((!memory).then(|| path.to_path_buf()))
 }
 
 fn create_sqlite_parent(url: &str) -> Result<(), Error> {

@@ -23,30 +23,29 @@
 //! let (page, next) = record::page::<VacancyRecord>(&db, Filter::new().eq("v.state", "PUBLISHED"), &request).await?;
 //! ```
 //!
-//! Reads decode by position, in the order of the struct's fields. On SQLite a page of a list is
-//! read as one row: the page's records aggregated into a JSON array by the database
-//! (`json_group_array`), so that fifty records cross from the connection's thread once instead
-//! of fifty times, and are decoded from that array by the same [`Column`] code; on PostgreSQL
-//! the page's rows are read as they are. A page and [`get`] run on the connections kept for
-//! reads ([`Db::read`]).
+//! Reads decode by position, in the order of the struct's fields, from a row of sqlx's `Any`
+//! driver or, for [`get`] and [`page`] on SQLite, from a row of the file read directly on the
+//! calling thread ([`Db::rows`]); both run on the connections kept for reads.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use qiancheng_domain::{Code, OccupationCode};
+use rusqlite::types::ValueRef;
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 pub use qiancheng_record::{Columns, Record};
 
 pub use crate::db::AnyQuery;
-use crate::db::{Backend, Db, Reader, Tx};
+use crate::db::{Db, Reader, Tx};
 use crate::error::Error;
 use crate::page::PageRequest;
 use crate::stamp::Stamp;
 
-/// Where a record's values are read from: a database row, or one element of a page's JSON array.
+/// Where a record's values are read from: a row of sqlx's `Any` driver, or of the SQLite file read
+/// directly.
 pub trait Cells {
     /// The integer at position `at`; `None` for SQL `NULL`.
     fn int(&self, at: usize) -> Result<Option<i64>, Error>;
@@ -63,22 +62,29 @@ impl Cells for AnyRow {
     }
 }
 
-impl Cells for [serde_json::Value] {
+impl Cells for rusqlite::Row<'_> {
     fn int(&self, at: usize) -> Result<Option<i64>, Error> {
-        match self.get(at) {
-            Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| Error::corrupt("an integer")),
+        match self.get_ref(at).map_err(crate::db::sqlite_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
             // SQLite hands back whatever was stored; an integer stored as text still reads.
-            Some(serde_json::Value::String(s)) => s.parse().map(Some).map_err(|_| Error::corrupt("an integer")),
-            _ => Err(Error::corrupt("a page row")),
+            ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .map(Some)
+                .ok_or_else(|| Error::corrupt("an integer")),
+            ValueRef::Real(_) | ValueRef::Blob(_) => Err(Error::corrupt("an integer")),
         }
     }
     fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
-        match self.get(at) {
-            Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(Cow::Borrowed(s.as_str()))),
-            Some(serde_json::Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
-            _ => Err(Error::corrupt("a page row")),
+        match self.get_ref(at).map_err(crate::db::sqlite_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(text) => {
+                std::str::from_utf8(text).map(|t| Some(Cow::Borrowed(t))).map_err(|_| Error::corrupt("a text"))
+            }
+            ValueRef::Integer(n) => Ok(Some(Cow::Owned(n.to_string()))),
+            ValueRef::Real(n) => Ok(Some(Cow::Owned(n.to_string()))),
+            ValueRef::Blob(_) => Err(Error::corrupt("a text")),
         }
     }
 }
@@ -495,7 +501,7 @@ impl From<i64> for Bind {
 }
 
 impl Bind {
-    fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+    pub(crate) fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         match self {
             Bind::Text(text) => query.bind(text.clone()),
             Bind::Int(n) => query.bind(*n),
@@ -629,11 +635,11 @@ fn key_column<R: Record>() -> String {
     format!("{}.{}", R::ALIAS, R::KEY)
 }
 
-/// The record of `R` whose key is `key`, read on a connection kept for reads ([`Db::read`]):
+/// The record of `R` whose key is `key`, read on a connection kept for reads ([`Db::rows`]):
 /// [`find`] outside a transaction.
 pub async fn get<R: Record>(db: &Db, key: impl Into<Bind>) -> Result<Option<R>, Error> {
-    let key = key.into();
-    db.read(async |connection| find::<R>(connection, key).await).await
+    let rows = db.rows(&R::sql().find, &[key.into()], |row| decode::<R, _>(row)).await?;
+    rows.into_iter().next().transpose()
 }
 
 /// The record of `R` whose key is `key`.
@@ -729,73 +735,47 @@ pub async fn count<'c, R: Record>(executor: impl Reader<'c>, filter: Filter) -> 
 }
 
 /// A page of records of `R` that `filter` admits, in key order after the page token, with the
-/// token of the next page, read on a connection kept for reads ([`Db::read`]). On SQLite the
-/// page is aggregated by the database into one JSON array and crosses the driver as one row
-/// (each row would cross from the connection's thread on its own); on PostgreSQL, where the rows
-/// of a page arrive together anyway, the rows are read as they are (building the JSON cost the
-/// database more than it saved). A record that does not decode is logged and left out, and the
-/// token still moves past it.
+/// token of the next page, read on a connection kept for reads ([`Db::rows`]). A record that
+/// does not decode is logged and left out, and the token still moves past it.
 pub async fn page<R: Record>(db: &Db, filter: Filter, page: &PageRequest) -> Result<(Vec<R>, String), Error> {
     let filter = if page.after.is_empty() {
         filter
     } else {
         filter.and(&format!("{} > ?", key_column::<R>()), [after_key::<R>(&page.after)?])
     };
-    let sql = R::sql();
-    let inner = format!(
+    let sql = format!(
         "SELECT {} FROM {}{} ORDER BY {} LIMIT {}",
-        sql.select_list,
+        R::sql().select_list,
         R::FROM,
         filter.render(1),
         key_column::<R>(),
         page.fetch_limit()
     );
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
-    match db.backend() {
-        Backend::Sqlite => {
-            let names = sql.read_names.iter().map(|n| format!("p.{n}")).collect::<Vec<_>>().join(", ");
-            let aggregate = format!("json_group_array(json_array({names}) ORDER BY p.{})", R::KEY);
-            let outer = format!("SELECT CAST({aggregate} AS TEXT) FROM ({inner}) AS p");
-            let query = filter.bind(sqlx::query(sqlx::AssertSqlSafe(outer)));
-            let row = db.read(async |connection| Ok(query.fetch_one(connection).await?)).await?;
-            let text: Option<&str> = row.try_get(0)?;
-            let expected = sql.read_names.len() * size.saturating_add(1).min(1_001);
-            let cells = match text {
-                Some(text) => {
-                    PageCells::parse(text, expected).map_err(|_| Error::corrupt(format!("a page of {}", R::TABLE)))?
-                }
-                None => PageCells::default(),
-            };
-            Ok(page_of::<R, _>(cells.rows(), cells.len() > size, size, page))
-        }
-        Backend::Postgres => {
-            let query = filter.bind(sqlx::query(sqlx::AssertSqlSafe(inner)));
-            let rows = db.read(async |connection| Ok(query.fetch_all(connection).await?)).await?;
-            Ok(page_of::<R, _>(rows.iter(), rows.len() > size, size, page))
-        }
-    }
-}
-
-/// The first `size` of `rows` decoded, and the token of the next page when there are `more`.
-fn page_of<'r, R: Record, C: Cells + ?Sized + 'r>(
-    rows: impl Iterator<Item = &'r C>,
-    more: bool,
-    size: usize,
-    page: &PageRequest,
-) -> (Vec<R>, String) {
-    let mut records = Vec::with_capacity(size.min(1_000));
+    // Each of the page's rows decoded (or, if it does not decode, its key read alone so that the
+    // token moves past it); the row fetched past the page only says there is more.
+    let mut seen = 0usize;
+    let rows = db
+        .rows(&sql, &filter.binds, |row| {
+            seen += 1;
+            (seen <= size).then(|| {
+                decode::<R, _>(row).map_err(|error| {
+                    tracing::error!(%error, table = R::TABLE, "a stored row does not decode; it is left out of the list");
+                    key_of_row::<R, _>(row)
+                })
+            })
+        })
+        .await?;
+    let more = rows.len() > size;
+    let mut records = Vec::with_capacity(rows.len().min(size));
     let mut last_key = None;
-    for row in rows.take(size) {
-        match decode::<R, _>(row) {
+    for row in rows.into_iter().flatten() {
+        match row {
             Ok(record) => {
                 last_key = Some(record.key());
                 records.push(record);
             }
-            Err(error) => {
-                // The key is the record's own column; read it alone so the token moves past.
-                last_key = key_of_row::<R, C>(row).or(last_key);
-                tracing::error!(%error, table = R::TABLE, "a stored row does not decode; it is left out of the list");
-            }
+            Err(key) => last_key = key.or(last_key),
         }
     }
     let next = match (more, last_key) {
@@ -803,7 +783,7 @@ fn page_of<'r, R: Record, C: Cells + ?Sized + 'r>(
         (true, Some(Bind::Int(key))) => page.token(&key.to_string()),
         _ => String::new(),
     };
-    (records, next)
+    Ok((records, next))
 }
 
 /// The key of an undecodable page row, read alone.
@@ -813,169 +793,6 @@ fn key_of_row<R: Record, C: Cells + ?Sized>(row: &C) -> Option<Bind> {
         row.int(at).ok().flatten().map(Bind::Int)
     } else {
         row.text(at).ok().flatten().map(|key| Bind::Text(key.into_owned()))
-    }
-}
-
-/// One value of a row of a page's JSON array, its text borrowed from the array where it holds
-/// no escapes (so that reading a page copies each text once, into its record).
-#[derive(Debug, Clone, PartialEq)]
-pub enum JsonCell<'a> {
-    /// `null`: SQL `NULL`.
-    Null,
-    /// An integer.
-    Int(i64),
-    /// Another number.
-    Number(serde_json::Number),
-    /// Text.
-    Text(Cow<'a, str>),
-    /// A flag, an array or an object: never a column's value.
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for JsonCell<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = JsonCell<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(JsonCell::Null)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(JsonCell::Null)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(JsonCell::Other)
-            }
-            fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
-                Ok(JsonCell::Int(n))
-            }
-            fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
-                Ok(i64::try_from(n).map_or_else(|_| JsonCell::Number(n.into()), JsonCell::Int))
-            }
-            fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
-                Ok(serde_json::Number::from_f64(n).map_or(JsonCell::Other, JsonCell::Number))
-            }
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonCell::Text(Cow::Borrowed(text)))
-            }
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(JsonCell::Text(Cow::Owned(text.to_owned())))
-            }
-            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
-                Ok(JsonCell::Text(Cow::Owned(text)))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(JsonCell::Other)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-                Ok(JsonCell::Other)
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
-/// The rows of a page's JSON array read into one run of cells (one allocation for the page,
-/// not one per row), and where each row ends.
-#[derive(Debug, Default)]
-struct PageCells<'a> {
-    cells: Vec<JsonCell<'a>>,
-    ends: Vec<usize>,
-}
-
-impl<'a> PageCells<'a> {
-    /// Reads `text`, a JSON array of rows each an array of values, expecting about `cells` values.
-    fn parse(text: &'a str, cells: usize) -> Result<Self, serde_json::Error> {
-        use serde::de::DeserializeSeed as _;
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        let page = PageSeed(cells).deserialize(&mut deserializer)?;
-        deserializer.end()?;
-        Ok(page)
-    }
-
-    /// How many rows.
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// The rows, in order.
-    fn rows(&self) -> impl Iterator<Item = &[JsonCell<'a>]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(self.ends.iter().copied()).map(|(start, end)| &self.cells[start..end])
-    }
-}
-
-/// Reads a page's array of rows into [`PageCells`] with room for about `.0` values.
-struct PageSeed(usize);
-
-impl<'de> serde::de::DeserializeSeed<'de> for PageSeed {
-    type Value = PageCells<'de>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for PageSeed {
-    type Value = PageCells<'de>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an array of rows")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut rows: A) -> Result<Self::Value, A::Error> {
-        let mut page = PageCells { cells: Vec::with_capacity(self.0), ends: Vec::new() };
-        while rows.next_element_seed(RowSeed(&mut page.cells))?.is_some() {
-            page.ends.push(page.cells.len());
-        }
-        Ok(page)
-    }
-}
-
-/// Reads one row, an array of values, onto the end of the page's cells.
-struct RowSeed<'p, 'de>(&'p mut Vec<JsonCell<'de>>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for RowSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for RowSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a row: an array of values")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut values: A) -> Result<(), A::Error> {
-        while let Some(cell) = values.next_element::<JsonCell<'de>>()? {
-            self.0.push(cell);
-        }
-        Ok(())
-    }
-}
-
-impl Cells for [JsonCell<'_>] {
-    fn int(&self, at: usize) -> Result<Option<i64>, Error> {
-        match self.get(at) {
-            Some(JsonCell::Null) => Ok(None),
-            Some(JsonCell::Int(n)) => Ok(Some(*n)),
-            Some(JsonCell::Number(_)) => Err(Error::corrupt("an integer")),
-            // SQLite hands back whatever was stored; an integer stored as text still reads.
-            Some(JsonCell::Text(s)) => s.parse().map(Some).map_err(|_| Error::corrupt("an integer")),
-            _ => Err(Error::corrupt("a page row")),
-        }
-    }
-    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
-        match self.get(at) {
-            Some(JsonCell::Null) => Ok(None),
-            Some(JsonCell::Text(s)) => Ok(Some(Cow::Borrowed(s.as_ref()))),
-            Some(JsonCell::Int(n)) => Ok(Some(Cow::Owned(n.to_string()))),
-            Some(JsonCell::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
-            _ => Err(Error::corrupt("a page row")),
-        }
     }
 }
 
@@ -1092,59 +909,33 @@ mod tests {
     }
 
     #[test]
-    fn page_rows_decode_from_json_as_rows_do() {
-        let row: Vec<serde_json::Value> = serde_json::from_str(r#"["a", 7, null, "2026-03-01", ""]"#).expect("json");
-        assert_eq!(String::read(row.as_slice(), 0, "id").expect("text"), "a");
-        assert_eq!(u32::read(row.as_slice(), 1, "n").expect("int"), 7);
-        assert_eq!(Option::<i64>::read(row.as_slice(), 2, "none").expect("null"), None);
-        assert_eq!(
-            NaiveDate::read(row.as_slice(), 3, "day").expect("date"),
-            NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")
-        );
-        assert_eq!(Option::<NaiveDate>::read(row.as_slice(), 4, "none").expect("empty"), None);
+    fn sqlite_rows_read_as_sqlx_rows_do() {
+        let sqlite = rusqlite::Connection::open_in_memory().expect("open");
+        let sql = "SELECT 'a', 7, NULL, '2026-03-01', '', '12', '29.5', 1.5, x'00', '421221', 'x'";
+        let mut statement = sqlite.prepare(sql).expect("prepare");
+        let mut rows = statement.query([]).expect("query");
+        let row = rows.next().expect("step").expect("a row");
+        assert_eq!(String::read(row, 0, "id").expect("text"), "a");
+        assert_eq!(u32::read(row, 1, "n").expect("int"), 7);
+        assert_eq!(String::read(row, 1, "n").expect("an integer reads as text"), "7");
+        assert_eq!(Option::<i64>::read(row, 2, "none").expect("null"), None);
+        assert_eq!(NaiveDate::read(row, 3, "day").expect("date"), NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"));
+        assert_eq!(Option::<NaiveDate>::read(row, 4, "none").expect("empty"), None);
+        assert_eq!(i64::read(row, 5, "n").expect("an integer stored as text"), 12);
         let points = rust_decimal::Decimal::new(295, 1);
-        let scored: Vec<serde_json::Value> = serde_json::from_str(r#"["29.5", ""]"#).expect("json");
-        assert_eq!(Option::<rust_decimal::Decimal>::read(scored.as_slice(), 0, "score").expect("text"), Some(points));
-        assert_eq!(Option::<rust_decimal::Decimal>::read(scored.as_slice(), 1, "score").expect("empty"), None);
-        let nothing: Option<Vec<String>> = read_json(row.as_slice(), 2, "null").expect("a NULL document");
+        assert_eq!(Option::<rust_decimal::Decimal>::read(row, 6, "score").expect("text"), Some(points));
+        assert_eq!(Option::<rust_decimal::Decimal>::read(row, 4, "score").expect("empty"), None);
+        let nothing: Option<Vec<String>> = read_json(row, 2, "null").expect("a NULL document");
         assert_eq!(nothing, None, "a NULL document reads as its default");
-        assert!(matches!(NaiveDate::read(row.as_slice(), 0, "day"), Err(Error::Corrupt(_))));
-        assert!(matches!(qiancheng_domain::RegionCode::read(row.as_slice(), 0, "region"), Err(Error::Corrupt(_))));
-    }
-
-    #[test]
-    fn a_page_reads_into_one_run_of_cells_row_by_row() {
-        let page = PageCells::parse(r#"[["a", 1], [], ["b", null, "c"]]"#, 4).expect("page");
-        let rows: Vec<&[JsonCell<'_>]> = page.rows().collect();
-        assert_eq!(page.len(), 3);
-        assert_eq!(rows[0], [JsonCell::Text(Cow::Borrowed("a")), JsonCell::Int(1)]);
-        assert!(rows[1].is_empty());
-        assert_eq!(rows[2], [JsonCell::Text(Cow::Borrowed("b")), JsonCell::Null, JsonCell::Text(Cow::Borrowed("c"))]);
-        assert_eq!(PageCells::parse("[]", 0).expect("empty").len(), 0);
-        for bad in [r#"["a"]"#, r#"[["a"]"#, r#"{"a": 1}"#, r#"[["a"]] x"#] {
-            assert!(PageCells::parse(bad, 0).is_err(), "{bad} is not a page");
-        }
-    }
-
-    #[test]
-    fn page_cells_read_as_json_values_do_and_borrow_plain_text() {
-        let text =
-            r#"[["a", 7, null, "2026-03-01", "", "12", "say \"hi\"", 1.5, true, [1], {"k": 2}, 18446744073709551615]]"#;
-        let rows: Vec<Vec<JsonCell<'_>>> = serde_json::from_str(text).expect("json");
-        let values: Vec<Vec<serde_json::Value>> = serde_json::from_str(text).expect("json");
-        let (cells, values) = (rows[0].as_slice(), values[0].as_slice());
-        assert!(matches!(cells[0], JsonCell::Text(Cow::Borrowed("a"))), "plain text is borrowed");
-        assert_eq!(cells[6], JsonCell::Text(Cow::Owned("say \"hi\"".to_owned())), "escaped text is unescaped");
-        for at in 0..cells.len() {
-            let texts = (cells.text(at).map_err(|e| e.to_string()), values.text(at).map_err(|e| e.to_string()));
-            assert_eq!(texts.0, texts.1, "text at {at}");
-            let ints = (cells.int(at).map_err(|e| e.to_string()), values.int(at).map_err(|e| e.to_string()));
-            assert_eq!(ints.0, ints.1, "integer at {at}");
-        }
-        assert_eq!(String::read(cells, 0, "id").expect("text"), "a");
-        assert_eq!(u32::read(cells, 1, "n").expect("int"), 7);
-        assert_eq!(i64::read(cells, 5, "n").expect("an integer stored as text"), 12);
-        assert_eq!(Option::<NaiveDate>::read(cells, 4, "none").expect("empty"), None);
-        assert_eq!(NaiveDate::read(cells, 3, "day").expect("date"), NaiveDate::from_ymd_opt(2026, 3, 1).expect("date"));
+        assert_eq!(
+            qiancheng_domain::RegionCode::read(row, 9, "region").expect("county"),
+            qiancheng_domain::RegionCode::Jiayu
+        );
+        assert!(matches!(i64::read(row, 7, "n"), Err(Error::Corrupt(_))), "a real is no integer");
+        assert!(matches!(String::read(row, 8, "t"), Err(Error::Corrupt(_))), "a blob is no text");
+        assert!(matches!(i64::read(row, 10, "n"), Err(Error::Corrupt(_))));
+        assert!(matches!(NaiveDate::read(row, 0, "day"), Err(Error::Corrupt(_))));
+        assert!(matches!(qiancheng_domain::RegionCode::read(row, 0, "region"), Err(Error::Corrupt(_))));
+        assert!(matches!(String::read(row, 11, "past the end"), Err(Error::Database(_))));
     }
 }

@@ -1,7 +1,7 @@
 //! Declared records on a real database, SQLite and PostgreSQL: a record written, read back
 //! whole, updated optimistically and listed a page at a time decodes to what was written, on
-//! both backends, through both read paths (a row, and a page: its JSON array on SQLite, its rows
-//! on PostgreSQL).
+//! both backends, through both read paths (sqlx's rows, and the connections kept for reads,
+//! which on SQLite read the file directly).
 
 use chrono::NaiveDate;
 use qiancheng_domain::RegionCode;
@@ -286,8 +286,36 @@ async fn reads_on_kept_connections_see_each_commit_and_survive_an_abandoned_read
     assert!(record::get::<Thing>(&app.db, "t007").await.is_err(), "a closed database reads nothing");
 }
 
+async fn reads_on_kept_connections_take_each_stored_type_and_bind_parameters_by_number(app: &App) {
+    use qiancheng_platform::record::{Bind, Cells};
+    for sql in [
+        "CREATE TABLE mixed (k TEXT PRIMARY KEY, small INTEGER, big BIGINT, note TEXT)",
+        "INSERT INTO mixed (k, small, big, note) VALUES ('a', 7, 9000000000, '12'), ('b', NULL, -1, 'x'), ('c', 1, 0, '')",
+    ] {
+        sqlx::query(sql).execute(app.db.pool()).await.expect("table");
+    }
+    // `$2` comes before `$1` in the text: each takes the value of its number.
+    let sql = "SELECT k, small, big, note FROM mixed WHERE big <> $2 AND k >= $1 ORDER BY k";
+    let read = |row: &dyn Cells| {
+        let text = |at| row.text(at).expect("text").map(|t| t.into_owned());
+        (text(0), row.int(1).expect("int"), row.int(2).expect("int"), text(3))
+    };
+    let rows = app.db.rows(sql, &[Bind::from("a"), Bind::from(0)], read).await.expect("read");
+    assert_eq!(
+        rows,
+        [
+            (Some("a".into()), Some(7), Some(9_000_000_000), Some("12".into())),
+            (Some("b".into()), None, Some(-1), Some("x".into())),
+        ]
+    );
+    let broken = app.db.rows("SELECT nothing FROM nowhere", &[], |row| row.int(0)).await;
+    assert!(broken.is_err(), "a query that fails is an error");
+    assert!(record::get::<Thing>(&app.db, "t404").await.expect("the next read is whole").is_none());
+}
+
 backend_tests!(
     start =>
+    reads_on_kept_connections_take_each_stored_type_and_bind_parameters_by_number,
     a_record_reads_back_as_it_was_written,
     an_update_is_optimistic_and_leaves_fixed_columns_alone,
     a_delete_is_optimistic_too,
