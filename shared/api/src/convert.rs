@@ -306,13 +306,13 @@ impl IntoProto<String> for &OccupationCode {
 
 impl IntoProto<String> for Option<OccupationCode> {
     fn into_proto(self) -> String {
-        self.map(|code| code.as_str().to_owned()).unwrap_or_default()
+        self.as_ref().map(IntoProto::into_proto).unwrap_or_default()
     }
 }
 
 impl IntoProto<String> for OccupationCode {
     fn into_proto(self) -> String {
-        self.as_str().to_owned()
+        (&self).into_proto()
     }
 }
 

@@ -22,18 +22,19 @@
 //! query on a thread of its own and hands every row across, which cost a point read more than
 //! the query did.
 
+use std::borrow::Cow;
 use std::str::FromStr as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rusqlite::types::ValueRef;
 use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions as _, Connection as _, Executor as _, Row as _, Transaction};
 
 use crate::error::Error;
-use crate::record::{Bind, Cells};
 
 /// A write transaction.
 pub type Tx = Transaction<'static, Any>;
@@ -156,6 +157,90 @@ struct Kept {
     connection: ReadConnection,
     opened: Instant,
     returned: Instant,
+}
+
+/// Where a record's values are read from: a row of sqlx's `Any` driver, or of the SQLite file read
+/// directly.
+pub trait Cells {
+    /// The integer at position `at`; `None` for SQL `NULL`.
+    fn int(&self, at: usize) -> Result<Option<i64>, Error>;
+    /// The text at position `at`; `None` for SQL `NULL`.
+    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error>;
+}
+
+impl Cells for AnyRow {
+    fn int(&self, at: usize) -> Result<Option<i64>, Error> {
+        Ok(self.try_get::<Option<i64>, _>(at)?)
+    }
+    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
+        Ok(self.try_get::<Option<&str>, _>(at)?.map(Cow::Borrowed))
+    }
+}
+
+impl Cells for rusqlite::Row<'_> {
+    fn int(&self, at: usize) -> Result<Option<i64>, Error> {
+        match self.get_ref(at).map_err(sqlite_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
+            // SQLite hands back whatever was stored; an integer stored as text still reads.
+            ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .map(Some)
+                .ok_or_else(|| Error::corrupt("an integer")),
+            ValueRef::Real(_) | ValueRef::Blob(_) => Err(Error::corrupt("an integer")),
+        }
+    }
+    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
+        match self.get_ref(at).map_err(sqlite_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(text) => {
+                std::str::from_utf8(text).map(|t| Some(Cow::Borrowed(t))).map_err(|_| Error::corrupt("a text"))
+            }
+            ValueRef::Integer(n) => Ok(Some(Cow::Owned(n.to_string()))),
+            ValueRef::Real(n) => Ok(Some(Cow::Owned(n.to_string()))),
+            ValueRef::Blob(_) => Err(Error::corrupt("a text")),
+        }
+    }
+}
+
+/// A value a query binds: text or an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Int(i64),
+}
+
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+impl From<&String> for Bind {
+    fn from(value: &String) -> Self {
+        Self::Text(value.clone())
+    }
+}
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+impl Bind {
+    pub(crate) fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
+        match self {
+            Bind::Text(text) => query.bind(text.clone()),
+            Bind::Int(n) => query.bind(*n),
+        }
+    }
 }
 
 /// The error of a read of the SQLite file: the database's own, as sqlx's would be (it leaves
@@ -312,8 +397,12 @@ impl Db {
         } else {
             return Err(Error::Config("database URL must start with sqlite: or postgres:".to_owned()));
         };
-        if backend == Backend::Sqlite {
-            create_sqlite_parent(url)?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(url)?,
+            Backend::Postgres => None,
+        };
+        if let Some(path) = &sqlite_file {
+            create_sqlite_parent(path)?;
         }
         let options = AnyConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
         let size = max_connections.unwrap_or_else(default_pool_size);
@@ -335,12 +424,9 @@ impl Db {
             .connect_with(options.clone())
             .await?;
         let writers = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        let target = match backend {
-            Backend::Sqlite => match sqlite_file(url)? {
-                Some(path) => ReadTarget::SqliteFile(path),
-                None => ReadTarget::Any(options, backend),
-            },
-            Backend::Postgres => ReadTarget::Any(options, backend),
+        let target = match sqlite_file {
+            Some(path) => ReadTarget::SqliteFile(path),
+            None => ReadTarget::Any(options, backend),
         };
         let readers = Arc::new(Readers {
             target,
@@ -469,17 +555,15 @@ impl Db {
 fn sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
     let options =
         sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| Error::Config(format!("database URL: {e}")))?;
-    let path = options.get_filename();
-    let memory = path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:");
-    Ok((!memory).then(|| path.to_path_buf()))
+    // In memory as sqlx reads the URL: the database `:memory:`, or `mode=memory`.
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (database, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory = database == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    Ok((!memory).then(|| options.get_filename().to_path_buf()))
 }
 
-fn create_sqlite_parent(url: &str) -> Result<(), Error> {
-    let path = url.trim_start_matches("sqlite:").trim_start_matches("//").split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    let path = std::path::Path::new(path);
+/// Creates the folder of the SQLite file and the file itself, readable by the service alone.
+fn create_sqlite_parent(path: &std::path::Path) -> Result<(), Error> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::Config(format!("cannot create {}: {e}", parent.display())))?;
@@ -630,6 +714,17 @@ pub fn flag_value(value: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sqlite_file_is_the_one_sqlx_opens_and_memory_is_none() {
+        let file = |url: &str| sqlite_file(url).expect("a SQLite URL");
+        assert_eq!(file("sqlite://data/demand.db?mode=rwc"), Some("data/demand.db".into()));
+        assert_eq!(file("sqlite:///var/lib/qiancheng/demand.db"), Some("/var/lib/qiancheng/demand.db".into()));
+        assert_eq!(file("sqlite:demand.db"), Some("demand.db".into()));
+        for memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://?mode=memory", "sqlite://x.db?mode=memory"] {
+            assert_eq!(file(memory), None, "{memory}");
+        }
+    }
 
     #[test]
     fn multi_row_values_number_their_placeholders() {

@@ -27,67 +27,19 @@
 //! driver or, for [`get`] and [`page`] on SQLite, from a row of the file read directly on the
 //! calling thread ([`Db::rows`]); both run on the connections kept for reads.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 use qiancheng_domain::{Code, OccupationCode};
-use rusqlite::types::ValueRef;
 use sqlx::Row as _;
-use sqlx::any::AnyRow;
 
 pub use qiancheng_record::{Columns, Record};
 
-pub use crate::db::AnyQuery;
+pub use crate::db::{AnyQuery, Bind, Cells};
 use crate::db::{Db, Reader, Tx};
 use crate::error::Error;
 use crate::page::PageRequest;
 use crate::stamp::Stamp;
-
-/// Where a record's values are read from: a row of sqlx's `Any` driver, or of the SQLite file read
-/// directly.
-pub trait Cells {
-    /// The integer at position `at`; `None` for SQL `NULL`.
-    fn int(&self, at: usize) -> Result<Option<i64>, Error>;
-    /// The text at position `at`; `None` for SQL `NULL`.
-    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error>;
-}
-
-impl Cells for AnyRow {
-    fn int(&self, at: usize) -> Result<Option<i64>, Error> {
-        Ok(self.try_get::<Option<i64>, _>(at)?)
-    }
-    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
-        Ok(self.try_get::<Option<&str>, _>(at)?.map(Cow::Borrowed))
-    }
-}
-
-impl Cells for rusqlite::Row<'_> {
-    fn int(&self, at: usize) -> Result<Option<i64>, Error> {
-        match self.get_ref(at).map_err(crate::db::sqlite_error)? {
-            ValueRef::Null => Ok(None),
-            ValueRef::Integer(n) => Ok(Some(n)),
-            // SQLite hands back whatever was stored; an integer stored as text still reads.
-            ValueRef::Text(text) => std::str::from_utf8(text)
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .map(Some)
-                .ok_or_else(|| Error::corrupt("an integer")),
-            ValueRef::Real(_) | ValueRef::Blob(_) => Err(Error::corrupt("an integer")),
-        }
-    }
-    fn text(&self, at: usize) -> Result<Option<Cow<'_, str>>, Error> {
-        match self.get_ref(at).map_err(crate::db::sqlite_error)? {
-            ValueRef::Null => Ok(None),
-            ValueRef::Text(text) => {
-                std::str::from_utf8(text).map(|t| Some(Cow::Borrowed(t))).map_err(|_| Error::corrupt("a text"))
-            }
-            ValueRef::Integer(n) => Ok(Some(Cow::Owned(n.to_string()))),
-            ValueRef::Real(n) => Ok(Some(Cow::Owned(n.to_string()))),
-            ValueRef::Blob(_) => Err(Error::corrupt("a text")),
-        }
-    }
-}
 
 /// How one value is stored in one column.
 pub trait Column: Sized {
@@ -466,45 +418,6 @@ impl RecordSql {
             insert_columns,
             update,
             delete,
-        }
-    }
-}
-
-/// A value a query binds: text or an integer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bind {
-    /// Text.
-    Text(String),
-    /// An integer.
-    Int(i64),
-}
-
-impl From<&str> for Bind {
-    fn from(value: &str) -> Self {
-        Self::Text(value.to_owned())
-    }
-}
-impl From<String> for Bind {
-    fn from(value: String) -> Self {
-        Self::Text(value)
-    }
-}
-impl From<&String> for Bind {
-    fn from(value: &String) -> Self {
-        Self::Text(value.clone())
-    }
-}
-impl From<i64> for Bind {
-    fn from(value: i64) -> Self {
-        Self::Int(value)
-    }
-}
-
-impl Bind {
-    pub(crate) fn bind<'q>(&self, query: AnyQuery<'q>) -> AnyQuery<'q> {
-        match self {
-            Bind::Text(text) => query.bind(text.clone()),
-            Bind::Int(n) => query.bind(*n),
         }
     }
 }

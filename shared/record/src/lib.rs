@@ -265,21 +265,19 @@ fn columns_impl(input: &DeriveInput, generated: &Generated) -> Tokens {
 /// A group of columns flattened into records (`#[column(flatten)]`).
 #[proc_macro_derive(Columns, attributes(column))]
 pub fn derive_columns(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    match generate(&input, None) {
-        Ok(generated) => columns_impl(&input, &generated).into(),
-        Err(error) => error.to_compile_error().into(),
-    }
+    expand(input, |input| Ok(columns_impl(input, &generate(input, None)?)))
 }
 
 /// A stored record: its table, key, columns, decoding and binds.
 #[proc_macro_derive(Record, attributes(record, column))]
 pub fn derive_record(input: TokenStream) -> TokenStream {
+    expand(input, record)
+}
+
+/// The derive `derive` makes of `input`, or its error as a compile error.
+fn expand(input: TokenStream, derive: impl FnOnce(&DeriveInput) -> syn::Result<Tokens>) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    match record(&input) {
-        Ok(tokens) => tokens.into(),
-        Err(error) => error.to_compile_error().into(),
-    }
+    derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 fn record(input: &DeriveInput) -> syn::Result<Tokens> {
@@ -351,11 +349,7 @@ fn record(input: &DeriveInput) -> syn::Result<Tokens> {
 /// ```
 #[proc_macro_derive(Shown, attributes(shown, column))]
 pub fn derive_shown(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    match shown(&input) {
-        Ok(tokens) => tokens.into(),
-        Err(error) => error.to_compile_error().into(),
-    }
+    expand(input, shown)
 }
 
 fn shown(input: &DeriveInput) -> syn::Result<Tokens> {
